@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TOOLS } from '../tools/index.js';
+import { flagValue, loadConfig, type Config } from './config.js';
+import { isFinetuneError } from './errors.js';
+import { createLogger } from './observability/logger.js';
+import { createServer } from './server/create-server.js';
+import { serveHttp } from './server/http.js';
+import { routeConsoleToStderr, serveStdio } from './server/stdio.js';
+import { closeServices, createServices } from './services.js';
+
+const HELP = `finetune-mcp: an MCP server that lets agents fine-tune models (data, plan, train, judge, ship)
+
+Usage:
+  finetune-mcp serve                        MCP over stdio (what MCP clients launch)
+  finetune-mcp serve --http [--host H] [--port P]
+                                            Streamable HTTP at /mcp, plus /healthz and /metrics
+  finetune-mcp demo                         the whole path, offline, on a tiny model
+  finetune-mcp <tool> [--arg value ...]     call one tool in-process and print its result
+  finetune-mcp tools                        list the tools and their arguments
+  finetune-mcp --help | --version
+
+Tool arguments: --dataset_id ds_123 (or --dataset-id), numbers and booleans as text,
+arrays and objects as JSON; or all at once with --args '{"dataset_id":"ds_123"}'. Add --json for
+machine-readable output (the structured result, or {"error": ...}); exit code 1 when the tool fails.
+
+Options for every command:
+  --config FILE      JSON or YAML config (or FINETUNE_MCP_CONFIG)
+  --home DIR         workspace root (or FINETUNE_MCP_HOME; default ~/.finetune-mcp)
+  --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (logs go to stderr)
+
+Environment: FINETUNE_MCP_TOKEN (bearer token for --http; required off loopback), FINETUNE_MCP_HOME,
+FINETUNE_MCP_CONFIG, FINETUNE_MCP_ALLOWED_ROOTS, FINETUNE_MCP_HOST, FINETUNE_MCP_PORT.`;
+
+/** Options that belong to the CLI or config, never passed to a tool. */
+const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--port', '--json', '--http', '--args']);
+
+export async function main(argv: string[]): Promise<number> {
+  const command = argv.find((a) => !a.startsWith('-'));
+  if (argv.includes('--version')) {
+    process.stdout.write(`${(await import('./services.js')).PACKAGE_VERSION}\n`);
+    return 0;
+  }
+  if (!command || argv.includes('--help') || argv.includes('-h') || command === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return command || argv.includes('--help') || argv.includes('-h') ? 0 : 1;
+  }
+  let config: Config;
+  try {
+    config = loadConfig({ argv, env: process.env });
+  } catch (error) {
+    process.stderr.write(`${isFinetuneError(error) ? error.toText() : String(error)}\n`);
+    return 2;
+  }
+  if (command === 'serve') return serve(config, argv);
+  if (command === 'demo') {
+    const { runDemo } = await import('./demo.js');
+    return runDemo(config, argv);
+  }
+  if (command === 'tools') return listTools();
+  return callTool(config, command, argv);
+}
+
+async function serve(config: Config, argv: string[]): Promise<number> {
+  const http = argv.includes('--http');
+  if (!http) routeConsoleToStderr();
+  const logger = createLogger({ level: config.log_level });
+  const services = await createServices(config, { logger });
+  if (!http) {
+    await serveStdio(services);
+    await closeServices(services);
+    return 0;
+  }
+  try {
+    const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token });
+    process.stderr.write(`finetune-mcp listening on ${handle.url}/mcp\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await handle.close();
+    await closeServices(services);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${isFinetuneError(error) ? error.toText() : String(error)}\n`);
+    await closeServices(services);
+    return 2;
+  }
+}
+
+function listTools(): number {
+  for (const tool of TOOLS) {
+    const args = Object.keys(tool.input).map((k) => `--${k}`).join(' ');
+    process.stdout.write(`${tool.name}${args ? ` ${args}` : ''}\n    ${tool.title}\n`);
+  }
+  return 0;
+}
+
+/** Calls a tool through a real MCP client over an in-memory link, so the CLI takes the same path as any client. */
+async function callTool(config: Config, name: string, argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const logger = createLogger({ level: flagValue(argv, '--log-level') ?? 'warn' });
+  const services = await createServices(config, { logger });
+  const server = createServer({ services });
+  const client = new Client({ name: 'finetune-mcp-cli', version: services.version });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  try {
+    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+    const { tools } = await client.listTools();
+    const tool = tools.find((t) => t.name === name);
+    if (!tool) {
+      process.stderr.write(`Unknown command or tool '${name}'. Run 'finetune-mcp tools' to list the tools, or --help.\n`);
+      return 2;
+    }
+    const result = (await client.callTool({ name, arguments: parseToolArgs(tool, argv) }, undefined, { timeout: 24 * 3600_000 })) as CallToolResult;
+    printResult(result, json);
+    return result.isError ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  } finally {
+    await client.close();
+    await closeServices(services);
+  }
+}
+
+/** Turns `--dataset-id ds_1 --max_steps 5` into arguments, typed by the tool's JSON schema. */
+export function parseToolArgs(tool: Pick<Tool, 'inputSchema'>, argv: readonly string[]): Record<string, unknown> {
+  const properties = (tool.inputSchema.properties ?? {}) as Record<string, { type?: string | string[] }>;
+  const args: Record<string, unknown> = {};
+  const bulk = flagValue(argv, '--args');
+  if (bulk) Object.assign(args, JSON.parse(bulk));
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (!token.startsWith('--')) continue;
+    const [flag, inline] = token.includes('=') ? [token.slice(0, token.indexOf('=')), token.slice(token.indexOf('=') + 1)] : [token, undefined];
+    if (GLOBAL_FLAGS.has(flag)) {
+      if (inline === undefined && !['--json', '--http'].includes(flag)) i++;
+      continue;
+    }
+    const key = flag.slice(2).replaceAll('-', '_');
+    const type = properties[key]?.type;
+    const next = argv[i + 1];
+    let raw: string;
+    if (inline !== undefined) raw = inline;
+    else if (type === 'boolean' && (next === undefined || next.startsWith('--'))) raw = 'true';
+    else {
+      raw = next ?? '';
+      i++;
+    }
+    args[key] = type === 'string' ? raw : parseLoose(raw);
+  }
+  return args;
+}
+
+function parseLoose(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function printResult(result: CallToolResult, json: boolean): void {
+  const text = result.content
+    .filter((c): c is { type: 'text'; text: string } => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n');
+  if (json) {
+    const value = result.isError ? { error: { code: (result._meta as { code?: string } | undefined)?.code, message: text } } : (result.structuredContent ?? { text });
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  if (result.isError) {
+    process.stderr.write(`${text}\n`);
+    return;
+  }
+  process.stdout.write(`${text}\n`);
+  if (result.structuredContent) process.stdout.write(`${JSON.stringify(result.structuredContent, null, 2)}\n`);
+}
+
+function isEntryPoint(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, extname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { FinetuneError } from './errors.js';
+
+/**
+ * The server configuration. Layers, each overriding the one before:
+ * defaults < config file (`--config` or FINETUNE_MCP_CONFIG; JSON or YAML) < environment < flags.
+ * Areas add their own sections here (datasets, training, evaluation) with defaults.
+ */
+export const ConfigSchema = z.object({
+  home: z.string().min(1).describe('Workspace root: database and artifacts. Default ~/.finetune-mcp.'),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  allowed_roots: z.array(z.string()).describe('Folders tools may read and write besides the workspace.'),
+  http: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8765),
+      token: z.string().min(16, 'a bearer token needs at least 16 characters').optional(),
+    })
+    .default({ host: '127.0.0.1', port: 8765 }),
+  /** Third-party plugins, by npm package name. */
+  external_plugins: z.array(z.string()).default([]),
+  /** Per-plugin config sections, validated by each plugin's own schema. */
+  plugins: z.record(z.string(), z.unknown()).default({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export interface LoadConfigInput {
+  argv?: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
+  readFile?: (path: string) => string;
+  cwd?: string;
+}
+
+/** Flags that map onto config keys; other argv entries are ignored here (the CLI owns them). */
+const FLAG_KEYS: Record<string, string> = {
+  '--home': 'home',
+  '--log-level': 'log_level',
+  '--host': 'http.host',
+  '--port': 'http.port',
+};
+
+const ENV_KEYS: Record<string, string> = {
+  FINETUNE_MCP_HOME: 'home',
+  FINETUNE_MCP_LOG_LEVEL: 'log_level',
+  FINETUNE_MCP_HOST: 'http.host',
+  FINETUNE_MCP_PORT: 'http.port',
+  FINETUNE_MCP_TOKEN: 'http.token',
+  FINETUNE_MCP_ALLOWED_ROOTS: 'allowed_roots',
+};
+
+type Layer = { source: string; values: Record<string, unknown> };
+
+/** Parses the layers with zod; a bad value throws CONFIG_INVALID naming the key, its source and the fix. */
+export function loadConfig(input: LoadConfigInput = {}): Config {
+  const env = input.env ?? {};
+  const argv = input.argv ?? [];
+  const cwd = input.cwd ?? process.cwd();
+  const layers: Layer[] = [{ source: 'defaults', values: { home: join(homedir(), '.finetune-mcp'), allowed_roots: [cwd] } }];
+
+  const configPath = flagValue(argv, '--config') ?? env.FINETUNE_MCP_CONFIG;
+  if (configPath) layers.push({ source: `config file ${configPath}`, values: readConfigFile(resolve(cwd, configPath), input.readFile) });
+
+  const envValues: Record<string, unknown> = {};
+  const envSources: Record<string, string> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    setPath(envValues, key, coerce(key, raw));
+    envSources[key] = `environment variable ${name}`;
+  }
+  layers.push({ source: 'environment', values: envValues });
+
+  const flagValues: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(FLAG_KEYS)) {
+    const raw = flagValue(argv, flag);
+    if (raw !== undefined) setPath(flagValues, key, coerce(key, raw));
+  }
+  layers.push({ source: 'command-line flags', values: flagValues });
+
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer.values), {});
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue.path.join('.');
+    const source = envSources[key] ?? [...layers].reverse().find((l) => getPath(l.values, key) !== undefined)?.source ?? 'defaults';
+    throw new FinetuneError('CONFIG_INVALID', `Config key '${key}' (from ${source}) is invalid: ${issue.message}.`, {
+      recovery: `Set '${key}' to a valid value in ${source}, or remove it to use the default.`,
+      details: { field: key, source },
+    });
+  }
+  const config = parsed.data;
+  config.home = resolve(cwd, config.home);
+  config.allowed_roots = config.allowed_roots.map((p) => resolve(cwd, p));
+  return config;
+}
+
+function readConfigFile(path: string, readFile?: (path: string) => string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile ? readFile(path) : readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new FinetuneError('CONFIG_INVALID', `Cannot read config file ${path}: ${(error as Error).message}`, {
+      recovery: 'Pass an existing JSON or YAML file with --config or FINETUNE_MCP_CONFIG.',
+    });
+  }
+  let value: unknown;
+  try {
+    value = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new FinetuneError('CONFIG_INVALID', `Config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`, {
+      recovery: 'Fix the syntax at the position given.',
+    });
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new FinetuneError('CONFIG_INVALID', `Config file ${path} must hold an object of settings.`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function coerce(key: string, raw: string): unknown {
+  if (key === 'http.port') return /^\d+$/.test(raw) ? Number(raw) : raw;
+  if (key === 'allowed_roots') return raw.split(delimiter).filter(Boolean);
+  return raw;
+}
+
+export function flagValue(argv: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === flag) return argv[i + 1];
+    if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+  node[parts[parts.length - 1]] = value;
+}
+
+function getPath(target: Record<string, unknown>, key: string): unknown {
+  return key.split('.').reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), target);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k];
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

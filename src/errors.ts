@@ -1,0 +1,80 @@
+/**
+ * One error class with a closed set of codes. Every tool failure reaches the model as
+ * `[CODE] what and where` plus `Recovery: what to do next`; unknown errors become INTERNAL.
+ */
+export const ERROR_CODES = {
+  INVALID_INPUT: { retryable: false, recovery: 'Fix the named argument and call the tool again.' },
+  NOT_FOUND: { retryable: false, recovery: 'List the records (list_datasets, list_models, list_jobs) and use an existing id.' },
+  PATH_NOT_ALLOWED: { retryable: false, recovery: 'Use a path under one of the allowed roots, or add its folder to `allowed_roots` in the config.' },
+  FILE_ERROR: { retryable: false, recovery: 'Check that the file exists, is readable and is the kind of file the tool expects.' },
+  DATASET_INVALID: { retryable: false, recovery: 'Run validate_dataset for every problem with its line and fix, then prepare the dataset again.' },
+  CONFIG_INVALID: { retryable: false, recovery: 'Correct the named configuration key and start again.' },
+  CAPABILITY_UNSUPPORTED: { retryable: false, recovery: 'Choose a backend or option that list_backends shows as supported.' },
+  MODEL_UNSUPPORTED: { retryable: false, recovery: 'Use a model whose architecture is supported (see inspect_model / server_info).' },
+  PLUGIN_INVALID: { retryable: false, recovery: 'Fix the plugin definition (meta.name, meta.version, meta.api_version, create) and restart.' },
+  PLUGIN_DUPLICATE: { retryable: false, recovery: 'Remove one of the plugins that share this name from the config.' },
+  PLUGIN_API_VERSION: { retryable: false, recovery: 'Upgrade the plugin (or finetune-mcp) so both speak the same plugin API version.' },
+  PLUGIN_CONFIG_INVALID: { retryable: false, recovery: "Correct the plugin's section under `plugins` in the config file." },
+  PLUGIN_PROBE_FAILED: { retryable: true, recovery: 'See the reason; fix the environment (credentials, native binding) and restart.' },
+  PLUGIN_LOAD_FAILED: { retryable: false, recovery: 'Install the plugin package (npm install NAME) or remove it from the config.' },
+  PLUGIN_UNAVAILABLE: { retryable: false, recovery: 'Call server_info to see why the plugin is disabled and how to enable it.' },
+  STATE_CONFLICT: { retryable: false, recovery: 'Read the current state (monitor_training, get_model_version) and act on it.' },
+  IMMUTABLE_RECORD: { retryable: false, recovery: 'Records of this kind never change: create a new version instead.' },
+  BUDGET_EXCEEDED: { retryable: false, recovery: 'Raise max_cost_usd / max_runtime_s, or reduce epochs, steps or model size.' },
+  GATE_FAILED: { retryable: false, recovery: 'Improve the model or pass force=true with a reason to promote anyway.' },
+  AUTH_INVALID: { retryable: false, recovery: 'Set a valid API key (environment variable or config) for this provider.' },
+  RATE_LIMITED: { retryable: true, recovery: 'Wait a minute and call again; the provider is limiting requests.' },
+  QUOTA_EXCEEDED: { retryable: false, recovery: "Raise the provider account's quota or billing limit." },
+  UPSTREAM_ERROR: { retryable: true, recovery: 'The remote service failed; call again later. The request id is in the message.' },
+  OUT_OF_MEMORY: { retryable: false, recovery: 'Lower batch_size or max_seq_length, use LoRA instead of full, or pick a smaller model.' },
+  TRAINING_DIVERGED: { retryable: false, recovery: 'Lower learning_rate or enable gradient clipping (max_grad_norm) and resume from a checkpoint.' },
+  TIMEOUT: { retryable: true, recovery: 'Call again with a longer time limit, or check the remote service status.' },
+  CANCELLED: { retryable: false, recovery: 'The work was cancelled; resume_training or call the tool again if that was not intended.' },
+  INTERNAL: { retryable: false, recovery: 'This is a bug in finetune-mcp: the server log (stderr) has the stack trace.' },
+} as const satisfies Record<string, { retryable: boolean; recovery: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorDetails {
+  /** Where the problem is: a file, 1-based line and JSON path of a field, when known. */
+  file?: string;
+  line?: number;
+  field?: string;
+  [key: string]: unknown;
+}
+
+export class FinetuneError extends Error {
+  readonly code: ErrorCode;
+  readonly recovery: string;
+  readonly retryable: boolean;
+  readonly details: ErrorDetails;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { recovery?: string; retryable?: boolean; details?: ErrorDetails; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FinetuneError';
+    this.code = code;
+    this.recovery = options.recovery ?? ERROR_CODES[code].recovery;
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+    this.details = options.details ?? {};
+  }
+
+  /** The text the model reads: `[CODE] what and where` then `Recovery: …`. */
+  toText(): string {
+    return `[${this.code}] ${this.message}\nRecovery: ${this.recovery}`;
+  }
+}
+
+export function isFinetuneError(error: unknown): error is FinetuneError {
+  return error instanceof FinetuneError;
+}
+
+/** Wraps anything thrown into a FinetuneError; unknown failures become INTERNAL. */
+export function toFinetuneError(error: unknown): FinetuneError {
+  if (error instanceof FinetuneError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new FinetuneError('INTERNAL', `Unexpected failure: ${message}`, { cause: error });
+}

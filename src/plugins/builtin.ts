@@ -1,0 +1,4 @@
+import type { PluginDefinition } from './types.js';
+
+/** The built-in plugins, in load order: an explicit list, never a directory scan. */
+export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [];

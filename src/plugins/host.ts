@@ -1,0 +1,230 @@
+import { FinetuneError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { Workspace } from '../workspace/workspace.js';
+import {
+  PLUGIN_API_VERSION,
+  PROVIDER_KINDS,
+  type PluginCapabilities,
+  type PluginContext,
+  type PluginDefinition,
+  type PluginProviders,
+  type ProviderKind,
+} from './types.js';
+
+export interface PluginStatus {
+  name: string;
+  version: string;
+  description: string;
+  source: 'builtin' | 'package';
+  status: 'enabled' | 'disabled';
+  provides: ProviderKind[];
+  capabilities: PluginCapabilities;
+  /** Why it is disabled, with a stable code and what to do. */
+  code?: ErrorCode;
+  reason?: string;
+  fix?: string;
+}
+
+interface Entry {
+  definition: PluginDefinition<unknown>;
+  status: PluginStatus;
+  context?: PluginContext<unknown>;
+  providers?: Promise<PluginProviders>;
+}
+
+export interface PluginHostOptions {
+  workspace: Workspace;
+  logger: Logger;
+  /** Per-plugin config sections, keyed by plugin name (`plugins.<name>` in the config file). */
+  configs: Record<string, unknown>;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
+const SEMVER_PATTERN = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
+
+/**
+ * Loads plugins from an explicit list, validates each in a fixed order with stable codes,
+ * and never lets one failing plugin stop the server: it is listed as disabled with its reason.
+ */
+export class PluginHost {
+  private readonly entries = new Map<string, Entry>();
+  private readonly rejected: PluginStatus[] = [];
+
+  constructor(private readonly options: PluginHostOptions) {}
+
+  /** Registers and probes built-in definitions and third-party packages (imported by name). */
+  async load(builtins: readonly PluginDefinition<any>[], packages: readonly string[] = []): Promise<void> {
+    for (const definition of builtins) await this.register(definition, 'builtin');
+    for (const packageName of packages) {
+      let definition: unknown;
+      try {
+        const module = (await import(packageName)) as { default?: unknown; plugin?: unknown };
+        definition = module.default ?? module.plugin;
+      } catch (error) {
+        this.reject(packageName, 'package', 'PLUGIN_LOAD_FAILED', `Cannot import plugin package '${packageName}': ${(error as Error).message}`);
+        continue;
+      }
+      await this.register(definition, 'package', packageName);
+    }
+  }
+
+  /** Validates one definition: shape, duplicate name, api version, config, then probe. */
+  async register(candidate: unknown, source: PluginStatus['source'], label?: string): Promise<PluginStatus> {
+    const shapeProblem = describeShapeProblem(candidate);
+    if (shapeProblem) return this.reject(label ?? nameOf(candidate), source, 'PLUGIN_INVALID', shapeProblem);
+    const definition = candidate as PluginDefinition<unknown>;
+    const { name } = definition.meta;
+    if (this.entries.has(name)) {
+      return this.reject(name, source, 'PLUGIN_DUPLICATE', `A plugin named '${name}' is already registered.`, definition);
+    }
+    if (definition.meta.api_version !== PLUGIN_API_VERSION) {
+      return this.reject(
+        name,
+        source,
+        'PLUGIN_API_VERSION',
+        `Plugin '${name}' targets plugin API ${definition.meta.api_version}; this server speaks ${PLUGIN_API_VERSION}.`,
+        definition,
+      );
+    }
+    const rawConfig = this.options.configs[name] ?? {};
+    let config: unknown = rawConfig;
+    if (definition.configSchema) {
+      const parsed = definition.configSchema.safeParse(rawConfig);
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        const where = first ? `plugins.${name}.${first.path.join('.')}` : `plugins.${name}`;
+        return this.reject(name, source, 'PLUGIN_CONFIG_INVALID', `Config ${where}: ${first?.message ?? 'invalid'}.`, definition);
+      }
+      config = parsed.data;
+    }
+    const context: PluginContext<unknown> = {
+      config,
+      logger: this.options.logger.child({ plugin: name }),
+      workspace: this.options.workspace,
+      env: this.options.env,
+    };
+    const status = baseStatus(definition, source);
+    const entry: Entry = { definition, status, context };
+    this.entries.set(name, entry);
+    if (definition.probe) {
+      try {
+        const probe = await definition.probe(context);
+        if (!probe.available) Object.assign(status, { status: 'disabled', code: 'PLUGIN_UNAVAILABLE', reason: probe.reason, fix: probe.fix });
+      } catch (error) {
+        Object.assign(status, {
+          status: 'disabled',
+          code: 'PLUGIN_PROBE_FAILED',
+          reason: `probe() threw: ${(error as Error).message}`,
+          fix: 'Check the plugin’s requirements; the server log has the stack trace.',
+        });
+        context.logger.warn({ err: error }, 'plugin probe failed');
+      }
+    }
+    return status;
+  }
+
+  list(): PluginStatus[] {
+    return [...[...this.entries.values()].map((e) => e.status), ...this.rejected];
+  }
+
+  status(name: string): PluginStatus | undefined {
+    return this.entries.get(name)?.status ?? this.rejected.find((s) => s.name === name);
+  }
+
+  /** Names of enabled plugins that provide `kind`. */
+  providersOf(kind: ProviderKind): PluginStatus[] {
+    return [...this.entries.values()].map((e) => e.status).filter((s) => s.status === 'enabled' && s.provides.includes(kind));
+  }
+
+  /** Creates (once) and returns one provider; a disabled or failing plugin gives PLUGIN_UNAVAILABLE. */
+  async get<K extends ProviderKind>(kind: K, name: string): Promise<NonNullable<PluginProviders[K]>> {
+    const entry = this.entries.get(name);
+    const known = entry?.status ?? this.rejected.find((s) => s.name === name);
+    if (!entry || entry.status.status !== 'enabled') {
+      const names = this.providersOf(kind).map((s) => s.name);
+      throw new FinetuneError(
+        'PLUGIN_UNAVAILABLE',
+        known
+          ? `Plugin '${name}' is disabled: ${known.reason ?? 'unknown reason'}`
+          : `No plugin named '${name}'. Enabled ${kind} plugins: ${names.join(', ') || 'none'}.`,
+        { recovery: known?.fix ?? 'Call list_backends or server_info to see the plugins and their status.' },
+      );
+    }
+    if (!entry.status.provides.includes(kind)) {
+      throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Plugin '${name}' does not provide a ${kind}.`);
+    }
+    entry.providers ??= Promise.resolve()
+      .then(() => entry.definition.create(entry.context!))
+      .catch((error: unknown) => {
+        Object.assign(entry.status, {
+          status: 'disabled',
+          code: 'PLUGIN_LOAD_FAILED',
+          reason: `create() failed: ${(error as Error).message}`,
+          fix: 'See the server log for the stack trace; fix the plugin or its environment and restart.',
+        });
+        entry.context!.logger.error({ err: error }, 'plugin create failed');
+        entry.providers = undefined;
+        throw new FinetuneError('PLUGIN_UNAVAILABLE', `Plugin '${name}' failed to start: ${(error as Error).message}`);
+      });
+    const providers = await entry.providers;
+    const provider = providers[kind];
+    if (!provider) throw new FinetuneError('PLUGIN_INVALID', `Plugin '${name}' declares ${kind} but create() returned none.`);
+    return provider as NonNullable<PluginProviders[K]>;
+  }
+
+  private reject(
+    name: string,
+    source: PluginStatus['source'],
+    code: ErrorCode,
+    reason: string,
+    definition?: PluginDefinition<unknown>,
+  ): PluginStatus {
+    const status: PluginStatus = {
+      ...(definition ? baseStatus(definition, source) : { name, version: 'unknown', description: '', source, provides: [], capabilities: {} }),
+      status: 'disabled',
+      code,
+      reason,
+      fix: new FinetuneError(code, reason).recovery,
+    };
+    this.rejected.push(status);
+    this.options.logger.warn({ plugin: name, code, reason }, 'plugin rejected');
+    return status;
+  }
+}
+
+function baseStatus(definition: PluginDefinition<unknown>, source: PluginStatus['source']): PluginStatus {
+  return {
+    name: definition.meta.name,
+    version: definition.meta.version,
+    description: definition.meta.description,
+    source,
+    status: 'enabled',
+    provides: [...definition.provides],
+    capabilities: definition.capabilities,
+  };
+}
+
+function nameOf(candidate: unknown): string {
+  const name = (candidate as { meta?: { name?: unknown } } | undefined)?.meta?.name;
+  return typeof name === 'string' ? name : '(unnamed)';
+}
+
+function describeShapeProblem(candidate: unknown): string | undefined {
+  if (typeof candidate !== 'object' || candidate === null) return 'A plugin must be an object made with definePlugin().';
+  const c = candidate as Partial<PluginDefinition<unknown>>;
+  if (!c.meta || typeof c.meta !== 'object') return 'A plugin needs `meta` with name, version, api_version and description.';
+  if (typeof c.meta.name !== 'string' || !NAME_PATTERN.test(c.meta.name)) {
+    return `meta.name '${String(c.meta.name)}' must be lower-case letters, digits and dashes.`;
+  }
+  if (typeof c.meta.version !== 'string' || !SEMVER_PATTERN.test(c.meta.version)) {
+    return `Plugin '${c.meta.name}': meta.version '${String(c.meta.version)}' is not semver (e.g. 1.0.0).`;
+  }
+  if (typeof c.meta.api_version !== 'number') return `Plugin '${c.meta.name}': meta.api_version must be a number.`;
+  if (!Array.isArray(c.provides) || c.provides.some((k) => !PROVIDER_KINDS.includes(k))) {
+    return `Plugin '${c.meta.name}': provides must list kinds from ${PROVIDER_KINDS.join(', ')}.`;
+  }
+  if (typeof c.create !== 'function') return `Plugin '${c.meta.name}': create(ctx) must be a function.`;
+  if (c.probe !== undefined && typeof c.probe !== 'function') return `Plugin '${c.meta.name}': probe must be a function.`;
+  return undefined;
+}

@@ -1,0 +1,55 @@
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { PROMPTS } from '../../prompts/index.js';
+import { TOOLS } from '../../tools/index.js';
+import type { Services } from '../services.js';
+import type { AnyPromptDefinition } from './prompt.js';
+import { registerTools } from './register-tools.js';
+import type { ResourceDefinition } from './resource.js';
+import { RESOURCES } from './resources/index.js';
+import type { AnyToolDefinition } from './tool.js';
+
+export interface ServerDeps {
+  services: Services;
+  tools?: readonly AnyToolDefinition[];
+  prompts?: readonly AnyPromptDefinition[];
+  resources?: readonly ResourceDefinition[];
+}
+
+const INSTRUCTIONS =
+  'finetune-mcp runs the life of a fine-tuned model: prepare and validate data, configure and estimate training, ' +
+  'start and monitor jobs on local or remote backends, evaluate against the base model, register and promote versions. ' +
+  'Start with server_info; the prompt fine_tune_workflow gives the whole recipe.';
+
+/** Builds the MCP server from explicit lists of tools, prompts and resources. Does no I/O. */
+export function createServer(deps: ServerDeps): McpServer {
+  const server = new McpServer(
+    { name: 'finetune-mcp', version: deps.services.version },
+    { capabilities: { logging: {}, resources: { subscribe: true, listChanged: true } }, instructions: INSTRUCTIONS },
+  );
+  registerTools(server, deps.tools ?? TOOLS, deps.services);
+  for (const prompt of deps.prompts ?? PROMPTS) {
+    server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: prompt.args }, (args: Record<string, string | undefined>) => ({
+      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt.build(args as never) } }],
+    }));
+  }
+  for (const resource of deps.resources ?? RESOURCES) registerResource(server, resource, deps.services);
+  return server;
+}
+
+function registerResource(server: McpServer, resource: ResourceDefinition, services: Services): void {
+  const metadata = { title: resource.title, description: resource.description, mimeType: 'application/json' };
+  const asContents = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] });
+  if (!resource.uri.includes('{')) {
+    server.registerResource(resource.name, resource.uri, metadata, async (uri) => asContents(uri, await resource.read(services, {})));
+    return;
+  }
+  const template = new ResourceTemplate(resource.uri, {
+    list: resource.list
+      ? async () => ({ resources: (await resource.list!(services)).map((r) => ({ ...r, mimeType: 'application/json' })) })
+      : undefined,
+  });
+  server.registerResource(resource.name, template, metadata, async (uri, variables) => {
+    const flat = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
+    return asContents(uri, await resource.read(services, flat as Record<string, string>));
+  });
+}

@@ -1,0 +1,79 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { toFinetuneError } from '../errors.js';
+import type { Services } from '../services.js';
+import type { AnyToolDefinition, SamplingRequest, ToolContext } from './tool.js';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** Registers each tool definition; every failure becomes an `isError` result, never a crash. */
+export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], services: Services): void {
+  for (const tool of tools) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        outputSchema: tool.output,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      (async (args: Record<string, unknown>, extra: Extra) => runTool(server, tool, args, extra, services)) as never,
+    );
+  }
+}
+
+async function runTool(
+  server: McpServer,
+  tool: AnyToolDefinition,
+  args: Record<string, unknown>,
+  extra: Extra,
+  services: Services,
+): Promise<CallToolResult> {
+  const logger = services.logger.child({ tool: tool.name, request: String(extra.requestId) });
+  const images: CallToolResult['content'] = [];
+  const progressToken = extra._meta?.progressToken;
+  const ctx: ToolContext = {
+    services,
+    logger,
+    signal: extra.signal,
+    async progress(done, total, message) {
+      if (progressToken === undefined) return;
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress: done, total, message } });
+    },
+    attachImage(data, mimeType = 'image/png') {
+      images.push({ type: 'image', data: Buffer.from(data).toString('base64'), mimeType });
+    },
+    sample: server.server.getClientCapabilities()?.sampling ? (request) => sampleThroughClient(server, request) : undefined,
+  };
+  const started = performance.now();
+  try {
+    const output = await tool.handler(args, ctx);
+    logger.info({ ms: Math.round(performance.now() - started) }, 'tool call done');
+    services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'ok' });
+    const summary = tool.summarize ? tool.summarize(output) : JSON.stringify(output);
+    return { content: [{ type: 'text', text: summary }, ...images], structuredContent: output };
+  } catch (thrown) {
+    const error = toFinetuneError(thrown);
+    services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'error' });
+    if (error.code === 'INTERNAL') logger.error({ err: thrown }, 'tool failed unexpectedly');
+    else logger.info({ code: error.code, message: error.message }, 'tool refused');
+    return {
+      isError: true,
+      content: [{ type: 'text', text: error.toText() }],
+      _meta: { code: error.code, retryable: error.retryable, ...(Object.keys(error.details).length ? { details: error.details } : {}) },
+    };
+  }
+}
+
+async function sampleThroughClient(server: McpServer, request: SamplingRequest): Promise<string> {
+  const result = await server.server.createMessage({
+    messages: request.messages.map((m) => ({ role: m.role, content: { type: 'text', text: m.text } })),
+    systemPrompt: request.system,
+    maxTokens: request.max_tokens,
+  });
+  const content = result.content as { type: string; text?: string } | Array<{ type: string; text?: string }>;
+  const first = Array.isArray(content) ? content[0] : content;
+  return first?.type === 'text' ? (first.text ?? '') : '';
+}

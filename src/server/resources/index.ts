@@ -1,0 +1,5 @@
+import type { ResourceDefinition } from '../resource.js';
+import { serverPluginsResource } from './server-info-resource.js';
+
+/** Every resource the server exposes: an explicit list. */
+export const RESOURCES: readonly ResourceDefinition[] = [serverPluginsResource];

@@ -1,0 +1,28 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Services } from '../services.js';
+import { createServer } from './create-server.js';
+
+/**
+ * Serves MCP over stdin/stdout. stdout carries protocol messages only: console output that
+ * libraries print (e.g. @huggingface/hub's "Downloading …" via console.debug) is sent to stderr.
+ */
+export async function serveStdio(services: Services): Promise<void> {
+  routeConsoleToStderr();
+  const server = createServer({ services });
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = () => resolve();
+  });
+  await server.connect(transport);
+  services.logger.info({ workspace: services.workspace.root }, 'serving MCP over stdio');
+  process.stdin.on('end', () => void server.close());
+  await closed;
+}
+
+export function routeConsoleToStderr(): void {
+  const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+  console.log = toStderr;
+  console.info = toStderr;
+  console.debug = toStderr;
+  console.warn = toStderr;
+}

@@ -1,0 +1,45 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { Logger } from '../observability/logger.js';
+import type { Services } from '../services.js';
+
+export interface SamplingRequest {
+  messages: Array<{ role: 'user' | 'assistant'; text: string }>;
+  system?: string;
+  max_tokens: number;
+}
+
+export interface ToolContext {
+  services: Services;
+  logger: Logger;
+  /** Aborts when the client cancels the call; long loops check it. */
+  signal: AbortSignal;
+  /** Sends a progress notification when the client asked for them (a no-op otherwise). */
+  progress(done: number, total?: number, message?: string): Promise<void>;
+  /** Adds a picture (PNG) to the result, next to the structured content. */
+  attachImage(data: Uint8Array, mimeType?: string): void;
+  /** Asks the client's own model through MCP sampling; undefined when the client cannot. */
+  sample?: (request: SamplingRequest) => Promise<string>;
+}
+
+export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  /** snake_case, like the OpenAI and Hugging Face APIs users know. */
+  name: string;
+  title: string;
+  /** For the model that reads it: when to use the tool, what it returns, what to call next. */
+  description: string;
+  input: I;
+  output: O;
+  annotations: Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>;
+  handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<z.infer<z.ZodObject<O>>>;
+  /** One line for the text part of the result; defaults to the JSON of the output. */
+  summarize?(output: z.infer<z.ZodObject<O>>): string;
+}
+
+/** Identity helper that ties the handler's types to the schemas. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(definition: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return definition;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyToolDefinition = ToolDefinition<any, any>;

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from './config.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { BUILTIN_PLUGINS } from './plugins/builtin.js';
+import { PluginHost } from './plugins/host.js';
+import type { PluginDefinition } from './plugins/types.js';
+import { Workspace } from './workspace/workspace.js';
+
+/**
+ * Everything a tool handler may call, built once per process. Tools stay thin: one call into
+ * one of these services. Each area adds its service here.
+ */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  workspace: Workspace;
+  plugins: PluginHost;
+  metrics: Metrics;
+  version: string;
+  started_at: Date;
+}
+
+export interface ServicesOptions {
+  logger: Logger;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Replaces the built-in plugin list (tests register their own). */
+  plugins?: readonly PluginDefinition<any>[];
+}
+
+export async function createServices(config: Config, options: ServicesOptions): Promise<Services> {
+  const workspace = Workspace.open({ root: config.home, allowedRoots: config.allowed_roots });
+  const plugins = new PluginHost({ workspace, logger: options.logger, configs: config.plugins, env: options.env ?? process.env });
+  await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
+  return {
+    config,
+    logger: options.logger,
+    workspace,
+    plugins,
+    metrics: createMetrics(),
+    version: PACKAGE_VERSION,
+    started_at: new Date(),
+  };
+}
+
+export async function closeServices(services: Services): Promise<void> {
+  services.workspace.close();
+}
+
+export const PACKAGE_VERSION: string = (() => {
+  for (const candidate of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // built layout (dist/src) is one level deeper than the source layout (src)
+    }
+  }
+  return '0.0.0';
+})();

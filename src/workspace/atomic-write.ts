@@ -1,0 +1,106 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+
+const TEMP_MARK = '.tmp-';
+
+function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+  }
+}
+
+/**
+ * Writes a file so that readers see either the old content or the whole new one, never a part:
+ * temp file in the same folder, fsync, rename, fsync the folder.
+ */
+export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(target), { recursive: true });
+  const temp = tempPathFor(target);
+  const fd = openSync(temp, 'w', 0o644);
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temp, target);
+  fsyncDir(dirname(target));
+}
+
+/**
+ * Builds a folder in a temp sibling with `fill(tempDir)` and renames it into place as a whole,
+ * so a crash never leaves a half-filled folder at `target`. Refuses to replace an existing folder.
+ */
+export async function writeDirAtomic(target: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
+  mkdirSync(dirname(target), { recursive: true });
+  const temp = tempPathFor(target);
+  mkdirSync(temp);
+  try {
+    await fill(temp);
+    for (const name of readdirSync(temp)) {
+      const fd = openSync(join(temp, name), 'r');
+      try {
+        fsyncSync(fd);
+      } catch {
+        // folders inside: fsync is best effort
+      } finally {
+        closeSync(fd);
+      }
+    }
+    renameSync(temp, target);
+    fsyncDir(dirname(target));
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** A temp name carries its writer's pid; a live writer (a training worker) keeps its temp files. */
+function writerAlive(name: string): boolean {
+  const pid = Number(name.slice(name.lastIndexOf(TEMP_MARK) + TEMP_MARK.length).split('-')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files and folders a crashed writer left behind under `dir` (recursively). */
+export function sweepTempFiles(dir: string): number {
+  let removed = 0;
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.name.startsWith('.') && entry.name.includes(TEMP_MARK) && !writerAlive(entry.name)) {
+      rmSync(path, { recursive: true, force: true });
+      removed++;
+    } else if (entry.isDirectory()) {
+      removed += sweepTempFiles(path);
+    }
+  }
+  return removed;
+}

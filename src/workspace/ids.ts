@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+
+/** Record kinds and the prefix of their ids, so an id says what it names (`ds_…`, `job_…`). */
+export const ID_PREFIXES = {
+  dataset: 'ds',
+  config: 'cfg',
+  plan: 'plan',
+  job: 'job',
+  model: 'mdl',
+  model_version: 'mv',
+  evaluation: 'eval',
+  comparison: 'cmp',
+  human_eval: 'he',
+  experiment: 'exp',
+  consent: 'cns',
+} as const;
+
+export type RecordKind = keyof typeof ID_PREFIXES;
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** A sortable id: prefix, 10 chars of time, 10 random chars (Crockford base32). */
+export function newId(kind: RecordKind, now: number = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const random = Array.from(randomBytes(10), (b) => ALPHABET[b % 32]).join('');
+  return `${ID_PREFIXES[kind]}_${time}${random}`;
+}
+
+export function idKind(id: string): RecordKind | undefined {
+  const prefix = id.split('_', 1)[0];
+  return (Object.keys(ID_PREFIXES) as RecordKind[]).find((k) => ID_PREFIXES[k] === prefix);
+}

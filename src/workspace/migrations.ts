@@ -1,0 +1,24 @@
+/**
+ * Versioned schema migrations, applied once each, in list order, inside a transaction.
+ * Append only: a shipped migration is never edited; a change is a new entry.
+ * Each area of the code owns its entries (ids prefixed by area) and adds them to MIGRATIONS.
+ */
+export interface Migration {
+  id: string;
+  sql: string;
+}
+
+/** Makes a table's rows immutable: SQLite refuses every UPDATE on it. */
+export function immutableTable(table: string): string {
+  return `CREATE TRIGGER ${table}_immutable BEFORE UPDATE ON ${table}
+  BEGIN SELECT RAISE(ABORT, 'IMMUTABLE_RECORD: ${table} rows never change; create a new version'); END;`;
+}
+
+export const CORE_MIGRATIONS: Migration[] = [
+  {
+    id: 'core_0001_meta',
+    sql: `CREATE TABLE workspace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  },
+];
+
+export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS];

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { onnxExecutionProviders, tensorflowBackend } from '../src/runtime-info.js';
+import { defineTool } from '../src/server/tool.js';
+
+const PluginStatusSchema = z.object({
+  name: z.string().describe('Plugin name, e.g. "local" or "openai".'),
+  version: z.string().describe('Plugin version (semver).'),
+  source: z.enum(['builtin', 'package']).describe('Built in, or loaded from an npm package named in the config.'),
+  status: z.enum(['enabled', 'disabled']).describe('Whether its providers can be used now.'),
+  provides: z.array(z.string()).describe('Provider kinds: training_backend, data_source, judge, tracker, model_store.'),
+  capabilities: z.record(z.string(), z.unknown()).describe('Declared capabilities (methods, approaches, devices…).'),
+  code: z.string().optional().describe('Stable code of why it is disabled, e.g. PLUGIN_UNAVAILABLE.'),
+  reason: z.string().optional().describe('Why it is disabled.'),
+  fix: z.string().optional().describe('How to enable it.'),
+});
+
+export const serverInfoTool = defineTool({
+  name: 'server_info',
+  title: 'Server information',
+  description:
+    'Describes this finetune-mcp server: version, workspace folder, every plugin with its status and capabilities ' +
+    '(and, for disabled ones, why and how to fix it), the ONNX Runtime execution providers and the TensorFlow.js backend. ' +
+    'Call it first to learn what this server can do; then list_backends for training backends.',
+  input: {},
+  output: {
+    name: z.literal('finetune-mcp').describe('Server name.'),
+    version: z.string().describe('Server version (semver).'),
+    node_version: z.string().describe('Node.js version running the server, e.g. v20.20.2.'),
+    workspace: z.string().describe('Absolute path of the workspace root (database and artifacts).'),
+    allowed_roots: z.array(z.string()).describe('Folders tools may read and write besides the workspace.'),
+    uptime_s: z.number().describe('Seconds since this server process started.'),
+    plugins: z.array(PluginStatusSchema).describe('All plugins, enabled and disabled.'),
+    onnxruntime: z
+      .object({
+        available: z.boolean().describe('Whether onnxruntime-node loads here.'),
+        version: z.string().optional().describe('ONNX Runtime version.'),
+        providers: z.array(z.string()).describe('Execution providers bundled with the installed build (cpu, webgpu, cuda…).'),
+        error: z.string().optional().describe('Why it failed to load.'),
+      })
+      .describe('The ONNX Runtime used by the local runtime and trainer.'),
+    tensorflow: z
+      .object({
+        backend: z.string().describe('tensorflow-gpu, tensorflow, wasm, cpu or none.'),
+        package: z.string().optional().describe('The package that provides it.'),
+      })
+      .describe('Which TensorFlow.js backend would be used (tests use it as an independent autodiff oracle).'),
+  },
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler(_args, { services }) {
+    return {
+      name: 'finetune-mcp' as const,
+      version: services.version,
+      node_version: process.version,
+      workspace: services.workspace.root,
+      allowed_roots: services.workspace.allowedRoots,
+      uptime_s: Math.round((Date.now() - services.started_at.getTime()) / 1000),
+      plugins: services.plugins.list(),
+      onnxruntime: await onnxExecutionProviders(),
+      tensorflow: tensorflowBackend(),
+    };
+  },
+  summarize: (o) =>
+    `finetune-mcp ${o.version}; workspace ${o.workspace}; plugins: ${o.plugins.map((p) => `${p.name} (${p.status})`).join(', ') || 'none'}; ` +
+    `ONNX Runtime providers: ${o.onnxruntime.providers.join(', ') || 'unavailable'}; TensorFlow.js: ${o.tensorflow.backend}.`,
+});
