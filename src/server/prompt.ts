@@ -13,5 +13,4 @@ export function definePrompt<A extends Record<string, z.ZodType<string | undefin
   return definition;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPromptDefinition = PromptDefinition<any>;

@@ -19,6 +19,7 @@ export async function serveStdio(services: Services): Promise<void> {
   await closed;
 }
 
+/* eslint-disable no-console -- this is the one place that redirects console output away from stdout */
 export function routeConsoleToStderr(): void {
   const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
   console.log = toStderr;

@@ -41,5 +41,4 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(def
   return definition;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyToolDefinition = ToolDefinition<any, any>;

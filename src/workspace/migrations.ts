@@ -3,6 +3,8 @@
  * Append only: a shipped migration is never edited; a change is a new entry.
  * Each area of the code owns its entries (ids prefixed by area) and adds them to MIGRATIONS.
  */
+import { TRAINING_MIGRATIONS } from '../training/migrations.js';
+
 export interface Migration {
   id: string;
   sql: string;
@@ -21,4 +23,4 @@ export const CORE_MIGRATIONS: Migration[] = [
   },
 ];
 
-export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS];
+export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...TRAINING_MIGRATIONS];

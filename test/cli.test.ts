@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseToolArgs } from '../src/cli.js';
+import { builtCli } from './helpers/build.js';
+
+const home = mkdtempSync(join(tmpdir(), 'ftm-cli-'));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [builtCli(), ...args], { env: { ...process.env, FINETUNE_MCP_HOME: home }, encoding: 'utf8', timeout: 30_000 });
+
+describe('CLI', () => {
+  it('types arguments by the tool schema: kebab or snake flags, JSON for non-strings, --args for all at once', () => {
+    const tool = {
+      inputSchema: {
+        type: 'object' as const,
+        properties: { dataset_id: { type: 'string' }, max_steps: { type: 'integer' }, redact_pii: { type: 'boolean' }, metrics: { type: 'array' }, name: { type: 'string' } },
+      },
+    };
+    expect(
+      parseToolArgs(tool, ['call', '--dataset-id', 'ds_1', '--max_steps', '5', '--redact-pii', '--metrics', '["bleu"]', '--name=123', '--json', '--home', '/x']),
+    ).toEqual({ dataset_id: 'ds_1', max_steps: 5, redact_pii: true, metrics: ['bleu'], name: '123' });
+    expect(parseToolArgs(tool, ['--args', '{"dataset_id":"ds_2"}', '--redact-pii', 'false'])).toEqual({ dataset_id: 'ds_2', redact_pii: false });
+  });
+
+  it('calls a tool in-process and prints its structured result as JSON', () => {
+    const result = run('server_info', '--json');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ name: 'finetune-mcp', workspace: home });
+  });
+
+  it('exits 1 with the error on a failing tool, and 2 on an unknown one', () => {
+    const failing = run('list_backends', '--include-disabled', 'maybe', '--json');
+    expect(failing.status).toBe(1);
+    expect(JSON.parse(failing.stdout)).toHaveProperty('error');
+    const unknown = run('no_such_tool');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("Unknown command or tool 'no_such_tool'");
+  });
+
+  it('prints help and stops on a bad config before doing anything', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('finetune-mcp serve --http');
+    const bad = spawnSync(process.execPath, [builtCli(), 'serve'], { env: { ...process.env, FINETUNE_MCP_HOME: home, FINETUNE_MCP_PORT: 'abc' }, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("[CONFIG_INVALID] Config key 'http.port' (from environment variable FINETUNE_MCP_PORT)");
+  });
+});
