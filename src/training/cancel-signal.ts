@@ -1,0 +1,77 @@
+import type { Workspace } from '../workspace/workspace.js';
+import { JobLedger } from './ledger.js';
+
+/**
+ * How a running job learns it must stop, across processes:
+ * - the ledger row carries `cancel_requested_at` (set by cancel_training, a budget or a guardrail),
+ *   which a worker polls once per optimizer step with `cancelRequested()`;
+ * - a local worker also gets SIGTERM at its `worker_pid`, so it stops even mid-step.
+ * A worker records who it is with `recordWorker()` as soon as it starts.
+ */
+
+/** Records the process (local worker) or remote id (remote backend) that runs a job. */
+export function recordWorker(workspace: Workspace, job_id: string, who: { worker_pid?: number; remote_id?: string }): void {
+  new JobLedger(workspace.db).update(job_id, { worker_pid: who.worker_pid, remote_id: who.remote_id });
+}
+
+/** True once anyone asked the job to stop. Cheap: one indexed read; call it once per step. */
+export function cancelRequested(workspace: Workspace, job_id: string): boolean {
+  const row = workspace.db.prepare('SELECT cancel_requested_at FROM jobs WHERE job_id = ?').get(job_id) as { cancel_requested_at: string | null } | undefined;
+  return row?.cancel_requested_at !== null && row?.cancel_requested_at !== undefined;
+}
+
+/** Whether a process id names a live process (EPERM means alive but not ours). */
+export function processAlive(pid: number | null | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Asks a job to stop: marks the row and sends SIGTERM to its live worker, if any.
+ * `stop` turns the end into a failure with that code (budget, guardrail) instead of `cancelled`.
+ */
+export function requestCancel(workspace: Workspace, job_id: string, stop?: { code: string; reason: string }): { signalled: boolean } {
+  const job = new JobLedger(workspace.db).requestStop(job_id, stop);
+  return { signalled: signalWorker(job.worker_pid) };
+}
+
+/** SIGTERM to a live worker that is not this process; true when the signal was sent. */
+export function signalWorker(pid: number | null | undefined): boolean {
+  if (!pid || pid === process.pid || !processAlive(pid)) return false;
+  try {
+    process.kill(pid, 'SIGTERM');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * For a worker: calls `onCancel` once when the job is asked to stop, whether by SIGTERM or by the
+ * ledger flag (polled every `poll_ms`). Returns a function that stops watching.
+ */
+export function watchCancel(workspace: Workspace, job_id: string, onCancel: () => void, options: { poll_ms?: number; signals?: boolean } = {}): () => void {
+  let fired = false;
+  const fire = () => {
+    if (fired) return;
+    fired = true;
+    stop();
+    onCancel();
+  };
+  const timer = setInterval(() => {
+    if (cancelRequested(workspace, job_id)) fire();
+  }, options.poll_ms ?? 500);
+  timer.unref();
+  const useSignals = options.signals ?? true;
+  if (useSignals) process.on('SIGTERM', fire);
+  function stop() {
+    clearInterval(timer);
+    if (useSignals) process.off('SIGTERM', fire);
+  }
+  return stop;
+}

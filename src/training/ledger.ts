@@ -1,0 +1,518 @@
+import { FinetuneError } from '../errors.js';
+import type { TrainingConfigRecord } from '../plugins/providers.js';
+import type { Db } from '../workspace/database.js';
+import { newId } from '../workspace/ids.js';
+
+/**
+ * The durable job ledger: every process on a workspace (servers, detached training workers) reads
+ * and writes jobs here, so nothing about a job lives only in one process's memory.
+ */
+
+export const JOB_STATUSES = ['queued', 'preparing', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const ACTIVE_STATUSES: readonly JobStatus[] = ['preparing', 'running'];
+
+/**
+ * The one table of legal transitions. Resume moves a stopped job back to `queued` (a new attempt
+ * on the same job id, continuing from a checkpoint); `succeeded` is final.
+ */
+export const LEGAL_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
+  queued: ['preparing', 'running', 'failed', 'cancelled'],
+  preparing: ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'],
+  running: ['succeeded', 'failed', 'cancelled', 'interrupted'],
+  interrupted: ['queued', 'failed', 'cancelled'],
+  failed: ['queued'],
+  cancelled: ['queued'],
+  succeeded: [],
+};
+
+export function isJobStatus(value: string): value is JobStatus {
+  return (JOB_STATUSES as readonly string[]).includes(value);
+}
+
+export function isLegalTransition(from: JobStatus, to: JobStatus): boolean {
+  return LEGAL_TRANSITIONS[from].includes(to);
+}
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Guardrails that watch the loss series; each either stops the job or only warns. */
+export interface Guardrails {
+  /** NaN or infinite loss. */
+  on_nan: 'stop' | 'warn';
+  /** Loss above `explode_factor` × the lowest loss seen so far counts as exploding; 0 = off. */
+  explode_factor: number;
+  on_explode: 'stop' | 'warn';
+  /** Eval loss rising this many evals in a row; 0 = off. */
+  eval_rising_k: number;
+  on_eval_rising: 'stop' | 'warn';
+}
+
+/** What a job is allowed to spend and how it is watched; frozen on the job when it is created. */
+export interface JobPolicy {
+  max_cost_usd?: number;
+  max_runtime_s?: number;
+  /** Estimated spend rate, from the plan's estimate, used when the backend reports no cost itself. */
+  cost_usd_per_s?: number;
+  /** Budget fractions that emit a warning event once each. */
+  warn_at: number[];
+  webhook_url?: string;
+  guardrails: Guardrails;
+  /** Resume an interrupted job automatically when a server starts. */
+  auto_resume: boolean;
+}
+
+export interface StoredConfig extends TrainingConfigRecord {
+  policy: Omit<JobPolicy, 'cost_usd_per_s'>;
+  parent_config_id: string | null;
+  created_at: string;
+}
+
+export interface PlanRecord {
+  plan_id: string;
+  config_id: string;
+  verdict: 'go' | 'no_go';
+  reasons: string[];
+  estimate: Record<string, unknown>;
+  validation: Array<{ severity: 'error' | 'warning'; code: string; field?: string; message: string }>;
+  budget: { max_cost_usd?: number; max_runtime_s?: number };
+  created_at: string;
+}
+
+export interface JobRecord {
+  job_id: string;
+  config_id: string;
+  plan_id: string | null;
+  backend: string;
+  status: JobStatus;
+  policy: JobPolicy;
+  step: number;
+  total_steps: number;
+  epoch: number;
+  attempt: number;
+  resume_from: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  worker_pid: number | null;
+  remote_id: string | null;
+  cancel_requested_at: string | null;
+  stop_code: string | null;
+  stop_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface JobEvent {
+  seq: number;
+  job_id: string;
+  time: string;
+  type: string;
+  level: 'info' | 'warning' | 'error';
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export interface MetricPoint {
+  name: string;
+  step: number;
+  value: number;
+  time: string;
+}
+
+export interface CheckpointRecord {
+  step: number;
+  path: string;
+  metrics?: Record<string, number>;
+  created_at: string;
+}
+
+export interface ArtifactRecord {
+  id: number;
+  kind: string;
+  path?: string;
+  uri?: string;
+  meta?: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface TransitionDetail {
+  message?: string;
+  error_code?: string;
+  remote_id?: string;
+}
+
+export interface JobFilter {
+  status?: JobStatus | JobStatus[];
+  backend?: string;
+  config_id?: string;
+  limit?: number;
+  offset?: number;
+}
+
+const now = (): string => new Date().toISOString();
+const json = (value: unknown): string => JSON.stringify(value);
+const parse = <T>(text: string | null): T | undefined => (text === null || text === undefined ? undefined : (JSON.parse(text) as T));
+
+type Row = Record<string, unknown>;
+
+function toJob(row: Row): JobRecord {
+  return { ...(row as unknown as JobRecord), policy: parse<JobPolicy>(row.policy as string)! };
+}
+
+function toConfig(row: Row): StoredConfig {
+  return {
+    config_id: row.config_id as string,
+    base_model: row.base_model as string,
+    dataset_id: row.dataset_id as string,
+    method: row.method as StoredConfig['method'],
+    approach: row.approach as StoredConfig['approach'],
+    backend: row.backend as string,
+    template: row.template as string,
+    hyperparameters: parse(row.hyperparameters as string)!,
+    backend_options: parse(row.backend_options as string)!,
+    policy: parse(row.policy as string)!,
+    parent_config_id: (row.parent_config_id as string | null) ?? null,
+    created_at: row.created_at as string,
+  };
+}
+
+export class JobLedger {
+  constructor(readonly db: Db) {}
+
+  // ---- configs and plans (immutable) ----
+
+  insertConfig(config: Omit<StoredConfig, 'created_at'>): StoredConfig {
+    const record: StoredConfig = { ...config, created_at: now() };
+    this.db
+      .prepare(
+        `INSERT INTO training_configs (config_id, base_model, dataset_id, method, approach, backend, template, hyperparameters, backend_options, policy, parent_config_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.config_id,
+        record.base_model,
+        record.dataset_id,
+        record.method,
+        record.approach,
+        record.backend,
+        record.template,
+        json(record.hyperparameters),
+        json(record.backend_options),
+        json(record.policy),
+        record.parent_config_id,
+        record.created_at,
+      );
+    return record;
+  }
+
+  getConfig(config_id: string): StoredConfig {
+    const row = this.db.prepare('SELECT * FROM training_configs WHERE config_id = ?').get(config_id) as Row | undefined;
+    if (!row) throw new FinetuneError('NOT_FOUND', `No training config '${config_id}'.`, { recovery: 'Call configure_training to create one.', details: { field: 'config_id' } });
+    return toConfig(row);
+  }
+
+  insertPlan(plan: Omit<PlanRecord, 'created_at'>): PlanRecord {
+    const record: PlanRecord = { ...plan, created_at: now() };
+    this.db
+      .prepare('INSERT INTO training_plans (plan_id, config_id, verdict, reasons, estimate, validation, budget, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(record.plan_id, record.config_id, record.verdict, json(record.reasons), json(record.estimate), json(record.validation), json(record.budget), record.created_at);
+    return record;
+  }
+
+  getPlan(plan_id: string): PlanRecord {
+    const row = this.db.prepare('SELECT * FROM training_plans WHERE plan_id = ?').get(plan_id) as Row | undefined;
+    if (!row) throw new FinetuneError('NOT_FOUND', `No training plan '${plan_id}'.`, { recovery: 'Call plan_training to create one.', details: { field: 'plan_id' } });
+    return {
+      plan_id: row.plan_id as string,
+      config_id: row.config_id as string,
+      verdict: row.verdict as PlanRecord['verdict'],
+      reasons: parse(row.reasons as string)!,
+      estimate: parse(row.estimate as string)!,
+      validation: parse(row.validation as string)!,
+      budget: parse(row.budget as string)!,
+      created_at: row.created_at as string,
+    };
+  }
+
+  // ---- jobs ----
+
+  create(input: { config_id: string; plan_id?: string; backend: string; policy: JobPolicy; total_steps?: number; job_id?: string }): JobRecord {
+    const job_id = input.job_id ?? newId('job');
+    const time = now();
+    const insert = this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO jobs (job_id, config_id, plan_id, backend, status, policy, total_steps, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+        )
+        .run(job_id, input.config_id, input.plan_id ?? null, input.backend, json(input.policy), input.total_steps ?? 0, time, time);
+      this.insertEvent(job_id, 'status', 'info', 'Job created and queued.', { to: 'queued' });
+    });
+    insert.immediate();
+    return this.get(job_id);
+  }
+
+  find(job_id: string): JobRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE job_id = ?').get(job_id) as Row | undefined;
+    return row ? toJob(row) : undefined;
+  }
+
+  get(job_id: string): JobRecord {
+    const job = this.find(job_id);
+    if (!job) throw new FinetuneError('NOT_FOUND', `No training job '${job_id}'.`, { recovery: 'Call list_jobs to see the jobs of this workspace.', details: { field: 'job_id' } });
+    return job;
+  }
+
+  /**
+   * Moves a job to `to`, refusing illegal moves (STATE_CONFLICT). A job stopped by a budget or
+   * guardrail (stop_code set) that reports `cancelled` ends as `failed` with that code, so the
+   * reason survives. Returns the job as it is after the move.
+   */
+  transition(job_id: string, to: JobStatus, detail: TransitionDetail = {}): JobRecord {
+    const move = this.db.transaction(() => {
+      const job = this.get(job_id);
+      if (!isLegalTransition(job.status, to)) {
+        throw new FinetuneError('STATE_CONFLICT', `Job ${job_id} cannot go from '${job.status}' to '${to}'.`, {
+          details: { field: 'status', from: job.status, to },
+        });
+      }
+      let target = to;
+      let error_code = detail.error_code ?? null;
+      let message = detail.message ?? null;
+      if (to === 'cancelled' && job.stop_code) {
+        target = 'failed';
+        error_code = job.stop_code;
+        message = job.stop_reason ?? message;
+      } else if (to === 'cancelled') {
+        error_code ??= 'CANCELLED';
+      }
+      const time = now();
+      const ending = isTerminal(target) || target === 'interrupted';
+      const restarting = target === 'queued';
+      this.db
+        .prepare(
+          `UPDATE jobs SET status = ?, updated_at = ?,
+             error_code = ?, error_message = ?,
+             remote_id = COALESCE(?, remote_id),
+             started_at = CASE WHEN ? = 'running' AND started_at IS NULL THEN ? ELSE started_at END,
+             finished_at = CASE WHEN ? THEN ? ELSE NULL END,
+             cancel_requested_at = CASE WHEN ? THEN NULL ELSE cancel_requested_at END,
+             stop_code = CASE WHEN ? THEN NULL ELSE stop_code END,
+             stop_reason = CASE WHEN ? THEN NULL ELSE stop_reason END,
+             worker_pid = CASE WHEN ? THEN NULL ELSE worker_pid END
+           WHERE job_id = ?`,
+        )
+        .run(
+          target,
+          time,
+          target === 'failed' || target === 'cancelled' || target === 'interrupted' ? error_code : null,
+          target === 'failed' || target === 'cancelled' || target === 'interrupted' ? message : null,
+          detail.remote_id ?? null,
+          target,
+          time,
+          ending ? 1 : 0,
+          time,
+          restarting ? 1 : 0,
+          restarting ? 1 : 0,
+          restarting ? 1 : 0,
+          restarting ? 1 : 0,
+          job_id,
+        );
+      const level = target === 'failed' ? 'error' : target === 'interrupted' || target === 'cancelled' ? 'warning' : 'info';
+      this.insertEvent(job_id, 'status', level, message ?? `Job is ${target}.`, {
+        from: job.status,
+        to: target,
+        ...(error_code && (target === 'failed' || target === 'cancelled') ? { error_code } : {}),
+      });
+      return this.get(job_id);
+    });
+    return move.immediate();
+  }
+
+  /** Starts a new attempt of a stopped job: back to `queued`, continuing from `resume_from`. */
+  requeue(job_id: string, resume_from: string | null, message: string): JobRecord {
+    const run = this.db.transaction(() => {
+      this.transition(job_id, 'queued', { message });
+      this.db.prepare('UPDATE jobs SET attempt = attempt + 1, resume_from = ?, updated_at = ? WHERE job_id = ?').run(resume_from, now(), job_id);
+      return this.get(job_id);
+    });
+    return run.immediate();
+  }
+
+  /** Records progress and who runs the job; fields left undefined keep their value. */
+  update(job_id: string, fields: Partial<Pick<JobRecord, 'step' | 'total_steps' | 'epoch' | 'worker_pid' | 'remote_id'>>): void {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return;
+    const sets = entries.map(([k]) => `${k} = ?`).join(', ');
+    this.db.prepare(`UPDATE jobs SET ${sets}, updated_at = ? WHERE job_id = ?`).run(...entries.map(([, v]) => v), now(), job_id);
+  }
+
+  /** Marks that the job must stop; a worker polls this. `stop_code` turns the stop into a failure with that code. */
+  requestStop(job_id: string, stop?: { code: string; reason: string }): JobRecord {
+    this.db
+      .prepare(
+        `UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?), stop_code = COALESCE(stop_code, ?), stop_reason = COALESCE(stop_reason, ?), updated_at = ? WHERE job_id = ?`,
+      )
+      .run(now(), stop?.code ?? null, stop?.reason ?? null, now(), job_id);
+    return this.get(job_id);
+  }
+
+  list(filter: JobFilter = {}): { jobs: JobRecord[]; total: number } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const statuses = filter.status === undefined ? [] : Array.isArray(filter.status) ? filter.status : [filter.status];
+    if (statuses.length) {
+      where.push(`status IN (${statuses.map(() => '?').join(', ')})`);
+      params.push(...statuses);
+    }
+    if (filter.backend) {
+      where.push('backend = ?');
+      params.push(filter.backend);
+    }
+    if (filter.config_id) {
+      where.push('config_id = ?');
+      params.push(filter.config_id);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, job_id DESC LIMIT ? OFFSET ?`)
+      .all(...params, filter.limit ?? 50, filter.offset ?? 0) as Row[];
+    return { jobs: rows.map(toJob), total };
+  }
+
+  /** Queued jobs of a backend in the order they were queued (oldest first). */
+  queued(backend?: string): JobRecord[] {
+    const rows = backend
+      ? this.db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND backend = ? ORDER BY updated_at, job_id`).all(backend)
+      : this.db.prepare(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY updated_at, job_id`).all();
+    return (rows as Row[]).map(toJob);
+  }
+
+  // ---- what a job reports (append-only) ----
+
+  appendEvent(job_id: string, type: string, message: string, data?: Record<string, unknown>, level: JobEvent['level'] = 'info'): number {
+    const seq = this.insertEvent(job_id, type, level, message, data);
+    this.touch(job_id);
+    return seq;
+  }
+
+  addMetric(job_id: string, name: string, step: number, value: number): void {
+    const time = now();
+    const write = this.db.transaction(() => {
+      this.db.prepare('INSERT INTO job_metrics (job_id, name, step, value, time) VALUES (?, ?, ?, ?, ?)').run(job_id, name, step, Number.isFinite(value) ? value : null, time);
+      if (name === 'epoch') this.db.prepare('UPDATE jobs SET epoch = ?, step = MAX(step, ?), updated_at = ? WHERE job_id = ?').run(value, step, time, job_id);
+      else this.db.prepare('UPDATE jobs SET step = MAX(step, ?), updated_at = ? WHERE job_id = ?').run(step, time, job_id);
+    });
+    write.immediate();
+  }
+
+  addCheckpoint(job_id: string, checkpoint: { step: number; path: string; metrics?: Record<string, number> }): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO job_checkpoints (job_id, step, path, metrics, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(job_id, checkpoint.step, checkpoint.path, checkpoint.metrics ? json(checkpoint.metrics) : null, now());
+    this.insertEvent(job_id, 'checkpoint', 'info', `Checkpoint at step ${checkpoint.step}.`, { step: checkpoint.step, path: checkpoint.path });
+    this.touch(job_id);
+  }
+
+  addArtifact(job_id: string, artifact: { kind: string; path?: string; uri?: string; meta?: Record<string, unknown> }): void {
+    this.db
+      .prepare('INSERT INTO job_artifacts (job_id, kind, path, uri, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(job_id, artifact.kind, artifact.path ?? null, artifact.uri ?? null, artifact.meta ? json(artifact.meta) : null, now());
+    this.insertEvent(job_id, 'artifact', 'info', `Artifact ${artifact.kind}${artifact.path ? ` at ${artifact.path}` : ''}.`, { kind: artifact.kind });
+    this.touch(job_id);
+  }
+
+  // ---- reading what a job reported ----
+
+  /** Events after `cursor` (a seq number; 0 or undefined = from the start), oldest first. */
+  eventsSince(job_id: string, cursor = 0, limit = 100): { events: JobEvent[]; next_cursor: number } {
+    const rows = this.db.prepare('SELECT * FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(job_id, cursor, limit) as Row[];
+    const events = rows.map((r) => ({
+      seq: r.seq as number,
+      job_id: r.job_id as string,
+      time: r.time as string,
+      type: r.type as string,
+      level: r.level as JobEvent['level'],
+      message: r.message as string,
+      ...(r.data ? { data: parse<Record<string, unknown>>(r.data as string) } : {}),
+    }));
+    return { events, next_cursor: events.length ? events[events.length - 1].seq : cursor };
+  }
+
+  /** The highest event seq of the whole workspace: a cheap change marker for watchers. */
+  lastSeq(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM job_events').get() as { s: number }).s;
+  }
+
+  /** Jobs that changed after a moment (ISO time), for watchers that notify subscribers. */
+  changedSince(time: string): JobRecord[] {
+    return (this.db.prepare('SELECT * FROM jobs WHERE updated_at > ? ORDER BY updated_at').all(time) as Row[]).map(toJob);
+  }
+
+  metricSeries(job_id: string, name: string): MetricPoint[] {
+    return (this.db.prepare('SELECT name, step, value, time FROM job_metrics WHERE job_id = ? AND name = ? ORDER BY step, rowid').all(job_id, name) as Row[]).map((r) => ({
+      name: r.name as string,
+      step: r.step as number,
+      value: r.value === null ? Number.NaN : (r.value as number),
+      time: r.time as string,
+    }));
+  }
+
+  /** The latest value of every metric series of a job. */
+  latestMetrics(job_id: string): Record<string, { step: number; value: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT m.name, m.step, m.value FROM job_metrics m
+         JOIN (SELECT name, MAX(rowid) AS last FROM job_metrics WHERE job_id = ? GROUP BY name) l ON m.rowid = l.last`,
+      )
+      .all(job_id) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.name as string, { step: r.step as number, value: r.value === null ? Number.NaN : (r.value as number) }]));
+  }
+
+  checkpoints(job_id: string): CheckpointRecord[] {
+    return (this.db.prepare('SELECT step, path, metrics, created_at FROM job_checkpoints WHERE job_id = ? ORDER BY step').all(job_id) as Row[]).map((r) => ({
+      step: r.step as number,
+      path: r.path as string,
+      ...(r.metrics ? { metrics: parse<Record<string, number>>(r.metrics as string) } : {}),
+      created_at: r.created_at as string,
+    }));
+  }
+
+  artifacts(job_id: string): ArtifactRecord[] {
+    return (this.db.prepare('SELECT id, kind, path, uri, meta, created_at FROM job_artifacts WHERE job_id = ? ORDER BY id').all(job_id) as Row[]).map((r) => ({
+      id: r.id as number,
+      kind: r.kind as string,
+      ...(r.path ? { path: r.path as string } : {}),
+      ...(r.uri ? { uri: r.uri as string } : {}),
+      ...(r.meta ? { meta: parse<Record<string, unknown>>(r.meta as string) } : {}),
+      created_at: r.created_at as string,
+    }));
+  }
+
+  /** Whether an event of this type with this `data.key` value was already written (warnings fire once). */
+  hasEvent(job_id: string, type: string, key?: string, value?: string | number): boolean {
+    const row =
+      key === undefined
+        ? this.db.prepare('SELECT 1 FROM job_events WHERE job_id = ? AND type = ? LIMIT 1').get(job_id, type)
+        : this.db.prepare(`SELECT 1 FROM job_events WHERE job_id = ? AND type = ? AND json_extract(data, ?) = ? LIMIT 1`).get(job_id, type, `$.${key}`, value);
+    return row !== undefined;
+  }
+
+  private insertEvent(job_id: string, type: string, level: JobEvent['level'], message: string, data?: Record<string, unknown>): number {
+    const result = this.db
+      .prepare('INSERT INTO job_events (job_id, time, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(job_id, now(), type, level, message, data ? json(data) : null);
+    return Number(result.lastInsertRowid);
+  }
+
+  private touch(job_id: string): void {
+    this.db.prepare('UPDATE jobs SET updated_at = ? WHERE job_id = ?').run(now(), job_id);
+  }
+}
