@@ -1,0 +1,107 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FinetuneError } from '../../../src/errors.js';
+import { parseModelConfig, type ModelConfig } from './model-config.js';
+import { readSafetensors } from './safetensors.js';
+import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
+
+/** One weight in f32, row-major, named as Hugging Face writes it. */
+export interface WeightTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface LoadedModel {
+  dir: string;
+  config: ModelConfig;
+  raw_config: Record<string, unknown>;
+  /** `model.layers.0.self_attn.q_proj.weight` (Llama, [out, in]); GPT-2 `h.0.attn.c_attn.weight` (Conv1D, [in, out]). */
+  weights: Map<string, WeightTensor>;
+  tokenizer: TextTokenizer;
+}
+
+export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
+export const SHARDED_INDEX_FILE = 'model.safetensors.index.json';
+
+function notAModelFolder(dir: string, missing: string): FinetuneError {
+  return new FinetuneError('FILE_ERROR', `${dir} is not a Hugging Face model folder: ${missing} is missing.`, {
+    recovery: 'Point at a folder holding config.json, model.safetensors (or model.safetensors.index.json with its shards) and tokenizer.json.',
+    details: { file: join(dir, missing) },
+  });
+}
+
+/** The weights file of a model folder: the single file, else the sharded index. */
+export function weightsPath(dir: string): string {
+  const single = join(dir, SINGLE_WEIGHTS_FILE);
+  if (existsSync(single)) return single;
+  const index = join(dir, SHARDED_INDEX_FILE);
+  if (existsSync(index)) return index;
+  if (existsSync(join(dir, 'pytorch_model.bin'))) {
+    throw new FinetuneError('MODEL_UNSUPPORTED', `${dir} has only pytorch_model.bin (pickle); only safetensors weights are read.`, {
+      recovery: 'Convert the checkpoint to safetensors (transformers save_pretrained(safe_serialization=True)) and import it again.',
+      details: { file: join(dir, 'pytorch_model.bin') },
+    });
+  }
+  throw notAModelFolder(dir, SINGLE_WEIGHTS_FILE);
+}
+
+/** Reads and normalises config.json of a model folder. */
+export function readModelConfig(dir: string): { config: ModelConfig; raw_config: Record<string, unknown> } {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw notAModelFolder(dir, 'config.json');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new FinetuneError('CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`, { details: { file: path } });
+  }
+  try {
+    return { config: parseModelConfig(raw), raw_config: raw };
+  } catch (error) {
+    if (error instanceof FinetuneError) error.details.file = path;
+    throw error;
+  }
+}
+
+/** Checks that the weights hold what the config promises (embedding shape), so a mismatch fails here, not mid-graph. */
+function checkWeights(dir: string, config: ModelConfig, weights: Map<string, WeightTensor>): void {
+  const embeddingName = config.architecture === 'gpt2' ? ['wte.weight', 'transformer.wte.weight'] : ['model.embed_tokens.weight'];
+  const embedding = embeddingName.map((n) => weights.get(n)).find(Boolean);
+  if (!embedding) {
+    throw new FinetuneError('FILE_ERROR', `The weights in ${dir} have no ${embeddingName.join(' or ')} tensor for a ${config.model_type} model.`, {
+      recovery: 'Check that config.json and the safetensors belong to the same model.',
+      details: { file: weightsPath(dir), field: embeddingName[0] },
+    });
+  }
+  if (embedding.shape[0] !== config.vocab_size || embedding.shape[1] !== config.hidden_size) {
+    throw new FinetuneError('FILE_ERROR', `Embedding shape [${embedding.shape}] in ${dir} does not match config.json (vocab_size ${config.vocab_size}, hidden ${config.hidden_size}).`, {
+      details: { file: weightsPath(dir), field: embeddingName[0] },
+    });
+  }
+}
+
+const cache = new Map<string, { stamp: number; model: LoadedModel }>();
+
+/** Loads a Hugging Face model folder (config, f32 weights, tokenizer), cached per folder and weights mtime. */
+export async function loadModelFolder(dir: string): Promise<LoadedModel> {
+  const folder = resolve(dir);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new FinetuneError('FILE_ERROR', `Model folder ${folder} does not exist.`, { details: { file: folder } });
+  }
+  const { config, raw_config } = readModelConfig(folder);
+  const weightsFile = weightsPath(folder);
+  const stamp = statSync(weightsFile).mtimeMs;
+  const hit = cache.get(folder);
+  if (hit && hit.stamp === stamp) return hit.model;
+  const weights = new Map<string, WeightTensor>();
+  for (const [name, tensor] of readSafetensors(weightsFile)) weights.set(name, { shape: tensor.shape, data: tensor.data });
+  checkWeights(folder, config, weights);
+  const model: LoadedModel = { dir: folder, config, raw_config, weights, tokenizer: loadTokenizer(folder) };
+  cache.set(folder, { stamp, model });
+  return model;
+}
+
+/** Drops cached models (tests; callers that rewrote a folder in place). */
+export function clearModelCache(): void {
+  cache.clear();
+}

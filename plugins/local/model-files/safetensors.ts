@@ -1,0 +1,211 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { FinetuneError } from '../../../src/errors.js';
+import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
+
+/**
+ * safetensors, by hand (no maintained npm package exists): 8-byte little-endian header length,
+ * a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?}, then the raw
+ * little-endian buffers. F32, F16 and BF16 are read and upcast to f32 for the CPU runtime.
+ */
+
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
+
+export interface SafetensorsTensor {
+  /** The dtype stored in the file; `data` is always f32. */
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface TensorToWrite {
+  shape: number[];
+  data: Float32Array;
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+/** A header past this size is a corrupt length field, not a real header (safetensors caps it at 100 MB). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+function corrupt(path: string, what: string, field?: string): FinetuneError {
+  return new FinetuneError('FILE_ERROR', `${path} is not a valid safetensors file: ${what}.`, {
+    recovery: 'Re-download or re-export the weights; a complete file starts with an 8-byte header length and a JSON header.',
+    details: { file: path, ...(field ? { field } : {}) },
+  });
+}
+
+/** Reads the JSON header of a safetensors buffer and returns it with the byte offset of the data section. */
+export function parseSafetensorsHeader(bytes: Uint8Array, path = '<buffer>'): { entries: Map<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
+  if (bytes.length < 8) throw corrupt(path, `only ${bytes.length} bytes, fewer than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) {
+    throw corrupt(path, `header length ${headerLength} does not fit in a ${bytes.length}-byte file (truncated?)`);
+  }
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw corrupt(path, `header is not JSON (${(error as Error).message})`);
+  }
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const entries = new Map<string, HeaderEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = (value ?? {}) as Record<string, string>;
+      continue;
+    }
+    const entry = value as HeaderEntry;
+    if (!entry || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets) || entry.data_offsets.length !== 2) {
+      throw corrupt(path, `tensor '${name}' lacks shape or data_offsets`, name);
+    }
+    const [begin, end] = entry.data_offsets;
+    if (!(begin >= 0 && end >= begin && end <= dataLength)) {
+      throw corrupt(path, `tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLength}-byte data section (truncated?)`, name);
+    }
+    entries.set(name, entry);
+  }
+  return { entries, metadata, dataStart };
+}
+
+/** Decodes one tensor's bytes to f32. Slices are copied first: offsets need not be 4-byte aligned. */
+function decodeTensor(bytes: Uint8Array, entry: HeaderEntry, name: string, path: string): SafetensorsTensor {
+  const dtype = entry.dtype as SafetensorsDtype;
+  const width = BYTES_PER_ELEMENT[dtype];
+  if (width === undefined) {
+    throw new FinetuneError('MODEL_UNSUPPORTED', `Tensor '${name}' in ${path} has dtype ${entry.dtype}; supported: F32, F16, BF16.`, {
+      recovery: 'Convert the checkpoint to float32, float16 or bfloat16 weights (unquantised) and import it again.',
+      details: { file: path, field: name },
+    });
+  }
+  const count = entry.shape.reduce((a, b) => a * b, 1);
+  const [begin, end] = entry.data_offsets;
+  if (end - begin !== count * width) {
+    throw corrupt(path, `tensor '${name}' has ${end - begin} bytes but shape [${entry.shape}] of ${dtype} needs ${count * width}`, name);
+  }
+  // Uint8Array's slice copies (Buffer's does not): the copy is aligned for the typed views below.
+  const buffer = Uint8Array.prototype.slice.call(bytes, begin, end).buffer;
+  if (dtype === 'F32') return { dtype, shape: [...entry.shape], data: new Float32Array(buffer, 0, count) };
+  const halves = new Uint16Array(buffer, 0, count);
+  const data = new Float32Array(count);
+  if (dtype === 'BF16') {
+    const bits = new Uint32Array(data.buffer);
+    for (let i = 0; i < count; i++) bits[i] = halves[i] << 16;
+  } else {
+    for (let i = 0; i < count; i++) data[i] = f16ToF32(halves[i]);
+  }
+  return { dtype, shape: [...entry.shape], data };
+}
+
+/** IEEE 754 binary16 → number (subnormals, infinities and NaN included). */
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new FinetuneError('FILE_ERROR', `Cannot read ${path}: ${(error as Error).message}`, { details: { file: path } });
+  }
+}
+
+/** Reads every tensor of one safetensors file, or of all shards when `path` is a `*.safetensors.index.json`. */
+export function readSafetensors(path: string): Map<string, SafetensorsTensor> {
+  if (path.endsWith('.index.json')) return readShardedSafetensors(path);
+  const bytes = readBytes(path);
+  const { entries, dataStart } = parseSafetensorsHeader(bytes, path);
+  const data = bytes.subarray(dataStart);
+  const out = new Map<string, SafetensorsTensor>();
+  for (const [name, entry] of entries) out.set(name, decodeTensor(data, entry, name, path));
+  return out;
+}
+
+/** Reads the metadata (`__metadata__`) of a safetensors file without decoding tensors. */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  return parseSafetensorsHeader(readBytes(path), path).metadata;
+}
+
+/** `model.safetensors.index.json`: {weight_map: {tensor name: shard file}}; every shard must exist and hold its tensors. */
+function readShardedSafetensors(indexPath: string): Map<string, SafetensorsTensor> {
+  let index: { weight_map?: Record<string, string> };
+  try {
+    index = JSON.parse(readBytes(indexPath).toString()) as typeof index;
+  } catch (error) {
+    if (error instanceof FinetuneError) throw error;
+    throw new FinetuneError('FILE_ERROR', `${indexPath} is not JSON: ${(error as Error).message}`, { details: { file: indexPath } });
+  }
+  const weightMap = index.weight_map;
+  if (!weightMap || typeof weightMap !== 'object') {
+    throw new FinetuneError('FILE_ERROR', `${indexPath} has no weight_map object.`, { details: { file: indexPath, field: 'weight_map' } });
+  }
+  const shards = [...new Set(Object.values(weightMap))];
+  const out = new Map<string, SafetensorsTensor>();
+  for (const shard of shards) {
+    const shardPath = join(dirname(indexPath), shard);
+    if (!existsSync(shardPath)) {
+      throw new FinetuneError('FILE_ERROR', `Shard ${shard} named in ${indexPath} is missing.`, {
+        recovery: 'Download every shard listed in the index next to it.',
+        details: { file: shardPath },
+      });
+    }
+    for (const [name, tensor] of readSafetensors(shardPath)) out.set(name, tensor);
+  }
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (!out.has(name)) {
+      throw new FinetuneError('FILE_ERROR', `Tensor '${name}' is mapped to ${shard} by ${indexPath} but that shard does not hold it.`, {
+        details: { file: join(dirname(indexPath), shard), field: name },
+      });
+    }
+  }
+  return out;
+}
+
+/** Serialises f32 tensors (names sorted, as the reference writer does) into safetensors bytes. */
+export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata?: Record<string, string>): Uint8Array {
+  const names = [...tensors.keys()].sort();
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const name of names) {
+    const { shape, data } = tensors.get(name)!;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count !== data.length) {
+      throw new FinetuneError('INVALID_INPUT', `Tensor '${name}' has ${data.length} values but shape [${shape}] needs ${count}.`, { details: { field: name } });
+    }
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
+    offset += data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data section starts 8-byte aligned (allowed by the format).
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const name of names) {
+    const { data } = tensors.get(name)!;
+    out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    at += data.byteLength;
+  }
+  return out;
+}
+
+/** Writes f32 tensors as one safetensors file, atomically. */
+export function writeSafetensors(path: string, tensors: Map<string, TensorToWrite>, metadata?: Record<string, string>): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
