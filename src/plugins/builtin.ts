@@ -1,4 +1,5 @@
+import { phoenixPlugin } from '../../plugins/phoenix/index.js';
 import type { PluginDefinition } from './types.js';
 
 /** The built-in plugins, in load order: an explicit list, never a directory scan. */
-export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [];
+export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [phoenixPlugin];

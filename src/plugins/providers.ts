@@ -102,8 +102,11 @@ export interface TrainingBackend {
 }
 
 export interface DataSource {
-  /** Pulls rows from an external system (telemetry, knowledge base) as canonical dataset rows. */
-  extract(query: Record<string, unknown>): AsyncIterable<Record<string, unknown>>;
+  /**
+   * Pulls rows from an external system (telemetry, knowledge base) as canonical dataset rows;
+   * records it cannot use are reported through `onSkip` (what, and why), never dropped silently.
+   */
+  extract(query: Record<string, unknown>, onSkip?: (skipped: { ref: string; reason: string }) => void): AsyncIterable<Record<string, unknown>>;
 }
 
 export interface JudgeVerdict {
