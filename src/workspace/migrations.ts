@@ -4,6 +4,9 @@
  * Each area of the code owns its entries (ids prefixed by area) and adds them to MIGRATIONS.
  */
 import { TRAINING_MIGRATIONS } from '../training/migrations.js';
+import { REGISTRY_MIGRATIONS } from '../registry/migrations.js';
+import { EVALUATION_RUN_MIGRATIONS } from '../evaluation/migrations.js';
+import { DATASET_MIGRATIONS } from '../datasets/migrations.js';
 
 export interface Migration {
   id: string;
@@ -23,4 +26,4 @@ export const CORE_MIGRATIONS: Migration[] = [
   },
 ];
 
-export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...TRAINING_MIGRATIONS];
+export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...TRAINING_MIGRATIONS, ...EVALUATION_RUN_MIGRATIONS, ...REGISTRY_MIGRATIONS, ...DATASET_MIGRATIONS];

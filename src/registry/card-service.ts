@@ -1,0 +1,35 @@
+import { FinetuneError } from '../errors.js';
+import type { Services } from '../services.js';
+import { registryOf } from './index.js';
+import { renderModelCard } from './model-card.js';
+import { lookupDataset } from './sources.js';
+
+/** Renders the card of one version and, when asked, writes it atomically to a user path. */
+export function modelCardFor(services: Services, args: { name: string; version?: string; alias?: string; output_path?: string }) {
+  if (!args.version && !args.alias) {
+    throw new FinetuneError('INVALID_INPUT', 'Pass version or alias to choose the version.', { details: { field: 'version' } });
+  }
+  const registry = registryOf(services);
+  const version = registry.get({ name: args.name, version: args.version, alias: args.version ? undefined : args.alias });
+  let manifest: Record<string, unknown> | undefined;
+  if (version.lineage.dataset_id) {
+    try {
+      manifest = lookupDataset(services, version.lineage.dataset_id).manifest;
+    } catch {
+      manifest = undefined; // the dataset was removed from this workspace; the card still shows its id and hash
+    }
+  }
+  const evaluations = version.lineage.evaluation_ids.map((id) => {
+    const row = services.workspace.db.prepare('SELECT id, dataset, examples, created_at FROM evaluations WHERE id = ?').get(id) as
+      | { id: string; dataset: string; examples: number; created_at: string }
+      | undefined;
+    return row ?? { id, dataset: 'unknown', examples: 0, created_at: 'unknown' };
+  });
+  const markdown = renderModelCard({ version, gates: registry.gates(version), history: registry.history(version.name), dataset_manifest: manifest, evaluations });
+  let path: string | null = null;
+  if (args.output_path) {
+    path = services.workspace.resolveUserPath(args.output_path, 'output_path');
+    services.workspace.writeFile(path, markdown);
+  }
+  return { markdown, version_id: version.version_id, path };
+}

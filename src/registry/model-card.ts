@@ -1,0 +1,101 @@
+import { describeGate } from './registry.js';
+import { lowerIsBetter } from './compare-versions.js';
+import type { AliasEvent, GateOutcome, ModelVersion } from './types.js';
+
+export interface CardInputs {
+  version: ModelVersion;
+  gates: GateOutcome[];
+  history: AliasEvent[];
+  /** The training dataset's manifest when it is still in the workspace. */
+  dataset_manifest?: Record<string, unknown>;
+  evaluations: Array<{ id: string; dataset: string; examples: number; created_at: string }>;
+}
+
+/** A Markdown model card written only from recorded facts: lineage, metrics, gates, alias history. */
+export function renderModelCard(inputs: CardInputs): string {
+  const { version: v, gates, history, dataset_manifest: manifest } = inputs;
+  const lines: string[] = [];
+  lines.push(`# ${v.name} ${v.version}`, '');
+  if (v.description) lines.push(v.description, '');
+  lines.push(
+    `| field | value |`,
+    `| --- | --- |`,
+    `| version id | \`${v.version_id}\` |`,
+    `| registered | ${v.created_at} |`,
+    `| aliases | ${v.aliases.length ? v.aliases.join(', ') : 'none'} |`,
+    `| base model | ${cell(v.lineage.base_model)} |`,
+    `| adapter | ${v.lineage.adapter ? `${v.lineage.adapter.peft_type ?? 'PEFT'} r=${v.lineage.adapter.r ?? '?'} alpha=${v.lineage.adapter.lora_alpha ?? '?'} targets=${JSON.stringify(v.lineage.adapter.target_modules)}` : 'n/a'} |`,
+    `| training job | ${cell(v.lineage.job_id)} |`,
+    `| weights sha256 | \`${v.artifact_sha256}\` |`,
+    '',
+  );
+
+  lines.push('## Training data', '');
+  if (v.lineage.dataset_id) {
+    lines.push(`- Dataset version \`${v.lineage.dataset_id}\`, content hash \`${v.lineage.dataset_hash ?? 'unknown'}\`.`);
+    if (manifest) {
+      if (manifest.task_type) lines.push(`- Task type: ${String(manifest.task_type)}.`);
+      const counts = manifest.counts as Record<string, number> | undefined;
+      if (counts) lines.push(`- Rows: ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
+      const source = manifest.source as { path?: string; format?: string } | undefined;
+      if (source?.path) lines.push(`- Source: \`${source.path}\`${source.format ? ` (${source.format})` : ''}.`);
+    }
+  } else lines.push('- Not recorded.');
+  lines.push('');
+
+  lines.push('## Training configuration', '');
+  const config = v.lineage.config;
+  if (config) {
+    lines.push(`- Method ${cell(config.method)}, approach ${cell(config.approach)}, backend ${cell(config.backend)}, template ${cell(config.template)}.`, '');
+    const hp = (config.hyperparameters ?? {}) as Record<string, unknown>;
+    if (Object.keys(hp).length) {
+      lines.push('| hyperparameter | value |', '| --- | --- |');
+      for (const [k, val] of Object.entries(hp)) lines.push(`| ${k} | ${cell(val)} |`);
+    }
+  } else lines.push('- Not recorded (registered from an adapter folder without a job).');
+  lines.push('');
+
+  lines.push('## Evaluation', '');
+  const metricNames = Object.keys(v.metrics).sort();
+  if (metricNames.length) {
+    lines.push('| metric | value | better |', '| --- | --- | --- |');
+    for (const m of metricNames) lines.push(`| ${m} | ${round(v.metrics[m])} | ${lowerIsBetter(m) ? 'lower' : 'higher'} |`);
+  } else lines.push('No metrics recorded.');
+  lines.push('');
+  for (const e of inputs.evaluations) lines.push(`- Evaluation \`${e.id}\` on ${e.dataset}, ${e.examples} examples, ${e.created_at}.`);
+  if (inputs.evaluations.length) lines.push('');
+
+  lines.push('## Quality gates', '');
+  if (gates.length) {
+    lines.push('| gate | measured | result |', '| --- | --- | --- |');
+    for (const g of gates) lines.push(`| ${g.metric} ${g.comparator} ${g.threshold} | ${g.value === null ? 'not measured' : round(g.value)} | ${g.passed ? 'pass' : 'FAIL'} |`);
+  } else lines.push('No gates configured.');
+  lines.push('');
+
+  lines.push('## Release history', '');
+  if (history.length) {
+    for (const e of history) {
+      lines.push(`- ${e.at}: ${e.action} \`${e.alias}\` ${e.from_version ?? '(none)'} → ${e.to_version}${e.forced ? ' (forced past failing gates)' : ''}${e.reason ? `: ${e.reason}` : ''}`);
+    }
+  } else lines.push('Never promoted.');
+  lines.push('');
+
+  lines.push('## Limitations', '');
+  const missing = v.lineage.missing;
+  if (missing.length) lines.push(`- Lineage incomplete: ${missing.join(', ')} not recorded.`);
+  const failing = gates.filter((g) => !g.passed);
+  if (failing.length) lines.push(`- Fails gates: ${failing.map(describeGate).join('; ')}.`);
+  if (!inputs.evaluations.length) lines.push('- No stored evaluation backs the metrics above.');
+  if (!missing.length && !failing.length && inputs.evaluations.length) lines.push('- Measured only on the evaluation sets listed above; behaviour elsewhere is untested.');
+  lines.push('');
+  return lines.join('\n');
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return 'not recorded';
+  return typeof value === 'string' ? value.replace(/\|/g, '\\|') : JSON.stringify(value);
+}
+
+function round(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toPrecision(6).replace(/\.?0+$/, '');
+}

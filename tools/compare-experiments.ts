@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { compareRuns } from '../src/registry/experiments.js';
+import { experimentsOf } from '../src/registry/index.js';
+import { defineTool } from '../src/server/tool.js';
+import { RunSchema } from './log-experiment.js';
+
+export const compareExperimentsTool = defineTool({
+  name: 'compare_experiments',
+  title: 'Compare experiment runs',
+  description:
+    'Shows runs side by side: all runs of an experiment, or the runs named by id. Returns which params differ between runs ' +
+    '(and the ones shared), every metric per run and the best run for it (lower for loss/perplexity, higher otherwise). ' +
+    'Use it to choose which job to evaluate and register.',
+  input: {
+    experiment: z.string().optional().describe('Experiment name, e.g. "support-finetune-2026-11-22".'),
+    run_ids: z.array(z.string()).optional().describe('Or these runs, from any experiments, e.g. ["exp_01j…","exp_01k…"].'),
+  },
+  output: {
+    runs: z.array(RunSchema).describe('The runs, in order.'),
+    varying_params: z.array(z.object({ param: z.string().describe('Param name, e.g. "learning_rate".'), values: z.array(z.unknown()).describe('Its value per run, in run order.') })).describe('Params that differ between runs.'),
+    constant_params: z.record(z.string(), z.unknown()).describe('Params equal in every run, e.g. {"lora_r": 8}.'),
+    metrics: z
+      .array(
+        z.object({
+          metric: z.string().describe('Metric name, e.g. "eval_loss".'),
+          values: z.array(z.number().nullable()).describe('Value per run (null when missing), in run order.'),
+          best_run: z.string().nullable().describe('run_id with the best value.'),
+          direction: z.enum(['lower', 'higher']).describe('Which direction is better.'),
+        }),
+      )
+      .describe('Each metric across runs.'),
+  },
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler(args, { services }) {
+    const runs = experimentsOf(services).runs(args);
+    const comparison = compareRuns(runs);
+    return { runs, varying_params: comparison.varying_params, constant_params: comparison.constant_params, metrics: comparison.metrics };
+  },
+  summarize: (o) =>
+    `${o.runs.length} runs; varying: ${o.varying_params.map((p) => p.param).join(', ') || 'none'}; ` +
+    o.metrics.map((m) => `${m.metric} best ${m.best_run ?? '-'}`).join(', '),
+});

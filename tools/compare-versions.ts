@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { compareVersions } from '../src/registry/compare-versions.js';
+import { registryOf } from '../src/registry/index.js';
+import { defineTool } from '../src/server/tool.js';
+
+export const compareVersionsTool = defineTool({
+  name: 'compare_versions',
+  title: 'Compare two model versions',
+  description:
+    'Compares two registered versions of a model side by side from their records (no new inference): per-metric values, ' +
+    'delta (b − a) and which is better (lower for loss/perplexity, higher otherwise), lineage and hyperparameter differences, and ' +
+    'whether the weights are identical. To measure both on the same cases, use compare_models instead.',
+  input: {
+    name: z.string().describe('Model name, e.g. "support-bot".'),
+    version_a: z.string().describe('Earlier or baseline version, e.g. "1.0.0".'),
+    version_b: z.string().describe('Candidate version, e.g. "1.1.0".'),
+  },
+  output: {
+    a: z.string().describe('name@version of a.'),
+    b: z.string().describe('name@version of b.'),
+    metrics: z
+      .array(
+        z.object({
+          metric: z.string().describe('Metric name, e.g. "perplexity".'),
+          a: z.number().nullable().describe('Value for a, null when missing.'),
+          b: z.number().nullable().describe('Value for b, null when missing.'),
+          delta: z.number().nullable().describe('b − a, e.g. -0.4.'),
+          better: z.enum(['a', 'b', 'same', 'unknown']).describe('Which version is better on it.'),
+        }),
+      )
+      .describe('Every metric either version has.'),
+    lineage_differences: z.array(z.object({ field: z.string().describe('Lineage field, e.g. "dataset_hash".'), a: z.unknown().describe('Value for a.'), b: z.unknown().describe('Value for b.') })).describe('Lineage fields that differ.'),
+    hyperparameter_differences: z.array(z.object({ field: z.string().describe('Hyperparameter, e.g. "learning_rate".'), a: z.unknown().describe('Value for a.'), b: z.unknown().describe('Value for b.') })).describe('Training hyperparameters that differ.'),
+    same_weights: z.boolean().describe('True when both versions hold byte-identical weights.'),
+  },
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler(args, { services }) {
+    const registry = registryOf(services);
+    return compareVersions(registry.get({ name: args.name, version: args.version_a }), registry.get({ name: args.name, version: args.version_b }));
+  },
+  summarize: (o) =>
+    `${o.a} vs ${o.b}: ` +
+    (o.metrics.filter((m) => m.delta !== null).map((m) => `${m.metric} ${m.delta! >= 0 ? '+' : ''}${m.delta!.toPrecision(3)} (${m.better} better)`).join(', ') || 'no shared metrics') +
+    '.',
+});

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { experimentsOf } from '../src/registry/index.js';
+import { defineTool } from '../src/server/tool.js';
+
+const RunSchema = z.object({
+  run_id: z.string().describe('Run id, e.g. "exp_01j…".'),
+  experiment: z.string().describe('Experiment name, e.g. "support-finetune-2026-11-22".'),
+  run_name: z.string().describe('Run name, unique in its experiment, e.g. "lr-2e-4".'),
+  job_id: z.string().nullable().describe('Training job of the run, e.g. "job_01j…", or null.'),
+  params: z.record(z.string(), z.unknown()).describe('Parameters, e.g. {"learning_rate": 0.0002, "lora_r": 8}.'),
+  metrics: z.record(z.string(), z.number()).describe('Metrics, e.g. {"loss": 1.21, "perplexity": 3.4}.'),
+  artifacts: z.record(z.string(), z.string()).describe('Artifact paths or URIs, e.g. {"adapter": "/…/output/adapter"}.'),
+  created_at: z.string().describe('ISO time.'),
+});
+
+export { RunSchema };
+
+export const logExperimentTool = defineTool({
+  name: 'log_experiment',
+  title: 'Log an experiment run',
+  description:
+    'Records a run in an experiment: its params, metrics and artifacts. Given a job_id, params (base model, dataset, method, ' +
+    'hyperparameters), final metrics and output folders are taken from the job; explicit params/metrics add to them. ' +
+    'The experiment defaults to "<project>-finetune-<YYYY-MM-DD>". Runs are immutable. Next: compare_experiments.',
+  input: {
+    experiment: z.string().optional().describe('Experiment name, e.g. "support-finetune-2026-11-22"; default from project and today.'),
+    project: z.string().optional().describe('Project for the default experiment name, e.g. "support". Default "default".'),
+    run_name: z.string().optional().describe('Run name, unique in the experiment, e.g. "lr-2e-4"; default the job id or run-N.'),
+    job_id: z.string().optional().describe('Training job this run is, e.g. "job_01j…".'),
+    params: z.record(z.string(), z.unknown()).optional().describe('Extra params, e.g. {"note": "dedup on"}.'),
+    metrics: z.record(z.string(), z.number()).optional().describe('Extra metrics, e.g. {"bleu": 31.2}.'),
+    artifacts: z.record(z.string(), z.string()).optional().describe('Extra artifacts, e.g. {"card": "./MODEL_CARD.md"}.'),
+  },
+  output: { run: RunSchema.describe('The recorded run.') },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler(args, { services }) {
+    return { run: experimentsOf(services).log(args) };
+  },
+  summarize: ({ run }) => `Logged run ${run.run_name} (${run.run_id}) in ${run.experiment}: ${Object.keys(run.metrics).length} metrics, ${Object.keys(run.params).length} params.`,
+});
