@@ -4,6 +4,8 @@ import { delimiter, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FinetuneError } from './errors.js';
+import { DatasetSettingsSchema } from './datasets/settings.js';
+import { TrainingSettingsSchema } from './training/settings.js';
 
 /**
  * The server configuration. Layers, each overriding the one before:
@@ -25,6 +27,10 @@ export const ConfigSchema = z.object({
   external_plugins: z.array(z.string()).default([]),
   /** Per-plugin config sections, validated by each plugin's own schema. */
   plugins: z.record(z.string(), z.unknown()).default({}),
+  /** The training control plane: method thresholds, prices, device speeds, job watching. */
+  training: TrainingSettingsSchema.prefault({}),
+  /** The data stage: streaming limits, validation thresholds, PII patterns. */
+  datasets: DatasetSettingsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

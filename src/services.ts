@@ -5,6 +5,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { BUILTIN_PLUGINS } from './plugins/builtin.js';
 import { PluginHost } from './plugins/host.js';
 import type { PluginDefinition } from './plugins/types.js';
+import { JobManager } from './training/job-manager.js';
 import { Workspace } from './workspace/workspace.js';
 
 /**
@@ -19,6 +20,8 @@ export interface Services {
   metrics: Metrics;
   version: string;
   started_at: Date;
+  /** Training jobs: queue, cancel, resume, reconciliation, watch loop (src/training/job-manager.ts). */
+  jobs: JobManager;
 }
 
 export interface ServicesOptions {
@@ -32,7 +35,8 @@ export async function createServices(config: Config, options: ServicesOptions): 
   const workspace = Workspace.open({ root: config.home, allowedRoots: config.allowed_roots });
   const plugins = new PluginHost({ workspace, logger: options.logger, configs: config.plugins, env: options.env ?? process.env });
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
-  return {
+  const services: Services = {
+    jobs: new JobManager(),
     config,
     logger: options.logger,
     workspace,
@@ -41,9 +45,12 @@ export async function createServices(config: Config, options: ServicesOptions): 
     version: PACKAGE_VERSION,
     started_at: new Date(),
   };
+  await services.jobs.open(services);
+  return services;
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  services.jobs.close();
   services.workspace.close();
 }
 

@@ -353,6 +353,11 @@ export class JobLedger {
     this.db.prepare(`UPDATE jobs SET ${sets}, updated_at = ? WHERE job_id = ?`).run(...entries.map(([, v]) => v), now(), job_id);
   }
 
+  /** Records the process that runs a job unless its worker already recorded itself. */
+  setWorkerIfUnset(job_id: string, pid: number): void {
+    this.db.prepare('UPDATE jobs SET worker_pid = COALESCE(worker_pid, ?) WHERE job_id = ?').run(pid, job_id);
+  }
+
   /** Marks that the job must stop; a worker polls this. `stop_code` turns the stop into a failure with that code. */
   requestStop(job_id: string, stop?: { code: string; reason: string }): JobRecord {
     this.db

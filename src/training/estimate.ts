@@ -1,0 +1,271 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { TrainingHyperparameters } from '../plugins/providers.js';
+import type { Services } from '../services.js';
+import { backendCapabilities } from './configure.js';
+import { resolveDataset, resolveModel, type DatasetFacts, type ModelFacts } from './inputs.js';
+import type { StoredConfig } from './ledger.js';
+import type { TrainingSettings } from './settings.js';
+import { buildSpec } from './spec.js';
+
+/** One number of the estimate with how it was computed. */
+export interface Figure {
+  value: number;
+  unit: string;
+  formula: string;
+}
+
+export interface DeviceOption {
+  device: string;
+  fits: boolean;
+  memory_gb: number;
+  seconds: number;
+  cost_usd: number;
+}
+
+export interface ResourceEstimate {
+  backend: string;
+  parameters: Figure;
+  trainable_parameters: Figure;
+  memory: { total_gb: number; parts: Record<string, Figure> };
+  tokens: { per_epoch: Figure; total: Figure; steps: Figure };
+  flops: Figure;
+  time: Figure;
+  cost: Figure;
+  device: string;
+  recommended_device: string | null;
+  devices: DeviceOption[];
+  fits: boolean;
+  calibrated?: { tokens_per_s: number; source: string };
+  assumptions: string[];
+}
+
+const GB = 1024 ** 3;
+const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 2 };
+
+/** Memory, tokens, FLOPs, time and cost of a config, each with its formula and assumptions. */
+export async function estimateResources(services: Services, config: StoredConfig, options: { calibrate?: boolean } = {}): Promise<ResourceEstimate> {
+  const settings = services.config.training;
+  const [dataset, model] = await Promise.all([resolveDataset(services, config.dataset_id), resolveModel(services, config.base_model)]);
+  const caps = backendCapabilities(services, config.backend);
+  const assumptions: string[] = [];
+  const h = config.hyperparameters;
+
+  const P = model.parameters ?? 7e9;
+  if (!model.parameters) assumptions.push(`Model size unknown: assumed 7B parameters.`);
+  const shape = modelShape(model, P, assumptions);
+  const trainable = config.approach === 'full' ? P : loraParameters(shape, h);
+
+  const local = caps.devices.includes('cpu') && !caps.remote;
+  const dtype = local ? 'float32' : 'bfloat16';
+  assumptions.push(local ? 'Local CPU trainer: weights and activations in float32.' : 'GPU training in bfloat16 with float32 optimizer states (mixed precision).');
+  const memory = memoryParts(config, shape, P, trainable, DTYPE_BYTES[dtype], assumptions);
+  const total_gb = Object.values(memory).reduce((s, f) => s + f.value, 0);
+
+  const tokens = tokenFigures(dataset, h, config.method, assumptions);
+  // Frozen weights need no weight gradients: forward (2) + input gradients (2) FLOPs per weight and token.
+  const refForward = config.method === 'dpo' ? 2 * P : 0;
+  const flopsPerToken = config.approach === 'full' ? 6 * P + refForward : 4 * P + 6 * trainable + refForward;
+  const flops: Figure = {
+    value: flopsPerToken * tokens.total.value,
+    unit: 'FLOP',
+    formula:
+      config.approach === 'full'
+        ? `6 × parameters × tokens${config.method === 'dpo' ? ' + 2 × parameters × tokens (reference forward)' : ''}`
+        : `(4 × frozen + 6 × trainable) × tokens${config.method === 'dpo' ? ' + 2 × parameters × tokens (reference forward)' : ''}`,
+  };
+
+  const devices = deviceOptions(config, caps.devices, settings, total_gb, flops.value, tokens.total.value, model, assumptions);
+  const pinned = typeof config.backend_options.gpu === 'string' ? config.backend_options.gpu : typeof config.backend_options.device === 'string' ? config.backend_options.device : undefined;
+  const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds);
+  const recommended = fitting[0]?.device ?? null;
+  const chosen = devices.find((d) => d.device === pinned) ?? devices.find((d) => d.device === recommended) ?? devices[0];
+  const tflops = settings.devices[chosen?.device ?? '']?.tflops;
+  let time: Figure = {
+    value: chosen?.seconds ?? 0,
+    unit: 's',
+    formula: `FLOPs / (${tflops ?? '?'} TFLOP/s peak of ${chosen?.device ?? 'unknown device'} × MFU ${settings.mfu})`,
+  };
+  let calibrated: ResourceEstimate['calibrated'];
+  if (options.calibrate) {
+    calibrated = await calibrate(services, config);
+    if (calibrated) {
+      time = { value: tokens.total.value / calibrated.tokens_per_s, unit: 's', formula: `tokens / ${calibrated.tokens_per_s.toFixed(0)} tokens/s (measured by ${calibrated.source})` };
+    } else {
+      assumptions.push(`Backend '${config.backend}' offers no measured run; time is from FLOPs.`);
+    }
+  }
+  const cost = costFigure(config, chosen, time.value, tokens.total.value, model, settings);
+  return {
+    backend: config.backend,
+    parameters: { value: P, unit: 'parameters', formula: model.parameters ? 'from the model record / config.json' : 'assumed' },
+    trainable_parameters: {
+      value: trainable,
+      unit: 'parameters',
+      formula: config.approach === 'full' ? 'all parameters' : `per layer: r × (in + out) summed over target modules (r = ${h.lora_r}) × ${shape.layers} layers`,
+    },
+    memory: { total_gb: round(total_gb), parts: memory },
+    tokens,
+    flops,
+    time: { ...time, value: Math.round(time.value) },
+    cost,
+    device: chosen?.device ?? 'unknown',
+    recommended_device: recommended,
+    devices,
+    fits: chosen?.fits ?? false,
+    ...(calibrated ? { calibrated } : {}),
+    assumptions,
+  };
+}
+
+interface Shape {
+  layers: number;
+  hidden: number;
+  ff: number;
+  vocab: number;
+  heads: number;
+}
+
+function modelShape(model: ModelFacts, P: number, assumptions: string[]): Shape {
+  if (model.layers && model.hidden_size) {
+    return { layers: model.layers, hidden: model.hidden_size, ff: model.intermediate_size ?? 4 * model.hidden_size, vocab: model.vocab_size ?? 32000, heads: Math.max(1, Math.round(model.hidden_size / 64)) };
+  }
+  // Llama-family proportions: P ≈ 12.6 · layers · d², layers ≈ d / 128.
+  const hidden = Math.round(Math.cbrt((P * 128) / 12.6) / 64) * 64 || 64;
+  const layers = Math.max(1, Math.round(hidden / 128));
+  assumptions.push(`Model shape unknown: assumed a Llama-like decoder with ${layers} layers of width ${hidden} for ${fmt(P)} parameters.`);
+  return { layers, hidden, ff: Math.round((hidden * 8) / 3), vocab: 32000, heads: Math.max(1, hidden / 128) };
+}
+
+/** LoRA adds r × (in + out) per adapted linear layer. */
+export function loraParameters(shape: Shape, h: TrainingHyperparameters): number {
+  const d = shape.hidden;
+  const ff = shape.ff;
+  const modules: Record<string, [number, number]> = { q_proj: [d, d], k_proj: [d, d], v_proj: [d, d], o_proj: [d, d], gate_proj: [d, ff], up_proj: [d, ff], down_proj: [ff, d] };
+  const targets = h.target_modules === 'all-linear' ? Object.keys(modules) : h.target_modules.filter((m) => m in modules);
+  const perLayer = targets.reduce((s, m) => s + h.lora_r * (modules[m][0] + modules[m][1]), 0);
+  return perLayer * shape.layers;
+}
+
+function memoryParts(config: StoredConfig, s: Shape, P: number, trainable: number, bytes: number, assumptions: string[]): Record<string, Figure> {
+  const h = config.hyperparameters;
+  const parts: Record<string, Figure> = {};
+  const b = h.batch_size * (config.method === 'dpo' ? 2 : 1);
+  const seq = h.max_seq_length;
+  if (config.approach === 'qlora') {
+    parts.weights = { value: gb((P * 4.127) / 8), unit: 'GB', formula: 'parameters × 4.127 bits (NF4 with double-quantised constants, QLoRA paper)' };
+  } else if (config.approach === 'full') {
+    parts.weights = { value: gb(P * bytes), unit: 'GB', formula: `parameters × ${bytes} bytes` };
+  } else {
+    parts.weights = { value: gb(P * bytes), unit: 'GB', formula: `parameters × ${bytes} bytes (frozen base)` };
+  }
+  const optimizerBytes = config.approach === 'full' && bytes === 2 ? 14 : 12;
+  parts.trainable_and_optimizer = {
+    value: gb(trainable * (config.approach === 'full' ? optimizerBytes : 16)),
+    unit: 'GB',
+    formula:
+      config.approach === 'full'
+        ? `trainable × ${optimizerBytes} bytes (gradients + AdamW m, v${bytes === 2 ? ' + float32 master copy' : ''})`
+        : 'trainable × 16 bytes (float32 adapter weights, gradients, AdamW m and v)',
+  };
+  const activationBytes = s.layers * seq * b * s.hidden * (34 + (5 * s.heads * seq) / s.hidden) * (bytes / 2);
+  parts.activations = {
+    value: gb(activationBytes),
+    unit: 'GB',
+    formula: `layers × seq × batch × hidden × (34 + 5 × heads × seq / hidden) bytes${bytes === 4 ? ' × 2 (float32)' : ''} (Korthikanti et al. 2022, no recomputation)${config.method === 'dpo' ? '; batch doubled for chosen + rejected' : ''}`,
+  };
+  parts.logits = { value: gb(b * seq * s.vocab * 4 * 2), unit: 'GB', formula: 'batch × seq × vocab × 4 bytes × 2 (float32 logits and their gradient)' };
+  if (config.method === 'dpo') {
+    const extra = config.approach === 'full' ? P * bytes : 0;
+    parts.reference_model = {
+      value: gb(extra),
+      unit: 'GB',
+      formula: config.approach === 'full' ? 'parameters × bytes (a frozen copy of the policy)' : '0: with adapters the reference is the base model with adapters disabled',
+    };
+  }
+  assumptions.push('Memory excludes framework overhead (CUDA context, allocator fragmentation): keep ~10–20 % headroom.');
+  return parts;
+}
+
+function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method: string, assumptions: string[]): ResourceEstimate['tokens'] {
+  const rows = dataset.counts.rows || 1;
+  const trainRows = dataset.counts.train ?? rows;
+  let meanTokens: number;
+  let source: string;
+  if (dataset.token_stats && dataset.token_stats.total > 0) {
+    meanTokens = dataset.token_stats.total / rows;
+    source = `manifest token_stats (${dataset.token_stats.tokenizer ?? 'tokenizer'}): ${dataset.token_stats.total} tokens over ${rows} rows`;
+  } else {
+    meanTokens = charsPerRow(dataset.train_path) / 4;
+    source = 'no token_stats in the manifest: ~4 characters per token over the training file';
+    assumptions.push('Token counts approximated as characters / 4 (the manifest has no token_stats).');
+  }
+  const perRow = Math.min(meanTokens, h.max_seq_length * (method === 'dpo' ? 2 : 1));
+  const perEpoch = Math.round(perRow * trainRows);
+  const rowsPerStep = h.batch_size * h.gradient_accumulation;
+  const stepsPerEpoch = Math.max(1, Math.ceil(trainRows / rowsPerStep));
+  const steps = h.max_steps > 0 ? h.max_steps : Math.ceil(stepsPerEpoch * h.epochs);
+  const total = h.max_steps > 0 ? Math.round(steps * rowsPerStep * perRow) : Math.round(perEpoch * h.epochs);
+  return {
+    per_epoch: { value: perEpoch, unit: 'tokens', formula: `train rows ${trainRows} × min(mean tokens/row ${meanTokens.toFixed(1)}, max_seq_length) — ${source}` },
+    total: { value: total, unit: 'tokens', formula: h.max_steps > 0 ? `max_steps ${steps} × batch ${h.batch_size} × accumulation ${h.gradient_accumulation} × tokens/row` : `tokens per epoch × ${h.epochs} epochs` },
+    steps: { value: steps, unit: 'optimizer steps', formula: h.max_steps > 0 ? 'max_steps' : `ceil(train rows / (batch × accumulation)) × epochs` },
+  };
+}
+
+function charsPerRow(path: string): number {
+  try {
+    const size = statSync(path).size;
+    const text = readFileSync(path, 'utf8');
+    const lines = text.split('\n').filter((l) => l.trim()).length || 1;
+    return size / lines;
+  } catch {
+    return 512;
+  }
+}
+
+function deviceOptions(config: StoredConfig, names: string[], settings: TrainingSettings, needGb: number, flops: number, tokens: number, model: ModelFacts, assumptions: string[]): DeviceOption[] {
+  const known = names.filter((n) => settings.devices[n]);
+  if (known.length < names.length) assumptions.push(`No speed or memory figures for: ${names.filter((n) => !settings.devices[n]).join(', ')} (add them under training.devices).`);
+  return known.map((device) => {
+    const spec = settings.devices[device];
+    const seconds = flops / (spec.tflops * 1e12 * settings.mfu);
+    const cost = costFigure(config, { device } as DeviceOption, seconds, tokens, model, settings).value;
+    return { device, fits: needGb <= spec.memory_gb, memory_gb: spec.memory_gb, seconds: Math.round(seconds), cost_usd: cost };
+  });
+}
+
+function costFigure(config: StoredConfig, device: DeviceOption | undefined, seconds: number, tokens: number, model: ModelFacts, settings: TrainingSettings): Figure {
+  const prices = settings.prices[config.backend];
+  if (prices && Object.keys(prices.per_million_tokens).length) {
+    const key = tokenPriceKey(config.backend, model, Object.keys(prices.per_million_tokens));
+    const price = prices.per_million_tokens[key];
+    return { value: round((tokens / 1e6) * price), unit: 'USD', formula: `tokens / 1e6 × $${price} per 1M training tokens (${config.backend} price for '${key}')` };
+  }
+  const hourly = device ? prices?.per_gpu_hour[device.device] : undefined;
+  if (hourly === undefined) return { value: 0, unit: 'USD', formula: `no price for backend '${config.backend}'${device ? ` on ${device.device}` : ''} in training.prices: counted as 0` };
+  return { value: round((seconds / 3600) * hourly), unit: 'USD', formula: `hours × $${hourly} per ${device!.device}-hour` };
+}
+
+function tokenPriceKey(backend: string, model: ModelFacts, keys: string[]): string {
+  if (backend === 'together' && model.parameters) {
+    const b = model.parameters / 1e9;
+    const bucket = b <= 16 ? 'up-to-16b' : b < 70 ? '17b-69b' : '70b-100b';
+    if (keys.includes(bucket)) return bucket;
+  }
+  const name = model.name.toLowerCase();
+  const match = keys.filter((k) => k !== '*' && name.startsWith(k.toLowerCase())).sort((a, b) => b.length - a.length)[0];
+  return match ?? (keys.includes('*') ? '*' : keys[0]);
+}
+
+async function calibrate(services: Services, config: StoredConfig): Promise<ResourceEstimate['calibrated']> {
+  const backend = await services.plugins.get('training_backend', config.backend);
+  if (!backend.estimate) return undefined;
+  const spec = await buildSpec(services, config, 'estimate');
+  const measured = await backend.estimate(spec);
+  const rate = Number(measured.tokens_per_s);
+  return Number.isFinite(rate) && rate > 0 ? { tokens_per_s: rate, source: `a short measured run on '${config.backend}'` } : undefined;
+}
+
+const gb = (bytes: number) => round(bytes / GB);
+const round = (x: number) => Math.round(x * 10000) / 10000;
+const fmt = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : `${(n / 1e6).toFixed(1)}M`);

@@ -1,0 +1,136 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FinetuneError } from '../errors.js';
+import type { Services } from '../services.js';
+
+/**
+ * What the control plane needs to know about a dataset version and a base model. It asks
+ * services.datasets / services.models (docs/CONVENTIONS.md) when the server has them, and
+ * otherwise reads the documented folder layout (`<home>/datasets/<id>/manifest.json`,
+ * `<home>/models/<id>/config.json`) directly.
+ */
+
+export interface DatasetFacts {
+  dataset_id: string;
+  task_type: string;
+  dir: string;
+  train_path: string;
+  validation_path?: string;
+  counts: { rows: number; train?: number; validation?: number; test?: number };
+  token_stats?: { tokenizer?: string; total: number; mean: number; p95?: number; max: number };
+}
+
+export interface ModelFacts {
+  model_id: string;
+  name: string;
+  /** The Hugging Face-layout folder, when the model is local. */
+  dir?: string;
+  parameters?: number;
+  layers?: number;
+  hidden_size?: number;
+  intermediate_size?: number;
+  vocab_size?: number;
+  context_length?: number;
+  dtype: string;
+  /** False when nothing is known but the name (remote models such as gpt-4o-mini). */
+  known: boolean;
+}
+
+interface DatasetLike {
+  id?: string;
+  task_type?: string;
+  dir: string;
+  manifest: { task_type?: string; counts?: DatasetFacts['counts']; token_stats?: DatasetFacts['token_stats'] };
+}
+interface DatasetServiceLike {
+  get(id: string): DatasetLike | Promise<DatasetLike>;
+  rowsPath?(id: string, split?: string): string | Promise<string>;
+}
+interface ModelLike {
+  id: string;
+  name?: string;
+  dir?: string;
+  parameters?: number;
+  context_length?: number;
+}
+interface ModelServiceLike {
+  get(id: string): ModelLike | Promise<ModelLike>;
+}
+
+export async function resolveDataset(services: Services, dataset_id: string): Promise<DatasetFacts> {
+  const service = (services as unknown as { datasets?: DatasetServiceLike }).datasets;
+  let record: DatasetLike;
+  if (service) {
+    record = await service.get(dataset_id);
+  } else {
+    const dir = join(services.workspace.root, 'datasets', dataset_id);
+    const manifestPath = join(dir, 'manifest.json');
+    if (!/^[A-Za-z0-9_-]+$/.test(dataset_id) || !existsSync(manifestPath)) {
+      throw new FinetuneError('NOT_FOUND', `No dataset version '${dataset_id}'.`, { details: { field: 'dataset_id' } });
+    }
+    record = { dir, manifest: JSON.parse(readFileSync(manifestPath, 'utf8')) as DatasetLike['manifest'] };
+  }
+  const manifest = record.manifest;
+  const split = (name: string) => (existsSync(join(record.dir, `${name}.jsonl`)) ? join(record.dir, `${name}.jsonl`) : undefined);
+  const train_path = split('train') ?? join(record.dir, 'rows.jsonl');
+  return {
+    dataset_id,
+    task_type: record.task_type ?? manifest.task_type ?? 'unknown',
+    dir: record.dir,
+    train_path,
+    validation_path: split('validation'),
+    counts: manifest.counts ?? { rows: 0 },
+    token_stats: manifest.token_stats,
+  };
+}
+
+export async function resolveModel(services: Services, model_id: string): Promise<ModelFacts> {
+  const service = (services as unknown as { models?: ModelServiceLike }).models;
+  let record: ModelLike | undefined;
+  if (service) {
+    record = await service.get(model_id);
+  } else if (/^[A-Za-z0-9_-]+$/.test(model_id) && existsSync(join(services.workspace.root, 'models', model_id, 'config.json'))) {
+    record = { id: model_id, dir: join(services.workspace.root, 'models', model_id) };
+  }
+  const hf = record?.dir ? readHfConfig(record.dir) : undefined;
+  const facts: ModelFacts = {
+    model_id,
+    name: record?.name ?? model_id,
+    dir: record?.dir,
+    layers: num(hf?.num_hidden_layers ?? hf?.n_layer ?? hf?.n_layers),
+    hidden_size: num(hf?.hidden_size ?? hf?.n_embd ?? hf?.dim),
+    intermediate_size: num(hf?.intermediate_size ?? hf?.hidden_dim),
+    vocab_size: num(hf?.vocab_size),
+    context_length: record?.context_length ?? num(hf?.max_position_embeddings ?? hf?.max_seq_len),
+    dtype: typeof hf?.torch_dtype === 'string' ? hf.torch_dtype : 'float32',
+    known: record !== undefined,
+    parameters: record?.parameters,
+  };
+  facts.parameters ??= parametersFromShape(facts) ?? parametersFromName(model_id);
+  return facts;
+}
+
+function readHfConfig(dir: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Llama-style decoder: embeddings + per layer (4·d² attention + 3·d·ff MLP). */
+function parametersFromShape(m: ModelFacts): number | undefined {
+  if (!m.layers || !m.hidden_size) return undefined;
+  const d = m.hidden_size;
+  const ff = m.intermediate_size ?? 4 * d;
+  return (m.vocab_size ?? 32000) * d + m.layers * (4 * d * d + 3 * d * ff);
+}
+
+/** "Llama-3-8B", "qwen2.5-0.5b-instruct" → 8e9, 5e8; undefined when the name says nothing. */
+export function parametersFromName(name: string): number | undefined {
+  const match = /(\d+(?:\.\d+)?)\s*([bm])(?![a-z])/i.exec(name);
+  if (!match) return undefined;
+  return Number(match[1]) * (match[2].toLowerCase() === 'b' ? 1e9 : 1e6);
+}

@@ -1,0 +1,81 @@
+import { ERROR_CODES, FinetuneError, toFinetuneError, type ErrorCode } from '../errors.js';
+import type { SpecIssue } from '../plugins/providers.js';
+import type { Services } from '../services.js';
+import { estimateResources, type ResourceEstimate } from './estimate.js';
+import { resolveDataset } from './inputs.js';
+import { JobLedger, type PlanRecord, type StoredConfig } from './ledger.js';
+import { buildSpec } from './spec.js';
+
+export interface PlanInput {
+  config_id: string;
+  max_cost_usd?: number;
+  max_runtime_s?: number;
+}
+
+/**
+ * Pre-flight: the backend's own validation of the spec, data checks, the estimate and the budget,
+ * in one record with a verdict. Nothing is spent: no job is created.
+ */
+export async function planTraining(services: Services, input: PlanInput): Promise<{ plan: PlanRecord; estimate: ResourceEstimate }> {
+  const ledger = new JobLedger(services.workspace.db);
+  const config = ledger.getConfig(input.config_id);
+  const validation = await validateConfig(services, config);
+  const estimate = await estimateResources(services, config);
+  const budget = {
+    ...(input.max_cost_usd ?? config.policy.max_cost_usd ? { max_cost_usd: input.max_cost_usd ?? config.policy.max_cost_usd } : {}),
+    ...(input.max_runtime_s ?? config.policy.max_runtime_s ? { max_runtime_s: input.max_runtime_s ?? config.policy.max_runtime_s } : {}),
+  };
+  const reasons: string[] = [];
+  for (const issue of validation.filter((i) => i.severity === 'error')) reasons.push(`[${issue.code}] ${issue.field ? `${issue.field}: ` : ''}${issue.message}`);
+  if (!estimate.fits) {
+    reasons.push(`[OUT_OF_MEMORY] Needs ~${estimate.memory.total_gb.toFixed(2)} GB; ${estimate.device} has ${estimate.devices.find((d) => d.device === estimate.device)?.memory_gb ?? '?'} GB.${estimate.recommended_device ? ` ${estimate.recommended_device} fits.` : ' No listed device fits: use LoRA/QLoRA, a smaller batch or a shorter max_seq_length.'}`);
+  }
+  if (budget.max_cost_usd !== undefined && estimate.cost.value > budget.max_cost_usd) {
+    reasons.push(`[BUDGET_EXCEEDED] Estimated cost $${estimate.cost.value.toFixed(2)} is over max_cost_usd $${budget.max_cost_usd}.`);
+  }
+  if (budget.max_runtime_s !== undefined && estimate.time.value > budget.max_runtime_s) {
+    reasons.push(`[BUDGET_EXCEEDED] Estimated time ${estimate.time.value} s is over max_runtime_s ${budget.max_runtime_s} s.`);
+  }
+  const verdict = reasons.length ? 'no_go' : 'go';
+  if (verdict === 'go') reasons.push(`Go: ${estimate.tokens.steps.value} steps, ~${estimate.time.value} s, ~$${estimate.cost.value.toFixed(2)} on ${estimate.device}.`);
+  for (const issue of validation.filter((i) => i.severity === 'warning')) reasons.push(`Warning [${issue.code}]: ${issue.message}`);
+  const plan = ledger.insertPlan({
+    plan_id: services.workspace.newId('plan'),
+    config_id: config.config_id,
+    verdict,
+    reasons,
+    estimate: estimate as unknown as Record<string, unknown>,
+    validation,
+    budget,
+  });
+  return { plan, estimate };
+}
+
+async function validateConfig(services: Services, config: StoredConfig): Promise<SpecIssue[]> {
+  const issues: SpecIssue[] = [];
+  try {
+    const dataset = await resolveDataset(services, config.dataset_id);
+    const trainRows = dataset.counts.train ?? dataset.counts.rows;
+    if (!trainRows) issues.push({ severity: 'error', code: 'DATASET_INVALID', field: 'dataset_id', message: `${config.dataset_id} has no training rows.` });
+    if (!dataset.validation_path && config.hyperparameters.eval_steps > 0) {
+      issues.push({ severity: 'warning', code: 'DATASET_INVALID', field: 'eval_steps', message: 'No validation split: eval loss cannot be measured (split the dataset to get one).' });
+    }
+    const backend = await services.plugins.get('training_backend', config.backend);
+    const spec = await buildSpec(services, config, 'preflight');
+    issues.push(...(await backend.validate(spec)));
+  } catch (thrown) {
+    const error = toFinetuneError(thrown);
+    issues.push({ severity: 'error', code: error.code, field: typeof error.details.field === 'string' ? error.details.field : undefined, message: error.message });
+  }
+  return issues;
+}
+
+/** The refusal for a no-go plan: the code of its first problem and every reason. */
+export function refusePlan(plan: PlanRecord): FinetuneError {
+  const first = /^\[([A-Z_]+)\]/.exec(plan.reasons[0] ?? '')?.[1];
+  const code: ErrorCode = first && first in ERROR_CODES ? (first as ErrorCode) : 'INVALID_INPUT';
+  return new FinetuneError(code, `Pre-flight plan ${plan.plan_id} says no-go: ${plan.reasons.join(' ')}`, {
+    recovery: 'Fix what the reasons name (configure_training with new values, prepare the data again, or raise the budget), then plan_training again.',
+    details: { plan_id: plan.plan_id, reasons: plan.reasons },
+  });
+}
