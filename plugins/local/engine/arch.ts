@@ -1,0 +1,196 @@
+import { FinetuneError } from '../../../src/errors.js';
+
+/**
+ * The architecture facts the graph builder needs, read from a Hugging Face config.json (or the
+ * models area's parsed ModelConfig, which keeps the same field names).
+ */
+export interface ArchConfig {
+  family: 'llama' | 'gpt2';
+  model_type: string;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_layers: number;
+  num_heads: number;
+  num_kv_heads: number;
+  head_dim: number;
+  norm_eps: number;
+  max_positions: number;
+  tie_word_embeddings: boolean;
+  /** Qwen2 puts biases on q, k and v. */
+  attention_bias: boolean;
+  mlp_bias: boolean;
+  rope_theta: number;
+  rope_scaling: RopeScaling | null;
+  hidden_act: string;
+  bos_token_id?: number;
+  eos_token_ids: number[];
+}
+
+export interface RopeScaling {
+  rope_type: 'linear' | 'llama3' | 'dynamic';
+  factor: number;
+  low_freq_factor?: number;
+  high_freq_factor?: number;
+  original_max_position_embeddings?: number;
+}
+
+export const LLAMA_TYPES = ['llama', 'mistral', 'qwen2', 'smollm', 'tinyllama'] as const;
+export const SUPPORTED_MODEL_TYPES = [...LLAMA_TYPES, 'gpt2'] as const;
+
+/** Linear layers LoRA can target, by Hugging Face module name. */
+export const LINEAR_MODULES: Record<ArchConfig['family'], readonly string[]> = {
+  llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  gpt2: ['c_attn', 'c_proj', 'c_fc'],
+};
+
+type RawConfig = Record<string, unknown>;
+
+function num(raw: RawConfig, keys: readonly string[], fallback?: number): number {
+  for (const key of keys) {
+    const v = raw[key];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  if (fallback !== undefined) return fallback;
+  throw new FinetuneError('MODEL_UNSUPPORTED', `config.json lacks ${keys.join(' / ')}`, { details: { file: 'config.json', field: keys[0] } });
+}
+
+function ids(value: unknown): number[] {
+  if (typeof value === 'number') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is number => typeof v === 'number');
+  return [];
+}
+
+export function archFromConfig(config: object): ArchConfig {
+  const raw = config as RawConfig;
+  const modelType = String(raw.model_type ?? '');
+  if (modelType === 'gpt2') {
+    const hidden = num(raw, ['n_embd', 'hidden_size']);
+    const heads = num(raw, ['n_head', 'num_attention_heads']);
+    return {
+      family: 'gpt2',
+      model_type: modelType,
+      vocab_size: num(raw, ['vocab_size']),
+      hidden_size: hidden,
+      intermediate_size: typeof raw.n_inner === 'number' ? raw.n_inner : num(raw, ['intermediate_size'], 4 * hidden),
+      num_layers: num(raw, ['n_layer', 'num_hidden_layers']),
+      num_heads: heads,
+      num_kv_heads: heads,
+      head_dim: hidden / heads,
+      norm_eps: num(raw, ['layer_norm_epsilon', 'layer_norm_eps'], 1e-5),
+      max_positions: num(raw, ['n_positions', 'max_position_embeddings'], 1024),
+      tie_word_embeddings: raw.tie_word_embeddings !== false,
+      attention_bias: true,
+      mlp_bias: true,
+      rope_theta: 0,
+      rope_scaling: null,
+      hidden_act: String(raw.activation_function ?? raw.hidden_act ?? 'gelu_new'),
+      bos_token_id: ids(raw.bos_token_id)[0],
+      eos_token_ids: ids(raw.eos_token_id),
+    };
+  }
+  if (!(LLAMA_TYPES as readonly string[]).includes(modelType)) {
+    throw new FinetuneError('MODEL_UNSUPPORTED', `model_type "${modelType}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`, {
+      details: { file: 'config.json', field: 'model_type' },
+    });
+  }
+  const hidden = num(raw, ['hidden_size']);
+  const heads = num(raw, ['num_attention_heads']);
+  const act = String(raw.hidden_act ?? 'silu');
+  if (act !== 'silu') throw new FinetuneError('MODEL_UNSUPPORTED', `hidden_act "${act}" is not supported (silu only)`, { details: { file: 'config.json', field: 'hidden_act' } });
+  return {
+    family: 'llama',
+    model_type: modelType,
+    vocab_size: num(raw, ['vocab_size']),
+    hidden_size: hidden,
+    intermediate_size: num(raw, ['intermediate_size']),
+    num_layers: num(raw, ['num_hidden_layers']),
+    num_heads: heads,
+    num_kv_heads: num(raw, ['num_key_value_heads'], heads),
+    head_dim: num(raw, ['head_dim'], hidden / heads),
+    norm_eps: num(raw, ['rms_norm_eps'], 1e-6),
+    max_positions: num(raw, ['max_position_embeddings'], 2048),
+    tie_word_embeddings: raw.tie_word_embeddings === true,
+    attention_bias: modelType === 'qwen2' || raw.attention_bias === true,
+    mlp_bias: raw.mlp_bias === true,
+    rope_theta: num(raw, ['rope_theta'], 10000),
+    rope_scaling: parseRopeScaling(raw.rope_scaling),
+    hidden_act: act,
+    bos_token_id: ids(raw.bos_token_id)[0],
+    eos_token_ids: ids(raw.eos_token_id),
+  };
+}
+
+function parseRopeScaling(value: unknown): RopeScaling | null {
+  if (!value || typeof value !== 'object') return null;
+  const v = value as RawConfig;
+  const type = String(v.rope_type ?? v.type ?? 'default');
+  if (type === 'default') return null;
+  if (type !== 'linear' && type !== 'llama3' && type !== 'dynamic') {
+    throw new FinetuneError('MODEL_UNSUPPORTED', `rope_scaling type "${type}" is not supported (linear, dynamic, llama3)`, {
+      details: { file: 'config.json', field: 'rope_scaling' },
+    });
+  }
+  return {
+    rope_type: type,
+    factor: num(v, ['factor'], 1),
+    low_freq_factor: typeof v.low_freq_factor === 'number' ? v.low_freq_factor : undefined,
+    high_freq_factor: typeof v.high_freq_factor === 'number' ? v.high_freq_factor : undefined,
+    original_max_position_embeddings: typeof v.original_max_position_embeddings === 'number' ? v.original_max_position_embeddings : undefined,
+  };
+}
+
+/** Rotary inverse frequencies with the declared scaling (as transformers' rope init functions). */
+export function ropeInvFreq(arch: ArchConfig): Float64Array {
+  const half = arch.head_dim / 2;
+  const inv = new Float64Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(arch.rope_theta, (2 * i) / arch.head_dim);
+  const s = arch.rope_scaling;
+  if (s?.rope_type === 'linear') for (let i = 0; i < half; i++) inv[i]! /= s.factor;
+  if (s?.rope_type === 'llama3') {
+    const low = s.low_freq_factor ?? 1;
+    const high = s.high_freq_factor ?? 4;
+    const original = s.original_max_position_embeddings ?? 8192;
+    const lowWavelen = original / low;
+    const highWavelen = original / high;
+    for (let i = 0; i < half; i++) {
+      const wavelen = (2 * Math.PI) / inv[i]!;
+      if (wavelen > lowWavelen) inv[i]! /= s.factor;
+      else if (wavelen >= highWavelen) {
+        const smooth = (original / wavelen - low) / (high - low);
+        inv[i] = (1 - smooth) * (inv[i]! / s.factor) + smooth * inv[i]!;
+      }
+    }
+  }
+  return inv;
+}
+
+/**
+ * cos/sin tables [positions, head_dim] for rotate-half RoPE at positions start..start+count-1.
+ * Dynamic NTK scaling changes the base once the sequence outgrows the trained length.
+ */
+export function ropeTables(arch: ArchConfig, start: number, count: number): { cos: Float32Array; sin: Float32Array } {
+  let inv = ropeInvFreq(arch);
+  const s = arch.rope_scaling;
+  const seqLen = start + count;
+  if (s?.rope_type === 'dynamic' && seqLen > arch.max_positions) {
+    const base = arch.rope_theta * Math.pow((s.factor * seqLen) / arch.max_positions - (s.factor - 1), arch.head_dim / (arch.head_dim - 2));
+    inv = inv.map((_, i) => 1 / Math.pow(base, (2 * i) / arch.head_dim));
+  }
+  const hd = arch.head_dim;
+  const half = hd / 2;
+  const cos = new Float32Array(count * hd);
+  const sin = new Float32Array(count * hd);
+  for (let t = 0; t < count; t++) {
+    for (let i = 0; i < half; i++) {
+      const angle = (start + t) * inv[i]!;
+      const c = Math.cos(angle);
+      const sn = Math.sin(angle);
+      cos[t * hd + i] = c;
+      cos[t * hd + i + half] = c;
+      sin[t * hd + i] = sn;
+      sin[t * hd + i + half] = sn;
+    }
+  }
+  return { cos, sin };
+}

@@ -1,0 +1,61 @@
+import type * as Ort from 'onnxruntime-node';
+import { FinetuneError } from '../../../src/errors.js';
+
+/** onnxruntime-node, imported on first use so the server starts light. */
+let ortModule: Promise<typeof Ort> | undefined;
+export function loadOrt(): Promise<typeof Ort> {
+  ortModule ??= import('onnxruntime-node').then((m) => ((m as unknown as { default?: typeof Ort }).default ?? m) as typeof Ort);
+  return ortModule;
+}
+
+export interface SessionOptions {
+  threads?: number;
+  provider?: string;
+  /** Writes an ONNX Runtime profile (JSON) with this file prefix. */
+  profile_prefix?: string;
+}
+
+/** Providers the installed onnxruntime-node bundles, cpu first. */
+export async function availableProviders(): Promise<string[]> {
+  const ort = await loadOrt();
+  const list = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }).listSupportedBackends?.() ?? [];
+  const names = list.filter((b) => b.bundled).map((b) => b.name);
+  return names.includes('cpu') ? names : ['cpu', ...names];
+}
+
+/** The provider to use: the one asked for when this build offers it, else a clear refusal. */
+export async function resolveProvider(provider: string | undefined): Promise<string> {
+  const wanted = provider ?? 'cpu';
+  const offered = await availableProviders();
+  if (!offered.includes(wanted)) {
+    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `execution provider "${wanted}" is not offered by the installed onnxruntime-node (offered: ${offered.join(', ')})`, {
+      recovery: `Use provider ${offered.join(' or ')}; CUDA needs onnxruntime-node installed with its CUDA files.`,
+      details: { field: 'provider' },
+    });
+  }
+  return wanted;
+}
+
+export async function createSession(model: Uint8Array | string, options: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
+  const ort = await loadOrt();
+  const provider = await resolveProvider(options.provider);
+  const sessionOptions: Ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+    ...(options.profile_prefix ? { enableProfiling: true, profileFilePrefix: options.profile_prefix } : {}),
+  };
+  try {
+    const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+    return { session, provider };
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/bad_alloc|out of memory|Failed to allocate/i.test(message)) throw new FinetuneError('OUT_OF_MEMORY', `ONNX Runtime could not allocate the model: ${message}`, { cause: error });
+    throw new FinetuneError('INTERNAL', `ONNX Runtime rejected the generated graph: ${message}`, { cause: error });
+  }
+}
+
+export async function tensor(data: Float32Array | BigInt64Array, dims: readonly number[]): Promise<Ort.Tensor> {
+  const ort = await loadOrt();
+  return new ort.Tensor(data instanceof Float32Array ? 'float32' : 'int64', data, dims);
+}
