@@ -1,5 +1,6 @@
 import { phoenixPlugin } from '../../plugins/phoenix/index.js';
+import { openaiPlugin } from '../../plugins/openai/index.js';
 import type { PluginDefinition } from './types.js';
 
 /** The built-in plugins, in load order: an explicit list, never a directory scan. */
-export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [phoenixPlugin];
+export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [phoenixPlugin, openaiPlugin];

@@ -1,0 +1,154 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ERROR_CODES, FinetuneError, isFinetuneError, type ErrorCode } from '../../src/errors.js';
+import type { SpecIssue, TrainingSpec } from '../../src/plugins/providers.js';
+import type { OpenAIConfig } from './config.js';
+import { billedMessages, writeOpenAIFile, type OpenAIExample } from './format.js';
+import { OPENAI_DEPRECATION_NOTICE, openAIModelInfo, pastShutdown, type OpenAIModelInfo } from './models.js';
+import { countChatTokens } from './tokens.js';
+
+/** OpenAI refuses training files with fewer examples than this. */
+export const MIN_EXAMPLES = 10;
+const MAX_SUFFIX = 64;
+
+export interface PreparedFiles {
+  train_path: string;
+  validation_path?: string;
+  train: OpenAIExample[];
+  validation?: OpenAIExample[];
+  model: OpenAIModelInfo | undefined;
+}
+
+/** Converts the spec's splits into OpenAI JSONL under `<output_dir>/openai/`. */
+export async function prepareFiles(spec: TrainingSpec, config: OpenAIConfig): Promise<PreparedFiles> {
+  const dir = join(spec.output_dir, 'openai');
+  const method = spec.config.method;
+  const train_path = join(dir, 'train.jsonl');
+  const train = await writeOpenAIFile(spec.dataset.train_path, train_path, method);
+  let validation: OpenAIExample[] | undefined;
+  let validation_path: string | undefined;
+  if (spec.dataset.validation_path && existsSync(spec.dataset.validation_path)) {
+    validation_path = join(dir, 'validation.jsonl');
+    validation = await writeOpenAIFile(spec.dataset.validation_path, validation_path, method);
+    if (validation.length === 0) validation = validation_path = undefined;
+  }
+  return { train_path, train, validation_path, validation, model: openAIModelInfo(spec.config.base_model, config.models) };
+}
+
+export interface TokenEstimate {
+  examples: number;
+  tokens_per_epoch: number;
+  truncated_examples: number;
+  longest_example_tokens: number;
+}
+
+/** Σ min(limit, tokens) over the examples: what one epoch bills. */
+export function tokenEstimate(examples: readonly OpenAIExample[], model: OpenAIModelInfo | undefined): TokenEstimate {
+  const encoding = model?.encoding ?? 'o200k_base';
+  const limit = model?.token_limit ?? Infinity;
+  let tokens_per_epoch = 0;
+  let truncated_examples = 0;
+  let longest_example_tokens = 0;
+  for (const example of examples) {
+    const tokens = countChatTokens(billedMessages(example), encoding);
+    longest_example_tokens = Math.max(longest_example_tokens, tokens);
+    if (tokens > limit) truncated_examples++;
+    tokens_per_epoch += Math.min(limit, tokens);
+  }
+  return { examples: examples.length, tokens_per_epoch, truncated_examples, longest_example_tokens };
+}
+
+/** Billed tokens and cost: n_epochs × Σ min(limit, tokens) × price. */
+export function costEstimate(spec: TrainingSpec, prepared: PreparedFiles): Record<string, unknown> {
+  const tokens = tokenEstimate(prepared.train, prepared.model);
+  const n_epochs = spec.config.hyperparameters.epochs;
+  const billed_tokens = n_epochs * tokens.tokens_per_epoch;
+  const price = prepared.model?.usd_per_million_training_tokens;
+  return {
+    backend: 'openai',
+    model: spec.config.base_model,
+    n_epochs,
+    ...tokens,
+    token_limit: prepared.model?.token_limit ?? null,
+    billed_tokens,
+    usd_per_million_training_tokens: price ?? null,
+    cost_usd: price ? Math.round(billed_tokens * price * 100) / 1e8 : null,
+    currency: 'USD',
+    deprecation: OPENAI_DEPRECATION_NOTICE,
+    note: price ? 'Training tokens only; inference on the fine-tuned model is billed separately.' : 'No published price for this model: cost not estimated.',
+  };
+}
+
+/** The pre-flight rules OpenAI applies, as issues (errors refuse the job, warnings inform). */
+export async function validateSpec(spec: TrainingSpec, config: OpenAIConfig, now: Date): Promise<SpecIssue[]> {
+  const issues: SpecIssue[] = [];
+  const { config: cfg } = spec;
+  issues.push(
+    pastShutdown(now)
+      ? { severity: 'error', code: 'BACKEND_DEPRECATED', field: 'backend', message: `${OPENAI_DEPRECATION_NOTICE} The date has passed: choose another backend.` }
+      : { severity: 'warning', code: 'BACKEND_DEPRECATED', field: 'backend', message: OPENAI_DEPRECATION_NOTICE },
+  );
+  const model = openAIModelInfo(cfg.base_model, config.models);
+  if (!model) {
+    issues.push({
+      severity: 'warning',
+      code: 'MODEL_UNKNOWN',
+      field: 'base_model',
+      message: `'${cfg.base_model}' is not in the table of fine-tunable OpenAI models; token limit and cost are unknown (add it under plugins.openai.models).`,
+    });
+  } else if (!model.methods.includes(cfg.method)) {
+    issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'method', message: `OpenAI does not offer ${cfg.method} for ${cfg.base_model}; use one of ${model.methods.join(', ')}.` });
+  }
+  if (cfg.approach !== 'full') {
+    issues.push({ severity: 'warning', code: 'APPROACH_IGNORED', field: 'approach', message: `OpenAI chooses its own training method; approach '${cfg.approach}' is not sent.` });
+  }
+  const suffix = cfg.backend_options.suffix;
+  if (suffix !== undefined && (typeof suffix !== 'string' || suffix.length > MAX_SUFFIX)) {
+    issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.suffix', message: `suffix must be a string of at most ${MAX_SUFFIX} characters.` });
+  }
+  const multiplier = cfg.backend_options.learning_rate_multiplier;
+  if (multiplier !== undefined && !(typeof multiplier === 'number' && multiplier > 0)) {
+    issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.learning_rate_multiplier', message: 'learning_rate_multiplier must be a positive number.' });
+  } else if (multiplier === undefined) {
+    issues.push({
+      severity: 'warning',
+      code: 'HYPERPARAMETER_IGNORED',
+      field: 'hyperparameters.learning_rate',
+      message: 'OpenAI takes a learning_rate_multiplier, not a learning rate: it picks its own unless backend_options.learning_rate_multiplier is set.',
+    });
+  }
+  let prepared: PreparedFiles;
+  try {
+    prepared = await prepareFiles(spec, config);
+  } catch (error) {
+    if (!isFinetuneError(error)) throw error;
+    issues.push({ severity: 'error', code: error.code, field: error.details.field, message: error.message });
+    return issues;
+  }
+  if (prepared.train.length < MIN_EXAMPLES) {
+    issues.push({
+      severity: 'error',
+      code: 'DATASET_TOO_SMALL',
+      field: 'dataset_id',
+      message: `OpenAI needs at least ${MIN_EXAMPLES} training examples; the train split has ${prepared.train.length}.`,
+    });
+  }
+  const tokens = tokenEstimate(prepared.train, model);
+  if (tokens.truncated_examples > 0) {
+    issues.push({
+      severity: 'warning',
+      code: 'EXAMPLES_TRUNCATED',
+      field: 'hyperparameters.max_seq_length',
+      message: `${tokens.truncated_examples} training example(s) exceed ${cfg.base_model}'s ${model?.token_limit} tokens (longest ${tokens.longest_example_tokens}); OpenAI truncates them.`,
+    });
+  }
+  return issues;
+}
+
+/** Throws the first error issue as a FinetuneError (start() refuses what validate() refuses). */
+export function throwOnErrors(issues: SpecIssue[]): void {
+  const first = issues.find((i) => i.severity === 'error');
+  if (!first) return;
+  const code = first.code === 'DATASET_TOO_SMALL' ? 'DATASET_INVALID' : first.code === 'BACKEND_DEPRECATED' ? 'CAPABILITY_UNSUPPORTED' : first.code;
+  throw new FinetuneError(code in ERROR_CODES ? (code as ErrorCode) : 'CONFIG_INVALID', first.message, { details: { field: first.field } });
+}

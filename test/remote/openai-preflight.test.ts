@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { OpenAIConfigSchema } from '../../plugins/openai/config.js';
+import { codeForJobError, lineNamedIn } from '../../plugins/openai/errors.js';
+import { costEstimate, prepareFiles, validateSpec } from '../../plugins/openai/prepare.js';
+import { countChatTokens } from '../../plugins/openai/tokens.js';
+import { chatRows, makeSpec } from './support.js';
+
+const cookbook = JSON.parse(readFileSync(new URL('../fixtures/openai-token-count/cookbook-messages.json', import.meta.url), 'utf8'));
+const config = OpenAIConfigSchema.parse({});
+const NOW = new Date('2026-11-22T00:00:00Z');
+
+describe('OpenAI pre-flight rules', () => {
+  it('counts chat tokens as the OpenAI API reported them in the cookbook (129 cl100k, 124 o200k)', () => {
+    expect(countChatTokens(cookbook, 'cl100k_base')).toBe(129);
+    expect(countChatTokens(cookbook, 'o200k_base')).toBe(124);
+  });
+
+  it('bills n_epochs × Σ min(limit, tokens) at the model’s price', async () => {
+    const trainable = [...cookbook.slice(0, 5), { ...cookbook[5], role: 'assistant' }];
+    const rows = Array.from({ length: 10 }, () => ({ messages: trainable }));
+    const spec = makeSpec({ backend: 'openai', base_model: 'gpt-3.5-turbo-0125', rows, hyperparameters: { epochs: 3 } });
+    const full = costEstimate(spec, await prepareFiles(spec, config));
+    expect(full).toMatchObject({ examples: 10, tokens_per_epoch: 1290, billed_tokens: 3870, truncated_examples: 0, usd_per_million_training_tokens: 8 });
+    expect(full.cost_usd).toBeCloseTo((3870 * 8) / 1e6, 10);
+
+    const tight = OpenAIConfigSchema.parse({ models: { 'gpt-3.5-turbo-0125': { token_limit: 100, usd_per_million_training_tokens: 8, encoding: 'cl100k_base' } } });
+    const capped = costEstimate(spec, await prepareFiles(spec, tight));
+    expect(capped).toMatchObject({ tokens_per_epoch: 1000, billed_tokens: 3000, truncated_examples: 10, longest_example_tokens: 129 });
+    const issues = await validateSpec(spec, tight, NOW);
+    expect(issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'EXAMPLES_TRUNCATED' }));
+  });
+
+  it('needs at least 10 examples', async () => {
+    const issues = await validateSpec(makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(9) }), config, NOW);
+    expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'DATASET_TOO_SMALL' }));
+    const ok = await validateSpec(makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) }), config, NOW);
+    expect(ok.filter((i) => i.severity === 'error')).toEqual([]);
+  });
+
+  it('warns of the 2027-01-06 shutdown on every plan, and refuses after it', async () => {
+    const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) });
+    expect(await validateSpec(spec, config, NOW)).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'BACKEND_DEPRECATED', message: expect.stringContaining('2027-01-06') }));
+    expect(await validateSpec(spec, config, new Date('2027-01-07T00:00:00Z'))).toContainEqual(expect.objectContaining({ severity: 'error', code: 'BACKEND_DEPRECATED' }));
+  });
+
+  it('locates bad rows and refuses DPO on models without it', async () => {
+    const rows = chatRows(10);
+    rows[6] = { messages: [{ role: 'wizard', content: 'x' }] };
+    const bad = await validateSpec(makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows }), config, NOW);
+    expect(bad).toContainEqual(expect.objectContaining({ severity: 'error', code: 'DATASET_INVALID', field: 'messages[0].role', message: expect.stringContaining('line 7') }));
+    const dpo = await validateSpec(makeSpec({ backend: 'openai', base_model: 'gpt-3.5-turbo-0125', method: 'dpo', rows: chatRows(10) }), config, NOW);
+    expect(dpo).toContainEqual(expect.objectContaining({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'method' }));
+  });
+
+  it('reads line numbers and job error codes from upstream messages', () => {
+    expect(lineNamedIn('Invalid file format. Line 12, key "messages"')).toBe(12);
+    expect(lineNamedIn('no location here')).toBeUndefined();
+    expect(codeForJobError({ code: 'invalid_training_file', message: 'bad', param: 'training_file' })).toBe('DATASET_INVALID');
+    expect(codeForJobError({ code: 'exceeded_quota', message: 'You exceeded your current quota', param: null })).toBe('QUOTA_EXCEEDED');
+    expect(codeForJobError({ code: 'server_error', message: 'internal', param: null })).toBe('UPSTREAM_ERROR');
+  });
+});

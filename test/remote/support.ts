@@ -1,0 +1,141 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JobSink, TrainingHyperparameters, TrainingSpec } from '../../src/plugins/providers.js';
+
+export const HYPERPARAMETERS: TrainingHyperparameters = {
+  epochs: 3,
+  max_steps: 0,
+  learning_rate: 2e-4,
+  batch_size: 4,
+  gradient_accumulation: 1,
+  max_seq_length: 512,
+  warmup_ratio: 0.03,
+  lr_scheduler: 'cosine',
+  weight_decay: 0,
+  adam_beta1: 0.9,
+  adam_beta2: 0.999,
+  adam_epsilon: 1e-8,
+  max_grad_norm: 1,
+  lora_r: 8,
+  lora_alpha: 16,
+  lora_dropout: 0.05,
+  target_modules: 'all-linear',
+  use_rslora: false,
+  on_missing_target: 'error',
+  dpo_beta: 0.1,
+  loss_on: 'completion',
+  packing: false,
+  eval_steps: 0,
+  save_steps: 0,
+  save_total_limit: 2,
+  early_stopping_patience: 0,
+  early_stopping_min_delta: 0,
+  seed: 42,
+};
+
+export function chatRows(n: number): Array<Record<string, unknown>> {
+  return Array.from({ length: n }, (_, i) => ({
+    messages: [
+      { role: 'system', content: 'You answer with the capital city.' },
+      { role: 'user', content: `Question ${i}: what is the capital of country number ${i}?` },
+      { role: 'assistant', content: `Capital number ${i}.` },
+    ],
+  }));
+}
+
+export function preferenceRows(n: number): Array<Record<string, unknown>> {
+  return Array.from({ length: n }, (_, i) => ({
+    prompt: [{ role: 'user', content: `Say hello politely, take ${i}.` }],
+    chosen: [{ role: 'assistant', content: `Hello, and good day to you (${i}).` }],
+    rejected: [{ role: 'assistant', content: `hi ${i}` }],
+  }));
+}
+
+export interface SpecOptions {
+  rows: Array<Record<string, unknown>>;
+  validation?: Array<Record<string, unknown>>;
+  method?: 'sft' | 'dpo';
+  approach?: 'lora' | 'qlora' | 'full';
+  backend: string;
+  base_model: string;
+  hyperparameters?: Partial<TrainingHyperparameters>;
+  backend_options?: Record<string, unknown>;
+  task_type?: string;
+}
+
+/** A TrainingSpec over JSONL files in a fresh temp folder, as the control plane would build it. */
+export function makeSpec(options: SpecOptions): TrainingSpec {
+  const home = mkdtempSync(join(tmpdir(), 'ftm-remote-'));
+  const datasetDir = join(home, 'datasets', 'ds_test');
+  mkdirSync(datasetDir, { recursive: true });
+  const train_path = join(datasetDir, 'train.jsonl');
+  writeFileSync(train_path, options.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  let validation_path: string | undefined;
+  if (options.validation) {
+    validation_path = join(datasetDir, 'validation.jsonl');
+    writeFileSync(validation_path, options.validation.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  }
+  const job_id = 'job_test0001';
+  const output_dir = join(home, 'jobs', job_id);
+  mkdirSync(output_dir, { recursive: true });
+  return {
+    job_id,
+    home,
+    output_dir,
+    config: {
+      config_id: 'cfg_test0001',
+      base_model: options.base_model,
+      dataset_id: 'ds_test',
+      method: options.method ?? 'sft',
+      approach: options.approach ?? 'full',
+      backend: options.backend,
+      template: 'chatml',
+      hyperparameters: { ...HYPERPARAMETERS, ...options.hyperparameters },
+      backend_options: options.backend_options ?? {},
+    },
+    dataset: { dataset_id: 'ds_test', task_type: options.task_type ?? (options.method === 'dpo' ? 'preference' : 'chat'), dir: datasetDir, train_path, validation_path },
+    model: { model_id: options.base_model, dir: '', name: options.base_model },
+  };
+}
+
+/** A JobSink that records everything, with helpers to wait for a state. */
+export class RecordingSink implements JobSink {
+  readonly events: Array<{ type: string; message: string; data?: Record<string, unknown> }> = [];
+  readonly metrics: Array<{ name: string; step: number; value: number }> = [];
+  readonly checkpoints: Array<{ step: number; path: string; metrics?: Record<string, number> }> = [];
+  readonly artifacts: Array<{ kind: string; path?: string; uri?: string; meta?: Record<string, unknown> }> = [];
+  readonly statuses: Array<{ state: string; detail?: { message?: string; error_code?: string; remote_id?: string } }> = [];
+  private waiters: Array<{ states: string[]; resolve: () => void }> = [];
+
+  event(type: string, message: string, data?: Record<string, unknown>): void {
+    this.events.push({ type, message, data });
+  }
+  metric(name: string, step: number, value: number): void {
+    this.metrics.push({ name, step, value });
+  }
+  checkpoint(checkpoint: { step: number; path: string; metrics?: Record<string, number> }): void {
+    this.checkpoints.push(checkpoint);
+  }
+  artifact(artifact: { kind: string; path?: string; uri?: string; meta?: Record<string, unknown> }): void {
+    this.artifacts.push(artifact);
+  }
+  status(state: string, detail?: { message?: string; error_code?: string; remote_id?: string }): void {
+    this.statuses.push({ state, detail });
+    this.waiters = this.waiters.filter((w) => (w.states.includes(state) ? (w.resolve(), false) : true));
+  }
+
+  get states(): string[] {
+    return this.statuses.map((s) => s.state);
+  }
+
+  series(name: string): Array<[number, number]> {
+    return this.metrics.filter((m) => m.name === name).map((m) => [m.step, m.value]);
+  }
+
+  /** Resolves when one of `states` is reported (at once if it already was). */
+  waitFor(...states: string[]): Promise<void> {
+    if (this.statuses.some((s) => states.includes(s.state))) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ states, resolve }));
+  }
+}
