@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
-import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
+import type { WeightTensor } from '../model-files/load-model.js';
+import { ADAPTER_WEIGHTS_FILE, peftTensorName, readPeftAdapter, writePeftAdapter, type LoraPair, type PeftAdapter } from '../model-files/peft.js';
 import { readSafetensors, writeSafetensors } from '../model-files/safetensors.js';
 import type { ParamsIo } from './checkpoint.js';
 
@@ -10,61 +11,48 @@ export interface NamedShape {
   shape: number[];
 }
 
-/** What PEFT's adapter_config.json needs to describe a LoRA adapter. */
-export interface LoraAdapterConfig {
-  base_model_name_or_path: string;
-  r: number;
-  lora_alpha: number;
-  lora_dropout: number;
-  target_modules: string[];
-  use_rslora: boolean;
+/** What adapter_config.json says besides the tensors. */
+export type LoraAdapterConfig = Omit<PeftAdapter, 'tensors'>;
+
+const PEFT_NAME = /^base_model\.model\.(.+)\.lora_([AB])\.weight$/;
+
+/** The Hugging Face module names (`model.layers.0.self_attn.q_proj`) of PEFT tensor names. */
+export function adaptedModules(tensorNames: readonly string[]): string[] {
+  return [...new Set(tensorNames.map((n) => PEFT_NAME.exec(n)?.[1]).filter((m): m is string => Boolean(m)))];
 }
 
-export const ADAPTER_CONFIG = 'adapter_config.json';
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
-
-/**
- * The adapter_config.json PEFT writes for a causal-LM LoRA (keys PEFT's LoraConfig reads; the
- * rest take PEFT's defaults), so `PeftModel.from_pretrained(base, dir)` loads it as is.
- */
-export function peftAdapterConfig(config: LoraAdapterConfig): Record<string, unknown> {
-  return {
-    peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
-    base_model_name_or_path: config.base_model_name_or_path,
-    r: config.r,
-    lora_alpha: config.lora_alpha,
-    lora_dropout: config.lora_dropout,
-    target_modules: [...config.target_modules].sort(),
-    use_rslora: config.use_rslora,
-    bias: 'none',
-    fan_in_fan_out: false,
-    inference_mode: true,
-    init_lora_weights: true,
-    modules_to_save: null,
-    layers_to_transform: null,
-    layers_pattern: null,
-    rank_pattern: {},
-    alpha_pattern: {},
-    revision: null,
-  };
-}
-
-/** The module names (`q_proj`, `v_proj`) that PEFT tensor names (`…self_attn.q_proj.lora_A.weight`) adapt. */
+/** The short module names (`q_proj`, `v_proj`) PEFT lists as target_modules. */
 export function loraTargetModules(tensorNames: readonly string[]): string[] {
-  const modules = new Set<string>();
-  for (const name of tensorNames) {
-    const match = /\.([^.]+)\.lora_[AB]\.weight$/.exec(name);
-    if (match) modules.add(match[1]);
-  }
-  return [...modules].sort();
+  return [...new Set(adaptedModules(tensorNames).map((m) => m.slice(m.lastIndexOf('.') + 1)))].sort();
 }
 
-/** Writes a PEFT adapter folder's two files into `dir` (which the caller makes atomic). */
-export function writeAdapterFiles(dir: string, tensors: readonly NamedShape[], params: readonly Float32Array[], config: LoraAdapterConfig): void {
-  const map = new Map(tensors.map((t, i) => [t.name, { shape: t.shape, data: params[i] }]));
-  writeSafetensors(join(dir, ADAPTER_WEIGHTS), map, { format: 'pt' });
-  writeFileAtomic(join(dir, ADAPTER_CONFIG), `${JSON.stringify(peftAdapterConfig(config), null, 2)}\n`);
+/** The trainer's flat LoRA tensors (PEFT names) as a PeftAdapter for writePeftAdapter. */
+export function toPeftAdapter(tensors: readonly NamedShape[], params: readonly Float32Array[], config: LoraAdapterConfig): PeftAdapter {
+  const pairs = new Map<string, Partial<LoraPair>>();
+  tensors.forEach((t, i) => {
+    const match = PEFT_NAME.exec(t.name);
+    if (!match) throw new FinetuneError('INTERNAL', `Trainable tensor ${t.name} is not a PEFT LoRA name.`);
+    const pair = pairs.get(match[1]) ?? {};
+    pair[match[2] as 'A' | 'B'] = { shape: t.shape, data: params[i] };
+    pairs.set(match[1], pair);
+  });
+  return { ...config, tensors: pairs as Map<string, LoraPair> };
+}
+
+/** Reads a PEFT adapter folder back into the order of `tensors`, checking names and shapes. */
+export function fromPeftAdapter(dir: string, tensors: readonly NamedShape[]): Float32Array[] {
+  const adapter = readPeftAdapter(dir);
+  return tensors.map((t) => {
+    const match = PEFT_NAME.exec(t.name);
+    const tensor: WeightTensor | undefined = match ? adapter.tensors.get(match[1])?.[match[2] as 'A' | 'B'] : undefined;
+    if (!tensor || tensor.shape.join('x') !== t.shape.join('x')) {
+      throw new FinetuneError('STATE_CONFLICT', `${join(dir, ADAPTER_WEIGHTS_FILE)} has no tensor ${t.name} of shape [${t.shape}].`, {
+        recovery: 'Resume with the config the checkpoint was trained with.',
+        details: { file: join(dir, ADAPTER_WEIGHTS_FILE), field: t.name },
+      });
+    }
+    return tensor.data;
+  });
 }
 
 /** Reads named tensors from a safetensors file in the order of `tensors`, checking shapes. */
@@ -87,10 +75,10 @@ export function readNamed(file: string, tensors: readonly NamedShape[]): Float32
 export function adapterParamsIo(tensors: readonly NamedShape[], config: LoraAdapterConfig): ParamsIo {
   return {
     write(dir, params) {
-      writeAdapterFiles(join(dir, 'adapter'), tensors, params, config);
+      writePeftAdapter(join(dir, 'adapter'), toPeftAdapter(tensors, params, config));
     },
     read(dir) {
-      return readNamed(join(dir, 'adapter', ADAPTER_WEIGHTS), tensors);
+      return fromPeftAdapter(join(dir, 'adapter'), tensors);
     },
   };
 }
@@ -107,6 +95,4 @@ export function weightsParamsIo(tensors: readonly NamedShape[]): ParamsIo {
   };
 }
 
-export function readAdapterConfig(dir: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(dir, ADAPTER_CONFIG), 'utf8')) as Record<string, unknown>;
-}
+export { peftTensorName };
