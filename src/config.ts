@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FinetuneError } from './errors.js';
 import { DatasetSettingsSchema } from './datasets/settings.js';
+import { ModelSettingsSchema } from './models/settings.js';
 import { TrainingSettingsSchema } from './training/settings.js';
 
 /**
@@ -31,6 +32,8 @@ export const ConfigSchema = z.object({
   training: TrainingSettingsSchema.prefault({}),
   /** The data stage: streaming limits, validation thresholds, PII patterns. */
   datasets: DatasetSettingsSchema.prefault({}),
+  /** Base models: the Hugging Face Hub endpoint for imports. */
+  models: ModelSettingsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -57,6 +60,7 @@ const ENV_KEYS: Record<string, string> = {
   FINETUNE_MCP_PORT: 'http.port',
   FINETUNE_MCP_TOKEN: 'http.token',
   FINETUNE_MCP_ALLOWED_ROOTS: 'allowed_roots',
+  HF_ENDPOINT: 'models.hub_url',
 };
 
 type Layer = { source: string; values: Record<string, unknown> };

@@ -6,6 +6,7 @@ import { BUILTIN_PLUGINS } from './plugins/builtin.js';
 import { PluginHost } from './plugins/host.js';
 import type { PluginDefinition } from './plugins/types.js';
 import { JobManager } from './training/job-manager.js';
+import { ModelService } from './models/service.js';
 import { Workspace } from './workspace/workspace.js';
 
 /**
@@ -22,6 +23,8 @@ export interface Services {
   started_at: Date;
   /** Training jobs: queue, cancel, resume, reconciliation, watch loop (src/training/job-manager.ts). */
   jobs: JobManager;
+  /** Base models: import (folder, llama2.c, Hub), get, list (src/models/service.ts). */
+  models: ModelService;
 }
 
 export interface ServicesOptions {
@@ -37,6 +40,7 @@ export async function createServices(config: Config, options: ServicesOptions): 
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
   const services: Services = {
     jobs: new JobManager(),
+    models: new ModelService({ workspace, logger: options.logger, settings: config.models, env: options.env ?? process.env }),
     config,
     logger: options.logger,
     workspace,

@@ -10,9 +10,16 @@ import { rollbackModelTool } from './rollback-model.js';
 import { modelCardTool } from './model-card.js';
 import { logExperimentTool } from './log-experiment.js';
 import { compareExperimentsTool } from './compare-experiments.js';
+import { importModelTool } from './import-model.js';
+import { listModelsTool } from './list-models.js';
+import { inspectModelTool } from './inspect-model.js';
 
 /** Every tool the server registers, in the order clients list them: an explicit list. */
 export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackendsTool,
+  // base models
+  importModelTool,
+  listModelsTool,
+  inspectModelTool,
   // registry and experiments
   registerModelTool,
   listModelVersionsTool,

@@ -7,6 +7,7 @@ import { TRAINING_MIGRATIONS } from '../training/migrations.js';
 import { REGISTRY_MIGRATIONS } from '../registry/migrations.js';
 import { EVALUATION_RUN_MIGRATIONS } from '../evaluation/migrations.js';
 import { DATASET_MIGRATIONS } from '../datasets/migrations.js';
+import { MODELS_MIGRATIONS } from '../models/migrations.js';
 
 export interface Migration {
   id: string;
@@ -26,4 +27,4 @@ export const CORE_MIGRATIONS: Migration[] = [
   },
 ];
 
-export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...TRAINING_MIGRATIONS, ...EVALUATION_RUN_MIGRATIONS, ...REGISTRY_MIGRATIONS, ...DATASET_MIGRATIONS];
+export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...TRAINING_MIGRATIONS, ...EVALUATION_RUN_MIGRATIONS, ...REGISTRY_MIGRATIONS, ...DATASET_MIGRATIONS, ...MODELS_MIGRATIONS];

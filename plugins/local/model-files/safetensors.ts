@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
@@ -42,6 +42,14 @@ function corrupt(path: string, what: string, field?: string): FinetuneError {
 
 /** Reads the JSON header of a safetensors buffer and returns it with the byte offset of the data section. */
 export function parseSafetensorsHeader(bytes: Uint8Array, path = '<buffer>'): { entries: Map<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
+  return parseSafetensorsHeaderWithDataLength(bytes, undefined, path);
+}
+
+function parseSafetensorsHeaderWithDataLength(
+  bytes: Uint8Array,
+  knownDataLength: number | undefined,
+  path: string,
+): { entries: Map<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
   if (bytes.length < 8) throw corrupt(path, `only ${bytes.length} bytes, fewer than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
@@ -55,7 +63,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, path = '<buffer>'): { 
     throw corrupt(path, `header is not JSON (${(error as Error).message})`);
   }
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = knownDataLength ?? bytes.length - dataStart;
   const entries = new Map<string, HeaderEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header)) {
@@ -134,13 +142,38 @@ export function readSafetensors(path: string): Map<string, SafetensorsTensor> {
   return out;
 }
 
-/** Reads the metadata (`__metadata__`) of a safetensors file without decoding tensors. */
-export function readSafetensorsMetadata(path: string): Record<string, string> {
-  return parseSafetensorsHeader(readBytes(path), path).metadata;
+/** Tensor names, dtypes and shapes of a safetensors file (or all shards of an index), reading only the headers. */
+export function readSafetensorsShapes(path: string): Map<string, { dtype: string; shape: number[] }> {
+  const out = new Map<string, { dtype: string; shape: number[] }>();
+  if (path.endsWith('.index.json')) {
+    for (const shard of shardFiles(path)) for (const [name, info] of readSafetensorsShapes(shard)) out.set(name, info);
+    return out;
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new FinetuneError('FILE_ERROR', `Cannot read ${path}: ${(error as Error).message}`, { details: { file: path } });
+  }
+  try {
+    const size = statSync(path).size;
+    const prefix = Buffer.alloc(8);
+    if (readSync(fd, prefix, 0, 8, 0) < 8) throw corrupt(path, `only ${size} bytes, fewer than the 8-byte header length`);
+    const headerLength = Number(prefix.readBigUInt64LE(0));
+    if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > size) throw corrupt(path, `header length ${headerLength} does not fit in a ${size}-byte file (truncated?)`);
+    const head = Buffer.alloc(8 + headerLength);
+    readSync(fd, head, 0, head.length, 0);
+    // Parse with a fake data section of the real length so offsets are checked against the file size.
+    const { entries } = parseSafetensorsHeaderWithDataLength(head, size - 8 - headerLength, path);
+    for (const [name, entry] of entries) out.set(name, { dtype: entry.dtype, shape: [...entry.shape] });
+    return out;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** `model.safetensors.index.json`: {weight_map: {tensor name: shard file}}; every shard must exist and hold its tensors. */
-function readShardedSafetensors(indexPath: string): Map<string, SafetensorsTensor> {
+/** The shard files an index names, as absolute paths, in first-seen order; missing shards are FILE_ERROR. */
+export function shardFiles(indexPath: string): string[] {
   let index: { weight_map?: Record<string, string> };
   try {
     index = JSON.parse(readBytes(indexPath).toString()) as typeof index;
@@ -152,9 +185,7 @@ function readShardedSafetensors(indexPath: string): Map<string, SafetensorsTenso
   if (!weightMap || typeof weightMap !== 'object') {
     throw new FinetuneError('FILE_ERROR', `${indexPath} has no weight_map object.`, { details: { file: indexPath, field: 'weight_map' } });
   }
-  const shards = [...new Set(Object.values(weightMap))];
-  const out = new Map<string, SafetensorsTensor>();
-  for (const shard of shards) {
+  return [...new Set(Object.values(weightMap))].map((shard) => {
     const shardPath = join(dirname(indexPath), shard);
     if (!existsSync(shardPath)) {
       throw new FinetuneError('FILE_ERROR', `Shard ${shard} named in ${indexPath} is missing.`, {
@@ -162,6 +193,21 @@ function readShardedSafetensors(indexPath: string): Map<string, SafetensorsTenso
         details: { file: shardPath },
       });
     }
+    return shardPath;
+  });
+}
+
+/** Reads the metadata (`__metadata__`) of a safetensors file without decoding tensors. */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  return parseSafetensorsHeader(readBytes(path), path).metadata;
+}
+
+/** `model.safetensors.index.json`: {weight_map: {tensor name: shard file}}; every shard must exist and hold its tensors. */
+function readShardedSafetensors(indexPath: string): Map<string, SafetensorsTensor> {
+  const shards = shardFiles(indexPath); // validates the index first
+  const weightMap = (JSON.parse(readBytes(indexPath).toString()) as { weight_map: Record<string, string> }).weight_map;
+  const out = new Map<string, SafetensorsTensor>();
+  for (const shardPath of shards) {
     for (const [name, tensor] of readSafetensors(shardPath)) out.set(name, tensor);
   }
   for (const [name, shard] of Object.entries(weightMap)) {
