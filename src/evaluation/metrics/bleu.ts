@@ -1,0 +1,270 @@
+/**
+ * Corpus BLEU compatible with sacreBLEU 2.x (mjpost/sacrebleu): the same tokenizers (13a by
+ * default, none, intl, char), smoothing (exp, floor, add-k, none), closest-reference length and
+ * multi-reference clipping, and the same reproducibility signature. Scores are on 0–100.
+ */
+import { pyRstrip, pySplit } from './text.js';
+
+export const BLEU_TOKENIZERS = ['13a', 'none', 'intl', 'char'] as const;
+export type BleuTokenizer = (typeof BLEU_TOKENIZERS)[number];
+export const BLEU_SMOOTHING = ['exp', 'floor', 'add-k', 'none'] as const;
+export type BleuSmoothing = (typeof BLEU_SMOOTHING)[number];
+
+/** The sacreBLEU release whose behaviour (and signature `version:`) this reproduces. */
+export const SACREBLEU_COMPAT_VERSION = '2.6.0';
+
+const SMOOTH_DEFAULTS: Record<BleuSmoothing, number | undefined> = { none: undefined, floor: 0.1, 'add-k': 1, exp: undefined };
+/** sacreBLEU's floor for log(0). */
+const LOG_ZERO = -9999999999;
+
+export interface BleuOptions {
+  tokenize?: BleuTokenizer;
+  smooth_method?: BleuSmoothing;
+  /** For floor (default 0.1) and add-k (default 1). */
+  smooth_value?: number;
+  lowercase?: boolean;
+  max_ngram_order?: number;
+  /** Drop n-gram orders with no hypothesis n-grams (use for sentence BLEU). */
+  effective_order?: boolean;
+}
+
+export interface BleuScore {
+  score: number;
+  counts: number[];
+  totals: number[];
+  precisions: number[];
+  bp: number;
+  sys_len: number;
+  ref_len: number;
+}
+
+/** Segment statistics, flat like sacreBLEU's: [hyp_len, ref_len, correct_1..N, total_1..N]. */
+export type BleuStats = number[];
+
+export class Bleu {
+  readonly tokenize: BleuTokenizer;
+  readonly smoothMethod: BleuSmoothing;
+  readonly smoothValue: number | undefined;
+  readonly lowercase: boolean;
+  readonly maxOrder: number;
+  readonly effectiveOrder: boolean;
+  private readonly tokenizer: (line: string) => string;
+
+  constructor(options: BleuOptions = {}) {
+    this.tokenize = options.tokenize ?? '13a';
+    this.smoothMethod = options.smooth_method ?? 'exp';
+    this.smoothValue = options.smooth_value;
+    this.lowercase = options.lowercase ?? false;
+    this.maxOrder = options.max_ngram_order ?? 4;
+    this.effectiveOrder = options.effective_order ?? false;
+    this.tokenizer = TOKENIZERS[this.tokenize];
+  }
+
+  /** Lowercases (when asked) and tokenizes one segment, as sacreBLEU's `_preprocess_segment`. */
+  preprocess(segment: string): string {
+    return this.tokenizer(pyRstrip(this.lowercase ? segment.toLowerCase() : segment));
+  }
+
+  /** Statistics of one hypothesis against its references (clipped by the max count over references). */
+  segmentStats(hypothesis: string, references: readonly string[]): BleuStats {
+    const refNgrams = new Map<string, number>();
+    const refLens: number[] = [];
+    for (const ref of references) {
+      const { ngrams, length } = extractNgrams(this.preprocess(ref), this.maxOrder);
+      refLens.push(length);
+      for (const [ngram, count] of ngrams) {
+        const prev = refNgrams.get(ngram);
+        if (prev === undefined || count > prev) refNgrams.set(ngram, count);
+      }
+    }
+    const { ngrams: hypNgrams, length: hypLen, orders } = extractNgrams(this.preprocess(hypothesis), this.maxOrder);
+    const correct = new Array<number>(this.maxOrder).fill(0);
+    const total = new Array<number>(this.maxOrder).fill(0);
+    for (const [ngram, count] of hypNgrams) {
+      const n = orders.get(ngram)! - 1;
+      total[n] += count;
+      const refCount = refNgrams.get(ngram);
+      if (refCount !== undefined) correct[n] += Math.min(count, refCount);
+    }
+    return [hypLen, closestRefLength(hypLen, refLens), ...correct, ...total];
+  }
+
+  /** The score from summed statistics. */
+  scoreFromStats(stats: readonly number[]): BleuScore {
+    const n = this.maxOrder;
+    return computeBleu({
+      correct: stats.slice(2, 2 + n),
+      total: stats.slice(2 + n, 2 + 2 * n),
+      sys_len: stats[0],
+      ref_len: stats[1],
+      smooth_method: this.smoothMethod,
+      smooth_value: this.smoothValue,
+      effective_order: this.effectiveOrder,
+      max_ngram_order: n,
+    });
+  }
+
+  /** Corpus BLEU. `references[i]` holds every reference of hypothesis i. */
+  corpusScore(hypotheses: readonly string[], references: readonly (readonly string[])[]): BleuScore {
+    return this.scoreFromStats(sumStats(hypotheses.map((h, i) => this.segmentStats(h, references[i] ?? []))));
+  }
+
+  sentenceScore(hypothesis: string, references: readonly string[]): BleuScore {
+    return this.scoreFromStats(this.segmentStats(hypothesis, references));
+  }
+
+  /** sacreBLEU's signature, e.g. `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`. */
+  signature(nrefs: number | 'var', extra: { bs?: number; seed?: number } = {}): string {
+    const defaultValue = SMOOTH_DEFAULTS[this.smoothMethod];
+    const smooth = defaultValue === undefined ? this.smoothMethod : `${this.smoothMethod}[${(this.smoothValue ?? defaultValue).toFixed(2)}]`;
+    return [
+      `nrefs:${nrefs}`,
+      ...(extra.bs !== undefined ? [`bs:${extra.bs}`] : []),
+      ...(extra.seed !== undefined ? [`seed:${extra.seed}`] : []),
+      `case:${this.lowercase ? 'lc' : 'mixed'}`,
+      `eff:${this.effectiveOrder ? 'yes' : 'no'}`,
+      `tok:${this.tokenize}`,
+      `smooth:${smooth}`,
+      `version:${SACREBLEU_COMPAT_VERSION}`,
+    ].join('|');
+  }
+}
+
+export interface ComputeBleuInput {
+  correct: readonly number[];
+  total: readonly number[];
+  sys_len: number;
+  ref_len: number;
+  smooth_method?: BleuSmoothing;
+  smooth_value?: number;
+  effective_order?: boolean;
+  max_ngram_order?: number;
+}
+
+/** BLEU from sufficient statistics: sacreBLEU's `BLEU.compute_bleu`, step for step. */
+export function computeBleu(input: ComputeBleuInput): BleuScore {
+  const method = input.smooth_method ?? 'none';
+  const smoothValue = input.smooth_value ?? SMOOTH_DEFAULTS[method] ?? 0;
+  const maxOrder = input.max_ngram_order ?? 4;
+  const correct = [...input.correct];
+  const total = [...input.total];
+  const { sys_len: sysLen, ref_len: refLen } = input;
+  let bp = 1.0;
+  if (sysLen < refLen) bp = sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0.0;
+  const precisions = new Array<number>(maxOrder).fill(0);
+  const result = (score: number): BleuScore => ({ score, counts: correct, totals: total, precisions, bp, sys_len: sysLen, ref_len: refLen });
+  if (!correct.some((c) => c !== 0)) return result(0.0);
+
+  let smoothMteval = 1.0;
+  let effOrder = maxOrder;
+  for (let n = 1; n <= maxOrder; n++) {
+    if (method === 'add-k' && n > 1) {
+      correct[n - 1] += smoothValue;
+      total[n - 1] += smoothValue;
+    }
+    if (total[n - 1] === 0) break;
+    if (input.effective_order) effOrder = n;
+    if (correct[n - 1] === 0) {
+      if (method === 'exp') {
+        smoothMteval *= 2;
+        precisions[n - 1] = 100 / (smoothMteval * total[n - 1]);
+      } else if (method === 'floor') {
+        precisions[n - 1] = (100 * smoothValue) / total[n - 1];
+      }
+    } else {
+      precisions[n - 1] = (100 * correct[n - 1]) / total[n - 1];
+    }
+  }
+  let logSum = 0;
+  for (let i = 0; i < effOrder; i++) logSum += precisions[i] === 0 ? LOG_ZERO : Math.log(precisions[i]);
+  return result(bp * Math.exp(logSum / effOrder));
+}
+
+export function sumStats(rows: readonly (readonly number[])[]): number[] {
+  if (rows.length === 0) return [];
+  const out = new Array<number>(rows[0].length).fill(0);
+  for (const row of rows) for (let i = 0; i < row.length; i++) out[i] += row[i];
+  return out;
+}
+
+/** The reference length closest to the hypothesis length; ties go to the shorter reference. */
+function closestRefLength(hypLen: number, refLens: readonly number[]): number {
+  let closestDiff = -1;
+  let closestLen = -1;
+  for (const refLen of refLens) {
+    const diff = Math.abs(hypLen - refLen);
+    if (closestDiff === -1 || diff < closestDiff) {
+      closestDiff = diff;
+      closestLen = refLen;
+    } else if (diff === closestDiff && refLen < closestLen) {
+      closestLen = refLen;
+    }
+  }
+  return closestLen;
+}
+
+/** Word n-grams of orders 1..maxOrder with counts; keys join tokens with a space (tokens never hold one). */
+function extractNgrams(line: string, maxOrder: number): { ngrams: Map<string, number>; orders: Map<string, number>; length: number } {
+  const tokens = pySplit(line);
+  const ngrams = new Map<string, number>();
+  const orders = new Map<string, number>();
+  for (let n = 1; n <= maxOrder; n++) {
+    for (let i = 0; i + n <= tokens.length; i++) {
+      const key = n === 1 ? tokens[i] : tokens.slice(i, i + n).join(' ');
+      const prev = ngrams.get(key);
+      if (prev === undefined) {
+        ngrams.set(key, 1);
+        orders.set(key, n);
+      } else {
+        ngrams.set(key, prev + 1);
+      }
+    }
+  }
+  return { ngrams, orders, length: tokens.length };
+}
+
+// --- tokenizers (sacreBLEU's tokenizer_13a, tokenizer_intl, tokenizer_char, tokenizer_none) ---
+
+const RE_13A_SYMBOLS = /([{-~[-` -&(-+:-@/])/g;
+const RE_13A_PERIOD_COMMA_AFTER_NON_DIGIT = /([^0-9])([.,])/g;
+const RE_13A_PERIOD_COMMA_BEFORE_NON_DIGIT = /([.,])([^0-9])/g;
+const RE_13A_DASH_AFTER_DIGIT = /([0-9])(-)/g;
+
+/** mteval-v13a tokenization as sacreBLEU's Tokenizer13a + TokenizerRegexp. */
+export function tokenize13a(input: string): string {
+  let line = input.replaceAll('<skipped>', '').replaceAll('-\n', '').replaceAll('\n', ' ');
+  if (line.includes('&')) {
+    line = line.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+  }
+  line = ` ${line} `
+    .replace(RE_13A_SYMBOLS, ' $1 ')
+    .replace(RE_13A_PERIOD_COMMA_AFTER_NON_DIGIT, '$1 $2 ')
+    .replace(RE_13A_PERIOD_COMMA_BEFORE_NON_DIGIT, ' $1 $2')
+    .replace(RE_13A_DASH_AFTER_DIGIT, '$1 $2 ');
+  return pySplit(line).join(' ');
+}
+
+const RE_INTL_PUNCT_AFTER_NON_NUMBER = /(\P{N})(\p{P})/gu;
+const RE_INTL_PUNCT_BEFORE_NON_NUMBER = /(\p{P})(\P{N})/gu;
+const RE_INTL_SYMBOL = /(\p{S})/gu;
+
+/** mteval-v14 international tokenization as sacreBLEU's TokenizerV14International. */
+export function tokenizeIntl(line: string): string {
+  const out = line
+    .replace(RE_INTL_PUNCT_AFTER_NON_NUMBER, '$1 $2 ')
+    .replace(RE_INTL_PUNCT_BEFORE_NON_NUMBER, ' $1 $2')
+    .replace(RE_INTL_SYMBOL, ' $1 ');
+  return pySplit(out).join(' ');
+}
+
+/** Every character (code point) a token. */
+export function tokenizeChar(line: string): string {
+  return Array.from(line).join(' ');
+}
+
+const TOKENIZERS: Record<BleuTokenizer, (line: string) => string> = {
+  '13a': tokenize13a,
+  none: (line) => line,
+  intl: tokenizeIntl,
+  char: tokenizeChar,
+};
