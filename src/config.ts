@@ -7,6 +7,7 @@ import { FinetuneError } from './errors.js';
 import { DatasetSettingsSchema } from './datasets/settings.js';
 import { ModelSettingsSchema } from './models/settings.js';
 import { TrainingSettingsSchema } from './training/settings.js';
+import { JudgeSettingsSchema } from './evaluation/judges/settings.js';
 
 /**
  * The server configuration. Layers, each overriding the one before:
@@ -34,6 +35,8 @@ export const ConfigSchema = z.object({
   datasets: DatasetSettingsSchema.prefault({}),
   /** Base models: the Hugging Face Hub endpoint for imports. */
   models: ModelSettingsSchema.prefault({}),
+  /** LLM-as-judge endpoint (OpenAI-compatible) used when the client cannot sample. */
+  judge: JudgeSettingsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -61,6 +64,7 @@ const ENV_KEYS: Record<string, string> = {
   FINETUNE_MCP_TOKEN: 'http.token',
   FINETUNE_MCP_ALLOWED_ROOTS: 'allowed_roots',
   HF_ENDPOINT: 'models.hub_url',
+  FINETUNE_MCP_JUDGE_API_KEY: 'judge.api_key',
 };
 
 type Layer = { source: string; values: Record<string, unknown> };

@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { BUILTIN_PLUGINS } from './plugins/builtin.js';
+import { DatasetService } from './datasets/service.js';
 import { PluginHost } from './plugins/host.js';
 import type { PluginDefinition } from './plugins/types.js';
 import { JobManager } from './training/job-manager.js';
@@ -23,6 +24,8 @@ export interface Services {
   started_at: Date;
   /** Training jobs: queue, cancel, resume, reconciliation, watch loop (src/training/job-manager.ts). */
   jobs: JobManager;
+  /** Dataset versions: import, validate, clean, split, export (src/datasets/service.ts). */
+  datasets: DatasetService;
   /** Base models: import (folder, llama2.c, Hub), get, list (src/models/service.ts). */
   models: ModelService;
 }
@@ -40,6 +43,7 @@ export async function createServices(config: Config, options: ServicesOptions): 
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
   const services: Services = {
     jobs: new JobManager(),
+    datasets: new DatasetService(workspace, config.datasets, options.logger.child({ area: 'datasets' })),
     models: new ModelService({ workspace, logger: options.logger, settings: config.models, env: options.env ?? process.env }),
     config,
     logger: options.logger,

@@ -1,6 +1,18 @@
 import type { AnyToolDefinition } from '../src/server/tool.js';
 import { listBackendsTool } from './list-backends.js';
+import { cancelTrainingTool } from './cancel-training.js';
+import { configureTrainingTool } from './configure-training.js';
+import { estimateResourcesTool } from './estimate-resources.js';
+import { listJobsTool } from './list-jobs.js';
+import { monitorTrainingTool } from './monitor-training.js';
+import { planTrainingTool } from './plan-training.js';
+import { resumeTrainingTool } from './resume-training.js';
+import { startTrainingTool } from './start-training.js';
 import { serverInfoTool } from './server-info.js';
+import { prepareDatasetTool } from './prepare-dataset.js';
+import { validateDatasetTool } from './validate-dataset.js';
+import { inspectDatasetTool } from './inspect-dataset.js';
+import { listDatasetsTool } from './list-datasets.js';
 import { registerModelTool } from './register-model.js';
 import { listModelVersionsTool } from './list-model-versions.js';
 import { getModelVersionTool } from './get-model-version.js';
@@ -10,16 +22,31 @@ import { rollbackModelTool } from './rollback-model.js';
 import { modelCardTool } from './model-card.js';
 import { logExperimentTool } from './log-experiment.js';
 import { compareExperimentsTool } from './compare-experiments.js';
+import { compareModelsTool } from './compare-models.js';
 import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
 
 /** Every tool the server registers, in the order clients list them: an explicit list. */
 export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackendsTool,
+  // datasets
+  prepareDatasetTool,
+  validateDatasetTool,
+  inspectDatasetTool,
+  listDatasetsTool,
   // base models
   importModelTool,
   listModelsTool,
   inspectModelTool,
+  // training control plane
+  configureTrainingTool,
+  estimateResourcesTool,
+  planTrainingTool,
+  startTrainingTool,
+  monitorTrainingTool,
+  cancelTrainingTool,
+  resumeTrainingTool,
+  listJobsTool,
   // registry and experiments
   registerModelTool,
   listModelVersionsTool,
@@ -30,4 +57,5 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   modelCardTool,
   logExperimentTool,
   compareExperimentsTool,
+  compareModelsTool,
 ];

@@ -1,0 +1,262 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { isFinetuneError, type FinetuneError } from '../../src/errors.js';
+import type { Logger } from '../../src/observability/logger.js';
+import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
+import { writeOpenAIFile, type OpenAIExample } from '../openai/format.js';
+import { follow } from '../openai/poll.js';
+import { throwOnErrors } from '../openai/prepare.js';
+import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
+import { createBody, nEvals, togetherIssues, trainingMethod, trainingType } from './body.js';
+import type { TogetherConfig } from './config.js';
+import type { RestClient } from './http.js';
+
+export interface TogetherJobHandle extends JobHandle {
+  detach(): void;
+  readonly followed: Promise<void>;
+}
+
+interface FollowState {
+  remote_id: string;
+  events_seen: number;
+  checkpoint_steps: number[];
+  last_status?: string;
+  last_state?: string;
+}
+
+interface Prepared {
+  train_path: string;
+  validation_path?: string;
+  train: OpenAIExample[];
+}
+
+/** Together's fine-tuning API over fetch: JSONL upload, POST /fine-tunes, polling, cancel, price estimate. */
+export class TogetherBackend implements TrainingBackend {
+  constructor(
+    private readonly api: RestClient,
+    private readonly config: TogetherConfig,
+    private readonly logger: Logger,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+  ) {}
+
+  async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
+    const issues = togetherIssues(spec);
+    try {
+      const prepared = await this.prepare(spec);
+      if (prepared.train.length === 0) issues.push({ severity: 'error', code: 'DATASET_INVALID', field: 'dataset_id', message: 'The train split is empty.' });
+    } catch (error) {
+      if (!isFinetuneError(error)) throw error;
+      issues.push({ severity: 'error', code: error.code, field: error.details.field, message: error.message });
+    }
+    return issues;
+  }
+
+  /** Together prices a job from an uploaded file: upload, ask estimate-price, delete the upload. */
+  async estimate(spec: TrainingSpec): Promise<Record<string, unknown>> {
+    const prepared = await this.prepare(spec);
+    const uploaded: string[] = [];
+    try {
+      const training = await this.upload(prepared.train_path);
+      uploaded.push(training);
+      const validation = prepared.validation_path ? await this.upload(prepared.validation_path) : undefined;
+      if (validation) uploaded.push(validation);
+      const price = await this.api.request<TogetherPriceEstimate>('/fine-tunes/estimate-price', {
+        method: 'POST',
+        action: 'estimating the fine-tuning price',
+        json: {
+          training_file: training,
+          ...(validation ? { validation_file: validation } : {}),
+          model: spec.config.base_model,
+          n_epochs: spec.config.hyperparameters.epochs,
+          n_evals: nEvals(spec, validation !== undefined),
+          training_method: trainingMethod(spec),
+          training_type: trainingType(spec),
+        },
+      });
+      return {
+        backend: 'together',
+        model: spec.config.base_model,
+        examples: prepared.train.length,
+        n_epochs: spec.config.hyperparameters.epochs,
+        estimated_train_tokens: price.estimated_train_token_count ?? null,
+        estimated_eval_tokens: price.estimated_eval_token_count ?? null,
+        cost_usd: price.estimated_total_price ?? null,
+        currency: 'USD',
+        allowed_to_proceed: price.allowed_to_proceed ?? null,
+        user_limit_usd: price.user_limit ?? null,
+        source: 'Together POST /fine-tunes/estimate-price',
+      };
+    } finally {
+      await this.deleteFiles(uploaded);
+    }
+  }
+
+  async start(spec: TrainingSpec, sink: JobSink): Promise<TogetherJobHandle> {
+    throwOnErrors(await this.validate(spec));
+    const prepared = await this.prepare(spec);
+    const uploaded: string[] = [];
+    let job: TogetherJob;
+    try {
+      const training = await this.upload(prepared.train_path);
+      uploaded.push(training);
+      const validation = prepared.validation_path ? await this.upload(prepared.validation_path) : undefined;
+      if (validation) uploaded.push(validation);
+      sink.event('files_uploaded', `Uploaded ${prepared.train.length} training examples to Together.`, { training_file: training, validation_file: validation });
+      const wandb = { api_key: this.config.wandb_api_key ?? this.env.WANDB_API_KEY, project_name: this.config.wandb_project_name };
+      job = await this.api.request<TogetherJob>('/fine-tunes', {
+        method: 'POST',
+        action: 'creating the fine-tuning job',
+        json: createBody(spec, { training, validation }, wandb),
+        // No idempotency key: a retried 5xx could start the job twice.
+        retryServerErrors: false,
+      });
+    } catch (failure) {
+      await this.deleteFiles(uploaded);
+      throw failure;
+    }
+    const mapped = mapTogetherStatus(job.status);
+    const first = mapped === 'running' ? 'running' : 'queued';
+    const state: FollowState = { remote_id: job.id, events_seen: 0, checkpoint_steps: [], last_state: first };
+    this.save(spec, state);
+    sink.status(first, { remote_id: job.id, message: `Together job ${job.id} created (${job.status}).` });
+    return this.handle(spec, sink, state);
+  }
+
+  async attach(remoteId: string, spec: TrainingSpec, sink: JobSink): Promise<TogetherJobHandle> {
+    await this.api.request<TogetherJob>(`/fine-tunes/${encodeURIComponent(remoteId)}`, { action: `reading fine-tuning job ${remoteId}` });
+    const path = this.statePath(spec);
+    const saved = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as FollowState) : undefined;
+    const state = saved?.remote_id === remoteId ? saved : { remote_id: remoteId, events_seen: 0, checkpoint_steps: [] };
+    sink.event('attached', `Following Together job ${remoteId} again.`, { remote_id: remoteId });
+    return this.handle(spec, sink, state);
+  }
+
+  private handle(spec: TrainingSpec, sink: JobSink, state: FollowState): TogetherJobHandle {
+    const id = encodeURIComponent(state.remote_id);
+    const follower = follow({
+      initialMs: this.config.poll_interval_ms,
+      maxMs: this.config.max_poll_interval_ms,
+      tick: async () => {
+        const job = await this.api.request<TogetherJob>(`/fine-tunes/${id}`, { action: `reading fine-tuning job ${state.remote_id}` });
+        const { data: events } = await this.api.request<{ data: TogetherEvent[] }>(`/fine-tunes/${id}/events`, { action: 'listing job events' });
+        const { data: checkpoints } = await this.api.request<{ data: TogetherCheckpoint[] }>(`/fine-tunes/${id}/checkpoints`, { action: 'listing job checkpoints' });
+        let changed = false;
+        // Events carry no id: the list is the whole history in order, so the count seen is the cursor.
+        for (const event of events.slice(state.events_seen)) {
+          changed = true;
+          const level = event.level?.includes('error') ? 'remote_error' : event.level?.includes('warn') ? 'remote_warning' : 'remote_event';
+          sink.event(level, event.message, { remote_type: event.type, created_at: event.created_at, ...(event.step !== undefined ? { step: event.step } : {}), ...(event.wandb_url ? { wandb_url: event.wandb_url } : {}) });
+          if (typeof event.step === 'number' && typeof event.total_steps === 'number' && event.total_steps > 0) {
+            sink.metric('progress', event.step, event.step / event.total_steps);
+          }
+        }
+        state.events_seen = Math.max(state.events_seen, events.length);
+        for (const checkpoint of [...checkpoints].sort((a, b) => a.step - b.step)) {
+          if (state.checkpoint_steps.includes(checkpoint.step)) continue;
+          changed = true;
+          state.checkpoint_steps.push(checkpoint.step);
+          sink.checkpoint({ step: checkpoint.step, path: `together:${checkpoint.path}` });
+        }
+        const mapped = mapTogetherStatus(job.status);
+        if (job.status !== state.last_status) {
+          changed = true;
+          state.last_status = job.status;
+          if (!mapped) sink.event('remote_status_unknown', `Together reports status '${job.status}', which this server does not know; still following.`, { remote_status: job.status });
+        }
+        if (mapped === 'succeeded' || mapped === 'failed' || mapped === 'cancelled') {
+          this.reportEnd(sink, job, mapped, events);
+          this.save(spec, state);
+          return 'done';
+        }
+        if (mapped && mapped !== state.last_state) {
+          state.last_state = mapped;
+          sink.status(mapped, { remote_id: job.id, message: `Together status: ${job.status}` });
+        }
+        this.save(spec, state);
+        return changed ? 'changed' : 'same';
+      },
+      onError: (error: FinetuneError) => {
+        this.logger.warn({ err: error, remote_id: state.remote_id }, 'polling the Together job failed');
+        if (error.retryable) {
+          sink.event('poll_retry', `${error.message}; polling again later.`, { code: error.code });
+          return 'continue';
+        }
+        sink.status('interrupted', { remote_id: state.remote_id, error_code: error.code, message: error.message });
+        return 'stop';
+      },
+    });
+    return {
+      remote_id: state.remote_id,
+      cancel: async () => {
+        const job = await this.api.request<TogetherJob>(`/fine-tunes/${id}`, { action: `reading fine-tuning job ${state.remote_id}` });
+        const mapped = mapTogetherStatus(job.status);
+        // Cancelling an ended (or already stopping) job is a no-op: cancel stays idempotent.
+        if (mapped === 'succeeded' || mapped === 'failed' || mapped === 'cancelled' || job.status === 'cancel_requested') return;
+        await this.api.request<TogetherJob>(`/fine-tunes/${id}/cancel`, { method: 'POST', action: `cancelling fine-tuning job ${state.remote_id}` });
+        sink.event('cancel_requested', `Asked Together to cancel job ${state.remote_id}.`);
+        follower.nudge();
+      },
+      detach: () => follower.stop(),
+      followed: follower.finished,
+    };
+  }
+
+  private reportEnd(sink: JobSink, job: TogetherJob, state: 'succeeded' | 'failed' | 'cancelled', events: TogetherEvent[]): void {
+    if (state === 'succeeded') {
+      if (job.model_output_name) {
+        sink.artifact({
+          kind: 'remote_model',
+          uri: `together:${job.model_output_name}`,
+          meta: { provider: 'together', model: job.model_output_name, base_model: job.model, token_count: job.token_count, total_price: job.total_price },
+        });
+      }
+      sink.status('succeeded', { remote_id: job.id, message: `Fine-tuned model ${job.model_output_name ?? '(none reported)'}.` });
+    } else if (state === 'failed') {
+      const last = [...events].reverse().find((e) => e.type === 'job_error' || e.level?.includes('error'));
+      const message = last?.message ?? 'no error event';
+      const code = job.status === 'user_error' || /file|dataset|jsonl|format|line/i.test(message) ? 'DATASET_INVALID' : /billing|credit|limit/i.test(message) ? 'QUOTA_EXCEEDED' : 'UPSTREAM_ERROR';
+      sink.status('failed', { remote_id: job.id, error_code: code, message: `Together job ${job.id} ended with '${job.status}': ${message}` });
+    } else {
+      sink.status('cancelled', { remote_id: job.id, message: `Together job ${job.id} was cancelled.` });
+    }
+  }
+
+  private async prepare(spec: TrainingSpec): Promise<Prepared> {
+    const dir = join(spec.output_dir, 'together');
+    const train_path = join(dir, 'train.jsonl');
+    const train = await writeOpenAIFile(spec.dataset.train_path, train_path, spec.config.method);
+    let validation_path: string | undefined;
+    if (spec.dataset.validation_path && existsSync(spec.dataset.validation_path)) {
+      validation_path = join(dir, 'validation.jsonl');
+      if ((await writeOpenAIFile(spec.dataset.validation_path, validation_path, spec.config.method)).length === 0) validation_path = undefined;
+    }
+    return { train_path, validation_path, train };
+  }
+
+  private async upload(path: string): Promise<string> {
+    const form = new FormData();
+    form.set('purpose', 'fine-tune');
+    form.set('file_name', basename(path));
+    form.set('file_type', 'jsonl');
+    form.set('file', new Blob([readFileSync(path)], { type: 'application/jsonl' }), basename(path));
+    const file = await this.api.request<TogetherFile>('/files/upload', { method: 'POST', form, action: 'uploading a fine-tuning file', file: path });
+    return file.id;
+  }
+
+  private async deleteFiles(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      await this.api
+        .request(`/files/${encodeURIComponent(id)}`, { method: 'DELETE', action: `deleting file ${id}` })
+        .catch((error: unknown) => this.logger.warn({ err: error, file_id: id }, 'could not delete an uploaded Together file'));
+    }
+  }
+
+  private statePath(spec: TrainingSpec): string {
+    return join(spec.output_dir, 'together', 'remote.json');
+  }
+
+  private save(spec: TrainingSpec, state: FollowState): void {
+    writeFileAtomic(this.statePath(spec), `${JSON.stringify(state, null, 2)}\n`);
+  }
+}

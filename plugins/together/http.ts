@@ -1,0 +1,98 @@
+import { FinetuneError } from '../../src/errors.js';
+import { upstreamError, type UpstreamContext } from '../openai/errors.js';
+
+export interface RestClientOptions {
+  baseURL: string;
+  headers: Record<string, string>;
+  maxRetries: number;
+  timeoutMs: number;
+  /** Provider name for messages, e.g. "Together". */
+  provider: string;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'DELETE';
+  json?: unknown;
+  form?: FormData;
+  /** What the call does, for messages: "creating the fine-tuning job". */
+  action: string;
+  /** Local file the request is about, so a line named in a 400 can be located. */
+  file?: string;
+  /**
+   * Whether a 5xx may be retried: false for requests that create something and carry no
+   * idempotency key (a retry could create it twice). 429 is always retried: it was not processed.
+   */
+  retryServerErrors?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long to wait before retry `attempt` (0-based): the server's retry-after, else 0.5 s × 2^attempt with jitter, ≤ 8 s. */
+export function retryDelayMs(response: Response | undefined, attempt: number): number {
+  const ms = Number(response?.headers.get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms >= 0 && response?.headers.has('retry-after-ms')) return Math.min(ms, 60_000);
+  const seconds = Number(response?.headers.get('retry-after'));
+  if (response?.headers.has('retry-after') && Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 60_000);
+  return Math.min(8000, 500 * 2 ** attempt) * (0.75 + Math.random() * 0.25);
+}
+
+/**
+ * A small JSON-over-HTTP client for REST APIs without an SDK here: bearer or custom headers,
+ * retries with backoff on 429 (and 5xx when safe), and every failure mapped once into a
+ * FinetuneError that keeps the upstream request id.
+ */
+export class RestClient {
+  constructor(private readonly options: RestClientOptions) {}
+
+  async request<T>(path: string, request: RequestOptions): Promise<T> {
+    const response = await this.send(path, request);
+    const text = await response.text();
+    try {
+      return (text ? JSON.parse(text) : {}) as T;
+    } catch {
+      throw new FinetuneError('UPSTREAM_ERROR', `${this.options.provider} answered ${request.action} with something that is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  /** Sends with retries and returns the successful response (body unread). */
+  async send(path: string, request: RequestOptions): Promise<Response> {
+    const { maxRetries, provider } = this.options;
+    const context: UpstreamContext = { provider, action: request.action, file: request.file };
+    const doFetch = this.options.fetch ?? fetch;
+    for (let attempt = 0; ; attempt++) {
+      let response: Response | undefined;
+      try {
+        response = await doFetch(`${this.options.baseURL.replace(/\/$/, '')}${path}`, {
+          method: request.method ?? 'GET',
+          headers: { ...this.options.headers, ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}) },
+          body: request.form ?? (request.json !== undefined ? JSON.stringify(request.json) : undefined),
+          signal: AbortSignal.timeout(this.options.timeoutMs),
+        });
+      } catch (error) {
+        if (attempt < maxRetries && (request.retryServerErrors ?? true)) {
+          await sleep(retryDelayMs(undefined, attempt));
+          continue;
+        }
+        throw new FinetuneError('UPSTREAM_ERROR', `${provider} could not be reached while ${request.action}: ${(error as Error).message}`, { cause: error });
+      }
+      if (response.ok) return response;
+      const retryable = response.status === 429 || (response.status >= 500 && (request.retryServerErrors ?? true));
+      if (retryable && attempt < maxRetries) {
+        await response.body?.cancel();
+        await sleep(retryDelayMs(response, attempt));
+        continue;
+      }
+      const body = await response.text();
+      let message = body.slice(0, 500);
+      try {
+        const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
+        message = (typeof parsed.error === 'string' ? parsed.error : parsed.error?.message) ?? parsed.message ?? message;
+      } catch {
+        // not JSON: keep the text
+      }
+      const requestId = response.headers.get('x-request-id') ?? response.headers.get('request-id') ?? response.headers.get('modal-function-call-id');
+      throw upstreamError(context, response.status, message || response.statusText, requestId);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { definePlugin } from '../../src/plugins/types.js';
+import { TOGETHER_MISSING_KEY, TogetherConfigSchema, togetherCredentials, type TogetherConfig } from './config.js';
+
+/** Together AI's hosted fine-tuning (LoRA or full, SFT or DPO) over its REST API. Disabled without a key. */
+export const togetherPlugin = definePlugin<TogetherConfig>({
+  meta: {
+    name: 'together',
+    version: '0.1.0',
+    api_version: 1,
+    description: 'Together AI fine-tuning API: LoRA or full SFT/DPO on open models, served by Together afterwards.',
+  },
+  provides: ['training_backend'],
+  capabilities: {
+    training: {
+      methods: ['sft', 'dpo'],
+      approaches: ['lora', 'full'],
+      resume: false,
+      cancel: true,
+      devices: ['together-hosted'],
+      remote: true,
+      inference: true,
+      max_concurrent_jobs: 4,
+    },
+    price_estimate: 'Together POST /fine-tunes/estimate-price',
+  },
+  configSchema: TogetherConfigSchema,
+  probe(ctx) {
+    const credentials = togetherCredentials(ctx.config, ctx.env);
+    if (!credentials) return { available: false, ...TOGETHER_MISSING_KEY };
+    return { available: true, details: { base_url: credentials.baseURL } };
+  },
+  async create(ctx) {
+    const { RestClient } = await import('./http.js');
+    const { TogetherBackend } = await import('./backend.js');
+    const credentials = togetherCredentials(ctx.config, ctx.env)!;
+    const api = new RestClient({
+      baseURL: credentials.baseURL,
+      headers: { authorization: `Bearer ${credentials.apiKey}` },
+      maxRetries: ctx.config.max_retries,
+      timeoutMs: ctx.config.timeout_ms,
+      provider: 'Together',
+    });
+    return { training_backend: new TogetherBackend(api, ctx.config, ctx.logger, ctx.env) };
+  },
+});

@@ -1,0 +1,97 @@
+import { open } from 'node:fs/promises';
+
+export interface RawLine {
+  /** 1-based line number in the file. */
+  line: number;
+  /**
+   * The line's bytes without the newline (and without a trailing \r); empty when `too_long`.
+   * A view into a reused buffer: valid only until the next line is requested.
+   */
+  bytes: Buffer;
+  /** Length of the line in bytes, also when it was too long to keep. */
+  byte_length: number;
+  too_long: boolean;
+}
+
+export interface ReadLinesOptions {
+  /** Lines longer than this are reported as too long and skipped, never held in memory. */
+  maxLineBytes: number;
+  chunkBytes?: number;
+  signal?: AbortSignal;
+  /** Called with the bytes read so far, once per chunk. */
+  onProgress?: (bytesRead: number) => void;
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * Streams a file line by line in fixed-size chunks, so memory stays bounded whatever the file size.
+ * Blank lines are yielded too (callers decide what they mean); a UTF-8 BOM at the start is dropped.
+ */
+export async function* readLines(path: string, options: ReadLinesOptions): AsyncGenerator<RawLine> {
+  const chunkBytes = options.chunkBytes ?? 1 << 20;
+  const handle = await open(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(chunkBytes);
+    let carry: Buffer[] = [];
+    let carryLength = 0;
+    let skipping = false;
+    let lineNo = 1;
+    let bytesRead = 0;
+    let first = true;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const { bytesRead: n } = await handle.read(chunk, 0, chunkBytes, null);
+      if (n === 0) break;
+      bytesRead += n;
+      options.onProgress?.(bytesRead);
+      let start = 0;
+      if (first) {
+        first = false;
+        if (n >= 3 && UTF8_BOM.every((b, i) => chunk[i] === b)) start = 3;
+      }
+      for (;;) {
+        const nl = chunk.indexOf(NEWLINE, start);
+        const end = nl === -1 || nl >= n ? n : nl;
+        const pieceLength = end - start;
+        if (!skipping) {
+          if (carryLength + pieceLength > options.maxLineBytes) {
+            skipping = true;
+            carryLength += pieceLength;
+            carry = [];
+          } else if (nl !== -1 && nl < n) {
+            const piece = chunk.subarray(start, end);
+            const bytes = carry.length ? Buffer.concat([...carry, piece]) : piece;
+            yield { line: lineNo, bytes: trimCr(bytes), byte_length: carryLength + pieceLength, too_long: false };
+            carry = [];
+            carryLength = 0;
+          } else {
+            carry.push(Buffer.from(chunk.subarray(start, end)));
+            carryLength += pieceLength;
+          }
+        } else {
+          carryLength += pieceLength;
+        }
+        if (nl === -1 || nl >= n) break;
+        if (skipping) {
+          yield { line: lineNo, bytes: Buffer.alloc(0), byte_length: carryLength, too_long: true };
+          skipping = false;
+          carry = [];
+          carryLength = 0;
+        }
+        lineNo++;
+        start = nl + 1;
+      }
+    }
+    if (skipping) yield { line: lineNo, bytes: Buffer.alloc(0), byte_length: carryLength, too_long: true };
+    else if (carryLength > 0) yield { line: lineNo, bytes: trimCr(Buffer.concat(carry)), byte_length: carryLength, too_long: false };
+  } finally {
+    await handle.close();
+  }
+}
+
+function trimCr(bytes: Buffer): Buffer {
+  return bytes.length && bytes[bytes.length - 1] === CR ? bytes.subarray(0, bytes.length - 1) : bytes;
+}

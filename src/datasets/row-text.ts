@@ -1,0 +1,54 @@
+import type { TokenCounter } from './tokenizers.js';
+import type { CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, TaskType, TextRow, TripletRow } from './types.js';
+
+/** One piece of text in a canonical row: its JSON path and the role whose text it is. */
+export interface TextField {
+  field: string;
+  role: string;
+  text: string;
+}
+
+function messageFields(prefix: string, messages: ChatMessage[]): TextField[] {
+  return messages.map((m, i) => ({ field: `${prefix}[${i}].content`, role: m.role, text: m.content }));
+}
+
+/** Every text of a row, in order, for scanning (placeholders, special tokens, PII) and matching. */
+export function textFields(task: TaskType, row: CanonicalRow): TextField[] {
+  switch (task) {
+    case 'chat':
+      return messageFields('messages', (row as ChatRow).messages);
+    case 'completion': {
+      const r = row as CompletionRow;
+      return [
+        { field: 'prompt', role: 'user', text: r.prompt },
+        { field: 'completion', role: 'assistant', text: r.completion },
+      ];
+    }
+    case 'preference': {
+      const r = row as PreferenceRow;
+      return [...messageFields('prompt', r.prompt), ...messageFields('chosen', r.chosen), ...messageFields('rejected', r.rejected)];
+    }
+    case 'classification':
+      return [{ field: 'text', role: 'user', text: (row as ClassificationRow).text }];
+    case 'triplet': {
+      const r = row as TripletRow;
+      return (['anchor', 'positive', 'negative'] as const).map((f) => ({ field: f, role: f, text: r[f] }));
+    }
+    case 'text':
+      return [{ field: 'text', role: 'text', text: (row as TextRow).text }];
+  }
+}
+
+/** Tokens of one example as the target sees it, plus tokens by role (content only). */
+export function exampleTokens(counter: TokenCounter, task: TaskType, row: CanonicalRow): { total: number; by_role: Record<string, number> } {
+  const byRole: Record<string, number> = {};
+  for (const f of textFields(task, row)) byRole[f.role] = (byRole[f.role] ?? 0) + counter.count(f.text);
+  let total: number;
+  if (task === 'chat') total = counter.countChat((row as ChatRow).messages, (row as ChatRow).tools);
+  else if (task === 'preference') {
+    const r = row as PreferenceRow;
+    // A pair trains on two sequences; the longer one is what must fit the context.
+    total = Math.max(counter.countChat([...r.prompt, ...r.chosen]), counter.countChat([...r.prompt, ...r.rejected]));
+  } else total = Object.values(byRole).reduce((a, b) => a + b, 0);
+  return { total, by_role: byRole };
+}

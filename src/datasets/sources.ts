@@ -1,0 +1,270 @@
+import { createReadStream } from 'node:fs';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { extname, join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse';
+import { FinetuneError } from '../errors.js';
+import { issue, type DatasetIssue } from './issues.js';
+import { readLines } from './line-reader.js';
+
+/** One record read from a source file: a parsed value, or the issue that kept it from parsing. */
+export interface SourceRecord {
+  file: string;
+  line: number;
+  value?: unknown;
+  issue?: DatasetIssue;
+}
+
+export type SourceKind = 'jsonl' | 'json' | 'csv' | 'tsv' | 'txt';
+
+export interface ReadSourceOptions {
+  maxLineBytes: number;
+  maxJsonBytes: number;
+  /** For .txt sources: a literal that ends a document (e.g. "<|endoftext|>"); blank lines when empty. */
+  textSeparator: string;
+  signal?: AbortSignal;
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+const KIND_BY_EXTENSION: Record<string, SourceKind> = {
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.json': 'json',
+  '.csv': 'csv',
+  '.tsv': 'tsv',
+  '.txt': 'txt',
+  '.text': 'txt',
+};
+
+export function sourceKind(path: string): SourceKind | undefined {
+  return KIND_BY_EXTENSION[extname(path).toLowerCase()];
+}
+
+/** The data files of a source: the file itself, or a folder's supported files in name order. */
+export async function sourceFiles(path: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new FinetuneError('FILE_ERROR', `No file or folder at '${path}'.`, { details: { file: path, field: 'path' } });
+  }
+  if (!info.isDirectory()) {
+    if (!sourceKind(path)) {
+      throw new FinetuneError('FILE_ERROR', `'${path}' has an unsupported extension '${extname(path)}'.`, {
+        recovery: 'Use a .jsonl, .json, .csv, .tsv or .txt file, or a folder of them.',
+        details: { file: path, field: 'path' },
+      });
+    }
+    return [path];
+  }
+  const files = (await readdir(path, { withFileTypes: true }))
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && sourceKind(e.name))
+    .map((e) => join(path, e.name))
+    .sort();
+  if (!files.length) {
+    throw new FinetuneError('FILE_ERROR', `Folder '${path}' holds no .jsonl, .json, .csv, .tsv or .txt files.`, { details: { file: path, field: 'path' } });
+  }
+  return files;
+}
+
+/** Reads every record of a file or folder, never stopping at a bad line. */
+export async function* readSource(path: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
+  const files = await sourceFiles(path);
+  let doneBytes = 0;
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  for (const [index, file] of files.entries()) {
+    const fileOptions = { ...options, onProgress: (n: number) => options.onProgress?.(doneBytes + n, totalBytes) };
+    const notText = await sniffNotText(file, sizes[index]);
+    if (notText) {
+      yield { file, line: notText.line, issue: notText };
+    } else {
+      const kind = sourceKind(file)!;
+      if (kind === 'jsonl') yield* readJsonLines(file, fileOptions);
+      else if (kind === 'json') yield* readJsonFile(file, sizes[index], fileOptions);
+      else if (kind === 'csv' || kind === 'tsv') yield* readDelimited(file, kind === 'tsv' ? '\t' : ',', fileOptions);
+      else yield* readTextDocuments(file, fileOptions);
+    }
+    doneBytes += sizes[index];
+  }
+}
+
+/** One clear issue for a file that is empty or not text at all (NUL bytes in its first 64 KiB). */
+async function sniffNotText(file: string, size: number): Promise<DatasetIssue | undefined> {
+  if (size === 0) return issue(1, 'error', 'empty_file', '', `File '${file}' is empty.`, 'Point at the file that holds the examples.');
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(size, 65536));
+    await handle.read(head, 0, head.length, 0);
+    if (head.includes(0)) {
+      return issue(1, 'error', 'binary_file', '', `File '${file}' is binary, not a text dataset.`, 'Export the data as JSONL, JSON, CSV or plain text first.');
+    }
+  } finally {
+    await handle.close();
+  }
+  return undefined;
+}
+
+async function* readJsonLines(file: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
+  for await (const raw of readLines(file, { maxLineBytes: options.maxLineBytes, signal: options.signal, onProgress: options.onProgress as never })) {
+    if (raw.too_long) {
+      yield {
+        file,
+        line: raw.line,
+        issue: issue(raw.line, 'error', 'line_too_long', '', `Line is ${raw.byte_length} bytes, over the ${options.maxLineBytes}-byte limit.`, 'Split or shorten this example, or raise datasets.max_line_bytes.'),
+      };
+      continue;
+    }
+    if (isBlank(raw.bytes)) continue;
+    if (!isUtf8(raw.bytes)) {
+      yield { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_utf8', '', 'Line is not valid UTF-8.', 'Re-encode the file as UTF-8 (clean_dataset fixes encodings of prepared data).') };
+      continue;
+    }
+    const text = raw.bytes.toString('utf8');
+    try {
+      yield { file, line: raw.line, value: JSON.parse(text) };
+    } catch (error) {
+      yield { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_json', '', `Invalid JSON: ${(error as Error).message}.`, 'Make each line one complete JSON object (no trailing commas, quotes escaped).') };
+    }
+  }
+}
+
+function isBlank(bytes: Buffer): boolean {
+  for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
+}
+
+/** A JSON array (or a single object); a `.json` file that is really JSON Lines is read as such. */
+async function* readJsonFile(file: string, size: number, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
+  if (size > options.maxJsonBytes) {
+    yield { file, line: 1, issue: issue(1, 'error', 'file_too_large', '', `JSON file is ${size} bytes, over the ${options.maxJsonBytes}-byte limit for whole-file JSON.`, 'Convert it to JSON Lines (one example a line), which streams at any size.') };
+    return;
+  }
+  const bytes = await readFile(file);
+  options.onProgress?.(size, size);
+  if (!isUtf8(bytes)) {
+    yield { file, line: 1, issue: issue(1, 'error', 'invalid_utf8', '', 'File is not valid UTF-8.', 'Re-encode the file as UTF-8.') };
+    return;
+  }
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    if (text.trimStart().startsWith('{')) {
+      yield* readJsonLines(file, options);
+      return;
+    }
+    const line = lineOfError(text, error as Error);
+    yield { file, line, issue: issue(line, 'error', 'invalid_json', '', `Invalid JSON: ${(error as Error).message}.`, 'Fix the syntax at this line; the whole file must be one JSON array.') };
+    return;
+  }
+  if (!Array.isArray(value)) {
+    yield { file, line: 1, value };
+    return;
+  }
+  const lines = arrayElementLines(text);
+  for (const [i, element] of value.entries()) yield { file, line: lines[i] ?? 1, value: element };
+}
+
+function lineOfError(text: string, error: Error): number {
+  const position = /position (\d+)/.exec(error.message)?.[1];
+  const line = /line (\d+)/.exec(error.message)?.[1];
+  if (line) return Number(line);
+  if (!position) return 1;
+  let count = 1;
+  for (let i = 0; i < Number(position) && i < text.length; i++) if (text.charCodeAt(i) === 10) count++;
+  return count;
+}
+
+/** The 1-based line on which each top-level element of a JSON array starts. */
+export function arrayElementLines(text: string): number[] {
+  const lines: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let inString = false;
+  let expectElement = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
+    if (depth === 1 && expectElement && c !== 93) {
+      lines.push(line);
+      expectElement = false;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      depth++;
+      if (depth === 1) expectElement = true;
+    } else if (c === 93 || c === 125) depth--;
+    else if (c === 44 && depth === 1) expectElement = true;
+  }
+  return lines;
+}
+
+async function* readDelimited(file: string, delimiter: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
+  const skipped: SourceRecord[] = [];
+  const parser = createReadStream(file).pipe(
+    parseCsv({
+      columns: true,
+      delimiter,
+      bom: true,
+      info: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      relax_quotes: false,
+      on_skip: (err) => {
+        const line = (err as { lines?: number } | undefined)?.lines ?? 0;
+        skipped.push({ file, line, issue: issue(line, 'error', 'invalid_csv', '', `Invalid CSV record: ${err?.message ?? 'unparseable'}.`, 'Quote fields that contain the delimiter, quotes or newlines; keep the column count of the header.') });
+        return undefined;
+      },
+    }),
+  );
+  for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    options.signal?.throwIfAborted();
+    while (skipped.length) yield skipped.shift()!;
+    yield { file, line: entry.info.lines, value: entry.record };
+  }
+  while (skipped.length) yield skipped.shift()!;
+}
+
+/** Plain text for continued pre-training: one `{text}` per document. */
+async function* readTextDocuments(file: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
+  const separator = options.textSeparator;
+  let buffer: string[] = [];
+  let startLine = 0;
+  const flush = function* (): Generator<SourceRecord> {
+    const text = buffer.join('\n').trim();
+    if (text) yield { file, line: startLine, value: { text } };
+    buffer = [];
+    startLine = 0;
+  };
+  for await (const raw of readLines(file, { maxLineBytes: options.maxLineBytes, signal: options.signal })) {
+    if (raw.too_long || !isUtf8(raw.bytes)) {
+      const code = raw.too_long ? 'line_too_long' : 'invalid_utf8';
+      yield { file, line: raw.line, issue: issue(raw.line, 'error', code, '', raw.too_long ? 'Line over the byte limit.' : 'Line is not valid UTF-8.', 'Fix or remove this line.') };
+      continue;
+    }
+    const text = raw.bytes.toString('utf8');
+    if (!separator) {
+      if (!text.trim()) yield* flush();
+      else {
+        if (!buffer.length) startLine = raw.line;
+        buffer.push(text);
+      }
+      continue;
+    }
+    const parts = text.split(separator);
+    for (const [i, part] of parts.entries()) {
+      if (i > 0) yield* flush();
+      if (part.trim() && !buffer.length) startLine = raw.line;
+      if (part.trim() || buffer.length) buffer.push(part);
+    }
+  }
+  yield* flush();
+}

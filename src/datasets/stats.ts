@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+
+/** numpy.quantile's default ("linear") interpolation, on sorted values. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return 0;
+  const position = (sorted.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, sorted.length - 1);
+  return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
+}
+
+export interface Distribution {
+  count: number;
+  total: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  max: number;
+}
+
+export function distribution(values: ArrayLike<number>): Distribution {
+  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
+  let total = 0;
+  for (const v of sorted) total += v;
+  const n = sorted.length;
+  return {
+    count: n,
+    total,
+    min: n ? sorted[0] : 0,
+    mean: n ? round(total / n) : 0,
+    p50: round(quantileSorted(sorted, 0.5)),
+    p90: round(quantileSorted(sorted, 0.9)),
+    p95: round(quantileSorted(sorted, 0.95)),
+    max: n ? sorted[n - 1] : 0,
+  };
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/** A growable array of unsigned 32-bit counts: 4 bytes a row, so a million rows cost 4 MB. */
+export class CountColumn {
+  private data = new Uint32Array(1024);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const next = new Uint32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = value;
+  }
+  values(): Uint32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+/**
+ * First-seen index of 64-bit content hashes → line, in open addressing over typed arrays: about
+ * 24 bytes a row, so duplicate detection on millions of rows stays within bounded memory.
+ */
+export class HashIndex {
+  private hi = new Uint32Array(1 << 12);
+  private lo = new Uint32Array(1 << 12);
+  private lines = new Uint32Array(1 << 12);
+  private used = 0;
+
+  /** Records the hash with its line when new and returns undefined; returns the first line when seen before. */
+  firstOrAdd(hash: Buffer, line: number): number | undefined {
+    if ((this.used + 1) * 2 > this.lines.length) this.grow();
+    const h = hash.readUInt32BE(0);
+    const l = hash.readUInt32BE(4) || 1;
+    const mask = this.lines.length - 1;
+    for (let i = l & mask; ; i = (i + 1) & mask) {
+      if (this.lo[i] === 0) {
+        this.hi[i] = h;
+        this.lo[i] = l;
+        this.lines[i] = line;
+        this.used++;
+        return undefined;
+      }
+      if (this.lo[i] === l && this.hi[i] === h) return this.lines[i];
+    }
+  }
+
+  private grow(): void {
+    const { hi, lo, lines } = this;
+    this.hi = new Uint32Array(hi.length * 2);
+    this.lo = new Uint32Array(lo.length * 2);
+    this.lines = new Uint32Array(lines.length * 2);
+    const mask = this.lines.length - 1;
+    for (let j = 0; j < lo.length; j++) {
+      if (lo[j] === 0) continue;
+      let i = lo[j] & mask;
+      while (this.lo[i] !== 0) i = (i + 1) & mask;
+      this.hi[i] = hi[j];
+      this.lo[i] = lo[j];
+      this.lines[i] = lines[j];
+    }
+  }
+}
+
+export function contentHash(text: string): Buffer {
+  return createHash('sha1').update(text).digest();
+}
+
+/** Text for near-duplicate matching: case, punctuation and whitespace differences do not count. */
+export function normalizeForMatch(text: string): string {
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\p{P}\p{S}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}

@@ -1,0 +1,132 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FinetuneError } from '../errors.js';
+import type { ChatMessage } from './types.js';
+
+/** A tokenizer for counting: the real one of the target model. */
+export interface TokenCounter {
+  /** e.g. "o200k_base" or "tokenizer.json:/path/to/model". */
+  name: string;
+  kind: 'openai' | 'local';
+  /** Tokens per training example the target accepts, when known. */
+  context_limit?: number;
+  /** Strings that are special tokens of this tokenizer; they must not appear in content. */
+  special_tokens: string[];
+  count(text: string): number;
+  /** Tokens of a whole conversation as the target formats it. */
+  countChat(messages: ChatMessage[], tools?: unknown[]): number;
+}
+
+type OpenAiEncoding = 'o200k_base' | 'cl100k_base';
+
+/**
+ * OpenAI fine-tunable models: encoding and the training context (tokens per example), from
+ * OpenAI's fine-tuning guide. Longest prefix wins.
+ */
+const OPENAI_MODELS: Array<{ prefix: string; encoding: OpenAiEncoding; context: number }> = [
+  { prefix: 'gpt-4.1', encoding: 'o200k_base', context: 65_536 },
+  { prefix: 'gpt-4o-mini', encoding: 'o200k_base', context: 65_536 },
+  { prefix: 'gpt-4o', encoding: 'o200k_base', context: 65_536 },
+  { prefix: 'o4-mini', encoding: 'o200k_base', context: 65_536 },
+  { prefix: 'gpt-3.5-turbo', encoding: 'cl100k_base', context: 16_385 },
+  { prefix: 'gpt-4', encoding: 'cl100k_base', context: 8_192 },
+  { prefix: 'davinci-002', encoding: 'cl100k_base', context: 16_384 },
+  { prefix: 'babbage-002', encoding: 'cl100k_base', context: 16_384 },
+];
+
+const OPENAI_SPECIAL = ['<|endoftext|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>', '<|endofprompt|>', '<|im_start|>', '<|im_end|>', '<|im_sep|>'];
+
+export function openAiModel(model: string): { encoding: OpenAiEncoding; context: number } | undefined {
+  const name = model.replace(/^ft:/, '');
+  return [...OPENAI_MODELS].sort((a, b) => b.prefix.length - a.prefix.length).find((m) => name === m.prefix || name.startsWith(`${m.prefix}-`) || name.startsWith(`${m.prefix}:`));
+}
+
+const encodingCache = new Map<OpenAiEncoding, (text: string) => number>();
+
+async function loadEncoding(encoding: OpenAiEncoding): Promise<(text: string) => number> {
+  const cached = encodingCache.get(encoding);
+  if (cached) return cached;
+  const mod = encoding === 'o200k_base' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
+  // Special-token strings inside content are ordinary text to the fine-tuning API (tiktoken's encode_ordinary).
+  const noSpecial = { disallowedSpecial: new Set<string>() };
+  const count = (text: string) => mod.countTokens(text, noSpecial);
+  encodingCache.set(encoding, count);
+  return count;
+}
+
+/**
+ * The counting of OpenAI's chat fine-tuning data-prep notebook: 3 tokens per message, the tokens of
+ * every string field (role, content, name; tool calls as their JSON), 1 more for a name, 3 to prime the reply.
+ */
+export function chatTokensOpenAi(count: (text: string) => number, messages: ChatMessage[], tools?: unknown[]): number {
+  let total = 3;
+  for (const m of messages) {
+    total += 3 + count(m.role) + count(m.content);
+    if (m.name) total += count(m.name) + 1;
+    if (m.tool_calls) total += count(JSON.stringify(m.tool_calls));
+    if (m.tool_call_id) total += count(m.tool_call_id);
+  }
+  if (tools?.length) total += count(JSON.stringify(tools));
+  return total;
+}
+
+export async function openAiCounter(spec: string): Promise<TokenCounter> {
+  const model = spec === 'o200k_base' || spec === 'cl100k_base' ? { encoding: spec as OpenAiEncoding, context: undefined } : openAiModel(spec);
+  if (!model) throw new FinetuneError('INVALID_INPUT', `Unknown OpenAI model '${spec}'.`, { details: { field: 'model' } });
+  const count = await loadEncoding(model.encoding);
+  return {
+    name: model.encoding,
+    kind: 'openai',
+    context_limit: model.context,
+    special_tokens: OPENAI_SPECIAL,
+    count,
+    countChat: (messages, tools) => chatTokensOpenAi(count, messages, tools),
+  };
+}
+
+interface HfTokenizerFile {
+  added_tokens?: Array<{ content: string; special?: boolean }>;
+}
+
+/** A Hugging Face tokenizer.json (and tokenizer_config.json's chat template) in a model folder. */
+export async function localCounter(dir: string, contextLimit?: number): Promise<TokenCounter> {
+  const file = statSync(dir).isDirectory() ? join(dir, 'tokenizer.json') : dir;
+  const folder = file === dir ? join(dir, '..') : dir;
+  if (!existsSync(file)) {
+    throw new FinetuneError('FILE_ERROR', `No tokenizer.json in '${dir}'.`, { recovery: 'Point `model` at a model id or a folder holding tokenizer.json.', details: { file, field: 'model' } });
+  }
+  const json = JSON.parse(readFileSync(file, 'utf8')) as HfTokenizerFile;
+  const configPath = join(folder, 'tokenizer_config.json');
+  const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>) : {};
+  const { Tokenizer } = await import('@huggingface/tokenizers');
+  const tokenizer = new Tokenizer(json, config);
+  const count = (text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids.length;
+  const template = typeof config.chat_template === 'string' ? config.chat_template : undefined;
+  const render = template ? await chatRenderer(template, config) : undefined;
+  const modelMax = typeof config.model_max_length === 'number' && config.model_max_length < 1e9 ? config.model_max_length : undefined;
+  return {
+    name: `tokenizer.json:${folder}`,
+    kind: 'local',
+    context_limit: contextLimit ?? modelMax,
+    special_tokens: (json.added_tokens ?? []).filter((t) => t.special && t.content.length > 1).map((t) => t.content),
+    count,
+    // With a chat template, count what the model really sees; without one, content plus 4 tokens a message for the framing.
+    countChat: (messages, tools) =>
+      render ? tokenizer.encode(render(messages, tools), { add_special_tokens: false }).ids.length : messages.reduce((n, m) => n + 4 + count(m.content), 0),
+  };
+}
+
+/** Renders a chat with a model's Jinja chat template (@huggingface/jinja). */
+export async function chatRenderer(template: string, config: Record<string, unknown> = {}): Promise<(messages: ChatMessage[], tools?: unknown[], addGenerationPrompt?: boolean) => string> {
+  const { Template } = await import('@huggingface/jinja');
+  const compiled = new Template(template);
+  const tokenText = (v: unknown) => (typeof v === 'string' ? v : v && typeof v === 'object' && 'content' in v ? String((v as { content: unknown }).content) : '');
+  return (messages, tools, addGenerationPrompt = false) =>
+    compiled.render({
+      messages,
+      tools,
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: tokenText(config.bos_token),
+      eos_token: tokenText(config.eos_token),
+    });
+}

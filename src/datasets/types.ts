@@ -1,0 +1,124 @@
+/** Canonical row shapes and the manifest of a dataset version (docs/CONVENTIONS.md "Dataset versions"). */
+
+export const TASK_TYPES = ['chat', 'completion', 'preference', 'classification', 'triplet', 'text'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+/** Source layouts prepare_dataset understands; each normalises to one task type. */
+export const SOURCE_FORMATS = [
+  'chat',
+  'sharegpt',
+  'instruction',
+  'completion',
+  'preference',
+  'openai_dpo',
+  'sharegpt_preference',
+  'classification',
+  'triplet',
+  'text',
+] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
+
+export const FORMAT_TASK: Record<SourceFormat, TaskType> = {
+  chat: 'chat',
+  sharegpt: 'chat',
+  instruction: 'chat',
+  completion: 'completion',
+  preference: 'preference',
+  openai_dpo: 'preference',
+  sharegpt_preference: 'preference',
+  classification: 'classification',
+  triplet: 'triplet',
+  text: 'text',
+};
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+  name?: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+  weight?: 0 | 1;
+}
+
+export interface ChatRow {
+  messages: ChatMessage[];
+  tools?: unknown[];
+}
+export interface CompletionRow {
+  prompt: string;
+  completion: string;
+}
+export interface PreferenceRow {
+  prompt: ChatMessage[];
+  chosen: ChatMessage[];
+  rejected: ChatMessage[];
+}
+export interface ClassificationRow {
+  text: string;
+  label: string;
+}
+export interface TripletRow {
+  anchor: string;
+  positive: string;
+  negative: string;
+}
+export interface TextRow {
+  text: string;
+}
+export type CanonicalRow = ChatRow | CompletionRow | PreferenceRow | ClassificationRow | TripletRow | TextRow;
+
+export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
+export type SplitName = (typeof SPLIT_NAMES)[number];
+
+export interface TokenStats {
+  /** Encoding or tokenizer used, e.g. "o200k_base" or "tokenizer.json:/models/mdl_x". */
+  tokenizer: string;
+  total: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  max: number;
+}
+
+export interface LineageStep {
+  /** What made this version: prepare, clean, split. */
+  operation: 'prepare' | 'clean' | 'split';
+  dataset_id: string;
+  parent_id: string | null;
+  at: string;
+  params: Record<string, unknown>;
+}
+
+export interface DatasetManifest {
+  dataset_id: string;
+  parent_id: string | null;
+  task_type: TaskType;
+  name?: string;
+  source: { path: string; format: SourceFormat | 'canonical'; sha256: string };
+  content_hash: string;
+  counts: { rows: number; train?: number; validation?: number; test?: number };
+  token_stats: TokenStats;
+  splits?: { ratios: { train: number; validation: number; test: number }; seed: number; stratify_by?: string; group_by?: string };
+  created_at: string;
+  lineage: LineageStep[];
+  /** Extra facts of the operation that made it (dropped rows, PII counts, leakage report). */
+  report?: Record<string, unknown>;
+}
+
+export interface DatasetRecord {
+  id: string;
+  parent_id: string | null;
+  task_type: TaskType;
+  manifest: DatasetManifest;
+  dir: string;
+}

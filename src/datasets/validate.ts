@@ -1,0 +1,254 @@
+import { normalizeRecord, detectFormat } from './formats.js';
+import { issue, type DatasetIssue } from './issues.js';
+import { exampleTokens, textFields } from './row-text.js';
+import type { SourceRecord } from './sources.js';
+import { contentHash, CountColumn, distribution, HashIndex, normalizeForMatch, type Distribution } from './stats.js';
+import type { TokenCounter } from './tokenizers.js';
+import { FORMAT_TASK, type CanonicalRow, type PreferenceRow, type SourceFormat, type TaskType } from './types.js';
+
+export interface ValidateOptions {
+  format?: SourceFormat;
+  counter?: TokenCounter;
+  /** Training method the data is for; sets the recommended minimum size. */
+  method?: 'sft' | 'dpo';
+  /** Whether the target is OpenAI's fine-tuning API (hard minimum of 10 examples). */
+  openai?: boolean;
+  /** Allowed labels for classification; others are `unknown_label` errors. */
+  labels?: string[];
+  epochs?: number;
+  maxIssues: number;
+  thresholds: ValidationThresholds;
+  signal?: AbortSignal;
+}
+
+export interface ValidationThresholds {
+  /** A label with fewer examples than max(min_label_examples, rare_label_fraction × rows) is rare. */
+  rare_label_fraction: number;
+  min_label_examples: number;
+  /** Most-common / least-common label count above which the classes are imbalanced. */
+  imbalance_ratio: number;
+  min_examples_openai: number;
+  min_examples_sft: number;
+  min_examples_dpo: number;
+}
+
+export interface ValidationSummary {
+  format: SourceFormat | null;
+  task_type: TaskType | null;
+  records: number;
+  valid_rows: number;
+  rows_with_errors: number;
+  errors: number;
+  warnings: number;
+  by_code: Record<string, number>;
+  issues_truncated: boolean;
+  labels?: Record<string, number>;
+  tokens?: {
+    tokenizer: string;
+    context_limit: number | null;
+    per_example: Distribution;
+    by_role: Record<string, Distribution>;
+    over_limit: number;
+    billable_tokens_per_epoch: number;
+    epochs: number;
+    estimated_billable_tokens: number;
+  };
+}
+
+export interface ValidationResult {
+  issues: DatasetIssue[];
+  summary: ValidationSummary;
+}
+
+/** Each row validated, in order, handed to `onRow` (prepare and clean build on the same pass). */
+export interface ValidatedRow {
+  line: number;
+  row?: CanonicalRow;
+  issues: DatasetIssue[];
+  tokens?: number;
+}
+
+const PLACEHOLDER = /\{\{\s*[A-Za-z_][\w.]*\s*\}\}/;
+/** Special tokens of common chat templates; a model's own list is added when its tokenizer is known. */
+const COMMON_SPECIAL = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|begin_of_text|>', '<|eot_id|>', '<|start_header_id|>', '<|end_header_id|>', '<|end_of_text|>'];
+
+/**
+ * Streams records through every check and returns every problem (capped at maxIssues in the list,
+ * never in the counts) with a summary. Memory: two 64-bit hashes and a token count per row.
+ */
+export async function validateRecords(source: AsyncIterable<SourceRecord>, options: ValidateOptions, onRow?: (v: ValidatedRow) => void): Promise<ValidationResult> {
+  const issues: DatasetIssue[] = [];
+  const byCode: Record<string, number> = {};
+  let errors = 0;
+  let warnings = 0;
+  let truncated = false;
+  const add = (found: DatasetIssue) => {
+    byCode[found.code] = (byCode[found.code] ?? 0) + 1;
+    if (found.severity === 'error') errors++;
+    else warnings++;
+    if (issues.length < options.maxIssues) issues.push(found);
+    else truncated = true;
+  };
+
+  let format = options.format;
+  let records = 0;
+  let validRows = 0;
+  let rowsWithErrors = 0;
+  const exact = new HashIndex();
+  const near = new HashIndex();
+  const labels = new Map<string, number>();
+  const perExample = new CountColumn();
+  const byRole = new Map<string, CountColumn>();
+  const counter = options.counter;
+  const special = [...new Set([...COMMON_SPECIAL, ...(counter?.special_tokens ?? [])])];
+  let overLimit = 0;
+
+  for await (const record of source) {
+    options.signal?.throwIfAborted();
+    records++;
+    const rowIssues: DatasetIssue[] = [];
+    let row: CanonicalRow | undefined;
+    let tokens: number | undefined;
+    if (record.issue) rowIssues.push(record.issue);
+    else {
+      format ??= detectFormat(record.value);
+      if (!format) {
+        rowIssues.push(issue(record.line, 'error', 'unknown_format', '', 'Record matches no known dataset layout (messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected, text/label, anchor/positive/negative, text).', 'Rename its fields to one of the layouts, or pass `format`.'));
+      } else {
+        const normalized = normalizeRecord(format, record.value, record.line);
+        rowIssues.push(...normalized.issues);
+        row = normalized.row;
+      }
+    }
+    if (row && format) {
+      const task = FORMAT_TASK[format];
+      rowIssues.push(...rowChecks(task, row, record.line, special, exact, near));
+      if (task === 'classification') {
+        const label = (row as { label: string }).label;
+        labels.set(label, (labels.get(label) ?? 0) + 1);
+        if (options.labels && !options.labels.includes(label)) {
+          rowIssues.push(issue(record.line, 'error', 'unknown_label', 'label', `Label '${label}' is not one of ${options.labels.join(', ')}.`, 'Fix the label or add it to `labels`.'));
+        }
+      }
+      if (counter) {
+        const counted = exampleTokens(counter, task, row);
+        tokens = counted.total;
+        perExample.push(counted.total);
+        for (const [role, n] of Object.entries(counted.by_role)) {
+          let column = byRole.get(role);
+          if (!column) byRole.set(role, (column = new CountColumn()));
+          column.push(n);
+        }
+        if (counter.context_limit && counted.total > counter.context_limit) {
+          overLimit++;
+          rowIssues.push(issue(record.line, 'warning', 'over_token_limit', '', `Example is ${counted.total} tokens (${counter.name}), over the ${counter.context_limit}-token limit; it would be truncated.`, 'Shorten or split the example, or choose a model with a longer context.'));
+        }
+      }
+    }
+    for (const found of rowIssues) add(found);
+    const hasError = rowIssues.some((i) => i.severity === 'error');
+    if (hasError) rowsWithErrors++;
+    if (row && !hasError) validRows++;
+    onRow?.({ line: record.line, row, issues: rowIssues, tokens });
+  }
+
+  const task = format ? FORMAT_TASK[format] : null;
+  for (const found of datasetChecks(records, validRows, task, labels, options)) add(found);
+  const summary: ValidationSummary = {
+    format: format ?? null,
+    task_type: task,
+    records,
+    valid_rows: validRows,
+    rows_with_errors: rowsWithErrors,
+    errors,
+    warnings,
+    by_code: byCode,
+    issues_truncated: truncated,
+  };
+  if (labels.size) summary.labels = Object.fromEntries([...labels].sort((a, b) => b[1] - a[1]));
+  if (counter) summary.tokens = tokenSummary(counter, perExample, byRole, overLimit, options.epochs);
+  return { issues, summary };
+}
+
+function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: string[], exact: HashIndex, near: HashIndex): DatasetIssue[] {
+  const found: DatasetIssue[] = [];
+  const fields = textFields(task, row);
+  const firstExact = exact.firstOrAdd(contentHash(JSON.stringify(row)), line);
+  if (firstExact !== undefined) {
+    found.push(issue(line, 'warning', 'duplicate_exact', '', `Exact duplicate of line ${firstExact}.`, 'Remove the repeat (clean_dataset removes duplicates).'));
+  } else {
+    const firstNear = near.firstOrAdd(contentHash(fields.map((f) => `${f.role}:${normalizeForMatch(f.text)}`).join('\n')), line);
+    if (firstNear !== undefined) {
+      found.push(issue(line, 'warning', 'duplicate_normalized', '', `Same as line ${firstNear} up to case, punctuation and whitespace.`, 'Remove the near-duplicate (clean_dataset removes them).'));
+    }
+  }
+  if (task === 'preference') {
+    const r = row as PreferenceRow;
+    if (JSON.stringify(r.chosen) === JSON.stringify(r.rejected)) {
+      found.push(issue(line, 'error', 'chosen_equals_rejected', 'rejected', 'chosen and rejected are identical, so the pair teaches nothing.', 'Give a worse rejected answer, or drop the pair.'));
+    }
+  }
+  for (const f of fields) {
+    const placeholder = PLACEHOLDER.exec(f.text);
+    if (placeholder) {
+      found.push(issue(line, 'warning', 'unresolved_placeholder', f.field, `Text holds the template placeholder ${placeholder[0]}.`, 'Fill in the placeholder before training (the model would learn it literally).'));
+    }
+    const token = special.find((s) => f.text.includes(s));
+    if (token) {
+      found.push(issue(line, 'error', 'forbidden_special_token', f.field, `Text holds the special token ${token}.`, 'Remove special tokens from content; the chat template adds them.'));
+    }
+  }
+  return found;
+}
+
+function datasetChecks(records: number, validRows: number, task: TaskType | null, labels: Map<string, number>, options: ValidateOptions): DatasetIssue[] {
+  const t = options.thresholds;
+  const found: DatasetIssue[] = [];
+  if (records === 0) found.push(issue(1, 'error', 'empty_dataset', '', 'The source holds no examples.', 'Point at the file with the examples.'));
+  else if (options.openai && validRows < t.min_examples_openai) {
+    found.push(issue(0, 'error', 'too_few_examples', '', `${validRows} valid examples; OpenAI fine-tuning needs at least ${t.min_examples_openai}.`, 'Add examples.'));
+  } else {
+    const method = options.method ?? (task === 'preference' ? 'dpo' : 'sft');
+    const minimum = method === 'dpo' ? t.min_examples_dpo : t.min_examples_sft;
+    if (validRows < minimum) found.push(issue(0, 'warning', 'too_few_examples', '', `${validRows} valid examples; at least ${minimum} are recommended for ${method.toUpperCase()}.`, 'Add examples for a reliable fine-tune.'));
+  }
+  if (task === 'classification' && labels.size) {
+    const total = [...labels.values()].reduce((a, b) => a + b, 0);
+    const rareBelow = Math.max(t.min_label_examples, Math.ceil(t.rare_label_fraction * total));
+    for (const [label, n] of labels) {
+      if (n < rareBelow) found.push(issue(0, 'warning', 'rare_label', 'label', `Label '${label}' has only ${n} example(s) (under ${rareBelow}).`, 'Add examples of this label, merge it into another, or drop it.'));
+    }
+    const counts = [...labels.values()];
+    const ratio = Math.max(...counts) / Math.min(...counts);
+    if (labels.size > 1 && ratio > t.imbalance_ratio) {
+      found.push(issue(0, 'warning', 'class_imbalance', 'label', `Classes are imbalanced: the largest has ${ratio.toFixed(1)}× the examples of the smallest.`, 'Collect more of the small classes or down-sample the large ones; split with stratify_by="label".'));
+    }
+  }
+  return found;
+}
+
+/** OpenAI's default epochs for a dataset size (the data-prep notebook's rule). */
+export function defaultEpochs(examples: number): number {
+  if (examples === 0) return 0;
+  if (examples * 3 < 100) return Math.min(25, Math.floor(100 / examples));
+  if (examples * 3 > 25_000) return Math.max(1, Math.floor(25_000 / examples));
+  return 3;
+}
+
+function tokenSummary(counter: TokenCounter, perExample: CountColumn, byRole: Map<string, CountColumn>, overLimit: number, epochs?: number): NonNullable<ValidationSummary['tokens']> {
+  const values = perExample.values();
+  const limit = counter.context_limit;
+  let billable = 0;
+  for (const v of values) billable += limit ? Math.min(limit, v) : v;
+  const n = epochs ?? defaultEpochs(values.length);
+  return {
+    tokenizer: counter.name,
+    context_limit: limit ?? null,
+    per_example: distribution(values),
+    by_role: Object.fromEntries([...byRole].map(([role, column]) => [role, distribution(column.values())])),
+    over_limit: overLimit,
+    billable_tokens_per_epoch: billable,
+    epochs: n,
+    estimated_billable_tokens: billable * n,
+  };
+}

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TogetherJobHandle } from '../../plugins/together/backend.js';
+import { togetherPlugin } from '../../plugins/together/index.js';
+import type { TrainingBackend } from '../../src/plugins/providers.js';
+import { listBackendsTool } from '../../tools/list-backends.js';
+import { connectTestClient, type TestClient } from '../helpers/mcp.js';
+import { FakeTogether } from './fake-together.js';
+import { chatRows, makeSpec, preferenceRows, RecordingSink } from './support.js';
+
+const FAST = { poll_interval_ms: 5, max_poll_interval_ms: 20, max_retries: 2 };
+const MODEL = 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference';
+
+describe('together plugin against a local fake of the Together API', () => {
+  let fake: FakeTogether;
+  let baseURL: string;
+  let client: TestClient;
+  let backend: TrainingBackend;
+
+  beforeAll(async () => {
+    fake = new FakeTogether();
+    baseURL = await fake.start();
+    client = await connectTestClient({ plugins: [togetherPlugin], env: { TOGETHER_API_KEY: fake.apiKey, TOGETHER_BASE_URL: baseURL }, config: { plugins: { together: FAST } } });
+    backend = await client.services.plugins.get('training_backend', 'together');
+  });
+  afterAll(async () => {
+    await client.close();
+    await fake.stop();
+  });
+
+  it('is disabled without a key and says how to enable it', async () => {
+    const bare = await connectTestClient({ plugins: [togetherPlugin], env: {} });
+    try {
+      const { backends } = await bare.callOk(listBackendsTool);
+      expect(backends[0]).toMatchObject({ name: 'together', status: 'disabled', reason: expect.stringMatching(/TOGETHER_API_KEY/), fix: expect.stringMatching(/TOGETHER_API_KEY/) });
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('runs a LoRA SFT job: upload, create body, statuses, events, checkpoints, model', async () => {
+    fake.script = [
+      { status: 'pending', events: [{ message: 'Fine tune request created', type: 'job_pending' }] },
+      { status: 'queued' },
+      { status: 'running', events: [{ message: 'Training started', type: 'training_start' }, { message: 'Epoch completed, at step 24', type: 'epoch_complete', step: 24, total_steps: 48 }] },
+      { status: 'a_new_status' },
+      { status: 'running', checkpoints: [{ step: 24, path: 'user/model-ckpt-24' }] },
+      { status: 'uploading', events: [{ message: 'Epoch completed, at step 48', type: 'epoch_complete', step: 48, total_steps: 48 }] },
+      { status: 'completed', events: [{ message: 'Job finished', type: 'job_complete' }] },
+    ];
+    const spec = makeSpec({
+      backend: 'together',
+      base_model: MODEL,
+      approach: 'lora',
+      rows: chatRows(8),
+      validation: chatRows(2),
+      hyperparameters: { epochs: 2, lr_scheduler: 'constant', target_modules: ['q_proj', 'v_proj'] },
+      backend_options: { suffix: 'caps', n_checkpoints: 2 },
+    });
+    const sink = new RecordingSink();
+    const handle = (await backend.start(spec, sink)) as TogetherJobHandle;
+    await handle.followed;
+    const job = fake.jobs.get(handle.remote_id)!;
+    expect(job.body).toMatchObject({
+      model: MODEL,
+      n_epochs: 2,
+      n_checkpoints: 2,
+      n_evals: 2,
+      batch_size: 4,
+      learning_rate: 2e-4,
+      lr_scheduler: { lr_scheduler_type: 'linear', lr_scheduler_args: { min_lr_ratio: 1 } },
+      warmup_ratio: 0.03,
+      max_grad_norm: 1,
+      weight_decay: 0,
+      suffix: 'caps',
+      training_method: { method: 'sft', train_on_inputs: false },
+      training_type: { type: 'Lora', lora_r: 8, lora_alpha: 16, lora_dropout: 0.05, lora_trainable_modules: 'q_proj,v_proj' },
+    });
+    expect(fake.files.get(job.body.training_file)!).toMatchObject({ purpose: 'fine-tune', file_name: 'train.jsonl' });
+    expect(fake.files.get(job.body.validation_file)!.content.trim().split('\n')).toHaveLength(2);
+    expect(sink.states).toEqual(['queued', 'running', 'succeeded']);
+    expect(sink.events.some((e) => e.type === 'remote_status_unknown' && e.message.includes('a_new_status'))).toBe(true);
+    expect(sink.events.filter((e) => e.type === 'remote_event').map((e) => e.message)).toEqual([
+      'Fine tune request created',
+      'Training started',
+      'Epoch completed, at step 24',
+      'Epoch completed, at step 48',
+      'Job finished',
+    ]);
+    expect(sink.series('progress')).toEqual([[24, 0.5], [48, 1]]);
+    expect(sink.checkpoints).toEqual([{ step: 24, path: 'together:user/model-ckpt-24' }]);
+    expect(sink.artifacts).toEqual([expect.objectContaining({ kind: 'remote_model', uri: `together:user/Meta-Llama-3.1-8B-Instruct-Reference-caps-${job.id}` })]);
+  });
+
+  it('sends DPO with dpo_beta and a full fine-tune', async () => {
+    fake.script = [{ status: 'pending' }, { status: 'completed' }];
+    const spec = makeSpec({ backend: 'together', base_model: MODEL, method: 'dpo', approach: 'full', rows: preferenceRows(5), hyperparameters: { dpo_beta: 0.3 } });
+    const handle = (await backend.start(spec, new RecordingSink())) as TogetherJobHandle;
+    await handle.followed;
+    const job = fake.jobs.get(handle.remote_id)!;
+    expect(job.body.training_method).toEqual({ method: 'dpo', dpo_beta: 0.3 });
+    expect(job.body.training_type).toEqual({ type: 'Full' });
+    expect(JSON.parse(fake.files.get(job.body.training_file)!.content.split('\n')[0])).toHaveProperty('preferred_output');
+  });
+
+  it('feeds estimate() from estimate-price and removes the uploaded file', async () => {
+    const spec = makeSpec({ backend: 'together', base_model: MODEL, approach: 'lora', rows: chatRows(5), hyperparameters: { epochs: 3 } });
+    const before = fake.files.size;
+    const estimate = await backend.estimate!(spec);
+    const uploaded = [...fake.files.values()].slice(before);
+    expect(uploaded).toHaveLength(1);
+    expect(uploaded[0].deleted).toBe(true);
+    const train = uploaded[0].content.length * 3;
+    expect(estimate).toMatchObject({ backend: 'together', estimated_train_tokens: train, allowed_to_proceed: true, user_limit_usd: 100 });
+    expect(estimate.cost_usd).toBeCloseTo(train * 1e-6, 12);
+  });
+
+  it('retries 429 on create, but never retries a 5xx create (no idempotency key), and cleans up', async () => {
+    fake.script = [{ status: 'pending' }, { status: 'completed' }];
+    fake.http.fail({ method: 'POST', path: /\/fine-tunes$/, times: 1, reply: { status: 429, body: { error: { message: 'rate limited' } }, headers: { 'retry-after-ms': '1' } } });
+    const ok = (await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink())) as TogetherJobHandle;
+    await ok.followed;
+
+    fake.http.fail({ method: 'POST', path: /\/fine-tunes$/, times: 1, reply: { status: 500, body: { error: { message: 'internal error' } } } });
+    const createsBefore = fake.http.count('POST', /\/fine-tunes$/);
+    const filesBefore = fake.files.size;
+    const error = await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UPSTREAM_ERROR' });
+    expect((error as Error).message).toMatch(/request id req_\d+/);
+    expect(fake.http.count('POST', /\/fine-tunes$/) - createsBefore).toBe(1);
+    expect([...fake.files.values()].slice(filesBefore).every((f) => f.deleted)).toBe(true);
+
+    fake.http.fail({ method: 'POST', path: /\/fine-tunes$/, times: 3, reply: { status: 429, body: { error: { message: 'rate limited' } }, headers: { 'retry-after-ms': '1' } } });
+    const limited = await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', retryable: true });
+  });
+
+  it('turns a 400 on upload naming a line into DATASET_INVALID there', async () => {
+    fake.http.fail({ method: 'POST', path: /\/files\/upload$/, times: 1, reply: { status: 400, body: { error: { message: 'Invalid format on line 2: missing "messages"', type: 'invalid_request_error' } } } });
+    const error = await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DATASET_INVALID', details: { line: 2 } });
+  });
+
+  it('reports a job that ends in error with the error event’s message', async () => {
+    fake.script = [{ status: 'pending' }, { status: 'running' }, { status: 'error', events: [{ message: 'Training failed: the training file has an invalid format', type: 'job_error', level: 'error' }] }];
+    const sink = new RecordingSink();
+    const handle = (await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), sink)) as TogetherJobHandle;
+    await handle.followed;
+    expect(sink.statuses.at(-1)).toMatchObject({ state: 'failed', detail: { error_code: 'DATASET_INVALID', message: expect.stringContaining('invalid format') } });
+  });
+
+  it('cancels idempotently and re-attaches after a restart', async () => {
+    fake.script = [{ status: 'running' }, ...Array.from({ length: 1000 }, () => ({ status: 'running' }))];
+    const spec = makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) });
+    const sink = new RecordingSink();
+    const handle = (await backend.start(spec, sink)) as TogetherJobHandle;
+    handle.detach();
+    await handle.followed;
+
+    const restarted = await connectTestClient({ plugins: [togetherPlugin], env: { TOGETHER_API_KEY: fake.apiKey, TOGETHER_BASE_URL: baseURL }, config: { plugins: { together: FAST } } });
+    try {
+      const again = await restarted.services.plugins.get('training_backend', 'together');
+      const second = new RecordingSink();
+      const attached = (await again.attach!(handle.remote_id, spec, second)) as TogetherJobHandle;
+      await attached.cancel();
+      await attached.cancel();
+      await attached.followed;
+      await attached.cancel();
+      expect(second.states.at(-1)).toBe('cancelled');
+      expect(fake.http.count('POST', new RegExp(`${handle.remote_id}/cancel$`))).toBe(1);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('refuses QLoRA and a wrong key', async () => {
+    const issues = await backend.validate(makeSpec({ backend: 'together', base_model: MODEL, approach: 'qlora', rows: chatRows(3) }));
+    expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach' }));
+    const wrong = await connectTestClient({ plugins: [togetherPlugin], env: { TOGETHER_API_KEY: 'nope', TOGETHER_BASE_URL: baseURL }, config: { plugins: { together: FAST } } });
+    try {
+      const b = await wrong.services.plugins.get('training_backend', 'together');
+      await expect(b.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink())).rejects.toMatchObject({ code: 'AUTH_INVALID' });
+    } finally {
+      await wrong.close();
+    }
+  });
+});
