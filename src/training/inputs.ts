@@ -59,16 +59,20 @@ interface ModelServiceLike {
 
 export async function resolveDataset(services: Services, dataset_id: string): Promise<DatasetFacts> {
   const service = (services as unknown as { datasets?: DatasetServiceLike }).datasets;
+  // The documented folder is the contract: a version folder with a manifest is a dataset version.
+  const dir = join(services.workspace.root, 'datasets', dataset_id);
+  const manifestPath = join(dir, 'manifest.json');
+  const onDisk = /^[A-Za-z0-9_-]+$/.test(dataset_id) && existsSync(manifestPath);
   let record: DatasetLike;
-  if (service) {
+  if (service && !onDisk) {
     record = await service.get(dataset_id);
   } else {
-    const dir = join(services.workspace.root, 'datasets', dataset_id);
-    const manifestPath = join(dir, 'manifest.json');
-    if (!/^[A-Za-z0-9_-]+$/.test(dataset_id) || !existsSync(manifestPath)) {
-      throw new FinetuneError('NOT_FOUND', `No dataset version '${dataset_id}'.`, { details: { field: 'dataset_id' } });
+    if (!onDisk) throw new FinetuneError('NOT_FOUND', `No dataset version '${dataset_id}'.`, { recovery: 'Call list_datasets and pass an existing dataset_id.', details: { field: 'dataset_id' } });
+    try {
+      record = { dir, manifest: JSON.parse(readFileSync(manifestPath, 'utf8')) as DatasetLike['manifest'] };
+    } catch (error) {
+      throw new FinetuneError('DATASET_INVALID', `Manifest of ${dataset_id} is unreadable: ${(error as Error).message}`, { details: { file: manifestPath } });
     }
-    record = { dir, manifest: JSON.parse(readFileSync(manifestPath, 'utf8')) as DatasetLike['manifest'] };
   }
   const manifest = record.manifest;
   const split = (name: string) => (existsSync(join(record.dir, `${name}.jsonl`)) ? join(record.dir, `${name}.jsonl`) : undefined);
@@ -87,7 +91,9 @@ export async function resolveDataset(services: Services, dataset_id: string): Pr
 export async function resolveModel(services: Services, model_id: string): Promise<ModelFacts> {
   const service = (services as unknown as { models?: ModelServiceLike }).models;
   let record: ModelLike | undefined;
-  if (service) {
+  // A model id (mdl_…) must name a record; any other string is a name the backend resolves itself
+  // (a remote model such as gpt-4o-mini), checked by the backend's validate().
+  if (service && model_id.startsWith('mdl_')) {
     record = await service.get(model_id);
   } else if (/^[A-Za-z0-9_-]+$/.test(model_id) && existsSync(join(services.workspace.root, 'models', model_id, 'config.json'))) {
     record = { id: model_id, dir: join(services.workspace.root, 'models', model_id) };

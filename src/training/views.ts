@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { JOB_STATUSES, type JobLedger, type JobRecord } from './ledger.js';
+
+/** Shapes the tools and resources show for a job; shared so list, monitor and resources agree. */
+
+export const JobSummarySchema = z.object({
+  job_id: z.string().describe('Job id, e.g. "job_01hx…".'),
+  status: z.enum(JOB_STATUSES).describe('queued, preparing, running, succeeded, failed, cancelled or interrupted.'),
+  backend: z.string().describe('Backend that runs it, e.g. "local".'),
+  config_id: z.string().describe('The frozen config, e.g. "cfg_01hx…".'),
+  plan_id: z.string().nullable().describe('The pre-flight plan it started from, or null.'),
+  step: z.number().describe('Optimizer steps done, e.g. 120.'),
+  total_steps: z.number().describe('Planned optimizer steps (0 = unknown), e.g. 300.'),
+  epoch: z.number().describe('Epochs done (fractional), e.g. 1.25.'),
+  attempt: z.number().describe('1 for the first run, +1 per resume.'),
+  error_code: z.string().nullable().describe('Stable failure code when failed/cancelled, e.g. "OUT_OF_MEMORY".'),
+  error_message: z.string().nullable().describe('What went wrong.'),
+  recovery: z.string().optional().describe('What to do next about the failure.'),
+  worker_pid: z.number().nullable().describe('Process id of the local worker (local jobs), e.g. 41233.'),
+  remote_id: z.string().nullable().describe("The backend's own job id (remote jobs), e.g. \"ftjob-abc123\"."),
+  created_at: z.string().describe('ISO time the job was created.'),
+  started_at: z.string().nullable().describe('ISO time it started running.'),
+  finished_at: z.string().nullable().describe('ISO time it ended.'),
+});
+export type JobSummary = z.infer<typeof JobSummarySchema>;
+
+export function summarizeJob(job: JobRecord): JobSummary {
+  const code = job.error_code as ErrorCode | null;
+  return {
+    job_id: job.job_id,
+    status: job.status,
+    backend: job.backend,
+    config_id: job.config_id,
+    plan_id: job.plan_id,
+    step: job.step,
+    total_steps: job.total_steps,
+    epoch: job.epoch,
+    attempt: job.attempt,
+    error_code: job.error_code,
+    error_message: job.error_message,
+    ...(code && code in ERROR_CODES ? { recovery: ERROR_CODES[code].recovery } : job.status === 'interrupted' ? { recovery: 'Call resume_training to continue from the last checkpoint.' } : {}),
+    worker_pid: job.worker_pid,
+    remote_id: job.remote_id,
+    created_at: job.created_at,
+    started_at: job.started_at,
+    finished_at: job.finished_at,
+  };
+}
+
+/** Seconds left, from the pace so far (steps per second since the job started running). */
+export function etaSeconds(job: JobRecord, nowMs = Date.now()): number | null {
+  if (job.status !== 'running' || !job.started_at || job.step <= 0 || job.total_steps <= job.step) return null;
+  const elapsed = (nowMs - Date.parse(job.started_at)) / 1000;
+  return Math.round((elapsed / job.step) * (job.total_steps - job.step));
+}
+
+/** The lowest eval loss so far and its step. */
+export function bestEval(ledger: JobLedger, job_id: string): { step: number; eval_loss: number } | null {
+  const series = ledger.metricSeries(job_id, 'eval_loss').filter((p) => Number.isFinite(p.value));
+  if (!series.length) return null;
+  const best = series.reduce((a, b) => (b.value < a.value ? b : a));
+  return { step: best.step, eval_loss: best.value };
+}
+
+/** Everything a resource reader wants about one job. */
+export function jobDocument(ledger: JobLedger, job_id: string): Record<string, unknown> {
+  const job = ledger.get(job_id);
+  return {
+    ...summarizeJob(job),
+    eta_s: etaSeconds(job),
+    metrics: ledger.latestMetrics(job_id),
+    best_eval: bestEval(ledger, job_id),
+    checkpoints: ledger.checkpoints(job_id),
+    artifacts: ledger.artifacts(job_id),
+    policy: job.policy,
+  };
+}

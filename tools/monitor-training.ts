@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { defineTool } from '../src/server/tool.js';
+import { renderLossCurve } from '../src/training/loss-plot.js';
+import { JobEventSchema } from '../src/training/schemas.js';
+import { bestEval, etaSeconds, JobSummarySchema, summarizeJob } from '../src/training/views.js';
+
+export const monitorTrainingTool = defineTool({
+  name: 'monitor_training',
+  title: 'Monitor a training job',
+  description:
+    'Status of a job: step / total, epoch, latest metrics (loss, eval_loss, lr, grad_norm, tokens_per_s), ETA, best eval so far, ' +
+    'events since a cursor (status changes, checkpoints, budget and guardrail warnings), checkpoints and artifacts, and the local ' +
+    'worker pid or remote id. wait_s (≤ 50) waits for the next change first, sending progress notifications when asked. ' +
+    'include_plot adds a PNG loss curve. Call again with events_cursor = next_cursor to get only new events.',
+  input: {
+    job_id: z.string().describe('The job, e.g. "job_01hx…".'),
+    wait_s: z.number().min(0).max(50).default(0).describe('Wait up to this many seconds for a change (0–50). Default 0.'),
+    events_cursor: z.number().int().min(0).default(0).describe('Return events after this seq (next_cursor of the last call). Default 0 = all.'),
+    events_limit: z.number().int().min(1).max(500).default(100).describe('Most events to return, 1–500. Default 100.'),
+    include_plot: z.boolean().default(false).describe('Attach the loss curve as a PNG image. Default false.'),
+  },
+  output: {
+    ...JobSummarySchema.shape,
+    eta_s: z.number().nullable().describe('Seconds left at the pace so far, or null.'),
+    metrics: z.record(z.string(), z.object({ step: z.number().describe('Step of the value.'), value: z.number().nullable().describe('Latest value; null for NaN/∞.') })).describe('Latest value of each metric series, e.g. {"loss": {"step": 40, "value": 1.93}}.'),
+    best_eval: z.object({ step: z.number().describe('Step.'), eval_loss: z.number().describe('Lowest eval loss.') }).nullable().describe('Best eval loss so far, or null.'),
+    events: z.array(JobEventSchema).describe('Events after events_cursor, oldest first.'),
+    next_cursor: z.number().describe('Pass as events_cursor next time.'),
+    checkpoints: z.array(z.object({ step: z.number().describe('Step.'), path: z.string().describe('Folder.'), created_at: z.string().describe('ISO time.') })).describe('Checkpoints, oldest first.'),
+    artifacts: z.array(z.object({ kind: z.string().describe('adapter, merged, onnx, …'), path: z.string().optional().describe('Local path.'), uri: z.string().optional().describe('Remote URI.') })).describe('Outputs of the job.'),
+  },
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler({ job_id, wait_s, events_cursor, events_limit, include_plot }, ctx) {
+    const ledger = ctx.services.jobs.jobLedger;
+    let job = ledger.get(job_id);
+    if (wait_s > 0) {
+      job = await ctx.services.jobs.waitForChange(job_id, wait_s, ctx.signal, (j) => ctx.progress(j.step, j.total_steps || undefined, `${j.status} step ${j.step}`));
+    }
+    const { events, next_cursor } = ledger.eventsSince(job_id, events_cursor, events_limit);
+    if (include_plot) ctx.attachImage(renderLossCurve({ loss: ledger.metricSeries(job_id, 'loss'), eval_loss: ledger.metricSeries(job_id, 'eval_loss') }));
+    const metrics = Object.fromEntries(Object.entries(ledger.latestMetrics(job_id)).map(([k, v]) => [k, { step: v.step, value: Number.isFinite(v.value) ? v.value : null }]));
+    return {
+      ...summarizeJob(job),
+      eta_s: etaSeconds(job),
+      metrics,
+      best_eval: bestEval(ledger, job_id),
+      events: events.map(({ job_id: _j, ...e }) => e),
+      next_cursor,
+      checkpoints: ledger.checkpoints(job_id).map(({ step, path, created_at }) => ({ step, path, created_at })),
+      artifacts: ledger.artifacts(job_id).map(({ kind, path, uri }) => ({ kind, ...(path ? { path } : {}), ...(uri ? { uri } : {}) })),
+    };
+  },
+  summarize: (o) => {
+    const loss = o.metrics.loss?.value;
+    return (
+      `${o.job_id}: ${o.status}, step ${o.step}/${o.total_steps || '?'}${loss !== undefined && loss !== null ? `, loss ${loss.toFixed(4)}` : ''}` +
+      `${o.best_eval ? `, best eval ${o.best_eval.eval_loss.toFixed(4)} @${o.best_eval.step}` : ''}${o.eta_s !== null ? `, ETA ${o.eta_s} s` : ''}` +
+      `${o.error_code ? `. [${o.error_code}] ${o.error_message ?? ''}${o.recovery ? ` Recovery: ${o.recovery}` : ''}` : ''}` +
+      `${o.worker_pid ? `; worker pid ${o.worker_pid}` : ''}. ${o.events.length} new event(s); next_cursor ${o.next_cursor}.`
+    );
+  },
+});
