@@ -9,7 +9,7 @@ describe('experiments through MCP', () => {
   let t: TestClient;
   beforeEach(async () => {
     t = await connectTestClient();
-    writeDatasetVersion(t.home, 'ds_stories', 'd'.repeat(64));
+    writeDatasetVersion(t.services, 'ds_stories', 'd'.repeat(64));
   });
   afterEach(async () => t?.close());
 

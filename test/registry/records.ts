@@ -33,14 +33,30 @@ export function writeAdapter(dir: string, options: { r?: number; seed?: number; 
   return dir;
 }
 
-/** A dataset version in the documented layout `<home>/datasets/<id>/manifest.json`. */
-export function writeDatasetVersion(home: string, id: string, contentHash: string): string {
-  const dir = join(home, 'datasets', id);
+/**
+ * A dataset version: its folder in the documented layout (`<home>/datasets/<id>/manifest.json`,
+ * rows files) and, once the datasets service exists, its record through that service.
+ */
+export function writeDatasetVersion(services: Services, id: string, contentHash: string, rows?: { test?: object[]; task_type?: string }): string {
+  const dir = join(services.workspace.root, 'datasets', id);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'manifest.json'),
-    JSON.stringify({ dataset_id: id, parent_id: null, task_type: 'completion', source: { path: 'stories.jsonl', format: 'jsonl', sha256: contentHash }, content_hash: contentHash, counts: { rows: 10, train: 8, test: 2 } }),
-  );
+  const test = rows?.test;
+  const manifest = {
+    dataset_id: id,
+    parent_id: null,
+    task_type: rows?.task_type ?? 'completion',
+    source: { path: 'stories.jsonl', format: 'jsonl', sha256: contentHash },
+    content_hash: contentHash,
+    counts: test ? { rows: test.length, train: 0, validation: 0, test: test.length } : { rows: 10, train: 8, test: 2 },
+    token_stats: { tokenizer: 'none', total: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, max: 0 },
+    created_at: new Date().toISOString(),
+    lineage: [],
+  };
+  const lines = (test ?? []).map((r) => JSON.stringify(r)).join('\n') + (test?.length ? '\n' : '');
+  for (const name of ['rows.jsonl', 'test.jsonl', 'train.jsonl', 'validation.jsonl']) writeFileSync(join(dir, name), name === 'train.jsonl' || name === 'validation.jsonl' ? '' : lines);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  const datasets = (services as unknown as { datasets?: { insert(m: unknown, op: string, dir: string): unknown } }).datasets;
+  datasets?.insert(manifest, 'split', dir);
   return dir;
 }
 

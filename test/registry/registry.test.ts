@@ -28,7 +28,7 @@ describe('model registry through MCP', () => {
   afterEach(async () => t?.close());
 
   it('registers from a job with complete lineage: base model, dataset hash, config, job, metrics, evaluations', async () => {
-    writeDatasetVersion(t.home, 'ds_stories', 'a'.repeat(64));
+    writeDatasetVersion(t.services, 'ds_stories', 'a'.repeat(64));
     const jobId = makeSucceededJob(t.services, { dataset_id: 'ds_stories', learning_rate: 3e-4, losses: [2.4, 1.7, 1.25] });
     const evalId = insertEvaluation(t, { bleu: 36.5, rouge_l: 0.43, perplexity: 3.2 });
     const { model_version: v } = await t.callOk(registerModelTool, { name: 'stories-bot', version: '1.0.0', job_id: jobId, evaluation_ids: [evalId], description: 'first cut' });
@@ -132,8 +132,8 @@ describe('model registry through MCP', () => {
   });
 
   it('compares two versions: metric deltas with direction, lineage and hyperparameter changes', async () => {
-    writeDatasetVersion(t.home, 'ds_a', 'a'.repeat(64));
-    writeDatasetVersion(t.home, 'ds_b', 'b'.repeat(64));
+    writeDatasetVersion(t.services, 'ds_a', 'a'.repeat(64));
+    writeDatasetVersion(t.services, 'ds_b', 'b'.repeat(64));
     const jobA = makeSucceededJob(t.services, { dataset_id: 'ds_a', learning_rate: 1e-4, losses: [2, 1.5], seed: 1 });
     const jobB = makeSucceededJob(t.services, { dataset_id: 'ds_b', learning_rate: 3e-4, losses: [2, 1.2], seed: 2 });
     await t.callOk(registerModelTool, { name: 'm', version: '1.0.0', job_id: jobA, evaluation_ids: [insertEvaluation(t, { bleu: 30, perplexity: 4 })] });
@@ -150,7 +150,7 @@ describe('model registry through MCP', () => {
   });
 
   it('writes a model card from the lineage, metrics, gates and history', async () => {
-    writeDatasetVersion(t.home, 'ds_stories', 'c'.repeat(64));
+    writeDatasetVersion(t.services, 'ds_stories', 'c'.repeat(64));
     const jobId = makeSucceededJob(t.services, { dataset_id: 'ds_stories' });
     const evalId = insertEvaluation(t, { bleu: 37.25, rouge_l: 0.41 });
     await t.callOk(registerModelTool, { name: 'stories-bot', version: '2.0.0', job_id: jobId, evaluation_ids: [evalId], description: 'Tells bedtime stories.' });

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+
+/** Config section `judge`: the OpenAI-compatible endpoint used when the client cannot sample. */
+export const JudgeSettingsSchema = z.object({
+  base_url: z.string().url().optional().describe('OpenAI-compatible API root, e.g. "http://127.0.0.1:8000/v1" (vLLM, Ollama, OpenAI).'),
+  model: z.string().min(1).default('gpt-4o-mini').describe('Judge model name at that endpoint, e.g. "gpt-4o-mini".'),
+  api_key: z.string().optional().describe('API key; or set FINETUNE_MCP_JUDGE_API_KEY.'),
+  max_tokens: z.number().int().min(16).max(8192).default(512).describe('Most tokens the judge may write per verdict.'),
+  timeout_s: z.number().positive().default(60).describe('Seconds before one judge request times out.'),
+  max_retries: z.number().int().min(0).max(10).default(2).describe('Retries of a failed request (429, 5xx), by the openai SDK.'),
+});
+
+export type JudgeSettings = z.infer<typeof JudgeSettingsSchema>;
