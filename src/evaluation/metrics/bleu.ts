@@ -90,13 +90,14 @@ export class Bleu {
   }
 
   /** The score from summed statistics. */
-  scoreFromStats(stats: readonly number[]): BleuScore {
+  scoreFromStats(stats: ArrayLike<number>): BleuScore {
+    const s = Array.from(stats);
     const n = this.maxOrder;
     return computeBleu({
-      correct: stats.slice(2, 2 + n),
-      total: stats.slice(2 + n, 2 + 2 * n),
-      sys_len: stats[0],
-      ref_len: stats[1],
+      correct: s.slice(2, 2 + n),
+      total: s.slice(2 + n, 2 + 2 * n),
+      sys_len: s[0],
+      ref_len: s[1],
       smooth_method: this.smoothMethod,
       smooth_value: this.smoothValue,
       effective_order: this.effectiveOrder,

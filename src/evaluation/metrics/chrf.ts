@@ -78,7 +78,7 @@ export class Chrf {
   }
 
   /** sacreBLEU's `_compute_f_score` on summed statistics. */
-  fScore(stats: readonly number[]): number {
+  fScore(stats: ArrayLike<number>): number {
     const order = this.charOrder + this.wordOrder;
     const factor = this.beta ** 2;
     let score = 0;

@@ -6,3 +6,4 @@ export * from './porter.js';
 export * from './squad.js';
 export * from './classification.js';
 export * from './perplexity.js';
+export * from './bootstrap.js';

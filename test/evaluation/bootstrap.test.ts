@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { Bleu } from '../../src/evaluation/metrics/bleu.js';
+import { bootstrapInterval, meanStats, pairedBootstrap } from '../../src/evaluation/metrics/bootstrap.js';
+import { Chrf } from '../../src/evaluation/metrics/chrf.js';
+import { expected, readPairs } from './fixtures.js';
+
+const pairs = readPairs('wmt17_ende20.jsonl');
+const refs = pairs.map((p) => [p.reference]);
+const baseline = pairs.map((p) => p.hypothesis);
+const want = expected.paired_bootstrap_wmt17;
+const improved: string[] = want.improved_hypotheses;
+
+/**
+ * sacreBLEU 2.6.0 ran the same tests with numpy's generator; ours draws other resamples, so the
+ * comparison allows Monte-Carlo error: B = 1000 gives a p-value s.d. of ~0.008 at p ≈ 0.06, a
+ * mean s.d. of ~0.15 and a half-width s.d. of ~3 %; the bounds below are about 5 s.d.
+ */
+describe('bootstrap against sacreBLEU 2.6.0 (paired-bs and --confidence, B = 1000)', () => {
+  const bleu = new Bleu();
+  const bleuScore = (s: Float64Array) => bleu.scoreFromStats(s).score;
+  const bleuStats = (hyps: string[]) => hyps.map((h, i) => bleu.segmentStats(h, refs[i]));
+
+  it('BLEU paired bootstrap: scores exact, p-value, mean and CI within Monte-Carlo error', () => {
+    const r = pairedBootstrap(bleuStats(baseline), bleuStats(improved), bleuScore);
+    expect(r.baseline_score).toBeCloseTo(want.BLEU.baseline_score, 10);
+    expect(r.system_score).toBeCloseTo(want.BLEU.system_score, 10);
+    expect(Math.abs(r.p_value - want.BLEU.p_value)).toBeLessThan(0.04);
+    expect(Math.abs(r.system.mean - want.BLEU.system_mean)).toBeLessThan(1.0);
+    expect(Math.abs(r.system.ci - want.BLEU.system_ci) / want.BLEU.system_ci).toBeLessThan(0.15);
+    expect(bleu.signature(1, { bs: 1000, seed: 12345 })).toBe(want.signature_BLEU);
+  });
+
+  it('chrF paired bootstrap agrees the same way', () => {
+    const chrf = new Chrf();
+    const stats = (hyps: string[]) => hyps.map((h, i) => chrf.segmentStats(h, refs[i]));
+    const r = pairedBootstrap(stats(baseline), stats(improved), (s) => chrf.fScore(s));
+    expect(r.system_score).toBeCloseTo(want.chrF2.system_score, 10);
+    expect(Math.abs(r.p_value - want.chrF2.p_value)).toBeLessThan(0.04);
+    expect(Math.abs(r.system.mean - want.chrF2.system_mean)).toBeLessThan(0.7);
+    expect(Math.abs(r.system.ci - want.chrF2.system_ci) / want.chrF2.system_ci).toBeLessThan(0.15);
+  });
+
+  it('BLEU confidence interval (sacrebleu --confidence)', () => {
+    const r = bootstrapInterval(bleuStats(baseline), bleuScore);
+    const c = want.confidence_bleu;
+    expect(r.score).toBeCloseTo(c.score, 10);
+    expect(Math.abs(r.mean - c.mean)).toBeLessThan(1.0);
+    expect(Math.abs(r.ci - c.ci) / c.ci).toBeLessThan(0.15);
+    expect(r.low).toBeLessThanOrEqual(r.score);
+    expect(r.high).toBeGreaterThanOrEqual(r.score);
+  });
+});
+
+describe('bootstrap mechanics', () => {
+  const values = Array.from({ length: 200 }, (_, i) => ((i * 37) % 101) / 100);
+  it('is deterministic for a seed and changes with it', () => {
+    const { stats, score } = meanStats(values);
+    const a = bootstrapInterval(stats, score, { seed: 7 });
+    expect(bootstrapInterval(stats, score, { seed: 7 })).toEqual(a);
+    expect(bootstrapInterval(stats, score, { seed: 8 }).low).not.toBe(a.low);
+  });
+  it('a change on one example of 200 is not significant; a change on all of them is', () => {
+    const base = meanStats(values);
+    const oneChanged = meanStats(values.map((v, i) => (i === 0 ? v + 0.5 : v)));
+    const small = pairedBootstrap(base.stats, oneChanged.stats, base.score);
+    expect(small.delta).toBeCloseTo(0.5 / 200, 12);
+    // |Δ*| exceeds 2|Δ| only when the changed example is drawn 3+ times: P(Poisson(1) ≥ 3) ≈ 0.08
+    expect(small.p_value).toBeGreaterThan(0.05);
+    const allChanged = meanStats(values.map((v) => v + 0.2));
+    expect(pairedBootstrap(base.stats, allChanged.stats, base.score).p_value).toBeLessThan(0.01);
+  });
+  it('the mean of a mean metric is close to the sample mean (normal theory: s.e. = s.d./√n)', () => {
+    const { stats, score } = meanStats(values);
+    const r = bootstrapInterval(stats, score, { samples: 2000 });
+    const m = values.reduce((a, v) => a + v, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((a, v) => a + (v - m) ** 2, 0) / values.length);
+    const se = sd / Math.sqrt(values.length);
+    expect(r.score).toBeCloseTo(m, 12);
+    expect(Math.abs(r.mean - m)).toBeLessThan(0.2 * se);
+    // the 95 % half-width of a normal mean is 1.96 s.e.
+    expect(Math.abs(r.ci - 1.96 * se) / (1.96 * se)).toBeLessThan(0.12);
+  });
+});
