@@ -92,7 +92,7 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
       train_examples: method === 'dpo' ? train.pairs.length : train.examples.length,
     });
     const resume = spec.resume_from ? loadCheckpoint(spec.resume_from, tensors, io) : undefined;
-    sink.status('running');
+    if (!options.shouldStop?.()) sink.status('running');
     const outcome = await runTraining({
       hyper,
       step,

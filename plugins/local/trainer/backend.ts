@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { FinetuneError } from '../../../src/errors.js';
+import type { Logger } from '../../../src/observability/logger.js';
+import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
+import { processAlive, recordWorker, signalWorker } from '../../../src/training/cancel-signal.js';
+import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
+import type { Workspace } from '../../../src/workspace/workspace.js';
+import { validateSpec } from './validate.js';
+
+export const SPEC_FILE = 'worker-spec.json';
+export const LOG_FILE = 'worker.log';
+
+export interface LocalBackendOptions {
+  logger: Logger;
+  workspace: Workspace;
+  /** ONNX Runtime intra-op threads for each worker; undefined = the runtime's default (all cores). */
+  threads?: number;
+}
+
+/** How to start the worker: sources under tsx (tests, dev), the build with plain node. */
+export function workerCommand(): { file: string; args: string[] } {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const file = fileURLToPath(new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url));
+  return { file, args: fromSources ? ['--import', import.meta.resolve('tsx'), file] : [file] };
+}
+
+/**
+ * The local backend: each job runs in its own detached Node process (worker.ts) that outlives the
+ * server which started it, writes into the workspace through the ledger sink and is cancelled by
+ * SIGTERM or the ledger's cancel flag. remote_id is the worker's pid.
+ */
+export class LocalTrainingBackend implements TrainingBackend {
+  constructor(private readonly options: LocalBackendOptions) {}
+
+  async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
+    return validateSpec(spec);
+  }
+
+  async start(spec: TrainingSpec, sink: JobSink): Promise<JobHandle> {
+    const errors = (await this.validate(spec)).filter((i) => i.severity === 'error');
+    if (errors.length > 0) {
+      throw new FinetuneError(errors[0].code === 'CAPABILITY_UNSUPPORTED' ? 'CAPABILITY_UNSUPPORTED' : 'CONFIG_INVALID', errors.map((e) => e.message).join(' '), {
+        details: { field: errors[0].field },
+      });
+    }
+    const specPath = join(spec.output_dir, SPEC_FILE);
+    writeFileAtomic(specPath, `${JSON.stringify({ ...spec, ...(this.options.threads ? { threads: this.options.threads } : {}) }, null, 2)}\n`);
+    const { args } = workerCommand();
+    const log = openSync(join(spec.output_dir, LOG_FILE), 'a');
+    let pid: number | undefined;
+    try {
+      const child = spawn(process.execPath, [...args, specPath], {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, FINETUNE_MCP_HOME: spec.home },
+      });
+      pid = child.pid;
+      child.on('error', (error) => this.options.logger.error({ err: error, job_id: spec.job_id }, 'training worker failed to start'));
+      child.unref();
+    } finally {
+      closeSync(log);
+    }
+    if (!pid) throw new FinetuneError('INTERNAL', `Could not start the training worker for ${spec.job_id}.`);
+    const remote_id = String(pid);
+    sink.event('worker_started', `Training worker started (pid ${pid}); its log is ${join(spec.output_dir, LOG_FILE)}.`, { pid, log: join(spec.output_dir, LOG_FILE) });
+    recordWorker(this.options.workspace, spec.job_id, { worker_pid: pid, remote_id });
+    this.options.logger.info({ job_id: spec.job_id, pid }, 'training worker started');
+    return this.handle(pid);
+  }
+
+  /** Re-adopts a live worker of this job; a dead one is reported as the state it left behind, or interrupted. */
+  async attach(remoteId: string, spec: TrainingSpec, sink: JobSink): Promise<JobHandle> {
+    const pid = Number(remoteId);
+    if (!Number.isInteger(pid) || pid <= 0) {
+      throw new FinetuneError('INVALID_INPUT', `remote_id '${remoteId}' is not a worker pid.`, { details: { field: 'remote_id' } });
+    }
+    if (isWorkerOf(pid, spec)) return this.handle(pid);
+    const statePath = join(spec.output_dir, 'worker-state.json');
+    const ended = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { pid?: number; state?: string; message?: string; error_code?: string }) : null;
+    if (ended && ended.pid === pid && ended.state) {
+      sink.status(ended.state, { ...(ended.message ? { message: ended.message } : {}), ...(ended.error_code ? { error_code: ended.error_code } : {}) });
+    } else {
+      sink.status('interrupted', { message: `Training worker ${pid} is gone without finishing; resume from the last checkpoint.` });
+    }
+    return { remote_id: remoteId, cancel: async () => undefined };
+  }
+
+  private handle(pid: number): JobHandle {
+    return {
+      remote_id: String(pid),
+      cancel: async () => {
+        signalWorker(pid);
+      },
+    };
+  }
+}
+
+/** A live pid that runs this job's worker (not a recycled pid of another process). */
+function isWorkerOf(pid: number, spec: TrainingSpec): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(join(spec.output_dir, SPEC_FILE));
+  } catch {
+    return true; // no /proc (macOS): trust the pid
+  }
+}

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isFinetuneError } from '../../../src/errors.js';
+import type { SpecIssue, TrainingSpec } from '../../../src/plugins/providers.js';
+import { readModelConfig } from '../model-files/load-model.js';
+import { checkTaskType } from './dataset.js';
+
+/** Above this many parameters full fine-tuning in float32 on a CPU is slow and memory-hungry. */
+const FULL_FT_WARN_PARAMETERS = 200_000_000;
+
+/** Pre-flight checks of a spec against what the local trainer can do; never throws. */
+export function validateSpec(spec: TrainingSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const error = (code: string, field: string, message: string) => issues.push({ severity: 'error', code, field, message });
+  const warn = (code: string, field: string, message: string) => issues.push({ severity: 'warning', code, field, message });
+  const { config } = spec;
+  const hyper = config.hyperparameters;
+
+  if (config.approach === 'qlora') error('CAPABILITY_UNSUPPORTED', 'approach', 'The local backend trains lora or full, not qlora (no 4-bit kernels on the CPU runtime); use lora.');
+  if (config.method !== 'sft' && config.method !== 'dpo') error('CAPABILITY_UNSUPPORTED', 'method', `Method '${config.method}' is not supported locally; use sft or dpo.`);
+  const taskProblem = checkTaskType(config.method, spec.dataset.task_type, hyper.loss_on);
+  if (taskProblem) error('CAPABILITY_UNSUPPORTED', 'dataset_id', taskProblem);
+  if (!existsSync(spec.dataset.train_path)) error('DATASET_INVALID', 'dataset_id', `The training split ${spec.dataset.train_path} does not exist.`);
+  if (spec.dataset.validation_path && !existsSync(spec.dataset.validation_path)) error('DATASET_INVALID', 'dataset_id', `The validation split ${spec.dataset.validation_path} does not exist.`);
+  if (!spec.dataset.validation_path && (hyper.eval_steps > 0 || hyper.early_stopping_patience > 0)) {
+    warn('NO_VALIDATION_SPLIT', 'eval_steps', 'The dataset has no validation split: no eval loss, no early stopping and no best checkpoint.');
+  }
+
+  if (!spec.model.dir || !existsSync(join(spec.model.dir, 'config.json'))) {
+    error('MODEL_UNSUPPORTED', 'base_model', `The base model folder ${spec.model.dir || '(none)'} has no config.json; the local backend needs a Hugging Face folder (import_model).`);
+  } else {
+    try {
+      const { config: modelConfig } = readModelConfig(spec.model.dir);
+      const params = approximateParameters(modelConfig);
+      if (config.approach === 'full' && params > FULL_FT_WARN_PARAMETERS) {
+        warn('SLOW_FULL_FINETUNE', 'approach', `Full fine-tuning of ~${Math.round(params / 1e6)}M parameters in float32 on this machine needs ~${Math.round((params * 16) / 2 ** 30)} GB for weights, gradients and AdamW states; lora is far lighter.`);
+      }
+      if (hyper.max_seq_length > modelConfig.max_position_embeddings) {
+        warn('SEQ_TOO_LONG', 'max_seq_length', `max_seq_length ${hyper.max_seq_length} exceeds the model's context (${modelConfig.max_position_embeddings}); sequences are cut to max_seq_length but positions past the context are untrained.`);
+      }
+    } catch (thrown) {
+      error(isFinetuneError(thrown) ? thrown.code : 'MODEL_UNSUPPORTED', 'base_model', (thrown as Error).message);
+    }
+  }
+
+  const positive: Array<[keyof typeof hyper, number]> = [
+    ['batch_size', 1],
+    ['gradient_accumulation', 1],
+    ['max_seq_length', 2],
+  ];
+  for (const [field, min] of positive) {
+    const value = hyper[field] as number;
+    if (!Number.isInteger(value) || value < min) error('CONFIG_INVALID', field, `${field} must be an integer ≥ ${min}; got ${value}.`);
+  }
+  if (!(hyper.learning_rate > 0)) error('CONFIG_INVALID', 'learning_rate', `learning_rate must be positive; got ${hyper.learning_rate}.`);
+  if (hyper.max_steps <= 0 && !(hyper.epochs > 0)) error('CONFIG_INVALID', 'epochs', 'Set epochs > 0 or max_steps > 0.');
+  if (config.approach === 'lora' && !(Number.isInteger(hyper.lora_r) && hyper.lora_r > 0)) error('CONFIG_INVALID', 'lora_r', `lora_r must be a positive integer; got ${hyper.lora_r}.`);
+  if (config.method === 'dpo' && !(hyper.dpo_beta > 0)) error('CONFIG_INVALID', 'dpo_beta', `dpo_beta must be positive; got ${hyper.dpo_beta}.`);
+  if (hyper.packing && config.method === 'dpo') warn('PACKING_IGNORED', 'packing', 'Packing applies to SFT only; DPO pairs are not packed.');
+  return issues;
+}
+
+function approximateParameters(c: { hidden_size: number; num_hidden_layers: number; intermediate_size: number; vocab_size: number }): number {
+  return c.vocab_size * c.hidden_size + c.num_hidden_layers * (4 * c.hidden_size * c.hidden_size + 3 * c.hidden_size * c.intermediate_size);
+}
