@@ -266,7 +266,7 @@ export class DatasetService {
     run: RunContext = {},
   ): Promise<ValidationResult> {
     const counter = options.model || options.count_tokens !== false ? await this.counter(options.model) : undefined;
-    const openai = options.model !== undefined && counter?.kind === 'openai';
+    const openai = options.model !== undefined && openAiModel(options.model) !== undefined;
     const records = 'path' in target ? readSource(target.path, this.sourceOptions(run)) : this.asRecords(target.dataset_id, target.split, run.signal);
     const format = 'path' in target ? options.format : canonicalFormat(this.get(target.dataset_id).task_type);
     return validateRecords(records, this.validationOptions({ format, counter, method: options.method, labels: options.labels, epochs: options.epochs, openai, signal: run.signal }));

@@ -205,6 +205,7 @@ function datasetChecks(records: number, validRows: number, task: TaskType | null
   const t = options.thresholds;
   const found: DatasetIssue[] = [];
   if (records === 0) found.push(issue(1, 'error', 'empty_dataset', '', 'The source holds no examples.', 'Point at the file with the examples.'));
+  else if (validRows === 0) return found;
   else if (options.openai && validRows < t.min_examples_openai) {
     found.push(issue(0, 'error', 'too_few_examples', '', `${validRows} valid examples; OpenAI fine-tuning needs at least ${t.min_examples_openai}.`, 'Add examples.'));
   } else {
