@@ -8,6 +8,7 @@ import { DatasetSettingsSchema } from './datasets/settings.js';
 import { ModelSettingsSchema } from './models/settings.js';
 import { TrainingSettingsSchema } from './training/settings.js';
 import { JudgeSettingsSchema } from './evaluation/judges/settings.js';
+import { EvaluationSettingsSchema } from './evaluation/gates.js';
 
 /**
  * The server configuration. Layers, each overriding the one before:
@@ -37,6 +38,8 @@ export const ConfigSchema = z.object({
   models: ModelSettingsSchema.prefault({}),
   /** LLM-as-judge endpoint (OpenAI-compatible) used when the client cannot sample. */
   judge: JudgeSettingsSchema.prefault({}),
+  /** Evaluation: quality gates (BLEU ≥ 35, ROUGE-L ≥ 0.40, win-rate ≥ 0.65 by default) and bootstrap settings. */
+  evaluation: EvaluationSettingsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
