@@ -91,7 +91,7 @@ export class OpenAIBackend implements TrainingBackend {
     }
     // Terminal states are reported by the follower, with the model artifact before them.
     const created = mapOpenAIStatus(job.status);
-    const first = created && !isTerminal(created) ? created : 'queued';
+    const first = created && !isTerminal(created) ? created : 'preparing';
     const state: FollowState = {
       remote_id: job.id,
       training_file: job.training_file,
@@ -102,6 +102,7 @@ export class OpenAIBackend implements TrainingBackend {
     };
     saveState(spec, state);
     sink.status(first, { remote_id: job.id, message: `OpenAI job ${job.id} created (${job.status}).` });
+    sink.event('remote_job_created', `OpenAI job ${job.id} created (${job.status}).`, { remote_id: job.id, remote_status: job.status });
     return this.handle(spec, sink, state);
   }
 

@@ -55,7 +55,13 @@ export function follow(options: FollowOptions): Follower {
       if (outcome === 'done') return finish();
       delay = outcome === 'changed' ? options.initialMs : Math.min(options.maxMs, Math.round(delay * 1.5));
     } catch (error) {
-      if (options.onError(toFinetuneError(error)) === 'stop') return finish();
+      let verdict: 'continue' | 'stop' = 'stop';
+      try {
+        verdict = options.onError(toFinetuneError(error));
+      } catch {
+        // The sink itself failed (its workspace closed with the server): nobody listens any more.
+      }
+      if (verdict === 'stop') return finish();
       delay = Math.min(options.maxMs, Math.round(delay * 2));
     } finally {
       running = false;

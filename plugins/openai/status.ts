@@ -1,9 +1,13 @@
 /** Our job states (src/training) that a remote status can move a job to. */
 export type JobState = 'queued' | 'preparing' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
+/**
+ * Our ledger has the job `preparing` from the moment it is claimed until it runs (preparing →
+ * queued is not a legal move), so OpenAI's own queue is still `preparing` for us.
+ */
 const OPENAI_STATES: Record<string, JobState> = {
   validating_files: 'preparing',
-  queued: 'queued',
+  queued: 'preparing',
   running: 'running',
   // A paused job keeps its slot and resumes where it stopped: it is still running for us.
   paused: 'running',

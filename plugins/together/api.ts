@@ -52,11 +52,12 @@ export interface TogetherPriceEstimate {
 }
 
 /** Together's job status as ours; unknown ones give undefined (reported, never fatal). */
-export function mapTogetherStatus(status: string): 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | undefined {
+export function mapTogetherStatus(status: string): 'preparing' | 'running' | 'succeeded' | 'failed' | 'cancelled' | undefined {
   switch (status) {
+    // Waiting in Together's queue is still `preparing` for our ledger (preparing → queued is not a legal move).
     case 'pending':
     case 'queued':
-      return 'queued';
+      return 'preparing';
     case 'running':
     case 'compressing':
     case 'uploading':

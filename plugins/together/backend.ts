@@ -12,6 +12,15 @@ import { createBody, nEvals, togetherIssues, trainingMethod, trainingType } from
 import type { TogetherConfig } from './config.js';
 import type { RestClient } from './http.js';
 
+/** Together's metric keys as our series names. */
+const TOGETHER_METRIC_NAMES: Record<string, string> = {
+  'train/loss': 'loss',
+  'train/learning_rate': 'lr',
+  'train/grad_norm': 'grad_norm',
+  'train/epoch': 'epoch',
+  'eval/loss': 'eval_loss',
+};
+
 export interface TogetherJobHandle extends JobHandle {
   detach(): void;
   readonly followed: Promise<void>;
@@ -20,6 +29,8 @@ export interface TogetherJobHandle extends JobHandle {
 interface FollowState {
   remote_id: string;
   events_seen: number;
+  /** Highest step reported per metric series. */
+  metric_steps?: Record<string, number>;
   checkpoint_steps: number[];
   last_status?: string;
   last_state?: string;
@@ -116,10 +127,11 @@ export class TogetherBackend implements TrainingBackend {
       throw failure;
     }
     const mapped = mapTogetherStatus(job.status);
-    const first = mapped === 'running' ? 'running' : 'queued';
+    const first = mapped === 'running' ? 'running' : 'preparing';
     const state: FollowState = { remote_id: job.id, events_seen: 0, checkpoint_steps: [], last_state: first };
     this.save(spec, state);
     sink.status(first, { remote_id: job.id, message: `Together job ${job.id} created (${job.status}).` });
+    sink.event('remote_job_created', `Together job ${job.id} created (${job.status}).`, { remote_id: job.id, remote_status: job.status });
     return this.handle(spec, sink, state);
   }
 
@@ -141,7 +153,7 @@ export class TogetherBackend implements TrainingBackend {
         const job = await this.api.request<TogetherJob>(`/fine-tunes/${id}`, { action: `reading fine-tuning job ${state.remote_id}` });
         const { data: events } = await this.api.request<{ data: TogetherEvent[] }>(`/fine-tunes/${id}/events`, { action: 'listing job events' });
         const { data: checkpoints } = await this.api.request<{ data: TogetherCheckpoint[] }>(`/fine-tunes/${id}/checkpoints`, { action: 'listing job checkpoints' });
-        let changed = false;
+        let changed = await this.importMetrics(id, state, sink);
         // Events carry no id: the list is the whole history in order, so the count seen is the cursor.
         for (const event of events.slice(state.events_seen)) {
           changed = true;
@@ -200,6 +212,29 @@ export class TogetherBackend implements TrainingBackend {
       detach: () => follower.stop(),
       followed: follower.finished,
     };
+  }
+
+  /** GET /fine-tunes/{id}/metrics: `train/*` and `eval/*` snapshots in time order, from the last step seen. */
+  private async importMetrics(id: string, state: FollowState, sink: JobSink): Promise<boolean> {
+    state.metric_steps ??= {};
+    const from = Math.min(...Object.values(state.metric_steps), Number.MAX_SAFE_INTEGER);
+    const query = Object.keys(state.metric_steps).length ? `?global_step_from=${from}` : '';
+    const { metrics = [] } = await this.api.request<{ metrics?: Array<Record<string, number>> }>(`/fine-tunes/${id}/metrics${query}`, { action: 'reading job metrics' });
+    let changed = false;
+    for (const snapshot of metrics) {
+      for (const [prefix, stepKey] of [['train/', 'train/global_step'], ['eval/', 'eval/global_step']] as const) {
+        const step = snapshot[stepKey];
+        if (typeof step !== 'number') continue;
+        for (const [key, value] of Object.entries(snapshot)) {
+          const name = key.startsWith(prefix) ? TOGETHER_METRIC_NAMES[key] : undefined;
+          if (!name || typeof value !== 'number' || step <= (state.metric_steps[name] ?? -1)) continue;
+          state.metric_steps[name] = step;
+          sink.metric(name, step, value);
+          changed = true;
+        }
+      }
+    }
+    return changed;
   }
 
   private reportEnd(sink: JobSink, job: TogetherJob, state: 'succeeded' | 'failed' | 'cancelled', events: TogetherEvent[]): void {

@@ -31,6 +31,8 @@ interface FakeJob {
   metadata: Record<string, string> | null;
   method: Record<string, unknown>;
   script: ScriptStep[];
+  created: number;
+  applied: number;
   events: Array<Record<string, unknown> & { id: string }>;
   checkpoints: Array<Record<string, unknown> & { id: string }>;
 }
@@ -41,6 +43,10 @@ export class FakeOpenAI {
   readonly jobs = new Map<string, FakeJob>();
   /** The script the next created job follows. */
   script: ScriptStep[] = [{ status: 'validating_files' }, { status: 'succeeded' }];
+  /** Picks a script from the create body (e.g. by suffix); the default script otherwise. */
+  scriptFor?: (body: Record<string, any>) => ScriptStep[] | undefined;
+  /** When set, a job advances one step per this many ms of wall time instead of one per GET. */
+  stepMs?: number;
   /** Rejects uploads whose content fails this check with a 400 naming the line. */
   rejectLine?: (line: string) => boolean;
   private ids = 0;
@@ -121,6 +127,7 @@ export class FakeOpenAI {
       return { status: 400, body: { error: { message: `invalid training_file: ${body.training_file}`, type: 'invalid_request_error', param: 'training_file', code: null } } };
     }
     const id = this.nextId('ftjob');
+    const script = this.scriptFor?.(body) ?? this.script;
     const methodType = body.method?.type ?? 'supervised';
     const job: FakeJob = {
       object: 'fine_tuning.job',
@@ -140,19 +147,28 @@ export class FakeOpenAI {
       validation_file: body.validation_file ?? null,
       metadata: body.metadata ?? null,
       method: body.method ?? { type: 'supervised' },
-      script: this.script.slice(1),
+      script: script.slice(1),
+      created: Date.now(),
+      applied: 0,
       events: [{ id: `${id}-ev-0`, object: 'fine_tuning.job.event', created_at: 1_700_000_000, level: 'info', message: 'Created fine-tuning job', type: 'message', data: {} }],
       checkpoints: [],
     };
     this.jobs.set(id, job);
-    this.apply(job, this.script[0]);
+    this.apply(job, script[0]);
     return { status: 200, body: publicJob(job) };
   }
 
   private advance(id: string): Reply {
     const job = this.jobs.get(id);
     if (!job) return notFound(id);
-    this.apply(job, job.script.shift());
+    if (this.stepMs) {
+      // Wall-clock progress: every step whose time has come, like a real job running meanwhile.
+      const due = Math.floor((Date.now() - job.created) / this.stepMs);
+      while (job.script.length && job.applied < due) {
+        this.apply(job, job.script.shift());
+        job.applied++;
+      }
+    } else this.apply(job, job.script.shift());
     return { status: 200, body: publicJob(job) };
   }
 
@@ -201,6 +217,6 @@ function notFound(id: string): Reply {
 }
 
 function publicJob(job: FakeJob): Record<string, unknown> {
-  const { script: _s, events: _e, checkpoints: _c, ...rest } = job;
+  const { script: _s, events: _e, checkpoints: _c, created: _t, applied: _a, ...rest } = job;
   return rest;
 }

@@ -9,6 +9,8 @@ export interface TogetherStep {
   status: string;
   events?: Array<{ message: string; type: string; level?: string; step?: number; total_steps?: number }>;
   checkpoints?: Array<{ step: number; path: string; checkpoint_type?: string }>;
+  /** Snapshots for GET /fine-tunes/{id}/metrics, e.g. {'train/global_step': 3, 'train/loss': 1.2}. */
+  metrics?: Array<Record<string, number>>;
 }
 
 interface Job {
@@ -18,6 +20,9 @@ interface Job {
   script: TogetherStep[];
   events: Array<Record<string, unknown>>;
   checkpoints: Array<Record<string, unknown>>;
+  metrics: Array<Record<string, number>>;
+  created: number;
+  applied: number;
 }
 
 export class FakeTogether {
@@ -25,6 +30,10 @@ export class FakeTogether {
   readonly files = new Map<string, { id: string; content: string; purpose: string; file_name: string; deleted: boolean }>();
   readonly jobs = new Map<string, Job>();
   script: TogetherStep[] = [{ status: 'pending' }, { status: 'completed' }];
+  /** Picks a script from the create body (e.g. by suffix); the default script otherwise. */
+  scriptFor?: (body: Record<string, any>) => TogetherStep[] | undefined;
+  /** When set, a job advances one step per this many ms of wall time instead of one per GET. */
+  stepMs?: number;
   private ids = 0;
 
   constructor(readonly apiKey = 'tg-test-key') {
@@ -63,6 +72,12 @@ export class FakeTogether {
         const job = this.jobs.get(id);
         return job ? { status: 200, body: { data: job.checkpoints } } : notFound(id);
       })
+      .on('GET', /^\/v1\/fine-tunes\/([^/]+)\/metrics$/, (request, [id]) => {
+        const job = this.jobs.get(id);
+        if (!job) return notFound(id);
+        const from = Number(request.query.get('global_step_from') ?? 0);
+        return { status: 200, body: { metrics: job.metrics.filter((m) => (m['train/global_step'] ?? m['eval/global_step'] ?? 0) >= from) } };
+      })
       .on('POST', /^\/v1\/fine-tunes\/([^/]+)\/cancel$/, (_r, [id]) => {
         const job = this.jobs.get(id);
         if (!job) return notFound(id);
@@ -83,8 +98,9 @@ export class FakeTogether {
   private create(body: Record<string, any>): Reply {
     if (!this.files.has(body.training_file)) return { status: 400, body: { error: { message: `training_file ${body.training_file} not found`, type: 'invalid_request_error' } } };
     const id = `ft-${String(++this.ids).padStart(8, '0')}`;
-    const job: Job = { id, status: 'pending', body, script: this.script.slice(1), events: [], checkpoints: [] };
-    this.apply(job, this.script[0]);
+    const script = this.scriptFor?.(body) ?? this.script;
+    const job: Job = { id, status: 'pending', body, script: script.slice(1), events: [], checkpoints: [], metrics: [], created: Date.now(), applied: 0 };
+    this.apply(job, script[0]);
     this.jobs.set(id, job);
     return { status: 200, body: truncated(job) };
   }
@@ -92,7 +108,14 @@ export class FakeTogether {
   private advance(id: string): Reply {
     const job = this.jobs.get(id);
     if (!job) return notFound(id);
-    this.apply(job, job.script.shift());
+    if (this.stepMs) {
+      // Wall-clock progress: every step whose time has come, like a real job running meanwhile.
+      const due = Math.floor((Date.now() - job.created) / this.stepMs);
+      while (job.script.length && job.applied < due) {
+        this.apply(job, job.script.shift());
+        job.applied++;
+      }
+    } else this.apply(job, job.script.shift());
     return { status: 200, body: { ...truncated(job), model_output_name: job.status === 'completed' ? `user/${job.body.model.split('/').pop()}-${job.body.suffix ?? 'ft'}-${id}` : undefined } };
   }
 
@@ -102,6 +125,7 @@ export class FakeTogether {
     for (const e of step.events ?? []) {
       job.events.push({ object: 'fine-tune-event', created_at: new Date(1_700_000_000_000 + job.events.length * 1000).toISOString(), level: 'info', param_count: 0, token_count: 0, total_steps: 0, wandb_url: '', step: 0, checkpoint_path: '', model_path: '', training_offset: 0, hash: '', ...e });
     }
+    job.metrics.push(...(step.metrics ?? []));
     for (const c of step.checkpoints ?? []) job.checkpoints.push({ created_at: new Date(1_700_000_000_000).toISOString(), checkpoint_type: 'intermediate', ...c });
   }
 }

@@ -94,7 +94,7 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
     expect(lines[0]).toEqual(chatRows(1)[0]);
     expect(fake.files.get(job.validation_file!)!.content.trim().split('\n')).toHaveLength(3);
 
-    expect(sink.states).toEqual(['preparing', 'queued', 'running', 'succeeded']);
+    expect(sink.states).toEqual(['preparing', 'running', 'succeeded']);
     expect(sink.events.some((e) => e.type === 'remote_status_unknown' && e.message.includes('some_future_status'))).toBe(true);
     expect(sink.events.some((e) => e.type === 'remote_warning' && e.message === 'a warning from upstream')).toBe(true);
     expect(sink.series('loss')).toEqual([[1, 2.1], [2, 1.5], [3, 1.2]]);

@@ -41,10 +41,22 @@ describe('together plugin against a local fake of the Together API', () => {
     fake.script = [
       { status: 'pending', events: [{ message: 'Fine tune request created', type: 'job_pending' }] },
       { status: 'queued' },
-      { status: 'running', events: [{ message: 'Training started', type: 'training_start' }, { message: 'Epoch completed, at step 24', type: 'epoch_complete', step: 24, total_steps: 48 }] },
+      {
+        status: 'running',
+        events: [{ message: 'Training started', type: 'training_start' }, { message: 'Epoch completed, at step 24', type: 'epoch_complete', step: 24, total_steps: 48 }],
+        metrics: [
+          { timestamp: 1, 'train/global_step': 1, 'train/epoch': 0.04, 'train/loss': 2.4, 'train/learning_rate': 0.0002, 'train/grad_norm': 1.2 },
+          { timestamp: 2, 'train/global_step': 24, 'train/epoch': 1, 'train/loss': 1.6, 'train/learning_rate': 0.0002 },
+          { timestamp: 3, 'eval/global_step': 24, 'eval/loss': 1.9 },
+        ],
+      },
       { status: 'a_new_status' },
       { status: 'running', checkpoints: [{ step: 24, path: 'user/model-ckpt-24' }] },
-      { status: 'uploading', events: [{ message: 'Epoch completed, at step 48', type: 'epoch_complete', step: 48, total_steps: 48 }] },
+      {
+        status: 'uploading',
+        events: [{ message: 'Epoch completed, at step 48', type: 'epoch_complete', step: 48, total_steps: 48 }],
+        metrics: [{ timestamp: 4, 'train/global_step': 48, 'train/loss': 1.1 }, { timestamp: 5, 'eval/global_step': 48, 'eval/loss': 1.5 }],
+      },
       { status: 'completed', events: [{ message: 'Job finished', type: 'job_complete' }] },
     ];
     const spec = makeSpec({
@@ -77,7 +89,7 @@ describe('together plugin against a local fake of the Together API', () => {
     });
     expect(fake.files.get(job.body.training_file)!).toMatchObject({ purpose: 'fine-tune', file_name: 'train.jsonl' });
     expect(fake.files.get(job.body.validation_file)!.content.trim().split('\n')).toHaveLength(2);
-    expect(sink.states).toEqual(['queued', 'running', 'succeeded']);
+    expect(sink.states).toEqual(['preparing', 'running', 'succeeded']);
     expect(sink.events.some((e) => e.type === 'remote_status_unknown' && e.message.includes('a_new_status'))).toBe(true);
     expect(sink.events.filter((e) => e.type === 'remote_event').map((e) => e.message)).toEqual([
       'Fine tune request created',
@@ -87,6 +99,10 @@ describe('together plugin against a local fake of the Together API', () => {
       'Job finished',
     ]);
     expect(sink.series('progress')).toEqual([[24, 0.5], [48, 1]]);
+    expect(sink.series('loss')).toEqual([[1, 2.4], [24, 1.6], [48, 1.1]]);
+    expect(sink.series('eval_loss')).toEqual([[24, 1.9], [48, 1.5]]);
+    expect(sink.series('grad_norm')).toEqual([[1, 1.2]]);
+    expect(fake.http.requests.some((r) => r.path.endsWith('/metrics') && r.query.get('global_step_from') !== null)).toBe(true);
     expect(sink.checkpoints).toEqual([{ step: 24, path: 'together:user/model-ckpt-24' }]);
     expect(sink.artifacts).toEqual([expect.objectContaining({ kind: 'remote_model', uri: `together:user/Meta-Llama-3.1-8B-Instruct-Reference-caps-${job.id}` })]);
   });
