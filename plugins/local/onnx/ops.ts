@@ -357,7 +357,7 @@ export function cast(x: Value, to: DType): Value {
 export function sliceAxis(x: Value, axis: number, start: number, end: number): Value {
   const ax = normAxis(axis, x.rank);
   const d = x.shape[ax]!;
-  const len = typeof d === 'number' ? Math.min(end, d) - start : end > 1e15 ? `${d}-${start}` : end - start;
+  const len: Dim = typeof d === 'number' ? Math.min(end, d) - (start < 0 ? d + start : start) : start < 0 && end > 1e15 ? -start : end > 1e15 ? `${d}-${start}` : end - start;
   const [y] = x.graph.node('Slice', [x, x.graph.ints([start]), x.graph.ints([end]), x.graph.ints([ax])], [
     { dtype: x.dtype, shape: x.shape.map((dd, i) => (i === ax ? len : dd)) },
   ]);
