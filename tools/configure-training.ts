@@ -20,7 +20,7 @@ export const configureTrainingTool = defineTool({
     approach: z.enum(['lora', 'qlora', 'full']).optional().describe('Adapters (lora, qlora) or all weights (full). Default "lora".'),
     backend: z.string().optional().describe('Backend name from list_backends, e.g. "local". Default "local".'),
     template: z.enum(TEMPLATE_NAMES as [string, ...string[]]).optional().describe('Starting hyperparameters: "efficient" (default), "quality" or "smoke".'),
-    overrides: HyperparametersSchema.partial().optional().describe('Hyperparameters that replace the template values, e.g. {"max_steps": 20, "learning_rate": 1e-4}.'),
+    overrides: HyperparametersSchema.partial().strict().optional().describe('Hyperparameters that replace the template values, e.g. {"max_steps": 20, "learning_rate": 1e-4}.'),
     backend_options: z.record(z.string(), z.unknown()).optional().describe('Backend-specific options, e.g. {"gpu": "A100-80GB"}.'),
     policy: z.record(z.string(), z.unknown()).optional().describe('Budgets and watching: {"max_cost_usd": 20, "max_runtime_s": 3600, "webhook_url": "http://…", "auto_resume": true, "guardrails": {"on_nan": "stop", "eval_rising_k": 3}}.'),
     from_file: z.string().optional().describe('Import a config document (YAML or .json) from this path; explicit fields win. E.g. "configs/run.yaml".'),

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { TrainingHyperparameters } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 import { backendCapabilities } from './configure.js';
-import { resolveDataset, resolveModel, type DatasetFacts, type ModelFacts } from './inputs.js';
+import { kvDimension, resolveDataset, resolveModel, type DatasetFacts, type ModelFacts } from './inputs.js';
 import type { StoredConfig } from './ledger.js';
 import type { TrainingSettings } from './settings.js';
 import { buildSpec } from './spec.js';
@@ -74,7 +74,9 @@ export async function estimateResources(services: Services, config: StoredConfig
         : `(4 × frozen + 6 × trainable) × tokens${config.method === 'dpo' ? ' + 2 × parameters × tokens (reference forward)' : ''}`,
   };
 
-  const devices = deviceOptions(config, caps.devices, settings, total_gb, flops.value, tokens.total.value, model, assumptions);
+  const managed = Object.keys(settings.prices[config.backend]?.per_million_tokens ?? {}).length > 0;
+  if (managed) assumptions.push(`'${config.backend}' is a managed service priced per token: it picks the hardware, so memory is for information and does not block the run.`);
+  const devices = deviceOptions(config, caps.devices, settings, managed ? 0 : total_gb, flops.value, tokens.total.value, model, assumptions);
   const pinned = typeof config.backend_options.gpu === 'string' ? config.backend_options.gpu : typeof config.backend_options.device === 'string' ? config.backend_options.device : undefined;
   const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds);
   const recommended = fitting[0]?.device ?? null;
@@ -117,30 +119,40 @@ export async function estimateResources(services: Services, config: StoredConfig
   };
 }
 
-interface Shape {
+export interface Shape {
   layers: number;
   hidden: number;
   ff: number;
   vocab: number;
   heads: number;
+  /** Width of the k and v projections (smaller than hidden with grouped-query attention). */
+  kv: number;
 }
 
-function modelShape(model: ModelFacts, P: number, assumptions: string[]): Shape {
+export function modelShape(model: ModelFacts, P: number, assumptions: string[]): Shape {
   if (model.layers && model.hidden_size) {
-    return { layers: model.layers, hidden: model.hidden_size, ff: model.intermediate_size ?? 4 * model.hidden_size, vocab: model.vocab_size ?? 32000, heads: Math.max(1, Math.round(model.hidden_size / 64)) };
+    return {
+      layers: model.layers,
+      hidden: model.hidden_size,
+      ff: model.intermediate_size ?? 4 * model.hidden_size,
+      vocab: model.vocab_size ?? 32000,
+      heads: model.heads ?? Math.max(1, Math.round(model.hidden_size / 64)),
+      kv: kvDimension(model),
+    };
   }
   // Llama-family proportions: P ≈ 12.6 · layers · d², layers ≈ d / 128.
   const hidden = Math.round(Math.cbrt((P * 128) / 12.6) / 64) * 64 || 64;
   const layers = Math.max(1, Math.round(hidden / 128));
   assumptions.push(`Model shape unknown: assumed a Llama-like decoder with ${layers} layers of width ${hidden} for ${fmt(P)} parameters.`);
-  return { layers, hidden, ff: Math.round((hidden * 8) / 3), vocab: 32000, heads: Math.max(1, hidden / 128) };
+  return { layers, hidden, ff: Math.round((hidden * 8) / 3), vocab: 32000, heads: Math.max(1, hidden / 128), kv: hidden };
 }
 
 /** LoRA adds r × (in + out) per adapted linear layer. */
-export function loraParameters(shape: Shape, h: TrainingHyperparameters): number {
+export function loraParameters(shape: Shape, h: Pick<TrainingHyperparameters, 'lora_r' | 'target_modules'>): number {
   const d = shape.hidden;
   const ff = shape.ff;
-  const modules: Record<string, [number, number]> = { q_proj: [d, d], k_proj: [d, d], v_proj: [d, d], o_proj: [d, d], gate_proj: [d, ff], up_proj: [d, ff], down_proj: [ff, d] };
+  const kv = shape.kv;
+  const modules: Record<string, [number, number]> = { q_proj: [d, d], k_proj: [d, kv], v_proj: [d, kv], o_proj: [d, d], gate_proj: [d, ff], up_proj: [d, ff], down_proj: [ff, d] };
   const targets = h.target_modules === 'all-linear' ? Object.keys(modules) : h.target_modules.filter((m) => m in modules);
   const perLayer = targets.reduce((s, m) => s + h.lora_r * (modules[m][0] + modules[m][1]), 0);
   return perLayer * shape.layers;
@@ -167,11 +179,18 @@ function memoryParts(config: StoredConfig, s: Shape, P: number, trainable: numbe
         ? `trainable × ${optimizerBytes} bytes (gradients + AdamW m, v${bytes === 2 ? ' + float32 master copy' : ''})`
         : 'trainable × 16 bytes (float32 adapter weights, gradients, AdamW m and v)',
   };
-  const activationBytes = s.layers * seq * b * s.hidden * (34 + (5 * s.heads * seq) / s.hidden) * (bytes / 2);
+  // GPU trainers (TRL, Axolotl, provider services) run with gradient checkpointing and flash attention:
+  // only each layer's input is kept (2·s·b·h bytes in 16-bit) plus one layer recomputed at a time.
+  // The local trainer keeps every activation (Korthikanti et al. 2022, no recomputation).
+  const perLayerFull = seq * b * s.hidden * (34 + (5 * s.heads * seq) / s.hidden) * (bytes / 2);
+  const checkpointed = bytes === 2;
+  const activationBytes = checkpointed ? s.layers * 2 * seq * b * s.hidden + seq * b * s.hidden * 34 : s.layers * perLayerFull;
   parts.activations = {
     value: gb(activationBytes),
     unit: 'GB',
-    formula: `layers × seq × batch × hidden × (34 + 5 × heads × seq / hidden) bytes${bytes === 4 ? ' × 2 (float32)' : ''} (Korthikanti et al. 2022, no recomputation)${config.method === 'dpo' ? '; batch doubled for chosen + rejected' : ''}`,
+    formula: checkpointed
+      ? `layers × 2 × seq × batch × hidden + 34 × seq × batch × hidden bytes (gradient checkpointing with flash attention: layer inputs kept, one layer recomputed)${config.method === 'dpo' ? '; batch doubled for chosen + rejected' : ''}`
+      : `layers × seq × batch × hidden × (34 + 5 × heads × seq / hidden) × 2 bytes (float32, no recomputation; Korthikanti et al. 2022)${config.method === 'dpo' ? '; batch doubled for chosen + rejected' : ''}`,
   };
   parts.logits = { value: gb(b * seq * s.vocab * 4 * 2), unit: 'GB', formula: 'batch × seq × vocab × 4 bytes × 2 (float32 logits and their gradient)' };
   if (config.method === 'dpo') {
@@ -224,8 +243,12 @@ function charsPerRow(path: string): number {
 }
 
 function deviceOptions(config: StoredConfig, names: string[], settings: TrainingSettings, needGb: number, flops: number, tokens: number, model: ModelFacts, assumptions: string[]): DeviceOption[] {
-  const known = names.filter((n) => settings.devices[n]);
+  let known = names.filter((n) => settings.devices[n]);
   if (known.length < names.length) assumptions.push(`No speed or memory figures for: ${names.filter((n) => !settings.devices[n]).join(', ')} (add them under training.devices).`);
+  if (!known.length && settings.devices['A100-80GB']) {
+    known = ['A100-80GB'];
+    assumptions.push('Time assumes one A100-80GB, since the backend names no device with known figures.');
+  }
   return known.map((device) => {
     const spec = settings.devices[device];
     const seconds = flops / (spec.tflops * 1e12 * settings.mfu);
@@ -236,12 +259,12 @@ function deviceOptions(config: StoredConfig, names: string[], settings: Training
 
 function costFigure(config: StoredConfig, device: DeviceOption | undefined, seconds: number, tokens: number, model: ModelFacts, settings: TrainingSettings): Figure {
   const prices = settings.prices[config.backend];
-  if (prices && Object.keys(prices.per_million_tokens).length) {
+  if (prices && Object.keys(prices.per_million_tokens ?? {}).length) {
     const key = tokenPriceKey(config.backend, model, Object.keys(prices.per_million_tokens));
     const price = prices.per_million_tokens[key];
     return { value: round((tokens / 1e6) * price), unit: 'USD', formula: `tokens / 1e6 × $${price} per 1M training tokens (${config.backend} price for '${key}')` };
   }
-  const hourly = device ? prices?.per_gpu_hour[device.device] : undefined;
+  const hourly = device ? prices?.per_gpu_hour?.[device.device] : undefined;
   if (hourly === undefined) return { value: 0, unit: 'USD', formula: `no price for backend '${config.backend}'${device ? ` on ${device.device}` : ''} in training.prices: counted as 0` };
   return { value: round((seconds / 3600) * hourly), unit: 'USD', formula: `hours × $${hourly} per ${device!.device}-hour` };
 }

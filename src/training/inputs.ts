@@ -30,6 +30,12 @@ export interface ModelFacts {
   hidden_size?: number;
   intermediate_size?: number;
   vocab_size?: number;
+  heads?: number;
+  kv_heads?: number;
+  head_dim?: number;
+  tied_embeddings?: boolean;
+  /** Qwen2-style biases on the q, k and v projections. */
+  qkv_bias?: boolean;
   context_length?: number;
   dtype: string;
   /** False when nothing is known but the name (remote models such as gpt-4o-mini). */
@@ -107,6 +113,11 @@ export async function resolveModel(services: Services, model_id: string): Promis
     hidden_size: num(hf?.hidden_size ?? hf?.n_embd ?? hf?.dim),
     intermediate_size: num(hf?.intermediate_size ?? hf?.hidden_dim),
     vocab_size: num(hf?.vocab_size),
+    heads: num(hf?.num_attention_heads ?? hf?.n_head ?? hf?.n_heads),
+    kv_heads: num(hf?.num_key_value_heads ?? hf?.n_kv_heads),
+    head_dim: num(hf?.head_dim),
+    tied_embeddings: typeof hf?.tie_word_embeddings === 'boolean' ? hf.tie_word_embeddings : undefined,
+    qkv_bias: hf?.model_type === 'qwen2' || hf?.attention_bias === true,
     context_length: record?.context_length ?? num(hf?.max_position_embeddings ?? hf?.max_seq_len),
     dtype: typeof hf?.torch_dtype === 'string' ? hf.torch_dtype : 'float32',
     known: record !== undefined,
@@ -126,12 +137,27 @@ function readHfConfig(dir: string): Record<string, unknown> | undefined {
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
-/** Llama-style decoder: embeddings + per layer (4·d² attention + 3·d·ff MLP). */
-function parametersFromShape(m: ModelFacts): number | undefined {
+/**
+ * Llama-style decoder (Llama, Mistral, Qwen2): embeddings, per layer q/o (d × d), k/v (d × kv_dim,
+ * grouped-query attention), q/k/v biases for Qwen2, a gated MLP (3 × d × ff) and two RMSNorms,
+ * a final norm, and an output head unless it is tied to the embeddings.
+ */
+export function parametersFromShape(m: Pick<ModelFacts, 'layers' | 'hidden_size' | 'intermediate_size' | 'vocab_size' | 'heads' | 'kv_heads' | 'head_dim' | 'tied_embeddings' | 'qkv_bias'>): number | undefined {
   if (!m.layers || !m.hidden_size) return undefined;
   const d = m.hidden_size;
   const ff = m.intermediate_size ?? 4 * d;
-  return (m.vocab_size ?? 32000) * d + m.layers * (4 * d * d + 3 * d * ff);
+  const vocab = m.vocab_size ?? 32000;
+  const kvDim = kvDimension(m);
+  const attention = 2 * d * d + 2 * d * kvDim + (m.qkv_bias ? d + 2 * kvDim : 0);
+  const perLayer = attention + 3 * d * ff + 2 * d;
+  return vocab * d + m.layers * perLayer + d + (m.tied_embeddings ? 0 : vocab * d);
+}
+
+/** Width of the k and v projections: kv heads × head size (= d without grouped-query attention). */
+export function kvDimension(m: Pick<ModelFacts, 'hidden_size' | 'heads' | 'kv_heads' | 'head_dim'>): number {
+  const d = m.hidden_size ?? 0;
+  if (!m.heads || !m.kv_heads) return d;
+  return m.kv_heads * (m.head_dim ?? d / m.heads);
 }
 
 /** "Llama-3-8B", "qwen2.5-0.5b-instruct" → 8e9, 5e8; undefined when the name says nothing. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
  * Writes a dataset version folder exactly as docs/CONVENTIONS.md lays it out (rows.jsonl, split
  * files, manifest.json), for tests that need a dataset without running the datasets stage.
  */
-export function writeTestDataset(home: string, options: { id?: string; task_type?: 'chat' | 'preference' | 'completion'; rows: number; tokens_per_row?: number }): string {
+export function writeTestDataset(home: string, options: { id?: string; task_type?: 'chat' | 'preference' | 'completion'; rows: number; tokens_per_row?: number; split?: boolean }): string {
   const id = options.id ?? `ds_test${Math.random().toString(36).slice(2, 10)}`;
   const task_type = options.task_type ?? 'chat';
   const dir = join(home, 'datasets', id);
@@ -20,8 +20,11 @@ export function writeTestDataset(home: string, options: { id?: string; task_type
   const jsonl = (list: unknown[]) => list.map((r) => JSON.stringify(r)).join('\n') + '\n';
   const nTrain = Math.max(1, Math.floor(rows.length * 0.8));
   writeFileSync(join(dir, 'rows.jsonl'), jsonl(rows));
-  writeFileSync(join(dir, 'train.jsonl'), jsonl(rows.slice(0, nTrain)));
-  writeFileSync(join(dir, 'validation.jsonl'), jsonl(rows.slice(nTrain)));
+  const split = options.split ?? true;
+  if (split) {
+    writeFileSync(join(dir, 'train.jsonl'), jsonl(rows.slice(0, nTrain)));
+    writeFileSync(join(dir, 'validation.jsonl'), jsonl(rows.slice(nTrain)));
+  }
   const perRow = options.tokens_per_row ?? 100;
   writeFileSync(
     join(dir, 'manifest.json'),
@@ -31,7 +34,7 @@ export function writeTestDataset(home: string, options: { id?: string; task_type
       task_type,
       source: { path: 'test', format: 'jsonl', sha256: '0'.repeat(64) },
       content_hash: '0'.repeat(64),
-      counts: { rows: rows.length, train: nTrain, validation: rows.length - nTrain, test: 0 },
+      counts: split ? { rows: rows.length, train: nTrain, validation: rows.length - nTrain, test: 0 } : { rows: rows.length },
       token_stats: { tokenizer: 'test', total: perRow * rows.length, min: perRow, mean: perRow, p50: perRow, p90: perRow, p95: perRow, max: perRow },
       created_at: new Date().toISOString(),
       lineage: [],

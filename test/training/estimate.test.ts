@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { estimateResources, loraParameters, modelShape } from '../../src/training/estimate.js';
+import { parametersFromShape, type ModelFacts } from '../../src/training/inputs.js';
+import { JobLedger } from '../../src/training/ledger.js';
+import { configureTrainingTool } from '../../tools/configure-training.js';
+import { estimateResourcesTool } from '../../tools/estimate-resources.js';
+import { planTrainingTool } from '../../tools/plan-training.js';
+import { connectTestClient, errorCode, type TestClient } from '../helpers/mcp.js';
+import { testBackendPlugin } from '../contract/test-backend.js';
+import { writeTestDataset } from './datasets.js';
+
+/** Facts as resolveModel reads them from a Hugging Face config.json. */
+function factsOf(file: string): ModelFacts {
+  const c = JSON.parse(readFileSync(new URL(`../fixtures/model-configs/${file}`, import.meta.url), 'utf8')) as Record<string, number | boolean | string>;
+  return {
+    model_id: file,
+    name: file,
+    layers: c.num_hidden_layers as number,
+    hidden_size: c.hidden_size as number,
+    intermediate_size: c.intermediate_size as number,
+    vocab_size: c.vocab_size as number,
+    heads: c.num_attention_heads as number,
+    kv_heads: c.num_key_value_heads as number,
+    head_dim: c.head_dim as number | undefined,
+    tied_embeddings: c.tie_word_embeddings as boolean,
+    qkv_bias: c.model_type === 'qwen2',
+    dtype: 'bfloat16',
+    known: true,
+  };
+}
+
+// Published values: test/fixtures/training-estimates/SOURCE.md
+describe('parameter counts against published figures', () => {
+  it('matches the Hub parameter counts of three real configs', () => {
+    expect(parametersFromShape(factsOf('tinyllama-1.1b-chat.json'))).toBe(1_100_048_384);
+    expect(parametersFromShape(factsOf('qwen2-0.5b.json'))).toBe(494_032_768);
+    expect(parametersFromShape(factsOf('llama-3.2-1b.json'))).toBe(1_235_814_400);
+  });
+
+  it("matches PEFT's trainable-parameter count for Llama-2-7b with r=8 on q_proj, v_proj", () => {
+    const llama2: ModelFacts = { model_id: 'llama-2-7b', name: 'llama-2-7b', layers: 32, hidden_size: 4096, intermediate_size: 11008, vocab_size: 32000, heads: 32, kv_heads: 32, tied_embeddings: false, dtype: 'float16', known: true };
+    expect(parametersFromShape(llama2)).toBe(6_738_415_616);
+    const shape = modelShape(llama2, 6_738_415_616, []);
+    expect(loraParameters(shape, { lora_r: 8, target_modules: ['q_proj', 'v_proj'] })).toBe(4_194_304);
+  });
+});
+
+describe('estimate_resources and plan_training', () => {
+  let t: TestClient;
+  afterEach(async () => t?.close());
+
+  const connect = () =>
+    connectTestClient({ plugins: [testBackendPlugin({ name: 'openai', mode: 'remote', capabilities: { devices: ['A100-80GB'], approaches: ['lora', 'qlora', 'full'] } })] });
+
+  it("reproduces OpenAI's published cost example: 100k tokens × 3 epochs on gpt-3.5-turbo ≈ $2.40", async () => {
+    t = await connect();
+    const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 1000, split: false });
+    const config = await t.callOk(configureTrainingTool, {
+      base_model: 'gpt-3.5-turbo-0125',
+      dataset_id,
+      method: 'sft',
+      backend: 'openai',
+      overrides: { epochs: 3, max_seq_length: 4096 },
+    });
+    const estimate = await t.callOk(estimateResourcesTool, { config_id: config.config_id });
+    expect(estimate.tokens.total.value).toBe(300_000);
+    expect(estimate.cost.value).toBeCloseTo(2.4, 6);
+    expect(estimate.cost.formula).toMatch(/gpt-3\.5-turbo/);
+  });
+
+  it('every figure has a formula; memory orders QLoRA < LoRA < full and DPO full adds a reference copy', async () => {
+    t = await connect();
+    const chat = writeTestDataset(t.home, { rows: 200, tokens_per_row: 300 });
+    const prefs = writeTestDataset(t.home, { rows: 200, task_type: 'preference', tokens_per_row: 300 });
+    const ledger = new JobLedger(t.services.workspace.db);
+    const estimateFor = async (approach: string, method: string, dataset_id: string) => {
+      const c = await t.callOk(configureTrainingTool, { base_model: 'Llama-2-7b', dataset_id, method, approach, backend: 'openai' });
+      return estimateResources(t.services, ledger.getConfig(c.config_id));
+    };
+    const qlora = await estimateFor('qlora', 'sft', chat);
+    const lora = await estimateFor('lora', 'sft', chat);
+    const full = await estimateFor('full', 'sft', chat);
+    const dpoFull = await estimateFor('full', 'dpo', prefs);
+    expect(qlora.memory.total_gb).toBeLessThan(lora.memory.total_gb);
+    expect(lora.memory.total_gb).toBeLessThan(full.memory.total_gb);
+    expect(dpoFull.memory.parts.reference_model.value).toBeCloseTo(full.memory.parts.weights.value, 6);
+    // 7B parameters, bf16 weights: 14e9 bytes = 13.04 GiB
+    expect(lora.memory.parts.weights.value).toBeCloseTo((7e9 * 2) / 1024 ** 3, 3);
+    // Adapters: 4·frozen + 6·trainable FLOPs per token; full: 6·params
+    expect(full.flops.value).toBeCloseTo(6 * 7e9 * full.tokens.total.value, -6);
+    expect(lora.flops.value).toBeCloseTo((4 * 7e9 + 6 * lora.trainable_parameters.value) * lora.tokens.total.value, -6);
+    for (const figure of [lora.flops, lora.time, lora.cost, lora.tokens.total, ...Object.values(lora.memory.parts)]) expect(figure.formula.length).toBeGreaterThan(5);
+    expect(lora.assumptions.length).toBeGreaterThan(0);
+  });
+
+  it('a plan over budget is no-go with BUDGET_EXCEEDED, and start_training on the config refuses for the same reason', async () => {
+    t = await connect();
+    const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 1000, split: false });
+    const config = await t.callOk(configureTrainingTool, { base_model: 'gpt-4o-mini-2024-07-18', dataset_id, method: 'sft', backend: 'openai', overrides: { epochs: 3, max_seq_length: 4096 }, policy: { max_cost_usd: 0.5 } });
+    const plan = await t.callOk(planTrainingTool, { config_id: config.config_id });
+    expect(plan.verdict).toBe('no_go');
+    expect(plan.reasons[0]).toMatch(/^\[BUDGET_EXCEEDED\] Estimated cost \$0\.90/);
+    const start = await t.call('start_training', { config_id: config.config_id });
+    expect(errorCode(start)).toBe('BUDGET_EXCEEDED');
+    const raised = await t.callOk(planTrainingTool, { config_id: config.config_id, max_cost_usd: 5 });
+    expect(raised.verdict).toBe('go');
+    expect(raised.budget.max_cost_usd).toBe(5);
+  });
+});
