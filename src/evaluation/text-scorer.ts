@@ -1,5 +1,5 @@
-import { Prng } from '../../plugins/local/trainer/prng.js';
 import { FinetuneError } from '../errors.js';
+import { bootstrapInterval, pairedBootstrap, type BootstrapInterval, type BootstrapOptions, type StatsScorer } from './metrics/bootstrap.js';
 import { Bleu, Chrf, RougeScorer, exactMatch, tokenF1 } from './metrics/index.js';
 import type { TextScorer } from './compare.js';
 
@@ -10,7 +10,7 @@ import type { TextScorer } from './compare.js';
  */
 interface StatMetric {
   stats(prediction: string, reference: string): number[];
-  score(summed: readonly number[], count: number): number;
+  score(summed: readonly number[]): number;
 }
 
 export const TEXT_METRICS = ['bleu', 'chrf', 'rouge_1', 'rouge_2', 'rouge_l', 'exact_match', 'f1', 'accuracy'] as const;
@@ -21,7 +21,8 @@ export function defaultTextMetrics(task: string): string[] {
 }
 
 function metricFor(name: string): StatMetric {
-  const mean = (scale: number) => (summed: readonly number[], count: number) => (count ? (scale * summed[0]) / count : 0);
+  // Mean metrics carry [value, 1] per example, so the summed vector holds both total and count.
+  const mean = (scale: number) => (summed: readonly number[]) => (summed[1] > 0 ? (scale * summed[0]) / summed[1] : 0);
   switch (name) {
     case 'bleu': {
       const bleu = new Bleu();
@@ -36,78 +37,50 @@ function metricFor(name: string): StatMetric {
     case 'rouge_l': {
       const type = name === 'rouge_l' ? 'rougeL' : name === 'rouge_1' ? 'rouge1' : 'rouge2';
       const rouge = new RougeScorer({ types: [type], use_stemmer: true });
-      return { stats: (p, r) => [rouge.score(r, p)[type].fmeasure], score: mean(1) };
+      return { stats: (p, r) => [rouge.score(r, p)[type].fmeasure, 1], score: mean(1) };
     }
     case 'exact_match':
-      return { stats: (p, r) => [exactMatch(p, r)], score: mean(100) };
+      return { stats: (p, r) => [exactMatch(p, r), 1], score: mean(100) };
     case 'f1':
-      return { stats: (p, r) => [tokenF1(p, r)], score: mean(100) };
+      return { stats: (p, r) => [tokenF1(p, r), 1], score: mean(100) };
     case 'accuracy':
-      return { stats: (p, r) => [p.trim() === r.trim() ? 1 : 0], score: mean(1) };
+      return { stats: (p, r) => [p.trim() === r.trim() ? 1 : 0, 1], score: mean(1) };
     default:
       throw new FinetuneError('INVALID_INPUT', `Unknown metric '${name}'; use ${TEXT_METRICS.join(', ')}.`, { details: { field: 'metrics' } });
   }
 }
 
-export interface BootstrapOptions {
-  resamples?: number;
-  seed?: number;
-}
-
 /** A TextScorer for the named metrics (validated up front, so a typo fails before any work). */
-export function textScorer(metrics: string[], options: BootstrapOptions = {}): TextScorer {
+export function textScorer(metrics: string[], options: BootstrapOptions = {}): TextScorer & { interval(metric: string, predictions: string[], references: string[]): BootstrapInterval } {
   const defs = new Map(metrics.map((m) => [m, metricFor(m)]));
-  const resamples = options.resamples ?? 1000;
-  const seed = options.seed ?? 12345;
   const get = (m: string) => defs.get(m) ?? metricFor(m);
   const statsOf = (m: StatMetric, predictions: string[], references: string[]) => predictions.map((p, i) => m.stats(p, references[i]));
+  const scorer = (m: StatMetric): StatsScorer => (summed) => m.score(Array.from(summed));
   return {
     corpus(metric, predictions, references) {
       const m = get(metric);
-      return m.score(sum(statsOf(m, predictions, references)), predictions.length);
+      return m.score(sum(statsOf(m, predictions, references)));
     },
     perExample(metric, predictions, references) {
       const m = get(metric);
-      return predictions.map((p, i) => m.score(m.stats(p, references[i]), 1));
+      return predictions.map((p, i) => m.score(m.stats(p, references[i])));
     },
     pairedBootstrap(metric, baseline, candidate, references) {
-      return pairedBootstrap(get(metric), statsOf(get(metric), baseline, references), statsOf(get(metric), candidate, references), resamples, seed);
+      const m = get(metric);
+      const base = statsOf(m, baseline, references);
+      const cand = statsOf(m, candidate, references);
+      const r = pairedBootstrap(base, cand, scorer(m), options);
+      // The delta's interval: each example carries [candidate stats, baseline stats], so one resample scores both.
+      const width = base[0]?.length ?? 0;
+      const joined = cand.map((row, i) => [...row, ...base[i]]);
+      const delta = bootstrapInterval(joined, (s) => m.score(Array.from(s.subarray(0, width))) - m.score(Array.from(s.subarray(width))), options);
+      return { p_value: r.p_value, ci: [delta.low, delta.high] };
+    },
+    interval(metric, predictions, references) {
+      const m = get(metric);
+      return bootstrapInterval(statsOf(m, predictions, references), scorer(m), options);
     },
   };
-}
-
-/**
- * Paired bootstrap resampling (Koehn 2004), as sacreBLEU's paired-bs test: both systems are
- * scored on the same resampled example sets; the p-value counts mean-centred resampled deltas at
- * least as large as the observed one, (c + 1) / (n + 1). The interval is the 2.5–97.5 percentile delta.
- */
-function pairedBootstrap(m: StatMetric, base: number[][], cand: number[][], resamples: number, seed: number): { p_value: number; ci: [number, number] } {
-  const n = base.length;
-  const observed = m.score(sum(cand), n) - m.score(sum(base), n);
-  const rng = Prng.fromSeed(seed);
-  const deltas = new Float64Array(resamples);
-  const width = base[0]?.length ?? 0;
-  const b = new Float64Array(width);
-  const c = new Float64Array(width);
-  for (let s = 0; s < resamples; s++) {
-    b.fill(0);
-    c.fill(0);
-    for (let k = 0; k < n; k++) {
-      const i = rng.nextInt(n);
-      for (let j = 0; j < width; j++) {
-        b[j] += base[i][j];
-        c[j] += cand[i][j];
-      }
-    }
-    deltas[s] = m.score(Array.from(c), n) - m.score(Array.from(b), n);
-  }
-  let meanDelta = 0;
-  for (const d of deltas) meanDelta += d / resamples;
-  let atLeast = 0;
-  for (const d of deltas) if (Math.abs(d - meanDelta) >= Math.abs(observed)) atLeast++;
-  const sorted = Array.from(deltas).sort((x, y) => x - y);
-  const at = (q: number) => sorted[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))];
-  return { p_value: (atLeast + 1) / (resamples + 1), ci: [at(0.025), at(0.975)] };
 }
 
 function sum(rows: number[][]): number[] {
