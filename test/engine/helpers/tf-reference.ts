@@ -85,7 +85,10 @@ export function llamaLogits(model: RandomModel, w: Tensors, batch: RefBatch, l?:
   const qkvBias = c.model_type === 'qwen2';
   const rms = (x: tf.Tensor2D, weight: tf.Tensor): tf.Tensor2D => x.mul(tf.rsqrt(x.square().mean(-1, true).add(eps))).mul(weight) as tf.Tensor2D;
   const inv = Array.from({ length: hd / 2 }, (_, i) => 1 / Math.pow(c.rope_theta as number, (2 * i) / hd));
-  const angles = Array.from({ length: T }, (_, t) => [...inv, ...inv].map((f) => t * f));
+  // transformers' "linear" rope scaling divides positions by the factor
+  const scaling = c.rope_scaling as unknown as { type?: string; rope_type?: string; factor?: number } | undefined;
+  const positionScale = (scaling?.rope_type ?? scaling?.type) === 'linear' ? scaling!.factor! : 1;
+  const angles = Array.from({ length: T }, (_, t) => [...inv, ...inv].map((f) => (t / positionScale) * f));
   const cos = tf.tensor(angles.map((r) => r.map(Math.cos)));
   const sin = tf.tensor(angles.map((r) => r.map(Math.sin)));
   const rope = (x: tf.Tensor): tf.Tensor => x.mul(cos).add(rotateHalf(x).mul(sin));
