@@ -86,8 +86,10 @@ export class RestClient {
       const body = await response.text();
       let message = body.slice(0, 500);
       try {
-        const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
-        message = (typeof parsed.error === 'string' ? parsed.error : parsed.error?.message) ?? parsed.message ?? message;
+        // OpenAI-style {error: {message}}, plain {message}, or FastAPI's {detail: string | {message}}.
+        const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string; detail?: { message?: string } | string };
+        const detail = typeof parsed.detail === 'string' ? parsed.detail : parsed.detail?.message;
+        message = (typeof parsed.error === 'string' ? parsed.error : parsed.error?.message) ?? parsed.message ?? detail ?? message;
       } catch {
         // not JSON: keep the text
       }

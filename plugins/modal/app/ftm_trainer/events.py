@@ -1,0 +1,126 @@
+"""The job's record on the volume: an append-only events.jsonl and an atomically replaced status.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import Any, Dict, List, Optional
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def _write_atomic(path: str, text: str) -> None:
+    temp = f"{path}.tmp-{os.getpid()}"
+    with open(temp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+class JobRecord:
+    """Events get increasing `seq` numbers that survive restarts (a preempted run appends after the last)."""
+
+    def __init__(self, job_dir: str):
+        self.dir = job_dir
+        os.makedirs(job_dir, exist_ok=True)
+        self.events_path = os.path.join(job_dir, "events.jsonl")
+        self.status_path = os.path.join(job_dir, "status.json")
+        self.seq = self._last_seq()
+
+    def _last_seq(self) -> int:
+        last = 0
+        if os.path.exists(self.events_path):
+            with open(self.events_path, "r", encoding="utf-8") as handle:
+                for text in handle:
+                    try:
+                        last = max(last, int(json.loads(text)["seq"]))
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a torn last line from a killed writer
+        return last
+
+    def append(self, kind: str, **fields: Any) -> Dict[str, Any]:
+        self.seq += 1
+        event = {"seq": self.seq, "time": time.time(), "type": kind, **fields}
+        with open(self.events_path, "ab+") as handle:
+            # After a torn last line (a killed writer), start on a fresh line so this event parses.
+            torn = False
+            if handle.seek(0, os.SEEK_END) > 0:
+                handle.seek(-1, os.SEEK_END)
+                torn = handle.read(1) != b"\n"
+            handle.write((("\n" if torn else "") + json.dumps(event) + "\n").encode("utf-8"))
+        return event
+
+    def metric(self, name: str, step: int, value: float) -> None:
+        self.append("metric", name=name, step=int(step), value=float(value))
+
+    def status(self, state: str, message: str = "", **fields: Any) -> Dict[str, Any]:
+        current = self.read_status()
+        current.update({"state": state, "message": message, "updated_at": time.time(), **fields})
+        _write_atomic(self.status_path, json.dumps(current))
+        self.append("status", state=state, message=message, **{k: v for k, v in fields.items() if k in ("error_code",)})
+        return current
+
+    def read_status(self) -> Dict[str, Any]:
+        if not os.path.exists(self.status_path):
+            return {"state": "queued", "message": "", "step": 0, "total_steps": 0}
+        with open(self.status_path, "r", encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def progress(self, step: int, total_steps: int) -> None:
+        current = self.read_status()
+        current.update({"step": int(step), "total_steps": int(total_steps), "updated_at": time.time()})
+        _write_atomic(self.status_path, json.dumps(current))
+
+    def events_after(self, after: int, limit: int = 500) -> List[Dict[str, Any]]:
+        out: List[Dict[str, Any]] = []
+        if not os.path.exists(self.events_path):
+            return out
+        with open(self.events_path, "r", encoding="utf-8") as handle:
+            for text in handle:
+                try:
+                    event = json.loads(text)
+                except ValueError:
+                    continue
+                if event.get("seq", 0) > after:
+                    out.append(event)
+                    if len(out) >= limit:
+                        break
+        return out
+
+
+CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def latest_checkpoint(folder: str) -> Optional[str]:
+    """The `checkpoint-N` folder with the highest N that holds a complete trainer state, if any."""
+    if not os.path.isdir(folder):
+        return None
+    best: Optional[tuple] = None
+    for name in os.listdir(folder):
+        match = CHECKPOINT.match(name)
+        path = os.path.join(folder, name)
+        # A checkpoint cut short by preemption has no trainer_state.json yet: skip it.
+        if match and os.path.exists(os.path.join(path, "trainer_state.json")):
+            step = int(match.group(1))
+            if best is None or step > best[0]:
+                best = (step, path)
+    return best[1] if best else None
+
+
+def error_code_for(error: BaseException) -> str:
+    """finetune-mcp's error code for a training failure."""
+    text = f"{type(error).__name__}: {error}"
+    if "OutOfMemory" in text or "out of memory" in text.lower():
+        return "OUT_OF_MEMORY"
+    if type(error).__name__ in ("DataError", "SpecError"):
+        return "DATASET_INVALID" if type(error).__name__ == "DataError" else "CONFIG_INVALID"
+    if "nan" in text.lower() and "loss" in text.lower():
+        return "TRAINING_DIVERGED"
+    if "401" in text or "gated repo" in text.lower() or "access to model" in text.lower():
+        return "AUTH_INVALID"
+    if "does not appear to have" in text or "is not a valid model identifier" in text or "Repository Not Found" in text:
+        return "MODEL_UNSUPPORTED"
+    return "UPSTREAM_ERROR"

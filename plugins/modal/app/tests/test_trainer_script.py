@@ -1,0 +1,45 @@
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+APP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class TrainerScriptTest(unittest.TestCase):
+    def test_prepare_job_dir_copies_spec_and_splits(self):
+        sys.path.insert(0, APP)
+        from trainer import prepare_job_dir
+
+        with tempfile.TemporaryDirectory() as folder:
+            train = os.path.join(folder, "src-train.jsonl")
+            with open(train, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps({"prompt": "a", "completion": "b"}) + "\n")
+            with open(os.path.join(APP, "tests", "fixtures", "spec.json"), "r", encoding="utf-8") as handle:
+                spec = json.load(handle)
+            spec["dataset"].update({"train_path": train, "validation_path": None})
+            spec_path = os.path.join(folder, "spec.json")
+            with open(spec_path, "w", encoding="utf-8") as handle:
+                json.dump(spec, handle)
+            job = prepare_job_dir(spec_path, os.path.join(folder, "job"))
+            self.assertEqual(sorted(os.listdir(job)), ["spec.json", "train.jsonl"])
+
+    def test_help_runs_as_a_plain_script_without_torch(self):
+        result = subprocess.run([sys.executable, os.path.join(APP, "trainer.py"), "--help"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("--spec", result.stdout)
+
+    def test_a_bad_spec_fails_with_the_field(self):
+        with tempfile.TemporaryDirectory() as folder:
+            spec_path = os.path.join(folder, "spec.json")
+            with open(spec_path, "w", encoding="utf-8") as handle:
+                json.dump({"job_id": "j", "config": {"method": "ppo"}}, handle)
+            result = subprocess.run([sys.executable, os.path.join(APP, "trainer.py"), "--spec", spec_path], capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("config.method", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
