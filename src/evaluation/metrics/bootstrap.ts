@@ -89,7 +89,8 @@ function resampledScores(stats: readonly (readonly number[])[], score: StatsScor
   });
 }
 
-function fullScore(stats: readonly (readonly number[])[], score: StatsScorer): number {
+/** The score of the whole data: every example's statistics summed once. */
+export function scoreStats(stats: readonly (readonly number[])[], score: StatsScorer): number {
   const { flat, width } = flatten(stats);
   const sum = new Float64Array(width);
   for (let i = 0; i < stats.length; i++) for (let k = 0; k < width; k++) sum[k] += flat[i * width + k];
@@ -113,7 +114,7 @@ export function bootstrapInterval(
   options: BootstrapOptions & { indices?: readonly Uint32Array[] } = {},
 ): BootstrapInterval {
   const indices = options.indices ?? resampleIndices(stats.length, options);
-  return estimateInterval(fullScore(stats, score), resampledScores(stats, score, indices), options.seed ?? DEFAULT_BOOTSTRAP_SEED);
+  return estimateInterval(scoreStats(stats, score), resampledScores(stats, score, indices), options.seed ?? DEFAULT_BOOTSTRAP_SEED);
 }
 
 /** Paired bootstrap significance of system vs baseline on the same examples (same order). */
@@ -128,8 +129,8 @@ export function pairedBootstrap(
   }
   const seed = options.seed ?? DEFAULT_BOOTSTRAP_SEED;
   const indices = options.indices ?? resampleIndices(systemStats.length, options);
-  const baselineScore = fullScore(baselineStats, score);
-  const systemScore = fullScore(systemStats, score);
+  const baselineScore = scoreStats(baselineStats, score);
+  const systemScore = scoreStats(systemStats, score);
   const baselineResampled = resampledScores(baselineStats, score, indices);
   const systemResampled = resampledScores(systemStats, score, indices);
   const diffs = systemResampled.map((s, i) => Math.abs(s - baselineResampled[i]));

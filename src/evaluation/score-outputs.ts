@@ -1,0 +1,297 @@
+/**
+ * Scores outputs produced anywhere: a JSONL file of `{prediction | hypothesis, reference |
+ * references}` rows (text metrics) or `{prediction, label}` rows (classification metrics),
+ * read as a stream. Each row becomes per-example sufficient statistics, so corpus scores,
+ * per-example scores and bootstrap intervals all come from one definition, as in sacreBLEU.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readLines } from '../datasets/line-reader.js';
+import { FinetuneError } from '../errors.js';
+import { checkGates, type Gate, type GateResult } from './gates.js';
+import { Bleu, type BleuTokenizer } from './metrics/bleu.js';
+import { bootstrapInterval, resampleIndices, scoreStats, type BootstrapInterval, type StatsScorer } from './metrics/bootstrap.js';
+import { Chrf } from './metrics/chrf.js';
+import { classificationReport, sortedLabels } from './metrics/classification.js';
+import { RougeScorer } from './metrics/rouge.js';
+import { exactMatch, maxOverReferences, tokenF1 } from './metrics/squad.js';
+
+export const TEXT_METRICS = ['bleu', 'chrf', 'chrf_pp', 'rouge_1', 'rouge_2', 'rouge_l', 'exact_match', 'f1'] as const;
+export const CLASSIFICATION_METRICS = [
+  'accuracy', 'macro_f1', 'macro_precision', 'macro_recall', 'micro_f1', 'micro_precision', 'micro_recall',
+  'weighted_f1', 'weighted_precision', 'weighted_recall',
+] as const;
+export type ScoreMetric = (typeof TEXT_METRICS)[number] | (typeof CLASSIFICATION_METRICS)[number];
+
+export interface ScoreOutputsOptions {
+  /** Which metrics; default: every metric of the file's kind. */
+  metrics?: readonly string[];
+  bleu_tokenize?: BleuTokenizer;
+  /** Porter stemming for ROUGE (rouge-score's use_stemmer); default false as rouge-score. */
+  rouge_stemmer?: boolean;
+  /** Bootstrap resamples for the intervals (0: none). */
+  bootstrap_samples?: number;
+  seed?: number;
+  /** How many rows get per-example scores in the result. */
+  max_examples?: number;
+  gates?: readonly Gate[];
+  signal?: AbortSignal;
+  onProgress?: (rows: number) => void | Promise<void>;
+}
+
+export interface ScoredExample {
+  line: number;
+  prediction: string;
+  references?: string[];
+  label?: string;
+  scores: Record<string, number>;
+}
+
+export interface ScoreOutputsResult {
+  kind: 'text' | 'classification';
+  rows: number;
+  metrics: Record<string, number>;
+  confidence_intervals: Record<string, BootstrapInterval>;
+  signatures: Record<string, string>;
+  examples: ScoredExample[];
+  classification?: {
+    labels: string[];
+    confusion_matrix: number[][];
+    per_class: Array<{ label: string; precision: number; recall: number; f1: number; support: number }>;
+  };
+  gates: GateResult[];
+}
+
+const MAX_LINE_BYTES = 16 << 20;
+const EXAMPLE_TEXT_CHARS = 500;
+
+type Row = { kind: 'text'; line: number; prediction: string; references: string[] } | { kind: 'classification'; line: number; prediction: string | number; label: string | number };
+
+/** Per-metric: per-example statistics and how a summed vector becomes the corpus score. */
+interface MetricTrack {
+  stats: number[][];
+  score: StatsScorer;
+}
+
+export async function scoreOutputs(path: string, options: ScoreOutputsOptions = {}): Promise<ScoreOutputsResult> {
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new FinetuneError('FILE_ERROR', `path '${path}' is not a readable file.`, { details: { field: 'path', file: path } });
+  }
+  const maxExamples = options.max_examples ?? 20;
+  let kind: Row['kind'] | undefined;
+  let scorer: TextRowScorer | undefined;
+  const gold: Array<string | number> = [];
+  const predicted: Array<string | number> = [];
+  const examples: ScoredExample[] = [];
+  const refCounts = new Set<number>();
+  let rows = 0;
+
+  for await (const raw of readLines(path, { maxLineBytes: MAX_LINE_BYTES, signal: options.signal })) {
+    if (raw.too_long) throw rowError(path, raw.line, undefined, `is longer than ${MAX_LINE_BYTES >> 20} MiB`);
+    const text = raw.bytes.toString('utf8').trim();
+    if (!text) continue;
+    const row = parseRow(path, raw.line, text);
+    if (kind === undefined) {
+      kind = row.kind;
+      if (row.kind === 'text') scorer = new TextRowScorer(selectMetrics(options.metrics, TEXT_METRICS, 'text'), options);
+      else selectMetrics(options.metrics, CLASSIFICATION_METRICS, 'classification');
+    } else if (row.kind !== kind) {
+      throw rowError(path, raw.line, row.kind === 'text' ? 'label' : 'reference', `is a ${row.kind} row but line 1's rows are ${kind} rows; one file holds one kind`);
+    }
+    if (row.kind === 'text') {
+      refCounts.add(row.references.length);
+      const scores = scorer!.add(row.prediction, row.references, examples.length < maxExamples);
+      if (scores) examples.push({ line: row.line, prediction: clip(row.prediction), references: row.references.map(clip), scores });
+    } else {
+      gold.push(row.label);
+      predicted.push(row.prediction);
+      if (examples.length < maxExamples) {
+        examples.push({ line: row.line, prediction: clip(String(row.prediction)), label: String(row.label), scores: { correct: String(row.prediction) === String(row.label) ? 1 : 0 } });
+      }
+    }
+    rows++;
+    if (rows % 1000 === 0) {
+      options.signal?.throwIfAborted();
+      await options.onProgress?.(rows);
+    }
+  }
+  if (rows === 0 || kind === undefined) {
+    throw new FinetuneError('DATASET_INVALID', `${path} holds no rows.`, {
+      recovery: 'Write one JSON object a line: {"prediction": "...", "reference": "..."} or {"prediction": "...", "label": "..."}.',
+      details: { file: path, field: 'path' },
+    });
+  }
+  const result = kind === 'text' ? scorer!.finish(refCounts) : scoreClassification(gold, predicted, options);
+  const gates = checkGates(result.metrics, options.gates ?? [], { onlyMeasured: true });
+  return { kind, rows, ...result, examples, gates };
+}
+
+/** Accumulates the statistics of every text metric row by row; keeps numbers, never the texts. */
+class TextRowScorer {
+  private readonly tracks = new Map<string, MetricTrack>();
+  private readonly bleu: Bleu;
+  private readonly sentenceBleu: Bleu;
+  private readonly chrf = new Chrf();
+  private readonly chrfPP = new Chrf({ word_order: 2 });
+  private readonly rouge: RougeScorer;
+
+  constructor(
+    metrics: readonly ScoreMetric[],
+    private readonly options: ScoreOutputsOptions,
+  ) {
+    this.bleu = new Bleu({ tokenize: options.bleu_tokenize });
+    this.sentenceBleu = new Bleu({ tokenize: options.bleu_tokenize, effective_order: true });
+    this.rouge = new RougeScorer({ types: ['rouge1', 'rouge2', 'rougeL'], use_stemmer: options.rouge_stemmer ?? false });
+    const mean = (scale: number): StatsScorer => (s) => (s[1] > 0 ? (scale * s[0]) / s[1] : 0);
+    for (const metric of metrics) {
+      const score: StatsScorer =
+        metric === 'bleu' ? (s) => this.bleu.scoreFromStats(s).score
+        : metric === 'chrf' ? (s) => this.chrf.fScore(s)
+        : metric === 'chrf_pp' ? (s) => this.chrfPP.fScore(s)
+        : metric === 'exact_match' || metric === 'f1' ? mean(100)
+        : mean(1);
+      this.tracks.set(metric, { stats: [], score });
+    }
+  }
+
+  /** Adds one row; returns its per-example scores when asked. */
+  add(prediction: string, references: string[], wantScores: boolean): Record<string, number> | undefined {
+    const rowStats: Record<string, number[]> = {};
+    if (this.tracks.has('bleu')) rowStats.bleu = this.bleu.segmentStats(prediction, references);
+    if (this.tracks.has('chrf')) rowStats.chrf = this.chrf.segmentStats(prediction, references);
+    if (this.tracks.has('chrf_pp')) rowStats.chrf_pp = this.chrfPP.segmentStats(prediction, references);
+    if (this.tracks.has('rouge_1') || this.tracks.has('rouge_2') || this.tracks.has('rouge_l')) {
+      const r = this.rouge.scoreMulti(references, prediction);
+      rowStats.rouge_1 = [r.rouge1.fmeasure, 1];
+      rowStats.rouge_2 = [r.rouge2.fmeasure, 1];
+      rowStats.rouge_l = [r.rougeL.fmeasure, 1];
+    }
+    if (this.tracks.has('exact_match')) rowStats.exact_match = [maxOverReferences(exactMatch, prediction, references), 1];
+    if (this.tracks.has('f1')) rowStats.f1 = [maxOverReferences(tokenF1, prediction, references), 1];
+    for (const [metric, track] of this.tracks) track.stats.push(rowStats[metric]);
+    if (!wantScores) return undefined;
+    const scores: Record<string, number> = {};
+    for (const [metric, track] of this.tracks) {
+      // Sentence BLEU uses effective order (sacreBLEU's sentence_score advice); the rest score the row's own stats.
+      scores[metric] = metric === 'bleu' ? this.sentenceBleu.scoreFromStats(rowStats.bleu).score : track.score(Float64Array.from(rowStats[metric]));
+    }
+    return scores;
+  }
+
+  finish(refCounts: Set<number>): Pick<ScoreOutputsResult, 'metrics' | 'confidence_intervals' | 'signatures'> {
+    const metrics: Record<string, number> = {};
+    const confidence_intervals: Record<string, BootstrapInterval> = {};
+    const samples = this.options.bootstrap_samples ?? 1000;
+    const seed = this.options.seed;
+    const n = this.tracks.values().next().value?.stats.length ?? 0;
+    const indices = samples > 0 ? resampleIndices(n, { samples, seed }) : undefined;
+    for (const [metric, track] of this.tracks) {
+      if (indices) {
+        const interval = bootstrapInterval(track.stats, track.score, { indices, seed });
+        metrics[metric] = interval.score;
+        confidence_intervals[metric] = interval;
+      } else {
+        metrics[metric] = scoreStats(track.stats, track.score);
+      }
+    }
+    const nrefs = refCounts.size === 1 ? [...refCounts][0] : 'var';
+    const extra = samples > 0 ? { bs: samples, seed: seed ?? 12345 } : {};
+    const signatures: Record<string, string> = {};
+    if (this.tracks.has('bleu')) signatures.bleu = this.bleu.signature(nrefs, extra);
+    if (this.tracks.has('chrf')) signatures.chrf = this.chrf.signature(nrefs, extra);
+    if (this.tracks.has('chrf_pp')) signatures.chrf_pp = this.chrfPP.signature(nrefs, extra);
+    return { metrics, confidence_intervals, signatures };
+  }
+}
+
+function scoreClassification(
+  gold: Array<string | number>,
+  predicted: Array<string | number>,
+  options: ScoreOutputsOptions,
+): Pick<ScoreOutputsResult, 'metrics' | 'confidence_intervals' | 'signatures' | 'classification'> {
+  const wanted = selectMetrics(options.metrics, CLASSIFICATION_METRICS, 'classification');
+  // Labels compare as text ("1" and 1 are one label); they sort numerically when every value is a number.
+  const numeric = [...gold, ...predicted].every((v) => typeof v === 'number');
+  const labels = sortedLabels(numeric ? [...gold, ...predicted] : [...gold, ...predicted].map(String)).map(String);
+  const report = classificationReport(gold.map(String), predicted.map(String), { labels });
+  const all: Record<string, number> = {
+    accuracy: report.accuracy,
+    macro_f1: report.macro.f1, macro_precision: report.macro.precision, macro_recall: report.macro.recall,
+    micro_f1: report.micro.f1, micro_precision: report.micro.precision, micro_recall: report.micro.recall,
+    weighted_f1: report.weighted.f1, weighted_precision: report.weighted.precision, weighted_recall: report.weighted.recall,
+  };
+  const metrics = Object.fromEntries(wanted.map((m) => [m, all[m]]));
+  const confidence_intervals: Record<string, BootstrapInterval> = {};
+  const samples = options.bootstrap_samples ?? 1000;
+  if (samples > 0 && wanted.includes('accuracy')) {
+    const correct = gold.map((g, i) => [String(g) === String(predicted[i]) ? 1 : 0, 1]);
+    confidence_intervals.accuracy = bootstrapInterval(correct, (s) => (s[1] > 0 ? s[0] / s[1] : 0), { samples, seed: options.seed });
+  }
+  return {
+    metrics,
+    confidence_intervals,
+    signatures: {},
+    classification: {
+      labels: report.labels.map(String),
+      confusion_matrix: report.confusion_matrix,
+      per_class: report.per_class.map((c) => ({ label: String(c.label), precision: c.precision, recall: c.recall, f1: c.f1, support: c.support })),
+    },
+  };
+}
+
+function selectMetrics<T extends string>(requested: readonly string[] | undefined, available: readonly T[], kind: string): T[] {
+  if (!requested || requested.length === 0) return [...available];
+  const unknown = requested.filter((m) => !(available as readonly string[]).includes(m));
+  if (unknown.length) {
+    throw new FinetuneError('INVALID_INPUT', `metrics ${unknown.map((m) => `'${m}'`).join(', ')} do not apply to ${kind} rows.`, {
+      recovery: `For ${kind} rows choose from: ${available.join(', ')}; or leave metrics out to get them all.`,
+      details: { field: 'metrics' },
+    });
+  }
+  return [...new Set(requested)] as T[];
+}
+
+function parseRow(path: string, line: number, text: string): Row {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw rowError(path, line, undefined, `is not valid JSON (${(error as Error).message})`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw rowError(path, line, undefined, 'is not a JSON object');
+  const row = value as Record<string, unknown>;
+  if ('prediction' in row && 'hypothesis' in row) throw rowError(path, line, 'hypothesis', 'has both prediction and hypothesis; keep one');
+  const predictionField = 'prediction' in row ? 'prediction' : 'hypothesis';
+  const prediction = row[predictionField];
+  if ('label' in row) {
+    const label = row.label;
+    if (!isLabel(label)) throw rowError(path, line, 'label', 'has a label that is not a string or number');
+    if (!isLabel(prediction)) throw rowError(path, line, predictionField, 'has no prediction (a string or number) beside its label');
+    return { kind: 'classification', line, prediction, label };
+  }
+  if (typeof prediction !== 'string') throw rowError(path, line, predictionField, `has no text ${predictionField} (a string)`);
+  if ('references' in row && 'reference' in row) throw rowError(path, line, 'reference', 'has both reference and references; keep one');
+  const references: unknown = 'references' in row ? row.references : row.reference === undefined ? undefined : [row.reference];
+  if (!Array.isArray(references) || references.length === 0) {
+    throw rowError(path, line, 'reference', 'has no reference (a string) or references (a non-empty list of strings), nor a label');
+  }
+  const badIndex = references.findIndex((r) => typeof r !== 'string');
+  if (badIndex !== -1) throw rowError(path, line, 'reference' in row ? 'reference' : `references[${badIndex}]`, 'has a reference that is not a string');
+  return { kind: 'text', line, prediction, references: references as string[] };
+}
+
+function isLabel(v: unknown): v is string | number {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+function rowError(file: string, line: number, field: string | undefined, what: string): FinetuneError {
+  return new FinetuneError('DATASET_INVALID', `Line ${line} of ${file} ${what}.`, {
+    recovery:
+      'Each line must be one JSON object: {"prediction": "...", "reference": "..."} (or "hypothesis", or "references": ["...", "..."]) ' +
+      'for text, or {"prediction": "...", "label": "..."} for classification. Fix that line and call score_outputs again.',
+    details: { file, line, ...(field ? { field } : {}) },
+  });
+}
+
+function clip(text: string): string {
+  return text.length > EXAMPLE_TEXT_CHARS ? `${text.slice(0, EXAMPLE_TEXT_CHARS)}…` : text;
+}
