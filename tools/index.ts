@@ -13,7 +13,6 @@ import { prepareDatasetTool } from './prepare-dataset.js';
 import { validateDatasetTool } from './validate-dataset.js';
 import { inspectDatasetTool } from './inspect-dataset.js';
 import { listDatasetsTool } from './list-datasets.js';
-import { cleanDatasetTool } from './clean-dataset.js';
 import { registerModelTool } from './register-model.js';
 import { listModelVersionsTool } from './list-model-versions.js';
 import { getModelVersionTool } from './get-model-version.js';
@@ -24,12 +23,10 @@ import { modelCardTool } from './model-card.js';
 import { logExperimentTool } from './log-experiment.js';
 import { compareExperimentsTool } from './compare-experiments.js';
 import { compareModelsTool } from './compare-models.js';
-import { evaluateModelTool } from './evaluate-model.js';
 import { scoreOutputsTool } from './score-outputs.js';
 import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
-import { generateTool } from './generate.js';
 
 /** Every tool the server registers, in the order clients list them: an explicit list. */
 export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackendsTool,
@@ -38,12 +35,10 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   validateDatasetTool,
   inspectDatasetTool,
   listDatasetsTool,
-  cleanDatasetTool,
   // base models
   importModelTool,
   listModelsTool,
   inspectModelTool,
-  generateTool,
   // training control plane
   configureTrainingTool,
   estimateResourcesTool,
@@ -63,7 +58,6 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   modelCardTool,
   logExperimentTool,
   compareExperimentsTool,
-  evaluateModelTool,
   compareModelsTool,
   // evaluation
   scoreOutputsTool,
