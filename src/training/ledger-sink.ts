@@ -2,6 +2,7 @@ import type { JobSink } from '../plugins/providers.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isJobStatus, isTerminal, JobLedger } from './ledger.js';
 import { checkMetricPolicies, checkRuntimePolicies } from './policies.js';
+import { postWebhook } from './webhook.js';
 
 export interface LedgerSinkOptions {
   /** Called after every write, e.g. to wake watchers in the same process. */
@@ -55,7 +56,10 @@ export function createLedgerSink(workspace: Workspace, job_id: string, options: 
         changed();
         return;
       }
-      ledger.transition(job_id, state, detail);
+      const after = ledger.transition(job_id, state, detail);
+      if (isTerminal(after.status)) {
+        postWebhook(after.policy.webhook_url, { job_id, event: 'job_ended', status: after.status, error_code: after.error_code, message: after.error_message ?? `Job ${after.status}.` });
+      }
       changed();
     },
   };
