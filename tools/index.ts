@@ -13,6 +13,7 @@ import { prepareDatasetTool } from './prepare-dataset.js';
 import { validateDatasetTool } from './validate-dataset.js';
 import { inspectDatasetTool } from './inspect-dataset.js';
 import { listDatasetsTool } from './list-datasets.js';
+import { cleanDatasetTool } from './clean-dataset.js';
 import { registerModelTool } from './register-model.js';
 import { listModelVersionsTool } from './list-model-versions.js';
 import { getModelVersionTool } from './get-model-version.js';
@@ -35,6 +36,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   validateDatasetTool,
   inspectDatasetTool,
   listDatasetsTool,
+  cleanDatasetTool,
   // base models
   importModelTool,
   listModelsTool,

@@ -52,3 +52,30 @@ export function exampleTokens(counter: TokenCounter, task: TaskType, row: Canoni
   } else total = Object.values(byRole).reduce((a, b) => a + b, 0);
   return { total, by_role: byRole };
 }
+
+/** A copy of the row with every text (the ones textFields lists) passed through `fn`. */
+export function mapRowText(task: TaskType, row: CanonicalRow, fn: (text: string, field: string) => string): CanonicalRow {
+  const messages = (prefix: string, list: ChatMessage[]) => list.map((m, i) => ({ ...m, content: fn(m.content, `${prefix}[${i}].content`) }));
+  switch (task) {
+    case 'chat':
+      return { ...(row as ChatRow), messages: messages('messages', (row as ChatRow).messages) };
+    case 'preference': {
+      const r = row as PreferenceRow;
+      return { prompt: messages('prompt', r.prompt), chosen: messages('chosen', r.chosen), rejected: messages('rejected', r.rejected) };
+    }
+    case 'completion': {
+      const r = row as CompletionRow;
+      return { prompt: fn(r.prompt, 'prompt'), completion: fn(r.completion, 'completion') };
+    }
+    case 'classification': {
+      const r = row as ClassificationRow;
+      return { text: fn(r.text, 'text'), label: r.label };
+    }
+    case 'triplet': {
+      const r = row as TripletRow;
+      return { anchor: fn(r.anchor, 'anchor'), positive: fn(r.positive, 'positive'), negative: fn(r.negative, 'negative') };
+    }
+    case 'text':
+      return { text: fn((row as TextRow).text, 'text') };
+  }
+}
