@@ -24,10 +24,12 @@ import { modelCardTool } from './model-card.js';
 import { logExperimentTool } from './log-experiment.js';
 import { compareExperimentsTool } from './compare-experiments.js';
 import { compareModelsTool } from './compare-models.js';
+import { evaluateModelTool } from './evaluate-model.js';
 import { scoreOutputsTool } from './score-outputs.js';
 import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
+import { generateTool } from './generate.js';
 
 /** Every tool the server registers, in the order clients list them: an explicit list. */
 export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackendsTool,
@@ -41,6 +43,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   importModelTool,
   listModelsTool,
   inspectModelTool,
+  generateTool,
   // training control plane
   configureTrainingTool,
   estimateResourcesTool,
@@ -60,6 +63,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   modelCardTool,
   logExperimentTool,
   compareExperimentsTool,
+  evaluateModelTool,
   compareModelsTool,
   // evaluation
   scoreOutputsTool,
