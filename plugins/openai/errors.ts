@@ -24,6 +24,8 @@ export function codeForStatus(status: number | undefined, message: string, about
   if (status === 404) return 'NOT_FOUND';
   if (status === 408) return 'TIMEOUT';
   if (status !== undefined && status >= 500) return 'UPSTREAM_ERROR';
+  // A refusal that names a config field (`config.method: …`, `hyperparameters.lora_r: …`) is the config's fault.
+  if ((status === 400 || status === 422) && /^(config|hyperparameters)\.[\w.]+:/.test(message)) return 'CONFIG_INVALID';
   if (status === 400 || status === 422) return aboutFile || /\bfile\b|jsonl|\bline\b|example/i.test(message) ? 'DATASET_INVALID' : 'INVALID_INPUT';
   return 'UPSTREAM_ERROR';
 }

@@ -14,6 +14,8 @@ export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Raw bytes to send instead of `body` (file downloads). */
+  binary?: Buffer;
 }
 
 /** A fault to answer instead of the real route, `times` times, for requests matching `method path`. */
@@ -79,7 +81,7 @@ export class HttpFake {
       reply = { status: 500, body: { error: { message: `fake server bug: ${(error as Error).message}` } } };
     }
     res.writeHead(reply.status, { 'content-type': 'application/json', 'x-request-id': requestId, ...reply.headers });
-    res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {}));
+    res.end(reply.binary ?? (typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body ?? {})));
   }
 
   private takeFault(request: SeenRequest): Reply | undefined {

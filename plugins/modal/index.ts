@@ -1,0 +1,50 @@
+import { definePlugin } from '../../src/plugins/types.js';
+import { ModalConfigSchema, modalAccess, type ModalConfig } from './config.js';
+
+/**
+ * LoRA/QLoRA SFT and DPO on Modal GPUs, through the app in plugins/modal/app (deployed by the
+ * user) and its proxy-auth HTTP endpoints. The adapter comes back into the job folder in PEFT form.
+ */
+export const modalPlugin = definePlugin<ModalConfig>({
+  meta: {
+    name: 'modal',
+    version: '0.1.0',
+    api_version: 1,
+    description: 'Modal GPUs: LoRA/QLoRA SFT or DPO with PEFT + TRL in your Modal workspace; the PEFT adapter is downloaded into the job.',
+  },
+  provides: ['training_backend'],
+  capabilities: {
+    training: {
+      methods: ['sft', 'dpo'],
+      approaches: ['lora', 'qlora'],
+      // Preemption is handled on Modal (the GPU function resumes from its last checkpoint on the volume).
+      resume: false,
+      cancel: true,
+      devices: ['H100', 'A100-80GB', 'A100-40GB', 'L40S', 'A10G', 'L4', 'T4'],
+      remote: true,
+      inference: false,
+      max_concurrent_jobs: 4,
+    },
+    app: 'plugins/modal/app/modal_app.py',
+  },
+  configSchema: ModalConfigSchema,
+  probe(ctx) {
+    const access = modalAccess(ctx.config, ctx.env);
+    if ('reason' in access) return { available: false, ...access };
+    return { available: true, details: { endpoint: access.endpoint, gpu: ctx.config.gpu } };
+  },
+  async create(ctx) {
+    const { RestClient } = await import('../together/http.js');
+    const { ModalBackend } = await import('./backend.js');
+    const access = modalAccess(ctx.config, ctx.env);
+    if ('reason' in access) throw new Error(access.reason);
+    const api = new RestClient({
+      baseURL: access.endpoint,
+      headers: { 'Modal-Key': access.tokenId, 'Modal-Secret': access.tokenSecret },
+      maxRetries: ctx.config.max_retries,
+      timeoutMs: ctx.config.timeout_ms,
+      provider: 'Modal',
+    });
+    return { training_backend: new ModalBackend(api, ctx.config, ctx.logger) };
+  },
+});
