@@ -6,6 +6,7 @@ import type { AnyPromptDefinition } from './prompt.js';
 import { registerTools } from './register-tools.js';
 import type { ResourceDefinition } from './resource.js';
 import { RESOURCES } from './resources/index.js';
+import { attachJobSubscriptions } from './resources/jobs-resource.js';
 import type { AnyToolDefinition } from './tool.js';
 
 export interface ServerDeps {
@@ -33,6 +34,7 @@ export function createServer(deps: ServerDeps): McpServer {
     }));
   }
   for (const resource of deps.resources ?? RESOURCES) registerResource(server, resource, deps.services);
+  attachJobSubscriptions(server, deps.services);
   return server;
 }
 

@@ -1,5 +1,6 @@
 import type { ResourceDefinition } from '../resource.js';
+import { jobResource, jobsListResource } from './jobs-resource.js';
 import { serverPluginsResource } from './server-info-resource.js';
 
 /** Every resource the server exposes: an explicit list. */
-export const RESOURCES: readonly ResourceDefinition[] = [serverPluginsResource];
+export const RESOURCES: readonly ResourceDefinition[] = [serverPluginsResource, jobsListResource, jobResource];
