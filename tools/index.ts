@@ -14,6 +14,7 @@ import { validateDatasetTool } from './validate-dataset.js';
 import { inspectDatasetTool } from './inspect-dataset.js';
 import { listDatasetsTool } from './list-datasets.js';
 import { cleanDatasetTool } from './clean-dataset.js';
+import { splitDatasetTool } from './split-dataset.js';
 import { registerModelTool } from './register-model.js';
 import { listModelVersionsTool } from './list-model-versions.js';
 import { getModelVersionTool } from './get-model-version.js';
@@ -39,6 +40,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   inspectDatasetTool,
   listDatasetsTool,
   cleanDatasetTool,
+  splitDatasetTool,
   // base models
   importModelTool,
   listModelsTool,

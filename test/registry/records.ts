@@ -11,8 +11,8 @@ import { JobLedger } from '../../src/training/ledger.js';
  * succeeded job in the control plane's ledger), made through their real code and documented layouts.
  */
 
-/** A small PEFT LoRA adapter for a 64-wide model (q_proj and v_proj of 2 layers), seeded values. */
-export function writeAdapter(dir: string, options: { r?: number; seed?: number; base?: string } = {}): string {
+/** A small PEFT LoRA adapter for a 64-wide model (q_proj and v_proj of 2 layers; v_proj out = kv_dim), seeded values. */
+export function writeAdapter(dir: string, options: { r?: number; seed?: number; base?: string; kv_dim?: number } = {}): string {
   const r = options.r ?? 4;
   let state = options.seed ?? 1;
   const next = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.02;
@@ -21,7 +21,8 @@ export function writeAdapter(dir: string, options: { r?: number; seed?: number; 
     for (const proj of ['q_proj', 'v_proj']) {
       const prefix = `base_model.model.model.layers.${layer}.self_attn.${proj}`;
       tensors.set(`${prefix}.lora_A.weight`, { shape: [r, 64], data: Float32Array.from({ length: r * 64 }, next) });
-      tensors.set(`${prefix}.lora_B.weight`, { shape: [64, r], data: Float32Array.from({ length: 64 * r }, next) });
+      const out = proj === 'v_proj' ? (options.kv_dim ?? 64) : 64;
+      tensors.set(`${prefix}.lora_B.weight`, { shape: [out, r], data: Float32Array.from({ length: out * r }, next) });
     }
   }
   mkdirSync(dir, { recursive: true });

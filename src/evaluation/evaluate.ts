@@ -1,0 +1,210 @@
+import { FinetuneError } from '../errors.js';
+import { gateCheckerFor } from '../registry/gate-checker.js';
+import type { GateOutcome } from '../registry/types.js';
+import type { ToolContext } from '../server/tool.js';
+import { throwIfCancelled } from './abort.js';
+import { readCases, type EvalCase } from './cases.js';
+import { bootstrapInterval } from './metrics/bootstrap.js';
+import { classificationReport } from './metrics/classification.js';
+import { EvaluationSettingsSchema } from './gates.js';
+import { resolveModel, type ModelRefInput, type ResolvedModel } from './model-ref.js';
+import { LocalRunner, type CaseScore } from './runners/local.js';
+import { TEXT_METRICS, textScorer } from './text-scorer.js';
+
+export interface EvaluateArgs extends ModelRefInput {
+  dataset_id?: string;
+  path?: string;
+  split?: 'train' | 'validation' | 'test';
+  metrics?: string[];
+  max_examples?: number;
+  max_new_tokens: number;
+  batch_size: number;
+}
+
+export interface PerExample {
+  line: number;
+  nll: number | null;
+  tokens: number | null;
+  prediction: string | null;
+  reference: string;
+  scores: Record<string, number>;
+}
+
+const SCORE_METRICS = ['perplexity', 'mean_token_loss', 'answer_perplexity'] as const;
+const CLASSIFICATION_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'] as const;
+
+/** Metrics by task when none are asked for: likelihood always; text or label metrics when rows carry answers. */
+export function defaultMetrics(task: string): string[] {
+  if (task === 'text') return ['perplexity', 'mean_token_loss'];
+  if (task === 'classification') return ['perplexity', 'mean_token_loss', 'accuracy', 'macro_f1'];
+  return ['perplexity', 'mean_token_loss', 'answer_perplexity', 'bleu', 'chrf', 'rouge_1', 'rouge_2', 'rouge_l', 'exact_match', 'f1'];
+}
+
+/**
+ * evaluate_model: scores a model on cases. Perplexity is exp(total NLL / predicted tokens) over rows
+ * tokenised with BOS and no EOS (every token after BOS is predicted); answer_perplexity counts only
+ * the answer tokens. Text metrics compare greedy generations with the references. Stored as eval_….
+ */
+export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
+  const { services } = ctx;
+  const started = performance.now();
+  const resolved = resolveModel(services, args);
+  const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, args, ctx.signal);
+  const metrics = args.metrics ?? defaultMetrics(task);
+  validateMetrics(metrics, task);
+  const wantsScores = metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m));
+  const wantsGeneration = metrics.some((m) => !(SCORE_METRICS as readonly string[]).includes(m));
+  const runner = await LocalRunner.open(resolved);
+  const file = datasetLabel;
+  const total = (wantsScores ? cases.length : 0) + (wantsGeneration ? cases.length : 0);
+  let done = 0;
+  const step = async (n: number, what: string) => {
+    done += n;
+    await ctx.progress(done, total, what);
+  };
+
+  const scores: CaseScore[] = [];
+  if (wantsScores) {
+    for (let i = 0; i < cases.length; i += args.batch_size) {
+      throwIfCancelled(ctx.signal, 'Evaluation');
+      const batch = cases.slice(i, i + args.batch_size);
+      scores.push(...(await runner.score(batch, file, metrics.includes('answer_perplexity'))));
+      await step(batch.length, `scored ${Math.min(i + batch.length, cases.length)}/${cases.length} rows`);
+    }
+  }
+  const predictions: string[] = [];
+  if (wantsGeneration) {
+    for (const c of cases) {
+      throwIfCancelled(ctx.signal, 'Evaluation');
+      predictions.push(await runner.generate(c, file, args.max_new_tokens, ctx.signal));
+      await step(1, `generated ${predictions.length}/${cases.length} answers`);
+    }
+  }
+
+  const settings = EvaluationSettingsSchema.parse((services.config as { evaluation?: unknown }).evaluation ?? {});
+  const bootstrap = { samples: settings.bootstrap_samples, seed: settings.bootstrap_seed };
+  const values: Record<string, number> = {};
+  const ci: Record<string, { low: number; high: number }> = {};
+  const perExampleScores: Array<Record<string, number>> = cases.map(() => ({}));
+  if (wantsScores) likelihoodMetrics(metrics, scores, values, ci, bootstrap);
+  if (wantsGeneration) {
+    const references = cases.map((c) => c.reference);
+    const textMetrics = metrics.filter((m) => (TEXT_METRICS as readonly string[]).includes(m));
+    const scorer = textScorer(textMetrics, bootstrap);
+    for (const m of textMetrics) {
+      values[m] = scorer.corpus(m, predictions, references);
+      if (bootstrap.samples > 0) {
+        const interval = scorer.interval(m, predictions, references);
+        ci[m] = { low: interval.low, high: interval.high };
+      }
+      scorer.perExample(m, predictions, references).forEach((v, i) => (perExampleScores[i][m] = v));
+    }
+    if (task === 'classification') Object.assign(values, labelMetrics(metrics, predictions, references));
+  }
+  const gates: GateOutcome[] = gateCheckerFor(services)(values).filter((g) => g.value !== null);
+  const perExample: PerExample[] = cases.map((c, i) => ({
+    line: c.line,
+    nll: scores[i]?.nll ?? null,
+    tokens: scores[i]?.tokens ?? null,
+    prediction: predictions[i] ?? null,
+    reference: c.reference,
+    scores: perExampleScores[i],
+  }));
+  const samples = cases.slice(0, 5).map((c, i) => ({ line: c.line, prompt: c.prompt || (c.text ?? '').slice(0, 200), reference: c.reference, prediction: predictions[i] ?? null }));
+  const model = describeModel(resolved);
+  const evaluation_id = await store(ctx, { model, datasetLabel, dataset_hash, values, ci, gates, perExample, metrics });
+  return {
+    evaluation_id,
+    model,
+    dataset: datasetLabel,
+    dataset_hash,
+    task,
+    examples: cases.length,
+    metrics: values,
+    ci,
+    gates,
+    per_example: perExample.slice(0, 50),
+    samples,
+    provider: runner.provider,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function validateMetrics(metrics: string[], task: string): void {
+  const known = new Set<string>([...SCORE_METRICS, ...TEXT_METRICS, ...CLASSIFICATION_METRICS]);
+  for (const m of metrics) {
+    if (!known.has(m)) throw new FinetuneError('INVALID_INPUT', `Unknown metric '${m}'; use ${[...known].join(', ')}.`, { details: { field: 'metrics' } });
+    if (task === 'text' && !(SCORE_METRICS as readonly string[]).includes(m)) {
+      throw new FinetuneError('INVALID_INPUT', `Metric '${m}' needs reference answers, but text rows have none; use perplexity or mean_token_loss.`, { details: { field: 'metrics' } });
+    }
+    if ((CLASSIFICATION_METRICS as readonly string[]).includes(m) && m !== 'accuracy' && task !== 'classification') {
+      throw new FinetuneError('INVALID_INPUT', `Metric '${m}' is for classification rows ({text, label}); these rows are ${task}.`, { details: { field: 'metrics' } });
+    }
+  }
+}
+
+function likelihoodMetrics(metrics: string[], scores: CaseScore[], values: Record<string, number>, ci: Record<string, { low: number; high: number }>, bootstrap: { samples: number; seed: number }): void {
+  const all = scores.map((s) => [s.nll, s.tokens]);
+  const answers = scores.map((s) => [s.answer_nll, s.answer_tokens]);
+  const ppl = (s: Float64Array) => (s[1] > 0 ? Math.exp(s[0] / s[1]) : Number.NaN);
+  const loss = (s: Float64Array) => (s[1] > 0 ? s[0] / s[1] : Number.NaN);
+  const add = (name: string, stats: number[][], score: (s: Float64Array) => number) => {
+    const totals = Float64Array.from([stats.reduce((a, r) => a + r[0], 0), stats.reduce((a, r) => a + r[1], 0)]);
+    if (totals[1] === 0) throw new FinetuneError('DATASET_INVALID', `No tokens to score for ${name}: every row is shorter than two tokens.`, { details: { field: 'metrics' } });
+    values[name] = score(totals);
+    if (bootstrap.samples > 0) {
+      const interval = bootstrapInterval(stats, score, bootstrap);
+      ci[name] = { low: interval.low, high: interval.high };
+    }
+  };
+  if (metrics.includes('perplexity')) add('perplexity', all, ppl);
+  if (metrics.includes('mean_token_loss')) add('mean_token_loss', all, loss);
+  if (metrics.includes('answer_perplexity')) add('answer_perplexity', answers, ppl);
+}
+
+function labelMetrics(metrics: string[], predictions: string[], references: string[]): Record<string, number> {
+  const report = classificationReport(references, predictions, { labels: [...new Set(references)].sort() });
+  const out: Record<string, number> = {};
+  const table: Record<string, number> = {
+    accuracy: report.accuracy,
+    macro_f1: report.macro.f1,
+    micro_f1: report.micro.f1,
+    weighted_f1: report.weighted.f1,
+    macro_precision: report.macro.precision,
+    macro_recall: report.macro.recall,
+  };
+  for (const m of metrics) if (m in table) out[m] = table[m];
+  return out;
+}
+
+function describeModel(r: ResolvedModel) {
+  return { label: r.label, base_model_id: r.base_model_id, adapter_dir: r.adapter_dir, job_id: r.job_id, version_id: r.version_id };
+}
+
+async function store(
+  ctx: ToolContext,
+  record: {
+    model: ReturnType<typeof describeModel>;
+    datasetLabel: string;
+    dataset_hash: string | null;
+    values: Record<string, number>;
+    ci: Record<string, unknown>;
+    gates: GateOutcome[];
+    perExample: PerExample[];
+    metrics: string[];
+  },
+): Promise<string> {
+  const { workspace } = ctx.services;
+  const id = workspace.newId('evaluation');
+  const dir = workspace.artifactPath('evaluations', id);
+  await workspace.writeDir(dir, (tmp) => {
+    workspace.writeFile(`${tmp}/per_example.jsonl`, record.perExample.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    workspace.writeFile(`${tmp}/summary.json`, JSON.stringify({ model: record.model, dataset: record.datasetLabel, dataset_hash: record.dataset_hash, metrics: record.values, ci: record.ci, gates: record.gates }, null, 2));
+  });
+  workspace.db
+    .prepare('INSERT INTO evaluations (id, model, dataset, metrics, ci, gates, examples, dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(id, JSON.stringify(record.model), record.datasetLabel, JSON.stringify(record.values), JSON.stringify(record.ci), JSON.stringify(record.gates), record.perExample.length, dir, new Date().toISOString());
+  return id;
+}
+
+export type { EvalCase };

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { FinetuneError } from '../errors.js';
+import { registryOf } from '../registry/index.js';
+import { lookupJob, readAdapterFolder } from '../registry/sources.js';
+import type { Services } from '../services.js';
+
+/** What evaluate_model and compare_models accept to name one model. */
+export interface ModelRefInput {
+  model_id?: string;
+  job_id?: string;
+  adapter_path?: string;
+  /** A registered version: `name@1.2.0` or its id `mv_…`. */
+  version?: string;
+  label?: string;
+}
+
+/** A local model resolved to folders: the base model's Hugging Face folder, plus an adapter to merge. */
+export interface ResolvedModel {
+  label: string;
+  base_model_id: string;
+  base_dir: string;
+  adapter_dir: string | null;
+  job_id: string | null;
+  version_id: string | null;
+  /** True when this is the plain base model (the baseline of a fine-tune). */
+  is_base: boolean;
+}
+
+/**
+ * Resolves a model reference: a version brings its registry copy of the adapter and its base, a
+ * job its output adapter and the base of its config, an adapter folder goes on model_id.
+ */
+export function resolveModel(services: Services, ref: ModelRefInput, field = 'model_id'): ResolvedModel {
+  const given = [ref.job_id, ref.adapter_path, ref.version].filter(Boolean).length;
+  if (given > 1) throw new FinetuneError('INVALID_INPUT', 'Pass at most one of job_id, adapter_path and version.', { details: { field: 'job_id' } });
+  let baseId = ref.model_id;
+  let adapterDir: string | null = null;
+  let jobId: string | null = null;
+  let versionId: string | null = null;
+  let label: string | undefined;
+  if (ref.version) {
+    const registry = registryOf(services);
+    const at = ref.version.lastIndexOf('@');
+    const v = ref.version.startsWith('mv_') ? registry.get({ version_id: ref.version }) : at > 0 ? registry.get({ name: ref.version.slice(0, at), version: ref.version.slice(at + 1) }) : undefined;
+    if (!v) throw new FinetuneError('INVALID_INPUT', `version '${ref.version}' must be name@x.y.z or a version id (mv_…).`, { details: { field: 'version' } });
+    adapterDir = v.artifact_dir;
+    versionId = v.version_id;
+    jobId = v.lineage.job_id;
+    baseId ??= v.lineage.base_model ?? undefined;
+    label = `${v.name}@${v.version}`;
+  } else if (ref.job_id) {
+    const job = lookupJob(services, ref.job_id);
+    if (!job.adapter_dir) {
+      throw new FinetuneError('STATE_CONFLICT', `Job ${ref.job_id} (${job.state}) has no output adapter yet.`, {
+        recovery: 'Wait until monitor_training shows succeeded, then evaluate again.',
+        details: { field: 'job_id' },
+      });
+    }
+    adapterDir = job.adapter_dir;
+    jobId = job.job_id;
+    baseId ??= job.config?.base_model;
+    label = ref.job_id;
+  } else if (ref.adapter_path) {
+    adapterDir = services.workspace.resolveUserPath(ref.adapter_path, 'adapter_path');
+    readAdapterFolder(adapterDir);
+    label = `adapter ${adapterDir}`;
+  }
+  if (!baseId) throw new FinetuneError('INVALID_INPUT', 'model_id (the base model, mdl_…) is needed.', { details: { field } });
+  const base = services.models.get(baseId);
+  if (!existsSync(base.dir)) throw new FinetuneError('FILE_ERROR', `Model ${baseId}'s folder ${base.dir} is missing.`, { details: { field, file: base.dir } });
+  return {
+    label: ref.label ?? label ?? `${base.name} (${base.id})`,
+    base_model_id: base.id,
+    base_dir: base.dir,
+    adapter_dir: adapterDir,
+    job_id: jobId,
+    version_id: versionId,
+    is_base: adapterDir === null,
+  };
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { evaluateModel } from '../src/evaluation/evaluate.js';
+import { GateSchema } from '../src/registry/schemas.js';
+import { defineTool } from '../src/server/tool.js';
+
+export const evaluateModelTool = defineTool({
+  name: 'evaluate_model',
+  title: 'Evaluate a model',
+  description:
+    'Evaluates a local model — a base model, a training job\'s adapter, an adapter folder or a registered version — on a dataset ' +
+    "version (its test split by default) or a JSONL file of canonical rows. Likelihood metrics: perplexity = exp(total NLL / predicted " +
+    'tokens) over rows tokenised with BOS and no EOS, mean_token_loss, answer_perplexity (answer tokens only). Text metrics on greedy ' +
+    'generations against the references: BLEU and chrF (sacreBLEU, 0–100), ROUGE-1/2/L F (0–1), exact_match and f1 (SQuAD, 0–100); ' +
+    'accuracy and macro_f1 for classification. Gives 95 % bootstrap intervals, per-example scores, samples and the measured quality ' +
+    'gates; sends progress; stored as evaluation_id. Next: register_model with evaluation_ids, or compare_models against the base.',
+  input: {
+    model_id: z.string().optional().describe('Base model id, e.g. "mdl_01j…" (optional when job_id or version names it).'),
+    job_id: z.string().optional().describe("Evaluate this training job's output adapter on its base, e.g. \"job_01j…\"."),
+    adapter_path: z.string().optional().describe('Or a PEFT adapter folder to apply to model_id, e.g. "./adapter".'),
+    version: z.string().optional().describe('Or a registered version, "name@1.0.0" or "mv_01j…".'),
+    dataset_id: z.string().optional().describe('Dataset version to evaluate on (test split by default), e.g. "ds_01j…".'),
+    path: z.string().optional().describe('Or a JSONL file of canonical rows, e.g. "./eval.jsonl".'),
+    split: z.enum(['train', 'validation', 'test']).optional().describe('Dataset split, e.g. "test".'),
+    metrics: z.array(z.string()).optional().describe('Metrics, e.g. ["perplexity","bleu","rouge_l"]; default by task.'),
+    max_examples: z.number().int().min(1).max(100000).optional().describe('Evaluate at most this many rows, e.g. 100.'),
+    max_new_tokens: z.number().int().min(1).max(4096).default(64).describe('Generation length for text metrics, e.g. 64.'),
+    batch_size: z.number().int().min(1).max(256).default(8).describe('Rows per scoring batch, e.g. 8.'),
+  },
+  output: {
+    evaluation_id: z.string().describe('Stored evaluation, e.g. "eval_01j…" (register_model takes it).'),
+    model: z
+      .object({
+        label: z.string().describe('Readable name, e.g. "job_01j…" or "stories260K (mdl_…)".'),
+        base_model_id: z.string().describe('Base model id, e.g. "mdl_01j…".'),
+        adapter_dir: z.string().nullable().describe('Adapter merged for the evaluation, or null for the base.'),
+        job_id: z.string().nullable().describe('Job of the adapter, if any.'),
+        version_id: z.string().nullable().describe('Registered version, if any.'),
+      })
+      .describe('What was evaluated.'),
+    dataset: z.string().describe('Cases source, e.g. "ds_01j…/test" or a file path.'),
+    dataset_hash: z.string().nullable().describe('Content hash of the dataset version, null for files.'),
+    task: z.string().describe('Row task type: chat, completion, classification, text or preference.'),
+    examples: z.number().describe('Rows evaluated, e.g. 20.'),
+    metrics: z.record(z.string(), z.number()).describe('Metric values, e.g. {"perplexity": 3.3, "bleu": 12.1}.'),
+    ci: z.record(z.string(), z.object({ low: z.number().describe('Lower 95 % bound.'), high: z.number().describe('Upper 95 % bound.') })).describe('Bootstrap 95 % intervals per metric.'),
+    gates: z.array(GateSchema).describe('Quality gates whose metric was measured here, with pass/fail.'),
+    per_example: z
+      .array(
+        z.object({
+          line: z.number().describe('1-based line of the row.'),
+          nll: z.number().nullable().describe('Total negative log-likelihood of the row (nats).'),
+          tokens: z.number().nullable().describe('Predicted tokens of the row.'),
+          prediction: z.string().nullable().describe('Generated answer, when text metrics ran.'),
+          reference: z.string().describe('Expected answer ("" for text rows).'),
+          scores: z.record(z.string(), z.number()).describe('Per-example metric values, e.g. {"chrf": 41.2}.'),
+        }),
+      )
+      .describe('Per-example results (first 50; all in the stored per_example.jsonl).'),
+    samples: z.array(z.object({ line: z.number().describe('Row line.'), prompt: z.string().describe('Prompt or text start.'), reference: z.string().describe('Expected answer.'), prediction: z.string().nullable().describe('Generated answer or null.') })).describe('A few sample outputs.'),
+    provider: z.string().describe('ONNX Runtime execution provider used, e.g. "cpu".'),
+    seconds: z.number().describe('Wall time of the evaluation.'),
+  },
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  async handler(args, ctx) {
+    return evaluateModel(ctx, args);
+  },
+  summarize: (o) =>
+    `${o.evaluation_id}: ${o.model.label} on ${o.dataset} (${o.examples} rows): ` +
+    Object.entries(o.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`).join(', ') +
+    (o.gates.length ? `; gates ${o.gates.filter((g) => g.passed).length}/${o.gates.length} pass` : ''),
+});
