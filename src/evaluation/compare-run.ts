@@ -3,6 +3,7 @@ import type { ToolContext } from '../server/tool.js';
 import { compareAndStore, type ModelOutputs } from './compare.js';
 import { selectJudge, type JudgeChoice } from './judges/select.js';
 import { readOutputsFile } from './outputs-file.js';
+import { generateForModels } from './runners/generate-all.js';
 import { textScorer, defaultTextMetrics } from './text-scorer.js';
 import type { EvalCase } from './cases.js';
 
@@ -27,13 +28,15 @@ export async function runComparison(ctx: ToolContext, args: CompareArgs) {
   let cases: EvalCase[];
   let models: ModelOutputs[];
   let datasetLabel: string;
+  let baseline = args.baseline;
   if (args.outputs_path) {
     const path = services.workspace.resolveUserPath(args.outputs_path, 'outputs_path');
     ({ cases, models } = await readOutputsFile(path, ctx.signal, args.max_examples));
     datasetLabel = path;
   } else if (args.models?.length) {
-    const { generateForModels } = await import('./runners/generate-all.js');
-    ({ cases, models, datasetLabel } = await generateForModels(ctx, args, notes));
+    const generated = await generateForModels(ctx, args, notes);
+    ({ cases, models, datasetLabel } = generated);
+    baseline ??= generated.baseline;
   } else {
     throw new FinetuneError('INVALID_INPUT', 'Pass models (with dataset_id or path) to run, or outputs_path with outputs made elsewhere.', { details: { field: 'models' } });
   }
@@ -48,7 +51,7 @@ export async function runComparison(ctx: ToolContext, args: CompareArgs) {
     cases,
     dataset_label: datasetLabel,
     models,
-    baseline: args.baseline,
+    baseline,
     metrics,
     scorer: metrics.length ? textScorer(metrics) : undefined,
     judge: judge ? { ...judge, criteria: args.criteria } : undefined,

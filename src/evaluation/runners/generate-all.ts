@@ -1,8 +1,64 @@
 import { FinetuneError } from '../../errors.js';
 import type { ToolContext } from '../../server/tool.js';
-import type { EvalCase } from '../cases.js';
+import { throwIfCancelled } from '../abort.js';
+import { readCases, type EvalCase } from '../cases.js';
 import type { ModelOutputs } from '../compare.js';
+import { resolveModel, type ModelRefInput, type ResolvedModel } from '../model-ref.js';
+import { LocalRunner } from './local.js';
 
-export async function generateForModels(_ctx: ToolContext, _args: unknown, _notes: string[]): Promise<{ cases: EvalCase[]; models: ModelOutputs[]; datasetLabel: string }> {
-  throw new FinetuneError('CAPABILITY_UNSUPPORTED', 'Running models needs the local engine, which is not wired yet; pass outputs_path.');
+export interface GenerateAllArgs {
+  models?: ModelRefInput[];
+  dataset_id?: string;
+  path?: string;
+  split?: 'train' | 'validation' | 'test';
+  max_examples?: number;
+  max_new_tokens: number;
+}
+
+/**
+ * Runs every model (greedy) on the same cases. A fine-tune is always compared with its base, so
+ * a base model is added when the list holds an adapter without its base; that base is the default baseline.
+ */
+export async function generateForModels(
+  ctx: ToolContext,
+  args: GenerateAllArgs,
+  notes: string[],
+): Promise<{ cases: EvalCase[]; models: ModelOutputs[]; datasetLabel: string; baseline: string }> {
+  const resolved = (args.models ?? []).map((m, i) => resolveModel(ctx.services, m, `models[${i}].model_id`));
+  for (const r of resolved.filter((m) => !m.is_base)) {
+    if (!resolved.some((m) => m.is_base && m.base_model_id === r.base_model_id)) {
+      const base = resolveModel(ctx.services, { model_id: r.base_model_id });
+      resolved.unshift({ ...base, label: `base ${base.label}` });
+      notes.push(`added base model ${r.base_model_id} as the baseline of ${r.label}`);
+    }
+  }
+  const labels = resolved.map((r) => r.label);
+  const duplicate = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (duplicate) throw new FinetuneError('INVALID_INPUT', `Two models share the label '${duplicate}'; give each a label.`, { details: { field: 'models' } });
+  if (resolved.length < 2) throw new FinetuneError('INVALID_INPUT', 'compare_models needs two or more models (or one fine-tune, compared with its base).', { details: { field: 'models' } });
+  const { cases, label } = await readCases(ctx.services, args, ctx.signal);
+  if (cases[0].task === 'text') {
+    throw new FinetuneError('INVALID_INPUT', 'Text rows have no prompts to answer; compare on completion, chat or classification rows, or use evaluate_model for perplexity.', {
+      details: { field: 'dataset_id' },
+    });
+  }
+  const total = cases.length * resolved.length;
+  let done = 0;
+  const models: ModelOutputs[] = [];
+  for (const model of resolved) {
+    models.push({ label: model.label, outputs: await runModel(ctx, model, cases, label, args.max_new_tokens, async () => ctx.progress(++done, total, `generated ${done}/${total}`)) });
+  }
+  const baseline = resolved.find((r) => r.is_base)?.label ?? resolved[0].label;
+  return { cases, models, datasetLabel: label, baseline };
+}
+
+async function runModel(ctx: ToolContext, model: ResolvedModel, cases: EvalCase[], file: string, maxTokens: number, tick: () => Promise<void>): Promise<string[]> {
+  const runner = await LocalRunner.open(model);
+  const outputs: string[] = [];
+  for (const c of cases) {
+    throwIfCancelled(ctx.signal, 'Comparison');
+    outputs.push(await runner.generate(c, file, maxTokens, ctx.signal));
+    await tick();
+  }
+  return outputs;
 }
