@@ -175,6 +175,8 @@ export class JobManager {
 
   /** Launches queued jobs of one backend while it has free slots; one claim is atomic across processes. */
   private async pump(backend: string): Promise<void> {
+    // A disabled backend (no key, no binding) keeps its jobs queued until a server can run them.
+    if (this.services.plugins.status(backend)?.status !== 'enabled') return;
     const caps = this.capabilities(backend, false);
     const limit = caps?.max_concurrent_jobs ?? 1;
     for (;;) {

@@ -94,6 +94,20 @@ describe('estimate_resources and plan_training', () => {
     expect(lora.assumptions.length).toBeGreaterThan(0);
   });
 
+  it('calibrate=true times the run from the backend\'s measured throughput instead of FLOPs', async () => {
+    t = await connectTestClient({ plugins: [testBackendPlugin({ name: 'fake' })] });
+    const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 50 });
+    const config = await t.callOk(configureTrainingTool, { base_model: 'tiny-test-model-1m', dataset_id, method: 'sft', backend: 'fake', overrides: { epochs: 2 } });
+    const flopsOnly = await t.callOk(estimateResourcesTool, { config_id: config.config_id });
+    const measured = await t.callOk(estimateResourcesTool, { config_id: config.config_id, calibrate: true });
+    expect(flopsOnly.calibrated).toBeUndefined();
+    // 80 train rows × 50 tokens × 2 epochs = 8000 tokens at the test backend's 1000 tokens/s
+    expect(measured.tokens.total.value).toBe(8000);
+    expect(measured.calibrated).toEqual({ tokens_per_s: 1000, source: "a short measured run on 'fake'" });
+    expect(measured.time.value).toBe(8);
+    expect(measured.cost.value).toBe(0);
+  });
+
   it('a plan over budget is no-go with BUDGET_EXCEEDED, and start_training on the config refuses for the same reason', async () => {
     t = await connect();
     const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 1000, split: false });
