@@ -110,8 +110,26 @@ export class TextTokenizer {
         details: { file: join(this.dir, 'tokenizer_config.json'), field: 'chat_template' },
       });
     }
-    this.compiledTemplate ??= new Template(this.chat_template);
-    return this.compiledTemplate.render({
+    try {
+      this.compiledTemplate ??= new Template(this.chat_template);
+    } catch (error) {
+      throw new FinetuneError('MODEL_UNSUPPORTED', `The chat template in ${this.dir} does not parse: ${(error as Error).message}`, {
+        details: { file: join(this.dir, 'tokenizer_config.json'), field: 'chat_template' },
+      });
+    }
+    try {
+      return this.renderTemplate(this.compiledTemplate, messages, options);
+    } catch (error) {
+      // Templates refuse messages they cannot render (raise_exception), e.g. roles out of order.
+      throw new FinetuneError('INVALID_INPUT', `The chat template of ${this.dir} refused the messages: ${(error as Error).message}`, {
+        recovery: 'Reorder or fix the messages as the template requires (e.g. alternate user/assistant, system first).',
+        details: { field: 'messages' },
+      });
+    }
+  }
+
+  private renderTemplate(template: Template, messages: readonly ChatMessage[], options: { add_generation_prompt?: boolean; tools?: unknown[] }): string {
+    return template.render({
       messages,
       add_generation_prompt: options.add_generation_prompt ?? false,
       ...(options.tools ? { tools: options.tools } : {}),
