@@ -15,6 +15,7 @@ import { inspectDatasetTool } from './inspect-dataset.js';
 import { listDatasetsTool } from './list-datasets.js';
 import { cleanDatasetTool } from './clean-dataset.js';
 import { splitDatasetTool } from './split-dataset.js';
+import { exportDatasetTool } from './export-dataset.js';
 import { registerModelTool } from './register-model.js';
 import { listModelVersionsTool } from './list-model-versions.js';
 import { getModelVersionTool } from './get-model-version.js';
@@ -31,6 +32,7 @@ import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
 import { generateTool } from './generate.js';
+import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 
 /** Every tool the server registers, in the order clients list them: an explicit list. */
 export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackendsTool,
@@ -41,6 +43,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   listDatasetsTool,
   cleanDatasetTool,
   splitDatasetTool,
+  exportDatasetTool,
   // base models
   importModelTool,
   listModelsTool,
@@ -55,6 +58,8 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   cancelTrainingTool,
   resumeTrainingTool,
   listJobsTool,
+  // remote backends
+  migrateOpenAIFinetuneTool,
   // registry and experiments
   registerModelTool,
   listModelVersionsTool,

@@ -116,6 +116,25 @@ export class OpenAIBackend implements TrainingBackend {
     return this.handle(spec, sink, state);
   }
 
+  /** Reads one fine-tuning job (for migrate_openai_finetune). */
+  async retrieveJob(remoteId: string): Promise<OpenAI.FineTuning.FineTuningJob> {
+    try {
+      return await this.client.fineTuning.jobs.retrieve(remoteId);
+    } catch (error) {
+      throw mapOpenAIError(error, { provider: 'OpenAI', action: `reading fine-tuning job ${remoteId}` });
+    }
+  }
+
+  /** Downloads an uploaded file's content (a job's training or validation file). */
+  async downloadFile(fileId: string): Promise<string> {
+    try {
+      const response = await this.client.files.content(fileId);
+      return await response.text();
+    } catch (error) {
+      throw mapOpenAIError(error, { provider: 'OpenAI', action: `downloading file ${fileId}` });
+    }
+  }
+
   private handle(spec: TrainingSpec, sink: JobSink, state: FollowState): OpenAIJobHandle {
     const follower: Follower = followJob({ client: this.client, config: this.config, logger: this.logger, spec, sink, state });
     const jobs = this.client.fineTuning.jobs;

@@ -102,6 +102,25 @@ export class FakeOpenAI {
     return this.http.start().then((url) => `${url}/v1`);
   }
 
+  /** An already finished job with its uploaded files, as one made months ago in the dashboard. */
+  seedJob(job: { model: string; training: string; validation?: string; method: Record<string, unknown>; status?: string; seed?: number }): string {
+    const file = (content: string) => {
+      const id = this.nextId('file');
+      this.files.set(id, { id, purpose: 'fine-tune', filename: `${id}.jsonl`, content, deleted: false });
+      return id;
+    };
+    const id = this.nextId('ftjob');
+    const status = job.status ?? 'succeeded';
+    this.jobs.set(id, {
+      object: 'fine_tuning.job', id, created_at: 1_700_000_000, error: null,
+      fine_tuned_model: status === 'succeeded' ? `ft:${job.model}:org-test::${id}` : null,
+      finished_at: 1_700_000_900, hyperparameters: {}, model: job.model, organization_id: 'org-test', result_files: [], seed: job.seed ?? 7,
+      status, trained_tokens: 1000, training_file: file(job.training), validation_file: job.validation ? file(job.validation) : null,
+      metadata: null, method: job.method, script: [], created: Date.now(), applied: 0, events: [], checkpoints: [],
+    });
+    return id;
+  }
+
   stop(): Promise<void> {
     return this.http.stop();
   }
