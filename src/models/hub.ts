@@ -130,6 +130,7 @@ async function fetchBlob(hub: HubLib, options: HubDownloadOptions, commit: strin
 
 /** The library announces downloads with console.debug, which would corrupt a stdio MCP stream: log it instead. */
 async function withConsoleDebugInLog<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  /* eslint-disable no-console -- replacing the library's console.debug is the point here */
   const original = console.debug;
   console.debug = (...args: unknown[]) => logger.debug({ hub: args.map(String).join(' ') }, 'hub');
   try {
@@ -137,6 +138,7 @@ async function withConsoleDebugInLog<T>(logger: Logger, work: () => Promise<T>):
   } finally {
     console.debug = original;
   }
+  /* eslint-enable no-console */
 }
 
 /** Resolves the revision to a commit, lists the repo and fetches the model files (cached, resumable, checksummed). */
