@@ -18,8 +18,8 @@ export interface RunJobOptions {
   /** True once the job was asked to stop (cancel); polled between steps. */
   shouldStop?: () => boolean;
   threads?: number;
-  /** Called with the engine's train step once built (tests inspect the trained model in memory). */
-  onTrainStep?: (step: TrainStepLike) => void;
+  /** Called after training with the engine's step and the trained weights, before the step is released (tests inspect the model in memory). */
+  afterTraining?: (step: TrainStepLike, params: Float32Array[], seqLen: number) => Promise<void>;
 }
 
 export interface JobResult {
@@ -71,7 +71,6 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
     ...(method === 'dpo' ? { dpo_beta: hyper.dpo_beta } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
   });
-  options.onTrainStep?.(step);
   try {
     if (step.missing_targets.length > 0) {
       sink.event('warning', `LoRA target modules not in this architecture, skipped: ${step.missing_targets.join(', ')}.`, { missing_targets: step.missing_targets });
@@ -115,6 +114,7 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
     if (outcome.reason === 'early_stopped' && outcome.best_step !== null && outcome.best_step !== outcome.global_step) {
       params = io.read(checkpointDir(join(spec.output_dir, 'checkpoints'), outcome.best_step));
     }
+    await options.afterTraining?.(step, params, seqLen);
     const outputs = outcome.reason === 'cancelled' ? null : await writeOutputs(spec, model, tensors, params, adapterConfig, config.approach, sink, outcome);
     return { outcome, params, merged_dir: outputs?.merged_dir ?? '', ...(outputs?.adapter_dir ? { adapter_dir: outputs.adapter_dir } : {}) };
   } finally {
