@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
+import { encodeSafetensors, readSafetensors } from '../../plugins/local/model-files/safetensors.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { ModelService } from '../../src/models/service.js';
 import { Workspace } from '../../src/workspace/workspace.js';
@@ -23,6 +24,15 @@ beforeAll(async () => {
   const folder = join(work, 'hf');
   convertLlama2c({ checkpoint: join(ASSETS, 'stories260K.bin'), tokenizer: join(ASSETS, 'tok512.bin'), out_dir: folder });
   files = Object.fromEntries(readdirSync(folder).map((f) => [f, readFileSync(join(folder, f))]));
+  // The same model saved in two shards with an index, as transformers does past max_shard_size.
+  const all = [...readSafetensors(join(folder, 'model.safetensors'))].sort(([a], [b]) => a.localeCompare(b));
+  const halves = [all.slice(0, 20), all.slice(20)];
+  const shardName = (i: number) => `model-0000${i + 1}-of-00002.safetensors`;
+  const sharded: Record<string, Uint8Array> = { ...files };
+  delete sharded['model.safetensors'];
+  halves.forEach((part, i) => (sharded[shardName(i)] = encodeSafetensors(new Map(part.map(([n, t]) => [n, { shape: t.shape, data: t.data }])))));
+  const weightMap = Object.fromEntries(halves.flatMap((part, i) => part.map(([n]) => [n, shardName(i)])));
+  sharded['model.safetensors.index.json'] = Buffer.from(JSON.stringify({ metadata: { total_size: 260_032 * 4 }, weight_map: weightMap }));
   const withReadme = { ...files, 'README.md': Buffer.from('# stories260K\n'), 'pytorch_model.bin': Buffer.from('not wanted') };
   const broken = Buffer.from(files['model.safetensors']);
   broken[1000] ^= 0xff;
@@ -30,6 +40,7 @@ beforeAll(async () => {
     'karpathy/stories260K': { files: withReadme, lfs: ['model.safetensors', 'tokenizer.json', 'pytorch_model.bin'] },
     'meta/gated-stories': { files, lfs: ['model.safetensors'], gated_token: TOKEN },
     'bad/corrupted': { files, lfs: ['model.safetensors'], corrupt: { 'model.safetensors': broken } },
+    'big/sharded': { files: sharded, lfs: [shardName(0), shardName(1)] },
     'nobody/no-weights': { files: { 'config.json': files['config.json'], 'pytorch_model.bin': Buffer.from('x') } },
   });
 });
@@ -81,6 +92,14 @@ describe('import_model from a (fake, local) Hugging Face Hub', () => {
     // The corrupt blob was not kept in the cache.
     const blobs = join(t.home, 'hub-cache', 'models--bad--corrupted', 'blobs');
     expect(readdirSync(blobs).filter((b) => b.length === 64)).not.toContain(createHash('sha256').update(files['model.safetensors']).digest('hex'));
+  });
+
+  it('imports a sharded repo (index + shards) with the same parameter count', async () => {
+    t = await connectTestClient({ config: { allowed_roots: [work], models: { hub_url: hub.url } } });
+    const m = await t.callOk(importModelTool, { source: 'big/sharded' });
+    expect(m).toMatchObject({ created: true, parameters: 260_032, architecture: 'llama' });
+    expect(readdirSync(m.dir)).toContain('model.safetensors.index.json');
+    expect(readdirSync(m.dir)).toContain('model-00002-of-00002.safetensors');
   });
 
   it('passes HF_TOKEN to a gated repo', async () => {
