@@ -6,7 +6,6 @@ export function fixturePath(name: string): string {
   return fileURLToPath(new URL(`../fixtures/metrics/${name}`, import.meta.url));
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function readJson(name: string): any {
   return JSON.parse(readFileSync(fixturePath(name), 'utf8'));
 }

@@ -67,26 +67,38 @@ export class Bleu {
 
   /** Statistics of one hypothesis against its references (clipped by the max count over references). */
   segmentStats(hypothesis: string, references: readonly string[]): BleuStats {
-    const refNgrams = new Map<string, number>();
+    const order = this.maxOrder;
+    const refNgrams: Map<string, number>[] = [];
     const refLens: number[] = [];
     for (const ref of references) {
-      const { ngrams, length } = extractNgrams(this.preprocess(ref), this.maxOrder);
+      const { ngrams, length } = extractNgrams(this.preprocess(ref), order);
       refLens.push(length);
-      for (const [ngram, count] of ngrams) {
-        const prev = refNgrams.get(ngram);
-        if (prev === undefined || count > prev) refNgrams.set(ngram, count);
+      if (refNgrams.length === 0) {
+        refNgrams.push(...ngrams);
+        continue;
+      }
+      for (let n = 0; n < order; n++) {
+        const merged = refNgrams[n];
+        for (const [ngram, count] of ngrams[n]) if (count > (merged.get(ngram) ?? 0)) merged.set(ngram, count);
       }
     }
-    const { ngrams: hypNgrams, length: hypLen, orders } = extractNgrams(this.preprocess(hypothesis), this.maxOrder);
-    const correct = new Array<number>(this.maxOrder).fill(0);
-    const total = new Array<number>(this.maxOrder).fill(0);
-    for (const [ngram, count] of hypNgrams) {
-      const n = orders.get(ngram)! - 1;
-      total[n] += count;
-      const refCount = refNgrams.get(ngram);
-      if (refCount !== undefined) correct[n] += Math.min(count, refCount);
+    const { ngrams: hypNgrams, length: hypLen } = extractNgrams(this.preprocess(hypothesis), order);
+    const stats = new Array<number>(2 + 2 * order).fill(0);
+    stats[0] = hypLen;
+    stats[1] = closestRefLength(hypLen, refLens);
+    for (let n = 0; n < order; n++) {
+      const refs = refNgrams[n];
+      let correct = 0;
+      let total = 0;
+      for (const [ngram, count] of hypNgrams[n]) {
+        total += count;
+        const refCount = refs?.get(ngram);
+        if (refCount !== undefined) correct += count < refCount ? count : refCount;
+      }
+      stats[2 + n] = correct;
+      stats[2 + order + n] = total;
     }
-    return [hypLen, closestRefLength(hypLen, refLens), ...correct, ...total];
+    return stats;
   }
 
   /** The score from summed statistics. */
@@ -204,24 +216,24 @@ function closestRefLength(hypLen: number, refLens: readonly number[]): number {
   return closestLen;
 }
 
-/** Word n-grams of orders 1..maxOrder with counts; keys join tokens with a space (tokens never hold one). */
-function extractNgrams(line: string, maxOrder: number): { ngrams: Map<string, number>; orders: Map<string, number>; length: number } {
+/**
+ * Word n-gram counts, one map per order (index n-1). Keys join tokens with a space, built
+ * incrementally (tokens never hold one, so keys of one order never collide).
+ */
+function extractNgrams(line: string, maxOrder: number): { ngrams: Map<string, number>[]; length: number } {
   const tokens = pySplit(line);
-  const ngrams = new Map<string, number>();
-  const orders = new Map<string, number>();
-  for (let n = 1; n <= maxOrder; n++) {
-    for (let i = 0; i + n <= tokens.length; i++) {
-      const key = n === 1 ? tokens[i] : tokens.slice(i, i + n).join(' ');
-      const prev = ngrams.get(key);
-      if (prev === undefined) {
-        ngrams.set(key, 1);
-        orders.set(key, n);
-      } else {
-        ngrams.set(key, prev + 1);
-      }
+  const ngrams: Map<string, number>[] = [];
+  for (let n = 0; n < maxOrder; n++) ngrams.push(new Map());
+  for (let i = 0; i < tokens.length; i++) {
+    let key = tokens[i];
+    const last = Math.min(maxOrder, tokens.length - i);
+    for (let n = 0; n < last; n++) {
+      if (n > 0) key = `${key} ${tokens[i + n]}`;
+      const counts = ngrams[n];
+      counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
-  return { ngrams, orders, length: tokens.length };
+  return { ngrams, length: tokens.length };
 }
 
 // --- tokenizers (sacreBLEU's tokenizer_13a, tokenizer_intl, tokenizer_char, tokenizer_none) ---

@@ -49,9 +49,7 @@ export class Chrf {
   /** All n-gram counters of one segment: character orders, then word orders. */
   ngrams(segment: string): Map<string, number>[] {
     const text = this.lowercase ? segment.toLowerCase() : segment;
-    const chars = Array.from(this.whitespace ? text : pySplit(text).join(''));
-    const counters: Map<string, number>[] = [];
-    for (let n = 1; n <= this.charOrder; n++) counters.push(charNgrams(chars, n));
+    const counters = charNgrams(this.whitespace ? text : pySplit(text).join(''), this.charOrder);
     if (this.wordOrder > 0) {
       const words = splitPunctuation(text);
       for (let n = 1; n <= this.wordOrder; n++) counters.push(wordNgrams(words, n));
@@ -156,13 +154,23 @@ function matchStats(hyp: ReadonlyMap<string, number>, ref: ReadonlyMap<string, n
   return [ref.size > 0 ? hypCount : 0, refCount, matches];
 }
 
-function charNgrams(chars: readonly string[], n: number): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i + n <= chars.length; i++) {
-    const key = n === 1 ? chars[i] : chars.slice(i, i + n).join('');
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Character n-gram counts of orders 1..maxOrder (characters are code points, as Python's str). */
+function charNgrams(text: string, maxOrder: number): Map<string, number>[] {
+  const counters: Map<string, number>[] = [];
+  // Fast path: without surrogate pairs a UTF-16 unit is a code point, so substrings are n-grams.
+  const chars: string | string[] = SURROGATE.test(text) ? Array.from(text) : text;
+  const length = chars.length;
+  for (let n = 1; n <= maxOrder; n++) {
+    const counts = new Map<string, number>();
+    for (let i = 0; i + n <= length; i++) {
+      const key = typeof chars === 'string' ? chars.substring(i, i + n) : chars.slice(i, i + n).join('');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    counters.push(counts);
   }
-  return counts;
+  return counters;
 }
 
 function wordNgrams(words: readonly string[], n: number): Map<string, number> {
