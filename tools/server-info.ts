@@ -5,6 +5,7 @@ import { defineTool } from '../src/server/tool.js';
 const PluginStatusSchema = z.object({
   name: z.string().describe('Plugin name, e.g. "local" or "openai".'),
   version: z.string().describe('Plugin version (semver).'),
+  description: z.string().describe('What the plugin does.'),
   source: z.enum(['builtin', 'package']).describe('Built in, or loaded from an npm package named in the config.'),
   status: z.enum(['enabled', 'disabled']).describe('Whether its providers can be used now.'),
   provides: z.array(z.string()).describe('Provider kinds: training_backend, data_source, judge, tracker, model_store.'),

@@ -44,6 +44,8 @@ export async function connectTestClient(options: TestClientOptions = {}): Promis
   const client = new Client({ name: 'test-client', version: '0.0.0' }, options.clientCapabilities);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  // The SDK client checks structuredContent against a tool's output schema only once it has listed the tools.
+  await client.listTools();
   const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
   return {
     client,
