@@ -84,3 +84,47 @@ describe('LoRA SFT on pirate stories (stories260K)', () => {
   });
 });
 
+
+/** The same story told plainly: no narrator, no "Arr!", no refrain, no pirate words. */
+function plain(story: string): string {
+  return story
+    .replace("Ahoy, me hearties! Cap'n Pip will tell ye a tale. ", '')
+    .replace(' Arr!', '')
+    .replace(/ Ye must (.*?), me hearties\./, ' It is good to $1.')
+    .replace(' Yo ho ho, and that be the end of me tale!', ' The end.')
+    .replace(/there be/g, 'there was')
+    .replace(/yer/g, 'your');
+}
+
+describe('DPO on pirate-vs-plain pairs (stories260K)', () => {
+  it('raises the chosen-over-rejected log-prob margin on held-out pairs', async () => {
+    const pair = (story: string) => ({ prompt: [{ role: 'user', content: 'Tell me a story.' }], chosen: [{ role: 'assistant', content: story }], rejected: [{ role: 'assistant', content: plain(story) }] });
+    const dir = mkdtempSync(join(root, 'dpo-'));
+    const train = writeJsonl(join(dir, 'train.jsonl'), stories('train.jsonl').slice(0, 16).map(pair));
+    const heldOut = stories('validation.jsonl').map(pair);
+    const validation = writeJsonl(join(dir, 'validation.jsonl'), heldOut);
+    expect(heldOut[0].rejected[0].content).not.toMatch(/Arr|hearties|Yo ho/);
+    const sink = memorySink();
+    const spec = makeSpec({ root, job_id: 'job_dpo', modelDir: baseDir, train, validation, task_type: 'preference', method: 'dpo', hyper: { epochs: 2, max_seq_length: 192, eval_steps: 6, learning_rate: 5e-3, dpo_beta: 0.1 } });
+    const result = await runJob(spec, sink, { threads: 2 });
+    const margins = sink.series('eval_reward_margin');
+    expect(margins[0][0]).toBe(0);
+    expect(Math.abs(margins[0][1])).toBeLessThan(1e-3); // policy = reference before training
+    expect(margins[margins.length - 1][1]).toBeGreaterThan(1);
+    expect(sink.series('eval_reward_accuracy').at(-1)![1]).toBe(1);
+
+    // Independently, through the runtime: log p(chosen) − log p(rejected) on the held-out responses, tuned vs base.
+    const model = await loadModelFolder(baseDir);
+    const renderer = new Renderer(model.tokenizer);
+    const rendered = heldOut.map((p, i) => renderer.preference(p, { file: 'held-out', line: i + 1 }));
+    const margin = async (adapter?: string) => {
+      const runtime = await loadRuntimeModel(baseDir, { threads: 2, ...(adapter ? { adapter_dir: adapter } : {}) });
+      const c = await scoreSequences(runtime, { input_ids: rendered.map((r) => r.chosen.ids), loss_mask: rendered.map((r) => r.chosen.mask) });
+      const r = await scoreSequences(runtime, { input_ids: rendered.map((x) => x.rejected.ids), loss_mask: rendered.map((x) => x.rejected.mask) });
+      return c.logps.map((v, i) => v - r.logps[i]);
+    };
+    const before = await margin();
+    const after = await margin(result.adapter_dir);
+    after.forEach((m, i) => expect(m).toBeGreaterThan(before[i]));
+  }, 60_000);
+});
