@@ -4,6 +4,7 @@ import type { Logger } from '../../src/observability/logger.js';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import type { OpenAIConfig } from './config.js';
 import { mapOpenAIError } from './errors.js';
+import { locateInSource } from './format.js';
 import { followJob, loadState, saveState, type FollowState } from './follow-job.js';
 import type { Follower } from './poll.js';
 import { costEstimate, prepareFiles, throwOnErrors, validateSpec } from './prepare.js';
@@ -74,9 +75,9 @@ export class OpenAIBackend implements TrainingBackend {
     const uploaded: string[] = [];
     let job: OpenAI.FineTuning.FineTuningJob;
     try {
-      const training = await this.upload(prepared.train_path);
+      const training = await this.upload(prepared.train_path, spec.dataset.train_path);
       uploaded.push(training);
-      const validation = prepared.validation_path ? await this.upload(prepared.validation_path) : undefined;
+      const validation = prepared.validation_path ? await this.upload(prepared.validation_path, spec.dataset.validation_path!) : undefined;
       if (validation) uploaded.push(validation);
       sink.event('files_uploaded', `Uploaded ${prepared.train.length} training${validation ? ` and ${prepared.validation!.length} validation` : ''} examples to OpenAI.`, {
         training_file: training,
@@ -161,12 +162,12 @@ export class OpenAIBackend implements TrainingBackend {
     };
   }
 
-  private async upload(path: string): Promise<string> {
+  private async upload(path: string, sourcePath: string): Promise<string> {
     try {
       const file = await this.client.files.create({ file: createReadStream(path), purpose: 'fine-tune' });
       return file.id;
     } catch (error) {
-      throw mapOpenAIError(error, { provider: 'OpenAI', action: 'uploading a fine-tuning file', file: path });
+      throw locateInSource(mapOpenAIError(error, { provider: 'OpenAI', action: 'uploading a fine-tuning file', file: path }), path, sourcePath);
     }
   }
 

@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { FinetuneError } from '../../src/errors.js';
+import { FinetuneError, isFinetuneError } from '../../src/errors.js';
 import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
 
 /** A chat message as OpenAI's fine-tuning files take it (weight only on assistant messages). */
@@ -112,4 +112,23 @@ export async function writeOpenAIFile(source: string, target: string, method: 's
   for await (const { line, value } of readJsonl(source)) examples.push(toOpenAIExample(value, method, source, line));
   writeFileAtomic(target, examples.map((e) => `${JSON.stringify(e)}\n`).join(''));
   return examples;
+}
+
+/**
+ * An upstream refusal that names a line of a converted file, pointed back at the dataset row it
+ * came from (converted files keep the source order; blank source lines are skipped).
+ */
+export function locateInSource(error: unknown, convertedPath: string, sourcePath: string): unknown {
+  if (!isFinetuneError(error) || error.code !== 'DATASET_INVALID' || typeof error.details.line !== 'number') return error;
+  const wanted = error.details.line;
+  let seen = 0;
+  let sourceLine: number | undefined;
+  readFileSync(sourcePath, 'utf8')
+    .split('\n')
+    .some((text, index) => (text.trim() && ++seen === wanted ? ((sourceLine = index + 1), true) : false));
+  if (sourceLine === undefined) return error;
+  return new FinetuneError('DATASET_INVALID', `${error.message} — that is ${sourcePath} line ${sourceLine} (converted file ${convertedPath} line ${wanted}).`, {
+    details: { ...error.details, file: sourcePath, line: sourceLine, converted_file: convertedPath, converted_line: wanted },
+    cause: error,
+  });
 }

@@ -4,7 +4,7 @@ import { isFinetuneError, type FinetuneError } from '../../src/errors.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
-import { writeOpenAIFile, type OpenAIExample } from '../openai/format.js';
+import { locateInSource, writeOpenAIFile, type OpenAIExample } from '../openai/format.js';
 import { follow } from '../openai/poll.js';
 import { throwOnErrors } from '../openai/prepare.js';
 import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
@@ -68,9 +68,9 @@ export class TogetherBackend implements TrainingBackend {
     const prepared = await this.prepare(spec);
     const uploaded: string[] = [];
     try {
-      const training = await this.upload(prepared.train_path);
+      const training = await this.upload(prepared.train_path, spec.dataset.train_path);
       uploaded.push(training);
-      const validation = prepared.validation_path ? await this.upload(prepared.validation_path) : undefined;
+      const validation = prepared.validation_path ? await this.upload(prepared.validation_path, spec.dataset.validation_path!) : undefined;
       if (validation) uploaded.push(validation);
       const price = await this.api.request<TogetherPriceEstimate>('/fine-tunes/estimate-price', {
         method: 'POST',
@@ -109,9 +109,9 @@ export class TogetherBackend implements TrainingBackend {
     const uploaded: string[] = [];
     let job: TogetherJob;
     try {
-      const training = await this.upload(prepared.train_path);
+      const training = await this.upload(prepared.train_path, spec.dataset.train_path);
       uploaded.push(training);
-      const validation = prepared.validation_path ? await this.upload(prepared.validation_path) : undefined;
+      const validation = prepared.validation_path ? await this.upload(prepared.validation_path, spec.dataset.validation_path!) : undefined;
       if (validation) uploaded.push(validation);
       sink.event('files_uploaded', `Uploaded ${prepared.train.length} training examples to Together.`, { training_file: training, validation_file: validation });
       const wandb = { api_key: this.config.wandb_api_key ?? this.env.WANDB_API_KEY, project_name: this.config.wandb_project_name };
@@ -269,14 +269,18 @@ export class TogetherBackend implements TrainingBackend {
     return { train_path, validation_path, train };
   }
 
-  private async upload(path: string): Promise<string> {
+  private async upload(path: string, sourcePath: string): Promise<string> {
     const form = new FormData();
     form.set('purpose', 'fine-tune');
     form.set('file_name', basename(path));
     form.set('file_type', 'jsonl');
     form.set('file', new Blob([readFileSync(path)], { type: 'application/jsonl' }), basename(path));
-    const file = await this.api.request<TogetherFile>('/files/upload', { method: 'POST', form, action: 'uploading a fine-tuning file', file: path });
-    return file.id;
+    try {
+      const file = await this.api.request<TogetherFile>('/files/upload', { method: 'POST', form, action: 'uploading a fine-tuning file', file: path });
+      return file.id;
+    } catch (error) {
+      throw locateInSource(error, path, sourcePath);
+    }
   }
 
   private async deleteFiles(ids: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatGenerateFromConfig } from '../../plugins/openai/inference.js';
 import type { OpenAIJobHandle } from '../../plugins/openai/backend.js';
@@ -156,12 +156,15 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
     expect(error).toMatchObject({ code: 'UPSTREAM_ERROR' });
   });
 
-  it('turns a 400 file error into DATASET_INVALID with the line', async () => {
+  it('turns a 400 file error into DATASET_INVALID at the dataset row it came from', async () => {
     fake.rejectLine = (line) => line.includes('Question 4:');
     try {
-      const error = await backend.start(makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) }), new RecordingSink()).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'DATASET_INVALID', details: { line: 5 } });
-      expect((error as Error).message).toMatch(/line 5/);
+      const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) });
+      // A blank line in the source shifts source lines against the converted file's.
+      writeFileSync(spec.dataset.train_path, `\n${readFileSync(spec.dataset.train_path, 'utf8')}`);
+      const error = await backend.start(spec, new RecordingSink()).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'DATASET_INVALID', details: { file: spec.dataset.train_path, line: 6, converted_line: 5 } });
+      expect((error as Error).message).toMatch(/Line 5.*train\.jsonl line 6/s);
     } finally {
       fake.rejectLine = undefined;
     }
