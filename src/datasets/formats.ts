@@ -225,6 +225,8 @@ function toolsOf(value: Obj, line: number, issues: DatasetIssue[]): unknown[] | 
     issues.push(issue(line, 'error', 'invalid_tools', 'tools', 'tools is not a list.', 'Give tools as a JSON array of function definitions.'));
     return undefined;
   }
+  // An empty list says the same as no list; dropping it keeps round trips exact.
+  if (!tools.length) return undefined;
   return tools.map((t) => (isObject(t) && t.type === 'function' ? t : { type: 'function', function: t }));
 }
 

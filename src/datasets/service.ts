@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
+import { exportDataset, type ExportOptions, type ExportResult } from './export.js';
 import type { Logger } from '../observability/logger.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DatasetIssue } from './issues.js';
@@ -257,6 +258,14 @@ export class DatasetService {
       throw error;
     }
     return { id: manifest.dataset_id, parent_id: manifest.parent_id, task_type: manifest.task_type, manifest, dir };
+  }
+
+  /**
+   * Writes a version, or one split, to `options.path` in a chosen format (openai_chat, openai_dpo,
+   * jsonl, alpaca, sharegpt, trl_preference, csv). The path is taken as given: tools resolve user paths.
+   */
+  exportDataset(id: string, options: ExportOptions, signal?: AbortSignal): Promise<ExportResult> {
+    return exportDataset(this, id, options, signal);
   }
 
   /** Validates a source file (in its own layout) or a prepared version, reporting every problem. */

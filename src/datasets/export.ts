@@ -1,0 +1,218 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { FinetuneError } from '../errors.js';
+import type { DatasetService } from './service.js';
+import type { CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, SplitName, TaskType, TextRow, TripletRow } from './types.js';
+
+export const EXPORT_FORMATS = ['openai_chat', 'openai_dpo', 'jsonl', 'alpaca', 'sharegpt', 'trl_preference', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Task types each format can express without loss. */
+const ACCEPTS: Record<ExportFormat, TaskType[]> = {
+  openai_chat: ['chat', 'completion'],
+  openai_dpo: ['preference'],
+  jsonl: ['chat', 'completion', 'preference', 'classification', 'triplet', 'text'],
+  alpaca: ['chat', 'completion'],
+  sharegpt: ['chat'],
+  trl_preference: ['preference'],
+  csv: ['completion', 'classification', 'triplet', 'text'],
+};
+
+export interface ExportOptions {
+  format: ExportFormat;
+  split?: SplitName;
+  /** Absolute path of the file to write (callers resolve user paths first). */
+  path: string;
+}
+
+export interface ExportResult {
+  path: string;
+  format: ExportFormat;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** Streams a version (or one split) into a file in the chosen format; the file appears whole or not at all. */
+export async function exportDataset(service: DatasetService, id: string, options: ExportOptions, signal?: AbortSignal): Promise<ExportResult> {
+  const record = service.get(id);
+  const task = record.task_type;
+  if (!ACCEPTS[options.format].includes(task)) {
+    throw new FinetuneError('INVALID_INPUT', `Format ${options.format} cannot hold ${task} rows.`, {
+      recovery: `Use one of: ${EXPORT_FORMATS.filter((f) => ACCEPTS[f].includes(task)).join(', ')}.`,
+      details: { field: 'format' },
+    });
+  }
+  const sink = new AtomicSink(options.path);
+  let rows = 0;
+  try {
+    if (options.format === 'alpaca') sink.write('[\n');
+    if (options.format === 'csv') sink.write(`${csvColumns(task).join(',')}\n`);
+    for await (const { line, row } of service.rows(id, options.split, signal)) {
+      const converted = convert(options.format, task, row, line);
+      if (options.format === 'alpaca') sink.write(`${rows ? ',\n' : ''}${JSON.stringify(converted)}`);
+      else if (options.format === 'csv') sink.write(`${(converted as string[]).map(csvField).join(',')}\n`);
+      else sink.write(`${JSON.stringify(converted)}\n`);
+      rows++;
+    }
+    if (options.format === 'alpaca') sink.write('\n]\n');
+    return { path: options.path, format: options.format, rows, ...sink.commit() };
+  } catch (error) {
+    sink.abort();
+    throw error;
+  }
+}
+
+function convert(format: ExportFormat, task: TaskType, row: CanonicalRow, line: number): unknown {
+  const chat = task === 'completion' ? completionAsChat(row as CompletionRow) : (row as ChatRow);
+  switch (format) {
+    case 'jsonl':
+      return row;
+    case 'openai_chat':
+      return { messages: chat.messages.map(openAiMessage), ...(chat.tools?.length ? { tools: chat.tools } : {}) };
+    case 'openai_dpo': {
+      const r = row as PreferenceRow;
+      return { input: { messages: r.prompt.map(openAiMessage) }, preferred_output: r.chosen.map(openAiMessage), non_preferred_output: r.rejected.map(openAiMessage) };
+    }
+    case 'trl_preference': {
+      const r = row as PreferenceRow;
+      return { prompt: r.prompt.map(plainMessage), chosen: r.chosen.map(plainMessage), rejected: r.rejected.map(plainMessage) };
+    }
+    case 'sharegpt':
+      return shareGpt(chat, line);
+    case 'alpaca':
+      return alpaca(chat, line);
+    case 'csv':
+      return csvValues(task, row);
+  }
+}
+
+function completionAsChat(row: CompletionRow): ChatRow {
+  return { messages: [{ role: 'user', content: row.prompt }, { role: 'assistant', content: row.completion }] };
+}
+
+/** OpenAI's fine-tuning message: content null beside tool calls, weight only where set. */
+function openAiMessage(m: ChatMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { role: m.role, content: m.tool_calls && m.content === '' ? null : m.content };
+  if (m.name) out.name = m.name;
+  if (m.tool_calls) out.tool_calls = m.tool_calls;
+  if (m.tool_call_id) out.tool_call_id = m.tool_call_id;
+  if (m.weight !== undefined) out.weight = m.weight;
+  return out;
+}
+
+function plainMessage(m: ChatMessage): Record<string, unknown> {
+  return { role: m.role, content: m.content };
+}
+
+const SHAREGPT_FROM: Record<string, string> = { user: 'human', assistant: 'gpt', tool: 'observation', system: 'system' };
+
+function shareGpt(chat: ChatRow, line: number): unknown {
+  const [first, ...rest] = chat.messages;
+  const system = first?.role === 'system' ? first.content : undefined;
+  const conversations = (system !== undefined ? rest : chat.messages).map((m) => {
+    if (m.role === 'system') throw notLossless('sharegpt', line, 'a system message after the first turn');
+    if (m.tool_calls) {
+      const calls = m.tool_calls.map((c) => ({ name: c.function.name, arguments: safeJson(c.function.arguments) }));
+      return { from: 'function_call', value: JSON.stringify(calls.length === 1 ? calls[0] : calls) };
+    }
+    return { from: SHAREGPT_FROM[m.role], value: m.content };
+  });
+  return { conversations, ...(system !== undefined ? { system } : {}), ...(chat.tools?.length ? { tools: JSON.stringify(chat.tools.map((t) => (t as { function?: unknown }).function ?? t)) } : {}) };
+}
+
+/** Alpaca holds one system prompt, user/assistant pairs as history, and a last user → assistant turn. */
+function alpaca(chat: ChatRow, line: number): unknown {
+  const messages = [...chat.messages];
+  const system = messages[0]?.role === 'system' ? messages.shift()!.content : undefined;
+  if (messages.length < 2 || messages.length % 2 !== 0) throw notLossless('alpaca', line, 'turns that are not user/assistant pairs');
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < messages.length; i += 2) {
+    const [user, assistant] = [messages[i], messages[i + 1]];
+    if (user.role !== 'user' || assistant.role !== 'assistant' || user.tool_calls || assistant.tool_calls) throw notLossless('alpaca', line, 'turns that are not user/assistant pairs');
+    pairs.push([user.content, assistant.content]);
+  }
+  const [instruction, output] = pairs.pop()!;
+  return { instruction, input: '', output, ...(system !== undefined ? { system } : {}), ...(pairs.length ? { history: pairs } : {}) };
+}
+
+function notLossless(format: string, line: number, what: string): FinetuneError {
+  return new FinetuneError('INVALID_INPUT', `Row ${line} has ${what}, which ${format} cannot hold.`, { recovery: 'Export as openai_chat or jsonl instead.', details: { field: 'format', line } });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function csvColumns(task: TaskType): string[] {
+  return { completion: ['prompt', 'completion'], classification: ['text', 'label'], triplet: ['anchor', 'positive', 'negative'], text: ['text'] }[task as 'text'];
+}
+
+function csvValues(task: TaskType, row: CanonicalRow): string[] {
+  const r = row as CompletionRow & ClassificationRow & TripletRow & TextRow;
+  return csvColumns(task).map((c) => r[c as keyof typeof r]);
+}
+
+/** RFC 4180 quoting. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Writes through a 1 MiB buffer to a temp file beside the target, then renames it into place. */
+class AtomicSink {
+  private readonly temp: string;
+  private readonly fd: number;
+  private readonly hash = createHash('sha256');
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private bytes = 0;
+
+  constructor(private readonly target: string) {
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      this.temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      this.fd = openSync(this.temp, 'w', 0o644);
+    } catch (error) {
+      throw new FinetuneError('FILE_ERROR', `Cannot write '${target}': ${(error as Error).message}.`, { details: { file: target, field: 'path' } });
+    }
+  }
+
+  write(text: string): void {
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    if (this.pendingLength >= 1 << 20) this.flush();
+  }
+
+  commit(): { bytes: number; sha256: string } {
+    this.flush();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    renameSync(this.temp, this.target);
+    return { bytes: this.bytes, sha256: this.hash.digest('hex') };
+  }
+
+  abort(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed by commit
+    }
+    rmSync(this.temp, { force: true });
+  }
+
+  private flush(): void {
+    if (!this.pending.length) return;
+    const buffer = Buffer.from(this.pending.join(''), 'utf8');
+    this.hash.update(buffer);
+    let offset = 0;
+    while (offset < buffer.length) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
+    this.bytes += buffer.length;
+    this.pending = [];
+    this.pendingLength = 0;
+  }
+}
