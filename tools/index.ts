@@ -27,6 +27,8 @@ import { logExperimentTool } from './log-experiment.js';
 import { compareExperimentsTool } from './compare-experiments.js';
 import { compareModelsTool } from './compare-models.js';
 import { evaluateModelTool } from './evaluate-model.js';
+import { setupHumanEvalTool } from './setup-human-eval.js';
+import { recordHumanEvalTool } from './record-human-eval.js';
 import { scoreOutputsTool } from './score-outputs.js';
 import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
@@ -72,6 +74,8 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   compareExperimentsTool,
   evaluateModelTool,
   compareModelsTool,
+  setupHumanEvalTool,
+  recordHumanEvalTool,
   // evaluation
   scoreOutputsTool,
 ];

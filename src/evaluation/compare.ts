@@ -54,6 +54,8 @@ export interface ComparisonResult {
   judge: null | { used: string; results: Array<Omit<JudgedModel, 'outcomes'>> };
   verdicts: Array<{ model: string; verdict: 'improved' | 'regressed' | 'no_significant_change'; reasons: string[] }>;
   verdict: 'improved' | 'regressed' | 'no_significant_change';
+  /** Per-case judge outcomes per candidate (stored with the comparison, not returned by the tool). */
+  judge_outcomes?: Record<string, JudgedModel['outcomes']>;
 }
 
 const ALPHA = 0.05;
@@ -133,6 +135,7 @@ export async function compareOutputs(input: {
     judge: input.judge ? { used: input.judge.used, results: judged.map(({ outcomes: _outcomes, ...rest }) => rest) } : null,
     verdicts,
     verdict,
+    ...(input.judge ? { judge_outcomes: Object.fromEntries(judged.map((j) => [j.model, j.outcomes])) } : {}),
   };
 }
 
