@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,25 @@ describe('PEFT adapter I/O', () => {
     const deltaT = tf.transpose(tf.matMul(tf.tensor2d(pair.B.data, [6, 3]), tf.tensor2d(pair.A.data, [3, 5]))).dataSync();
     const got = merged.get('h.0.attn.c_attn.weight')!.data;
     for (let i = 0; i < 30; i++) expect(got[i]).toBeCloseTo(deltaT[i], 5);
+  });
+
+  it('reads PEFT alpha_pattern per module and refuses DoRA adapters', () => {
+    const rand = seeded(11);
+    const dir = join(work, 'patterned');
+    const pair = { A: random([2, 4], rand), B: random([4, 2], rand) };
+    writePeftAdapter(dir, { base_model_name_or_path: 'x', r: 2, lora_alpha: 4, lora_dropout: 0, target_modules: ['q_proj', 'v_proj'], use_rslora: false, tensors: new Map([['model.layers.0.self_attn.q_proj', pair], ['model.layers.0.self_attn.v_proj', pair]]) });
+    const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
+    writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ ...config, alpha_pattern: { v_proj: 8 } }));
+    const adapter = readPeftAdapter(dir);
+    expect(adapter.tensors.get('model.layers.0.self_attn.v_proj')!.alpha).toBe(8);
+    expect(adapter.tensors.get('model.layers.0.self_attn.q_proj')!.alpha).toBeUndefined();
+    const zero = { shape: [4, 4], data: new Float32Array(16) };
+    const merged = mergeLora(new Map([['model.layers.0.self_attn.q_proj.weight', zero], ['model.layers.0.self_attn.v_proj.weight', zero]]), adapter);
+    const q = merged.get('model.layers.0.self_attn.q_proj.weight')!.data;
+    const v = merged.get('model.layers.0.self_attn.v_proj.weight')!.data;
+    for (let i = 0; i < 16; i++) expect(v[i]).toBeCloseTo(2 * q[i], 6); // alpha 8 vs 4 at the same r
+    writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ ...config, use_dora: true }));
+    expect(() => readPeftAdapter(dir)).toThrow(/DoRA/);
   });
 
   it('refuses an adapter whose module is missing from the base and a folder that is not an adapter', () => {

@@ -15,6 +15,8 @@ export interface LoraPair {
   A: WeightTensor;
   /** lora_B: [out_features, r]. */
   B: WeightTensor;
+  /** This module's lora_alpha when the adapter's alpha_pattern overrides it. */
+  alpha?: number;
 }
 
 export interface PeftAdapter {
@@ -106,6 +108,11 @@ export function readPeftAdapter(dir: string): PeftAdapter {
   } catch (error) {
     throw new FinetuneError('FILE_ERROR', `${configPath} is not JSON: ${(error as Error).message}`, { details: { file: configPath } });
   }
+  if (config.use_dora === true) {
+    throw new FinetuneError('MODEL_UNSUPPORTED', `${configPath} is a DoRA adapter (use_dora); only plain LoRA adapters are supported.`, {
+      details: { file: configPath, field: 'use_dora' },
+    });
+  }
   if (config.peft_type !== 'LORA') {
     throw new FinetuneError('MODEL_UNSUPPORTED', `${configPath} has peft_type ${JSON.stringify(config.peft_type)}; only LORA adapters are supported.`, {
       details: { file: configPath, field: 'peft_type' },
@@ -129,7 +136,8 @@ export function readPeftAdapter(dir: string): PeftAdapter {
       });
     }
     checkPair(module, pair as LoraPair, weightsPath);
-    tensors.set(module, pair as LoraPair);
+    const alpha = patternValue(config.alpha_pattern, module);
+    tensors.set(module, alpha === undefined ? (pair as LoraPair) : { ...(pair as LoraPair), alpha });
   }
   const targets = config.target_modules;
   return {
@@ -144,13 +152,22 @@ export function readPeftAdapter(dir: string): PeftAdapter {
   };
 }
 
+/** PEFT's rank/alpha_pattern lookup: a key matches a module whose name is the key or ends with `.key`. */
+function patternValue(pattern: unknown, module: string): number | undefined {
+  if (!pattern || typeof pattern !== 'object') return undefined;
+  for (const [key, value] of Object.entries(pattern as Record<string, unknown>)) {
+    if ((module === key || module.endsWith(`.${key}`)) && typeof value === 'number') return value;
+  }
+  return undefined;
+}
+
 /**
  * W' = W + scale · B·A for every adapted module (transposed for fan_in_fan_out Conv1D weights).
  * Returns a new Map; untouched weights are shared, adapted ones are fresh arrays.
  */
 export function mergeLora(weights: Map<string, WeightTensor>, adapter: PeftAdapter): Map<string, WeightTensor> {
   const merged = new Map(weights);
-  for (const [module, { A, B }] of adapter.tensors) {
+  for (const [module, { A, B, alpha }] of adapter.tensors) {
     const name = `${module}.weight`;
     const base = weights.get(name);
     if (!base) {
@@ -168,7 +185,7 @@ export function mergeLora(weights: Map<string, WeightTensor>, adapter: PeftAdapt
         details: { field: module },
       });
     }
-    const scale = loraScale(adapter, r);
+    const scale = loraScale({ lora_alpha: alpha ?? adapter.lora_alpha, use_rslora: adapter.use_rslora }, r);
     const data = Float32Array.from(base.data);
     for (let o = 0; o < outFeatures; o++) {
       for (let k = 0; k < r; k++) {
