@@ -81,8 +81,13 @@ function checkWeights(dir: string, config: ModelConfig, weights: Map<string, Wei
 }
 
 const cache = new Map<string, { stamp: number; model: LoadedModel }>();
+/** Loaded models kept in memory (least recently used dropped first): weights are the bulk of a process's memory. */
+const CACHE_LIMIT = 4;
 
-/** Loads a Hugging Face model folder (config, f32 weights, tokenizer), cached per folder and weights mtime. */
+/**
+ * Loads a Hugging Face model folder (config, f32 weights, tokenizer), cached per folder and weights
+ * mtime. The returned weights are shared with other callers: never mutate them (mergeLora copies).
+ */
 export async function loadModelFolder(dir: string): Promise<LoadedModel> {
   const folder = resolve(dir);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
@@ -92,12 +97,18 @@ export async function loadModelFolder(dir: string): Promise<LoadedModel> {
   const weightsFile = weightsPath(folder);
   const stamp = statSync(weightsFile).mtimeMs;
   const hit = cache.get(folder);
-  if (hit && hit.stamp === stamp) return hit.model;
+  if (hit && hit.stamp === stamp) {
+    cache.delete(folder);
+    cache.set(folder, hit); // most recently used last
+    return hit.model;
+  }
   const weights = new Map<string, WeightTensor>();
   for (const [name, tensor] of readSafetensors(weightsFile)) weights.set(name, { shape: tensor.shape, data: tensor.data });
   checkWeights(folder, config, weights);
   const model: LoadedModel = { dir: folder, config, raw_config, weights, tokenizer: loadTokenizer(folder) };
+  cache.delete(folder);
   cache.set(folder, { stamp, model });
+  while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   return model;
 }
 
