@@ -7,9 +7,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { readLines } from '../datasets/line-reader.js';
 import { FinetuneError } from '../errors.js';
+import { throwIfCancelled } from './abort.js';
 import { checkGates, type Gate, type GateResult } from './gates.js';
 import { Bleu, type BleuTokenizer } from './metrics/bleu.js';
-import { bootstrapInterval, resampleIndices, scoreStats, type BootstrapInterval, type StatsScorer } from './metrics/bootstrap.js';
+import { bootstrapInterval, resampleIndices, scoreStats, StatsMatrix, type BootstrapInterval, type StatsScorer } from './metrics/bootstrap.js';
 import { Chrf } from './metrics/chrf.js';
 import { classificationReport, sortedLabels } from './metrics/classification.js';
 import { RougeScorer } from './metrics/rouge.js';
@@ -68,11 +69,21 @@ type Row = { kind: 'text'; line: number; prediction: string; references: string[
 
 /** Per-metric: per-example statistics and how a summed vector becomes the corpus score. */
 interface MetricTrack {
-  stats: number[][];
+  stats?: StatsMatrix;
   score: StatsScorer;
 }
 
 export async function scoreOutputs(path: string, options: ScoreOutputsOptions = {}): Promise<ScoreOutputsResult> {
+  try {
+    return await scoreFile(path, options);
+  } catch (error) {
+    // readLines and the bootstrap stop with the signal's AbortError; the model reads CANCELLED.
+    throwIfCancelled(options.signal, 'score_outputs');
+    throw error;
+  }
+}
+
+async function scoreFile(path: string, options: ScoreOutputsOptions): Promise<ScoreOutputsResult> {
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new FinetuneError('FILE_ERROR', `path '${path}' is not a readable file.`, { details: { field: 'path', file: path } });
   }
@@ -149,7 +160,7 @@ class TextRowScorer {
         : metric === 'chrf_pp' ? (s) => this.chrfPP.fScore(s)
         : metric === 'exact_match' || metric === 'f1' ? mean(100)
         : mean(1);
-      this.tracks.set(metric, { stats: [], score });
+      this.tracks.set(metric, { score });
     }
   }
 
@@ -167,7 +178,10 @@ class TextRowScorer {
     }
     if (this.tracks.has('exact_match')) rowStats.exact_match = [maxOverReferences(exactMatch, prediction, references), 1];
     if (this.tracks.has('f1')) rowStats.f1 = [maxOverReferences(tokenF1, prediction, references), 1];
-    for (const [metric, track] of this.tracks) track.stats.push(rowStats[metric]);
+    for (const [metric, track] of this.tracks) {
+      track.stats ??= new StatsMatrix(rowStats[metric].length);
+      track.stats.push(rowStats[metric]);
+    }
     if (!wantScores) return undefined;
     const scores: Record<string, number> = {};
     for (const [metric, track] of this.tracks) {
@@ -182,15 +196,17 @@ class TextRowScorer {
     const confidence_intervals: Record<string, BootstrapInterval> = {};
     const samples = this.options.bootstrap_samples ?? 1000;
     const seed = this.options.seed;
-    const n = this.tracks.values().next().value?.stats.length ?? 0;
+    const n = this.tracks.values().next().value?.stats?.rows ?? 0;
     const indices = samples > 0 ? resampleIndices(n, { samples, seed }) : undefined;
     for (const [metric, track] of this.tracks) {
+      const stats = track.stats ?? new StatsMatrix(0);
+      this.options.signal?.throwIfAborted();
       if (indices) {
-        const interval = bootstrapInterval(track.stats, track.score, { indices, seed });
+        const interval = bootstrapInterval(stats, track.score, { indices, seed });
         metrics[metric] = interval.score;
         confidence_intervals[metric] = interval;
       } else {
-        metrics[metric] = scoreStats(track.stats, track.score);
+        metrics[metric] = scoreStats(stats, track.score);
       }
     }
     const nrefs = refCounts.size === 1 ? [...refCounts][0] : 'var';
@@ -223,7 +239,8 @@ function scoreClassification(
   const confidence_intervals: Record<string, BootstrapInterval> = {};
   const samples = options.bootstrap_samples ?? 1000;
   if (samples > 0 && wanted.includes('accuracy')) {
-    const correct = gold.map((g, i) => [String(g) === String(predicted[i]) ? 1 : 0, 1]);
+    const correct = new StatsMatrix(2, gold.length);
+    gold.forEach((g, i) => correct.push([String(g) === String(predicted[i]) ? 1 : 0, 1]));
     confidence_intervals.accuracy = bootstrapInterval(correct, (s) => (s[1] > 0 ? s[0] / s[1] : 0), { samples, seed: options.seed });
   }
   return {

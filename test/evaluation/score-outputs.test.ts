@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scoreOutputs } from '../../src/evaluation/score-outputs.js';
+import { isFinetuneError } from '../../src/errors.js';
 import { scoreOutputsTool } from '../../tools/score-outputs.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { expected, fixturePath, readPairs } from './fixtures.js';
@@ -128,5 +130,27 @@ describe('score_outputs refuses bad input with a located error', () => {
     expect(errorCode(await t.call('score_outputs', { path, metrics: ['accuracy'] }))).toBe('INVALID_INPUT');
     expect(errorCode(await t.call('score_outputs', { path: join(dir, 'missing.jsonl') }))).toBe('FILE_ERROR');
     expect(errorCode(await t.call('score_outputs', { path: '/etc/hostname' }))).toBe('PATH_NOT_ALLOWED');
+  });
+});
+
+describe('score_outputs progress and cancellation', () => {
+  const rows = Array.from({ length: 2500 }, (_, i) => ({ prediction: `answer ${i % 7}`, reference: `answer ${i % 5}` }));
+
+  it('sends progress notifications every 1,000 rows when the client asks for them', async () => {
+    const path = writeJsonl('progress.jsonl', rows);
+    const seen: number[] = [];
+    const result = await t.client.callTool({ name: 'score_outputs', arguments: { path, bootstrap_samples: 0 } }, undefined, {
+      onprogress: (p) => seen.push(p.progress),
+    });
+    expect(result.isError).toBeFalsy();
+    expect(seen).toEqual([1000, 2000]);
+  });
+
+  it('stops with CANCELLED when the signal aborts', async () => {
+    const path = writeJsonl('cancel.jsonl', rows);
+    const controller = new AbortController();
+    controller.abort();
+    const error = await scoreOutputs(path, { signal: controller.signal }).catch((e: unknown) => e);
+    expect(isFinetuneError(error) && error.code).toBe('CANCELLED');
   });
 });

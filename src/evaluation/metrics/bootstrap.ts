@@ -69,15 +69,56 @@ export function resampleIndices(n: number, options: BootstrapOptions = {}): Uint
   return out;
 }
 
-function flatten(stats: readonly (readonly number[])[]): { flat: Float64Array; width: number } {
-  const width = stats[0]?.length ?? 0;
-  const flat = new Float64Array(stats.length * width);
-  stats.forEach((row, i) => flat.set(row, i * width));
-  return { flat, width };
+/**
+ * Per-example statistics stored flat (row-major, fixed width) in a growing Float64Array, so a
+ * long file costs 8 bytes a number rather than an array object per row.
+ */
+export class StatsMatrix {
+  private data: Float64Array;
+  rows = 0;
+
+  constructor(
+    readonly width: number,
+    capacity = 1024,
+  ) {
+    this.data = new Float64Array(Math.max(1, capacity) * width);
+  }
+
+  static from(rows: readonly (readonly number[])[]): StatsMatrix {
+    const matrix = new StatsMatrix(rows[0]?.length ?? 0, rows.length);
+    for (const row of rows) matrix.push(row);
+    return matrix;
+  }
+
+  push(row: ArrayLike<number>): void {
+    if (row.length !== this.width) throw new Error(`a statistics row has ${row.length} values, not ${this.width}`);
+    if ((this.rows + 1) * this.width > this.data.length) {
+      const grown = new Float64Array(Math.max(this.data.length * 2, this.width));
+      grown.set(this.data);
+      this.data = grown;
+    }
+    for (let k = 0; k < this.width; k++) this.data[this.rows * this.width + k] = row[k];
+    this.rows++;
+  }
+
+  /** The rows as one flat view (row i at [i·width, (i+1)·width)). */
+  get flat(): Float64Array {
+    return this.data.subarray(0, this.rows * this.width);
+  }
+
+  row(i: number): Float64Array {
+    return this.data.subarray(i * this.width, (i + 1) * this.width);
+  }
 }
 
-function resampledScores(stats: readonly (readonly number[])[], score: StatsScorer, indices: readonly Uint32Array[]): number[] {
-  const { flat, width } = flatten(stats);
+export type StatsInput = readonly (readonly number[])[] | StatsMatrix;
+
+function asMatrix(stats: StatsInput): StatsMatrix {
+  return stats instanceof StatsMatrix ? stats : StatsMatrix.from(stats);
+}
+
+function resampledScores(stats: StatsMatrix, score: StatsScorer, indices: readonly Uint32Array[]): number[] {
+  const { flat, width } = stats;
   const sum = new Float64Array(width);
   return indices.map((idx) => {
     sum.fill(0);
@@ -90,10 +131,11 @@ function resampledScores(stats: readonly (readonly number[])[], score: StatsScor
 }
 
 /** The score of the whole data: every example's statistics summed once. */
-export function scoreStats(stats: readonly (readonly number[])[], score: StatsScorer): number {
-  const { flat, width } = flatten(stats);
+export function scoreStats(input: StatsInput, score: StatsScorer): number {
+  const stats = asMatrix(input);
+  const { flat, width } = stats;
   const sum = new Float64Array(width);
-  for (let i = 0; i < stats.length; i++) for (let k = 0; k < width; k++) sum[k] += flat[i * width + k];
+  for (let i = 0; i < stats.rows; i++) for (let k = 0; k < width; k++) sum[k] += flat[i * width + k];
   return score(sum);
 }
 
@@ -109,26 +151,29 @@ function estimateInterval(score: number, resampled: number[], seed: number): Boo
 }
 
 export function bootstrapInterval(
-  stats: readonly (readonly number[])[],
+  input: StatsInput,
   score: StatsScorer,
   options: BootstrapOptions & { indices?: readonly Uint32Array[] } = {},
 ): BootstrapInterval {
-  const indices = options.indices ?? resampleIndices(stats.length, options);
+  const stats = asMatrix(input);
+  const indices = options.indices ?? resampleIndices(stats.rows, options);
   return estimateInterval(scoreStats(stats, score), resampledScores(stats, score, indices), options.seed ?? DEFAULT_BOOTSTRAP_SEED);
 }
 
 /** Paired bootstrap significance of system vs baseline on the same examples (same order). */
 export function pairedBootstrap(
-  baselineStats: readonly (readonly number[])[],
-  systemStats: readonly (readonly number[])[],
+  baselineInput: StatsInput,
+  systemInput: StatsInput,
   score: StatsScorer,
   options: BootstrapOptions & { indices?: readonly Uint32Array[] } = {},
 ): PairedBootstrapResult {
-  if (baselineStats.length !== systemStats.length) {
-    throw new Error(`paired bootstrap needs the same examples: baseline has ${baselineStats.length}, system ${systemStats.length}`);
+  const baselineStats = asMatrix(baselineInput);
+  const systemStats = asMatrix(systemInput);
+  if (baselineStats.rows !== systemStats.rows) {
+    throw new Error(`paired bootstrap needs the same examples: baseline has ${baselineStats.rows}, system ${systemStats.rows}`);
   }
   const seed = options.seed ?? DEFAULT_BOOTSTRAP_SEED;
-  const indices = options.indices ?? resampleIndices(systemStats.length, options);
+  const indices = options.indices ?? resampleIndices(systemStats.rows, options);
   const baselineScore = scoreStats(baselineStats, score);
   const systemScore = scoreStats(systemStats, score);
   const baselineResampled = resampledScores(baselineStats, score, indices);
