@@ -22,16 +22,17 @@ export interface ChatGenerateResult {
 
 export type ChatGenerate = (request: ChatGenerateRequest) => Promise<ChatGenerateResult>;
 
-/** `openai:ft:gpt-4o-mini:org::abc` → `ft:gpt-4o-mini:org::abc`. */
+/** A remote_model uri as the API's model name: `openai:ft:gpt-4o-mini:org::abc` → `ft:gpt-4o-mini:org::abc`. */
 export function modelFromUri(uri: string): string {
-  return uri.startsWith('openai:') ? uri.slice('openai:'.length) : uri;
+  const match = /^(openai|together):(.+)$/.exec(uri);
+  return match ? match[2] : uri;
 }
 
 /**
  * A generate function over chat completions, for the evaluation stage: it runs a fine-tuned
  * OpenAI model (or its base) on one conversation. Deterministic settings are the caller's choice.
  */
-export function createChatGenerate(client: OpenAI): ChatGenerate {
+export function createChatGenerate(client: OpenAI, provider = 'OpenAI'): ChatGenerate {
   return async (request) => {
     const model = modelFromUri(request.model);
     try {
@@ -48,7 +49,7 @@ export function createChatGenerate(client: OpenAI): ChatGenerate {
         )
         .withResponse();
       const choice = data.choices[0];
-      if (!choice) throw new FinetuneError('UPSTREAM_ERROR', `OpenAI returned no choices for ${model} [request id ${request_id ?? 'none'}].`);
+      if (!choice) throw new FinetuneError('UPSTREAM_ERROR', `${provider} returned no choices for ${model} [request id ${request_id ?? 'none'}].`);
       return {
         text: choice.message.content ?? '',
         finish_reason: choice.finish_reason,
@@ -56,7 +57,7 @@ export function createChatGenerate(client: OpenAI): ChatGenerate {
         request_id,
       };
     } catch (error) {
-      throw mapOpenAIError(error, { provider: 'OpenAI', action: `generating with ${model}` });
+      throw mapOpenAIError(error, { provider, action: `generating with ${model}` });
     }
   };
 }

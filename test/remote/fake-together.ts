@@ -54,6 +54,17 @@ export class FakeTogether {
         file.deleted = true;
         return { status: 200, body: { id, deleted: true } };
       })
+      .on('POST', /^\/v1\/chat\/completions$/, (request) => {
+        const body = JSON.parse(request.body.toString('utf8')) as { model: string; messages: Array<{ content: string }> };
+        return {
+          status: 200,
+          body: {
+            id: 'chat-1', object: 'chat.completion', created: 1, model: body.model,
+            choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: `${body.model}: ${body.messages.at(-1)?.content}` } }],
+            usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+          },
+        };
+      })
       .on('POST', /^\/v1\/fine-tunes\/estimate-price$/, (request) => {
         const body = JSON.parse(request.body.toString('utf8'));
         const file = this.files.get(body.training_file);
