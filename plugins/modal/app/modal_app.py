@@ -20,6 +20,7 @@ import re
 import modal
 
 GPU = os.environ.get("FINETUNE_MCP_GPU", "A100-80GB")
+MAX_RETRIES = 3
 RUNS = "/runs"
 
 trainer_image = (
@@ -49,7 +50,7 @@ JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
     volumes={RUNS: runs},
     timeout=24 * 60 * 60,
     # A preempted or crashed run starts again and resumes from its latest checkpoint on the volume.
-    retries=modal.Retries(max_retries=3, initial_delay=10.0, backoff_coefficient=2.0),
+    retries=modal.Retries(max_retries=MAX_RETRIES, initial_delay=10.0, backoff_coefficient=2.0),
     # Gated base models (Llama, Gemma) need a Hugging Face token: name a Modal Secret holding HF_TOKEN.
     secrets=[modal.Secret.from_name(os.environ["FINETUNE_MCP_HF_SECRET"])] if os.environ.get("FINETUNE_MCP_HF_SECRET") else [],
 )
@@ -57,7 +58,7 @@ def train_job(job_id: str) -> str:
     from ftm_trainer.train import run_training
 
     runs.reload()
-    return run_training(os.path.join(RUNS, job_id), commit=runs.commit)
+    return run_training(os.path.join(RUNS, job_id), commit=runs.commit, max_attempts=MAX_RETRIES + 1)
 
 
 @app.function(image=web_image, volumes={RUNS: runs})
@@ -111,10 +112,7 @@ def api():
         record.status("queued", "Waiting for a GPU.")
         runs.commit()
         call = train_job.spawn(job_id)
-        status = record.read_status()
-        status["call_id"] = call.object_id
-        with open(record.status_path, "w", encoding="utf-8") as handle:
-            json.dump(status, handle)
+        record.update(call_id=call.object_id)
         runs.commit()
         return public(job_id, record)
 

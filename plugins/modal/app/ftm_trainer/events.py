@@ -69,6 +69,13 @@ class JobRecord:
         with open(self.status_path, "r", encoding="utf-8") as handle:
             return json.load(handle)
 
+    def update(self, **fields: Any) -> Dict[str, Any]:
+        """Changes status fields (call id, attempts) without a status event."""
+        current = self.read_status()
+        current.update(fields)
+        _write_atomic(self.status_path, json.dumps(current))
+        return current
+
     def progress(self, step: int, total_steps: int) -> None:
         current = self.read_status()
         current.update({"step": int(step), "total_steps": int(total_steps), "updated_at": time.time()})
@@ -124,3 +131,12 @@ def error_code_for(error: BaseException) -> str:
     if "does not appear to have" in text or "is not a valid model identifier" in text or "Repository Not Found" in text:
         return "MODEL_UNSUPPORTED"
     return "UPSTREAM_ERROR"
+
+
+# Failures a new attempt cannot fix: the job ends at once instead of being retried.
+FINAL_CODES = ("DATASET_INVALID", "CONFIG_INVALID", "OUT_OF_MEMORY", "TRAINING_DIVERGED", "AUTH_INVALID", "MODEL_UNSUPPORTED")
+
+
+def ends_the_job(code: str, attempt: int, max_attempts: int) -> bool:
+    """Whether a failure with `code` on `attempt` (1-based) is final, or the platform should retry."""
+    return code in FINAL_CODES or attempt >= max_attempts

@@ -11,7 +11,7 @@ import os
 from typing import Callable, Optional
 
 from .data import load_records
-from .events import JobRecord, error_code_for, latest_checkpoint
+from .events import JobRecord, ends_the_job, error_code_for, latest_checkpoint
 from .spec import TrainSpec, lora_arguments, parse_spec, trainer_arguments
 
 # Our metric series names for the Trainer's log keys.
@@ -22,19 +22,29 @@ def _cancelled(job_dir: str) -> bool:
     return os.path.exists(os.path.join(job_dir, "cancel"))
 
 
-def run_training(job_dir: str, commit: Optional[Callable[[], None]] = None) -> str:
+def run_training(job_dir: str, commit: Optional[Callable[[], None]] = None, max_attempts: int = 1) -> str:
     """Trains the job in `job_dir` (spec.json, train.jsonl, validation.jsonl) and returns its end state.
 
     `commit` persists the folder (a Modal Volume commit) after each checkpoint and at the end.
+    A failure that another attempt may fix is re-raised (so Modal retries, resuming from the last
+    checkpoint) until `max_attempts`; a final one ends the job as failed with its code.
     """
     record = JobRecord(job_dir)
     persist = commit or (lambda: None)
+    attempt = int(record.read_status().get("attempts", 0)) + 1
+    record.update(attempts=attempt)
     try:
         with open(os.path.join(job_dir, "spec.json"), "r", encoding="utf-8") as handle:
             spec = parse_spec(handle.read())
         return _train(spec, job_dir, record, persist)
-    except Exception as error:  # every failure ends the job with a code, never a silent crash
-        record.status("failed", f"{type(error).__name__}: {error}", error_code=error_code_for(error))
+    except Exception as error:
+        code = error_code_for(error)
+        message = f"{type(error).__name__}: {error}"
+        if ends_the_job(code, attempt, max_attempts):
+            record.status("failed", message, error_code=code)
+            persist()
+            return "failed"
+        record.append("event", message=f"Attempt {attempt} of {max_attempts} failed ({message}); retrying from the last checkpoint.")
         persist()
         raise
 
@@ -87,6 +97,7 @@ def _train(spec: TrainSpec, job_dir: str, record: JobRecord, persist: Callable[[
             persist()
 
         def on_step_end(self, args, state, control, **kwargs):
+            # On Modal the cancel endpoint also stops the function; the marker serves plain-script runs.
             if _cancelled(job_dir):
                 control.should_training_stop = True
 

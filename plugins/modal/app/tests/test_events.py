@@ -3,7 +3,7 @@ import tempfile
 import unittest
 
 from ftm_trainer.data import DataError
-from ftm_trainer.events import JobRecord, error_code_for, latest_checkpoint
+from ftm_trainer.events import JobRecord, ends_the_job, error_code_for, latest_checkpoint
 
 
 class JobRecordTest(unittest.TestCase):
@@ -29,6 +29,22 @@ class JobRecordTest(unittest.TestCase):
             record.status("running")
             record.progress(5, 20)
             self.assertEqual({k: record.read_status()[k] for k in ("state", "step", "total_steps")}, {"state": "running", "step": 5, "total_steps": 20})
+
+
+class RetryTest(unittest.TestCase):
+    def test_only_fixable_failures_are_retried_and_only_while_attempts_remain(self):
+        self.assertFalse(ends_the_job("UPSTREAM_ERROR", 1, 4))
+        self.assertTrue(ends_the_job("UPSTREAM_ERROR", 4, 4))
+        self.assertTrue(ends_the_job("DATASET_INVALID", 1, 4))
+        self.assertTrue(ends_the_job("OUT_OF_MEMORY", 1, 4))
+
+    def test_update_changes_fields_without_an_event(self):
+        with tempfile.TemporaryDirectory() as folder:
+            record = JobRecord(folder)
+            record.status("queued")
+            record.update(call_id="fc-1", attempts=2)
+            self.assertEqual({k: record.read_status()[k] for k in ("state", "call_id", "attempts")}, {"state": "queued", "call_id": "fc-1", "attempts": 2})
+            self.assertEqual(len(record.events_after(0)), 1)
 
 
 class CheckpointTest(unittest.TestCase):

@@ -26,6 +26,16 @@ class TrainerScriptTest(unittest.TestCase):
             job = prepare_job_dir(spec_path, os.path.join(folder, "job"))
             self.assertEqual(sorted(os.listdir(job)), ["spec.json", "train.jsonl"])
 
+    def test_every_module_compiles_and_the_trainer_imports_without_torch_or_modal(self):
+        import py_compile
+
+        for name in ("modal_app.py", "trainer.py", os.path.join("ftm_trainer", "train.py")):
+            py_compile.compile(os.path.join(APP, name), cfile=os.devnull, doraise=True)
+        sys.path.insert(0, APP)
+        import ftm_trainer.train as train
+
+        self.assertTrue(callable(train.run_training))
+
     def test_help_runs_as_a_plain_script_without_torch(self):
         result = subprocess.run([sys.executable, os.path.join(APP, "trainer.py"), "--help"], capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
