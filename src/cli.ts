@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +6,7 @@ import { TOOLS } from '../tools/index.js';
 import { flagValue, loadConfig, type Config } from './config.js';
 import { isFinetuneError } from './errors.js';
 import { createLogger } from './observability/logger.js';
-import { createServer } from './server/create-server.js';
+import { connectInProcess, resultText } from './server/in-process-client.js';
 import { serveHttp } from './server/http.js';
 import { routeConsoleToStderr, serveStdio } from './server/stdio.js';
 import { closeServices, createServices } from './services.js';
@@ -105,25 +103,22 @@ async function callTool(config: Config, name: string, argv: string[]): Promise<n
   const json = argv.includes('--json');
   const logger = createLogger({ level: flagValue(argv, '--log-level') ?? 'warn' });
   const services = await createServices(config, { logger });
-  const server = createServer({ services });
-  const client = new Client({ name: 'finetune-mcp-cli', version: services.version });
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const link = await connectInProcess(services);
   try {
-    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
-    const { tools } = await client.listTools();
+    const { tools } = await link.client.listTools();
     const tool = tools.find((t) => t.name === name);
     if (!tool) {
       process.stderr.write(`Unknown command or tool '${name}'. Run 'finetune-mcp tools' to list the tools, or --help.\n`);
       return 2;
     }
-    const result = (await client.callTool({ name, arguments: parseToolArgs(tool, argv) }, undefined, { timeout: 24 * 3600_000 })) as CallToolResult;
+    const result = await link.call(name, parseToolArgs(tool, argv));
     printResult(result, json);
     return result.isError ? 1 : 0;
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   } finally {
-    await client.close();
+    await link.close();
     await closeServices(services);
   }
 }
@@ -166,10 +161,7 @@ function parseLoose(raw: string): unknown {
 }
 
 function printResult(result: CallToolResult, json: boolean): void {
-  const text = result.content
-    .filter((c): c is { type: 'text'; text: string } => c.type === 'text')
-    .map((c) => c.text)
-    .join('\n');
+  const text = resultText(result);
   if (json) {
     const value = result.isError ? { error: { code: (result._meta as { code?: string } | undefined)?.code, message: text } } : (result.structuredContent ?? { text });
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
