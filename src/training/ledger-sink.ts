@@ -19,18 +19,26 @@ export function createLedgerSink(workspace: Workspace, job_id: string, options: 
   const ledger = new JobLedger(workspace.db);
   ledger.get(job_id); // fail early on an unknown job
   const changed = () => options.onChange?.(job_id);
+  // Time budgets need no per-point precision: look at the clock at most every 250 ms (cost reports at once).
+  let lastRuntimeCheck = 0;
+  const runtimeCheck = (force = false) => {
+    const now = Date.now();
+    if (!force && now - lastRuntimeCheck < 250) return;
+    lastRuntimeCheck = now;
+    checkRuntimePolicies(ledger, job_id, now);
+  };
   return {
     event(type, message, data) {
       const level = type === 'warning' || type.endsWith('_warning') ? 'warning' : type === 'error' ? 'error' : 'info';
       ledger.appendEvent(job_id, type, message, data, level);
       if (data && typeof data.total_steps === 'number') ledger.update(job_id, { total_steps: data.total_steps });
-      checkRuntimePolicies(ledger, job_id);
+      runtimeCheck();
       changed();
     },
     metric(name, step, value) {
       ledger.addMetric(job_id, name, step, value);
-      checkMetricPolicies(ledger, job_id, name);
-      checkRuntimePolicies(ledger, job_id);
+      checkMetricPolicies(ledger, job_id, name, step, value);
+      runtimeCheck(name === 'cost_usd');
       changed();
     },
     checkpoint(checkpoint) {

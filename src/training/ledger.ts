@@ -1,5 +1,6 @@
 import { FinetuneError } from '../errors.js';
 import type { TrainingConfigRecord } from '../plugins/providers.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../workspace/database.js';
 import { newId } from '../workspace/ids.js';
 
@@ -183,14 +184,25 @@ function toConfig(row: Row): StoredConfig {
 }
 
 export class JobLedger {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(readonly db: Db) {}
+
+  /** A prepared statement, compiled once per ledger (the sink writes several per training step). */
+  stmt(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   // ---- configs and plans (immutable) ----
 
   insertConfig(config: Omit<StoredConfig, 'created_at'>): StoredConfig {
     const record: StoredConfig = { ...config, created_at: now() };
-    this.db
-      .prepare(
+    this.stmt(
         `INSERT INTO training_configs (config_id, base_model, dataset_id, method, approach, backend, template, hyperparameters, backend_options, policy, parent_config_id, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -212,21 +224,20 @@ export class JobLedger {
   }
 
   getConfig(config_id: string): StoredConfig {
-    const row = this.db.prepare('SELECT * FROM training_configs WHERE config_id = ?').get(config_id) as Row | undefined;
+    const row = this.stmt('SELECT * FROM training_configs WHERE config_id = ?').get(config_id) as Row | undefined;
     if (!row) throw new FinetuneError('NOT_FOUND', `No training config '${config_id}'.`, { recovery: 'Call configure_training to create one.', details: { field: 'config_id' } });
     return toConfig(row);
   }
 
   insertPlan(plan: Omit<PlanRecord, 'created_at'>): PlanRecord {
     const record: PlanRecord = { ...plan, created_at: now() };
-    this.db
-      .prepare('INSERT INTO training_plans (plan_id, config_id, verdict, reasons, estimate, validation, budget, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this.stmt('INSERT INTO training_plans (plan_id, config_id, verdict, reasons, estimate, validation, budget, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(record.plan_id, record.config_id, record.verdict, json(record.reasons), json(record.estimate), json(record.validation), json(record.budget), record.created_at);
     return record;
   }
 
   getPlan(plan_id: string): PlanRecord {
-    const row = this.db.prepare('SELECT * FROM training_plans WHERE plan_id = ?').get(plan_id) as Row | undefined;
+    const row = this.stmt('SELECT * FROM training_plans WHERE plan_id = ?').get(plan_id) as Row | undefined;
     if (!row) throw new FinetuneError('NOT_FOUND', `No training plan '${plan_id}'.`, { recovery: 'Call plan_training to create one.', details: { field: 'plan_id' } });
     return {
       plan_id: row.plan_id as string,
@@ -246,8 +257,7 @@ export class JobLedger {
     const job_id = input.job_id ?? newId('job');
     const time = now();
     const insert = this.db.transaction(() => {
-      this.db
-        .prepare(
+      this.stmt(
           `INSERT INTO jobs (job_id, config_id, plan_id, backend, status, policy, total_steps, created_at, updated_at)
            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
         )
@@ -259,7 +269,7 @@ export class JobLedger {
   }
 
   find(job_id: string): JobRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM jobs WHERE job_id = ?').get(job_id) as Row | undefined;
+    const row = this.stmt('SELECT * FROM jobs WHERE job_id = ?').get(job_id) as Row | undefined;
     return row ? toJob(row) : undefined;
   }
 
@@ -295,8 +305,7 @@ export class JobLedger {
       const time = now();
       const ending = isTerminal(target) || target === 'interrupted';
       const restarting = target === 'queued';
-      this.db
-        .prepare(
+      this.stmt(
           `UPDATE jobs SET status = ?, updated_at = ?,
              error_code = ?, error_message = ?,
              remote_id = COALESCE(?, remote_id),
@@ -339,7 +348,7 @@ export class JobLedger {
   requeue(job_id: string, resume_from: string | null, message: string): JobRecord {
     const run = this.db.transaction(() => {
       this.transition(job_id, 'queued', { message });
-      this.db.prepare('UPDATE jobs SET attempt = attempt + 1, resume_from = ?, updated_at = ? WHERE job_id = ?').run(resume_from, now(), job_id);
+      this.stmt('UPDATE jobs SET attempt = attempt + 1, resume_from = ?, updated_at = ? WHERE job_id = ?').run(resume_from, now(), job_id);
       return this.get(job_id);
     });
     return run.immediate();
@@ -350,18 +359,17 @@ export class JobLedger {
     const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
     if (entries.length === 0) return;
     const sets = entries.map(([k]) => `${k} = ?`).join(', ');
-    this.db.prepare(`UPDATE jobs SET ${sets}, updated_at = ? WHERE job_id = ?`).run(...entries.map(([, v]) => v), now(), job_id);
+    this.stmt(`UPDATE jobs SET ${sets}, updated_at = ? WHERE job_id = ?`).run(...entries.map(([, v]) => v), now(), job_id);
   }
 
   /** Records the process that runs a job unless its worker already recorded itself. */
   setWorkerIfUnset(job_id: string, pid: number): void {
-    this.db.prepare('UPDATE jobs SET worker_pid = COALESCE(worker_pid, ?) WHERE job_id = ?').run(pid, job_id);
+    this.stmt('UPDATE jobs SET worker_pid = COALESCE(worker_pid, ?) WHERE job_id = ?').run(pid, job_id);
   }
 
   /** Marks that the job must stop; a worker polls this. `stop_code` turns the stop into a failure with that code. */
   requestStop(job_id: string, stop?: { code: string; reason: string }): JobRecord {
-    this.db
-      .prepare(
+    this.stmt(
         `UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, ?), stop_code = COALESCE(stop_code, ?), stop_reason = COALESCE(stop_reason, ?), updated_at = ? WHERE job_id = ?`,
       )
       .run(now(), stop?.code ?? null, stop?.reason ?? null, now(), job_id);
@@ -385,9 +393,8 @@ export class JobLedger {
       params.push(filter.config_id);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
-    const rows = this.db
-      .prepare(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, job_id DESC LIMIT ? OFFSET ?`)
+    const total = (this.stmt(`SELECT COUNT(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const rows = this.stmt(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, job_id DESC LIMIT ? OFFSET ?`)
       .all(...params, filter.limit ?? 50, filter.offset ?? 0) as Row[];
     return { jobs: rows.map(toJob), total };
   }
@@ -395,8 +402,8 @@ export class JobLedger {
   /** Queued jobs of a backend in the order they were queued (oldest first). */
   queued(backend?: string): JobRecord[] {
     const rows = backend
-      ? this.db.prepare(`SELECT * FROM jobs WHERE status = 'queued' AND backend = ? ORDER BY updated_at, job_id`).all(backend)
-      : this.db.prepare(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY updated_at, job_id`).all();
+      ? this.stmt(`SELECT * FROM jobs WHERE status = 'queued' AND backend = ? ORDER BY updated_at, job_id`).all(backend)
+      : this.stmt(`SELECT * FROM jobs WHERE status = 'queued' ORDER BY updated_at, job_id`).all();
     return (rows as Row[]).map(toJob);
   }
 
@@ -411,24 +418,22 @@ export class JobLedger {
   addMetric(job_id: string, name: string, step: number, value: number): void {
     const time = now();
     const write = this.db.transaction(() => {
-      this.db.prepare('INSERT INTO job_metrics (job_id, name, step, value, time) VALUES (?, ?, ?, ?, ?)').run(job_id, name, step, Number.isFinite(value) ? value : null, time);
-      if (name === 'epoch') this.db.prepare('UPDATE jobs SET epoch = ?, step = MAX(step, ?), updated_at = ? WHERE job_id = ?').run(value, step, time, job_id);
-      else this.db.prepare('UPDATE jobs SET step = MAX(step, ?), updated_at = ? WHERE job_id = ?').run(step, time, job_id);
+      this.stmt('INSERT INTO job_metrics (job_id, name, step, value, time) VALUES (?, ?, ?, ?, ?)').run(job_id, name, step, Number.isFinite(value) ? value : null, time);
+      if (name === 'epoch') this.stmt('UPDATE jobs SET epoch = ?, step = MAX(step, ?), updated_at = ? WHERE job_id = ?').run(value, step, time, job_id);
+      else this.stmt('UPDATE jobs SET step = MAX(step, ?), updated_at = ? WHERE job_id = ?').run(step, time, job_id);
     });
     write.immediate();
   }
 
   addCheckpoint(job_id: string, checkpoint: { step: number; path: string; metrics?: Record<string, number> }): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO job_checkpoints (job_id, step, path, metrics, created_at) VALUES (?, ?, ?, ?, ?)')
+    this.stmt('INSERT OR REPLACE INTO job_checkpoints (job_id, step, path, metrics, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(job_id, checkpoint.step, checkpoint.path, checkpoint.metrics ? json(checkpoint.metrics) : null, now());
     this.insertEvent(job_id, 'checkpoint', 'info', `Checkpoint at step ${checkpoint.step}.`, { step: checkpoint.step, path: checkpoint.path });
     this.touch(job_id);
   }
 
   addArtifact(job_id: string, artifact: { kind: string; path?: string; uri?: string; meta?: Record<string, unknown> }): void {
-    this.db
-      .prepare('INSERT INTO job_artifacts (job_id, kind, path, uri, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    this.stmt('INSERT INTO job_artifacts (job_id, kind, path, uri, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(job_id, artifact.kind, artifact.path ?? null, artifact.uri ?? null, artifact.meta ? json(artifact.meta) : null, now());
     this.insertEvent(job_id, 'artifact', 'info', `Artifact ${artifact.kind}${artifact.path ? ` at ${artifact.path}` : ''}.`, { kind: artifact.kind });
     this.touch(job_id);
@@ -438,7 +443,7 @@ export class JobLedger {
 
   /** Events after `cursor` (a seq number; 0 or undefined = from the start), oldest first. */
   eventsSince(job_id: string, cursor = 0, limit = 100): { events: JobEvent[]; next_cursor: number } {
-    const rows = this.db.prepare('SELECT * FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(job_id, cursor, limit) as Row[];
+    const rows = this.stmt('SELECT * FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(job_id, cursor, limit) as Row[];
     const events = rows.map((r) => ({
       seq: r.seq as number,
       job_id: r.job_id as string,
@@ -453,16 +458,16 @@ export class JobLedger {
 
   /** The highest event seq of the whole workspace: a cheap change marker for watchers. */
   lastSeq(): number {
-    return (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM job_events').get() as { s: number }).s;
+    return (this.stmt('SELECT COALESCE(MAX(seq), 0) AS s FROM job_events').get() as { s: number }).s;
   }
 
   /** Jobs that changed after a moment (ISO time), for watchers that notify subscribers. */
   changedSince(time: string): JobRecord[] {
-    return (this.db.prepare('SELECT * FROM jobs WHERE updated_at > ? ORDER BY updated_at').all(time) as Row[]).map(toJob);
+    return (this.stmt('SELECT * FROM jobs WHERE updated_at > ? ORDER BY updated_at').all(time) as Row[]).map(toJob);
   }
 
   metricSeries(job_id: string, name: string): MetricPoint[] {
-    return (this.db.prepare('SELECT name, step, value, time FROM job_metrics WHERE job_id = ? AND name = ? ORDER BY step, rowid').all(job_id, name) as Row[]).map((r) => ({
+    return (this.stmt('SELECT name, step, value, time FROM job_metrics WHERE job_id = ? AND name = ? ORDER BY step, rowid').all(job_id, name) as Row[]).map((r) => ({
       name: r.name as string,
       step: r.step as number,
       value: r.value === null ? Number.NaN : (r.value as number),
@@ -472,8 +477,7 @@ export class JobLedger {
 
   /** The latest value of every metric series of a job. */
   latestMetrics(job_id: string): Record<string, { step: number; value: number }> {
-    const rows = this.db
-      .prepare(
+    const rows = this.stmt(
         `SELECT m.name, m.step, m.value FROM job_metrics m
          JOIN (SELECT name, MAX(rowid) AS last FROM job_metrics WHERE job_id = ? GROUP BY name) l ON m.rowid = l.last`,
       )
@@ -482,7 +486,7 @@ export class JobLedger {
   }
 
   checkpoints(job_id: string): CheckpointRecord[] {
-    return (this.db.prepare('SELECT step, path, metrics, created_at FROM job_checkpoints WHERE job_id = ? ORDER BY step').all(job_id) as Row[]).map((r) => ({
+    return (this.stmt('SELECT step, path, metrics, created_at FROM job_checkpoints WHERE job_id = ? ORDER BY step').all(job_id) as Row[]).map((r) => ({
       step: r.step as number,
       path: r.path as string,
       ...(r.metrics ? { metrics: parse<Record<string, number>>(r.metrics as string) } : {}),
@@ -491,7 +495,7 @@ export class JobLedger {
   }
 
   artifacts(job_id: string): ArtifactRecord[] {
-    return (this.db.prepare('SELECT id, kind, path, uri, meta, created_at FROM job_artifacts WHERE job_id = ? ORDER BY id').all(job_id) as Row[]).map((r) => ({
+    return (this.stmt('SELECT id, kind, path, uri, meta, created_at FROM job_artifacts WHERE job_id = ? ORDER BY id').all(job_id) as Row[]).map((r) => ({
       id: r.id as number,
       kind: r.kind as string,
       ...(r.path ? { path: r.path as string } : {}),
@@ -505,19 +509,18 @@ export class JobLedger {
   hasEvent(job_id: string, type: string, key?: string, value?: string | number): boolean {
     const row =
       key === undefined
-        ? this.db.prepare('SELECT 1 FROM job_events WHERE job_id = ? AND type = ? LIMIT 1').get(job_id, type)
-        : this.db.prepare(`SELECT 1 FROM job_events WHERE job_id = ? AND type = ? AND json_extract(data, ?) = ? LIMIT 1`).get(job_id, type, `$.${key}`, value);
+        ? this.stmt('SELECT 1 FROM job_events WHERE job_id = ? AND type = ? LIMIT 1').get(job_id, type)
+        : this.stmt(`SELECT 1 FROM job_events WHERE job_id = ? AND type = ? AND json_extract(data, ?) = ? LIMIT 1`).get(job_id, type, `$.${key}`, value);
     return row !== undefined;
   }
 
   private insertEvent(job_id: string, type: string, level: JobEvent['level'], message: string, data?: Record<string, unknown>): number {
-    const result = this.db
-      .prepare('INSERT INTO job_events (job_id, time, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
+    const result = this.stmt('INSERT INTO job_events (job_id, time, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
       .run(job_id, now(), type, level, message, data ? json(data) : null);
     return Number(result.lastInsertRowid);
   }
 
   private touch(job_id: string): void {
-    this.db.prepare('UPDATE jobs SET updated_at = ? WHERE job_id = ?').run(now(), job_id);
+    this.stmt('UPDATE jobs SET updated_at = ? WHERE job_id = ?').run(now(), job_id);
   }
 }

@@ -105,4 +105,9 @@ CREATE TABLE job_artifacts (
 CREATE INDEX job_artifacts_job ON job_artifacts(job_id, id);
 `,
   },
+  {
+    // Budget and guardrail checks look events up by type ("was this warning already sent?").
+    id: 'training_0002_event_type_index',
+    sql: `CREATE INDEX job_events_type ON job_events(job_id, type);`,
+  },
 ];

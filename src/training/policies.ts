@@ -11,35 +11,32 @@ import { postWebhook } from './webhook.js';
 
 const LOSS_NAMES = new Set(['loss', 'train_loss', 'eval_loss']);
 
-export function checkMetricPolicies(ledger: JobLedger, job_id: string, name: string): void {
+export function checkMetricPolicies(ledger: JobLedger, job_id: string, name: string, step: number, value: number): void {
   if (!LOSS_NAMES.has(name)) return;
   const job = ledger.get(job_id);
   if (job.status !== 'running' && job.status !== 'preparing') return;
   const { guardrails } = job.policy;
-  const series = ledger.metricSeries(job_id, name);
-  const latest = series[series.length - 1];
-  if (!latest) return;
-  if (!Number.isFinite(latest.value)) {
-    trip(ledger, job, 'nan_loss', guardrails.on_nan, `${name} became ${latest.value} at step ${latest.step}.`, { metric: name, step: latest.step });
+  if (!Number.isFinite(value)) {
+    trip(ledger, job, 'nan_loss', guardrails.on_nan, `${name} became ${value} at step ${step}.`, { metric: name, step });
     return;
   }
-  if (name !== 'eval_loss' && guardrails.explode_factor > 0 && series.length >= 3) {
-    const floor = Math.min(...series.slice(0, -1).map((p) => p.value).filter(Number.isFinite));
-    if (floor > 0 && latest.value > guardrails.explode_factor * floor) {
-      trip(ledger, job, 'exploding_loss', guardrails.on_explode, `${name} ${latest.value.toFixed(4)} at step ${latest.step} is over ${guardrails.explode_factor}× its lowest value ${floor.toFixed(4)}.`, {
+  if (name !== 'eval_loss' && guardrails.explode_factor > 0) {
+    const { floor, n } = ledger.stmt('SELECT MIN(value) AS floor, COUNT(*) AS n FROM job_metrics WHERE job_id = ? AND name = ? AND value IS NOT NULL AND step < ?')
+      .get(job_id, name, step) as { floor: number | null; n: number };
+    if (n >= 2 && floor !== null && floor > 0 && value > guardrails.explode_factor * floor) {
+      trip(ledger, job, 'exploding_loss', guardrails.on_explode, `${name} ${value.toFixed(4)} at step ${step} is over ${guardrails.explode_factor}× its lowest value ${floor.toFixed(4)}.`, {
         metric: name,
-        step: latest.step,
+        step,
       });
       return;
     }
   }
-  if (name === 'eval_loss' && guardrails.eval_rising_k > 0 && series.length > guardrails.eval_rising_k) {
-    const tail = series.slice(-(guardrails.eval_rising_k + 1)).map((p) => p.value);
-    const rising = tail.every((v, i) => i === 0 || v > tail[i - 1]);
+  const k = guardrails.eval_rising_k;
+  if (name === 'eval_loss' && k > 0) {
+    const tail = (ledger.stmt(`SELECT value FROM job_metrics WHERE job_id = ? AND name = 'eval_loss' ORDER BY step DESC LIMIT ?`).pluck().all(job_id, k + 1) as Array<number | null>).reverse();
+    const rising = tail.length === k + 1 && tail.every((v, i) => v !== null && (i === 0 || v > (tail[i - 1] as number)));
     if (rising) {
-      trip(ledger, job, 'eval_loss_rising', guardrails.on_eval_rising, `eval_loss rose ${guardrails.eval_rising_k} evals in a row (${tail.map((v) => v.toFixed(4)).join(' → ')}): over-fitting.`, {
-        step: latest.step,
-      });
+      trip(ledger, job, 'eval_loss_rising', guardrails.on_eval_rising, `eval_loss rose ${k} evals in a row (${tail.map((v) => (v as number).toFixed(4)).join(' → ')}): over-fitting.`, { step });
     }
   }
 }
@@ -47,13 +44,14 @@ export function checkMetricPolicies(ledger: JobLedger, job_id: string, name: str
 /** Runtime and cost budgets: warnings at each threshold once, a stop at 100 %. */
 export function checkRuntimePolicies(ledger: JobLedger, job_id: string, nowMs = Date.now()): void {
   const job = ledger.get(job_id);
+  if (!job.policy.max_runtime_s && !job.policy.max_cost_usd) return;
   if (job.status !== 'running' || !job.started_at || job.cancel_requested_at) return;
   const elapsed_s = (nowMs - Date.parse(job.started_at)) / 1000;
   const budgets: Array<{ budget: 'runtime' | 'cost'; used: number; limit: number; unit: string; code: string }> = [];
   if (job.policy.max_runtime_s) budgets.push({ budget: 'runtime', used: elapsed_s, limit: job.policy.max_runtime_s, unit: 's', code: 'TIMEOUT' });
   if (job.policy.max_cost_usd) {
-    const reported = ledger.latestMetrics(job_id).cost_usd?.value;
-    const cost = Number.isFinite(reported) ? (reported as number) : (job.policy.cost_usd_per_s ?? 0) * elapsed_s;
+    const reported = ledger.stmt(`SELECT value FROM job_metrics WHERE job_id = ? AND name = 'cost_usd' ORDER BY step DESC LIMIT 1`).pluck().get(job_id) as number | null | undefined;
+    const cost = typeof reported === 'number' ? reported : (job.policy.cost_usd_per_s ?? 0) * elapsed_s;
     budgets.push({ budget: 'cost', used: cost, limit: job.policy.max_cost_usd, unit: 'USD', code: 'BUDGET_EXCEEDED' });
   }
   for (const b of budgets) {
