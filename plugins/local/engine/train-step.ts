@@ -28,6 +28,8 @@ export interface TrainStepSpec {
   seq_len: number;
   threads?: number;
   provider?: string;
+  /** Benchmarks: write an ONNX Runtime profile of the training session with this file prefix. */
+  profile_prefix?: string;
 }
 
 export interface TrainableTensor {
@@ -67,6 +69,8 @@ export interface TrainStep {
   sequenceLogps(batch: SftBatch, params: Float32Array[] | null): Promise<Float32Array>;
   seed(seed: number): TrainableTensor[];
   dispose(): Promise<void>;
+  /** With spec.profile_prefix: ends profiling and returns the profile file's path. */
+  endProfiling?(): string;
 }
 
 type Mode = 'sft' | 'dpo' | 'logps';
@@ -215,7 +219,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const logpsSession = (rows: number): Promise<Ort.InferenceSession> => {
     let s = logpsSessions.get(rows);
     if (!s) {
-      s = createSession(buildStepGraph(spec, arch, lora, 'logps', rows).bytes, spec).then((r) => r.session);
+      s = createSession(buildStepGraph(spec, arch, lora, 'logps', rows).bytes, { threads: spec.threads, provider: spec.provider }).then((r) => r.session);
       logpsSessions.set(rows, s);
     }
     return s;
@@ -301,6 +305,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
       checkRows(batch, rows, 'batch');
       return (await rowLogps(batch, rows, params ?? baseParams)).logps;
     },
+    ...(spec.profile_prefix ? { endProfiling: () => (trainSession as unknown as { endProfiling(): string }).endProfiling() } : {}),
     async dispose() {
       await trainSession.release();
       for (const s of logpsSessions.values()) await (await s).release();
