@@ -9,7 +9,7 @@ import { type ArchConfig, archFromConfig } from './arch.js';
 import { attentionBias, positionFeeds, toInt64 } from './feeds.js';
 import { buildModel, type Weights } from './model-graph.js';
 import { sampleNext, seededRng } from './sampling.js';
-import { availableProviders, createSession, loadOrt, resolveProvider } from './session.js';
+import { availableProviders, createSessionFromGraph, loadOrt, resolveProvider } from './session.js';
 
 /** A model ready to run: its graphs are built and their sessions created on first use, then cached. */
 export interface RuntimeModel {
@@ -21,6 +21,7 @@ export interface RuntimeModel {
   threads?: number;
   /** Session per graph variant; every variant takes symbolic batch and sequence dims. */
   sessions: Map<GraphVariant, Promise<Ort.InferenceSession>>;
+  external_data_threshold?: number;
   /** Milliseconds spent building graphs and creating sessions, per variant. */
   build_ms: Partial<Record<GraphVariant, number>>;
 }
@@ -32,6 +33,8 @@ export interface RuntimeOptions {
   adapter_dir?: string;
   threads?: number;
   provider?: string;
+  /** Weights above this many bytes go to ONNX external data (default 1.5 GB; tests lower it). */
+  external_data_threshold?: number;
 }
 
 const loaded = new Map<string, Promise<RuntimeModel>>();
@@ -61,7 +64,7 @@ function makeRuntimeModel(model: Pick<LoadedModel, 'config' | 'weights'> & Parti
   const arch = archFromConfig(model.raw_config ?? model.config);
   let weights: Weights = model.weights;
   if (options.adapter_dir) weights = mergeLora(model.weights, readPeftAdapter(options.adapter_dir));
-  return { arch, weights, tokenizer: model.tokenizer, dir: model.dir, provider, threads: options.threads, sessions: new Map(), build_ms: {} };
+  return { arch, weights, tokenizer: model.tokenizer, dir: model.dir, provider, threads: options.threads, external_data_threshold: options.external_data_threshold, sessions: new Map(), build_ms: {} };
 }
 
 export async function releaseRuntimeModel(model: RuntimeModel): Promise<void> {
@@ -70,7 +73,7 @@ export async function releaseRuntimeModel(model: RuntimeModel): Promise<void> {
   for (const s of sessions) await (await s).release();
 }
 
-function buildVariant(model: RuntimeModel, variant: GraphVariant): Uint8Array {
+function buildVariant(model: RuntimeModel, variant: GraphVariant): Graph {
   const g = new Graph(`${model.arch.model_type}_${variant}`);
   const m = buildModel(g, {
     arch: model.arch,
@@ -94,14 +97,14 @@ function buildVariant(model: RuntimeModel, variant: GraphVariant): Uint8Array {
       g.output(op.reduceSum(op.mul(picked, weights), [1], false), 'row_logps');
     }
   }
-  return g.toModel();
+  return g;
 }
 
 export function session(model: RuntimeModel, variant: GraphVariant): Promise<Ort.InferenceSession> {
   let s = model.sessions.get(variant);
   if (!s) {
     const started = performance.now();
-    s = createSession(buildVariant(model, variant), { threads: model.threads, provider: model.provider }).then((r) => {
+    s = createSessionFromGraph(buildVariant(model, variant), { threads: model.threads, provider: model.provider, external_data_threshold: model.external_data_threshold }).then((r) => {
       model.build_ms[variant] = performance.now() - started;
       return r.session;
     });

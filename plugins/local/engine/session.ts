@@ -1,5 +1,9 @@
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../src/errors.js';
+import type { Graph } from '../onnx/graph.js';
 
 /** onnxruntime-node, imported on first use so the server starts light. */
 let ortModule: Promise<typeof Ort> | undefined;
@@ -13,6 +17,39 @@ export interface SessionOptions {
   provider?: string;
   /** Writes an ONNX Runtime profile (JSON) with this file prefix. */
   profile_prefix?: string;
+  /** Initializer bytes above which weights go to an external data file (protobuf caps a model at 2 GB). */
+  external_data_threshold?: number;
+}
+
+/** Below the 2 GB protobuf limit with room for the graph itself. */
+export const EXTERNAL_DATA_THRESHOLD = 1.5 * 1024 ** 3;
+
+/**
+ * Creates a session for a built graph: from memory when it fits in one protobuf, else from a
+ * model file whose weights live in an ONNX external data file beside it (removed once loaded).
+ */
+export async function createSessionFromGraph(graph: Graph, options: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
+  if (graph.initializerBytes <= (options.external_data_threshold ?? EXTERNAL_DATA_THRESHOLD)) return createSession(graph.toModel(), options);
+  const dir = mkdtempSync(join(tmpdir(), 'finetune-mcp-onnx-'));
+  try {
+    const { model, chunks } = graph.toModelWithExternalData('weights.bin');
+    const fd = openSync(join(dir, 'weights.bin'), 'w');
+    try {
+      for (const chunk of chunks) writeSync(fd, chunk);
+    } finally {
+      closeSync(fd);
+    }
+    const modelPath = join(dir, 'model.onnx');
+    const mfd = openSync(modelPath, 'w');
+    try {
+      writeSync(mfd, model);
+    } finally {
+      closeSync(mfd);
+    }
+    return await createSession(modelPath, options);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Providers the installed onnxruntime-node bundles, cpu first. */

@@ -7,7 +7,7 @@ import * as op from '../onnx/ops.js';
 import { type ArchConfig, archFromConfig, LINEAR_MODULES } from './arch.js';
 import { attentionBias, positionFeeds, shiftTargets, toInt64 } from './feeds.js';
 import { buildModel, type LoraPlan, type TrainableInput } from './model-graph.js';
-import { createSession, loadOrt } from './session.js';
+import { createSessionFromGraph, loadOrt } from './session.js';
 
 export interface LoraSpec {
   r: number;
@@ -30,6 +30,8 @@ export interface TrainStepSpec {
   provider?: string;
   /** Benchmarks: write an ONNX Runtime profile of the training session with this file prefix. */
   profile_prefix?: string;
+  /** Weights above this many bytes go to ONNX external data (default 1.5 GB; tests lower it). */
+  external_data_threshold?: number;
 }
 
 export interface TrainableTensor {
@@ -76,7 +78,7 @@ export interface TrainStep {
 type Mode = 'sft' | 'dpo' | 'logps';
 
 interface BuiltGraph {
-  bytes: Uint8Array;
+  graph: Graph;
   trainable: TrainableInput[];
   missing_targets: string[];
   usesDropout: boolean;
@@ -129,7 +131,7 @@ function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | 
     const grads = gradients(g, loss, m.trainable.map((t) => t.value));
     grads.forEach((grad, i) => g.output(grad, `grad_${i}`));
   }
-  return { bytes: g.toModel(), trainable: m.trainable, missing_targets: m.missing_targets, usesDropout: g.inputs.some((v) => v.name === 'dropout_seed') };
+  return { graph: g, trainable: m.trainable, missing_targets: m.missing_targets, usesDropout: g.inputs.some((v) => v.name === 'dropout_seed') };
 }
 
 /** Small seeded generator (mulberry32) for adapter init, so a seed always gives the same init. */
@@ -158,7 +160,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const T = spec.seq_len;
   const trainRows = spec.method === 'dpo' ? 2 * B : B;
   const built = buildStepGraph(spec, arch, lora, spec.method, trainRows);
-  const { session: trainSession, provider } = await createSession(built.bytes, spec);
+  const { session: trainSession, provider } = await createSessionFromGraph(built.graph, spec);
   const logpsSessions = new Map<number, Promise<Ort.InferenceSession>>();
   const ort = await loadOrt();
   const trainable = built.trainable;
@@ -219,7 +221,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const logpsSession = (rows: number): Promise<Ort.InferenceSession> => {
     let s = logpsSessions.get(rows);
     if (!s) {
-      s = createSession(buildStepGraph(spec, arch, lora, 'logps', rows).bytes, { threads: spec.threads, provider: spec.provider }).then((r) => r.session);
+      s = createSessionFromGraph(buildStepGraph(spec, arch, lora, 'logps', rows).graph, { threads: spec.threads, provider: spec.provider, external_data_threshold: spec.external_data_threshold }).then((r) => r.session);
       logpsSessions.set(rows, s);
     }
     return s;
