@@ -2,14 +2,11 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { TOOLS } from '../tools/index.js';
 import { flagValue, loadConfig, type Config } from './config.js';
 import { isFinetuneError } from './errors.js';
 import { createLogger } from './observability/logger.js';
-import { connectInProcess, resultText } from './server/in-process-client.js';
-import { serveHttp } from './server/http.js';
-import { routeConsoleToStderr, serveStdio } from './server/stdio.js';
-import { closeServices, createServices } from './services.js';
+import { PACKAGE_VERSION } from './version.js';
+// The server, services and tools are imported when a command needs them, so --help stays instant.
 
 const HELP = `finetune-mcp: an MCP server that lets agents fine-tune models (data, plan, train, judge, ship)
 
@@ -40,7 +37,7 @@ const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--
 export async function main(argv: string[]): Promise<number> {
   const command = argv.find((a) => !a.startsWith('-'));
   if (argv.includes('--version')) {
-    process.stdout.write(`${(await import('./services.js')).PACKAGE_VERSION}\n`);
+    process.stdout.write(`${PACKAGE_VERSION}\n`);
     return 0;
   }
   if (!command || argv.includes('--help') || argv.includes('-h') || command === 'help') {
@@ -64,6 +61,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, argv: string[]): Promise<number> {
+  const { routeConsoleToStderr, serveStdio } = await import('./server/stdio.js');
+  const { serveHttp } = await import('./server/http.js');
+  const { closeServices, createServices } = await import('./services.js');
   const http = argv.includes('--http');
   if (!http) routeConsoleToStderr();
   const logger = createLogger({ level: config.log_level });
@@ -90,7 +90,8 @@ async function serve(config: Config, argv: string[]): Promise<number> {
   }
 }
 
-function listTools(): number {
+async function listTools(): Promise<number> {
+  const { TOOLS } = await import('../tools/index.js');
   for (const tool of TOOLS) {
     const args = Object.keys(tool.input).map((k) => `--${k}`).join(' ');
     process.stdout.write(`${tool.name}${args ? ` ${args}` : ''}\n    ${tool.title}\n`);
@@ -102,6 +103,8 @@ function listTools(): number {
 async function callTool(config: Config, name: string, argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const logger = createLogger({ level: flagValue(argv, '--log-level') ?? 'warn' });
+  const { closeServices, createServices } = await import('./services.js');
+  const { connectInProcess } = await import('./server/in-process-client.js');
   const services = await createServices(config, { logger });
   const link = await connectInProcess(services);
   try {
@@ -161,7 +164,10 @@ function parseLoose(raw: string): unknown {
 }
 
 function printResult(result: CallToolResult, json: boolean): void {
-  const text = resultText(result);
+  const text = result.content
+    .filter((c): c is { type: 'text'; text: string } => c.type === 'text')
+    .map((c) => c.text)
+    .join('\n');
   if (json) {
     const value = result.isError ? { error: { code: (result._meta as { code?: string } | undefined)?.code, message: text } } : (result.structuredContent ?? { text });
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { PACKAGE_VERSION } from './version.js';
 import type { Config } from './config.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -61,14 +61,3 @@ export async function closeServices(services: Services): Promise<void> {
   services.jobs.close();
   services.workspace.close();
 }
-
-export const PACKAGE_VERSION: string = (() => {
-  for (const candidate of ['../package.json', '../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // built layout (dist/src) is one level deeper than the source layout (src)
-    }
-  }
-  return '0.0.0';
-})();
