@@ -35,11 +35,16 @@ async function main(specPath: string): Promise<number> {
     writeFileAtomic(join(spec.output_dir, WORKER_STATE_FILE), `${JSON.stringify({ pid: process.pid, state, ...detail, ended_at: new Date().toISOString() })}\n`);
   recordWorker(workspace, spec.job_id, { worker_pid: process.pid, remote_id: String(process.pid) });
   let stopRequested = false;
-  const unwatch = watchCancel(workspace, spec.job_id, () => {
+  const onCancel = () => {
+    if (stopRequested) return;
     stopRequested = true;
     logger.info({ step: lastStep }, 'cancel requested; stopping after the current step');
     sink.event('cancel_received', `Cancel received after step ${lastStep}; stopping when the current step ends.`, { step: lastStep });
-  }, { poll_ms: 200 });
+  };
+  const unwatch = watchCancel(workspace, spec.job_id, onCancel, { poll_ms: 200 });
+  // Every later SIGTERM (a server repeating the cancel) must also end the job cleanly, never kill it
+  // mid-checkpoint: keep a handler for the whole life of the process.
+  process.on('SIGTERM', onCancel);
   try {
     logger.info({ job_id: spec.job_id }, 'training worker started');
     const result = await runJob(spec, sink, { shouldStop: () => stopRequested, ...(spec.threads ? { threads: spec.threads } : {}) });
