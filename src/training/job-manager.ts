@@ -10,6 +10,9 @@ import { checkRuntimePolicies } from './policies.js';
 import { buildSpec } from './spec.js';
 import { postWebhook } from './webhook.js';
 
+/** Attempts (first run + automatic resumes) before auto_resume gives up on a job that keeps dying. */
+const MAX_AUTO_ATTEMPTS = 3;
+
 export type JobListener = (job: JobRecord) => void;
 
 /**
@@ -228,7 +231,7 @@ export class JobManager {
       }
     }
     for (const job of this.ledger.list({ status: 'interrupted', limit: 1000 }).jobs) {
-      if (job.policy.auto_resume && this.capabilities(job.backend, false)?.resume) await this.resume(job.job_id).catch(() => undefined);
+      if (this.mayAutoResume(job)) await this.resume(job.job_id).catch(() => undefined);
     }
   }
 
@@ -251,7 +254,17 @@ export class JobManager {
     if (now.status !== 'preparing' && now.status !== 'running') return;
     this.handles.delete(job.job_id);
     this.ledger.transition(job.job_id, 'interrupted', { message });
-    if (job.policy.auto_resume && this.capabilities(job.backend, false)?.resume) void this.resume(job.job_id).catch(() => undefined);
+    if (this.mayAutoResume(job)) void this.resume(job.job_id).catch(() => undefined);
+  }
+
+  /** auto_resume, within a bound: a job that keeps dying is left interrupted for a person to look at. */
+  private mayAutoResume(job: JobRecord): boolean {
+    if (!job.policy.auto_resume || !this.capabilities(job.backend, false)?.resume) return false;
+    if (job.attempt < MAX_AUTO_ATTEMPTS) return true;
+    if (!this.ledger.hasEvent(job.job_id, 'auto_resume_stopped')) {
+      this.ledger.appendEvent(job.job_id, 'auto_resume_stopped', `Not resuming automatically after ${job.attempt} attempts; call resume_training after checking the events.`, { attempt: job.attempt }, 'warning');
+    }
+    return false;
   }
 
   private finishCancel(job_id: string, message: string): JobRecord {
