@@ -29,6 +29,7 @@ import { compareModelsTool } from './compare-models.js';
 import { evaluateModelTool } from './evaluate-model.js';
 import { setupHumanEvalTool } from './setup-human-eval.js';
 import { recordHumanEvalTool } from './record-human-eval.js';
+import { exportModelTool } from './export-model.js';
 import { scoreOutputsTool } from './score-outputs.js';
 import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
@@ -76,6 +77,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   compareModelsTool,
   setupHumanEvalTool,
   recordHumanEvalTool,
+  exportModelTool,
   // evaluation
   scoreOutputsTool,
 ];

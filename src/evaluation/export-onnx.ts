@@ -1,0 +1,198 @@
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { ArchConfig } from '../../plugins/local/engine/arch.js';
+import { ropeTables } from '../../plugins/local/engine/arch.js';
+import { MASKED } from '../../plugins/local/engine/feeds.js';
+import { buildModel, type Weights } from '../../plugins/local/engine/model-graph.js';
+import { Graph, Value, type DType, type Dim } from '../../plugins/local/onnx/graph.js';
+import * as op from '../../plugins/local/onnx/ops.js';
+import { FinetuneError } from '../errors.js';
+import type { Services } from '../services.js';
+import { resolveModel } from './model-ref.js';
+import { loadRuntimeModel } from '../../plugins/local/engine/index.js';
+
+/**
+ * Exports a (merged) decoder as a standalone ONNX model with the input and output names of
+ * Optimum-exported decoders, so transformers.js and other ONNX Runtime users can run it:
+ *
+ *   input_ids [batch, seq], attention_mask [batch, past + seq], position_ids [batch, seq],
+ *   past_key_values.N.key / .value [batch, kv_heads, past, head_dim]
+ *   → logits [batch, seq, vocab], present.N.key / .value [batch, kv_heads, past + seq, head_dim]
+ *
+ * The engine's graph (model-graph.ts) takes an additive attention bias and rotary tables; a
+ * preamble computes both from attention_mask and position_ids inside the exported graph.
+ * Initializers go to an external data file past the 2 GB protobuf limit (or when asked).
+ */
+
+const PROTOBUF_LIMIT = 2_000_000_000;
+export const ONNX_FILE = 'model.onnx';
+export const ONNX_DATA_FILE = 'model.onnx_data';
+
+export interface ExportedGraph {
+  inputs: Array<{ name: string; dtype: DType; shape: Dim[] }>;
+  outputs: Array<{ name: string; dtype: DType; shape: Dim[] }>;
+}
+
+export function buildExportGraph(arch: ArchConfig, weights: Weights): { graph: Graph; io: ExportedGraph } {
+  const g = new Graph(`${arch.model_type}_decoder`);
+  const m = buildModel(g, { arch, weights, batch: 'batch_size', seq: 'sequence_length', past: 'past_sequence_length', flat: false });
+  g.output(op.fusedMatMul(m.hidden, m.head, { transB: true }), 'logits');
+  m.presents.forEach((p, i) => g.output(p, `present.${Math.floor(i / 2)}.${i % 2 ? 'value' : 'key'}`));
+
+  const byName = (name: string) => g.inputs.find((v) => v.name === name);
+  const inputIds = byName('input_ids')!;
+  const mask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const preamble: typeof g.nodes = [];
+  const emit = (type: string, inputs: Value[], dtype: DType, shape: Dim[], attrs: Record<string, number | number[]> = {}): Value => {
+    const before = g.nodes.length;
+    const [out] = g.node(type, inputs, [{ dtype, shape }], attrs);
+    preamble.push(...g.nodes.splice(before));
+    return out!;
+  };
+  const constant = (values: number[], shape: number[], dtype: DType = 'int64') => g.constant(values, shape, dtype);
+
+  // attn_bias[b, 0, i, j] = 0 where key j is a real token and j <= past + i, else MASKED.
+  const seq = emit('Gather', [emit('Shape', [inputIds], 'int64', [2]), constant([1], [])], 'int64', [], { axis: 0 });
+  const total = emit('Gather', [emit('Shape', [mask], 'int64', [2]), constant([1], [])], 'int64', [], { axis: 0 });
+  const past = emit('Sub', [total, seq], 'int64', []);
+  const queryPos = emit('Range', [past, total, constant([1], [])], 'int64', ['sequence_length']);
+  const keyPos = emit('Range', [constant([0], []), total, constant([1], [])], 'int64', ['total_sequence_length']);
+  const causal = emit(
+    'LessOrEqual',
+    [emit('Unsqueeze', [keyPos, constant([0], [1])], 'int64', [1, 'total_sequence_length']), emit('Unsqueeze', [queryPos, constant([1], [1])], 'int64', ['sequence_length', 1])],
+    'bool',
+    ['sequence_length', 'total_sequence_length'],
+  );
+  const real = emit('Unsqueeze', [emit('Cast', [mask], 'bool', ['batch_size', 'total_sequence_length'], { to: 9 }), constant([1, 2], [2])], 'bool', ['batch_size', 1, 1, 'total_sequence_length']);
+  const visible = emit('And', [causal, real], 'bool', ['batch_size', 1, 'sequence_length', 'total_sequence_length']);
+  const bias = emit('Where', [visible, g.constant([0], [], 'float32'), g.constant([MASKED], [], 'float32')], 'float32', ['batch_size', 1, 'sequence_length', 'total_sequence_length']);
+  replaceInput(g, preamble, 'attn_bias', bias);
+
+  let positions: Value;
+  if (arch.family === 'llama') {
+    positions = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+    const { cos, sin } = ropeTables(arch, 0, arch.max_positions);
+    for (const [name, table] of [['rope_cos', cos], ['rope_sin', sin]] as const) {
+      const tableValue = g.initializer(`${name}_table`, table, [arch.max_positions, arch.head_dim]);
+      const rows = emit('Gather', [tableValue, positions], 'float32', ['batch_size', 'sequence_length', arch.head_dim], { axis: 0 });
+      replaceInput(g, preamble, name, emit('Unsqueeze', [rows, constant([1], [1])], 'float32', ['batch_size', 1, 'sequence_length', arch.head_dim]));
+    }
+  } else {
+    // GPT-2 gathers learned positions by id: the same input, now one row of ids per batch item.
+    const index = g.inputs.findIndex((v) => v.name === 'position_ids');
+    positions = new Value(g, 'position_ids', 'int64', ['batch_size', 'sequence_length'], false);
+    g.inputs[index] = positions;
+  }
+  g.nodes.unshift(...preamble);
+
+  // Optimum names for the cache, and Optimum's input order.
+  const rename = new Map<string, string>();
+  for (let l = 0; l < arch.num_layers; l++) {
+    rename.set(`past_key_${l}`, `past_key_values.${l}.key`);
+    rename.set(`past_value_${l}`, `past_key_values.${l}.value`);
+  }
+  for (const node of g.nodes) node.input = (node.input ?? []).map((n) => rename.get(n) ?? n);
+  const renamed = g.inputs.map((v) => (rename.has(v.name) ? new Value(g, rename.get(v.name)!, v.dtype, ['batch_size', arch.num_kv_heads, 'past_sequence_length', arch.head_dim], false) : v));
+  const order = (v: Value) => ['input_ids', 'attention_mask', 'position_ids'].indexOf(v.name) >>> 0;
+  g.inputs.splice(0, g.inputs.length, ...renamed.sort((a, b) => order(a) - order(b) || pastIndex(a.name) - pastIndex(b.name)));
+  const unexpected = g.inputs.filter((v) => !/^(input_ids|attention_mask|position_ids|past_key_values\.\d+\.(key|value))$/.test(v.name));
+  if (unexpected.length) throw new FinetuneError('MODEL_UNSUPPORTED', `The export graph has inputs ${unexpected.map((v) => v.name).join(', ')} that Optimum decoders do not.`);
+  const io = (vs: Value[]) => vs.map((v) => ({ name: v.name, dtype: v.dtype, shape: [...v.shape] }));
+  return { graph: g, io: { inputs: io(g.inputs), outputs: io(g.outputs) } };
+}
+
+function pastIndex(name: string): number {
+  const m = /^past_key_values\.(\d+)\.(key|value)$/.exec(name);
+  return m ? Number(m[1]) * 2 + (m[2] === 'value' ? 1 : 0) : -1;
+}
+
+/** Makes a former graph input the output of the last preamble node instead. */
+function replaceInput(g: Graph, preamble: Graph['nodes'], name: string, value: Value): void {
+  const index = g.inputs.findIndex((v) => v.name === name);
+  if (index < 0) throw new FinetuneError('INTERNAL', `The engine graph has no input ${name} to replace.`);
+  g.inputs.splice(index, 1);
+  const producer = preamble.find((n) => n.output?.includes(value.name))!;
+  producer.output = producer.output!.map((o) => (o === value.name ? name : o));
+}
+
+/** Writes model.onnx (and model.onnx_data when needed) into `dir`; returns whether data went external. */
+export async function writeOnnx(graph: Graph, dir: string, external: 'auto' | 'always' | 'never'): Promise<{ external_data: boolean }> {
+  const useExternal = external === 'always' || (external === 'auto' && graph.initializerBytes > PROTOBUF_LIMIT * 0.9);
+  if (!useExternal) {
+    if (graph.initializerBytes > PROTOBUF_LIMIT) {
+      throw new FinetuneError('INVALID_INPUT', `The weights hold ${graph.initializerBytes} bytes, past the 2 GB limit of one ONNX file.`, {
+        recovery: 'Use external_data "auto" or "always".',
+        details: { field: 'external_data' },
+      });
+    }
+    writeFileSync(join(dir, ONNX_FILE), graph.toModel());
+    return { external_data: false };
+  }
+  const { model, chunks } = graph.toModelWithExternalData(ONNX_DATA_FILE);
+  const stream = createWriteStream(join(dir, ONNX_DATA_FILE));
+  for (const chunk of chunks) if (!stream.write(chunk)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+  stream.end();
+  await finished(stream);
+  writeFileSync(join(dir, ONNX_FILE), model);
+  return { external_data: true };
+}
+
+/** The files transformers.js reads beside the graph: config and tokenizer. */
+export const COMPANION_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+export function copyCompanions(sourceDir: string, targetDir: string): string[] {
+  const copied: string[] = [];
+  for (const name of COMPANION_FILES) {
+    if (existsSync(join(sourceDir, name))) {
+      copyFileSync(join(sourceDir, name), join(targetDir, name));
+      copied.push(name);
+    }
+  }
+  return copied;
+}
+
+export interface ExportArgs {
+  model_id?: string;
+  job_id?: string;
+  adapter_path?: string;
+  version?: string;
+  output_path?: string;
+  external_data: 'auto' | 'always' | 'never';
+}
+
+/**
+ * export_model: merges the adapter (if any) into the base weights and writes a transformers.js
+ * layout — config and tokenizer at the top, the graph in onnx/ — built in a temp folder and
+ * renamed into place, so a failed export leaves nothing behind.
+ */
+export async function exportModel(services: Services, args: ExportArgs) {
+  const resolved = resolveModel(services, args);
+  const started = performance.now();
+  const model = await loadRuntimeModel(resolved.base_dir, resolved.adapter_dir ? { adapter_dir: resolved.adapter_dir } : {});
+  const { graph, io } = buildExportGraph(model.arch, model.weights);
+  const id = `onnx-${resolved.version_id ?? resolved.job_id ?? resolved.base_model_id}-${Date.now().toString(36)}`;
+  const target = args.output_path ? services.workspace.resolveUserPath(args.output_path, 'output_path') : services.workspace.artifactPath('exports', id);
+  if (existsSync(target)) {
+    throw new FinetuneError('STATE_CONFLICT', `output_path '${target}' already exists; an export never overwrites.`, { recovery: 'Pass a new folder name.', details: { field: 'output_path' } });
+  }
+  let external = false;
+  let companions: string[] = [];
+  await services.workspace.writeDir(target, async (tmp) => {
+    mkdirSync(join(tmp, 'onnx'));
+    external = (await writeOnnx(graph, join(tmp, 'onnx'), args.external_data)).external_data;
+    companions = copyCompanions(resolved.base_dir, tmp);
+  });
+  const files = [...companions, `onnx/${ONNX_FILE}`, ...(external ? [`onnx/${ONNX_DATA_FILE}`] : [])].map((name) => ({ name, bytes: statSync(join(target, name)).size }));
+  return {
+    path: target,
+    model_file: join(target, 'onnx', ONNX_FILE),
+    model: { label: resolved.label, base_model_id: resolved.base_model_id, adapter_dir: resolved.adapter_dir, job_id: resolved.job_id, version_id: resolved.version_id },
+    external_data: external,
+    opset: 17,
+    inputs: io.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape.map(String) })),
+    outputs: io.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: o.shape.map(String) })),
+    files,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
