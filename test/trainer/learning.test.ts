@@ -105,7 +105,7 @@ describe('DPO on pirate-vs-plain pairs (stories260K)', () => {
     const validation = writeJsonl(join(dir, 'validation.jsonl'), heldOut);
     expect(heldOut[0].rejected[0].content).not.toMatch(/Arr|hearties|Yo ho/);
     const sink = memorySink();
-    const spec = makeSpec({ root, job_id: 'job_dpo', modelDir: baseDir, train, validation, task_type: 'preference', method: 'dpo', hyper: { epochs: 2, max_seq_length: 192, eval_steps: 6, learning_rate: 5e-3, dpo_beta: 0.1 } });
+    const spec = makeSpec({ root, job_id: 'job_dpo', modelDir: baseDir, train, validation, task_type: 'preference', method: 'dpo', hyper: { epochs: 2, max_seq_length: 192, eval_steps: 0, learning_rate: 5e-3, dpo_beta: 0.1 } });
     const result = await runJob(spec, sink, { threads: 2 });
     const margins = sink.series('eval_reward_margin');
     expect(margins[0][0]).toBe(0);

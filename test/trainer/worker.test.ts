@@ -53,7 +53,7 @@ async function waitFor(job_id: string, done: (job: JobRecord) => boolean, timeou
 }
 
 const terminal = (job: JobRecord) => ['succeeded', 'failed', 'cancelled'].includes(job.status);
-const HYPER = { max_seq_length: 96, batch_size: 4, epochs: 2, eval_steps: 5, save_steps: 5, learning_rate: 1e-2 };
+const HYPER = { max_seq_length: 96, batch_size: 4, epochs: 1, eval_steps: 5, save_steps: 5, learning_rate: 2e-2 };
 
 describe('detached training worker', () => {
   it('trains in its own process, reporting metrics, checkpoints and outputs through the ledger', async () => {
@@ -64,11 +64,11 @@ describe('detached training worker', () => {
     expect(job.status, readFileSync(join(spec.output_dir, 'worker.log'), 'utf8')).toBe('succeeded');
     expect(job.worker_pid).toBe(Number(handle.remote_id));
     const steps = ledger.metricSeries(spec.job_id, 'loss').map((m) => m.step);
-    expect(steps).toEqual([...Array(26).keys()].map((k) => k + 1));
-    for (const name of ['learning_rate', 'grad_norm', 'tokens_per_s', 'epoch', 'memory_rss_mb']) expect(ledger.metricSeries(spec.job_id, name)).toHaveLength(26);
+    expect(steps).toEqual([...Array(13).keys()].map((k) => k + 1));
+    for (const name of ['learning_rate', 'grad_norm', 'tokens_per_s', 'epoch', 'memory_rss_mb']) expect(ledger.metricSeries(spec.job_id, name)).toHaveLength(13);
     const evals = ledger.metricSeries(spec.job_id, 'eval_loss');
-    expect(evals[evals.length - 1].value).toBeLessThan(evals[0].value / 3);
-    expect(ledger.checkpoints(spec.job_id).map((c) => c.step)).toContain(26);
+    expect(evals[evals.length - 1].value).toBeLessThan(evals[0].value / 2);
+    expect(ledger.checkpoints(spec.job_id).map((c) => c.step)).toContain(13);
     const kinds = ledger.artifacts(spec.job_id).map((a) => a.kind).sort();
     expect(kinds).toEqual(['adapter', 'merged_model']);
     expect(existsSync(join(spec.output_dir, 'output', 'adapter', 'adapter_config.json'))).toBe(true);
@@ -76,7 +76,7 @@ describe('detached training worker', () => {
   });
 
   it('stops within one step of a cancel, leaves a usable checkpoint, and resumes to the losses of an uninterrupted run', async () => {
-    const hyper = { ...HYPER, epochs: 3, save_steps: 0, eval_steps: 0 };
+    const hyper = { ...HYPER, epochs: 2, save_steps: 0, eval_steps: 0 };
     const spec = newJob(hyper);
     await backend.start(spec, createLedgerSink(workspace, spec.job_id));
     await waitFor(spec.job_id, () => ledger.metricSeries(spec.job_id, 'loss').length >= 3);
@@ -104,9 +104,9 @@ describe('detached training worker', () => {
     await runJob(straight, reference, { threads: 1 });
     const expected = new Map(reference.series('loss'));
     const resumed = ledger.metricSeries(spec.job_id, 'loss').filter((m) => m.step > last.step);
-    expect(resumed.length).toBe(39 - last.step);
+    expect(resumed.length).toBe(26 - last.step);
     // The resumed run's losses are those of the uninterrupted run, step for step, exactly.
-    for (const point of resumed.slice(-(39 - last.step))) expect(point.value).toBe(expected.get(point.step));
+    for (const point of resumed) expect(point.value).toBe(expected.get(point.step));
     rmSync(straight.home, { recursive: true, force: true });
   });
 });
