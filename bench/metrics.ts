@@ -13,6 +13,7 @@ import { Prng } from '../plugins/local/trainer/prng.js';
 import { Bleu } from '../src/evaluation/metrics/bleu.js';
 import { Chrf } from '../src/evaluation/metrics/chrf.js';
 import { RougeScorer } from '../src/evaluation/metrics/rouge.js';
+import { scoreOutputs } from '../src/evaluation/score-outputs.js';
 
 const PAIRS = 10_000;
 const REPEATS = 3;
@@ -118,6 +119,10 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-metrics-'));
 const pairsFile = join(dir, 'pairs.jsonl');
 writeFileSync(pairsFile, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
 const python = runPython(pairsFile);
+// The whole score_outputs service on the same file: streaming read, all 8 text metrics, 1000 bootstrap resamples each.
+const endToEndStart = performance.now();
+await scoreOutputs(pairsFile, { bootstrap_samples: 1000 });
+const endToEndSeconds = (performance.now() - endToEndStart) / 1000;
 rmSync(dir, { recursive: true, force: true });
 
 process.stdout.write(`${PAIRS} generated pairs, best of ${REPEATS} runs, Node ${process.version}\n`);
@@ -134,4 +139,7 @@ for (const key of ['bleu', 'chrf', 'rouge'] as const) {
   }
   process.stdout.write(`${line}\n`);
 }
+process.stdout.write(
+  `score_outputs end to end  ${Math.round(PAIRS / endToEndSeconds).toLocaleString('en-US').padStart(9)} rows/s  (${endToEndSeconds.toFixed(2)} s: BLEU, chrF, chrF++, ROUGE-1/2/L, EM, F1, 1000 bootstrap resamples each)\n`,
+);
 if (!python) process.stdout.write('(no python3 with sacrebleu / rouge-score here: set BENCH_PYTHON to compare)\n');

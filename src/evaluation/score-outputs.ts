@@ -168,8 +168,14 @@ class TextRowScorer {
   add(prediction: string, references: string[], wantScores: boolean): Record<string, number> | undefined {
     const rowStats: Record<string, number[]> = {};
     if (this.tracks.has('bleu')) rowStats.bleu = this.bleu.segmentStats(prediction, references);
-    if (this.tracks.has('chrf')) rowStats.chrf = this.chrf.segmentStats(prediction, references);
-    if (this.tracks.has('chrf_pp')) rowStats.chrf_pp = this.chrfPP.segmentStats(prediction, references);
+    if (this.tracks.has('chrf_pp')) {
+      // chrF++'s character statistics are chrF's: extract the n-grams once for both.
+      const perReference = this.chrfPP.statsPerReference(prediction, references);
+      rowStats.chrf_pp = this.chrfPP.best(perReference);
+      if (this.tracks.has('chrf')) rowStats.chrf = this.chrf.best(perReference);
+    } else if (this.tracks.has('chrf')) {
+      rowStats.chrf = this.chrf.segmentStats(prediction, references);
+    }
     if (this.tracks.has('rouge_1') || this.tracks.has('rouge_2') || this.tracks.has('rouge_l')) {
       const r = this.rouge.scoreMulti(references, prediction);
       rowStats.rouge_1 = [r.rouge1.fmeasure, 1];

@@ -59,17 +59,33 @@ export class Chrf {
 
   /** Statistics against the reference with the best F-score (sacreBLEU's multi-reference rule). */
   segmentStats(hypothesis: string, references: readonly string[]): ChrfStats {
+    return this.best(this.statsPerReference(hypothesis, references));
+  }
+
+  /** [hyp, ref, match] statistics of every order against each reference. */
+  statsPerReference(hypothesis: string, references: readonly string[]): ChrfStats[] {
     const hyp = this.ngrams(hypothesis);
-    let best: ChrfStats = [];
-    let bestF = -1;
-    for (const reference of references) {
+    return references.map((reference) => {
       const ref = this.ngrams(reference);
       const stats: number[] = [];
       for (let i = 0; i < hyp.length; i++) stats.push(...matchStats(hyp[i], ref[i]));
+      return stats;
+    });
+  }
+
+  /**
+   * The statistics with the best F-score; the first wins ties, as in sacreBLEU. Statistics of a
+   * chrF++ with the same character settings also serve here: only this metric's orders are read.
+   */
+  best(candidates: readonly ChrfStats[]): ChrfStats {
+    const width = 3 * (this.charOrder + this.wordOrder);
+    let best: ChrfStats = [];
+    let bestF = -1;
+    for (const stats of candidates) {
       const f = this.fScore(stats);
       if (f > bestF) {
         bestF = f;
-        best = stats;
+        best = stats.length === width ? stats : stats.slice(0, width);
       }
     }
     return best;
