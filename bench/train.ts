@@ -4,7 +4,7 @@
  * stories260K and a random stories15M-shaped model, at 1 and 2 threads: tokens/s and ms per step
  * (median of 10 after 2 warm-up steps). Where /usr/bin/python3 has torch, the same step (autograd +
  * torch.optim.AdamW) runs in PyTorch in the same run and the ratio is printed.
- * `npm run bench train -- --profile` also writes ONNX Runtime profiles and prints time per op type.
+ * `BENCH_PROFILE=1 npm run bench train` also writes ONNX Runtime profiles and prints time per op type.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ const work = mkdtempSync(join(tmpdir(), 'ftm-bench-train-'));
 const B = 8;
 const T = 256;
 const STEPS = 10;
-const profile = process.argv.includes('--profile');
+const profile = process.argv.includes('--profile') || process.env.BENCH_PROFILE === '1';
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** AdamW with PyTorch's semantics (decoupled weight decay, bias correction), in place. */

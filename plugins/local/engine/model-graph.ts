@@ -188,9 +188,7 @@ class ModelBuilder {
   }
 
   private rmsNorm(x: Value, w: Value): Value {
-    const ms = op.reduceMean(op.mul(x, x), [-1], true);
-    const r = op.reciprocal(op.sqrt(op.addScalar(ms, this.arch.norm_eps)));
-    return op.mul(op.mul(x, r), w);
+    return op.rmsNorm(x, w, this.arch.norm_eps);
   }
 
   private layerNorm(x: Value, prefix: string): Value {

@@ -93,7 +93,7 @@ function buildVariant(model: RuntimeModel, variant: GraphVariant): Graph {
     else {
       const targets = g.input('targets', 'int64', ['batch', 'seq', 1]);
       const weights = g.input('weights', 'float32', ['batch', 'seq']);
-      const picked = op.reshape(op.gatherElements(op.logSoftmax(logits, -1), targets, 2), [0, 0], ['batch', 'seq']);
+      const picked = op.reshape(op.pickLogSoftmax(logits, targets), [0, 0], ['batch', 'seq']);
       g.output(op.reduceSum(op.mul(picked, weights), [1], false), 'row_logps');
     }
   }

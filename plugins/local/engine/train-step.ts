@@ -112,7 +112,7 @@ function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | 
   const logits = op.fusedMatMul(m.hidden, m.head, { transB: true });
   const targets = g.input('targets', 'int64', [N, 1]);
   const weights = g.input('weights', 'float32', [N]);
-  const tokenLogps = op.mul(op.reshape(op.gatherElements(op.logSoftmax(logits, -1), targets, 1), [N]), weights);
+  const tokenLogps = op.mul(op.reshape(op.pickLogSoftmax(logits, targets), [N]), weights);
   let loss;
   if (mode === 'sft') loss = op.neg(op.reduceSum(tokenLogps, [0], false));
   else {

@@ -363,3 +363,69 @@ export function sliceAxis(x: Value, axis: number, start: number, end: number): V
   ]);
   return y!;
 }
+
+/**
+ * log softmax(x)[target] per row (x [..., V], targets [..., 1]) as one tape entry. Its VJP is the
+ * cross-entropy identity d x = g·(onehot − softmax), emitted as Exp + Mul + one ScatterElements(add),
+ * instead of scattering into a zero [.., V] tensor and then backpropagating through LogSoftmax.
+ */
+export function pickLogSoftmax(x: Value, targets: Value): Value {
+  const axis = x.rank - 1;
+  const g0 = x.graph;
+  const grad = needsGrad(x);
+  const was = g0.recording;
+  g0.recording = false;
+  let y: Value;
+  try {
+    y = logSoftmax(x, -1);
+  } finally {
+    g0.recording = was;
+  }
+  const [picked] = g0.node('GatherElements', [y, targets], [{ dtype: 'float32', shape: targets.shape, requiresGrad: grad }], { axis });
+  if (grad)
+    g0.record({
+      inputs: [x, targets],
+      outputs: [picked!],
+      vjp: ([g]) => {
+        if (!g) return [undefined, undefined];
+        const spread = mul(neg(exp(y)), g);
+        const [dx] = g.graph.node('ScatterElements', [spread, targets, g], [{ dtype: 'float32', shape: x.shape }], { axis, reduction: 'add' });
+        return [dx!, undefined];
+      },
+    });
+  return picked!;
+}
+
+/**
+ * RMSNorm y = x·r·w with r = 1/√(mean(x²) + eps), as one tape entry whose VJP is the closed form
+ * dx = r·(g·w − x·r·mean(g·w·x·r)), dw = Σ_rows g·x·r (fewer [.., D] passes than op-by-op autodiff).
+ */
+export function rmsNorm(x: Value, w: Value, eps: number): Value {
+  const g0 = x.graph;
+  const grad = needsGrad(x, w);
+  const was = g0.recording;
+  g0.recording = false;
+  let xr: Value;
+  let r: Value;
+  try {
+    const ms = reduceMean(mul(x, x), [-1], true);
+    r = reciprocal(sqrt(addScalar(ms, eps)));
+    xr = mul(x, r);
+  } finally {
+    g0.recording = was;
+  }
+  const [y] = g0.node('Mul', [xr, w], [{ dtype: 'float32', shape: x.shape, requiresGrad: grad }]);
+  if (grad)
+    g0.record({
+      inputs: [x, w],
+      outputs: [y!],
+      vjp: ([g]) => {
+        if (!g) return [undefined, undefined];
+        const gw = mul(g, w);
+        const dx = x.requiresGrad ? mul(sub(gw, mul(xr, reduceMean(mul(gw, xr), [-1], true))), r) : undefined;
+        const dw = w.requiresGrad ? unbroadcast(mul(g, xr), w.shape) : undefined;
+        return [dx, dw];
+      },
+    });
+  return y!;
+}
