@@ -35,7 +35,7 @@ export interface ResourceEstimate {
   recommended_device: string | null;
   devices: DeviceOption[];
   fits: boolean;
-  calibrated?: { tokens_per_s: number; source: string };
+  calibrated?: { tokens_per_s?: number; billed_tokens?: number; cost_usd?: number; source: string };
   assumptions: string[];
 }
 
@@ -88,15 +88,22 @@ export async function estimateResources(services: Services, config: StoredConfig
     formula: `FLOPs / (${tflops ?? '?'} TFLOP/s peak of ${chosen?.device ?? 'unknown device'} × MFU ${settings.mfu})`,
   };
   let calibrated: ResourceEstimate['calibrated'];
+  let cost = costFigure(config, chosen, time.value, tokens.total.value, model, settings);
   if (options.calibrate) {
+    // The backend's own figures win: a measured throughput, or the provider's token count and price.
     calibrated = await calibrate(services, config);
-    if (calibrated) {
-      time = { value: tokens.total.value / calibrated.tokens_per_s, unit: 's', formula: `tokens / ${calibrated.tokens_per_s.toFixed(0)} tokens/s (measured by ${calibrated.source})` };
-    } else {
-      assumptions.push(`Backend '${config.backend}' offers no measured run; time is from FLOPs.`);
+    if (calibrated?.billed_tokens) {
+      tokens.total = { value: calibrated.billed_tokens, unit: 'tokens', formula: `billed tokens counted by ${calibrated.source}` };
     }
+    if (calibrated?.tokens_per_s) {
+      time = { value: tokens.total.value / calibrated.tokens_per_s, unit: 's', formula: `tokens / ${calibrated.tokens_per_s.toFixed(0)} tokens/s (measured by ${calibrated.source})` };
+    }
+    cost =
+      calibrated?.cost_usd !== undefined
+        ? { value: calibrated.cost_usd, unit: 'USD', formula: `cost quoted by ${calibrated.source}` }
+        : costFigure(config, chosen, time.value, tokens.total.value, model, settings);
+    if (!calibrated) assumptions.push(`Backend '${config.backend}' offers no estimate of its own; figures are from the formulas.`);
   }
-  const cost = costFigure(config, chosen, time.value, tokens.total.value, model, settings);
   return {
     backend: config.backend,
     parameters: { value: P, unit: 'parameters', formula: model.parameters ? 'from the model record / config.json' : 'assumed' },
@@ -284,9 +291,12 @@ async function calibrate(services: Services, config: StoredConfig): Promise<Reso
   const backend = await services.plugins.get('training_backend', config.backend);
   if (!backend.estimate) return undefined;
   const spec = await buildSpec(services, config, 'estimate');
-  const measured = await backend.estimate(spec);
-  const rate = Number(measured.tokens_per_s);
-  return Number.isFinite(rate) && rate > 0 ? { tokens_per_s: rate, source: `a short measured run on '${config.backend}'` } : undefined;
+  const own = await backend.estimate(spec);
+  const positive = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  const figures = { tokens_per_s: positive(own.tokens_per_s) || undefined, billed_tokens: positive(own.billed_tokens) || undefined, cost_usd: positive(own.cost_usd) };
+  if (figures.tokens_per_s === undefined && figures.billed_tokens === undefined && figures.cost_usd === undefined) return undefined;
+  const source = figures.tokens_per_s ? `a short measured run on '${config.backend}'` : `the '${config.backend}' backend's own estimate`;
+  return { ...Object.fromEntries(Object.entries(figures).filter(([, v]) => v !== undefined)), source };
 }
 
 const gb = (bytes: number) => round(bytes / GB);

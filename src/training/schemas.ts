@@ -43,9 +43,14 @@ export const EstimateSchema = z.object({
     .describe('Every device the backend offers, compared.'),
   fits: z.boolean().describe('Whether the run fits the chosen device.'),
   calibrated: z
-    .object({ tokens_per_s: z.number().describe('Measured throughput, e.g. 10500.'), source: z.string().describe('What measured it.') })
+    .object({
+      tokens_per_s: z.number().optional().describe('Measured throughput, e.g. 10500.'),
+      billed_tokens: z.number().optional().describe("Tokens the provider will bill, by its own count, e.g. 300000."),
+      cost_usd: z.number().optional().describe("The provider's own cost quote in USD, e.g. 2.4."),
+      source: z.string().describe('What produced these figures.'),
+    })
     .optional()
-    .describe('Present when a short measured run set the time.'),
+    .describe("Present when calibrate=true and the backend gave figures of its own (a measured run, or the provider's token count and price)."),
   assumptions: z.array(z.string()).describe('What the estimate assumes.'),
 });
 

@@ -51,8 +51,9 @@ export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', works
       if (spec.config.hyperparameters.lora_r > 256) issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'lora_r', message: 'The test backend supports lora_r ≤ 256.' });
       return issues;
     },
-    async estimate() {
-      return { tokens_per_s: 1000 };
+    async estimate(spec) {
+      // backend_options.estimate stands in for a provider's own quote; otherwise a pretend measured run.
+      return (spec.config.backend_options.estimate as Record<string, unknown> | undefined) ?? { tokens_per_s: 1000 };
     },
     async start(spec, sink) {
       if (mode === 'worker') return startWorker(spec);

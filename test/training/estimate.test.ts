@@ -108,6 +108,22 @@ describe('estimate_resources and plan_training', () => {
     expect(measured.cost.value).toBe(0);
   });
 
+  it("calibrate=true takes a provider's own token count and price quote over the formulas", async () => {
+    t = await connect();
+    const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 1000, split: false });
+    const config = await t.callOk(configureTrainingTool, {
+      base_model: 'gpt-3.5-turbo-0125',
+      dataset_id,
+      method: 'sft',
+      backend: 'openai',
+      overrides: { epochs: 3, max_seq_length: 4096 },
+      backend_options: { estimate: { billed_tokens: 290_000, cost_usd: 2.32 } },
+    });
+    const quoted = await t.callOk(estimateResourcesTool, { config_id: config.config_id, calibrate: true });
+    expect(quoted.tokens.total).toMatchObject({ value: 290_000, formula: "billed tokens counted by the 'openai' backend's own estimate" });
+    expect(quoted.cost).toMatchObject({ value: 2.32, formula: "cost quoted by the 'openai' backend's own estimate" });
+  });
+
   it('a plan over budget is no-go with BUDGET_EXCEEDED, and start_training on the config refuses for the same reason', async () => {
     t = await connect();
     const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 1000, split: false });
