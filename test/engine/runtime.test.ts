@@ -134,8 +134,11 @@ describe('adapters', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it('a PEFT adapter merged at load gives the log-probs the training graph computes with those adapters', async () => {
-    const model = randomLlama({ vocab: 40, hidden: 32, layers: 2, heads: 4, kvHeads: 2, inter: 48, tied: false }, 51, 0.3);
+  for (const [name, model] of [
+    ['llama', randomLlama({ vocab: 40, hidden: 32, layers: 2, heads: 4, kvHeads: 2, inter: 48, tied: false }, 51, 0.3)],
+    ['gpt2 (Conv1D, unprefixed checkpoint names)', randomGpt2({ vocab: 40, hidden: 32, layers: 2, heads: 4, positions: 16 }, 52, 0.3)],
+  ] as const)
+  it(`${name}: a PEFT adapter merged at load gives the log-probs the training graph computes with those adapters`, async () => {
     const spec: TrainStepSpec = {
       model: model as unknown as TrainStepSpec['model'],
       approach: 'lora',
