@@ -92,13 +92,14 @@ function normalizeChat(value: Obj, line: number): Normalized {
   }
   const messages: ChatMessage[] = [];
   let representable = true;
-  raw.forEach((m, i) => {
-    const field = `messages[${i}]`;
-    const message = chatMessage(m, field, line, issues);
+  let hasAssistant = false;
+  for (let i = 0; i < raw.length; i++) {
+    const message = chatMessage(raw[i], `messages[${i}]`, line, issues);
     if (message) messages.push(message);
     else representable = false;
-  });
-  if (!raw.some((m) => isObject(m) && m.role === 'assistant')) {
+    if (isObject(raw[i]) && (raw[i] as Obj).role === 'assistant') hasAssistant = true;
+  }
+  if (!hasAssistant) {
     issues.push(issue(line, 'error', 'example_missing_assistant_message', 'messages', 'Example has no assistant message, so there is nothing to learn.', 'Add the assistant reply the model should give, or drop the example (clean_dataset drops it).'));
   }
   const tools = toolsOf(value, line, issues);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { textFields } from './row-text.js';
 import type { DatasetService, RunContext } from './service.js';
-import { contentHash, normalizeForMatch } from './stats.js';
+import { contentHash } from './stats.js';
+import { nearFingerprint } from './validate.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type SplitName, type TaskType } from './types.js';
 import { JsonlWriter } from './version-writer.js';
 
@@ -168,7 +169,7 @@ function missingField(option: string, path: string, line: number): FinetuneError
 }
 
 function normalizedKey(task: TaskType, row: CanonicalRow): string {
-  return contentHash(textFields(task, row).map((f) => `${f.role}:${normalizeForMatch(f.text)}`).join('\n')).toString('hex', 0, 8);
+  return nearFingerprint(textFields(task, row)).toString('hex', 0, 8);
 }
 
 /** Deals shuffled groups per stratum to the split with the largest remaining shortfall against its target. */
