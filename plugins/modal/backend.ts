@@ -131,7 +131,7 @@ export class ModalBackend implements TrainingBackend {
       tick: async () => {
         const status = await this.api.request<RemoteStatus>(`/jobs/${id}`, { action: `reading Modal job ${state.remote_id}` });
         let changed = await this.importEvents(id, state, sink);
-        const mapped = STATES[status.state];
+        const mapped = Object.hasOwn(STATES, status.state) ? STATES[status.state] : undefined;
         if (!mapped) {
           sink.event('remote_status_unknown', `Modal job reports state '${status.state}', which this server does not know; still following.`, { remote_status: status.state });
         } else if (mapped === 'succeeded' || mapped === 'failed' || mapped === 'cancelled') {
@@ -193,7 +193,7 @@ export class ModalBackend implements TrainingBackend {
       sink.artifact({ kind: 'adapter', path, meta: { provider: 'modal', remote_id: state.remote_id, format: 'peft' } });
       sink.status('succeeded', { remote_id: state.remote_id, message: status.message || 'Adapter downloaded.' });
     } else if (end === 'failed') {
-      const code: ErrorCode = status.error_code && status.error_code in ERROR_CODES ? (status.error_code as ErrorCode) : 'UPSTREAM_ERROR';
+      const code: ErrorCode = status.error_code && Object.hasOwn(ERROR_CODES, status.error_code) ? (status.error_code as ErrorCode) : 'UPSTREAM_ERROR';
       sink.status('failed', { remote_id: state.remote_id, error_code: code, message: `Modal job ${state.remote_id} failed: ${status.message ?? 'no message'}` });
     } else {
       sink.status('cancelled', { remote_id: state.remote_id, message: status.message || 'Cancelled.' });

@@ -51,7 +51,7 @@ interface FollowDeps {
 }
 
 function reportMetric(deps: FollowDeps, openaiName: string, step: number, value: unknown): void {
-  const name = OPENAI_METRIC_NAMES[openaiName];
+  const name = Object.hasOwn(OPENAI_METRIC_NAMES, openaiName) ? OPENAI_METRIC_NAMES[openaiName] : undefined;
   if (!name || typeof value !== 'number' || !Number.isFinite(value)) return;
   if (step <= (deps.state.metric_steps[name] ?? -1)) return;
   deps.state.metric_steps[name] = step;

@@ -150,5 +150,5 @@ export function throwOnErrors(issues: SpecIssue[]): void {
   const first = issues.find((i) => i.severity === 'error');
   if (!first) return;
   const code = first.code === 'DATASET_TOO_SMALL' ? 'DATASET_INVALID' : first.code === 'BACKEND_DEPRECATED' ? 'CAPABILITY_UNSUPPORTED' : first.code;
-  throw new FinetuneError(code in ERROR_CODES ? (code as ErrorCode) : 'CONFIG_INVALID', first.message, { details: { field: first.field } });
+  throw new FinetuneError(Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : 'CONFIG_INVALID', first.message, { details: { field: first.field } });
 }

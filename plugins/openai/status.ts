@@ -20,7 +20,7 @@ const OPENAI_STATES: Record<string, JobState> = {
 
 /** OpenAI's job status as ours; an unknown status gives undefined (reported, never fatal). */
 export function mapOpenAIStatus(status: string): JobState | undefined {
-  return OPENAI_STATES[status];
+  return Object.hasOwn(OPENAI_STATES, status) ? OPENAI_STATES[status] : undefined;
 }
 
 export function isTerminal(state: JobState | undefined): boolean {

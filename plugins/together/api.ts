@@ -51,27 +51,24 @@ export interface TogetherPriceEstimate {
   user_limit?: number;
 }
 
+type OurState = 'preparing' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+const TOGETHER_STATES: Record<string, OurState> = {
+  // Waiting in Together's queue is still `preparing` for our ledger (preparing → queued is not a legal move).
+  pending: 'preparing',
+  queued: 'preparing',
+  running: 'running',
+  compressing: 'running',
+  uploading: 'running',
+  // Still stopping: it becomes `cancelled` when Together is done.
+  cancel_requested: 'running',
+  completed: 'succeeded',
+  error: 'failed',
+  user_error: 'failed',
+  cancelled: 'cancelled',
+};
+
 /** Together's job status as ours; unknown ones give undefined (reported, never fatal). */
-export function mapTogetherStatus(status: string): 'preparing' | 'running' | 'succeeded' | 'failed' | 'cancelled' | undefined {
-  switch (status) {
-    // Waiting in Together's queue is still `preparing` for our ledger (preparing → queued is not a legal move).
-    case 'pending':
-    case 'queued':
-      return 'preparing';
-    case 'running':
-    case 'compressing':
-    case 'uploading':
-    // Still stopping: it becomes `cancelled` when Together is done.
-    case 'cancel_requested':
-      return 'running';
-    case 'completed':
-      return 'succeeded';
-    case 'error':
-    case 'user_error':
-      return 'failed';
-    case 'cancelled':
-      return 'cancelled';
-    default:
-      return undefined;
-  }
+export function mapTogetherStatus(status: string): OurState | undefined {
+  return Object.hasOwn(TOGETHER_STATES, status) ? TOGETHER_STATES[status] : undefined;
 }

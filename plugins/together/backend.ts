@@ -226,7 +226,7 @@ export class TogetherBackend implements TrainingBackend {
         const step = snapshot[stepKey];
         if (typeof step !== 'number') continue;
         for (const [key, value] of Object.entries(snapshot)) {
-          const name = key.startsWith(prefix) ? TOGETHER_METRIC_NAMES[key] : undefined;
+          const name = key.startsWith(prefix) && Object.hasOwn(TOGETHER_METRIC_NAMES, key) ? TOGETHER_METRIC_NAMES[key] : undefined;
           if (!name || typeof value !== 'number' || step <= (state.metric_steps[name] ?? -1)) continue;
           state.metric_steps[name] = step;
           sink.metric(name, step, value);
