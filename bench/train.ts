@@ -6,7 +6,7 @@
  * torch.optim.AdamW) runs in PyTorch in the same run and the ratio is printed.
  * `BENCH_PROFILE=1 npm run bench train` also writes ONNX Runtime profiles and prints time per op type.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainStep } from '../plugins/local/engine/train-step.js';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
         batch_size: B,
         seq_len: T,
         threads,
-        ...(profile ? { profile_prefix: join(work, `prof-${threads}`) } : {}),
+        ...(profile ? { profile_prefix: join(work, `prof-${shape.name.slice(0, 9)}-${threads}`) } : {}),
       });
       const vocab = shape.config.vocab_size as number;
       const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 104729 + 7919) % vocab);
@@ -104,7 +104,11 @@ async function main(): Promise<void> {
         else torchCols = `failed: ${r.error}`;
       }
       console.log(`${shape.name} | ${threads} | ${ms.toFixed(1)} | ${((B * T) / (ms / 1000)).toFixed(0)} | ${torchCols}   (loss ${loss.toFixed(4)})`);
-      if (profile && step.endProfiling) console.log(`  profile: ${profileSummary(step.endProfiling())}`);
+      if (profile && step.endProfiling) {
+        step.endProfiling();
+        const file = readdirSync(work).find((f) => f.startsWith(`prof-${shape.name.slice(0, 9)}-${threads}`) && f.endsWith('.json'));
+        if (file) console.log(`  profile: ${profileSummary(join(work, file))}`);
+      }
       await step.dispose();
     }
   }

@@ -71,8 +71,8 @@ export interface TrainStep {
   sequenceLogps(batch: SftBatch, params: Float32Array[] | null): Promise<Float32Array>;
   seed(seed: number): TrainableTensor[];
   dispose(): Promise<void>;
-  /** With spec.profile_prefix: ends profiling and returns the profile file's path. */
-  endProfiling?(): string;
+  /** With spec.profile_prefix: ends profiling; ONNX Runtime writes <prefix>_<timestamp>.json. */
+  endProfiling?(): void;
 }
 
 type Mode = 'sft' | 'dpo' | 'logps';
@@ -307,7 +307,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
       checkRows(batch, rows, 'batch');
       return (await rowLogps(batch, rows, params ?? baseParams)).logps;
     },
-    ...(spec.profile_prefix ? { endProfiling: () => (trainSession as unknown as { endProfiling(): string }).endProfiling() } : {}),
+    ...(spec.profile_prefix ? { endProfiling: () => trainSession.endProfiling() } : {}),
     async dispose() {
       await trainSession.release();
       for (const s of logpsSessions.values()) await (await s).release();

@@ -39,6 +39,12 @@ export class LocalTrainingBackend implements TrainingBackend {
     return validateSpec(spec);
   }
 
+  /** A short measured run (three steps of this run's own train step): tokens/s, seconds per step, total. */
+  async estimate(spec: TrainingSpec): Promise<Record<string, unknown>> {
+    const { measureRun } = await import('./estimate.js');
+    return measureRun(spec, this.options.threads);
+  }
+
   async start(spec: TrainingSpec, sink: JobSink): Promise<JobHandle> {
     const errors = (await this.validate(spec)).filter((i) => i.severity === 'error');
     if (errors.length > 0) {

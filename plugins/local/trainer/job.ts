@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { JobSink, TrainingSpec } from '../../../src/plugins/providers.js';
 import { writeDirAtomic } from '../../../src/workspace/atomic-write.js';
-import { createTrainStep } from '../engine/train-step.js';
+import { createTrainStep, type TrainStepSpec } from '../engine/train-step.js';
 import { loadModelFolder, type LoadedModel } from '../model-files/load-model.js';
 import { mergeLora, writeModelFolder, writePeftAdapter } from '../model-files/peft.js';
 import { chunk, runSeqLen, sftBatch } from './batches.js';
@@ -49,28 +49,10 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
   if (problem) throw new FinetuneError('CAPABILITY_UNSUPPORTED', problem, { details: { field: 'dataset_id' } });
 
   sink.status('preparing');
-  const model = await loadModelFolder(spec.model.dir);
-  const renderer = new Renderer(model.tokenizer, hyper.loss_on);
-  const train = renderSplit(spec.dataset.train_path, spec.dataset.task_type, method, renderer, hyper.max_seq_length);
-  const validation = spec.dataset.validation_path ? renderSplit(spec.dataset.validation_path, spec.dataset.task_type, method, renderer, hyper.max_seq_length) : undefined;
+  const { model, train, validation, seqLen, padId } = await prepareRun(spec);
   reportRendering(sink, 'train', train);
   if (validation) reportRendering(sink, 'validation', validation);
-
-  const lengths = [train, validation].flatMap((s) => (s ? [...s.examples.map((e) => e.ids.length), ...s.pairs.flatMap((p) => [p.chosen.ids.length, p.rejected.ids.length])] : []));
-  const seqLen = hyper.packing && method === 'sft' ? hyper.max_seq_length : runSeqLen(lengths, hyper.max_seq_length);
-  const padId = model.tokenizer.pad_token_id ?? model.tokenizer.eos_token_id ?? 0;
-  const step = await createTrainStep({
-    model,
-    approach: config.approach,
-    method,
-    batch_size: hyper.batch_size,
-    seq_len: seqLen,
-    ...(config.approach === 'lora'
-      ? { lora: { r: hyper.lora_r, alpha: hyper.lora_alpha, dropout: hyper.lora_dropout, target_modules: hyper.target_modules, use_rslora: hyper.use_rslora, on_missing_target: hyper.on_missing_target } }
-      : {}),
-    ...(method === 'dpo' ? { dpo_beta: hyper.dpo_beta } : {}),
-    ...(options.threads ? { threads: options.threads } : {}),
-  });
+  const step = await createTrainStep(trainStepSpec(spec, model, seqLen, options.threads));
   try {
     if (step.missing_targets.length > 0) {
       sink.event('warning', `LoRA target modules not in this architecture, skipped: ${step.missing_targets.join(', ')}.`, { missing_targets: step.missing_targets });
@@ -120,6 +102,47 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
   } finally {
     await step.dispose();
   }
+}
+
+export interface PreparedRun {
+  model: LoadedModel;
+  train: RenderedSplit;
+  validation?: RenderedSplit;
+  /** The run's static sequence length (longest example, capped; max_seq_length when packing). */
+  seqLen: number;
+  padId: number;
+}
+
+/** Loads the base model and renders both splits with its tokenizer. */
+export async function prepareRun(spec: TrainingSpec): Promise<PreparedRun> {
+  const hyper = spec.config.hyperparameters;
+  const method = spec.config.method;
+  const model = await loadModelFolder(spec.model.dir);
+  const renderer = new Renderer(model.tokenizer, hyper.loss_on);
+  const train = renderSplit(spec.dataset.train_path, spec.dataset.task_type, method, renderer, hyper.max_seq_length);
+  const validation = spec.dataset.validation_path ? renderSplit(spec.dataset.validation_path, spec.dataset.task_type, method, renderer, hyper.max_seq_length) : undefined;
+  const lengths = [train, validation].flatMap((s) => (s ? [...s.examples.map((e) => e.ids.length), ...s.pairs.flatMap((p) => [p.chosen.ids.length, p.rejected.ids.length])] : []));
+  const seqLen = hyper.packing && method === 'sft' ? hyper.max_seq_length : runSeqLen(lengths, hyper.max_seq_length);
+  const padId = model.tokenizer.pad_token_id ?? model.tokenizer.eos_token_id ?? 0;
+  return { model, train, ...(validation ? { validation } : {}), seqLen, padId };
+}
+
+/** The engine's train-step spec for a training spec (approach, LoRA settings, method, shape). */
+export function trainStepSpec(spec: TrainingSpec, model: LoadedModel, seqLen: number, threads?: number): TrainStepSpec {
+  const hyper = spec.config.hyperparameters;
+  const approach = spec.config.approach === 'full' ? 'full' : 'lora';
+  return {
+    model,
+    approach,
+    method: spec.config.method,
+    batch_size: hyper.batch_size,
+    seq_len: seqLen,
+    ...(approach === 'lora'
+      ? { lora: { r: hyper.lora_r, alpha: hyper.lora_alpha, dropout: hyper.lora_dropout, target_modules: hyper.target_modules, use_rslora: hyper.use_rslora, on_missing_target: hyper.on_missing_target } }
+      : {}),
+    ...(spec.config.method === 'dpo' ? { dpo_beta: hyper.dpo_beta } : {}),
+    ...(threads ? { threads } : {}),
+  };
 }
 
 function loraConfig(spec: TrainingSpec, model: LoadedModel, names: string[]): LoraAdapterConfig {
