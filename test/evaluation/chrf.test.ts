@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Bleu } from '../../src/evaluation/metrics/bleu.js';
 import { Chrf } from '../../src/evaluation/metrics/chrf.js';
 import { expected, readJson, readPairs } from './fixtures.js';
 
@@ -47,5 +48,14 @@ describe('chrF and chrF++ on real pairs against sacreBLEU 2.6.0 (expected_values
     const m = expected.multi_reference;
     expect(new Chrf().corpusScore(m.hyps, m.refs)).toBeCloseTo(m.corpus_chrf, 10);
     expect(new Chrf({ word_order: 2 }).corpusScore(m.hyps, m.refs)).toBeCloseTo(m.corpus_chrf_pp, 10);
+  });
+});
+
+describe('chrF with more distinct characters than the numeric n-gram keys allow', () => {
+  it('equals sacreBLEU on a pair using 600 distinct CJK characters', () => {
+    const c = expected.large_alphabet;
+    expect(new Chrf().sentenceScore(c.hypothesis, [c.reference])).toBeCloseTo(c.chrf, 10);
+    expect(new Chrf({ word_order: 2 }).sentenceScore(c.hypothesis, [c.reference])).toBeCloseTo(c.chrf_pp, 10);
+    expect(new Bleu({ tokenize: 'char', effective_order: true }).sentenceScore(c.hypothesis, [c.reference]).score).toBeCloseTo(c.bleu_char, 10);
   });
 });

@@ -46,15 +46,29 @@ export class Chrf {
     return `chrF${this.beta}${'+'.repeat(this.wordOrder)}`;
   }
 
-  /** All n-gram counters of one segment: character orders, then word orders. */
-  ngrams(segment: string): Map<string, number>[] {
+  /** The text character n-grams are taken from: lowercased when asked, whitespace removed unless kept. */
+  private charText(segment: string): string {
     const text = this.lowercase ? segment.toLowerCase() : segment;
-    const counters = charNgrams(this.whitespace ? text : pySplit(text).join(''), this.charOrder);
-    if (this.wordOrder > 0) {
-      const words = splitPunctuation(text);
-      for (let n = 1; n <= this.wordOrder; n++) counters.push(wordNgrams(words, n));
-    }
-    return counters;
+    return this.whitespace ? text : pySplit(text).join('');
+  }
+
+  /**
+   * All n-gram counters of each segment: character orders, then word orders. One alphabet covers
+   * all the segments, so numeric character n-gram keys match between a hypothesis and its references.
+   */
+  ngrams(segments: readonly string[]): Map<NgramKey, number>[][] {
+    const alphabet = new Map<number, number>();
+    const charTexts = segments.map((s) => this.charText(s));
+    const ids = charTexts.map((t) => characterIds(t, alphabet));
+    const numeric = alphabet.size < MAX_NUMERIC_BASE && MAX_NUMERIC_BASE ** this.charOrder < Number.MAX_SAFE_INTEGER;
+    return segments.map((segment, k) => {
+      const counters = charNgrams(ids[k], this.charOrder, numeric ? undefined : Array.from(charTexts[k]));
+      if (this.wordOrder > 0) {
+        const words = splitPunctuation(this.lowercase ? segment.toLowerCase() : segment);
+        for (let n = 1; n <= this.wordOrder; n++) counters.push(wordNgrams(words, n));
+      }
+      return counters;
+    });
   }
 
   /** Statistics against the reference with the best F-score (sacreBLEU's multi-reference rule). */
@@ -64,9 +78,8 @@ export class Chrf {
 
   /** [hyp, ref, match] statistics of every order against each reference. */
   statsPerReference(hypothesis: string, references: readonly string[]): ChrfStats[] {
-    const hyp = this.ngrams(hypothesis);
-    return references.map((reference) => {
-      const ref = this.ngrams(reference);
+    const [hyp, ...refs] = this.ngrams([hypothesis, ...references]);
+    return refs.map((ref) => {
       const stats: number[] = [];
       for (let i = 0; i < hyp.length; i++) stats.push(...matchStats(hyp[i], ref[i]));
       return stats;
@@ -156,7 +169,7 @@ export class Chrf {
   }
 }
 
-function matchStats(hyp: ReadonlyMap<string, number>, ref: ReadonlyMap<string, number>): [number, number, number] {
+function matchStats(hyp: ReadonlyMap<NgramKey, number>, ref: ReadonlyMap<NgramKey, number>): [number, number, number] {
   let hypCount = 0;
   let matches = 0;
   for (const [ngram, count] of hyp) {
@@ -170,21 +183,44 @@ function matchStats(hyp: ReadonlyMap<string, number>, ref: ReadonlyMap<string, n
   return [ref.size > 0 ? hypCount : 0, refCount, matches];
 }
 
-const SURROGATE = /[\uD800-\uDFFF]/;
+/** A character n-gram as a number (ids in base alphabet size), or as its text when the alphabet is too large for that. */
+type NgramKey = number | string;
 
-/** Character n-gram counts of orders 1..maxOrder (characters are code points, as Python's str). */
-function charNgrams(text: string, maxOrder: number): Map<string, number>[] {
-  const counters: Map<string, number>[] = [];
-  // Fast path: without surrogate pairs a UTF-16 unit is a code point, so substrings are n-grams.
-  const chars: string | string[] = SURROGATE.test(text) ? Array.from(text) : text;
-  const length = chars.length;
-  for (let n = 1; n <= maxOrder; n++) {
-    const counts = new Map<string, number>();
-    for (let i = 0; i + n <= length; i++) {
-      const key = typeof chars === 'string' ? chars.substring(i, i + n) : chars.slice(i, i + n).join('');
+/** Beyond this base, a 6-gram of ids would not fit in a double's 53-bit integer range. */
+const MAX_NUMERIC_BASE = 400;
+
+/** Ids (from 1) of a text's code points in an alphabet that grows as new characters appear. */
+function characterIds(text: string, alphabet: Map<number, number>): Uint32Array {
+  const out = new Uint32Array(text.length);
+  let n = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    let id = alphabet.get(cp);
+    if (id === undefined) {
+      id = alphabet.size + 1;
+      alphabet.set(cp, id);
+    }
+    out[n++] = id;
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * Character n-gram counts of orders 1..maxOrder (characters are code points, as Python's str).
+ * Keys are numbers (`key·B + id`, B = MAX_NUMERIC_BASE), cheaper to hash than substrings; when
+ * the segments use too many distinct characters for that, `chars` is given and keys are text.
+ */
+function charNgrams(ids: Uint32Array, maxOrder: number, chars?: readonly string[]): Map<NgramKey, number>[] {
+  const counters: Map<NgramKey, number>[] = [];
+  for (let n = 0; n < maxOrder; n++) counters.push(new Map());
+  for (let i = 0; i < ids.length; i++) {
+    let key: NgramKey = chars ? '' : 0;
+    const last = Math.min(maxOrder, ids.length - i);
+    for (let n = 0; n < last; n++) {
+      key = chars ? (key as string) + chars[i + n] : (key as number) * MAX_NUMERIC_BASE + ids[i + n];
+      const counts = counters[n];
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    counters.push(counts);
   }
   return counters;
 }
