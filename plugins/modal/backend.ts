@@ -35,6 +35,8 @@ interface FollowState {
   remote_id: string;
   last_seq: number;
   last_state?: string;
+  /** The app's own state last seen, so an unknown one is reported once. */
+  last_remote_state?: string;
 }
 
 export interface ModalJobHandle extends JobHandle {
@@ -132,8 +134,10 @@ export class ModalBackend implements TrainingBackend {
         const status = await this.api.request<RemoteStatus>(`/jobs/${id}`, { action: `reading Modal job ${state.remote_id}` });
         let changed = await this.importEvents(id, state, sink);
         const mapped = Object.hasOwn(STATES, status.state) ? STATES[status.state] : undefined;
+        const fresh = status.state !== state.last_remote_state;
+        state.last_remote_state = status.state;
         if (!mapped) {
-          sink.event('remote_status_unknown', `Modal job reports state '${status.state}', which this server does not know; still following.`, { remote_status: status.state });
+          if (fresh) sink.event('remote_status_unknown', `Modal job reports state '${status.state}', which this server does not know; still following.`, { remote_status: status.state });
         } else if (mapped === 'succeeded' || mapped === 'failed' || mapped === 'cancelled') {
           await this.finish(spec, sink, state, status, mapped);
           this.save(spec, state);

@@ -98,6 +98,16 @@ describe('modal plugin against a local fake of the finetune-mcp Modal app', () =
     expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach' }));
   });
 
+  it('keeps following through a state it does not know', async () => {
+    const sink = new RecordingSink();
+    const handle = (await backend.start(makeSpec({ backend: 'modal', base_model: MODEL, approach: 'lora', rows: chatRows(3) }), sink)) as ModalJobHandle;
+    // Before the first poll (timers run after this continuation): the app reports a state of a newer version.
+    fake.jobs.get(handle.remote_id)!.state = 'warming_up';
+    await handle.followed;
+    expect(sink.events.filter((e) => e.type === 'remote_status_unknown').map((e) => e.message)).toEqual([expect.stringContaining('warming_up')]);
+    expect(sink.states.at(-1)).toBe('succeeded');
+  });
+
   it('ends a job that fails on the GPU with the trainer’s code', async () => {
     fake.failFor = (spec) => (spec.config.backend_options.simulate === 'oom' ? { at: 3, code: 'OUT_OF_MEMORY', message: 'OutOfMemoryError: CUDA out of memory.' } : undefined);
     try {
