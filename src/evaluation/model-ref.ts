@@ -66,7 +66,7 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
     label = `adapter ${adapterDir}`;
   }
   if (!baseId) throw new FinetuneError('INVALID_INPUT', 'model_id (the base model, mdl_…) is needed.', { details: { field } });
-  const base = services.models.get(baseId);
+  const base = findBaseModel(services, baseId, field);
   if (!existsSync(base.dir)) throw new FinetuneError('FILE_ERROR', `Model ${baseId}'s folder ${base.dir} is missing.`, { details: { field, file: base.dir } });
   return {
     label: ref.label ?? label ?? `${base.name} (${base.id})`,
@@ -77,4 +77,18 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
     version_id: versionId,
     is_base: adapterDir === null,
   };
+}
+
+/**
+ * A base model by record id, or by the name an adapter config or lineage recorded
+ * (e.g. "stories260K") when exactly one imported model carries it.
+ */
+function findBaseModel(services: Services, idOrName: string, field: string) {
+  if (idOrName.startsWith('mdl_')) return services.models.get(idOrName);
+  const named = services.models.list().filter((m) => m.name === idOrName);
+  if (named.length === 1) return named[0];
+  throw new FinetuneError('NOT_FOUND', named.length ? `${named.length} imported models are named '${idOrName}'; pass model_id to choose.` : `No imported model named '${idOrName}'.`, {
+    recovery: 'Call list_models and pass model_id (mdl_…), or import_model the base model first.',
+    details: { field },
+  });
 }

@@ -20,6 +20,11 @@ export function modelCardFor(services: Services, args: { name: string; version?:
     }
   }
   const evaluations = version.lineage.evaluation_ids.map((id) => {
+    if (id.startsWith('cmp_')) {
+      const cmp = services.workspace.db.prepare('SELECT dataset, result, created_at FROM comparisons WHERE id = ?').get(id) as { dataset: string; result: string; created_at: string } | undefined;
+      const judged = cmp ? ((JSON.parse(cmp.result) as { judge: null | { results: Array<{ wins: number; losses: number; ties: number }> } }).judge?.results[0] ?? null) : null;
+      return { id, dataset: cmp?.dataset ?? 'unknown', examples: judged ? judged.wins + judged.losses + judged.ties : 0, created_at: cmp?.created_at ?? 'unknown' };
+    }
     const row = services.workspace.db.prepare('SELECT id, dataset, examples, created_at FROM evaluations WHERE id = ?').get(id) as
       | { id: string; dataset: string; examples: number; created_at: string }
       | undefined;

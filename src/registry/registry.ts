@@ -17,6 +17,8 @@ export interface RegisterInput {
   dataset_id?: string;
   metrics?: Record<string, number>;
   evaluation_ids?: string[];
+  /** A compare_models run whose judge win-rate (vs the baseline) becomes the `win_rate` metric. */
+  comparison_id?: string;
   description?: string;
 }
 
@@ -83,6 +85,7 @@ export class ModelRegistry {
     const metrics: Record<string, number> = {};
     Object.assign(metrics, job?.final_metrics ?? {});
     for (const evaluation of evaluations) Object.assign(metrics, evaluation);
+    if (input.comparison_id) metrics.win_rate = this.readWinRate(input.comparison_id);
     Object.assign(metrics, input.metrics ?? {});
 
     const id = this.services.workspace.newId('model_version');
@@ -120,6 +123,20 @@ export class ModelRegistry {
 
   private latestVersion(name: string): string {
     return this.list({ name })[0]?.version ?? 'none';
+  }
+
+  /** The judge win-rate of the one candidate of a comparison. */
+  private readWinRate(id: string): number {
+    const row = this.db.prepare('SELECT result FROM comparisons WHERE id = ?').get(id) as { result: string } | undefined;
+    if (!row) throw new FinetuneError('NOT_FOUND', `No comparison '${id}'.`, { recovery: 'Use a comparison_id that compare_models returned.', details: { field: 'comparison_id' } });
+    const judged = (JSON.parse(row.result) as { judge: null | { results: Array<{ model: string; win_rate: number }> } }).judge?.results ?? [];
+    if (judged.length !== 1) {
+      throw new FinetuneError('INVALID_INPUT', `Comparison ${id} has ${judged.length ? `${judged.length} judged candidates` : 'no judge results'}; its win-rate cannot be attributed to one version.`, {
+        recovery: 'Compare this model alone against its base with a judge, or pass metrics: {"win_rate": …} yourself.',
+        details: { field: 'comparison_id' },
+      });
+    }
+    return judged[0].win_rate;
   }
 
   private readEvaluationMetrics(id: string): Record<string, number> {
@@ -339,7 +356,7 @@ function buildLineage(parts: {
     dataset_hash: dataset?.content_hash || null,
     config: (job?.config as unknown as Record<string, unknown> | undefined) ?? null,
     job_id: job?.job_id ?? null,
-    evaluation_ids: input.evaluation_ids ?? [],
+    evaluation_ids: [...(input.evaluation_ids ?? []), ...(input.comparison_id ? [input.comparison_id] : [])],
     adapter: {
       peft_type: adapter.peft_type ?? null,
       r: adapter.r ?? null,

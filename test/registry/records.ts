@@ -62,7 +62,7 @@ export function writeDatasetVersion(services: Services, id: string, contentHash:
 }
 
 /** A succeeded job in the ledger with a frozen config, loss series and its output adapter on disk. */
-export function makeSucceededJob(services: Services, options: { dataset_id: string; base_model?: string; learning_rate?: number; seed?: number; losses?: number[] }): string {
+export function makeSucceededJob(services: Services, options: { dataset_id: string; base_model?: string; learning_rate?: number; seed?: number; losses?: number[]; kv_dim?: number }): string {
   const ledger = new JobLedger(services.workspace.db);
   const config_id = services.workspace.newId('config');
   const hyperparameters: TrainingHyperparameters = HyperparametersSchema.parse({
@@ -88,7 +88,7 @@ export function makeSucceededJob(services: Services, options: { dataset_id: stri
   const job = ledger.create({ config_id, backend: 'local', policy });
   for (const to of ['preparing', 'running'] as const) ledger.transition(job.job_id, to);
   (options.losses ?? [2.5, 1.9, 1.4]).forEach((loss, i) => ledger.addMetric(job.job_id, 'loss', i + 1, loss));
-  writeAdapter(join(services.workspace.root, 'jobs', job.job_id, 'output', 'adapter'), { seed: options.seed ?? 7 });
+  writeAdapter(join(services.workspace.root, 'jobs', job.job_id, 'output', 'adapter'), { seed: options.seed ?? 7, kv_dim: options.kv_dim });
   ledger.transition(job.job_id, 'succeeded');
   return job.job_id;
 }
