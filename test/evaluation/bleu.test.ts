@@ -107,3 +107,12 @@ describe('BLEU on real pairs against sacreBLEU 2.6.0 (expected_values.json)', ()
     expect(bleu.signature(2)).toBe(m.bleu_signature);
   });
 });
+
+describe('BLEU with more distinct tokens than numeric n-gram keys allow', () => {
+  it('600 distinct words with 6-grams equal sacreBLEU', () => {
+    const hyp = Array.from({ length: 900 }, (_, i) => `w${i % 450}`).join(' ');
+    const ref = Array.from({ length: 900 }, (_, i) => (i % 5 ? `w${(i * 7) % 600}` : `w${i % 450}`)).join(' ');
+    const score = new Bleu({ max_ngram_order: 6, tokenize: 'none' }).corpusScore([hyp], [[ref]]).score;
+    expect(score).toBeCloseTo(expected.large_alphabet.bleu_words_order6, 10);
+  });
+});

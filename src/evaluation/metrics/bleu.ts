@@ -68,24 +68,30 @@ export class Bleu {
   /** Statistics of one hypothesis against its references (clipped by the max count over references). */
   segmentStats(hypothesis: string, references: readonly string[]): BleuStats {
     const order = this.maxOrder;
-    const refNgrams: Map<string, number>[] = [];
-    const refLens: number[] = [];
-    for (const ref of references) {
-      const { ngrams, length } = extractNgrams(this.preprocess(ref), order);
-      refLens.push(length);
-      if (refNgrams.length === 0) {
+    const [hypTokens, ...refTokens] = [hypothesis, ...references].map((segment) => pySplit(this.preprocess(segment)));
+    // One vocabulary for the hypothesis and its references, so numeric n-gram keys match.
+    const vocabulary = new Map<string, number>();
+    const hypIds = tokenIds(hypTokens, vocabulary);
+    const refIds = refTokens.map((tokens) => tokenIds(tokens, vocabulary));
+    const base = vocabulary.size + 1;
+    const keyOf = base ** order < Number.MAX_SAFE_INTEGER ? undefined : [hypTokens, ...refTokens];
+
+    const refNgrams: Map<NgramKey, number>[] = [];
+    refIds.forEach((ids, r) => {
+      const ngrams = countNgrams(ids, order, base, keyOf?.[r + 1]);
+      if (r === 0) {
         refNgrams.push(...ngrams);
-        continue;
+        return;
       }
       for (let n = 0; n < order; n++) {
         const merged = refNgrams[n];
         for (const [ngram, count] of ngrams[n]) if (count > (merged.get(ngram) ?? 0)) merged.set(ngram, count);
       }
-    }
-    const { ngrams: hypNgrams, length: hypLen } = extractNgrams(this.preprocess(hypothesis), order);
+    });
+    const hypNgrams = countNgrams(hypIds, order, base, keyOf?.[0]);
     const stats = new Array<number>(2 + 2 * order).fill(0);
-    stats[0] = hypLen;
-    stats[1] = closestRefLength(hypLen, refLens);
+    stats[0] = hypIds.length;
+    stats[1] = closestRefLength(hypIds.length, refIds.map((ids) => ids.length));
     for (let n = 0; n < order; n++) {
       const refs = refNgrams[n];
       let correct = 0;
@@ -216,24 +222,40 @@ function closestRefLength(hypLen: number, refLens: readonly number[]): number {
   return closestLen;
 }
 
-/**
- * Word n-gram counts, one map per order (index n-1). Keys join tokens with a space, built
- * incrementally (tokens never hold one, so keys of one order never collide).
- */
-function extractNgrams(line: string, maxOrder: number): { ngrams: Map<string, number>[]; length: number } {
-  const tokens = pySplit(line);
-  const ngrams: Map<string, number>[] = [];
-  for (let n = 0; n < maxOrder; n++) ngrams.push(new Map());
+/** An n-gram as a number (token ids in base vocabulary size + 1) or, for huge vocabularies, as its tokens joined by spaces. */
+type NgramKey = number | string;
+
+function tokenIds(tokens: readonly string[], vocabulary: Map<string, number>): Uint32Array {
+  const ids = new Uint32Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
-    let key = tokens[i];
-    const last = Math.min(maxOrder, tokens.length - i);
+    let id = vocabulary.get(tokens[i]);
+    if (id === undefined) {
+      id = vocabulary.size + 1;
+      vocabulary.set(tokens[i], id);
+    }
+    ids[i] = id;
+  }
+  return ids;
+}
+
+/**
+ * N-gram counts of orders 1..maxOrder, one map per order (index n-1). Keys are numbers, built
+ * incrementally as key·base + id (cheaper to hash than joined strings); when base^maxOrder would
+ * pass 2^53 the tokens are given and keys are the tokens joined by spaces (tokens never hold one).
+ */
+function countNgrams(ids: Uint32Array, maxOrder: number, base: number, tokens?: readonly string[]): Map<NgramKey, number>[] {
+  const ngrams: Map<NgramKey, number>[] = [];
+  for (let n = 0; n < maxOrder; n++) ngrams.push(new Map());
+  for (let i = 0; i < ids.length; i++) {
+    let key: NgramKey = tokens ? tokens[i] : ids[i];
+    const last = Math.min(maxOrder, ids.length - i);
     for (let n = 0; n < last; n++) {
-      if (n > 0) key = `${key} ${tokens[i + n]}`;
+      if (n > 0) key = tokens ? `${key} ${tokens[i + n]}` : (key as number) * base + ids[i + n];
       const counts = ngrams[n];
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
-  return { ngrams, length: tokens.length };
+  return ngrams;
 }
 
 // --- tokenizers (sacreBLEU's tokenizer_13a, tokenizer_intl, tokenizer_char, tokenizer_none) ---
