@@ -165,3 +165,14 @@ describe('training loop', () => {
     expect(margins[margins.length - 1]).toBeGreaterThan(0.5);
   });
 });
+
+describe('packing', () => {
+  it('trains on packed rows: fewer, fuller micro-batches, every token still seen once per epoch', async () => {
+    const examples = counting(10).map((e) => ({ ids: e.ids.slice(0, 5), mask: e.mask.slice(0, 5) }));
+    const { run, metrics } = setup({ epochs: 1, gradient_accumulation: 1, eval_steps: 0, save_steps: 0 }, { train: { method: 'sft', examples, packing: true } });
+    const outcome = await run({ baseline_eval: false });
+    // 10 × 5 tokens packed into rows of 8 → 7 rows (6 full + one of 2) → 4 micro-batches of 2
+    expect(outcome.total_steps).toBe(4);
+    expect(metrics.filter(([n]) => n === 'loss')).toHaveLength(4);
+  });
+});

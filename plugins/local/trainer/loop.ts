@@ -1,7 +1,7 @@
 import { FinetuneError } from '../../../src/errors.js';
 import type { TrainingHyperparameters } from '../../../src/plugins/providers.js';
 import { AdamW, clipGradNorm, decaysWeight } from './adamw.js';
-import { chunk, dpoBatch, epochOrder, packExamples, sftBatch, type DataPosition, type DpoBatch, type SftBatch } from './batches.js';
+import { chunk, dpoBatch, epochOrder, packExamples, sftBatch, type DpoBatch, type SftBatch } from './batches.js';
 import { pruneCheckpoints, saveCheckpoint, type LoadedCheckpoint, type ParamsIo, type TrainerState } from './checkpoint.js';
 import { Prng } from './prng.js';
 import type { PreferenceExample, TokenizedExample } from './render.js';
