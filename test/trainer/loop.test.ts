@@ -176,3 +176,26 @@ describe('packing', () => {
     expect(metrics.filter(([n]) => n === 'loss')).toHaveLength(4);
   });
 });
+
+describe('failures', () => {
+  it('stops with TRAINING_DIVERGED when the loss is not finite, keeping the last good checkpoint', async () => {
+    const { root, step, run } = setup({ save_steps: 2, eval_steps: 0 });
+    const real = step.step.bind(step);
+    let calls = 0;
+    step.step = async (batch, params, opts) => {
+      const result = await real(batch, params, opts);
+      return ++calls === 9 ? { ...result, loss: Number.NaN } : result; // micro-batch 9 = optimizer step 5
+    };
+    await expect(run({ baseline_eval: false })).rejects.toMatchObject({ code: 'TRAINING_DIVERGED', details: { step: 5 } });
+    expect(listCheckpoints(join(root, 'checkpoints')).at(-1)).toBe(4);
+  });
+
+  it('refuses to resume from a folder that is not a checkpoint, or one of other tensors', async () => {
+    const { root, step, run } = setup({ max_steps: 2, save_steps: 2 });
+    await run({ baseline_eval: false });
+    const io = weightsParamsIo(step.trainable);
+    expect(() => loadCheckpoint(root, step.trainable, io)).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    const other = [{ name: 'other.weight', shape: [3, 3] }];
+    expect(() => loadCheckpoint(checkpointDir(join(root, 'checkpoints'), 2), other, io)).toThrow(expect.objectContaining({ code: 'STATE_CONFLICT' }));
+  });
+});
