@@ -18,6 +18,8 @@ await tf.setBackend('cpu');
 const qwen = randomLlama({ vocab: 40, hidden: 32, layers: 2, heads: 4, kvHeads: 2, inter: 48, tied: false, qkvBias: true, ropeTheta: 1e6 }, 31, 0.3);
 const llamaLinearRope = randomLlama({ vocab: 40, hidden: 32, layers: 2, heads: 2, kvHeads: 1, inter: 48, tied: true, ropeScaling: { type: 'linear', factor: 2 } }, 33, 0.3);
 const gpt2 = randomGpt2({ vocab: 40, hidden: 32, layers: 2, heads: 4, positions: 64 }, 35, 0.3);
+const mistral = randomLlama({ vocab: 40, hidden: 32, layers: 2, heads: 4, kvHeads: 2, inter: 48, tied: false, modelType: 'mistral' }, 37, 0.3);
+mistral.raw_config.sliding_window = 3;
 
 function rows(seed: number, lengths: number[], vocab: number): number[][] {
   const next = seededRandom(seed);
@@ -44,6 +46,7 @@ describe('runtime forward equals the TensorFlow.js forward', () => {
     ['qwen2 (q/k/v bias, GQA, untied)', qwen],
     ['gpt2 (learned positions, LayerNorm, GELU, Conv1D)', gpt2],
     ['llama (1 kv head, tied, linear rope scaling)', llamaLinearRope],
+    ['mistral (sliding window 3)', mistral],
   ] as const) {
     it(`${name}: logits of right-padded rows within 1e-4`, async () => {
       const rt = await loadRuntimeModel(model as never, { threads: 1 });
@@ -83,6 +86,7 @@ describe('generation', () => {
   for (const [name, model] of [
     ['qwen2', qwen],
     ['gpt2', gpt2],
+    ['mistral (sliding window)', mistral],
   ] as const) {
     it(`${name}: with and without the KV cache give the same tokens (greedy and seeded sampling)`, async () => {
       const rt = await loadRuntimeModel(model as never, { threads: 1 });

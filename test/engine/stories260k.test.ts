@@ -2,7 +2,7 @@
  * stories260K (llama2.c's test model), imported through the llama2.c converter: greedy generation
  * reproduces llama2.c's own expected output, and its log-likelihoods equal run.c's forward.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,19 @@ describe('stories260K through the engine', () => {
       expect(Buffer.from(out.text, 'utf8').equals(Buffer.from(EXPECTED_STDOUT, 'ascii'))).toBe(true);
     });
   }
+
+  it('chat messages go through the tokenizer chat template (rendered, then encoded without extra specials)', async () => {
+    const dir = join(work, 'hf-chat');
+    cpSync(join(work, 'hf'), dir, { recursive: true });
+    const configPath = join(dir, 'tokenizer_config.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8'));
+    writeFileSync(configPath, JSON.stringify({ ...config, chat_template: '{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}' }));
+    const chat = await loadRuntimeModel(dir, { threads: 2 });
+    const viaMessages = await generate(chat, { messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 20 });
+    const viaPrompt = await generate(chat, { prompt: 'Once upon a time', max_tokens: 20 });
+    expect(viaMessages.prompt_tokens).toBe(viaPrompt.prompt_tokens);
+    expect(viaMessages.text).toBe(viaPrompt.text);
+  });
 
   it('log-likelihoods of TinyStories validation stories equal the run.c forward; mean NLL over 20 is ≈ 1.194', async () => {
     const text = readFileSync(join(TINYSTORIES, 'TinyStories-valid.head.txt'), 'utf8');

@@ -23,6 +23,8 @@ export interface ArchConfig {
   rope_theta: number;
   rope_scaling: RopeScaling | null;
   hidden_act: string;
+  /** Mistral-style local attention: a query sees only the last `sliding_window` keys (null = all). */
+  sliding_window: number | null;
   bos_token_id?: number;
   eos_token_ids: number[];
 }
@@ -85,6 +87,7 @@ export function archFromConfig(config: object): ArchConfig {
       rope_theta: 0,
       rope_scaling: null,
       hidden_act: String(raw.activation_function ?? raw.hidden_act ?? 'gelu_new'),
+      sliding_window: null,
       bos_token_id: ids(raw.bos_token_id)[0],
       eos_token_ids: ids(raw.eos_token_id),
     };
@@ -116,6 +119,7 @@ export function archFromConfig(config: object): ArchConfig {
     rope_theta: num(raw, ['rope_theta'], 10000),
     rope_scaling: parseRopeScaling(raw.rope_scaling),
     hidden_act: act,
+    sliding_window: typeof raw.sliding_window === 'number' && raw.use_sliding_window !== false ? raw.sliding_window : null,
     bos_token_id: ids(raw.bos_token_id)[0],
     eos_token_ids: ids(raw.eos_token_id),
   };

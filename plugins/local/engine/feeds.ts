@@ -6,16 +6,17 @@ export const MASKED = -1e9;
 
 /**
  * Causal + padding attention bias [B,1,T,P+T] for queries at positions P..P+T-1 over keys 0..P+T-1.
- * `keyMask` (length B·(P+T), 1 = real token) hides padding keys; omitted = all real.
+ * `keyMask` (length B·(P+T), 1 = real token) hides padding keys; omitted = all real. With a sliding
+ * window (Mistral), query i sees keys j with i − window < j ≤ i, as transformers masks them.
  */
-export function attentionBias(batch: number, seq: number, past: number, keyMask?: Float32Array): Float32Array {
+export function attentionBias(batch: number, seq: number, past: number, keyMask?: Float32Array, window: number | null = null): Float32Array {
   const total = past + seq;
   const bias = new Float32Array(batch * seq * total);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < seq; i++) {
       const row = (b * seq + i) * total;
       for (let j = 0; j < total; j++) {
-        const visible = j <= past + i && (!keyMask || keyMask[b * total + j]! !== 0);
+        const visible = j <= past + i && (window === null || j > past + i - window) && (!keyMask || keyMask[b * total + j]! !== 0);
         if (!visible) bias[row + j] = MASKED;
       }
     }

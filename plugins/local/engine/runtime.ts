@@ -142,7 +142,7 @@ export async function forwardLogits(model: RuntimeModel, rows: readonly (readonl
   const s = await session(model, 'logits');
   const out = await s.run({
     input_ids: new ort.Tensor('int64', ids, [rows.length, T]),
-    attn_bias: new ort.Tensor('float32', attentionBias(rows.length, T, 0, mask), [rows.length, 1, T, T]),
+    attn_bias: new ort.Tensor('float32', attentionBias(rows.length, T, 0, mask, model.arch.sliding_window), [rows.length, 1, T, T]),
     ...(await positionTensors(model.arch, 0, T)),
   });
   return { logits: out.logits!.data as Float32Array, dims: [...out.logits!.dims] };
@@ -190,7 +190,7 @@ export async function scoreSequences(model: RuntimeModel, batch: ScoreBatch): Pr
   const s = await session(model, 'score');
   const out = await s.run({
     input_ids: new ort.Tensor('int64', ids, [B, T]),
-    attn_bias: new ort.Tensor('float32', attentionBias(B, T, 0, mask), [B, 1, T, T]),
+    attn_bias: new ort.Tensor('float32', attentionBias(B, T, 0, mask, model.arch.sliding_window), [B, 1, T, T]),
     targets: new ort.Tensor('int64', targets, [B, T, 1]),
     weights: new ort.Tensor('float32', weights, [B, T]),
     ...(await positionTensors(model.arch, 0, T)),
@@ -260,7 +260,7 @@ export async function generate(model: RuntimeModel, req: GenerateRequest): Promi
     const chunk = useCache ? all.slice(pastLen) : all;
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: new ort.Tensor('int64', toInt64(chunk), [1, chunk.length]),
-      attn_bias: new ort.Tensor('float32', attentionBias(1, chunk.length, pastLen), [1, 1, chunk.length, pastLen + chunk.length]),
+      attn_bias: new ort.Tensor('float32', attentionBias(1, chunk.length, pastLen, undefined, arch.sliding_window), [1, 1, chunk.length, pastLen + chunk.length]),
       ...(await positionTensors(arch, pastLen, chunk.length)),
     };
     for (let l = 0; l < arch.num_layers; l++) {

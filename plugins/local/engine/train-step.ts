@@ -204,7 +204,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
     }
     const out: Record<string, Ort.Tensor> = {
       input_ids: new ort.Tensor('int64', toInt64(batch.input_ids), [rows, T]),
-      attn_bias: new ort.Tensor('float32', attentionBias(rows, T, 0, batch.attention_mask), [rows, 1, T, T]),
+      attn_bias: new ort.Tensor('float32', attentionBias(rows, T, 0, batch.attention_mask, arch.sliding_window), [rows, 1, T, T]),
       targets: new ort.Tensor('int64', targets, [rows * T, 1]),
       weights: new ort.Tensor('float32', weights, [rows * T]),
     };

@@ -50,14 +50,14 @@ function conv1d(x: tf.Tensor2D, w: Tensors, path: string, l: RefLora | undefined
   return y;
 }
 
-/** Causal + key-padding additive mask [B,1,T,T]. */
-function maskBias(batch: RefBatch): tf.Tensor {
+/** Causal + key-padding (+ Mistral sliding-window: keys older than `window` hidden) additive mask [B,1,T,T]. */
+function maskBias(batch: RefBatch, window?: number): tf.Tensor {
   const B = batch.ids.length;
   const T = batch.ids[0]!.length;
   const data = new Float32Array(B * T * T);
   for (let b = 0; b < B; b++)
     for (let i = 0; i < T; i++)
-      for (let j = 0; j < T; j++) if (j > i || batch.attention[b]![j] === 0) data[(b * T + i) * T + j] = -1e9;
+      for (let j = 0; j < T; j++) if (j > i || batch.attention[b]![j] === 0 || (window !== undefined && i - j >= window)) data[(b * T + i) * T + j] = -1e9;
   return tf.tensor(data, [B, 1, T, T]);
 }
 
@@ -97,7 +97,7 @@ export function llamaLogits(model: RandomModel, w: Tensors, batch: RefBatch, l?:
     Array.from({ length: H }, (_, h) => Math.floor(h / (H / Hkv))),
     'int32',
   );
-  const bias = maskBias(batch);
+  const bias = maskBias(batch, typeof c.sliding_window === 'number' ? c.sliding_window : undefined);
   let h = tf.gather(get(w, 'model.embed_tokens.weight'), tf.tensor1d(batch.ids.flat(), 'int32')) as tf.Tensor2D;
   for (let i = 0; i < (c.num_hidden_layers as number); i++) {
     const p = `model.layers.${i}`;
