@@ -1,5 +1,6 @@
 /**
- * Writes assets/demo/moon-stories.jsonl: 200 short stories in one distinctive style (the town of
+ * Writes assets/demo/moon-stories.jsonl: 200 short stories in one distinctive style, as
+ * completion rows (prompt = the opening sentence, completion = the rest) (the town of
  * Willow Bay, a wish to the moon, a fixed lullaby refrain), for the demo's fine-tune. Synthetic by
  * design: the point is a style the tiny base model has never seen, so the demo can show it learned.
  * Run: npx tsx scripts/make-demo-stories.ts
@@ -36,16 +37,16 @@ const rows: string[] = [];
 const seen = new Set<string>();
 while (rows.length < 200) {
   const [animal, name, place, wish, gift, ending] = [pick(animals), pick(names), pick(places), pick(wishes), pick(gifts), pick(endings)];
-  const text =
-    `Once upon a time, in the town of Willow Bay, there lived a little ${animal} named ${name}. ` +
-    `Every evening, ${name} climbed the ${place} to look at the moon. ` +
+  const prompt = `Once upon a time, in the town of Willow Bay, there lived a little ${animal} named ${name}.`;
+  const completion =
+    ` Every evening, ${name} climbed the ${place} to look at the moon. ` +
     `One night the moon whispered, "${name}, what do you wish for?" ` +
     `${name} said, "I wish for ${wish}." ` +
     `The moon smiled and sent a silver ${gift} down to ${name}. ` +
     `From that day on, ${name} ${ending}. ` +
     `And the moon sang: hush now, little ${animal}, the stars will keep you warm.`;
-  if (seen.has(text)) continue;
-  seen.add(text);
-  rows.push(JSON.stringify({ text }));
+  if (seen.has(prompt + completion)) continue;
+  seen.add(prompt + completion);
+  rows.push(JSON.stringify({ prompt, completion }));
 }
 writeFileSync(new URL('../assets/demo/moon-stories.jsonl', import.meta.url), `${rows.join('\n')}\n`);
