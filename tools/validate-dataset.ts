@@ -22,6 +22,7 @@ export const validateDatasetTool = defineTool({
     labels: z.array(z.string()).optional().describe('Allowed labels (classification); others are errors, e.g. ["anger", "joy"].'),
     epochs: z.number().int().min(1).max(100).optional().describe('Epochs for the billable-token estimate; default OpenAI\'s rule for the size.'),
     count_tokens: z.boolean().default(true).describe('Count tokens (default encoding when no model is given). false skips it for speed.'),
+    scan_pii: z.boolean().default(false).describe('Also report personal data (e-mail, phone, card, IBAN, IP, configured patterns) as pii_detected warnings, by field, never the values.'),
   },
   output: {
     valid: z.boolean().describe('True when no issue is an error.'),
@@ -36,7 +37,7 @@ export const validateDatasetTool = defineTool({
     const target = args.path !== undefined ? { path: services.workspace.resolveUserPath(args.path) } : { dataset_id: args.dataset_id!, split: args.split };
     const result = await services.datasets.validate(
       target,
-      { format: args.format, model: args.model, method: args.method, labels: args.labels, epochs: args.epochs, count_tokens: args.count_tokens },
+      { format: args.format, model: args.model, method: args.method, labels: args.labels, epochs: args.epochs, count_tokens: args.count_tokens, scan_pii: args.scan_pii },
       { signal, progress: (done, total, message) => void progress(done, total, message) },
     );
     return { valid: result.summary.errors === 0, issues: result.issues, summary: result.summary };

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DatasetIssue } from './issues.js';
 import { readLines } from './line-reader.js';
+import { PII_KINDS, piiPatterns } from './pii.js';
 import type { DatasetSettings } from './settings.js';
 import { readSource, sourceFiles, type SourceRecord } from './sources.js';
 import { CountColumn, distribution } from './stats.js';
@@ -271,14 +272,16 @@ export class DatasetService {
   /** Validates a source file (in its own layout) or a prepared version, reporting every problem. */
   async validate(
     target: { path: string } | { dataset_id: string; split?: SplitName },
-    options: { format?: SourceFormat; model?: string; method?: 'sft' | 'dpo'; labels?: string[]; epochs?: number; count_tokens?: boolean },
+    options: { format?: SourceFormat; model?: string; method?: 'sft' | 'dpo'; labels?: string[]; epochs?: number; count_tokens?: boolean; scan_pii?: boolean },
     run: RunContext = {},
   ): Promise<ValidationResult> {
     const counter = options.model || options.count_tokens !== false ? await this.counter(options.model) : undefined;
     const openai = options.model !== undefined && openAiModel(options.model) !== undefined;
     const records = 'path' in target ? readSource(target.path, this.sourceOptions(run)) : this.asRecords(target.dataset_id, target.split, run.signal);
     const format = 'path' in target ? options.format : canonicalFormat(this.get(target.dataset_id).task_type);
-    return validateRecords(records, this.validationOptions({ format, counter, method: options.method, labels: options.labels, epochs: options.epochs, openai, signal: run.signal }));
+    const withFile = 'path' in target && (await sourceFiles(target.path)).length > 1;
+    const pii = options.scan_pii ? piiPatterns(PII_KINDS, this.settings.pii_patterns) : undefined;
+    return validateRecords(records, { ...this.validationOptions({ format, counter, method: options.method, labels: options.labels, epochs: options.epochs, openai, signal: run.signal }), pii, withFile });
   }
 }
 

@@ -1,5 +1,6 @@
 import { normalizeRecord, detectFormat } from './formats.js';
 import { issue, type DatasetIssue } from './issues.js';
+import { redact, type PiiPattern } from './pii.js';
 import { exampleTokens, textFields } from './row-text.js';
 import type { SourceRecord } from './sources.js';
 import { addNormalized, contentHash, CountColumn, distribution, Fingerprint, HashIndex, type Distribution } from './stats.js';
@@ -18,6 +19,10 @@ export interface ValidateOptions {
   epochs?: number;
   maxIssues: number;
   thresholds: ValidationThresholds;
+  /** Report personal data found (kinds and fields, never values) as `pii_detected` warnings. */
+  pii?: PiiPattern[];
+  /** Name the file of each issue (the source is a folder). */
+  withFile?: boolean;
   signal?: AbortSignal;
 }
 
@@ -146,6 +151,8 @@ export async function validateRecords(source: AsyncIterable<SourceRecord>, optio
         }
       }
     }
+    if (row && format && options.pii?.length) rowIssues.push(...piiIssues(FORMAT_TASK[format], row, record.line, options.pii));
+    if (options.withFile) for (const found of rowIssues) found.file = record.file;
     for (const found of rowIssues) add(found);
     const hasError = rowIssues.some((i) => i.severity === 'error');
     if (hasError) rowsWithErrors++;
@@ -198,6 +205,17 @@ function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: Reg
     const token = special.exec(f.text)?.[0];
     if (token) {
       found.push(issue(line, 'error', 'forbidden_special_token', f.field, `Text holds the special token ${token}.`, 'Remove special tokens from content; the chat template adds them.'));
+    }
+  }
+  return found;
+}
+
+function piiIssues(task: TaskType, row: CanonicalRow, line: number, patterns: PiiPattern[]): DatasetIssue[] {
+  const found: DatasetIssue[] = [];
+  for (const f of textFields(task, row)) {
+    const kinds = [...new Set(redact(f.text, patterns).findings.map((x) => x.kind))];
+    if (kinds.length) {
+      found.push(issue(line, 'warning', 'pii_detected', f.field, `Text holds personal data: ${kinds.join(', ')}.`, 'Remove it, or call clean_dataset with redact_pii=true (it records the legal basis).'));
     }
   }
   return found;

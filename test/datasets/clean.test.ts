@@ -91,6 +91,8 @@ describe('clean_dataset', () => {
       rows_affected: 6,
     });
     expect(() => t.services.workspace.db.prepare('DELETE FROM dataset_consent_log').run()).toThrow(/append-only/);
+    const shown = await t.callOk(inspectDatasetTool, { dataset_id: parent.dataset_id, limit: 0 });
+    expect(shown.consent_log.map((e) => e.id)).toEqual([out.pii.consent_log_id]);
   });
 
   it('checks cards with Luhn and IBANs with mod 97 (published valid and altered numbers)', () => {

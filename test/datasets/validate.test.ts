@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +162,38 @@ describe('validate_dataset', () => {
     } finally {
       await small.close();
     }
+  });
+
+  it('reports personal data by field and kind when asked, never the value', async () => {
+    const out = await t.callOk(validateDatasetTool, { path: fixture('pii_chat.jsonl'), scan_pii: true, count_tokens: false });
+    const pii = out.issues.filter((i) => i.code === 'pii_detected');
+    expect(pii.map((i) => [i.line, i.field])).toEqual([
+      [1, 'messages[0].content'],
+      [1, 'messages[1].content'],
+      [2, 'messages[0].content'],
+      [2, 'messages[1].content'],
+      [3, 'messages[0].content'],
+      [3, 'messages[1].content'],
+      [4, 'messages[0].content'],
+      [4, 'messages[1].content'],
+      [5, 'messages[0].content'],
+      [5, 'messages[1].content'],
+    ]);
+    expect(pii[0].message).toBe('Text holds personal data: email.');
+    expect(JSON.stringify(out)).not.toContain('jane.doe');
+  });
+
+  it('reads a folder of files in name order and names the file of each issue', async () => {
+    const folder = join(scratch, 'folder');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.jsonl'), `${JSON.stringify({ text: 'first', label: 'x' })}\n{broken\n`);
+    writeFileSync(join(folder, 'b.csv'), 'text,label\nsecond,y\n,z\n');
+    const out = await t.callOk(validateDatasetTool, { path: folder, count_tokens: false });
+    expect(out.summary.records).toBe(4);
+    expect(out.issues.filter((i) => i.line > 0).map((i) => [i.file?.split('/').pop(), i.line, i.code])).toEqual([
+      ['a.jsonl', 2, 'invalid_json'],
+      ['b.csv', 3, 'empty_field'],
+    ]);
   });
 
   it('refuses both or neither of path and dataset_id', async () => {
