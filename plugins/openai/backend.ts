@@ -7,7 +7,7 @@ import { mapOpenAIError } from './errors.js';
 import { locateInSource } from './format.js';
 import { followJob, loadState, saveState, type FollowState } from './follow-job.js';
 import type { Follower } from './poll.js';
-import { costEstimate, prepareFiles, throwOnErrors, validateSpec } from './prepare.js';
+import { costEstimate, loadExamples, prepareFiles, throwOnErrors, validateSpec } from './prepare.js';
 import { isTerminal, mapOpenAIStatus } from './status.js';
 
 /** A handle on an OpenAI job: cancel, plus pause/resume (which OpenAI offers) and detach. */
@@ -66,7 +66,7 @@ export class OpenAIBackend implements TrainingBackend {
   }
 
   async estimate(spec: TrainingSpec): Promise<Record<string, unknown>> {
-    return costEstimate(spec, await prepareFiles(spec, this.config));
+    return costEstimate(spec, await loadExamples(spec, this.config));
   }
 
   async start(spec: TrainingSpec, sink: JobSink): Promise<OpenAIJobHandle> {

@@ -108,9 +108,15 @@ export async function* readJsonl(path: string): AsyncGenerator<{ line: number; v
  * the examples for the token count.
  */
 export async function writeOpenAIFile(source: string, target: string, method: 'sft' | 'dpo'): Promise<OpenAIExample[]> {
+  const examples = await convertSplit(source, method);
+  writeFileAtomic(target, examples.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  return examples;
+}
+
+/** A canonical split as OpenAI examples, in memory (validation and estimates write nothing). */
+export async function convertSplit(source: string, method: 'sft' | 'dpo'): Promise<OpenAIExample[]> {
   const examples: OpenAIExample[] = [];
   for await (const { line, value } of readJsonl(source)) examples.push(toOpenAIExample(value, method, source, line));
-  writeFileAtomic(target, examples.map((e) => `${JSON.stringify(e)}\n`).join(''));
   return examples;
 }
 

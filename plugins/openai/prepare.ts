@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ERROR_CODES, FinetuneError, isFinetuneError, type ErrorCode } from '../../src/errors.js';
 import type { SpecIssue, TrainingSpec } from '../../src/plugins/providers.js';
 import type { OpenAIConfig } from './config.js';
-import { billedMessages, writeOpenAIFile, type OpenAIExample } from './format.js';
+import { billedMessages, convertSplit, writeOpenAIFile, type OpenAIExample } from './format.js';
 import { OPENAI_DEPRECATION_NOTICE, openAIModelInfo, pastShutdown, type OpenAIModelInfo } from './models.js';
 import { countChatTokens } from './tokens.js';
 
@@ -19,9 +19,16 @@ export interface PreparedFiles {
   model: OpenAIModelInfo | undefined;
 }
 
-/** Converts the spec's splits into OpenAI JSONL under `<output_dir>/openai/`. */
-export async function prepareFiles(spec: TrainingSpec, config: OpenAIConfig): Promise<PreparedFiles> {
-  const dir = join(spec.output_dir, 'openai');
+/** The spec's splits as OpenAI examples, without writing anything (validate, estimate). */
+export async function loadExamples(spec: TrainingSpec, config: OpenAIConfig): Promise<Pick<PreparedFiles, 'train' | 'validation' | 'model'>> {
+  const method = spec.config.method;
+  const train = await convertSplit(spec.dataset.train_path, method);
+  const validation = spec.dataset.validation_path && existsSync(spec.dataset.validation_path) ? await convertSplit(spec.dataset.validation_path, method) : undefined;
+  return { train, validation, model: openAIModelInfo(spec.config.base_model, config.models) };
+}
+
+/** Converts the spec's splits into OpenAI JSONL files under `dir` (default `<output_dir>/openai/`) for upload. */
+export async function prepareFiles(spec: TrainingSpec, config: OpenAIConfig, dir = join(spec.output_dir, 'openai')): Promise<PreparedFiles> {
   const method = spec.config.method;
   const train_path = join(dir, 'train.jsonl');
   const train = await writeOpenAIFile(spec.dataset.train_path, train_path, method);
@@ -59,7 +66,7 @@ export function tokenEstimate(examples: readonly OpenAIExample[], model: OpenAIM
 }
 
 /** Billed tokens and cost: n_epochs × Σ min(limit, tokens) × price. */
-export function costEstimate(spec: TrainingSpec, prepared: PreparedFiles): Record<string, unknown> {
+export function costEstimate(spec: TrainingSpec, prepared: Pick<PreparedFiles, 'train' | 'model'>): Record<string, unknown> {
   const tokens = tokenEstimate(prepared.train, prepared.model);
   const n_epochs = spec.config.hyperparameters.epochs;
   const billed_tokens = n_epochs * tokens.tokens_per_epoch;
@@ -117,9 +124,9 @@ export async function validateSpec(spec: TrainingSpec, config: OpenAIConfig, now
       message: 'OpenAI takes a learning_rate_multiplier, not a learning rate: it picks its own unless backend_options.learning_rate_multiplier is set.',
     });
   }
-  let prepared: PreparedFiles;
+  let prepared: Pick<PreparedFiles, 'train'>;
   try {
-    prepared = await prepareFiles(spec, config);
+    prepared = await loadExamples(spec, config);
   } catch (error) {
     if (!isFinetuneError(error)) throw error;
     issues.push({ severity: 'error', code: error.code, field: error.details.field, message: error.message });

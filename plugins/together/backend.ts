@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { isFinetuneError, type FinetuneError } from '../../src/errors.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
-import { locateInSource, writeOpenAIFile, type OpenAIExample } from '../openai/format.js';
+import { convertSplit, locateInSource, writeOpenAIFile, type OpenAIExample } from '../openai/format.js';
 import { follow } from '../openai/poll.js';
 import { throwOnErrors } from '../openai/prepare.js';
 import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
@@ -54,8 +55,9 @@ export class TogetherBackend implements TrainingBackend {
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues = togetherIssues(spec);
     try {
-      const prepared = await this.prepare(spec);
-      if (prepared.train.length === 0) issues.push({ severity: 'error', code: 'DATASET_INVALID', field: 'dataset_id', message: 'The train split is empty.' });
+      const train = await convertSplit(spec.dataset.train_path, spec.config.method);
+      if (spec.dataset.validation_path && existsSync(spec.dataset.validation_path)) await convertSplit(spec.dataset.validation_path, spec.config.method);
+      if (train.length === 0) issues.push({ severity: 'error', code: 'DATASET_INVALID', field: 'dataset_id', message: 'The train split is empty.' });
     } catch (error) {
       if (!isFinetuneError(error)) throw error;
       issues.push({ severity: 'error', code: error.code, field: error.details.field, message: error.message });
@@ -65,7 +67,12 @@ export class TogetherBackend implements TrainingBackend {
 
   /** Together prices a job from an uploaded file: upload, ask estimate-price, delete the upload. */
   async estimate(spec: TrainingSpec): Promise<Record<string, unknown>> {
-    const prepared = await this.prepare(spec);
+    // The upload copies go to a temp folder: an estimate leaves nothing in the workspace.
+    const scratch = mkdtempSync(join(tmpdir(), 'ftm-together-estimate-'));
+    const prepared = await this.prepare(spec, scratch).catch((error: unknown) => {
+      rmSync(scratch, { recursive: true, force: true });
+      throw error;
+    });
     const uploaded: string[] = [];
     try {
       const training = await this.upload(prepared.train_path, spec.dataset.train_path);
@@ -100,6 +107,7 @@ export class TogetherBackend implements TrainingBackend {
       };
     } finally {
       await this.deleteFiles(uploaded);
+      rmSync(scratch, { recursive: true, force: true });
     }
   }
 
@@ -257,8 +265,7 @@ export class TogetherBackend implements TrainingBackend {
     }
   }
 
-  private async prepare(spec: TrainingSpec): Promise<Prepared> {
-    const dir = join(spec.output_dir, 'together');
+  private async prepare(spec: TrainingSpec, dir = join(spec.output_dir, 'together')): Promise<Prepared> {
     const train_path = join(dir, 'train.jsonl');
     const train = await writeOpenAIFile(spec.dataset.train_path, train_path, spec.config.method);
     let validation_path: string | undefined;

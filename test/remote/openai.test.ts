@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatGenerateFromConfig } from '../../plugins/openai/inference.js';
 import type { OpenAIJobHandle } from '../../plugins/openai/backend.js';
@@ -260,9 +260,10 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
     expect(sent).toMatchObject({ model: 'ft:gpt-4o-mini-2024-07-18:org-test::x', max_completion_tokens: 8 });
   });
 
-  it('keeps the converted files in the job folder', async () => {
+  it('validates and estimates without writing into the workspace', async () => {
     const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) });
-    await backend.estimate!(spec);
-    expect(readFileSync(`${spec.output_dir}/openai/train.jsonl`, 'utf8').trim().split('\n')).toHaveLength(10);
+    await backend.validate(spec);
+    expect(await backend.estimate!(spec)).toMatchObject({ examples: 10, n_epochs: 3 });
+    expect(readdirSync(spec.output_dir)).toEqual([]);
   });
 });

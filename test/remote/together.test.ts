@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TogetherJobHandle } from '../../plugins/together/backend.js';
 import { togetherPlugin } from '../../plugins/together/index.js';
@@ -129,6 +130,7 @@ describe('together plugin against a local fake of the Together API', () => {
     const train = uploaded[0].content.length * 3;
     expect(estimate).toMatchObject({ backend: 'together', estimated_train_tokens: train, allowed_to_proceed: true, user_limit_usd: 100 });
     expect(estimate.cost_usd).toBeCloseTo(train * 1e-6, 12);
+    expect(readdirSync(spec.output_dir)).toEqual([]);
   });
 
   it('retries 429 on create, but never retries a 5xx create (no idempotency key), and cleans up', async () => {
