@@ -19,7 +19,8 @@ const STORIES = readFileSync(new URL('../fixtures/tinystories/TinyStories-valid.
   .split('<|endoftext|>')
   .map((s) => s.trim())
   .filter(Boolean)
-  .slice(2, 10); // whole stories (the first is cut at the file start), shorter than the 512-token context
+  .slice(2, 8) // the first story is cut at the file start
+  .map((s) => s.slice(0, 300)); // short rows keep the run.c reference (plain JS, quadratic) quick
 /** llama2.c test_all.py expected_stdout (greedy from BOS), first sentence after "Once upon a time,". */
 const LLAMA2C_CONTINUATION = ' there was a little girl named Lily. She loved to play outside in the park.';
 
@@ -57,13 +58,13 @@ describe('evaluate_model on stories260K', () => {
       nll += runCNll(reference, ids);
       tokens += ids.length - 1;
     }
-    expect(out.examples).toBe(8);
+    expect(out.examples).toBe(6);
     expect(out.per_example.reduce((s, e) => s + e.tokens!, 0)).toBe(tokens);
     expect(Math.abs(out.metrics.perplexity - Math.exp(nll / tokens)) / Math.exp(nll / tokens)).toBeLessThan(1e-5);
     expect(out.metrics.mean_token_loss).toBeCloseTo(nll / tokens, 4);
     expect(out.ci.perplexity.low).toBeLessThan(out.metrics.perplexity);
     expect(out.ci.perplexity.high).toBeGreaterThan(out.metrics.perplexity);
-    expect(progress.at(-1)).toBe(8);
+    expect(progress.at(-1)).toBe(6);
     const row = t.services.workspace.db.prepare('SELECT metrics, examples FROM evaluations WHERE id = ?').get(out.evaluation_id) as { metrics: string; examples: number };
     expect(JSON.parse(row.metrics).perplexity).toBe(out.metrics.perplexity);
   });

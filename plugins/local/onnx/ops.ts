@@ -9,7 +9,7 @@ function fail(op: string, message: string): never {
   throw new GraphBuildError(`${op}: ${message}`);
 }
 
-function needsGrad(...values: Value[]): boolean {
+export function needsGrad(...values: Value[]): boolean {
   return values.some((v) => v.requiresGrad) && values[0]!.graph.recording;
 }
 
@@ -279,74 +279,6 @@ function broadcastBack(g: Value, x: Value, axes: readonly number[], keepdims: bo
   return y!;
 }
 
-// ---------- softmax family ----------
-
-export function softmax(x: Value, axis = -1): Value {
-  const grad = needsGrad(x);
-  const [y] = x.graph.node('Softmax', [x], [{ dtype: x.dtype, shape: x.shape, requiresGrad: grad }], { axis });
-  if (grad)
-    x.graph.record({
-      inputs: [x],
-      outputs: [y!],
-      vjp: ([g]) => [g ? mul(y!, sub(g, reduceSum(mul(g, y!), [axis], true))) : undefined],
-    });
-  return y!;
-}
-
-export function logSoftmax(x: Value, axis = -1): Value {
-  const grad = needsGrad(x);
-  const [y] = x.graph.node('LogSoftmax', [x], [{ dtype: x.dtype, shape: x.shape, requiresGrad: grad }], { axis });
-  if (grad)
-    x.graph.record({
-      inputs: [x],
-      outputs: [y!],
-      vjp: ([g]) => [g ? sub(g, mul(exp(y!), reduceSum(g, [axis], true))) : undefined],
-    });
-  return y!;
-}
-
-// ---------- indexing ----------
-
-/** Row lookup (embeddings); the VJP scatter-adds rows back (ScatterND reduction add). */
-export function gather(data: Value, indices: Value): Value {
-  if (data.rank !== 2) fail('Gather', `data must be 2-D, got ${shapeToString(data.shape)}`);
-  const shape = [...indices.shape, data.shape[1]!];
-  const grad = needsGrad(data);
-  const [y] = data.graph.node('Gather', [data, indices], [{ dtype: data.dtype, shape, requiresGrad: grad }], { axis: 0 });
-  if (grad)
-    data.graph.record({
-      inputs: [data, indices],
-      outputs: [y!],
-      vjp: ([g]) => {
-        if (!g) return [undefined, undefined];
-        const n = numel(indices.shape);
-        if (n === undefined) fail('Gather', 'embedding gradients need static index shapes');
-        const idx = reshape(indices, [n, 1]);
-        const upd = reshape(g, [n, data.shape[1] as number]);
-        const [d] = g.graph.node('ScatterND', [zerosLike(data), idx, upd], [{ dtype: 'float32', shape: data.shape }], { reduction: 'add' });
-        return [d!, undefined];
-      },
-    });
-  return y!;
-}
-
-/** Picks one entry per row along `axis`; the VJP scatters the gradient into zeros. */
-export function gatherElements(data: Value, indices: Value, axis: number): Value {
-  const grad = needsGrad(data);
-  const [y] = data.graph.node('GatherElements', [data, indices], [{ dtype: data.dtype, shape: indices.shape, requiresGrad: grad }], { axis });
-  if (grad)
-    data.graph.record({
-      inputs: [data, indices],
-      outputs: [y!],
-      vjp: ([g]) => {
-        if (!g) return [undefined, undefined];
-        const [d] = g.graph.node('ScatterElements', [zerosLike(data), indices, g], [{ dtype: 'float32', shape: data.shape }], { axis });
-        return [d!, undefined];
-      },
-    });
-  return y!;
-}
-
 export function cast(x: Value, to: DType): Value {
   const codes: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
   const [y] = x.graph.node('Cast', [x], [{ dtype: to, shape: x.shape }], { to: codes[to] });
@@ -364,68 +296,4 @@ export function sliceAxis(x: Value, axis: number, start: number, end: number): V
   return y!;
 }
 
-/**
- * log softmax(x)[target] per row (x [..., V], targets [..., 1]) as one tape entry. Its VJP is the
- * cross-entropy identity d x = g·(onehot − softmax), emitted as Exp + Mul + one ScatterElements(add),
- * instead of scattering into a zero [.., V] tensor and then backpropagating through LogSoftmax.
- */
-export function pickLogSoftmax(x: Value, targets: Value): Value {
-  const axis = x.rank - 1;
-  const g0 = x.graph;
-  const grad = needsGrad(x);
-  const was = g0.recording;
-  g0.recording = false;
-  let y: Value;
-  try {
-    y = logSoftmax(x, -1);
-  } finally {
-    g0.recording = was;
-  }
-  const [picked] = g0.node('GatherElements', [y, targets], [{ dtype: 'float32', shape: targets.shape, requiresGrad: grad }], { axis });
-  if (grad)
-    g0.record({
-      inputs: [x, targets],
-      outputs: [picked!],
-      vjp: ([g]) => {
-        if (!g) return [undefined, undefined];
-        const spread = mul(neg(exp(y)), g);
-        const [dx] = g.graph.node('ScatterElements', [spread, targets, g], [{ dtype: 'float32', shape: x.shape }], { axis, reduction: 'add' });
-        return [dx!, undefined];
-      },
-    });
-  return picked!;
-}
-
-/**
- * RMSNorm y = x·r·w with r = 1/√(mean(x²) + eps), as one tape entry whose VJP is the closed form
- * dx = r·(g·w − x·r·mean(g·w·x·r)), dw = Σ_rows g·x·r (fewer [.., D] passes than op-by-op autodiff).
- */
-export function rmsNorm(x: Value, w: Value, eps: number): Value {
-  const g0 = x.graph;
-  const grad = needsGrad(x, w);
-  const was = g0.recording;
-  g0.recording = false;
-  let xr: Value;
-  let r: Value;
-  try {
-    const ms = reduceMean(mul(x, x), [-1], true);
-    r = reciprocal(sqrt(addScalar(ms, eps)));
-    xr = mul(x, r);
-  } finally {
-    g0.recording = was;
-  }
-  const [y] = g0.node('Mul', [xr, w], [{ dtype: 'float32', shape: x.shape, requiresGrad: grad }]);
-  if (grad)
-    g0.record({
-      inputs: [x, w],
-      outputs: [y!],
-      vjp: ([g]) => {
-        if (!g) return [undefined, undefined];
-        const gw = mul(g, w);
-        const dx = x.requiresGrad ? mul(sub(gw, mul(xr, reduceMean(mul(gw, xr), [-1], true))), r) : undefined;
-        const dw = w.requiresGrad ? unbroadcast(mul(g, xr), w.shape) : undefined;
-        return [dx, dw];
-      },
-    });
-  return y!;
-}
+export * from './nn.js';
