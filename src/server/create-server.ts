@@ -7,6 +7,7 @@ import { registerTools } from './register-tools.js';
 import type { ResourceDefinition } from './resource.js';
 import { RESOURCES } from './resources/index.js';
 import { attachJobSubscriptions } from './resources/jobs-resource.js';
+import { LedgerTaskStore, registerStartTrainingTask } from './job-tasks.js';
 import type { AnyToolDefinition } from './tool.js';
 
 export interface ServerDeps {
@@ -25,9 +26,16 @@ const INSTRUCTIONS =
 export function createServer(deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: 'finetune-mcp', version: deps.services.version },
-    { capabilities: { logging: {}, resources: { subscribe: true, listChanged: true } }, instructions: INSTRUCTIONS },
+    {
+      capabilities: { logging: {}, resources: { subscribe: true, listChanged: true }, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+      instructions: INSTRUCTIONS,
+      taskStore: new LedgerTaskStore(deps.services),
+    },
   );
-  registerTools(server, deps.tools ?? TOOLS, deps.services);
+  const tools = deps.tools ?? TOOLS;
+  // start_training also runs as an MCP task (its task is its job); every other tool registers plainly.
+  registerTools(server, tools.filter((t) => t.name !== 'start_training'), deps.services);
+  if (tools.some((t) => t.name === 'start_training')) registerStartTrainingTask(server, deps.services);
   for (const prompt of deps.prompts ?? PROMPTS) {
     server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: prompt.args }, (args: Record<string, string | undefined>) => ({
       messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt.build(args as never) } }],

@@ -59,7 +59,7 @@ export class JobManager {
   }
 
   /** Creates a job from a go plan (or runs the pre-flight on a config) and queues it; returns at once. */
-  async start(input: { config_id?: string; plan_id?: string }): Promise<JobRecord> {
+  async start(input: { config_id?: string; plan_id?: string; job_id?: string }): Promise<JobRecord> {
     if (!input.config_id && !input.plan_id) throw new FinetuneError('INVALID_INPUT', 'Pass config_id or plan_id.', { details: { field: 'config_id' } });
     let plan = input.plan_id ? this.ledger.getPlan(input.plan_id) : undefined;
     if (plan && input.config_id && plan.config_id !== input.config_id) {
@@ -75,7 +75,7 @@ export class JobManager {
       ...plan.budget,
       ...(seconds > 0 && estimate.cost?.value ? { cost_usd_per_s: estimate.cost.value / seconds } : {}),
     };
-    const job = this.ledger.create({ config_id: config.config_id, plan_id: plan.plan_id, backend: config.backend, policy, total_steps: estimate.tokens?.steps?.value ?? 0 });
+    const job = this.ledger.create({ job_id: input.job_id, config_id: config.config_id, plan_id: plan.plan_id, backend: config.backend, policy, total_steps: estimate.tokens?.steps?.value ?? 0 });
     await this.pump(config.backend);
     return this.ledger.get(job.job_id);
   }

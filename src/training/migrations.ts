@@ -110,4 +110,20 @@ CREATE INDEX job_artifacts_job ON job_artifacts(job_id, id);
     id: 'training_0002_event_type_index',
     sql: `CREATE INDEX job_events_type ON job_events(job_id, type);`,
   },
+  {
+    // MCP tasks for start_training: the task id is the job id; the task's state is read from the job.
+    id: 'training_0003_job_tasks',
+    sql: `CREATE TABLE job_tasks (
+  task_id TEXT PRIMARY KEY,
+  mode TEXT NOT NULL CHECK (mode IN ('task', 'call')),
+  session_id TEXT,
+  ttl INTEGER,
+  poll_interval INTEGER NOT NULL,
+  status TEXT,
+  status_message TEXT,
+  result TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);`,
+  },
 ];
