@@ -37,6 +37,7 @@ interface FollowState {
   last_state?: string;
   /** The app's own state last seen, so an unknown one is reported once. */
   last_remote_state?: string;
+  total_steps?: number;
 }
 
 export interface ModalJobHandle extends JobHandle {
@@ -133,6 +134,11 @@ export class ModalBackend implements TrainingBackend {
       tick: async () => {
         const status = await this.api.request<RemoteStatus>(`/jobs/${id}`, { action: `reading Modal job ${state.remote_id}` });
         let changed = await this.importEvents(id, state, sink);
+        if (status.total_steps && status.total_steps !== state.total_steps) {
+          // The ledger reads total_steps from event data: progress shows as step / total_steps.
+          state.total_steps = status.total_steps;
+          sink.event('progress', `The trainer plans ${status.total_steps} steps.`, { step: status.step ?? 0, total_steps: status.total_steps });
+        }
         const mapped = Object.hasOwn(STATES, status.state) ? STATES[status.state] : undefined;
         const fresh = status.state !== state.last_remote_state;
         state.last_remote_state = status.state;

@@ -21,6 +21,8 @@ export interface FollowState {
   last_state?: string;
   /** Highest step reported per metric series. */
   metric_steps: Record<string, number>;
+  /** The run's length as OpenAI last reported it. */
+  total_steps?: number;
   checkpoint_steps: number[];
 }
 
@@ -71,6 +73,11 @@ async function importEvents(deps: FollowDeps): Promise<boolean> {
     const data = (event.data ?? {}) as Record<string, unknown>;
     if (event.type === 'metrics' && typeof data.step === 'number') {
       for (const [key, value] of Object.entries(data)) reportMetric(deps, key, data.step, value);
+      if (typeof data.total_steps === 'number' && data.total_steps !== state.total_steps) {
+        // The ledger reads total_steps from event data: progress shows as step / total_steps.
+        state.total_steps = data.total_steps;
+        sink.event('progress', `OpenAI plans ${data.total_steps} steps.`, { step: data.step, total_steps: data.total_steps });
+      }
     } else {
       sink.event(event.level === 'error' ? 'remote_error' : event.level === 'warn' ? 'remote_warning' : 'remote_event', event.message, {
         remote_event_id: event.id,

@@ -166,7 +166,14 @@ export class TogetherBackend implements TrainingBackend {
         for (const event of events.slice(state.events_seen)) {
           changed = true;
           const level = event.level?.includes('error') ? 'remote_error' : event.level?.includes('warn') ? 'remote_warning' : 'remote_event';
-          sink.event(level, event.message, { remote_type: event.type, created_at: event.created_at, ...(event.step !== undefined ? { step: event.step } : {}), ...(event.wandb_url ? { wandb_url: event.wandb_url } : {}) });
+          sink.event(level, event.message, {
+            remote_type: event.type,
+            created_at: event.created_at,
+            ...(event.step !== undefined ? { step: event.step } : {}),
+            // The ledger reads total_steps from event data: progress shows as step / total_steps.
+            ...(event.total_steps ? { total_steps: event.total_steps } : {}),
+            ...(event.wandb_url ? { wandb_url: event.wandb_url } : {}),
+          });
           if (typeof event.step === 'number' && typeof event.total_steps === 'number' && event.total_steps > 0) {
             sink.metric('progress', event.step, event.step / event.total_steps);
           }

@@ -78,6 +78,7 @@ describe('modal plugin against a local fake of the finetune-mcp Modal app', () =
     expect(sink.series('loss')).toHaveLength(30);
     expect(sink.series('loss')[0]).toEqual([1, 2 / 1.1]);
     expect(sink.checkpoints.map((c) => c.step)).toEqual([10, 20, 30]);
+    expect(sink.events.find((e) => e.type === 'progress')?.data).toMatchObject({ total_steps: 30 });
     // Pages of 4 events were read with ?after=<last seq>, none twice.
     expect(fake.http.requests.filter((r) => r.path.endsWith('/events')).some((r) => Number(r.query.get('after')) > 0)).toBe(true);
 

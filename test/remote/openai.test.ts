@@ -98,6 +98,7 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
     expect(sink.events.some((e) => e.type === 'remote_status_unknown' && e.message.includes('some_future_status'))).toBe(true);
     expect(sink.events.some((e) => e.type === 'remote_warning' && e.message === 'a warning from upstream')).toBe(true);
     expect(sink.series('loss')).toEqual([[1, 2.1], [2, 1.5], [3, 1.2]]);
+    expect(sink.events.filter((e) => e.type === 'progress').map((e) => e.data)).toEqual([{ step: 1, total_steps: 3 }]);
     expect(sink.series('eval_loss')).toEqual([[2, 1.7], [3, 1.3]]);
     expect(sink.series('full_eval_loss')).toEqual([[3, 1.25]]);
     expect(sink.series('train_mean_token_accuracy')).toEqual([[1, 0.4], [2, 0.5]]);
