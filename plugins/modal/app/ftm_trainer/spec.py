@@ -196,7 +196,6 @@ def trainer_arguments(spec: TrainSpec, output_dir: str, has_validation: bool) ->
         "save_total_limit": hp.save_total_limit,
         "eval_strategy": ("steps" if hp.eval_steps > 0 else "epoch") if evaluate else "no",
         "report_to": [],
-        "bf16": True,
     }
     if hp.save_steps > 0:
         args["save_steps"] = hp.save_steps

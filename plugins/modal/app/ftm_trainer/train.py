@@ -70,14 +70,19 @@ def _train(spec: TrainSpec, job_dir: str, record: JobRecord, persist: Callable[[
     tokenizer = AutoTokenizer.from_pretrained(spec.base_model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    # bfloat16 where the GPU has it (A100, H100, L4, L40S, A10G); float16 on older ones (T4); float32 on CPU.
+    cuda = torch.cuda.is_available()
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    dtype = torch.bfloat16 if bf16 else torch.float16 if cuda else torch.float32
     quantization = None
     if spec.approach == "qlora":
         from transformers import BitsAndBytesConfig
 
-        quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
-    model = AutoModelForCausalLM.from_pretrained(spec.base_model, torch_dtype=torch.bfloat16, quantization_config=quantization)
+        quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(spec.base_model, torch_dtype=dtype, quantization_config=quantization)
     lora = LoraConfig(**lora_arguments(spec))
     arguments = trainer_arguments(spec, checkpoints_dir, validation is not None)
+    arguments.update({"bf16": bf16, "fp16": cuda and not bf16})
 
     class Report(TrainerCallback):
         """Streams the Trainer's logs, checkpoints and progress into the job record; honours cancel."""
