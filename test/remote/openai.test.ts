@@ -114,12 +114,14 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
 
   it('sends DPO pairs as input / preferred_output / non_preferred_output with beta', async () => {
     fake.script = [{ status: 'queued' }, { status: 'succeeded' }];
-    const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4.1-mini-2025-04-14', method: 'dpo', rows: preferenceRows(10), hyperparameters: { dpo_beta: 0.2, epochs: 2 } });
+    const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4.1-mini-2025-04-14', method: 'dpo', rows: preferenceRows(10), hyperparameters: { dpo_beta: 0.2, epochs: 2 }, backend_options: { wandb_project: 'prefs' } });
     const sink = new RecordingSink();
     const handle = (await backend.start(spec, sink)) as OpenAIJobHandle;
     await handle.followed;
     const job = fake.jobs.get(handle.remote_id)!;
     expect(job.method).toEqual({ type: 'dpo', dpo: { hyperparameters: { n_epochs: 2, batch_size: 4, beta: 0.2 } } });
+    const created = JSON.parse(fake.http.requests.filter((r) => r.method === 'POST' && r.path === '/v1/fine_tuning/jobs').at(-1)!.body.toString('utf8'));
+    expect(created.integrations).toEqual([{ type: 'wandb', wandb: { project: 'prefs', name: 'job_test0001', tags: ['finetune-mcp'] } }]);
     const first = JSON.parse(fake.files.get(job.training_file)!.content.split('\n')[0]);
     expect(first).toEqual({
       input: { messages: [{ role: 'user', content: 'Say hello politely, take 0.' }] },
