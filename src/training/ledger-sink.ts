@@ -1,3 +1,4 @@
+import { ERROR_CODES } from '../errors.js';
 import type { JobSink } from '../plugins/providers.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isJobStatus, isTerminal, JobLedger } from './ledger.js';
@@ -64,11 +65,23 @@ export function createLedgerSink(workspace: Workspace, job_id: string, options: 
         changed();
         return;
       }
-      const after = ledger.transition(job_id, state, detail);
+      const after = ledger.transition(job_id, state, state === 'failed' ? withKnownCode(detail) : detail);
       if (isTerminal(after.status)) {
         postWebhook(after.policy.webhook_url, { job_id, event: 'job_ended', status: after.status, error_code: after.error_code, message: after.error_message ?? `Job ${after.status}.` });
       }
       changed();
     },
   };
+}
+
+/**
+ * A failed job always carries a code from the closed set, so the agent knows what to do next: a
+ * backend's own code outside the set becomes UPSTREAM_ERROR (the original kept in the message),
+ * and a failure without any code is INTERNAL (the backend did not say why).
+ */
+function withKnownCode(detail: { message?: string; error_code?: string; remote_id?: string }): typeof detail {
+  const code = detail.error_code;
+  if (code && code in ERROR_CODES) return detail;
+  if (!code) return { ...detail, error_code: 'INTERNAL', message: detail.message ?? 'The backend reported a failure without a reason.' };
+  return { ...detail, error_code: 'UPSTREAM_ERROR', message: `(backend code ${code}) ${detail.message ?? ''}`.trim() };
 }

@@ -103,6 +103,23 @@ describe('JobLedger', () => {
     expect([again.status, again.attempt, again.resume_from, again.cancel_requested_at, again.stop_code]).toEqual(['queued', 2, '/ckpt/step-4', null, null]);
   });
 
+  it('a failure always ends with a code from the closed set', () => {
+    const cases: Array<[string | undefined, string, RegExp]> = [
+      ['OUT_OF_MEMORY', 'OUT_OF_MEMORY', /^oom$/],
+      ['CUDA_LAUNCH_FAILURE', 'UPSTREAM_ERROR', /^\(backend code CUDA_LAUNCH_FAILURE\) oom$/],
+      [undefined, 'INTERNAL', /^oom$/],
+    ];
+    for (const [given, code, message] of cases) {
+      const job = newJob();
+      const sink = createLedgerSink(workspace, job.job_id);
+      sink.status('running');
+      sink.status('failed', { message: 'oom', ...(given ? { error_code: given } : {}) });
+      const ended = ledger.get(job.job_id);
+      expect(ended.error_code).toBe(code);
+      expect(ended.error_message).toMatch(message);
+    }
+  });
+
   it('the sink refuses an illegal status from a backend', () => {
     const job = newJob();
     const sink = createLedgerSink(workspace, job.job_id);

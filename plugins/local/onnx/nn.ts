@@ -1,10 +1,14 @@
-import { numel, type Value } from './graph.js';
+import { GraphBuildError, numel, shapeToString, type Value } from './graph.js';
 import { addScalar, exp, mul, needsGrad, neg, reciprocal, reduceMean, reduceSum, reshape, sqrt, sub, unbroadcast, zerosLike } from './ops.js';
 
 /**
  * Neural-network ops with their VJPs: softmax family, embedding and per-row lookups, and two fused
  * units (the log-softmax pick behind every token loss, RMSNorm) whose closed-form VJPs save passes.
  */
+
+function fail(op: string, message: string): never {
+  throw new GraphBuildError(`${op}: ${message}`);
+}
 
 // ---------- softmax family ----------
 
