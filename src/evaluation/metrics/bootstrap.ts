@@ -9,10 +9,11 @@
  * - `pairedBootstrap`: sacreBLEU's paired bootstrap test (`--paired-bs`), the same resample
  *   indices for both systems; p = (#{|Δ*| − mean|Δ*| > |Δ|} + 1) / (B + 1).
  *
- * The random stream differs from numpy's, so results agree with sacreBLEU's within Monte-Carlo
- * error, not to the digit.
+ * The resamples come from numpy's `default_rng(seed).choice(n, (B, n))`, reproduced bit for bit,
+ * so with sacreBLEU's seed (12345) they are sacreBLEU's resamples: intervals and p-values agree
+ * with sacreBLEU's up to its float32 statistics.
  */
-import { Prng } from '../../../plugins/local/trainer/prng.js';
+import { NumpyGenerator } from './numpy-random.js';
 
 export interface BootstrapOptions {
   /** Number of resamples (sacreBLEU's default 1000). */
@@ -56,14 +57,18 @@ export function meanStats(values: readonly number[], scale = 1): { stats: number
   return { stats: values.map((v) => [v, 1]), score: (s) => (s[1] > 0 ? (scale * s[0]) / s[1] : 0) };
 }
 
-/** B × n resample indices, shared by every metric (and both systems of a paired test). */
+/**
+ * B × n resample indices, shared by every metric (and both systems of a paired test): numpy's
+ * `default_rng(seed).choice(n, size=(B, n), replace=True)`, row by row, as sacreBLEU draws them.
+ */
 export function resampleIndices(n: number, options: BootstrapOptions = {}): Uint32Array[] {
   const samples = options.samples ?? DEFAULT_BOOTSTRAP_SAMPLES;
-  const prng = Prng.fromSeed(options.seed ?? DEFAULT_BOOTSTRAP_SEED);
+  if (n === 0) return Array.from({ length: samples }, () => new Uint32Array(0));
+  const rng = new NumpyGenerator(options.seed ?? DEFAULT_BOOTSTRAP_SEED);
   const out: Uint32Array[] = [];
   for (let b = 0; b < samples; b++) {
     const idx = new Uint32Array(n);
-    for (let i = 0; i < n; i++) idx[i] = prng.nextInt(n);
+    for (let i = 0; i < n; i++) idx[i] = rng.integer(n);
     out.push(idx);
   }
   return out;
