@@ -9,13 +9,18 @@ export const prepareDatasetTool = defineTool({
     'Imports a local file (JSONL, JSON array, CSV/TSV, plain .txt) or a folder of them as an immutable, content-hashed dataset version: ' +
     'detects the layout (OpenAI chat, ShareGPT, Alpaca instruction, prompt/completion, DPO preference in OpenAI/TRL/ShareGPT form, ' +
     'text/label classification, triplets, plain text) or takes `format`, converts it to the canonical rows of its task type ' +
-    '(instruction and ShareGPT become chat), and records counts, token statistics, hashes and lineage. ' +
+    '(instruction and ShareGPT become chat; with chat_template, chat becomes prompt/completion rendered by the model\'s template), and records counts, token statistics, hashes and lineage. ' +
     'Returns dataset_id. Next: validate_dataset {dataset_id} for content problems, clean_dataset, split_dataset.',
   input: {
     path: z.string().min(1).describe('File or folder to import, under the allowed roots, e.g. "data/train.jsonl".'),
     format: FormatSchema.optional(),
     name: z.string().max(200).optional().describe('Human name for the version, e.g. "support-chats-2026-11".'),
     model: ModelSpecSchema.optional(),
+    chat_template: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Render chat rows with a chat template into prompt/completion rows: a Jinja template, or a model id (mdl_…) or folder whose tokenizer_config.json has chat_template, e.g. "models/tinyllama".'),
     on_invalid: z
       .enum(['fail', 'skip'])
       .default('fail')
@@ -39,7 +44,7 @@ export const prepareDatasetTool = defineTool({
   async handler(args, { services, signal, progress }) {
     const path = services.workspace.resolveUserPath(args.path);
     const result = await services.datasets.prepare(
-      { path, format: args.format, name: args.name, model: args.model, on_invalid: args.on_invalid },
+      { path, format: args.format, name: args.name, model: args.model, on_invalid: args.on_invalid, chat_template: args.chat_template },
       { signal, progress: (done, total, message) => void progress(done, total, message) },
     );
     const m = result.record.manifest;

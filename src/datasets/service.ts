@@ -11,6 +11,7 @@ import { PII_KINDS, piiPatterns } from './pii.js';
 import type { DatasetSettings } from './settings.js';
 import { readSource, sourceFiles, type SourceRecord } from './sources.js';
 import { CountColumn, distribution } from './stats.js';
+import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
 import { validateRecords, type ValidationResult } from './validate.js';
@@ -31,6 +32,8 @@ export interface PrepareOptions {
   model?: string;
   /** `fail` (default) refuses a source with unreadable rows; `skip` leaves them out and lists them. */
   on_invalid?: 'fail' | 'skip';
+  /** A Jinja chat template, or a model (id or folder) whose template renders chat rows into prompt/completion. */
+  chat_template?: string;
 }
 
 export interface SkippedRow {
@@ -161,6 +164,12 @@ export class DatasetService {
     });
   }
 
+  /** A model folder: a workspace model id (`mdl_…`) or a user path under the allowed roots. */
+  modelDir(spec: string, field: string): string {
+    if (/^mdl_[0-9a-z]+$/.test(spec)) return this.workspace.artifactPath('models', spec);
+    return this.workspace.resolveUserPath(spec, field);
+  }
+
   validationOptions(extra: { format?: SourceFormat; counter?: TokenCounter; method?: 'sft' | 'dpo'; labels?: string[]; epochs?: number; openai?: boolean; signal?: AbortSignal }) {
     return { ...extra, maxIssues: this.settings.max_issues, thresholds: this.settings };
   }
@@ -179,6 +188,8 @@ export class DatasetService {
   async prepare(options: PrepareOptions, run: RunContext = {}): Promise<PrepareResult> {
     const counter = await this.counter(options.model);
     const sourceSha = await sha256OfSource(options.path);
+    const template = options.chat_template ? loadChatTemplate(options.chat_template, (p) => this.modelDir(p, 'chat_template')) : undefined;
+    const toCompletion = template ? await chatToCompletion(template) : undefined;
     const id = this.workspace.newId('dataset');
     const target = this.workspace.artifactPath('datasets', id);
     const skipped: SkippedRow[] = [];
@@ -190,7 +201,15 @@ export class DatasetService {
       const tokens = new CountColumn();
       try {
         result = await validateRecords(readSource(options.path, this.sourceOptions(run)), this.validationOptions({ format: options.format, counter, signal: run.signal }), (v) => {
-          if (v.row) {
+          if (v.row && toCompletion && 'messages' in v.row) {
+            const rendered = toCompletion(v.row);
+            if (rendered) {
+              writer.write(rendered);
+              tokens.push(counter.count(rendered.prompt) + counter.count(rendered.completion));
+              return;
+            }
+            v.issues.unshift({ line: v.line, severity: 'error', code: 'template_needs_assistant_last', field: 'messages', message: 'The last message is not from the assistant, so there is no completion to render.', fix: 'End each conversation with the assistant reply.' });
+          } else if (v.row) {
             writer.write(v.row);
             tokens.push(v.tokens ?? 0);
             return;
@@ -211,17 +230,20 @@ export class DatasetService {
       }
       if (skippedCount && (options.on_invalid ?? 'fail') === 'fail') throw unreadableRows(options.path, skipped, skippedCount);
       if (writer.rows === 0) throw unreadableRows(options.path, skipped, skippedCount);
+      if (template && summary.task_type !== 'chat') {
+        throw new FinetuneError('INVALID_INPUT', `chat_template applies to chat data; '${options.path}' holds ${summary.task_type} rows.`, { details: { field: 'chat_template' } });
+      }
       manifest = {
         dataset_id: id,
         parent_id: null,
-        task_type: summary.task_type,
+        task_type: template ? 'completion' : summary.task_type,
         ...(options.name ? { name: options.name } : {}),
         source: { path: options.path, format: summary.format, sha256: sourceSha },
         content_hash: contentHash,
         counts: { rows: writer.rows },
         token_stats: tokenStats(counter.name, tokens),
         created_at: new Date().toISOString(),
-        lineage: [{ operation: 'prepare', dataset_id: id, parent_id: null, at: new Date().toISOString(), params: { path: options.path, format: summary.format, on_invalid: options.on_invalid ?? 'fail' } }],
+        lineage: [{ operation: 'prepare', dataset_id: id, parent_id: null, at: new Date().toISOString(), params: { path: options.path, format: summary.format, on_invalid: options.on_invalid ?? 'fail', ...(template ? { chat_template: template.origin, chat_template_sha256: createHash('sha256').update(template.template).digest('hex') } : {}) } }],
         report: { skipped_rows: skippedCount, issues_by_code: summary.by_code },
       };
       this.workspace.writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -117,3 +117,36 @@ describe('prepare_dataset on real public data', () => {
     expect(() => t.services.datasets.get('ds_missing')).toThrow(/No dataset version/);
   });
 });
+
+describe('prepare_dataset with a chat template', () => {
+  let t: TestClient;
+  beforeAll(async () => {
+    t = await datasetClient();
+  });
+  afterAll(async () => t?.close());
+
+  it('renders chat rows with TinyLlama\'s template into prompt/completion (the prompt its model card prints)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(t.home, 'src-'));
+    const path = join(dir, 'pirate.jsonl');
+    const row = {
+      messages: [
+        { role: 'system', content: 'You are a friendly chatbot who always responds in the style of a pirate' },
+        { role: 'user', content: 'How many helicopters can a human eat in one sitting?' },
+        { role: 'assistant', content: 'Arr, none, matey!' },
+      ],
+    };
+    writeFileSync(path, `${JSON.stringify(row)}\n`);
+    const out = await t.callOk(prepareDatasetTool, { path, chat_template: fixture('tinyllama-template') });
+    expect(out.task_type).toBe('completion');
+    const page = await t.callOk(inspectDatasetTool, { dataset_id: out.dataset_id });
+    expect(page.rows[0].row).toEqual({
+      // TinyLlama-1.1B-Chat-v1.0 model card: the rendered prompt of this conversation.
+      prompt: '<|system|>\nYou are a friendly chatbot who always responds in the style of a pirate</s>\n<|user|>\nHow many helicopters can a human eat in one sitting?</s>\n<|assistant|>\n',
+      completion: 'Arr, none, matey!</s>\n',
+    });
+    const lineage = t.services.datasets.get(out.dataset_id).manifest.lineage[0];
+    expect(lineage.params.chat_template_sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
