@@ -146,3 +146,33 @@ async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 }
+
+describe('compare_models with a judge plugin', () => {
+  it('uses the named plugin judge in both orders', async () => {
+    const { definePlugin } = await import('../../src/plugins/types.js');
+    const seen: string[] = [];
+    const plugin = definePlugin({
+      meta: { name: 'star-judge', version: '1.0.0', api_version: 1, description: 'Prefers the answer with a star.' },
+      provides: ['judge'],
+      capabilities: {},
+      create: () => ({
+        judge: {
+          async compare(input: { answer_a: string; answer_b: string }) {
+            seen.push(input.answer_a);
+            return { winner: input.answer_a.includes('★') ? 'a' : input.answer_b.includes('★') ? 'b' : 'tie' } as const;
+          },
+        },
+      }),
+    });
+    const t = await connectTestClient({ plugins: [plugin] });
+    try {
+      const out = await t.callOk(compareModelsTool, { outputs_path: writeOutputs(mkdtempSync(join(t.home, 'cmp-'))), baseline: 'base', judge: 'plugin:star-judge' });
+      expect(out.judge?.used).toBe('plugin star-judge');
+      expect(out.judge!.results[0]).toMatchObject({ wins: 8, losses: 2, ties: 0 });
+      expect(seen).toHaveLength(20);
+      expect(errorCode(await t.call('compare_models', { outputs_path: writeOutputs(mkdtempSync(join(t.home, 'cmp-'))), judge: 'plugin:nope' }))).toBe('PLUGIN_UNAVAILABLE');
+    } finally {
+      await t.close();
+    }
+  });
+});
