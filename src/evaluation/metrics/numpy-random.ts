@@ -7,7 +7,6 @@
  */
 
 const MASK32 = 0xffffffffn;
-const MASK64 = (1n << 64n) - 1n;
 const MASK128 = (1n << 128n) - 1n;
 const PCG_MULTIPLIER = 0x2360ed051fc65da44385df649fccf645n;
 
@@ -183,7 +182,7 @@ export class NumpyGenerator {
 function multiply32(x: number, n: number): [number, number] {
   const a = (x >>> 16) * n; // < 2^48
   const b = (x & 0xffff) * n; // < 2^48
-  const low = (Math.imul(x, n) >>> 0);
+  const low = Math.imul(x, n) >>> 0;
   const high = Math.floor(a / 65536) + Math.floor(((a % 65536) * 65536 + b) / 0x100000000);
   return [high, low];
 }
