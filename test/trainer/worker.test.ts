@@ -76,7 +76,7 @@ describe('detached training worker', () => {
   });
 
   it('stops within one step of a cancel, leaves a usable checkpoint, and resumes to the losses of an uninterrupted run', async () => {
-    const hyper = { ...HYPER, epochs: 2, save_steps: 0, eval_steps: 0 };
+    const hyper = { ...HYPER, epochs: 2, save_steps: 0, eval_steps: 0, lora_dropout: 0.1 }; // dropout: its seeds must resume too
     const spec = newJob(hyper);
     await backend.start(spec, createLedgerSink(workspace, spec.job_id));
     await waitFor(spec.job_id, () => ledger.metricSeries(spec.job_id, 'loss').length >= 3);
