@@ -136,7 +136,7 @@ async function positionTensors(arch: ArchConfig, start: number, count: number): 
 }
 
 /** Logits [B, T, V] for right-padded rows (padding keys masked). */
-export async function forwardLogits(model: RuntimeModel, rows: readonly (readonly number[])[]): Promise<{ logits: Float32Array; dims: number[] }> {
+export async function forwardLogits(model: RuntimeModel, rows: readonly (readonly number[])[]): Promise<{ logits: Float32Array; dims: number[]; provider: string }> {
   const ort = await loadOrt();
   const { ids, mask, T } = padRows(rows);
   const s = await session(model, 'logits');
@@ -145,7 +145,7 @@ export async function forwardLogits(model: RuntimeModel, rows: readonly (readonl
     attn_bias: new ort.Tensor('float32', attentionBias(rows.length, T, 0, mask, model.arch.sliding_window), [rows.length, 1, T, T]),
     ...(await positionTensors(model.arch, 0, T)),
   });
-  return { logits: out.logits!.data as Float32Array, dims: [...out.logits!.dims] };
+  return { logits: out.logits!.data as Float32Array, dims: [...out.logits!.dims], provider: model.provider };
 }
 
 function padRows(rows: readonly (readonly number[])[]): { ids: BigInt64Array; mask: Float32Array; T: number } {
