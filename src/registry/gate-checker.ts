@@ -1,9 +1,9 @@
-import { checkGates, EvaluationSettingsSchema } from '../evaluation/gates.js';
+import { checkGates } from '../evaluation/gates.js';
 import type { Services } from '../services.js';
 import type { GateChecker } from './types.js';
 
-/** The quality gates of the config (`evaluation.gates`, playbook defaults when unset), as the registry checks them. */
+/** The configured quality gates (config `evaluation.gates`), checked by the evaluation area's checkGates. */
 export function gateCheckerFor(services: Services): GateChecker {
-  const settings = EvaluationSettingsSchema.parse((services.config as { evaluation?: unknown }).evaluation ?? {});
-  return (metrics) => checkGates(metrics, settings.gates);
+  const gates = services.config.evaluation?.gates ?? [];
+  return (metrics) => checkGates(metrics, gates);
 }
