@@ -7,14 +7,15 @@ export const evaluateModelTool = defineTool({
   name: 'evaluate_model',
   title: 'Evaluate a model',
   description:
-    'Evaluates a local model — a base model, a training job\'s adapter, an adapter folder or a registered version — on a dataset ' +
+    'Evaluates a model — a local base model, a training job\'s adapter, an adapter folder, a registered version, or a remote model of a ' +
+    'backend that serves inference ("openai:<model>", text metrics only) — on a dataset ' +
     "version (its test split by default) or a JSONL file of canonical rows. Likelihood metrics: perplexity = exp(total NLL / predicted " +
     'tokens) over rows tokenised with BOS and no EOS, mean_token_loss, answer_perplexity (answer tokens only). Text metrics on greedy ' +
     'generations against the references: BLEU and chrF (sacreBLEU, 0–100), ROUGE-1/2/L F (0–1), exact_match and f1 (SQuAD, 0–100); ' +
     'accuracy and macro_f1 for classification. Gives 95 % bootstrap intervals, per-example scores, samples and the measured quality ' +
     'gates; sends progress; stored as evaluation_id. Next: register_model with evaluation_ids, or compare_models against the base.',
   input: {
-    model_id: z.string().optional().describe('Base model id, e.g. "mdl_01j…" (optional when job_id or version names it).'),
+    model_id: z.string().optional().describe('Base model id, e.g. "mdl_01j…" (optional when job_id or version names it), or a remote model, e.g. "openai:ft:gpt-4o-mini:acme::abc".'),
     job_id: z.string().optional().describe("Evaluate this training job's output adapter on its base, e.g. \"job_01j…\"."),
     adapter_path: z.string().optional().describe('Or a PEFT adapter folder to apply to model_id, e.g. "./adapter".'),
     version: z.string().optional().describe('Or a registered version, "name@1.0.0" or "mv_01j…".'),

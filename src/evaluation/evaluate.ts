@@ -8,7 +8,8 @@ import { bootstrapInterval } from './metrics/bootstrap.js';
 import { classificationReport } from './metrics/classification.js';
 import { EvaluationSettingsSchema } from './gates.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from './model-ref.js';
-import { LocalRunner, type CaseScore } from './runners/local.js';
+import type { CaseScore, LocalRunner } from './runners/local.js';
+import { openRunner } from './runners/open.js';
 import { TEXT_METRICS, textScorer } from './text-scorer.js';
 
 export interface EvaluateArgs extends ModelRefInput {
@@ -50,11 +51,18 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   const started = performance.now();
   const resolved = resolveModel(services, args);
   const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, args, ctx.signal);
-  const metrics = args.metrics ?? defaultMetrics(task);
+  const metrics = args.metrics ?? defaultMetrics(task).filter((m) => !resolved.remote || !(SCORE_METRICS as readonly string[]).includes(m));
   validateMetrics(metrics, task);
+  if (resolved.remote && metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m))) {
+    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `${resolved.remote} is served remotely without token log-probabilities: perplexity and token loss need a local model.`, {
+      recovery: 'Ask for text or label metrics (bleu, chrf, rouge_l, exact_match, f1, accuracy), or evaluate a local model.',
+      details: { field: 'metrics' },
+    });
+  }
+  if (!metrics.length) throw new FinetuneError('INVALID_INPUT', `No metric applies to ${task} rows on a remote model.`, { details: { field: 'metrics' } });
   const wantsScores = metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m));
   const wantsGeneration = metrics.some((m) => !(SCORE_METRICS as readonly string[]).includes(m));
-  const runner = await LocalRunner.open(resolved);
+  const runner = await openRunner(services, resolved);
   const file = datasetLabel;
   const total = (wantsScores ? cases.length : 0) + (wantsGeneration ? cases.length : 0);
   let done = 0;
@@ -68,7 +76,7 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     for (let i = 0; i < cases.length; i += args.batch_size) {
       throwIfCancelled(ctx.signal, 'Evaluation');
       const batch = cases.slice(i, i + args.batch_size);
-      scores.push(...(await runner.score(batch, file, metrics.includes('answer_perplexity'))));
+      scores.push(...(await (runner as LocalRunner).score(batch, file, metrics.includes('answer_perplexity'))));
       await step(batch.length, `scored ${Math.min(i + batch.length, cases.length)}/${cases.length} rows`);
     }
   }

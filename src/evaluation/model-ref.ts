@@ -3,6 +3,7 @@ import { FinetuneError } from '../errors.js';
 import { registryOf } from '../registry/index.js';
 import { lookupJob, readAdapterFolder } from '../registry/sources.js';
 import type { Services } from '../services.js';
+import { isRemoteModel } from './runners/remote.js';
 
 /** What evaluate_model and compare_models accept to name one model. */
 export interface ModelRefInput {
@@ -24,6 +25,8 @@ export interface ResolvedModel {
   version_id: string | null;
   /** True when this is the plain base model (the baseline of a fine-tune). */
   is_base: boolean;
+  /** A remote model served by a backend plugin (e.g. "openai:gpt-4o-mini"); base_dir is then ''. */
+  remote: string | null;
 }
 
 /**
@@ -33,6 +36,10 @@ export interface ResolvedModel {
 export function resolveModel(services: Services, ref: ModelRefInput, field = 'model_id'): ResolvedModel {
   const given = [ref.job_id, ref.adapter_path, ref.version].filter(Boolean).length;
   if (given > 1) throw new FinetuneError('INVALID_INPUT', 'Pass at most one of job_id, adapter_path and version.', { details: { field: 'job_id' } });
+  if (isRemoteModel(ref.model_id)) {
+    if (given) throw new FinetuneError('INVALID_INPUT', `A remote model (${ref.model_id}) takes no adapter, job or version: name the fine-tuned remote model itself.`, { details: { field } });
+    return { label: ref.label ?? ref.model_id!, base_model_id: ref.model_id!, base_dir: '', adapter_dir: null, job_id: null, version_id: null, is_base: true, remote: ref.model_id! };
+  }
   let baseId = ref.model_id;
   let adapterDir: string | null = null;
   let jobId: string | null = null;
@@ -76,6 +83,7 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
     job_id: jobId,
     version_id: versionId,
     is_base: adapterDir === null,
+    remote: null,
   };
 }
 

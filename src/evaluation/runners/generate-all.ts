@@ -4,7 +4,7 @@ import { throwIfCancelled } from '../abort.js';
 import { readCases, type EvalCase } from '../cases.js';
 import type { ModelOutputs } from '../compare.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from '../model-ref.js';
-import { LocalRunner } from './local.js';
+import { openRunner } from './open.js';
 
 export interface GenerateAllArgs {
   models?: ModelRefInput[];
@@ -53,7 +53,7 @@ export async function generateForModels(
 }
 
 async function runModel(ctx: ToolContext, model: ResolvedModel, cases: EvalCase[], file: string, maxTokens: number, tick: () => Promise<void>): Promise<string[]> {
-  const runner = await LocalRunner.open(model);
+  const runner = await openRunner(ctx.services, model);
   const outputs: string[] = [];
   for (const c of cases) {
     throwIfCancelled(ctx.signal, 'Comparison');
