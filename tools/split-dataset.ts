@@ -29,7 +29,7 @@ export const splitDatasetTool = defineTool({
     parent_id: DatasetIdSchema.describe('The version it was split from.'),
     counts: CountsSchema,
     groups: z.number().describe('Groups dealt to splits (rows that must stay together count as one), e.g. 374.'),
-    strata: z.record(z.string(), z.object({ train: z.number(), validation: z.number(), test: z.number() })).optional().describe('Rows per split for each stratum value, e.g. {"joy": {"train": 78, "validation": 10, "test": 9}}.'),
+    strata: z.record(z.string(), z.object({ train: z.number().describe('Rows in train.'), validation: z.number().describe('Rows in validation.'), test: z.number().describe('Rows in test.') })).optional().describe('Rows per split for each stratum value, e.g. {"joy": {"train": 78, "validation": 10, "test": 9}}.'),
     leakage: z
       .object({
         exact: PerSplitSchema.describe('Rows with an exact copy in another split, by split pair; {} when none.'),

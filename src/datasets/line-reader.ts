@@ -1,3 +1,4 @@
+import { throwIfCancelled } from './cancel.js';
 import { open } from 'node:fs/promises';
 
 export interface RawLine {
@@ -42,7 +43,7 @@ export async function* readLines(path: string, options: ReadLinesOptions): Async
     let bytesRead = 0;
     let first = true;
     for (;;) {
-      options.signal?.throwIfAborted();
+      throwIfCancelled(options.signal);
       const { bytesRead: n } = await handle.read(chunk, 0, chunkBytes, null);
       if (n === 0) break;
       bytesRead += n;

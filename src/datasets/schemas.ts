@@ -44,7 +44,7 @@ const DistributionSchema = z
 export const ValidationSummarySchema = z
   .object({
     format: z.enum(SOURCE_FORMATS).nullable().describe('Layout detected or given, e.g. "chat"; null when none matched.'),
-    task_type: TaskTypeSchema.nullable(),
+    task_type: TaskTypeSchema.nullable().describe('Task type of the layout, e.g. "chat"; null when none matched.'),
     records: z.number().describe('Records read, e.g. 1000.'),
     valid_rows: z.number().describe('Examples with no error.'),
     rows_with_errors: z.number().describe('Examples with at least one error.'),
@@ -103,7 +103,7 @@ export const ManifestSchema = z
     token_stats: TokenStatsSchema,
     splits: z
       .object({
-        ratios: z.object({ train: z.number(), validation: z.number(), test: z.number() }).describe('Split ratios, e.g. {train: 0.8, validation: 0.1, test: 0.1}.'),
+        ratios: z.object({ train: z.number().describe('Train share, e.g. 0.8.'), validation: z.number().describe('Validation share, e.g. 0.1.'), test: z.number().describe('Test share, e.g. 0.1.') }).describe('Split ratios, e.g. {train: 0.8, validation: 0.1, test: 0.1}.'),
         seed: z.number().describe('Seed of the shuffle.'),
         stratify_by: z.string().optional().describe('Field stratified on, e.g. "label".'),
         group_by: z.string().optional().describe('Field grouped on, e.g. "conversation_id".'),

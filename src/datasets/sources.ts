@@ -1,3 +1,4 @@
+import { throwIfCancelled } from './cancel.js';
 import { createReadStream } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
@@ -236,7 +237,7 @@ async function* readDelimited(file: string, delimiter: string, options: ReadSour
     }),
   );
   for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    options.signal?.throwIfAborted();
+    throwIfCancelled(options.signal);
     while (skipped.length) yield skipped.shift()!;
     yield { file, line: entry.info.lines, value: entry.record };
   }

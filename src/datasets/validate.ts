@@ -1,3 +1,4 @@
+import { throwIfCancelled } from './cancel.js';
 import { normalizeRecord, detectFormat } from './formats.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { redact, type PiiPattern } from './pii.js';
@@ -110,7 +111,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord>, optio
   let overLimit = 0;
 
   for await (const record of source) {
-    options.signal?.throwIfAborted();
+    throwIfCancelled(options.signal);
     records++;
     const rowIssues: DatasetIssue[] = [];
     let row: CanonicalRow | undefined;
