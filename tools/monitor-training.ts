@@ -10,7 +10,8 @@ export const monitorTrainingTool = defineTool({
   description:
     'Status of a job: step / total, epoch, latest metrics (loss, eval_loss, lr, grad_norm, tokens_per_s), ETA, best eval so far, ' +
     'events since a cursor (status changes, checkpoints, budget and guardrail warnings), checkpoints and artifacts, and the local ' +
-    'worker pid or remote id. wait_s (≤ 50) waits for the next change first, sending progress notifications when asked. ' +
+    'worker pid or remote id. wait_s (≤ 50) first waits until the status changes (or, with events_cursor, a new event arrives), ' +
+    'sending progress notifications when asked. ' +
     'include_plot adds a PNG loss curve. Call again with events_cursor = next_cursor to get only new events.',
   input: {
     job_id: z.string().describe('The job, e.g. "job_01hx…".'),
@@ -34,7 +35,8 @@ export const monitorTrainingTool = defineTool({
     const ledger = ctx.services.jobs.jobLedger;
     let job = ledger.get(job_id);
     if (wait_s > 0) {
-      job = await ctx.services.jobs.waitForChange(job_id, wait_s, ctx.signal, (j) => ctx.progress(j.step, j.total_steps || undefined, `${j.status} step ${j.step}`));
+      const progress = (j: typeof job) => ctx.progress(j.step, j.total_steps || undefined, `${j.status} step ${j.step}`);
+      job = await ctx.services.jobs.waitForChange(job_id, wait_s, ctx.signal, progress, events_cursor || undefined);
     }
     const { events, next_cursor } = ledger.eventsSince(job_id, events_cursor, events_limit);
     if (include_plot) ctx.attachImage(renderLossCurve({ loss: ledger.metricSeries(job_id, 'loss'), eval_loss: ledger.metricSeries(job_id, 'eval_loss') }));

@@ -125,19 +125,29 @@ export class JobManager {
     return { job: this.ledger.get(job_id), resumed_from: from };
   }
 
-  /** Waits (bounded) until the job changes or `wait_s` passes; calls `onTick` with each change. */
-  async waitForChange(job_id: string, wait_s: number, signal?: AbortSignal, onChange?: (job: JobRecord) => Promise<void> | void): Promise<JobRecord> {
+  /**
+   * Waits (bounded) until the job's status changes, or, when `events_cursor` is given, until an event
+   * newer than it arrives (a checkpoint, a warning); calls `onChange` on every step of progress meanwhile.
+   */
+  async waitForChange(
+    job_id: string,
+    wait_s: number,
+    signal?: AbortSignal,
+    onChange?: (job: JobRecord) => Promise<void> | void,
+    events_cursor?: number,
+  ): Promise<JobRecord> {
     const start = this.ledger.get(job_id);
+    if (isTerminal(start.status)) return start;
     const deadline = Date.now() + wait_s * 1000;
     let seen = start.updated_at;
     while (Date.now() < deadline && !signal?.aborted) {
       await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
       const now = this.ledger.get(job_id);
-      if (now.updated_at !== seen) {
-        seen = now.updated_at;
-        await onChange?.(now);
-        if (now.status !== start.status || isTerminal(now.status)) return now;
-      }
+      if (now.updated_at === seen) continue;
+      seen = now.updated_at;
+      await onChange?.(now);
+      if (now.status !== start.status || isTerminal(now.status)) return now;
+      if (events_cursor && this.ledger.eventsSince(job_id, events_cursor, 1).events.length) return now;
     }
     return this.ledger.get(job_id);
   }

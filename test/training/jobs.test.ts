@@ -153,6 +153,23 @@ describe('jobs', () => {
     expect(text).toMatch(/finetuning_duration_seconds_count\{backend="fake"\} 3/);
   });
 
+  it('wait_s with an events cursor returns at the next event; Prometheus shows running jobs and their tokens/s', async () => {
+    const t = await connect([testBackendPlugin()]);
+    const job = await startJob(t, { overrides: { max_steps: 400, save_steps: 10 }, backend_options: { step_ms: 20 } });
+    const running = await waitFor(t, job.job_id, (s) => s === 'running');
+    // the cursor sits on the 'Training started' event, so the next event is the checkpoint at step 10
+    const cursor = running.events.find((e) => e.type === 'progress')?.seq ?? (await waitFor(t, job.job_id, (_s, step) => step > 0)).events.find((e) => e.type === 'progress')!.seq;
+    const started = Date.now();
+    const next = await t.callOk(monitorTrainingTool, { job_id: job.job_id, wait_s: 20, events_cursor: cursor });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(next.events[0]).toMatchObject({ type: 'checkpoint', data: { step: 10 } });
+    await t.services.jobs.tick();
+    const text = await t.services.metrics.registry.metrics();
+    expect(text).toContain('finetuning_running_jobs{backend="fake"} 1');
+    expect(text).toContain(`finetuning_tokens_per_second{job_id="${job.job_id}"} 1000`);
+    await t.call('cancel_training', { job_id: job.job_id });
+  });
+
   it('resume refuses running and succeeded jobs and unknown checkpoints; cancel of an unknown job is NOT_FOUND', async () => {
     const t = await connect([testBackendPlugin()]);
     const job = await startJob(t, { overrides: { max_steps: 3 } });
