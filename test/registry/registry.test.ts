@@ -176,6 +176,18 @@ describe('model registry through MCP', () => {
     expect(existsSync('/etc/card.md')).toBe(false);
   });
 
+  it('exposes each version as a resource with its card', async () => {
+    await t.callOk(registerModelTool, { name: 'm', version: '1.0.0', adapter_path: adapterDir });
+    const { resourceTemplates } = await t.client.listResourceTemplates();
+    expect(resourceTemplates.map((r) => r.uriTemplate)).toContain('finetune://registry/{name}/{version}');
+    const { resources } = await t.client.listResources();
+    expect(resources.map((r) => r.uri)).toContain('finetune://registry/m/1.0.0');
+    const read = await t.client.readResource({ uri: 'finetune://registry/m/1.0.0' });
+    const doc = JSON.parse((read.contents[0] as { text: string }).text) as { model_version: { version: string }; card: string };
+    expect(doc.model_version.version).toBe('1.0.0');
+    expect(doc.card).toContain('# m 1.0.0');
+  });
+
   it('refuses unknown jobs, unsucceeded jobs, unknown evaluations and non-adapter folders with clear codes', async () => {
     expect(errorCode(await t.call('register_model', { name: 'm', version: '1.0.0', job_id: 'job_nope' }))).toBe('NOT_FOUND');
     expect(errorCode(await t.call('register_model', { name: 'm', version: '1.0.0', adapter_path: adapterDir, evaluation_ids: ['eval_nope'] }))).toBe('NOT_FOUND');

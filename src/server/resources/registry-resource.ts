@@ -1,0 +1,17 @@
+import { modelCardFor } from '../../registry/card-service.js';
+import { registryOf } from '../../registry/index.js';
+import { defineResource } from '../resource.js';
+
+/** One registered model version with its gates, alias history and Markdown card. */
+export const modelVersionResource = defineResource({
+  name: 'model_version',
+  title: 'Model version',
+  description: 'A registered model version as JSON: lineage, metrics, aliases, quality gates, alias history and its Markdown model card.',
+  uri: 'finetune://registry/{name}/{version}',
+  list: (services) => registryOf(services).list().map((v) => ({ uri: `finetune://registry/${v.name}/${v.version}`, name: `${v.name}@${v.version}${v.aliases.length ? ` [${v.aliases.join(', ')}]` : ''}` })),
+  read: (services, { name, version }) => {
+    const registry = registryOf(services);
+    const model_version = registry.get({ name, version });
+    return { model_version, gates: registry.gates(model_version), alias_history: registry.history(name), card: modelCardFor(services, { name, version }).markdown };
+  },
+});
