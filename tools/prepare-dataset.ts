@@ -21,6 +21,7 @@ export const prepareDatasetTool = defineTool({
       .min(1)
       .optional()
       .describe('Render chat rows with a chat template into prompt/completion rows: a Jinja template, or a model id (mdl_…) or folder whose tokenizer_config.json has chat_template, e.g. "models/tinyllama".'),
+    text_separator: z.string().optional().describe('For .txt files: the text that ends each document, e.g. "<|endoftext|>"; default blank lines.'),
     on_invalid: z
       .enum(['fail', 'skip'])
       .default('fail')
@@ -44,7 +45,7 @@ export const prepareDatasetTool = defineTool({
   async handler(args, { services, signal, progress }) {
     const path = services.workspace.resolveUserPath(args.path);
     const result = await services.datasets.prepare(
-      { path, format: args.format, name: args.name, model: args.model, on_invalid: args.on_invalid, chat_template: args.chat_template },
+      { path, format: args.format, name: args.name, model: args.model, on_invalid: args.on_invalid, chat_template: args.chat_template, text_separator: args.text_separator },
       { signal, progress: (done, total, message) => void progress(done, total, message) },
     );
     const m = result.record.manifest;

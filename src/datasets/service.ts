@@ -34,6 +34,8 @@ export interface PrepareOptions {
   on_invalid?: 'fail' | 'skip';
   /** A Jinja chat template, or a model (id or folder) whose template renders chat rows into prompt/completion. */
   chat_template?: string;
+  /** For .txt sources: the literal that ends a document (default from the config: blank lines). */
+  text_separator?: string;
 }
 
 export interface SkippedRow {
@@ -200,7 +202,8 @@ export class DatasetService {
       const writer = new JsonlWriter(dir, 'rows.jsonl');
       const tokens = new CountColumn();
       try {
-        result = await validateRecords(readSource(options.path, this.sourceOptions(run)), this.validationOptions({ format: options.format, counter, signal: run.signal }), (v) => {
+        const sourceOptions = { ...this.sourceOptions(run), ...(options.text_separator !== undefined ? { textSeparator: options.text_separator } : {}) };
+        result = await validateRecords(readSource(options.path, sourceOptions), this.validationOptions({ format: options.format, counter, signal: run.signal }), (v) => {
           if (v.row && toCompletion && 'messages' in v.row) {
             const rendered = toCompletion(v.row);
             if (rendered) {

@@ -85,6 +85,19 @@ describe('prepare_dataset on real public data', () => {
     expect(listed.datasets.find((d) => d.dataset_id === out.dataset_id)?.name).toBe('tweeteval-emotion-val');
   });
 
+  it('imports plain text split on a separator (TinyStories), completions and triplets', async () => {
+    const stories = await t.callOk(prepareDatasetTool, { path: fixture('TinyStories-valid.head.txt'), text_separator: '<|endoftext|>' });
+    // SOURCE.md: 46 <|endoftext|>-terminated stories.
+    expect(stories).toMatchObject({ task_type: 'text', format: 'text', counts: { rows: 46 } });
+    const page = await t.callOk(inspectDatasetTool, { dataset_id: stories.dataset_id, offset: 1, limit: 1 });
+    expect((page.rows[0].row as { text: string }).text).toMatch(/^Once upon a time, in a big forest, there lived a rhinoceros named Roxy\./);
+    expect(page.rows[0].line).toBe(2);
+    const completion = await t.callOk(prepareDatasetTool, { path: fixture('completion_small.jsonl') });
+    expect(completion).toMatchObject({ task_type: 'completion', counts: { rows: 2 } });
+    const triplet = await t.callOk(prepareDatasetTool, { path: fixture('triplet_small.jsonl') });
+    expect(triplet).toMatchObject({ task_type: 'triplet', counts: { rows: 2 } });
+  });
+
   it('refuses a file with unreadable records by default, imports the rest with on_invalid=skip and lists them', async () => {
     const refused = await t.call('prepare_dataset', { path: fixture('malformed_chat.jsonl') });
     expect(refused.isError).toBe(true);
