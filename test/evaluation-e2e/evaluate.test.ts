@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder } from '../../plugins/local/model-files/load-model.js';
-import { Bleu, Chrf } from '../../src/evaluation/metrics/index.js';
+import { Bleu, Chrf, classificationReport } from '../../src/evaluation/metrics/index.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { readRunCCheckpoint, runCNll } from '../engine/helpers/runc-forward.js';
 import { connectTestClient, errorCode, type TestClient } from '../helpers/mcp.js';
@@ -88,6 +88,23 @@ describe('evaluate_model on stories260K', () => {
     expect(out.per_example[0].scores.chrf).toBeGreaterThan(out.per_example[1].scores.chrf);
     expect(out.metrics.answer_perplexity).toBeGreaterThan(1);
     expect(out.gates.map((g) => g.metric)).toEqual(['bleu']);
+  });
+
+  it('reports label metrics on classification rows from the generated labels', async () => {
+    const path = join(work, 'labels.jsonl');
+    const rows = [
+      { text: 'Lily smiled at the sun.', label: 'happy' },
+      { text: 'Tom cried when his toy broke.', label: 'sad' },
+      { text: 'The dog ran and played.', label: 'happy' },
+    ];
+    writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const out = await t.callOk(evaluateModelTool, { model_id: modelId, path, max_new_tokens: 4 });
+    expect(out.task).toBe('classification');
+    expect(Object.keys(out.metrics).sort()).toEqual(['accuracy', 'macro_f1', 'mean_token_loss', 'perplexity']);
+    const predictions = out.per_example.map((e) => e.prediction!);
+    const report = classificationReport(rows.map((r) => r.label), predictions, { labels: ['happy', 'sad'] });
+    expect(out.metrics.accuracy).toBe(report.accuracy);
+    expect(out.metrics.macro_f1).toBe(report.macro.f1);
   });
 
   it('merges an adapter: a non-zero LoRA changes the perplexity, and the refusals are clear', async () => {
