@@ -43,7 +43,7 @@ export async function createServices(config: Config, options: ServicesOptions): 
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
   const services: Services = {
     jobs: new JobManager(),
-    datasets: new DatasetService(workspace, config.datasets, options.logger.child({ area: 'datasets' })),
+    datasets: new DatasetService(workspace, config.datasets, options.logger.child({ area: 'datasets' }), () => services.models),
     models: new ModelService({ workspace, logger: options.logger, settings: config.models, env: options.env ?? process.env }),
     config,
     logger: options.logger,

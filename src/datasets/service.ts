@@ -59,6 +59,11 @@ export interface ListOptions {
   offset: number;
 }
 
+/** What the dataset service needs of the model service (src/models): a model's folder and context length. */
+export interface ModelLookup {
+  get(id: string): { dir: string; context_length?: number | null };
+}
+
 interface DatasetRow {
   id: string;
   parent_id: string | null;
@@ -77,6 +82,8 @@ export class DatasetService {
     readonly workspace: Workspace,
     readonly settings: DatasetSettings,
     readonly logger: Logger,
+    /** The model service, when the server has one: resolves `mdl_…` ids to their folder and context length. */
+    private readonly models: () => ModelLookup | undefined = () => undefined,
   ) {}
 
   get(id: string): DatasetRecord {
@@ -153,6 +160,8 @@ export class DatasetService {
     const spec = model ?? this.settings.default_tokenizer;
     if (spec === 'o200k_base' || spec === 'cl100k_base' || openAiModel(spec)) return openAiCounter(spec);
     if (/^mdl_[0-9a-z]+$/.test(spec)) {
+      const model = this.models()?.get(spec);
+      if (model) return localCounter(model.dir, model.context_length ?? contextLength(model.dir));
       const dir = this.workspace.artifactPath('models', spec);
       if (!existsSync(dir)) throw new FinetuneError('NOT_FOUND', `No model '${spec}' in the workspace.`, { recovery: 'Call list_models, or pass an OpenAI model name or a folder with tokenizer.json.', details: { field: 'model' } });
       return localCounter(dir, contextLength(dir));
@@ -168,7 +177,7 @@ export class DatasetService {
 
   /** A model folder: a workspace model id (`mdl_…`) or a user path under the allowed roots. */
   modelDir(spec: string, field: string): string {
-    if (/^mdl_[0-9a-z]+$/.test(spec)) return this.workspace.artifactPath('models', spec);
+    if (/^mdl_[0-9a-z]+$/.test(spec)) return this.models()?.get(spec).dir ?? this.workspace.artifactPath('models', spec);
     return this.workspace.resolveUserPath(spec, field);
   }
 

@@ -113,6 +113,16 @@ describe('validate_dataset', () => {
     ]);
   });
 
+  it('resolves a model id through the model service to its tokenizer.json and context length', async () => {
+    const { DatasetService } = await import('../../src/datasets/service.js');
+    const lookup = { get: (id: string) => ({ dir: fixture('word-level-tokenizer'), context_length: id === 'mdl_tiny' ? 5 : 99 }) };
+    const service = new DatasetService(t.services.workspace, t.services.config.datasets, t.services.logger, () => lookup);
+    const counter = await service.counter('mdl_tiny');
+    expect(counter.kind).toBe('local');
+    expect(counter.context_limit).toBe(5);
+    expect(counter.count('the cat sat on the mat')).toBe(6);
+  });
+
   it('finds rare labels and class imbalance, and unknown labels when the label set is given', async () => {
     const out = await t.callOk(validateDatasetTool, { path: fixture('imbalanced_labels.jsonl'), labels: ['positive', 'negative'] });
     expect(out.summary.labels).toEqual({ positive: 60, negative: 5, neutral: 1 });
