@@ -124,8 +124,8 @@ export class NumpyGenerator {
     for (let k = 0; k < 8; k++) {
       let total = carry + this.increment[k];
       for (let i = 0; i <= k; i++) total += s[i] * m[k - i];
-      out[k] = total % 65536;
       carry = Math.floor(total / 65536);
+      out[k] = total - carry * 65536;
     }
     s.set(out);
   }
@@ -136,12 +136,13 @@ export class NumpyGenerator {
     const s = this.state;
     const hi = (((s[7] << 16) | s[6]) ^ ((s[3] << 16) | s[2])) >>> 0;
     const lo = (((s[5] << 16) | s[4]) ^ ((s[1] << 16) | s[0])) >>> 0;
-    let r = s[7] >>> 10; // state >> 122
-    let [h, l] = r >= 32 ? [lo, hi] : [hi, lo];
-    r &= 31;
-    if (r !== 0) [h, l] = [((h >>> r) | (l << (32 - r))) >>> 0, ((l >>> r) | (h << (32 - r))) >>> 0];
-    this.outHigh = h;
-    this.outLow = l;
+    const rotation = s[7] >>> 10; // state >> 122
+    // rotating the 64-bit (hi, lo) right by 32 swaps the halves; the rest shifts bits across them
+    const h = rotation >= 32 ? lo : hi;
+    const l = rotation >= 32 ? hi : lo;
+    const r = rotation & 31;
+    this.outHigh = r === 0 ? h : ((h >>> r) | (l << (32 - r))) >>> 0;
+    this.outLow = r === 0 ? l : ((l >>> r) | (h << (32 - r))) >>> 0;
   }
 
   /** `bit_generator.random_raw()`: one 64-bit output. */
@@ -166,23 +167,21 @@ export class NumpyGenerator {
   integer(n: number): number {
     if (n === 1) return 0;
     let x = this.nextUint32();
-    let [high, low] = multiply32(x, n);
+    let low = Math.imul(x, n) >>> 0;
     if (low < n) {
       const threshold = (0x100000000 - n) % n;
       while (low < threshold) {
         x = this.nextUint32();
-        [high, low] = multiply32(x, n);
+        low = Math.imul(x, n) >>> 0;
       }
     }
-    return high;
+    return multiplyHigh32(x, n);
   }
 }
 
-/** The high and low 32-bit words of x·n (both < 2^32), exactly, in doubles. */
-function multiply32(x: number, n: number): [number, number] {
+/** The high 32-bit word of x·n (both < 2^32), exactly, in doubles: x·n itself can pass 2^53. */
+function multiplyHigh32(x: number, n: number): number {
   const a = (x >>> 16) * n; // < 2^48
   const b = (x & 0xffff) * n; // < 2^48
-  const low = Math.imul(x, n) >>> 0;
-  const high = Math.floor(a / 65536) + Math.floor(((a % 65536) * 65536 + b) / 0x100000000);
-  return [high, low];
+  return Math.floor(a / 65536) + Math.floor(((a % 65536) * 65536 + b) / 0x100000000);
 }
