@@ -177,11 +177,23 @@ export class JobManager {
     }
     const since = this.cancelling.get(job.job_id);
     if (since !== undefined && Date.now() - since > this.services.config.training.cancel_grace_ms && !isTerminal(current.status)) {
+      // A local worker that ignored SIGTERM for the whole grace period is stopped for good.
+      if (current.worker_pid && current.worker_pid !== process.pid && processAlive(current.worker_pid)) {
+        try {
+          process.kill(current.worker_pid, 'SIGKILL');
+        } catch {
+          // gone meanwhile
+        }
+      }
       this.finishCancel(job.job_id, 'The backend did not stop within the grace period; marked as cancelled.');
       return;
     }
     const caps = this.capabilities(job.backend, false);
-    if (!caps?.remote && current.worker_pid !== null && current.worker_pid !== process.pid && !processAlive(current.worker_pid)) {
+    const followerGone = current.worker_pid !== null && current.worker_pid !== process.pid && !processAlive(current.worker_pid);
+    if (caps?.remote) {
+      // The server that followed this remote job has exited: follow it from here.
+      if (followerGone && !handle && current.remote_id) await this.reattach(current);
+    } else if (followerGone) {
       this.interrupt(current, `Worker process ${current.worker_pid} is gone.`);
     }
   }
@@ -220,8 +232,9 @@ export class JobManager {
       this.handles.set(job.job_id, handle);
       const caps = this.capabilities(job.backend, false);
       if (handle.remote_id) this.ledger.update(job.job_id, { remote_id: handle.remote_id });
-      // A backend without its own worker process runs inside this server: this pid keeps the job alive.
-      if (!caps?.remote) this.ledger.setWorkerIfUnset(job.job_id, process.pid);
+      // A backend without its own worker process runs inside this server, and a remote job is followed
+      // by it: this pid is the job's keeper until the backend records a worker of its own.
+      this.ledger.setWorkerIfUnset(job.job_id, process.pid);
     } catch (thrown) {
       const error = toFinetuneError(thrown);
       this.services.logger.warn({ job_id: job.job_id, code: error.code, err: thrown }, 'job failed to start');
@@ -235,7 +248,9 @@ export class JobManager {
     for (const job of this.ledger.list({ status: [...ACTIVE_STATUSES], limit: 1000 }).jobs) {
       const caps = this.capabilities(job.backend, false);
       if (caps?.remote && job.remote_id) {
-        await this.reattach(job);
+        // Another live server already follows it; a fresh process (or this one, restarted) takes it over.
+        const followedElsewhere = job.worker_pid !== null && job.worker_pid !== process.pid && processAlive(job.worker_pid);
+        if (!followedElsewhere) await this.reattach(job);
       } else if (!processAlive(job.worker_pid) || job.worker_pid === process.pid) {
         this.interrupt(job, job.worker_pid ? `Worker process ${job.worker_pid} is gone (server restart).` : 'The server stopped before the job had a worker.');
       }
@@ -246,12 +261,18 @@ export class JobManager {
   }
 
   private async reattach(job: JobRecord): Promise<void> {
+    if (this.services.plugins.status(job.backend)?.status !== 'enabled') {
+      // Not usable in this process (no key here): the job runs on at the provider; another server can follow it.
+      this.services.logger.warn({ job_id: job.job_id, backend: job.backend }, 'cannot re-attach: backend disabled in this process');
+      return;
+    }
     try {
       const backend = await this.services.plugins.get('training_backend', job.backend);
       if (!backend.attach) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${job.backend}' cannot re-attach to jobs.`);
       const spec = await buildSpec(this.services, this.ledger.getConfig(job.config_id), job.job_id, job.resume_from);
       const handle = await backend.attach(job.remote_id!, spec, createLedgerSink(this.services.workspace, job.job_id));
       this.handles.set(job.job_id, handle);
+      this.ledger.update(job.job_id, { worker_pid: process.pid });
       this.ledger.appendEvent(job.job_id, 'reattached', `Re-attached to remote job ${job.remote_id} after a server restart.`, { remote_id: job.remote_id });
     } catch (thrown) {
       const error = toFinetuneError(thrown);

@@ -17,7 +17,7 @@ export const JobSummarySchema = z.object({
   error_code: z.string().nullable().describe('Stable failure code when failed/cancelled, e.g. "OUT_OF_MEMORY".'),
   error_message: z.string().nullable().describe('What went wrong.'),
   recovery: z.string().optional().describe('What to do next about the failure.'),
-  worker_pid: z.number().nullable().describe('Process id of the local worker (local jobs), e.g. 41233.'),
+  worker_pid: z.number().nullable().describe('Process that runs the job (a local worker) or follows it (the server polling a remote job), e.g. 41233.'),
   remote_id: z.string().nullable().describe("The backend's own job id (remote jobs), e.g. \"ftjob-abc123\"."),
   created_at: z.string().describe('ISO time the job was created.'),
   started_at: z.string().nullable().describe('ISO time it started running.'),
