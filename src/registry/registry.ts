@@ -83,7 +83,8 @@ export class ModelRegistry {
     const dataset = datasetId ? lookupDataset(this.services, datasetId) : undefined;
     const lineage = buildLineage({ input, job, adapter, dataset, baseModel: input.base_model ?? job?.config?.base_model ?? adapter.base_model });
     const metrics: Record<string, number> = {};
-    Object.assign(metrics, job?.final_metrics ?? {});
+    // From the job only its final losses: throughput, memory and schedule values describe the run, not the model.
+    for (const [name, value] of Object.entries(job?.final_metrics ?? {})) if (/(^|_)loss$/.test(name)) metrics[name] = value;
     for (const evaluation of evaluations) Object.assign(metrics, evaluation);
     if (input.comparison_id) metrics.win_rate = this.readWinRate(input.comparison_id);
     Object.assign(metrics, input.metrics ?? {});

@@ -24,7 +24,7 @@ describe('experiments through MCP', () => {
     const b = await t.callOk(logExperimentTool, { project: 'stories', job_id: fast, run_name: 'lr-5e-4', metrics: { bleu: 12.5 } });
     expect(a.run.experiment).toBe(defaultExperimentName('stories'));
     expect(a.run.params).toMatchObject({ base_model: 'mdl_stories260k', dataset_id: 'ds_stories', method: 'sft', approach: 'lora', learning_rate: 1e-4, lora_r: 4 });
-    expect(a.run.metrics).toEqual({ loss: 1.6 });
+    expect(a.run.metrics).toEqual({ loss: 1.6, tokens_per_s: 1002 });
     expect(a.run.artifacts.adapter).toContain(`${slow}/output/adapter`);
 
     const c = await t.callOk(compareExperimentsTool, { experiment: a.run.experiment });
@@ -34,6 +34,7 @@ describe('experiments through MCP', () => {
     expect(c.metrics).toEqual([
       { metric: 'bleu', values: [null, 12.5], best_run: b.run.run_id, direction: 'higher' },
       { metric: 'loss', values: [1.6, 1.1], best_run: b.run.run_id, direction: 'lower' },
+      { metric: 'tokens_per_s', values: [1002, 1002], best_run: a.run.run_id, direction: 'higher' },
     ]);
     const byIds = await t.callOk(compareExperimentsTool, { run_ids: [b.run.run_id, a.run.run_id] });
     expect(byIds.runs.map((r) => r.run_id)).toEqual([b.run.run_id, a.run.run_id]);

@@ -87,7 +87,10 @@ export function makeSucceededJob(services: Services, options: { dataset_id: stri
   });
   const job = ledger.create({ config_id, backend: 'local', policy });
   for (const to of ['preparing', 'running'] as const) ledger.transition(job.job_id, to);
-  (options.losses ?? [2.5, 1.9, 1.4]).forEach((loss, i) => ledger.addMetric(job.job_id, 'loss', i + 1, loss));
+  (options.losses ?? [2.5, 1.9, 1.4]).forEach((loss, i) => {
+    ledger.addMetric(job.job_id, 'loss', i + 1, loss);
+    ledger.addMetric(job.job_id, 'tokens_per_s', i + 1, 1000 + i);
+  });
   writeAdapter(join(services.workspace.root, 'jobs', job.job_id, 'output', 'adapter'), { seed: options.seed ?? 7, kv_dim: options.kv_dim });
   ledger.transition(job.job_id, 'succeeded');
   return job.job_id;
