@@ -61,7 +61,8 @@ export const evaluateModelTool = defineTool({
     provider: z.string().describe('ONNX Runtime execution provider used, e.g. "cpu".'),
     seconds: z.number().describe('Wall time of the evaluation.'),
   },
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  // openWorld: a remote model (openai:…) is called over the network.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, ctx) {
     return evaluateModel(ctx, args);
   },
