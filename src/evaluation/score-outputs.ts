@@ -89,6 +89,7 @@ async function scoreFile(path: string, options: ScoreOutputsOptions): Promise<Sc
   }
   const maxExamples = options.max_examples ?? 20;
   let kind: Row['kind'] | undefined;
+  let firstLine = 0;
   let scorer: TextRowScorer | undefined;
   const gold: Array<string | number> = [];
   const predicted: Array<string | number> = [];
@@ -103,10 +104,11 @@ async function scoreFile(path: string, options: ScoreOutputsOptions): Promise<Sc
     const row = parseRow(path, raw.line, text);
     if (kind === undefined) {
       kind = row.kind;
+      firstLine = row.line;
       if (row.kind === 'text') scorer = new TextRowScorer(selectMetrics(options.metrics, TEXT_METRICS, 'text'), options);
       else selectMetrics(options.metrics, CLASSIFICATION_METRICS, 'classification');
     } else if (row.kind !== kind) {
-      throw rowError(path, raw.line, row.kind === 'text' ? 'label' : 'reference', `is a ${row.kind} row but line 1's rows are ${kind} rows; one file holds one kind`);
+      throw rowError(path, raw.line, row.kind === 'text' ? 'label' : 'reference', `is a ${row.kind} row but the first row (line ${firstLine}) is a ${kind} row; one file holds one kind`);
     }
     if (row.kind === 'text') {
       refCounts.add(row.references.length);
