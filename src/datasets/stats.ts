@@ -104,9 +104,9 @@ export class HashIndex {
  * time. Fast enough for every row of a gigabyte file; collisions among n rows are about n²/2⁶⁵ likely.
  */
 export class Fingerprint {
-  private h1 = 0xdeadbeef;
-  private h2 = 0x41c6ce57;
-  private length = 0;
+  h1 = 0xdeadbeef;
+  h2 = 0x41c6ce57;
+  length = 0;
 
   add(code: number): void {
     this.h1 = Math.imul(this.h1 ^ code, 2654435761);
@@ -115,7 +115,16 @@ export class Fingerprint {
   }
 
   addString(text: string): void {
-    for (let i = 0; i < text.length; i++) this.add(text.charCodeAt(i));
+    let h1 = this.h1;
+    let h2 = this.h2;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+    this.length += text.length;
   }
 
   digest(): Buffer {
@@ -138,28 +147,40 @@ export function contentHash(text: string): Buffer {
 
 /**
  * Adds the near-duplicate form of a text (see normalizeForMatch) to a fingerprint. ASCII text takes a
- * single pass with no intermediate strings; other text goes through Unicode normalisation first.
+ * single pass with no intermediate strings (state kept in locals so the loop stays in registers);
+ * other text goes through Unicode normalisation first.
  */
 export function addNormalized(f: Fingerprint, text: string): void {
-  if (!ASCII.test(text)) {
-    f.addString(normalizeForMatch(text));
-    return;
-  }
+  let h1 = f.h1;
+  let h2 = f.h2;
+  let length = f.length;
   let pendingSpace = false;
   let started = false;
   for (let i = 0; i < text.length; i++) {
     let c = text.charCodeAt(i);
+    if (c > 127) {
+      f.addString(normalizeForMatch(text));
+      return;
+    }
     if (c >= 65 && c <= 90) c += 32;
-    const alnum = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
-    if (!alnum) {
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) {
       pendingSpace = started;
       continue;
     }
-    if (pendingSpace) f.add(32);
-    pendingSpace = false;
+    if (pendingSpace) {
+      h1 = Math.imul(h1 ^ 32, 2654435761);
+      h2 = Math.imul(h2 ^ 32, 1597334677);
+      length++;
+      pendingSpace = false;
+    }
     started = true;
-    f.add(c);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+    length++;
   }
+  f.h1 = h1;
+  f.h2 = h2;
+  f.length = length;
 }
 
 /** Text for near-duplicate matching: case, punctuation and whitespace differences do not count. */
