@@ -79,6 +79,8 @@ export async function createSession(model: Uint8Array | string, options: Session
   const sessionOptions: Ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    // ONNX Runtime's warnings (unused initializers after fusion…) are noise for users; errors still surface
+    logSeverityLevel: 3,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     ...(options.profile_prefix ? { enableProfiling: true, profileFilePrefix: options.profile_prefix } : {}),
   };
