@@ -1,4 +1,5 @@
 import { FinetuneError } from '../errors.js';
+import { EvaluationSettingsSchema } from './gates.js';
 import type { ToolContext } from '../server/tool.js';
 import { compareAndStore, type ModelOutputs } from './compare.js';
 import { selectJudge, type JudgeChoice } from './judges/select.js';
@@ -46,6 +47,9 @@ export async function runComparison(ctx: ToolContext, args: CompareArgs) {
   const withReferences = cases.every((c) => c.reference !== '');
   const metrics = withReferences ? (args.metrics ?? defaultTextMetrics(cases[0].task)) : [];
   if (!withReferences) notes.push('no text metrics: some cases have no reference answer');
+  // Significance needs resamples: a config that turned intervals off (0) still gets sacreBLEU's 1000 here.
+  const settings = EvaluationSettingsSchema.parse((services.config as { evaluation?: unknown }).evaluation ?? {});
+  const bootstrap = { samples: settings.bootstrap_samples || 1000, seed: settings.bootstrap_seed };
   const result = await compareAndStore({
     services,
     cases,
@@ -53,7 +57,8 @@ export async function runComparison(ctx: ToolContext, args: CompareArgs) {
     models,
     baseline,
     metrics,
-    scorer: metrics.length ? textScorer(metrics) : undefined,
+    scorer: metrics.length ? textScorer(metrics, bootstrap) : undefined,
+    bootstrap,
     judge: judge ? { ...judge, criteria: args.criteria } : undefined,
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(done, total, message),

@@ -2,6 +2,7 @@ import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { EvalCase } from './cases.js';
 import { judgeAgainstBaseline, type JudgedModel } from './judge-cases.js';
+import { bootstrapInterval, pairedBootstrap } from './metrics/bootstrap.js';
 import type { Judge } from '../plugins/providers.js';
 import { lowerIsBetter } from '../registry/compare-versions.js';
 
@@ -18,6 +19,8 @@ export interface TextScorer {
 export interface ModelOutputs {
   label: string;
   outputs: string[];
+  /** Per case [answer NLL, answer tokens] of the reference answer, when the model exposes log-probabilities. */
+  likelihood?: number[][];
 }
 
 export interface MetricDelta {
@@ -71,6 +74,7 @@ export async function compareOutputs(input: {
   changed_limit?: number;
   signal?: AbortSignal;
   onJudged?: () => Promise<void>;
+  bootstrap?: { samples?: number; seed?: number };
 }): Promise<ComparisonResult> {
   const references = input.cases.map((c) => c.reference);
   const all = [input.baseline, ...input.candidates];
@@ -78,7 +82,19 @@ export async function compareOutputs(input: {
   const models = all.map((m) => ({ model: m.label, metrics: Object.fromEntries(metrics.map((k) => [k, input.scorer!.corpus(k, m.outputs, references)])) }));
   const deltas: MetricDelta[] = [];
   const changed: ChangedExample[] = [];
+  const withLikelihood = all.every((m) => m.likelihood?.length === input.cases.length);
+  if (withLikelihood) {
+    all.forEach((m, i) => (models[i].metrics.answer_perplexity = answerPerplexity(Float64Array.from(sum2(m.likelihood!)))));
+  }
   for (const [index, candidate] of input.candidates.entries()) {
+    if (withLikelihood) {
+      // Perplexity of the reference answers, paired over the same cases.
+      const r = pairedBootstrap(input.baseline.likelihood!, candidate.likelihood!, answerPerplexity, input.bootstrap);
+      const joined = candidate.likelihood!.map((row, i) => [...row, ...input.baseline.likelihood![i]]);
+      const ci = bootstrapInterval(joined, (s) => answerPerplexity(s.subarray(0, 2)) - answerPerplexity(s.subarray(2)), input.bootstrap);
+      const delta = r.delta;
+      deltas.push({ model: candidate.label, metric: 'answer_perplexity', baseline: r.baseline_score, value: r.system_score, delta, ci: [ci.low, ci.high], p_value: r.p_value, significant: r.p_value < ALPHA && delta !== 0, direction: delta === 0 ? 'same' : delta < 0 ? 'better' : 'worse' });
+    }
     for (const metric of metrics) {
       const base = models[0].metrics[metric];
       const value = models[index + 1].metrics[metric];
@@ -139,6 +155,14 @@ export async function compareOutputs(input: {
   };
 }
 
+function answerPerplexity(s: Float64Array): number {
+  return s[1] > 0 ? Math.exp(s[0] / s[1]) : Number.NaN;
+}
+
+function sum2(rows: number[][]): [number, number] {
+  return rows.reduce<[number, number]>((acc, r) => [acc[0] + r[0], acc[1] + r[1]], [0, 0]);
+}
+
 function verdictFor(model: string, deltas: MetricDelta[], judged: JudgedModel | undefined): ComparisonResult['verdicts'][number] {
   const mine = deltas.filter((d) => d.model === model && d.significant);
   const worse = mine.filter((d) => d.direction === 'worse').map((d) => `${d.metric} ${fmt(d.delta)} (p=${fmt(d.p_value)})`);
@@ -168,6 +192,7 @@ export interface ComparisonRecordInput {
   judge?: { judge: Judge; used: string; criteria?: string[] };
   signal?: AbortSignal;
   progress?: (done: number, total: number, message: string) => Promise<void>;
+  bootstrap?: { samples?: number; seed?: number };
 }
 
 /** Runs compareOutputs and stores the result (record + folder with every case) atomically. */
@@ -188,6 +213,7 @@ export async function compareAndStore(input: ComparisonRecordInput): Promise<Com
     metrics: input.metrics,
     judge: input.judge,
     signal: input.signal,
+    bootstrap: input.bootstrap,
     onJudged: async () => {
       judgedCount++;
       await input.progress?.(judgedCount, total, `judged ${judgedCount}/${total} pairs (both orders)`);

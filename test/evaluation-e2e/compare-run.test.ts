@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareModelsTool } from '../../tools/compare-models.js';
+import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { connectTestClient, errorCode, type TestClient } from '../helpers/mcp.js';
 import { writeAdapter } from '../registry/records.js';
 
@@ -40,7 +41,15 @@ describe('compare_models running local models', () => {
     expect(out.baseline).toMatch(/^base stories260K/);
     expect(out.models.map((m) => m.model)).toEqual([out.baseline, 'tuned']);
     expect(out.cases).toBe(3);
-    expect(out.deltas).toHaveLength(1);
+    // chrF on the generations, and the perplexity of the reference answers (both local models expose log-probabilities).
+    expect(out.deltas.map((d) => d.metric)).toEqual(['answer_perplexity', 'chrf']);
+    const ppl = out.deltas[0];
+    expect(ppl.delta).toBeCloseTo(ppl.value - ppl.baseline, 10);
+    expect(ppl.ci[0]).toBeLessThanOrEqual(ppl.delta);
+    expect(ppl.ci[1]).toBeGreaterThanOrEqual(ppl.delta);
+    expect(out.models[0].metrics.answer_perplexity).toBe(ppl.baseline);
+    const alone = await t.callOk(evaluateModelTool, { model_id: modelId, path, metrics: ['answer_perplexity'] });
+    expect(alone.metrics.answer_perplexity).toBeCloseTo(ppl.baseline, 10);
     expect(out.judge?.used).toBe('client sampling');
     const r = out.judge!.results[0];
     expect(r.wins + r.losses + r.ties).toBe(3);

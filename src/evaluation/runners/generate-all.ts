@@ -4,6 +4,7 @@ import { throwIfCancelled } from '../abort.js';
 import { readCases, type EvalCase } from '../cases.js';
 import type { ModelOutputs } from '../compare.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from '../model-ref.js';
+import { LocalRunner } from './local.js';
 import { openRunner } from './open.js';
 
 export interface GenerateAllArgs {
@@ -45,14 +46,15 @@ export async function generateForModels(
   const total = cases.length * resolved.length;
   let done = 0;
   const models: ModelOutputs[] = [];
+  const allLocal = resolved.every((r) => !r.remote);
   for (const model of resolved) {
-    models.push({ label: model.label, outputs: await runModel(ctx, model, cases, label, args.max_new_tokens, async () => ctx.progress(++done, total, `generated ${done}/${total}`)) });
+    models.push(await runModel(ctx, model, cases, label, args.max_new_tokens, allLocal, async () => ctx.progress(++done, total, `generated ${done}/${total}`)));
   }
   const baseline = resolved.find((r) => r.is_base)?.label ?? resolved[0].label;
   return { cases, models, datasetLabel: label, baseline };
 }
 
-async function runModel(ctx: ToolContext, model: ResolvedModel, cases: EvalCase[], file: string, maxTokens: number, tick: () => Promise<void>): Promise<string[]> {
+async function runModel(ctx: ToolContext, model: ResolvedModel, cases: EvalCase[], file: string, maxTokens: number, score: boolean, tick: () => Promise<void>): Promise<ModelOutputs> {
   const runner = await openRunner(ctx.services, model);
   const outputs: string[] = [];
   for (const c of cases) {
@@ -60,5 +62,12 @@ async function runModel(ctx: ToolContext, model: ResolvedModel, cases: EvalCase[
     outputs.push(await runner.generate(c, file, maxTokens, ctx.signal));
     await tick();
   }
-  return outputs;
+  if (!score || !(runner instanceof LocalRunner)) return { label: model.label, outputs };
+  // Local models also give the likelihood of each reference answer, for a paired perplexity delta.
+  const likelihood: number[][] = [];
+  for (let i = 0; i < cases.length; i += 8) {
+    throwIfCancelled(ctx.signal, 'Comparison');
+    for (const s of await runner.score(cases.slice(i, i + 8), file)) likelihood.push([s.answer_nll, s.answer_tokens]);
+  }
+  return { label: model.label, outputs, likelihood };
 }
