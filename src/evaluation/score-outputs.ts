@@ -9,6 +9,7 @@ import { readLines } from '../datasets/line-reader.js';
 import { FinetuneError } from '../errors.js';
 import { throwIfCancelled } from './abort.js';
 import { checkGates, type Gate, type GateResult } from './gates.js';
+import { parseRow, rowError, type Row } from './score-outputs-rows.js';
 import { Bleu, type BleuTokenizer } from './metrics/bleu.js';
 import { bootstrapInterval, resampleIndices, scoreStats, StatsMatrix, type BootstrapInterval, type StatsScorer } from './metrics/bootstrap.js';
 import { Chrf } from './metrics/chrf.js';
@@ -64,8 +65,6 @@ export interface ScoreOutputsResult {
 
 const MAX_LINE_BYTES = 16 << 20;
 const EXAMPLE_TEXT_CHARS = 500;
-
-type Row = { kind: 'text'; line: number; prediction: string; references: string[] } | { kind: 'classification'; line: number; prediction: string | number; label: string | number };
 
 /** Per-metric: per-example statistics and how a summed vector becomes the corpus score. */
 interface MetricTrack {
@@ -273,48 +272,6 @@ function selectMetrics<T extends string>(requested: readonly string[] | undefine
     });
   }
   return [...new Set(requested)] as T[];
-}
-
-function parseRow(path: string, line: number, text: string): Row {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw rowError(path, line, undefined, `is not valid JSON (${(error as Error).message})`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw rowError(path, line, undefined, 'is not a JSON object');
-  const row = value as Record<string, unknown>;
-  if ('prediction' in row && 'hypothesis' in row) throw rowError(path, line, 'hypothesis', 'has both prediction and hypothesis; keep one');
-  const predictionField = 'prediction' in row ? 'prediction' : 'hypothesis';
-  const prediction = row[predictionField];
-  if ('label' in row) {
-    const label = row.label;
-    if (!isLabel(label)) throw rowError(path, line, 'label', 'has a label that is not a string or number');
-    if (!isLabel(prediction)) throw rowError(path, line, predictionField, 'has no prediction (a string or number) beside its label');
-    return { kind: 'classification', line, prediction, label };
-  }
-  if (typeof prediction !== 'string') throw rowError(path, line, predictionField, `has no text ${predictionField} (a string)`);
-  if ('references' in row && 'reference' in row) throw rowError(path, line, 'reference', 'has both reference and references; keep one');
-  const references: unknown = 'references' in row ? row.references : row.reference === undefined ? undefined : [row.reference];
-  if (!Array.isArray(references) || references.length === 0) {
-    throw rowError(path, line, 'reference', 'has no reference (a string) or references (a non-empty list of strings), nor a label');
-  }
-  const badIndex = references.findIndex((r) => typeof r !== 'string');
-  if (badIndex !== -1) throw rowError(path, line, 'reference' in row ? 'reference' : `references[${badIndex}]`, 'has a reference that is not a string');
-  return { kind: 'text', line, prediction, references: references as string[] };
-}
-
-function isLabel(v: unknown): v is string | number {
-  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
-}
-
-function rowError(file: string, line: number, field: string | undefined, what: string): FinetuneError {
-  return new FinetuneError('DATASET_INVALID', `Line ${line} of ${file} ${what}.`, {
-    recovery:
-      'Each line must be one JSON object: {"prediction": "...", "reference": "..."} (or "hypothesis", or "references": ["...", "..."]) ' +
-      'for text, or {"prediction": "...", "label": "..."} for classification. Fix that line and call score_outputs again.',
-    details: { file, line, ...(field ? { field } : {}) },
-  });
 }
 
 function clip(text: string): string {

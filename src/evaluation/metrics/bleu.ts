@@ -4,9 +4,9 @@
  * multi-reference clipping, and the same reproducibility signature. Scores are on 0–100.
  */
 import { pyRstrip, pySplit } from './text.js';
+import { BLEU_TOKENIZER_FUNCTIONS, type BleuTokenizer } from './tokenizers.js';
 
-export const BLEU_TOKENIZERS = ['13a', 'none', 'intl', 'char'] as const;
-export type BleuTokenizer = (typeof BLEU_TOKENIZERS)[number];
+export { BLEU_TOKENIZERS, tokenize13a, tokenizeChar, tokenizeIntl, type BleuTokenizer } from './tokenizers.js';
 export const BLEU_SMOOTHING = ['exp', 'floor', 'add-k', 'none'] as const;
 export type BleuSmoothing = (typeof BLEU_SMOOTHING)[number];
 
@@ -57,7 +57,7 @@ export class Bleu {
     this.lowercase = options.lowercase ?? false;
     this.maxOrder = options.max_ngram_order ?? 4;
     this.effectiveOrder = options.effective_order ?? false;
-    this.tokenizer = TOKENIZERS[this.tokenize];
+    this.tokenizer = BLEU_TOKENIZER_FUNCTIONS[this.tokenize];
   }
 
   /** Lowercases (when asked) and tokenizes one segment, as sacreBLEU's `_preprocess_segment`. */
@@ -257,49 +257,3 @@ function countNgrams(ids: Uint32Array, maxOrder: number, base: number, tokens?: 
   }
   return ngrams;
 }
-
-// --- tokenizers (sacreBLEU's tokenizer_13a, tokenizer_intl, tokenizer_char, tokenizer_none) ---
-
-const RE_13A_SYMBOLS = /([{-~[-` -&(-+:-@/])/g;
-const RE_13A_PERIOD_COMMA_AFTER_NON_DIGIT = /([^0-9])([.,])/g;
-const RE_13A_PERIOD_COMMA_BEFORE_NON_DIGIT = /([.,])([^0-9])/g;
-const RE_13A_DASH_AFTER_DIGIT = /([0-9])(-)/g;
-
-/** mteval-v13a tokenization as sacreBLEU's Tokenizer13a + TokenizerRegexp. */
-export function tokenize13a(input: string): string {
-  let line = input.replaceAll('<skipped>', '').replaceAll('-\n', '').replaceAll('\n', ' ');
-  if (line.includes('&')) {
-    line = line.replaceAll('&quot;', '"').replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>');
-  }
-  line = ` ${line} `
-    .replace(RE_13A_SYMBOLS, ' $1 ')
-    .replace(RE_13A_PERIOD_COMMA_AFTER_NON_DIGIT, '$1 $2 ')
-    .replace(RE_13A_PERIOD_COMMA_BEFORE_NON_DIGIT, ' $1 $2')
-    .replace(RE_13A_DASH_AFTER_DIGIT, '$1 $2 ');
-  return pySplit(line).join(' ');
-}
-
-const RE_INTL_PUNCT_AFTER_NON_NUMBER = /(\P{N})(\p{P})/gu;
-const RE_INTL_PUNCT_BEFORE_NON_NUMBER = /(\p{P})(\P{N})/gu;
-const RE_INTL_SYMBOL = /(\p{S})/gu;
-
-/** mteval-v14 international tokenization as sacreBLEU's TokenizerV14International. */
-export function tokenizeIntl(line: string): string {
-  const out = line
-    .replace(RE_INTL_PUNCT_AFTER_NON_NUMBER, '$1 $2 ')
-    .replace(RE_INTL_PUNCT_BEFORE_NON_NUMBER, ' $1 $2')
-    .replace(RE_INTL_SYMBOL, ' $1 ');
-  return pySplit(out).join(' ');
-}
-
-/** Every character (code point) a token. */
-export function tokenizeChar(line: string): string {
-  return Array.from(line).join(' ');
-}
-
-const TOKENIZERS: Record<BleuTokenizer, (line: string) => string> = {
-  '13a': tokenize13a,
-  none: (line) => line,
-  intl: tokenizeIntl,
-  char: tokenizeChar,
-};
