@@ -2,13 +2,12 @@ import { throwIfCancelled } from './cancel.js';
 import { createReadStream } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
-import * as crypto from 'node:crypto';
-import { createHash } from 'node:crypto';
 import { extname, join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse';
 import { FinetuneError } from '../errors.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { readLines } from './line-reader.js';
+import { contentHash } from './stats.js';
 
 /** One record read from a source file: a parsed value, or the issue that kept it from parsing. */
 export interface SourceRecord {
@@ -127,18 +126,12 @@ async function* readJsonLines(file: string, options: ReadSourceOptions): AsyncGe
     }
     const text = raw.bytes.toString('utf8');
     try {
-      yield { file, line: raw.line, value: JSON.parse(text), fingerprint: lineFingerprint(raw.bytes) };
+      yield { file, line: raw.line, value: JSON.parse(text), fingerprint: contentHash(text) };
     } catch (error) {
       yield { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_json', '', `Invalid JSON: ${(error as Error).message}.`, 'Make each line one complete JSON object (no trailing commas, quotes escaped).') };
     }
   }
 }
-
-/** sha1 of a line, natively in one call where Node has crypto.hash (20.12+), else through a Hash object. */
-function lineFingerprint(bytes: Buffer): Buffer {
-  return oneShotHash ? (oneShotHash('sha1', bytes, 'buffer') as Buffer) : createHash('sha1').update(bytes).digest();
-}
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
 
 function isBlank(bytes: Buffer): boolean {
   for (const b of bytes) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;

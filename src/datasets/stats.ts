@@ -194,5 +194,5 @@ export function normalizeForMatch(text: string): string {
     .trim();
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^[^\u0080-\uffff]*$/;
 const ASCII_SEPARATORS = /[^a-z0-9]+/g;

@@ -1,7 +1,7 @@
 /** Whitespace and encoding repairs that never change what a text says. */
 
 const MOJIBAKE = /[ÃÂâ][\u0080-\u00BF€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]/;
-const INVISIBLE = /[\uFEFF\u200B\u200C\u200D\u2060]/g;
+const INVISIBLE = /\uFEFF|\u200B|\u200C|\u200D|\u2060/g;
 // C0/C1 control characters other than tab and newline.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
