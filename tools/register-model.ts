@@ -20,6 +20,7 @@ export const registerModelTool = defineTool({
     dataset_id: z.string().optional().describe('Dataset version trained on, when not taken from the job, e.g. "ds_01j…".'),
     evaluation_ids: z.array(z.string()).optional().describe('Evaluations whose metrics to record with the version, e.g. ["eval_01j…"].'),
     comparison_id: z.string().optional().describe('A compare_models run (this model vs its base, with a judge) whose win-rate to record as win_rate, e.g. "cmp_01j…".'),
+    human_eval_id: z.string().optional().describe('A human review (record_human_eval done) whose verdicts to record as human_win_rate and human_win_rate_<criterion>, e.g. "he_01j…".'),
     metrics: z.record(z.string(), z.number()).optional().describe('Extra metrics measured elsewhere, e.g. {"win_rate": 0.7}.'),
     description: z.string().max(2000).optional().describe('What changed in this version, e.g. "More refund examples".'),
   },

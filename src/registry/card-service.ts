@@ -20,6 +20,11 @@ export function modelCardFor(services: Services, args: { name: string; version?:
     }
   }
   const evaluations = version.lineage.evaluation_ids.map((id) => {
+    if (id.startsWith('he_')) {
+      const he = services.workspace.db.prepare('SELECT comparison_id, created_at FROM human_evals WHERE id = ?').get(id) as { comparison_id: string; created_at: string } | undefined;
+      const verdicts = services.workspace.db.prepare('SELECT COUNT(*) FROM human_eval_verdicts WHERE human_eval_id = ?').pluck().get(id) as number;
+      return { id, dataset: `human review of ${he?.comparison_id ?? 'unknown'}`, examples: verdicts, created_at: he?.created_at ?? 'unknown' };
+    }
     if (id.startsWith('cmp_')) {
       const cmp = services.workspace.db.prepare('SELECT dataset, result, created_at FROM comparisons WHERE id = ?').get(id) as { dataset: string; result: string; created_at: string } | undefined;
       const judged = cmp ? ((JSON.parse(cmp.result) as { judge: null | { results: Array<{ wins: number; losses: number; ties: number }> } }).judge?.results[0] ?? null) : null;

@@ -19,6 +19,8 @@ export interface RegisterInput {
   evaluation_ids?: string[];
   /** A compare_models run whose judge win-rate (vs the baseline) becomes the `win_rate` metric. */
   comparison_id?: string;
+  /** A human review (record_human_eval) whose pooled verdicts become `human_win_rate` and `human_win_rate_<criterion>`. */
+  human_eval_id?: string;
   description?: string;
 }
 
@@ -87,6 +89,7 @@ export class ModelRegistry {
     for (const [name, value] of Object.entries(job?.final_metrics ?? {})) if (/(^|_)loss$/.test(name)) metrics[name] = value;
     for (const evaluation of evaluations) Object.assign(metrics, evaluation);
     if (input.comparison_id) metrics.win_rate = this.readWinRate(input.comparison_id);
+    if (input.human_eval_id) Object.assign(metrics, this.readHumanWinRates(input.human_eval_id));
     Object.assign(metrics, input.metrics ?? {});
 
     const id = this.services.workspace.newId('model_version');
@@ -138,6 +141,21 @@ export class ModelRegistry {
       });
     }
     return judged[0].win_rate;
+  }
+
+  /** Human verdicts of a review with one candidate, from its side: pooled and per criterion. */
+  private readHumanWinRates(id: string): Record<string, number> {
+    const review = this.db.prepare('SELECT models FROM human_evals WHERE id = ?').get(id) as { models: string } | undefined;
+    if (!review) throw new FinetuneError('NOT_FOUND', `No human evaluation '${id}'.`, { recovery: 'Use a human_eval_id from setup_human_eval.', details: { field: 'human_eval_id' } });
+    if ((JSON.parse(review.models) as string[]).length !== 2) {
+      throw new FinetuneError('INVALID_INPUT', `Human evaluation ${id} reviews several candidates; its verdicts cannot be attributed to one version.`, { details: { field: 'human_eval_id' } });
+    }
+    const rows = this.db.prepare('SELECT criterion, winner FROM human_eval_verdicts WHERE human_eval_id = ?').all(id) as Array<{ criterion: string; winner: string }>;
+    if (!rows.length) throw new FinetuneError('STATE_CONFLICT', `Human evaluation ${id} has no recorded verdicts yet.`, { recovery: 'Call record_human_eval with a filled sheet first.', details: { field: 'human_eval_id' } });
+    const rate = (rs: typeof rows) => rs.reduce((a, r) => a + (r.winner === 'win' ? 1 : r.winner === 'tie' ? 0.5 : 0), 0) / rs.length;
+    const out: Record<string, number> = { human_win_rate: rate(rows) };
+    for (const criterion of new Set(rows.map((r) => r.criterion))) out[`human_win_rate_${criterion}`] = rate(rows.filter((r) => r.criterion === criterion));
+    return out;
   }
 
   private readEvaluationMetrics(id: string): Record<string, number> {
@@ -357,7 +375,7 @@ function buildLineage(parts: {
     dataset_hash: dataset?.content_hash || null,
     config: (job?.config as unknown as Record<string, unknown> | undefined) ?? null,
     job_id: job?.job_id ?? null,
-    evaluation_ids: [...(input.evaluation_ids ?? []), ...(input.comparison_id ? [input.comparison_id] : [])],
+    evaluation_ids: [...(input.evaluation_ids ?? []), ...(input.comparison_id ? [input.comparison_id] : []), ...(input.human_eval_id ? [input.human_eval_id] : [])],
     adapter: {
       peft_type: adapter.peft_type ?? null,
       r: adapter.r ?? null,

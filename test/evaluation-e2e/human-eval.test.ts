@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compareModelsTool } from '../../tools/compare-models.js';
 import { recordHumanEvalTool } from '../../tools/record-human-eval.js';
 import { setupHumanEvalTool } from '../../tools/setup-human-eval.js';
+import { registerModelTool } from '../../tools/register-model.js';
 import { connectTestClient, errorCode, type TestClient } from '../helpers/mcp.js';
+import { writeAdapter } from '../registry/records.js';
 
 /** Six cases; the tuned answer is the good one (marked ★) in the first four. */
 function outputsFile(dir: string): string {
@@ -65,6 +67,15 @@ describe('human evaluation round trip', () => {
     expect(pooled).toMatchObject({ wins: 4 + bobWins, losses: 2 + (6 - bobWins), ties: 0 });
 
     expect(errorCode(await t.call('record_human_eval', { human_eval_id: setup.human_eval_id, reviewer: 'bob', path: join(t.home, 'bob.csv') }))).toBe('STATE_CONFLICT');
+
+    // The pooled verdicts travel into the registry as evidence for a version.
+    const adapter = writeAdapter(join(t.home, 'adapter'));
+    const { model_version: v } = await t.callOk(registerModelTool, { name: 'tuned', version: '1.0.0', adapter_path: adapter, human_eval_id: setup.human_eval_id });
+    const accuracyRate = (4 + bobWins) / 12;
+    expect(v.metrics.human_win_rate_accuracy).toBeCloseTo(accuracyRate, 12);
+    expect(v.metrics.human_win_rate_safety).toBe(0.5);
+    expect(v.metrics.human_win_rate).toBeCloseTo((12 * accuracyRate + 3) / 18, 12);
+    expect(v.lineage.evaluation_ids).toEqual([setup.human_eval_id]);
   });
 
   it('refuses bad sheets with the line and column, and unknown ids', async () => {
