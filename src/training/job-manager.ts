@@ -193,6 +193,8 @@ export class JobManager {
     if (caps?.remote) {
       // The server that followed this remote job has exited: follow it from here.
       if (followerGone && !handle && current.remote_id) await this.reattach(current);
+    } else if (followerGone && current.cancel_requested_at && !current.stop_code) {
+      this.finishCancel(job.job_id, `Worker process ${current.worker_pid} ended after the cancel request.`);
     } else if (followerGone) {
       this.interrupt(current, `Worker process ${current.worker_pid} is gone.`);
     }

@@ -41,6 +41,8 @@ export interface BackendContractOptions {
   env?: Record<string, string | undefined>;
   /** Runs after the first server closed in the restart test (e.g. to drop in-memory connections). */
   afterServerStop?: () => void | Promise<void>;
+  /** Steps of the job in the restart test: enough to catch it running after a checkpoint. Default 40. */
+  restart_steps?: number;
   /** Longest a job may take to end, in ms. Default 30 000. */
   timeout_ms?: number;
 }
@@ -82,8 +84,9 @@ export function runBackendContract(makeBackend: () => PluginDefinition<any> | Pr
   async function waitUntil(t: TestClient, job_id: string, done: (status: JobStatus, step: number) => boolean) {
     const deadline = Date.now() + timeout;
     for (;;) {
-      const m = await t.callOk(monitorTrainingTool, { job_id, wait_s: 0.5 });
+      const m = await t.callOk(monitorTrainingTool, { job_id, wait_s: 0.2 });
       if (done(m.status, m.step)) return m;
+      if (['succeeded', 'failed', 'cancelled'].includes(m.status)) throw new Error(`job ${job_id} ended as ${m.status} (${m.error_code ?? ''} ${m.error_message ?? ''}) before the state the test waits for`);
       if (Date.now() > deadline) throw new Error(`job ${job_id} still ${m.status} at step ${m.step} after ${timeout} ms`);
     }
   }
@@ -156,7 +159,7 @@ export function runBackendContract(makeBackend: () => PluginDefinition<any> | Pr
     it(`a server restart ${options.restart === 'continue' ? 're-attaches the running job' : 'interrupts the job, which resumes to success'}`, async () => {
       const home = freshHome();
       const first = await connect(home);
-      const job = await newJob(first.t, first.backend, { overrides: { max_steps: 24, save_steps: 4 } });
+      const job = await newJob(first.t, first.backend, { overrides: { max_steps: options.restart_steps ?? 40, save_steps: 4 } });
       await waitUntil(first.t, job.job_id, (s, step) => s === 'running' && step >= 5);
       await first.t.close();
       clients.splice(clients.indexOf(first.t), 1);

@@ -7,7 +7,7 @@ const inputs = async (t: { home: string; services: object }) => ({ base_model: '
 const failure = { backend_options: { fail_at_step: 3, fail_code: 'OUT_OF_MEMORY' }, code: 'OUT_OF_MEMORY' };
 
 describe('test backend, in-process', () => {
-  runBackendContract(() => testBackendPlugin({ mode: 'inprocess' }), { inputs, restart: 'interrupt', failure });
+  runBackendContract(() => testBackendPlugin({ mode: 'inprocess' }), { inputs, restart: 'interrupt', failure, backend_options: { step_ms: 30 } });
 });
 
 describe('test backend, detached worker process', () => {
@@ -15,5 +15,5 @@ describe('test backend, detached worker process', () => {
 });
 
 describe('test backend, simulated remote provider', () => {
-  runBackendContract(() => testBackendPlugin({ mode: 'remote' }), { inputs, restart: 'continue', failure, afterServerStop: () => FakeProvider.detachAll() });
+  runBackendContract(() => testBackendPlugin({ mode: 'remote' }), { inputs, restart: 'continue', failure, backend_options: { step_ms: 30 }, afterServerStop: () => FakeProvider.detachAll() });
 });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { definePlugin, PLUGIN_API_VERSION, type PluginDefinition, type TrainingCapabilities } from '../../src/plugins/types.js';
-import { cancelRequested } from '../../src/training/cancel-signal.js';
+import { cancelRequested, recordWorker } from '../../src/training/cancel-signal.js';
 import type { Workspace } from '../../src/workspace/workspace.js';
 import { runFakeTraining } from './fake-training.js';
 
@@ -56,7 +56,7 @@ export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', works
       return (spec.config.backend_options.estimate as Record<string, unknown> | undefined) ?? { tokens_per_s: 1000 };
     },
     async start(spec, sink) {
-      if (mode === 'worker') return startWorker(spec);
+      if (mode === 'worker') return startWorker(spec, workspace);
       if (mode === 'remote') return FakeProvider.submit(spec, sink);
       let stop = false;
       void runFakeTraining(spec, sink, () => stop || cancelRequested(workspace, spec.job_id)).catch(() => undefined);
@@ -74,12 +74,14 @@ export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', works
   };
 }
 
-function startWorker(spec: TrainingSpec): JobHandle {
+function startWorker(spec: TrainingSpec, workspace: Workspace): JobHandle {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, spec.home, spec.job_id, JSON.stringify(spec)], {
     detached: true,
     stdio: 'ignore',
   });
   child.unref();
+  // Recorded before start() returns, so a server restarting at once already knows who runs the job.
+  recordWorker(workspace, spec.job_id, { worker_pid: child.pid });
   return {
     remote_id: `pid-${child.pid}`,
     async cancel() {
