@@ -1,20 +1,9 @@
 import { Prng, deriveSeed } from './prng.js';
+import type { DpoBatch, SftBatch } from '../engine/train-step.js';
 import type { PreferenceExample, TokenizedExample } from './render.js';
 
-/** The batch shapes of the engine's train step (plugins/local/engine/train-step.ts). */
-export interface SftBatch {
-  input_ids: Int32Array;
-  loss_mask: Float32Array;
-  attention_mask: Float32Array;
-}
-
-export interface DpoBatch {
-  chosen: SftBatch;
-  rejected: SftBatch;
-  reference_chosen_logps: Float32Array;
-  reference_rejected_logps: Float32Array;
-}
-
+/** The batch shapes of the engine's train step. */
+export type { DpoBatch, SftBatch } from '../engine/train-step.js';
 /** Where the data stream stands: the next micro-batch to read (a checkpoint stores this). */
 export interface DataPosition {
   epoch: number;

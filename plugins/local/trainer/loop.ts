@@ -1,17 +1,15 @@
 import { FinetuneError } from '../../../src/errors.js';
 import type { TrainingHyperparameters } from '../../../src/plugins/providers.js';
 import { AdamW, clipGradNorm, decaysWeight } from './adamw.js';
-import { chunk, dpoBatch, epochOrder, packExamples, sftBatch, type DpoBatch, type SftBatch } from './batches.js';
+import type { DpoBatch, SftBatch } from './batches.js';
+import { epochBatches, evalBatches, stepsPerEpoch, totalSteps, type TrainData } from './epochs.js';
 import { pruneCheckpoints, saveCheckpoint, type LoadedCheckpoint, type ParamsIo, type TrainerState } from './checkpoint.js';
 import { Prng } from './prng.js';
-import type { PreferenceExample, TokenizedExample } from './render.js';
 import { learningRateAt, warmupSteps, type Schedule } from './schedule.js';
 import type { TrainStepLike } from './step-contract.js';
 
-/** Training data after rendering: SFT examples, or DPO pairs with their reference log-probs. */
-export type TrainData =
-  | { method: 'sft'; examples: TokenizedExample[]; packing: boolean }
-  | { method: 'dpo'; pairs: PreferenceExample[]; reference: { chosen: number[]; rejected: number[] } };
+export type { TrainData } from './epochs.js';
+export { stepsPerEpoch, totalSteps } from './epochs.js';
 
 export type LoopHyperparameters = Pick<
   TrainingHyperparameters,
@@ -69,57 +67,6 @@ export interface TrainingOutcome {
   last_checkpoint: string | null;
   /** Training loss of every optimizer step run in this call, by step. */
   losses: Map<number, number>;
-}
-
-/** Micro-batches per epoch and optimizer steps per epoch, without building them. */
-export function stepsPerEpoch(data: TrainData, hyper: LoopHyperparameters, seqLen: number): { micro: number; steps: number } {
-  const rows =
-    data.method === 'sft'
-      ? data.packing
-        ? packExamples(data.examples, seqLen).length
-        : data.examples.length
-      : data.pairs.length;
-  const micro = Math.ceil(rows / hyper.batch_size);
-  return { micro, steps: Math.ceil(micro / hyper.gradient_accumulation) };
-}
-
-export function totalSteps(data: TrainData, hyper: LoopHyperparameters, seqLen: number): number {
-  return hyper.max_steps > 0 ? hyper.max_steps : hyper.epochs * stepsPerEpoch(data, hyper, seqLen).steps;
-}
-
-/** The micro-batches of one epoch, in the seeded order of that epoch. */
-function epochBatches(data: TrainData, hyper: LoopHyperparameters, seqLen: number, padId: number, epoch: number): Array<SftBatch | DpoBatch> {
-  const B = hyper.batch_size;
-  if (data.method === 'sft') {
-    const ordered = epochOrder(data.examples.length, hyper.seed, epoch).map((i) => data.examples[i]);
-    const rows = data.packing ? packExamples(ordered, seqLen) : ordered;
-    return chunk(rows, B).map((group) => sftBatch(group, B, seqLen, padId));
-  }
-  const order = epochOrder(data.pairs.length, hyper.seed, epoch);
-  return chunk(order, B).map((idx) =>
-    dpoBatch(
-      idx.map((i) => data.pairs[i]),
-      { chosen: idx.map((i) => data.reference.chosen[i]), rejected: idx.map((i) => data.reference.rejected[i]) },
-      B,
-      seqLen,
-      padId,
-    ),
-  );
-}
-
-/** Validation batches in file order (no shuffling, no packing). */
-function evalBatches(data: TrainData, batchSize: number, seqLen: number, padId: number): Array<SftBatch | DpoBatch> {
-  if (data.method === 'sft') return chunk(data.examples, batchSize).map((g) => sftBatch(g, batchSize, seqLen, padId));
-  const idx = [...data.pairs.keys()];
-  return chunk(idx, batchSize).map((g) =>
-    dpoBatch(
-      g.map((i) => data.pairs[i]),
-      { chosen: g.map((i) => data.reference.chosen[i]), rejected: g.map((i) => data.reference.rejected[i]) },
-      batchSize,
-      seqLen,
-      padId,
-    ),
-  );
 }
 
 /** Eval loss (token-weighted mean) and token-weighted means of the engine's metrics. */
