@@ -52,47 +52,21 @@ export interface DatasetFacts {
   manifest: Record<string, unknown>;
 }
 
-/** A dataset version's manifest, from services.datasets or its documented folder. */
+/** A dataset version's manifest, through the datasets service. */
 export function lookupDataset(services: Services, datasetId: string): DatasetFacts {
-  const datasets = (services as unknown as { datasets?: { get(id: string): { manifest: Record<string, unknown>; dir: string } } }).datasets;
-  if (datasets) {
-    const record = datasets.get(datasetId);
-    return toDatasetFacts(datasetId, record.manifest, record.dir);
-  }
-  const dir = services.workspace.artifactPath('datasets', datasetId);
-  const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath)) {
-    throw new FinetuneError('NOT_FOUND', `No dataset version '${datasetId}' in this workspace.`, {
-      recovery: 'Call list_datasets for the ids, or prepare_dataset to create one.',
-      details: { field: 'dataset_id' },
-    });
-  }
-  return toDatasetFacts(datasetId, JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>, dir);
-}
-
-function toDatasetFacts(datasetId: string, manifest: Record<string, unknown>, dir: string): DatasetFacts {
+  const record = services.datasets.get(datasetId);
   return {
     dataset_id: datasetId,
-    task_type: String(manifest.task_type ?? 'unknown'),
-    content_hash: String(manifest.content_hash ?? ''),
-    dir,
-    manifest,
+    task_type: record.task_type,
+    content_hash: record.manifest.content_hash ?? '',
+    dir: record.dir,
+    manifest: record.manifest as unknown as Record<string, unknown>,
   };
 }
 
-/** Rows file of a dataset split: services.datasets.rowsPath when present, else the documented layout. */
-export function datasetRowsPath(services: Services, datasetId: string, split?: string): string {
-  const datasets = (services as unknown as { datasets?: { rowsPath(id: string, split?: string): string } }).datasets;
-  if (datasets) return datasets.rowsPath(datasetId, split);
-  const dir = lookupDataset(services, datasetId).dir;
-  const path = join(dir, split ? `${split}.jsonl` : 'rows.jsonl');
-  if (!existsSync(path)) {
-    throw new FinetuneError('NOT_FOUND', `Dataset '${datasetId}' has no ${split ?? 'rows'} file.`, {
-      recovery: 'Split the dataset first (split_dataset) or omit split to use all rows.',
-      details: { field: 'split' },
-    });
-  }
-  return path;
+/** Rows file of a dataset version or one of its splits. */
+export function datasetRowsPath(services: Services, datasetId: string, split?: 'train' | 'validation' | 'test'): string {
+  return services.datasets.rowsPath(datasetId, split);
 }
 
 export interface AdapterFacts {

@@ -34,10 +34,7 @@ export function writeAdapter(dir: string, options: { r?: number; seed?: number; 
   return dir;
 }
 
-/**
- * A dataset version: its folder in the documented layout (`<home>/datasets/<id>/manifest.json`,
- * rows files) and, once the datasets service exists, its record through that service.
- */
+/** A dataset version: its folder in the documented layout (manifest.json, rows files) and its record through the datasets service. */
 export function writeDatasetVersion(services: Services, id: string, contentHash: string, rows?: { test?: object[]; task_type?: string }): string {
   const dir = join(services.workspace.root, 'datasets', id);
   mkdirSync(dir, { recursive: true });
@@ -56,8 +53,7 @@ export function writeDatasetVersion(services: Services, id: string, contentHash:
   const lines = (test ?? []).map((r) => JSON.stringify(r)).join('\n') + (test?.length ? '\n' : '');
   for (const name of ['rows.jsonl', 'test.jsonl', 'train.jsonl', 'validation.jsonl']) writeFileSync(join(dir, name), name === 'train.jsonl' || name === 'validation.jsonl' ? '' : lines);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  const datasets = (services as unknown as { datasets?: { insert(m: unknown, op: string, dir: string): unknown } }).datasets;
-  datasets?.insert(manifest, 'split', dir);
+  services.datasets.insert(manifest as never, 'split', dir);
   return dir;
 }
 
