@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { splitDatasetTool } from '../../tools/split-dataset.js';
+import { validateDatasetTool } from '../../tools/validate-dataset.js';
 import { errorCode, type TestClient } from '../helpers/mcp.js';
 import { datasetClient, fixture } from './helpers.js';
 
@@ -40,6 +41,8 @@ describe('split_dataset', () => {
     const union = parts.flat().map((r) => JSON.stringify(r)).sort();
     expect(union).toEqual(readJsonl(ds.rowsPath(tweets)).map((r) => JSON.stringify(r)).sort());
     expect(parts[2].filter((r) => r.label === 'optimism')).toHaveLength(out.strata!.optimism.test);
+    const checked = await t.callOk(validateDatasetTool, { dataset_id: out.dataset_id, split: 'test', count_tokens: false });
+    expect(checked.summary).toMatchObject({ records: out.counts.test, format: 'classification', errors: 0 });
     const manifest = ds.get(out.dataset_id).manifest;
     expect(manifest.splits).toEqual({ ratios: { train: 0.8, validation: 0.1, test: 0.1 }, seed: 7, stratify_by: 'label' });
     expect(manifest.token_stats.tokenizer).toBe('cl100k_base');
