@@ -28,7 +28,7 @@ export const scoreOutputsTool = defineTool({
   description:
     'Scores model outputs produced anywhere (any system, not only this server) from a JSONL file. Text rows ' +
     '{"prediction" or "hypothesis": "...", "reference": "..." or "references": ["...", ...]} get corpus BLEU and chrF/chrF++ ' +
-    "(sacreBLEU-compatible, 0–100, with the sacreBLEU signature), ROUGE-1/2/L mean F-measure (Google rouge-score-compatible, 0–1) " +
+    "(sacreBLEU-compatible, 0–100, with the sacreBLEU signature), ROUGE-1/2/L and ROUGE-Lsum (sentences = lines) mean F-measure (Google rouge-score-compatible, 0–1) " +
     "and SQuAD exact match / token F1 (0–100). Classification rows {\"prediction\": ..., \"label\": ...} get scikit-learn accuracy " +
     'and macro/micro/weighted precision, recall, F1 plus the confusion matrix. Also returns 95 % bootstrap confidence intervals, ' +
     'per-example scores for the first rows, and the quality gates from the config. Read-only. Use compare_models to compare systems.',
@@ -50,7 +50,7 @@ export const scoreOutputsTool = defineTool({
     rows: z.number().int().describe('Rows scored (blank lines skipped), e.g. 500.'),
     metrics: z
       .record(z.string(), z.number())
-      .describe('Metric → value. Text: bleu, chrf, chrf_pp (0–100), rouge_1, rouge_2, rouge_l (0–1), exact_match, f1 (0–100). Classification: accuracy, macro_f1, … (0–1). E.g. {"bleu": 27.38, "rouge_l": 0.41}.'),
+      .describe('Metric → value. Text: bleu, chrf, chrf_pp (0–100), rouge_1, rouge_2, rouge_l, rouge_lsum (0–1), exact_match, f1 (0–100). Classification: accuracy, macro_f1, … (0–1). E.g. {"bleu": 27.38, "rouge_l": 0.41}.'),
     confidence_intervals: z.record(z.string(), IntervalSchema).describe('Metric → 95 % bootstrap interval; empty when bootstrap_samples is 0.'),
     signatures: z.record(z.string(), z.string()).describe('sacreBLEU signatures, e.g. {"bleu": "nrefs:1|bs:1000|seed:12345|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"}.'),
     examples: z

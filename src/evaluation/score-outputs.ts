@@ -17,7 +17,10 @@ import { classificationReport, sortedLabels } from './metrics/classification.js'
 import { RougeScorer } from './metrics/rouge.js';
 import { exactMatch, maxOverReferences, tokenF1 } from './metrics/squad.js';
 
-export const TEXT_METRICS = ['bleu', 'chrf', 'chrf_pp', 'rouge_1', 'rouge_2', 'rouge_l', 'exact_match', 'f1'] as const;
+export const TEXT_METRICS = ['bleu', 'chrf', 'chrf_pp', 'rouge_1', 'rouge_2', 'rouge_l', 'rouge_lsum', 'exact_match', 'f1'] as const;
+
+/** score_outputs metric name → rouge-score type. */
+const ROUGE_TYPES = { rouge_1: 'rouge1', rouge_2: 'rouge2', rouge_l: 'rougeL', rouge_lsum: 'rougeLsum' } as const;
 export const CLASSIFICATION_METRICS = [
   'accuracy', 'macro_f1', 'macro_precision', 'macro_recall', 'micro_f1', 'micro_precision', 'micro_recall',
   'weighted_f1', 'weighted_precision', 'weighted_recall',
@@ -144,7 +147,8 @@ class TextRowScorer {
   private readonly sentenceBleu: Bleu;
   private readonly chrf = new Chrf();
   private readonly chrfPP = new Chrf({ word_order: 2 });
-  private readonly rouge: RougeScorer;
+  private readonly rouge: RougeScorer | undefined;
+  private readonly rougeMetrics: Array<keyof typeof ROUGE_TYPES>;
 
   constructor(
     metrics: readonly ScoreMetric[],
@@ -152,7 +156,10 @@ class TextRowScorer {
   ) {
     this.bleu = new Bleu({ tokenize: options.bleu_tokenize });
     this.sentenceBleu = new Bleu({ tokenize: options.bleu_tokenize, effective_order: true });
-    this.rouge = new RougeScorer({ types: ['rouge1', 'rouge2', 'rougeL'], use_stemmer: options.rouge_stemmer ?? false });
+    this.rougeMetrics = metrics.filter((m): m is keyof typeof ROUGE_TYPES => m in ROUGE_TYPES);
+    this.rouge = this.rougeMetrics.length
+      ? new RougeScorer({ types: this.rougeMetrics.map((m) => ROUGE_TYPES[m]), use_stemmer: options.rouge_stemmer ?? false })
+      : undefined;
     const mean = (scale: number): StatsScorer => (s) => (s[1] > 0 ? (scale * s[0]) / s[1] : 0);
     for (const metric of metrics) {
       const score: StatsScorer =
@@ -177,11 +184,9 @@ class TextRowScorer {
     } else if (this.tracks.has('chrf')) {
       rowStats.chrf = this.chrf.segmentStats(prediction, references);
     }
-    if (this.tracks.has('rouge_1') || this.tracks.has('rouge_2') || this.tracks.has('rouge_l')) {
+    if (this.rouge) {
       const r = this.rouge.scoreMulti(references, prediction);
-      rowStats.rouge_1 = [r.rouge1.fmeasure, 1];
-      rowStats.rouge_2 = [r.rouge2.fmeasure, 1];
-      rowStats.rouge_l = [r.rougeL.fmeasure, 1];
+      for (const metric of this.rougeMetrics) rowStats[metric] = [r[ROUGE_TYPES[metric]].fmeasure, 1];
     }
     if (this.tracks.has('exact_match')) rowStats.exact_match = [maxOverReferences(exactMatch, prediction, references), 1];
     if (this.tracks.has('f1')) rowStats.f1 = [maxOverReferences(tokenF1, prediction, references), 1];

@@ -60,3 +60,17 @@ describe('ROUGE on real pairs against rouge-score (expected_values.json)', () =>
     });
   });
 });
+
+describe('ROUGE-Lsum against rouge-score (newline-separated sentences)', () => {
+  for (const set of ['emailsum20.jsonl', 'wmt17_ende20.jsonl']) {
+    it(`${set}: per pair P/R/F, plain and stemmed`, () => {
+      const rows = expected.rouge_lsum[set] as Array<{ hypothesis: string; reference: string; use_stemmer: boolean; precision: number; recall: number; fmeasure: number }>;
+      for (const r of rows) {
+        const s = new RougeScorer({ types: ['rougeLsum'], use_stemmer: r.use_stemmer }).score(r.reference, r.hypothesis).rougeLsum;
+        expect(s.precision).toBeCloseTo(r.precision, 12);
+        expect(s.recall).toBeCloseTo(r.recall, 12);
+        expect(s.fmeasure).toBeCloseTo(r.fmeasure, 12);
+      }
+    });
+  }
+});

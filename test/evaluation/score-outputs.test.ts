@@ -70,6 +70,13 @@ describe('score_outputs on text rows (values from sacreBLEU 2.6.0, rouge-score, 
     expect(out.signatures.bleu).toBe(expected.emailsum20.corpus_bleu_intl.signature);
   });
 
+  it('ROUGE-Lsum over multi-sentence predictions (one sentence a line)', async () => {
+    const rows = (expected.rouge_lsum['emailsum20.jsonl'] as Array<{ hypothesis: string; reference: string; use_stemmer: boolean; fmeasure: number }>).filter((r) => !r.use_stemmer);
+    const path = writeJsonl('lsum.jsonl', rows.map((r) => ({ prediction: r.hypothesis, reference: r.reference })));
+    const out = await t.callOk(scoreOutputsTool, { path, metrics: ['rouge_lsum'], bootstrap_samples: 0 });
+    expect(out.metrics.rouge_lsum).toBeCloseTo(rows.reduce((a, r) => a + r.fmeasure, 0) / rows.length, 12);
+  });
+
   it('several references per row', async () => {
     const m = expected.multi_reference;
     const path = writeJsonl('multi.jsonl', m.hyps.map((h: string, i: number) => ({ prediction: h, references: m.refs[i] })));

@@ -1,12 +1,13 @@
 /**
- * ROUGE-N and ROUGE-L compatible with Google's rouge-score (`RougeScorer(..., use_stemmer)`):
- * lowercase, every run of characters outside [a-z0-9] becomes a space, optional Porter stemming
- * of tokens longer than 3 characters, n-gram overlap or LCS, F1 (β = 1). With several references
- * the best one by F-measure wins per ROUGE type (rouge-score's `score_multi`). Values in 0–1.
+ * ROUGE-N, ROUGE-L and ROUGE-Lsum compatible with Google's rouge-score (`RougeScorer(...,
+ * use_stemmer)`): lowercase, every run of characters outside [a-z0-9] becomes a space, optional
+ * Porter stemming of tokens longer than 3 characters, n-gram overlap, LCS, or summary-level LCS
+ * over newline-separated sentences; F1 (β = 1). With several references the best one by
+ * F-measure wins per ROUGE type (rouge-score's `score_multi`). Values in 0–1.
  */
 import { porterStem } from './porter.js';
 
-export type RougeType = 'rouge1' | 'rouge2' | 'rougeL' | `rouge${number}`;
+export type RougeType = 'rouge1' | 'rouge2' | 'rougeL' | 'rougeLsum' | `rouge${number}`;
 
 export interface RougeScore {
   precision: number;
@@ -51,7 +52,7 @@ export class RougeScorer {
     this.types = options.types ?? ['rouge1', 'rouge2', 'rougeL'];
     this.useStemmer = options.use_stemmer ?? false;
     for (const type of this.types) {
-      if (type !== 'rougeL' && !/^rouge[1-9]$/.test(type)) throw new Error(`Invalid rouge type: ${type}`);
+      if (type !== 'rougeL' && type !== 'rougeLsum' && !/^rouge[1-9]$/.test(type)) throw new Error(`Invalid rouge type: ${type}`);
     }
   }
 
@@ -63,15 +64,15 @@ export class RougeScorer {
 
   /** rouge-score's `score(target, prediction)`. */
   score(target: string, prediction: string): Record<string, RougeScore> {
-    return this.scoreTokens(this.tokenize(target), this.tokenize(prediction));
+    return this.scoreTexts(target, this.prepare(prediction));
   }
 
   /** The best reference per type by F-measure (rouge-score's `score_multi`). */
   scoreMulti(targets: readonly string[], prediction: string): Record<string, RougeScore> {
-    const predictionTokens = this.tokenize(prediction);
+    const preparedPrediction = this.prepare(prediction);
     const best: Record<string, RougeScore> = {};
     for (const target of targets) {
-      const scores = this.scoreTokens(this.tokenize(target), predictionTokens);
+      const scores = this.scoreTexts(target, preparedPrediction);
       for (const type of this.types) {
         if (best[type] === undefined || scores[type].fmeasure > best[type].fmeasure) best[type] = scores[type];
       }
@@ -80,13 +81,33 @@ export class RougeScorer {
     return best;
   }
 
-  private scoreTokens(target: readonly string[], prediction: readonly string[]): Record<string, RougeScore> {
+  /** A text tokenized whole, and per sentence when ROUGE-Lsum is asked for. */
+  private prepare(text: string): Prepared {
+    const wantsSentences = this.types.includes('rougeLsum');
+    return { tokens: this.tokenize(text), sentences: wantsSentences ? sentences(text).map((s) => this.tokenize(s)) : [] };
+  }
+
+  private scoreTexts(target: string, prediction: Prepared): Record<string, RougeScore> {
+    const t = this.prepare(target);
     const result: Record<string, RougeScore> = {};
     for (const type of this.types) {
-      result[type] = type === 'rougeL' ? scoreLcs(target, prediction) : scoreNgrams(target, prediction, Number(type.slice(5)));
+      result[type] =
+        type === 'rougeL' ? scoreLcs(t.tokens, prediction.tokens)
+        : type === 'rougeLsum' ? summaryLevelLcs(t.sentences, prediction.sentences)
+        : scoreNgrams(t.tokens, prediction.tokens, Number(type.slice(5)));
     }
     return result;
   }
+}
+
+interface Prepared {
+  tokens: string[];
+  sentences: string[][];
+}
+
+/** rouge-score's `get_sents`: sentences are the non-empty lines. */
+function sentences(text: string): string[] {
+  return text.split('\n').filter((s) => s.length > 0);
 }
 
 export function fmeasure(precision: number, recall: number): number {
@@ -134,5 +155,67 @@ function scoreLcs(target: readonly string[], prediction: readonly string[]): Rou
   const lcs = lcsLength(target, prediction);
   const precision = lcs / prediction.length;
   const recall = lcs / target.length;
+  return { precision, recall, fmeasure: fmeasure(precision, recall) };
+}
+
+/** The full LCS table (rows: a, columns: b), for reading one LCS back. */
+function lcsTable(a: readonly string[], b: readonly string[]): Uint32Array[] {
+  const table = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      table[i][j] = a[i - 1] === b[j - 1] ? table[i - 1][j - 1] + 1 : Math.max(table[i - 1][j], table[i][j - 1]);
+    }
+  }
+  return table;
+}
+
+/** Indices into `ref` of one LCS with `can`, read back exactly as rouge-score's `_backtrack_norec`. */
+function lcsIndices(ref: readonly string[], can: readonly string[]): number[] {
+  const t = lcsTable(ref, can);
+  const out: number[] = [];
+  let i = ref.length;
+  let j = can.length;
+  while (i > 0 && j > 0) {
+    if (ref[i - 1] === can[j - 1]) {
+      out.push(i - 1);
+      i--;
+      j--;
+    } else if (t[i][j - 1] > t[i - 1][j]) {
+      j--;
+    } else {
+      i--;
+    }
+  }
+  return out;
+}
+
+/** rouge-score's `_summary_level_lcs`: union LCS of each reference sentence, hits capped by token counts. */
+function summaryLevelLcs(refSentences: readonly string[][], canSentences: readonly string[][]): RougeScore {
+  const zero = { precision: 0, recall: 0, fmeasure: 0 };
+  if (refSentences.length === 0 || canSentences.length === 0) return zero;
+  const m = refSentences.reduce((a, s) => a + s.length, 0);
+  const n = canSentences.reduce((a, s) => a + s.length, 0);
+  if (m === 0 || n === 0) return zero;
+  const refCounts = new Map<string, number>();
+  const canCounts = new Map<string, number>();
+  for (const s of refSentences) for (const t of s) refCounts.set(t, (refCounts.get(t) ?? 0) + 1);
+  for (const s of canSentences) for (const t of s) canCounts.set(t, (canCounts.get(t) ?? 0) + 1);
+  let hits = 0;
+  for (const ref of refSentences) {
+    const union = new Set<number>();
+    for (const can of canSentences) for (const index of lcsIndices(ref, can)) union.add(index);
+    for (const index of [...union].sort((a, b) => a - b)) {
+      const token = ref[index];
+      const c = canCounts.get(token) ?? 0;
+      const r = refCounts.get(token) ?? 0;
+      if (c > 0 && r > 0) {
+        hits++;
+        canCounts.set(token, c - 1);
+        refCounts.set(token, r - 1);
+      }
+    }
+  }
+  const recall = hits / m;
+  const precision = hits / n;
   return { precision, recall, fmeasure: fmeasure(precision, recall) };
 }
