@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFinetuneError } from '../../../src/errors.js';
 import type { SpecIssue, TrainingSpec } from '../../../src/plugins/providers.js';
+import { archFromConfig } from '../engine/arch.js';
+import { planLora } from '../engine/train-step.js';
 import { readModelConfig } from '../model-files/load-model.js';
 import { checkTaskType } from './dataset.js';
 
@@ -30,7 +32,8 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
     error('MODEL_UNSUPPORTED', 'base_model', `The base model folder ${spec.model.dir || '(none)'} has no config.json; the local backend needs a Hugging Face folder (import_model).`);
   } else {
     try {
-      const { config: modelConfig } = readModelConfig(spec.model.dir);
+      const { config: modelConfig, raw_config } = readModelConfig(spec.model.dir);
+      if (config.approach === 'lora') checkLoraTargets(spec, raw_config, issues);
       const params = approximateParameters(modelConfig);
       if (config.approach === 'full' && params > FULL_FT_WARN_PARAMETERS) {
         warn('SLOW_FULL_FINETUNE', 'approach', `Full fine-tuning of ~${Math.round(params / 1e6)}M parameters in float32 on this machine needs ~${Math.round((params * 16) / 2 ** 30)} GB for weights, gradients and AdamW states; lora is far lighter.`);
@@ -58,6 +61,27 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   if (config.method === 'dpo' && !(hyper.dpo_beta > 0)) error('CONFIG_INVALID', 'dpo_beta', `dpo_beta must be positive; got ${hyper.dpo_beta}.`);
   if (hyper.packing && config.method === 'dpo') warn('PACKING_IGNORED', 'packing', 'Packing applies to SFT only; DPO pairs are not packed.');
   return issues;
+}
+
+/** The engine's own LoRA plan for this architecture: missing targets refuse or warn before any work starts. */
+function checkLoraTargets(spec: TrainingSpec, rawConfig: Record<string, unknown>, issues: SpecIssue[]): void {
+  const hyper = spec.config.hyperparameters;
+  try {
+    const { missing } = planLora(archFromConfig(rawConfig), {
+      r: hyper.lora_r,
+      alpha: hyper.lora_alpha,
+      dropout: hyper.lora_dropout,
+      target_modules: hyper.target_modules,
+      use_rslora: hyper.use_rslora,
+      on_missing_target: hyper.on_missing_target,
+    });
+    if (missing.length > 0) {
+      issues.push({ severity: 'warning', code: 'LORA_TARGETS_MISSING', field: 'target_modules', message: `LoRA target modules ${missing.join(', ')} do not exist in this model; training continues with the others (on_missing_target: continue).` });
+    }
+  } catch (thrown) {
+    const error = isFinetuneError(thrown) ? thrown : null;
+    issues.push({ severity: 'error', code: error?.code ?? 'MODEL_UNSUPPORTED', field: 'target_modules', message: `${(thrown as Error).message}. ${error?.recovery ?? ''}`.trim() });
+  }
 }
 
 function approximateParameters(c: { hidden_size: number; num_hidden_layers: number; intermediate_size: number; vocab_size: number }): number {
