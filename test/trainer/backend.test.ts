@@ -48,6 +48,9 @@ describe('pre-flight validation', () => {
     expect(codes(validateSpec(spec({ hyper: { batch_size: 0 } })))).toContain('error:CONFIG_INVALID:batch_size');
     expect(codes(validateSpec(spec({ hyper: { max_seq_length: 4096 } })))).toContain('warning:SEQ_TOO_LONG:max_seq_length');
     expect(codes(validateSpec(spec({ validation: undefined, hyper: { eval_steps: 5 } })))).toContain('warning:NO_VALIDATION_SPLIT:eval_steps');
+    const threads = spec();
+    threads.config.backend_options = { threads: 0, gpu: 'A100' };
+    expect(codes(validateSpec(threads))).toEqual(expect.arrayContaining(['error:CONFIG_INVALID:backend_options.threads', 'warning:UNKNOWN_OPTION:backend_options']));
     // LoRA targets, checked against the architecture before any work starts
     expect(codes(validateSpec(spec({ hyper: { target_modules: ['q_proj', 'c_attn'], on_missing_target: 'error' } })))).toContain('error:INVALID_INPUT:target_modules');
     expect(codes(validateSpec(spec({ hyper: { target_modules: ['q_proj', 'c_attn'], on_missing_target: 'continue' } })))).toContain('warning:LORA_TARGETS_MISSING:target_modules');

@@ -42,7 +42,7 @@ export class LocalTrainingBackend implements TrainingBackend {
   /** A short measured run (three steps of this run's own train step): tokens/s, seconds per step, total. */
   async estimate(spec: TrainingSpec): Promise<Record<string, unknown>> {
     const { measureRun } = await import('./estimate.js');
-    return measureRun(spec, this.options.threads);
+    return measureRun(spec, jobThreads(spec) ?? this.options.threads);
   }
 
   async start(spec: TrainingSpec, sink: JobSink): Promise<JobHandle> {
@@ -53,7 +53,8 @@ export class LocalTrainingBackend implements TrainingBackend {
       });
     }
     const specPath = join(spec.output_dir, SPEC_FILE);
-    writeFileAtomic(specPath, `${JSON.stringify({ ...spec, ...(this.options.threads ? { threads: this.options.threads } : {}) }, null, 2)}\n`);
+    const threads = jobThreads(spec) ?? this.options.threads;
+    writeFileAtomic(specPath, `${JSON.stringify({ ...spec, ...(threads ? { threads } : {}) }, null, 2)}\n`);
     const { args } = workerCommand();
     const log = openSync(join(spec.output_dir, LOG_FILE), 'a');
     let pid: number | undefined;
@@ -102,6 +103,12 @@ export class LocalTrainingBackend implements TrainingBackend {
       },
     };
   }
+}
+
+/** `backend_options.threads` of the job's config, when it sets one. */
+export function jobThreads(spec: TrainingSpec): number | undefined {
+  const threads = spec.config.backend_options?.threads;
+  return typeof threads === 'number' && Number.isInteger(threads) && threads > 0 ? threads : undefined;
 }
 
 /** A live pid that runs this job's worker (not a recycled pid of another process). */

@@ -59,6 +59,12 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   if (hyper.max_steps <= 0 && !(hyper.epochs > 0)) error('CONFIG_INVALID', 'epochs', 'Set epochs > 0 or max_steps > 0.');
   if (config.approach === 'lora' && !(Number.isInteger(hyper.lora_r) && hyper.lora_r > 0)) error('CONFIG_INVALID', 'lora_r', `lora_r must be a positive integer; got ${hyper.lora_r}.`);
   if (config.method === 'dpo' && !(hyper.dpo_beta > 0)) error('CONFIG_INVALID', 'dpo_beta', `dpo_beta must be positive; got ${hyper.dpo_beta}.`);
+  const threads = config.backend_options?.threads;
+  if (threads !== undefined && !(typeof threads === 'number' && Number.isInteger(threads) && threads > 0)) {
+    error('CONFIG_INVALID', 'backend_options.threads', `backend_options.threads must be a positive integer (ONNX Runtime intra-op threads); got ${JSON.stringify(threads)}.`);
+  }
+  const unknown = Object.keys(config.backend_options ?? {}).filter((k) => k !== 'threads');
+  if (unknown.length > 0) warn('UNKNOWN_OPTION', 'backend_options', `The local backend ignores backend_options ${unknown.join(', ')}; it reads only threads.`);
   if (hyper.packing && config.method === 'dpo') warn('PACKING_IGNORED', 'packing', 'Packing applies to SFT only; DPO pairs are not packed.');
   return issues;
 }
