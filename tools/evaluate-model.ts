@@ -57,6 +57,7 @@ export const evaluateModelTool = defineTool({
         }),
       )
       .describe('Per-example results (first 50; all in the stored per_example.jsonl).'),
+    per_example_path: z.string().describe('Every per-example result, one JSON object a line (absolute path).'),
     samples: z.array(z.object({ line: z.number().describe('Row line.'), prompt: z.string().describe('Prompt or text start.'), reference: z.string().describe('Expected answer.'), prediction: z.string().nullable().describe('Generated answer or null.') })).describe('A few sample outputs.'),
     provider: z.string().describe('ONNX Runtime execution provider used, e.g. "cpu".'),
     seconds: z.number().describe('Wall time of the evaluation.'),

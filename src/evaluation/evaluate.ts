@@ -132,6 +132,7 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     ci,
     gates,
     per_example: perExample.slice(0, 50),
+    per_example_path: `${ctx.services.workspace.artifactPath('evaluations', evaluation_id)}/per_example.jsonl`,
     samples,
     provider: runner.provider,
     seconds: (performance.now() - started) / 1000,

@@ -67,6 +67,8 @@ describe('evaluate_model on stories260K', () => {
     expect(progress.at(-1)).toBe(6);
     const row = t.services.workspace.db.prepare('SELECT metrics, examples FROM evaluations WHERE id = ?').get(out.evaluation_id) as { metrics: string; examples: number };
     expect(JSON.parse(row.metrics).perplexity).toBe(out.metrics.perplexity);
+    const stored = readFileSync(out.per_example_path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tokens: number });
+    expect(stored.map((e) => e.tokens)).toEqual(out.per_example.map((e) => e.tokens));
   });
 
   it("generates greedily from the prompt as llama2.c does and scores the text against the references", async () => {
