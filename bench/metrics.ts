@@ -119,7 +119,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-metrics-'));
 const pairsFile = join(dir, 'pairs.jsonl');
 writeFileSync(pairsFile, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
 const python = runPython(pairsFile);
-// The whole score_outputs service on the same file: streaming read, all 8 text metrics, 1000 bootstrap resamples each.
+// The whole score_outputs service on the same file: streaming read, all 9 text metrics, 1000 bootstrap resamples each.
 const endToEndStart = performance.now();
 await scoreOutputs(pairsFile, { bootstrap_samples: 1000 });
 const endToEndSeconds = (performance.now() - endToEndStart) / 1000;
@@ -140,6 +140,6 @@ for (const key of ['bleu', 'chrf', 'rouge'] as const) {
   process.stdout.write(`${line}\n`);
 }
 process.stdout.write(
-  `score_outputs end to end  ${Math.round(PAIRS / endToEndSeconds).toLocaleString('en-US').padStart(9)} rows/s  (${endToEndSeconds.toFixed(2)} s: BLEU, chrF, chrF++, ROUGE-1/2/L, EM, F1, 1000 bootstrap resamples each)\n`,
+  `score_outputs end to end  ${Math.round(PAIRS / endToEndSeconds).toLocaleString('en-US').padStart(9)} rows/s  (${endToEndSeconds.toFixed(2)} s: BLEU, chrF, chrF++, ROUGE-1/2/L/Lsum, EM, F1, 1000 bootstrap resamples each)\n`,
 );
 if (!python) process.stdout.write('(no python3 with sacrebleu / rouge-score here: set BENCH_PYTHON to compare)\n');
