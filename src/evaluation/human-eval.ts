@@ -103,12 +103,18 @@ export async function recordHumanEval(services: Services, args: { human_eval_id:
   const key = JSON.parse(readFileSync(keyFile, 'utf8')) as { criteria: string[]; items: KeyItem[] };
   const path = workspace.resolveUserPath(args.path, 'path');
   if (!existsSync(path)) throw new FinetuneError('FILE_ERROR', `path '${args.path}' does not exist.`, { details: { field: 'path', file: path } });
-  let rows: Record<string, string>[];
+  let table: string[][];
   try {
-    rows = parseCsv(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
+    // Spreadsheets drop trailing empty cells: rows may be shorter than the header.
+    table = parseCsv(readFileSync(path, 'utf8'), { skip_empty_lines: true, bom: true, relax_column_count: true }) as string[][];
   } catch (error) {
     throw new FinetuneError('FILE_ERROR', `${path} is not a readable CSV: ${(error as Error).message}`, { details: { field: 'path', file: path } });
   }
+  const header = (table[0] ?? []).map((h) => h.trim());
+  for (const column of ['item_id', ...key.criteria.map((c) => `${c}_winner`)]) {
+    if (!header.includes(column)) throw sheetError(path, 1, column, `the column ${column} is missing`);
+  }
+  const rows = table.slice(1).map((cells) => Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ''])) as Record<string, string>);
   const items = new Map(key.items.map((k) => [k.item_id, k]));
   const verdicts: Array<{ item: KeyItem; criterion: string; winner: 'a' | 'b' | 'tie'; comment: string }> = [];
   rows.forEach((r, index) => {
@@ -117,7 +123,6 @@ export async function recordHumanEval(services: Services, args: { human_eval_id:
     if (!item) throw sheetError(path, line, 'item_id', `item_id '${r.item_id ?? ''}' is not in this review`);
     for (const criterion of key.criteria) {
       const column = `${criterion}_winner`;
-      if (!(column in r)) throw sheetError(path, 1, column, `the column ${column} is missing`);
       const raw = (r[column] ?? '').trim().toLowerCase();
       if (!raw) continue;
       const winner = VERDICTS.get(raw) as 'a' | 'b' | 'tie' | undefined;

@@ -90,9 +90,17 @@ describe('human evaluation round trip', () => {
     expect(errorCode(r)).toBe('DATASET_INVALID');
     expect(r._meta).toMatchObject({ details: { line: 2, field: 'accuracy_winner' } });
     expect(errorCode(await t.call('record_human_eval', { human_eval_id: setup.human_eval_id, reviewer: 'x', path: setup.file }))).toBe('DATASET_INVALID');
+    // A spreadsheet that drops trailing empty cells is still read; a renamed column is named.
+    const trimmed = join(t.home, 'trimmed.csv');
+    writeFileSync(trimmed, [lines[0], lines[1].replace(/,,,,$/, ',A')].join('\r\n'));
+    expect((await t.callOk(recordHumanEvalTool, { human_eval_id: setup.human_eval_id, reviewer: 'y', path: trimmed })).recorded).toBe(1);
+    const renamed = join(t.home, 'renamed.csv');
+    writeFileSync(renamed, [lines[0].replace('safety_winner', 'safe'), lines[1]].join('\r\n'));
+    const r2 = await t.call('record_human_eval', { human_eval_id: setup.human_eval_id, reviewer: 'z', path: renamed });
+    expect(r2._meta).toMatchObject({ code: 'DATASET_INVALID', details: { line: 1, field: 'safety_winner' } });
     expect(errorCode(await t.call('setup_human_eval', { comparison_id: 'cmp_nope' }))).toBe('NOT_FOUND');
     expect(errorCode(await t.call('setup_human_eval', { comparison_id: cmp.comparison_id, criteria: ['Not OK!'] }))).toBe('INVALID_INPUT');
-    const none = t.services.workspace.db.prepare('SELECT COUNT(*) FROM human_eval_verdicts').pluck().get();
-    expect(none).toBe(0);
+    const recorded = t.services.workspace.db.prepare('SELECT reviewer, COUNT(*) AS n FROM human_eval_verdicts GROUP BY reviewer').all();
+    expect(recorded).toEqual([{ reviewer: 'y', n: 1 }]);
   });
 });
