@@ -64,14 +64,17 @@ export async function estimateResources(services: Services, config: StoredConfig
   const tokens = tokenFigures(dataset, h, config.method, assumptions);
   // Frozen weights need no weight gradients: forward (2) + input gradients (2) FLOPs per weight and token.
   const refForward = config.method === 'dpo' ? 2 * P : 0;
-  const flopsPerToken = config.approach === 'full' ? 6 * P + refForward : 4 * P + 6 * trainable + refForward;
+  // Attention scores and mixing have no weights: 2 × layers × context × hidden FLOPs per token forward,
+  // three times that with the backward pass (Kaplan et al. 2020); context = the mean row length.
+  const context = Math.min(tokens.mean_row_tokens, config.hyperparameters.max_seq_length);
+  const attention = 6 * shape.layers * context * shape.hidden * (config.method === 'dpo' ? 4 / 3 : 1);
+  const weightFlops = config.approach === 'full' ? 6 * P : 4 * P + 6 * trainable;
   const flops: Figure = {
-    value: flopsPerToken * tokens.total.value,
+    value: (weightFlops + attention + refForward) * tokens.total.value,
     unit: 'FLOP',
     formula:
-      config.approach === 'full'
-        ? `6 × parameters × tokens${config.method === 'dpo' ? ' + 2 × parameters × tokens (reference forward)' : ''}`
-        : `(4 × frozen + 6 × trainable) × tokens${config.method === 'dpo' ? ' + 2 × parameters × tokens (reference forward)' : ''}`,
+      `(${config.approach === 'full' ? '6 × parameters' : '4 × frozen + 6 × trainable'} + 6 × layers × context × hidden (attention)` +
+      `${config.method === 'dpo' ? ' + 2 × parameters (reference forward, attention likewise)' : ''}) × tokens; context ${Math.round(context)} tokens`,
   };
 
   const managed = Object.keys(settings.prices[config.backend]?.per_million_tokens ?? {}).length > 0;
@@ -85,7 +88,7 @@ export async function estimateResources(services: Services, config: StoredConfig
   let time: Figure = {
     value: chosen?.seconds ?? 0,
     unit: 's',
-    formula: `FLOPs / (${tflops ?? '?'} TFLOP/s peak of ${chosen?.device ?? 'unknown device'} × MFU ${settings.mfu})`,
+    formula: `FLOPs / (${tflops ?? '?'} TFLOP/s peak of ${chosen?.device ?? 'unknown device'} × MFU ${settings.devices[chosen?.device ?? '']?.mfu ?? settings.mfu})`,
   };
   let calibrated: ResourceEstimate['calibrated'];
   let cost = costFigure(config, chosen, time.value, tokens.total.value, model, settings);
@@ -113,7 +116,7 @@ export async function estimateResources(services: Services, config: StoredConfig
       formula: config.approach === 'full' ? 'all parameters' : `per layer: r × (in + out) summed over target modules (r = ${h.lora_r}) × ${shape.layers} layers`,
     },
     memory: { total_gb: round(total_gb), parts: memory },
-    tokens,
+    tokens: { per_epoch: tokens.per_epoch, total: tokens.total, steps: tokens.steps },
     flops,
     time: { ...time, value: Math.round(time.value) },
     cost,
@@ -212,7 +215,7 @@ function memoryParts(config: StoredConfig, s: Shape, P: number, trainable: numbe
   return parts;
 }
 
-function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method: string, assumptions: string[]): ResourceEstimate['tokens'] {
+function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method: string, assumptions: string[]): ResourceEstimate['tokens'] & { mean_row_tokens: number } {
   const rows = dataset.counts.rows || 1;
   const trainRows = dataset.counts.train ?? rows;
   let meanTokens: number;
@@ -232,6 +235,7 @@ function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method:
   const steps = h.max_steps > 0 ? h.max_steps : Math.ceil(stepsPerEpoch * h.epochs);
   const total = h.max_steps > 0 ? Math.round(steps * rowsPerStep * perRow) : Math.round(perEpoch * h.epochs);
   return {
+    mean_row_tokens: perRow,
     per_epoch: { value: perEpoch, unit: 'tokens', formula: `train rows ${trainRows} × min(mean tokens/row ${meanTokens.toFixed(1)}, max_seq_length) — ${source}` },
     total: { value: total, unit: 'tokens', formula: h.max_steps > 0 ? `max_steps ${steps} × batch ${h.batch_size} × accumulation ${h.gradient_accumulation} × tokens/row` : `tokens per epoch × ${h.epochs} epochs` },
     steps: { value: steps, unit: 'optimizer steps', formula: h.max_steps > 0 ? 'max_steps' : `ceil(train rows / (batch × accumulation)) × epochs` },
@@ -258,7 +262,7 @@ function deviceOptions(config: StoredConfig, names: string[], settings: Training
   }
   return known.map((device) => {
     const spec = settings.devices[device];
-    const seconds = flops / (spec.tflops * 1e12 * settings.mfu);
+    const seconds = flops / (spec.tflops * 1e12 * (spec.mfu ?? settings.mfu));
     const cost = costFigure(config, { device } as DeviceOption, seconds, tokens, model, settings).value;
     return { device, fits: needGb <= spec.memory_gb, memory_gb: spec.memory_gb, seconds: Math.round(seconds), cost_usd: cost };
   });

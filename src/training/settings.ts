@@ -24,7 +24,7 @@ export const DEFAULT_PRICES: Record<string, z.input<typeof DevicePriceSchema>> =
 };
 
 /** Dense BF16/FP16 tensor throughput (TFLOP/s, no sparsity) and memory (GB), from NVIDIA datasheets. */
-export const DEFAULT_DEVICES: Record<string, { tflops: number; memory_gb: number }> = {
+export const DEFAULT_DEVICES: Record<string, { tflops: number; memory_gb: number; mfu?: number }> = {
   H100: { tflops: 989, memory_gb: 80 },
   'A100-80GB': { tflops: 312, memory_gb: 80 },
   'A100-40GB': { tflops: 312, memory_gb: 40 },
@@ -32,15 +32,18 @@ export const DEFAULT_DEVICES: Record<string, { tflops: number; memory_gb: number
   A10G: { tflops: 70, memory_gb: 24 },
   L4: { tflops: 121, memory_gb: 24 },
   T4: { tflops: 65, memory_gb: 16 },
-  // ONNX Runtime MatMul measured at ~100 GFLOP/s on a 2-core CPU (FACTS.md).
-  cpu: { tflops: 0.1, memory_gb: 8 },
+  // ONNX Runtime MatMul measured at ~100 GFLOP/s on a 2-core CPU; LoRA training of a tiny Llama ran at
+  // 10,500 tokens/s ≈ 24 GFLOP/s of model FLOPs, so a quarter of peak (FACTS.md).
+  cpu: { tflops: 0.1, memory_gb: 8, mfu: 0.24 },
 };
 
 export const TrainingSettingsSchema = z.object({
   auto_min_preference_pairs: z.number().int().min(1).default(20).describe('method=auto picks DPO at this many preference pairs.'),
   auto_min_examples: z.number().int().min(1).default(50).describe('method=auto picks SFT at this many examples.'),
   prices: z.record(z.string(), DevicePriceSchema).default(DEFAULT_PRICES as Record<string, z.infer<typeof DevicePriceSchema>>),
-  devices: z.record(z.string(), z.object({ tflops: z.number().positive(), memory_gb: z.number().positive() })).default(DEFAULT_DEVICES),
+  devices: z
+    .record(z.string(), z.object({ tflops: z.number().positive(), memory_gb: z.number().positive(), mfu: z.number().gt(0).max(1).optional() }))
+    .default(DEFAULT_DEVICES),
   /** Fraction of peak FLOP/s a training run achieves (model FLOPs utilisation). */
   mfu: z.number().gt(0).max(1).default(0.35),
   /** How often a server looks at running jobs (budgets, notifications, the queue), in ms. */

@@ -87,9 +87,12 @@ describe('estimate_resources and plan_training', () => {
     expect(dpoFull.memory.parts.reference_model.value).toBeCloseTo(full.memory.parts.weights.value, 6);
     // 7B parameters, bf16 weights: 14e9 bytes = 13.04 GiB
     expect(lora.memory.parts.weights.value).toBeCloseTo((7e9 * 2) / 1024 ** 3, 3);
-    // Adapters: 4·frozen + 6·trainable FLOPs per token; full: 6·params
-    expect(full.flops.value).toBeCloseTo(6 * 7e9 * full.tokens.total.value, -6);
-    expect(lora.flops.value).toBeCloseTo((4 * 7e9 + 6 * lora.trainable_parameters.value) * lora.tokens.total.value, -6);
+    // Per token: full 6·params, adapters 4·frozen + 6·trainable, plus attention 6·layers·context·hidden
+    const shape = modelShape({ model_id: 'Llama-2-7b', name: 'Llama-2-7b', dtype: 'bfloat16', known: false }, 7e9, []);
+    const attention = 6 * shape.layers * 300 * shape.hidden;
+    expect(full.flops.value).toBeCloseTo((6 * 7e9 + attention) * full.tokens.total.value, -6);
+    expect(lora.flops.value).toBeCloseTo((4 * 7e9 + 6 * lora.trainable_parameters.value + attention) * lora.tokens.total.value, -6);
+    expect(lora.flops.formula).toMatch(/6 × layers × context × hidden \(attention\)/);
     for (const figure of [lora.flops, lora.time, lora.cost, lora.tokens.total, ...Object.values(lora.memory.parts)]) expect(figure.formula.length).toBeGreaterThan(5);
     expect(lora.assumptions.length).toBeGreaterThan(0);
   });
