@@ -3,7 +3,7 @@ import { gateCheckerFor } from '../registry/gate-checker.js';
 import type { GateOutcome } from '../registry/types.js';
 import type { ToolContext } from '../server/tool.js';
 import { throwIfCancelled } from './abort.js';
-import { readCases, type EvalCase } from './cases.js';
+import { readCases } from './cases.js';
 import { bootstrapInterval } from './metrics/bootstrap.js';
 import { classificationReport } from './metrics/classification.js';
 import { EvaluationSettingsSchema } from './gates.js';
@@ -216,4 +216,3 @@ async function store(
   return id;
 }
 
-export type { EvalCase };
