@@ -11,7 +11,7 @@ import { throwIfCancelled } from './abort.js';
 import { checkGates, type Gate, type GateResult } from './gates.js';
 import { parseRow, rowError, type Row } from './score-outputs-rows.js';
 import { Bleu, type BleuTokenizer } from './metrics/bleu.js';
-import { bootstrapInterval, resampleIndices, scoreStats, StatsMatrix, type BootstrapInterval, type StatsScorer } from './metrics/bootstrap.js';
+import { bootstrapInterval, bootstrapIntervals, scoreStats, StatsMatrix, type BootstrapInterval, type StatsScorer } from './metrics/bootstrap.js';
 import { Chrf } from './metrics/chrf.js';
 import { classificationReport, sortedLabels } from './metrics/classification.js';
 import { RougeScorer } from './metrics/rouge.js';
@@ -208,18 +208,15 @@ class TextRowScorer {
     const confidence_intervals: Record<string, BootstrapInterval> = {};
     const samples = this.options.bootstrap_samples ?? 1000;
     const seed = this.options.seed;
-    const n = this.tracks.values().next().value?.stats?.rows ?? 0;
-    const indices = samples > 0 ? resampleIndices(n, { samples, seed }) : undefined;
-    for (const [metric, track] of this.tracks) {
-      const stats = track.stats ?? new StatsMatrix(0);
-      this.options.signal?.throwIfAborted();
-      if (indices) {
-        const interval = bootstrapInterval(stats, track.score, { indices, seed });
-        metrics[metric] = interval.score;
-        confidence_intervals[metric] = interval;
-      } else {
-        metrics[metric] = scoreStats(stats, track.score);
-      }
+    const tracks = [...this.tracks].map(([metric, t]) => ({ metric, stats: t.stats ?? new StatsMatrix(0), score: t.score }));
+    if (samples > 0) {
+      const intervals = bootstrapIntervals(tracks, { samples, seed, signal: this.options.signal });
+      tracks.forEach((t, j) => {
+        metrics[t.metric] = intervals[j].score;
+        confidence_intervals[t.metric] = intervals[j];
+      });
+    } else {
+      for (const t of tracks) metrics[t.metric] = scoreStats(t.stats, t.score);
     }
     const nrefs = refCounts.size === 1 ? [...refCounts][0] : 'var';
     const extra = samples > 0 ? { bs: samples, seed: seed ?? 12345 } : {};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Bleu } from '../../src/evaluation/metrics/bleu.js';
-import { bootstrapInterval, meanStats, pairedBootstrap } from '../../src/evaluation/metrics/bootstrap.js';
+import { bootstrapInterval, bootstrapIntervals, meanStats, pairedBootstrap, StatsMatrix } from '../../src/evaluation/metrics/bootstrap.js';
 import { Chrf } from '../../src/evaluation/metrics/chrf.js';
 import { expected, readPairs } from './fixtures.js';
 
@@ -55,6 +55,20 @@ describe('bootstrap against sacreBLEU 2.6.0 (paired-bs and --confidence, B = 100
 });
 
 describe('bootstrap mechanics', () => {
+  it('several metrics in one pass give each metric its own bootstrapInterval', () => {
+    const bleu = new Bleu();
+    const chrf = new Chrf();
+    const bleuStats = StatsMatrix.from(baseline.map((h, i) => bleu.segmentStats(h, refs[i])));
+    const chrfStats = StatsMatrix.from(baseline.map((h, i) => chrf.segmentStats(h, refs[i])));
+    const mean = meanStats(baseline.map((h) => h.length));
+    const metrics = [
+      { stats: bleuStats, score: (s: Float64Array) => bleu.scoreFromStats(s).score },
+      { stats: StatsMatrix.from(mean.stats), score: mean.score },
+      { stats: chrfStats, score: (s: Float64Array) => chrf.fScore(s) },
+    ];
+    const together = bootstrapIntervals(metrics, { samples: 300, seed: 3 });
+    metrics.forEach((m, j) => expect(together[j]).toEqual(bootstrapInterval(m.stats, m.score, { samples: 300, seed: 3 })));
+  });
   const values = Array.from({ length: 200 }, (_, i) => ((i * 37) % 101) / 100);
   it('is deterministic for a seed and changes with it', () => {
     const { stats, score } = meanStats(values);
