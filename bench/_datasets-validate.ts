@@ -1,6 +1,6 @@
 /** Child process of bench/datasets.ts: validates one file and prints its figures as JSON (own process, own peak RSS). */
 import { DatasetSettingsSchema } from '../src/datasets/settings.js';
-import { readSource } from '../src/datasets/sources.js';
+import { readSourceBatches } from '../src/datasets/sources.js';
 import { openAiCounter } from '../src/datasets/tokenizers.js';
 import { validateRecords } from '../src/datasets/validate.js';
 
@@ -10,7 +10,7 @@ const counter = withTokens === 'tokens' ? await openAiCounter('gpt-4o-mini') : u
 const started = performance.now();
 const cpuStarted = process.cpuUsage();
 const result = await validateRecords(
-  readSource(path, { maxLineBytes: settings.max_line_bytes, maxJsonBytes: settings.max_json_bytes, textSeparator: '' }),
+  readSourceBatches(path, { maxLineBytes: settings.max_line_bytes, maxJsonBytes: settings.max_json_bytes, textSeparator: '' }),
   { counter, maxIssues: settings.max_issues, thresholds: settings },
 );
 const seconds = (performance.now() - started) / 1000;

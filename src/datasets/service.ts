@@ -9,7 +9,7 @@ import type { DatasetIssue } from './issues.js';
 import { readLines } from './line-reader.js';
 import { PII_KINDS, piiPatterns } from './pii.js';
 import type { DatasetSettings } from './settings.js';
-import { readSource, sourceFiles, type SourceRecord } from './sources.js';
+import { readSourceBatches, sourceFiles, type SourceRecord } from './sources.js';
 import { CountColumn, distribution } from './stats.js';
 import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
@@ -212,7 +212,7 @@ export class DatasetService {
       const tokens = new CountColumn();
       try {
         const sourceOptions = { ...this.sourceOptions(run), ...(options.text_separator !== undefined ? { textSeparator: options.text_separator } : {}) };
-        result = await validateRecords(readSource(options.path, sourceOptions), this.validationOptions({ format: options.format, counter, signal: run.signal }), (v) => {
+        result = await validateRecords(readSourceBatches(options.path, sourceOptions), this.validationOptions({ format: options.format, counter, signal: run.signal }), (v) => {
           if (v.row && toCompletion && 'messages' in v.row) {
             const rendered = toCompletion(v.row);
             if (rendered) {
@@ -311,7 +311,7 @@ export class DatasetService {
   ): Promise<ValidationResult> {
     const counter = options.model || options.count_tokens !== false ? await this.counter(options.model) : undefined;
     const openai = options.model !== undefined && openAiModel(options.model) !== undefined;
-    const records = 'path' in target ? readSource(target.path, this.sourceOptions(run)) : this.asRecords(target.dataset_id, target.split, run.signal);
+    const records = 'path' in target ? readSourceBatches(target.path, this.sourceOptions(run)) : this.asRecords(target.dataset_id, target.split, run.signal);
     const format = 'path' in target ? options.format : canonicalFormat(this.get(target.dataset_id).task_type);
     const withFile = 'path' in target && (await sourceFiles(target.path)).length > 1;
     const pii = options.scan_pii ? piiPatterns(PII_KINDS, this.settings.pii_patterns) : undefined;

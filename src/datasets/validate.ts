@@ -82,7 +82,7 @@ const COMMON_SPECIAL = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|begin_
  * Streams records through every check and returns every problem (capped at maxIssues in the list,
  * never in the counts) with a summary. Memory: two 64-bit hashes and a token count per row.
  */
-export async function validateRecords(source: AsyncIterable<SourceRecord>, options: ValidateOptions, onRow?: (v: ValidatedRow) => void): Promise<ValidationResult> {
+export async function validateRecords(source: AsyncIterable<SourceRecord | SourceRecord[]>, options: ValidateOptions, onRow?: (v: ValidatedRow) => void): Promise<ValidationResult> {
   const issues: DatasetIssue[] = [];
   const byCode: Record<string, number> = {};
   let errors = 0;
@@ -110,55 +110,57 @@ export async function validateRecords(source: AsyncIterable<SourceRecord>, optio
   const special = new RegExp([...new Set([...COMMON_SPECIAL, ...(counter?.special_tokens ?? [])])].map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
   let overLimit = 0;
 
-  for await (const record of source) {
-    throwIfCancelled(options.signal);
-    records++;
-    const rowIssues: DatasetIssue[] = [];
-    let row: CanonicalRow | undefined;
-    let tokens: number | undefined;
-    if (record.issue) rowIssues.push(record.issue);
-    else {
-      format ??= detectFormat(record.value);
-      if (!format) {
-        rowIssues.push(issue(record.line, 'error', 'unknown_format', '', 'Record matches no known dataset layout (messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected, text/label, anchor/positive/negative, text).', 'Rename its fields to one of the layouts, or pass `format`.'));
-      } else {
-        const normalized = normalizeRecord(format, record.value, record.line);
-        rowIssues.push(...normalized.issues);
-        row = normalized.row;
+  for await (const item of source) {
+    for (const record of Array.isArray(item) ? item : [item]) {
+      throwIfCancelled(options.signal);
+      records++;
+      const rowIssues: DatasetIssue[] = [];
+      let row: CanonicalRow | undefined;
+      let tokens: number | undefined;
+      if (record.issue) rowIssues.push(record.issue);
+      else {
+        format ??= detectFormat(record.value);
+        if (!format) {
+          rowIssues.push(issue(record.line, 'error', 'unknown_format', '', 'Record matches no known dataset layout (messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected, text/label, anchor/positive/negative, text).', 'Rename its fields to one of the layouts, or pass `format`.'));
+        } else {
+          const normalized = normalizeRecord(format, record.value, record.line);
+          rowIssues.push(...normalized.issues);
+          row = normalized.row;
+        }
       }
+      if (row && format) {
+        const task = FORMAT_TASK[format];
+        rowIssues.push(...rowChecks(task, row, record.line, special, exact, near, record.fingerprint));
+        if (task === 'classification') {
+          const label = (row as { label: string }).label;
+          labels.set(label, (labels.get(label) ?? 0) + 1);
+          if (options.labels && !options.labels.includes(label)) {
+            rowIssues.push(issue(record.line, 'error', 'unknown_label', 'label', `Label '${label}' is not one of ${options.labels.join(', ')}.`, 'Fix the label or add it to `labels`.'));
+          }
+        }
+        if (counter) {
+          const counted = exampleTokens(counter, task, row);
+          tokens = counted.total;
+          perExample.push(counted.total);
+          for (const [role, n] of Object.entries(counted.by_role)) {
+            let column = byRole.get(role);
+            if (!column) byRole.set(role, (column = new CountColumn()));
+            column.push(n);
+          }
+          if (counter.context_limit && counted.total > counter.context_limit) {
+            overLimit++;
+            rowIssues.push(issue(record.line, 'warning', 'over_token_limit', '', `Example is ${counted.total} tokens (${counter.name}), over the ${counter.context_limit}-token limit; it would be truncated.`, 'Shorten or split the example, or choose a model with a longer context.'));
+          }
+        }
+      }
+      if (row && format && options.pii?.length) rowIssues.push(...piiIssues(FORMAT_TASK[format], row, record.line, options.pii));
+      if (options.withFile) for (const found of rowIssues) found.file = record.file;
+      for (const found of rowIssues) add(found);
+      const hasError = rowIssues.some((i) => i.severity === 'error');
+      if (hasError) rowsWithErrors++;
+      if (row && !hasError) validRows++;
+      onRow?.({ line: record.line, row, issues: rowIssues, tokens });
     }
-    if (row && format) {
-      const task = FORMAT_TASK[format];
-      rowIssues.push(...rowChecks(task, row, record.line, special, exact, near, record.fingerprint));
-      if (task === 'classification') {
-        const label = (row as { label: string }).label;
-        labels.set(label, (labels.get(label) ?? 0) + 1);
-        if (options.labels && !options.labels.includes(label)) {
-          rowIssues.push(issue(record.line, 'error', 'unknown_label', 'label', `Label '${label}' is not one of ${options.labels.join(', ')}.`, 'Fix the label or add it to `labels`.'));
-        }
-      }
-      if (counter) {
-        const counted = exampleTokens(counter, task, row);
-        tokens = counted.total;
-        perExample.push(counted.total);
-        for (const [role, n] of Object.entries(counted.by_role)) {
-          let column = byRole.get(role);
-          if (!column) byRole.set(role, (column = new CountColumn()));
-          column.push(n);
-        }
-        if (counter.context_limit && counted.total > counter.context_limit) {
-          overLimit++;
-          rowIssues.push(issue(record.line, 'warning', 'over_token_limit', '', `Example is ${counted.total} tokens (${counter.name}), over the ${counter.context_limit}-token limit; it would be truncated.`, 'Shorten or split the example, or choose a model with a longer context.'));
-        }
-      }
-    }
-    if (row && format && options.pii?.length) rowIssues.push(...piiIssues(FORMAT_TASK[format], row, record.line, options.pii));
-    if (options.withFile) for (const found of rowIssues) found.file = record.file;
-    for (const found of rowIssues) add(found);
-    const hasError = rowIssues.some((i) => i.severity === 'error');
-    if (hasError) rowsWithErrors++;
-    if (row && !hasError) validRows++;
-    onRow?.({ line: record.line, row, issues: rowIssues, tokens });
   }
 
   const task = format ? FORMAT_TASK[format] : null;
