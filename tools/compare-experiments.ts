@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compareRuns } from '../src/registry/experiments.js';
 import { experimentsOf } from '../src/registry/index.js';
+import { FinetuneError } from '../src/errors.js';
 import { defineTool } from '../src/server/tool.js';
 import { RunSchema } from './log-experiment.js';
 
@@ -8,12 +9,13 @@ export const compareExperimentsTool = defineTool({
   name: 'compare_experiments',
   title: 'Compare experiment runs',
   description:
-    'Shows runs side by side: all runs of an experiment, or the runs named by id. Returns which params differ between runs ' +
+    'Shows runs side by side: all runs of an experiment, the runs named by id, or training jobs directly (every job is a run). Returns which params differ between runs ' +
     '(and the ones shared), every metric per run and the best run for it (lower for loss/perplexity, higher otherwise). ' +
     'Use it to choose which job to evaluate and register.',
   input: {
     experiment: z.string().optional().describe('Experiment name, e.g. "support-finetune-2026-11-22".'),
     run_ids: z.array(z.string()).optional().describe('Or these runs, from any experiments, e.g. ["exp_01j…","exp_01k…"].'),
+    job_ids: z.array(z.string()).optional().describe('Training jobs to compare as runs, logged or not (added after the runs), e.g. ["job_01j…"].'),
   },
   output: {
     runs: z.array(RunSchema).describe('The runs, in order.'),
@@ -32,7 +34,9 @@ export const compareExperimentsTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
-    const runs = experimentsOf(services).runs(args);
+    const experiments = experimentsOf(services);
+    const runs = [...(args.experiment || args.run_ids?.length ? experiments.runs(args) : []), ...(args.job_ids ?? []).map((id) => experiments.jobRun(id))];
+    if (runs.length < 1) throw new FinetuneError('INVALID_INPUT', 'Pass experiment, run_ids or job_ids.', { details: { field: 'experiment' } });
     const comparison = compareRuns(runs);
     return { runs, varying_params: comparison.varying_params, constant_params: comparison.constant_params, metrics: comparison.metrics };
   },

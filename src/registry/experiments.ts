@@ -44,14 +44,10 @@ export class Experiments {
     const metrics: Record<string, number> = {};
     const artifacts: Record<string, string> = {};
     if (input.job_id) {
-      const job = lookupJob(this.services, input.job_id);
-      const config = job.config;
-      if (config) {
-        Object.assign(params, { base_model: config.base_model, dataset_id: config.dataset_id, method: config.method, approach: config.approach, backend: config.backend }, config.hyperparameters);
-      }
-      Object.assign(metrics, job.final_metrics);
-      if (job.adapter_dir) artifacts.adapter = job.adapter_dir;
-      if (job.merged_dir) artifacts.merged = job.merged_dir;
+      const fromJob = this.jobRun(input.job_id);
+      Object.assign(params, fromJob.params);
+      Object.assign(metrics, fromJob.metrics);
+      Object.assign(artifacts, fromJob.artifacts);
     }
     Object.assign(params, input.params ?? {});
     for (const [k, v] of Object.entries(input.metrics ?? {})) {
@@ -85,6 +81,19 @@ export class Experiments {
       run.run_id, run.experiment, run.run_name, run.job_id, JSON.stringify(params), JSON.stringify(metrics), JSON.stringify(artifacts), run.created_at,
     );
     return run;
+  }
+
+  /** A job seen as a run (not stored): its frozen config as params, last metric values, output folders. */
+  jobRun(jobId: string): ExperimentRun {
+    const job = lookupJob(this.services, jobId);
+    const config = job.config;
+    const params: Record<string, unknown> = config
+      ? { base_model: config.base_model, dataset_id: config.dataset_id, method: config.method, approach: config.approach, backend: config.backend, ...config.hyperparameters }
+      : {};
+    const artifacts: Record<string, string> = {};
+    if (job.adapter_dir) artifacts.adapter = job.adapter_dir;
+    if (job.merged_dir) artifacts.merged = job.merged_dir;
+    return { run_id: jobId, experiment: '(job)', run_name: jobId, job_id: jobId, params, metrics: { ...job.final_metrics }, artifacts, created_at: '' };
   }
 
   runs(filter: { experiment?: string; run_ids?: string[] }): ExperimentRun[] {

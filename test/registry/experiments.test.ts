@@ -38,6 +38,12 @@ describe('experiments through MCP', () => {
     ]);
     const byIds = await t.callOk(compareExperimentsTool, { run_ids: [b.run.run_id, a.run.run_id] });
     expect(byIds.runs.map((r) => r.run_id)).toEqual([b.run.run_id, a.run.run_id]);
+    // Every job is a run, logged or not.
+    const third = makeSucceededJob(t.services, { dataset_id: 'ds_stories', learning_rate: 1e-3, losses: [2.2, 0.9] });
+    const jobs = await t.callOk(compareExperimentsTool, { job_ids: [slow, third] });
+    expect(jobs.varying_params).toEqual([{ param: 'learning_rate', values: [1e-4, 1e-3] }]);
+    expect(jobs.metrics.find((m) => m.metric === 'loss')).toMatchObject({ values: [1.6, 0.9], best_run: third });
+    expect(errorCode(await t.call('compare_experiments', {}))).toBe('INVALID_INPUT');
   });
 
   it('keeps runs immutable and refuses empty or unknown input', async () => {
