@@ -7,3 +7,4 @@ export * from './squad.js';
 export * from './classification.js';
 export * from './perplexity.js';
 export * from './bootstrap.js';
+export * from './numpy-random.js';
