@@ -109,4 +109,19 @@ describe('detached training worker', () => {
     for (const point of resumed) expect(point.value).toBe(expected.get(point.step));
     rmSync(straight.home, { recursive: true, force: true });
   });
+
+  it('re-adopts a live worker by its pid (as a restarted server would) and cancels it through the handle', async () => {
+    const spec = newJob({ ...HYPER, epochs: 4, eval_steps: 0, save_steps: 0 });
+    const started = await backend.start(spec, createLedgerSink(workspace, spec.job_id));
+    await waitFor(spec.job_id, () => ledger.metricSeries(spec.job_id, 'loss').length >= 2);
+    const another = new LocalTrainingBackend({ logger: createSilentLogger(), workspace });
+    const sink = memorySink();
+    const handle = await another.attach(started.remote_id, spec, sink);
+    expect(handle.remote_id).toBe(started.remote_id);
+    expect(sink.statuses).toEqual([]); // alive: nothing to report
+    await handle.cancel();
+    const end = await waitFor(spec.job_id, terminal);
+    expect(end.status).toBe('cancelled');
+    expect(ledger.checkpoints(spec.job_id).length).toBeGreaterThan(0);
+  });
 });
