@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** The `datasets` section of the server config; every field has a default, so an empty section is valid. */
 export const DatasetSettingsSchema = z.object({
   max_line_bytes: z.number().int().min(1024).default(64 * 1024 * 1024).describe('A JSONL line longer than this is one `line_too_long` issue, never held in memory.'),
-  max_json_bytes: z.number().int().min(1024).default(512 * 1024 * 1024).describe('Largest whole-file JSON array read (JSONL streams at any size).'),
+  max_json_bytes: z.number().int().min(1024).default(128 * 1024 * 1024).describe('Largest whole-file JSON array read (it is parsed whole, so this stays far below the heap limit; JSONL streams at any size).'),
   text_separator: z.string().default('').describe('Separator of documents in .txt sources (e.g. "<|endoftext|>"); blank lines when empty.'),
   default_tokenizer: z.string().default('o200k_base').describe('Encoding for token statistics when no model is named: o200k_base or cl100k_base.'),
   max_issues: z.number().int().min(1).default(1000).describe('Issues listed per validation (counts are always complete).'),

@@ -261,11 +261,27 @@ async function* readTextDocuments(file: string, options: ReadSourceOptions): Asy
   const separator = options.textSeparator;
   let buffer: string[] = [];
   let startLine = 0;
+  let bufferBytes = 0;
+  let tooLong = false;
   const flush = function* (): Generator<SourceRecord> {
-    const text = buffer.join('\n').trim();
-    if (text) yield { file, line: startLine, value: { text } };
+    if (tooLong) {
+      yield { file, line: startLine, issue: issue(startLine, 'error', 'document_too_long', '', `Document is over the ${options.maxLineBytes}-byte limit.`, 'Separate documents (text_separator), or raise datasets.max_line_bytes.') };
+    } else {
+      const text = buffer.join('\n').trim();
+      if (text) yield { file, line: startLine, value: { text } };
+    }
     buffer = [];
+    bufferBytes = 0;
+    tooLong = false;
     startLine = 0;
+  };
+  // A document grows line by line; past the byte limit its text is dropped (and reported), never held.
+  const append = (text: string) => {
+    bufferBytes += text.length + 1;
+    if (bufferBytes > options.maxLineBytes) {
+      tooLong = true;
+      buffer = [];
+    } else if (!tooLong) buffer.push(text);
   };
   for await (const raw of readLines(file, { maxLineBytes: options.maxLineBytes, signal: options.signal })) {
     if (raw.too_long || !isUtf8(raw.bytes)) {
@@ -277,16 +293,16 @@ async function* readTextDocuments(file: string, options: ReadSourceOptions): Asy
     if (!separator) {
       if (!text.trim()) yield* flush();
       else {
-        if (!buffer.length) startLine = raw.line;
-        buffer.push(text);
+        if (!startLine) startLine = raw.line;
+        append(text);
       }
       continue;
     }
     const parts = text.split(separator);
     for (const [i, part] of parts.entries()) {
       if (i > 0) yield* flush();
-      if (part.trim() && !buffer.length) startLine = raw.line;
-      if (part.trim() || buffer.length) buffer.push(part);
+      if (part.trim() && !startLine) startLine = raw.line;
+      if (part.trim() || startLine) append(part);
     }
   }
   yield* flush();

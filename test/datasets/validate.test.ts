@@ -169,6 +169,11 @@ describe('validate_dataset', () => {
       const out = await small.callOk(validateDatasetTool, { path, count_tokens: false });
       expect(issuesAt(out.issues)).toEqual([[1, 'line_too_long']]);
       expect(out.summary.valid_rows).toBe(1);
+      const text = join(scratch, 'long-doc.txt');
+      writeFileSync(text, `short story one\n\n${'a long line of text\n'.repeat(500)}\nshort story three\n`);
+      const docs = await small.callOk(validateDatasetTool, { path: text, count_tokens: false });
+      expect(issuesAt(docs.issues)).toEqual([[3, 'document_too_long']]);
+      expect(docs.summary.valid_rows).toBe(2);
     } finally {
       await small.close();
     }
