@@ -105,6 +105,13 @@ describe('generation', () => {
     });
   }
 
+  it('refuses token ids outside the vocabulary and prompts that fill the context', async () => {
+    const rt = await loadRuntimeModel(gpt2 as never, { threads: 1 });
+    await expect(generate(rt, { input_ids: [1, 40], max_tokens: 2 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(scoreSequences(rt, { input_ids: [[1, -1]] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(generate(rt, { input_ids: new Array(64).fill(1), max_tokens: 2 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
   it('stops at an EOS token id from config.json', async () => {
     const rt = await loadRuntimeModel(qwen as never, { threads: 1 });
     const free = await generate(rt, { input_ids: [1, 2], max_tokens: 6, temperature: 0 });

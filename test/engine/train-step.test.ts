@@ -120,6 +120,7 @@ describe('createTrainStep', () => {
     await rejects(step.step(short, params), 'INVALID_INPUT', /input_ids has 5 values; expected 2 rows × 8/);
     await rejects(step.step({ ...batch(3), loss_mask: new Float32Array(B * T) }, params), 'INVALID_INPUT', /no target tokens/);
     await rejects(step.step(batch(3), params.slice(1)), 'INVALID_INPUT', /parameter tensors/);
+    await rejects(step.step({ ...batch(3), input_ids: new Int32Array(B * T).fill(32) }, params), 'INVALID_INPUT', /input_ids\[0\] = 32 is not a token id/);
     await rejects(step.step({ chosen: batch(3), rejected: batch(4), reference_chosen_logps: new Float32Array(2), reference_rejected_logps: new Float32Array(2) }, params), 'INVALID_INPUT', /SFT step/);
     await step.dispose();
   });

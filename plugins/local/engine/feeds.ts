@@ -65,3 +65,13 @@ export function shiftTargets(ids: Int32Array, lossMask: Float32Array, batch: num
   }
   return { targets, weights, tokens };
 }
+
+/** Refuses token ids outside the vocabulary before ONNX Runtime would fail on them. */
+export function checkTokenIds(ids: ArrayLike<number>, vocab: number, field: string): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+      throw new FinetuneError('INVALID_INPUT', `${field}[${i}] = ${id} is not a token id of this model (vocabulary 0…${vocab - 1})`, { details: { field } });
+    }
+  }
+}

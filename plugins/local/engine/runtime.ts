@@ -6,7 +6,7 @@ import type { ChatMessage, TextTokenizer } from '../model-files/tokenizer.js';
 import { Graph } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
 import { type ArchConfig, archFromConfig } from './arch.js';
-import { attentionBias, positionFeeds, toInt64 } from './feeds.js';
+import { attentionBias, checkTokenIds, positionFeeds, toInt64 } from './feeds.js';
 import { buildModel, type Weights } from './model-graph.js';
 import { sampleNext, seededRng } from './sampling.js';
 import { availableProviders, createSessionFromGraph, loadOrt, resolveProvider } from './session.js';
@@ -138,7 +138,7 @@ async function positionTensors(arch: ArchConfig, start: number, count: number): 
 /** Logits [B, T, V] for right-padded rows (padding keys masked). */
 export async function forwardLogits(model: RuntimeModel, rows: readonly (readonly number[])[]): Promise<{ logits: Float32Array; dims: number[]; provider: string }> {
   const ort = await loadOrt();
-  const { ids, mask, T } = padRows(rows);
+  const { ids, mask, T } = padRows(rows, model.arch);
   const s = await session(model, 'logits');
   const out = await s.run({
     input_ids: new ort.Tensor('int64', ids, [rows.length, T]),
@@ -148,8 +148,9 @@ export async function forwardLogits(model: RuntimeModel, rows: readonly (readonl
   return { logits: out.logits!.data as Float32Array, dims: [...out.logits!.dims], provider: model.provider };
 }
 
-function padRows(rows: readonly (readonly number[])[]): { ids: BigInt64Array; mask: Float32Array; T: number } {
+function padRows(rows: readonly (readonly number[])[], arch: ArchConfig): { ids: BigInt64Array; mask: Float32Array; T: number } {
   if (!rows.length || rows.some((r) => !r.length)) throw new FinetuneError('INVALID_INPUT', 'every row needs at least one token', { details: { field: 'input_ids' } });
+  rows.forEach((r, b) => checkTokenIds(r, arch.vocab_size, `input_ids[${b}]`));
   const T = Math.max(...rows.map((r) => r.length));
   const ids = new BigInt64Array(rows.length * T);
   const mask = new Float32Array(rows.length * T);
@@ -173,7 +174,7 @@ export interface ScoreBatch {
 export async function scoreSequences(model: RuntimeModel, batch: ScoreBatch): Promise<{ logps: number[]; tokens: number[]; provider: string }> {
   const ort = await loadOrt();
   const rows = batch.input_ids;
-  const { ids, mask, T } = padRows(rows);
+  const { ids, mask, T } = padRows(rows, model.arch);
   const B = rows.length;
   const targets = new BigInt64Array(B * T);
   const weights = new Float32Array(B * T);
@@ -239,6 +240,10 @@ export async function generate(model: RuntimeModel, req: GenerateRequest): Promi
   const { arch } = model;
   const prompt = promptIds(model, req);
   if (!prompt.length) throw new FinetuneError('INVALID_INPUT', 'the prompt encodes to no tokens', { details: { field: 'prompt' } });
+  checkTokenIds(prompt, arch.vocab_size, 'input_ids');
+  if (prompt.length >= arch.max_positions) {
+    throw new FinetuneError('INVALID_INPUT', `the prompt has ${prompt.length} tokens; this model's context holds ${arch.max_positions}`, { details: { field: 'prompt' } });
+  }
   const maxTokens = Math.min(req.max_tokens ?? 128, arch.max_positions - prompt.length);
   const eos = new Set([...arch.eos_token_ids, ...(model.tokenizer?.eos_token_id != null ? [model.tokenizer.eos_token_id] : [])]);
   const rng = seededRng(req.seed ?? Math.floor(Math.random() * 2 ** 32));

@@ -5,7 +5,7 @@ import { gradients } from '../onnx/autodiff.js';
 import { Graph } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
 import { type ArchConfig, archFromConfig, LINEAR_MODULES } from './arch.js';
-import { attentionBias, positionFeeds, shiftTargets, toInt64 } from './feeds.js';
+import { attentionBias, checkTokenIds, positionFeeds, shiftTargets, toInt64 } from './feeds.js';
 import { buildModel, type LoraPlan, type TrainableInput } from './model-graph.js';
 import { createSessionFromGraph, loadOrt } from './session.js';
 
@@ -197,6 +197,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   });
 
   const feeds = (batch: SftBatch, rows: number, params: Float32Array[], weightScale: number | 'count'): { feeds: Record<string, Ort.Tensor>; tokens: number } => {
+    checkTokenIds(batch.input_ids, arch.vocab_size, 'input_ids');
     const { targets, weights, tokens } = shiftTargets(batch.input_ids, batch.loss_mask, rows, T);
     if (weightScale === 'count') {
       if (tokens <= 0) throw new FinetuneError('INVALID_INPUT', 'the batch has no target tokens (loss_mask is 0 everywhere)', { details: { field: 'loss_mask' } });
