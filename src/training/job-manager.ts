@@ -232,7 +232,6 @@ export class JobManager {
       const sink = createLedgerSink(this.services.workspace, job.job_id);
       const handle = await backend.start(spec, sink);
       this.handles.set(job.job_id, handle);
-      const caps = this.capabilities(job.backend, false);
       if (handle.remote_id) this.ledger.update(job.job_id, { remote_id: handle.remote_id });
       // A backend without its own worker process runs inside this server, and a remote job is followed
       // by it: this pid is the job's keeper until the backend records a worker of its own.

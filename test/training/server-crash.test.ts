@@ -21,7 +21,9 @@ async function killMidCall(home: string, rounds: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (c) => {
       out += c;
-      if ((out.match(/round \d+/g) ?? []).length >= rounds) setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 15)), resolve();
+      if ((out.match(/round \d+/g) ?? []).length < rounds) return;
+      setTimeout(() => child.kill('SIGKILL'), Math.floor(Math.random() * 15));
+      resolve();
     });
     child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited early (${code}): ${err}`))));
   });
