@@ -77,6 +77,7 @@ export async function estimateResources(services: Services, config: StoredConfig
       `${config.method === 'dpo' ? ' + 2 × parameters (reference forward, attention likewise)' : ''}) × tokens; context ${Math.round(context)} tokens`,
   };
 
+  if (P < 1e7) assumptions.push('Under ~10M parameters, fixed per-step costs (data, optimizer in JS, evals, checkpoints) outweigh FLOPs: the time is a lower bound; calibrate=true measures it.');
   const managed = Object.keys(settings.prices[config.backend]?.per_million_tokens ?? {}).length > 0;
   if (managed) assumptions.push(`'${config.backend}' is a managed service priced per token: it picks the hardware, so memory is for information and does not block the run.`);
   const devices = deviceOptions(config, caps.devices, settings, managed ? 0 : total_gb, flops.value, tokens.total.value, model, assumptions);
