@@ -89,6 +89,13 @@ export class DatasetService {
   get(id: string): DatasetRecord {
     const row = this.workspace.db.prepare('SELECT id, parent_id, task_type, manifest FROM datasets WHERE id = ?').get(id) as DatasetRow | undefined;
     if (!row) {
+      // A version folder laid out as docs/CONVENTIONS.md describes, written without a record (fixtures,
+      // another tool): readable, never listed.
+      const folder = /^ds_[A-Za-z0-9_-]+$/.test(id) ? this.workspace.artifactPath('datasets', id) : undefined;
+      if (folder && existsSync(join(folder, 'manifest.json'))) {
+        const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as DatasetManifest;
+        return { id, parent_id: manifest.parent_id ?? null, task_type: manifest.task_type, manifest, dir: folder };
+      }
       throw new FinetuneError('NOT_FOUND', `No dataset version '${id}'.`, { recovery: 'Call list_datasets for existing ids, or prepare_dataset to import a file.', details: { field: 'dataset_id' } });
     }
     return { id: row.id, parent_id: row.parent_id, task_type: row.task_type, manifest: JSON.parse(row.manifest) as DatasetManifest, dir: this.workspace.artifactPath('datasets', row.id) };

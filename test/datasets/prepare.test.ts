@@ -4,6 +4,7 @@ import { inspectDatasetTool } from '../../tools/inspect-dataset.js';
 import { listDatasetsTool } from '../../tools/list-datasets.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { errorCode, type TestClient } from '../helpers/mcp.js';
+import { writeTestDataset } from '../training/datasets.js';
 import { datasetClient, fixture } from './helpers.js';
 
 describe('prepare_dataset on real public data', () => {
@@ -118,6 +119,14 @@ describe('prepare_dataset on real public data', () => {
     ]);
     expect(out.counts.rows).toBe(8);
     expect((await t.callOk(listDatasetsTool, {})).total).toBe(before + 1);
+  });
+
+  it('reads a version folder laid out by the conventions without a record (get, rowsPath, inspect)', async () => {
+    const id = writeTestDataset(t.home, { rows: 10 });
+    expect(t.services.datasets.get(id)).toMatchObject({ id, task_type: 'chat', manifest: { counts: { rows: 10, train: 8 } } });
+    expect(t.services.datasets.rowsPath(id, 'train')).toBe(`${t.home}/datasets/${id}/train.jsonl`);
+    const page = await t.callOk(inspectDatasetTool, { dataset_id: id, split: 'train', limit: 1 });
+    expect(page.rows[0].row).toEqual({ messages: [{ role: 'user', content: 'question 0' }, { role: 'assistant', content: 'answer 0' }] });
   });
 
   it('refuses paths outside the allowed roots, binary and empty files, and unknown ids, with clear codes', async () => {
