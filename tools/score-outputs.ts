@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_GATES, type EvaluationSettings } from '../src/evaluation/gates.js';
 import { BLEU_TOKENIZERS } from '../src/evaluation/metrics/bleu.js';
+import { DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED } from '../src/evaluation/metrics/bootstrap.js';
 import { CLASSIFICATION_METRICS, scoreOutputs, TEXT_METRICS } from '../src/evaluation/score-outputs.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -88,15 +90,16 @@ export const scoreOutputsTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { services, signal, progress }) {
     const path = services.workspace.resolveUserPath(args.path);
-    const settings = services.config.evaluation;
+    // Tests may replace the whole evaluation section; fall back to the schema defaults field by field.
+    const settings: Partial<EvaluationSettings> = services.config.evaluation ?? {};
     const result = await scoreOutputs(path, {
       metrics: args.metrics,
       bleu_tokenize: args.bleu_tokenize,
       rouge_stemmer: args.rouge_stemmer,
-      bootstrap_samples: args.bootstrap_samples ?? settings.bootstrap_samples,
-      seed: args.seed ?? settings.bootstrap_seed,
+      bootstrap_samples: args.bootstrap_samples ?? settings.bootstrap_samples ?? DEFAULT_BOOTSTRAP_SAMPLES,
+      seed: args.seed ?? settings.bootstrap_seed ?? DEFAULT_BOOTSTRAP_SEED,
       max_examples: args.max_examples,
-      gates: settings.gates,
+      gates: settings.gates ?? DEFAULT_GATES,
       signal,
       onProgress: (rows) => progress(rows, undefined, `${rows} rows scored`),
     });
