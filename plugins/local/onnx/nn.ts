@@ -102,7 +102,7 @@ export function pickLogSoftmax(x: Value, targets: Value): Value {
       outputs: [picked!],
       vjp: ([g]) => {
         if (!g) return [undefined, undefined];
-        const spread = mul(neg(exp(y)), g);
+        const spread = mul(exp(y), neg(g)); // negate the [.., 1] gradient, not the [.., V] softmax
         const [dx] = g.graph.node('ScatterElements', [spread, targets, g], [{ dtype: 'float32', shape: x.shape }], { axis, reduction: 'add' });
         return [dx!, undefined];
       },
