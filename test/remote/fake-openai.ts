@@ -180,6 +180,8 @@ export class FakeOpenAI {
   private advance(id: string): Reply {
     const job = this.jobs.get(id);
     if (!job) return notFound(id);
+    // A paused job makes no progress until it is resumed, as on the real service.
+    if (job.status === 'paused') return { status: 200, body: publicJob(job) };
     if (this.stepMs) {
       // Wall-clock progress: every step whose time has come, like a real job running meanwhile.
       const due = Math.floor((Date.now() - job.created) / this.stepMs);
