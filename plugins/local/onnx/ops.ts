@@ -1,4 +1,4 @@
-import { type Dim, type DType, type Graph, GraphBuildError, MS_DOMAIN, numel, shapeToString, type Value } from './graph.js';
+import { type Dim, type DType, GraphBuildError, MS_DOMAIN, numel, shapeToString, type Value } from './graph.js';
 
 /**
  * Typed ONNX ops with build-time shape checks. Every differentiable op records its
