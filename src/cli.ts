@@ -2,6 +2,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { flagValue, loadConfig, type Config } from './config.js';
 import { isFinetuneError } from './errors.js';
 import { createLogger } from './observability/logger.js';
@@ -102,19 +103,20 @@ async function listTools(): Promise<number> {
 /** Calls a tool through a real MCP client over an in-memory link, so the CLI takes the same path as any client. */
 async function callTool(config: Config, name: string, argv: string[]): Promise<number> {
   const json = argv.includes('--json');
+  const { TOOLS } = await import('../tools/index.js');
+  const tool = TOOLS.find((t) => t.name === name);
+  if (!tool) {
+    process.stderr.write(`Unknown command or tool '${name}'. Run 'finetune-mcp tools' to list the tools, or --help.\n`);
+    return 2;
+  }
   const logger = createLogger({ level: flagValue(argv, '--log-level') ?? 'warn' });
   const { closeServices, createServices } = await import('./services.js');
   const { connectInProcess } = await import('./server/in-process-client.js');
   const services = await createServices(config, { logger });
   const link = await connectInProcess(services);
   try {
-    const { tools } = await link.client.listTools();
-    const tool = tools.find((t) => t.name === name);
-    if (!tool) {
-      process.stderr.write(`Unknown command or tool '${name}'. Run 'finetune-mcp tools' to list the tools, or --help.\n`);
-      return 2;
-    }
-    const result = await link.call(name, parseToolArgs(tool, argv));
+    const inputSchema = z.toJSONSchema(z.object(tool.input)) as Tool['inputSchema'];
+    const result = await link.call(name, parseToolArgs({ inputSchema }, argv));
     printResult(result, json);
     return result.isError ? 1 : 0;
   } catch (error) {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { exportModel } from '../src/evaluation/export-onnx.js';
 import { defineTool } from '../src/server/tool.js';
 
 const TensorSchema = z.object({
@@ -45,6 +44,8 @@ export const exportModelTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
+    // The ONNX graph builder (onnx-proto) loads only when a model is exported, not at server start.
+    const { exportModel } = await import('../src/evaluation/export-onnx.js');
     return exportModel(services, args);
   },
   summarize: (o) => `Exported ${o.model.label} to ${o.path} (${o.files.map((f) => `${f.name} ${f.bytes} B`).join(', ')}); inputs ${o.inputs.map((i) => i.name).slice(0, 4).join(', ')}…`,

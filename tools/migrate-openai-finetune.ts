@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { migrateOpenAIFinetune } from '../plugins/openai/migrate.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const migrateOpenAIFinetuneTool = defineTool({
@@ -50,7 +49,11 @@ export const migrateOpenAIFinetuneTool = defineTool({
     notes: z.array(z.string()).describe('Deprecation notice and anything worth knowing.'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  handler: (args, { services }) => migrateOpenAIFinetune(services, args),
+  async handler(args, { services }) {
+    // The OpenAI SDK and tokenizers load only when a migration runs, not at server start.
+    const { migrateOpenAIFinetune } = await import('../plugins/openai/migrate.js');
+    return migrateOpenAIFinetune(services, args);
+  },
   summarize: (o) =>
     `OpenAI job ${o.openai_job.id} (${o.openai_job.method}, ${o.openai_job.model}) → dataset ${o.dataset_id} (${o.rows} rows), config ${o.config_id}, ` +
     `plan ${o.verdict}${o.job_id ? `, job ${o.job_id} started` : ''}. Parity: ${o.parity.steps.join(' ')}`,

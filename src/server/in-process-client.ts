@@ -12,13 +12,14 @@ export interface InProcessClient {
 }
 
 /** A real MCP client joined to this process's server over an in-memory link: the CLI and the demo take the path any client takes. */
-export async function connectInProcess(services: Services): Promise<InProcessClient> {
+export async function connectInProcess(services: Services, options: { validate_outputs?: boolean } = {}): Promise<InProcessClient> {
   const server = createServer({ services });
   const client = new Client({ name: 'finetune-mcp-cli', version: services.version });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
-  // Listing the tools first lets the SDK check each structured result against its output schema.
-  await client.listTools();
+  // The server already checks results against the output schemas; listing the tools makes the client
+  // check them too, which costs compiling every schema (≈0.5 s), so it is for callers that want it.
+  if (options.validate_outputs) await client.listTools();
   return {
     client,
     async call(name, args = {}, onProgress) {
