@@ -32,6 +32,8 @@ export interface TrainStepSpec {
   profile_prefix?: string;
   /** Weights above this many bytes go to ONNX external data (default 1.5 GB; tests lower it). */
   external_data_threshold?: number;
+  /** true: intra-op threads spin while idle (ORT's default; see SessionOptions.allow_spinning). */
+  allow_spinning?: boolean;
 }
 
 export interface TrainableTensor {
@@ -222,7 +224,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const logpsSession = (rows: number): Promise<Ort.InferenceSession> => {
     let s = logpsSessions.get(rows);
     if (!s) {
-      s = createSessionFromGraph(buildStepGraph(spec, arch, lora, 'logps', rows).graph, { threads: spec.threads, provider: spec.provider, external_data_threshold: spec.external_data_threshold }).then((r) => r.session);
+      s = createSessionFromGraph(buildStepGraph(spec, arch, lora, 'logps', rows).graph, { threads: spec.threads, provider: spec.provider, external_data_threshold: spec.external_data_threshold, allow_spinning: spec.allow_spinning }).then((r) => r.session);
       logpsSessions.set(rows, s);
     }
     return s;
