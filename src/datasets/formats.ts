@@ -186,23 +186,25 @@ function contentText(content: unknown): string | undefined {
 
 /** tool_calls (or the legacy function_call) as canonical calls; undefined when absent, null when malformed. */
 function toolCallsOf(m: Obj, field: string, line: number, issues: DatasetIssue[]): ToolCall[] | undefined | null {
-  const bad = (what: string) => {
-    issues.push(issue(line, 'error', 'invalid_tool_call', `${field}.${what}`, `Malformed ${what}.`, 'Each call needs {"type": "function", "function": {"name": "…", "arguments": "<JSON string>"}}.'));
-    return null;
-  };
   if (m.function_call !== undefined) {
     const call = functionOf(m.function_call);
-    return call ? [{ id: 'call_0', type: 'function', function: call }] : bad('function_call');
+    return call ? [{ id: 'call_0', type: 'function', function: call }] : badToolCall(field, 'function_call', line, issues);
   }
   if (m.tool_calls === undefined) return undefined;
-  if (!Array.isArray(m.tool_calls)) return bad('tool_calls');
+  if (!Array.isArray(m.tool_calls)) return badToolCall(field, 'tool_calls', line, issues);
   const calls: ToolCall[] = [];
   for (const [i, c] of m.tool_calls.entries()) {
     const fn = isObject(c) ? functionOf(c.function) : undefined;
-    if (!fn) return bad(`tool_calls[${i}]`);
+    if (!fn) return badToolCall(field, `tool_calls[${i}]`, line, issues);
     calls.push({ id: isObject(c) && typeof c.id === 'string' ? c.id : `call_${i}`, type: 'function', function: fn });
   }
   return calls;
+}
+
+/** Reports a malformed tool call (a plain function: a closure made per message showed in the profile). */
+function badToolCall(field: string, what: string, line: number, issues: DatasetIssue[]): null {
+  issues.push(issue(line, 'error', 'invalid_tool_call', `${field}.${what}`, `Malformed ${what}.`, 'Each call needs {"type": "function", "function": {"name": "…", "arguments": "<JSON string>"}}.'));
+  return null;
 }
 
 function functionOf(value: unknown): ToolCall['function'] | undefined {

@@ -1,13 +1,13 @@
 import { throwIfCancelled } from './cancel.js';
 import { createReadStream } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { extname, join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse';
 import { FinetuneError } from '../errors.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { readLineBatches, readLines, type RawLine } from './line-reader.js';
-import { contentHash } from './stats.js';
+import { bytesHash } from './stats.js';
 
 /** One record read from a source file: a parsed value, or the issue that kept it from parsing. */
 export interface SourceRecord {
@@ -15,7 +15,7 @@ export interface SourceRecord {
   line: number;
   value?: unknown;
   issue?: DatasetIssue;
-  /** Fingerprint of the raw line (JSON Lines only): exact duplicates are found without re-serialising. */
+  /** Fingerprint of the raw line's bytes (JSON Lines only): exact duplicates are found without re-serialising. */
   fingerprint?: Buffer;
 }
 
@@ -140,12 +140,14 @@ function jsonLineRecord(file: string, raw: RawLine, maxLineBytes: number): Sourc
       };
     }
     if (isBlank(raw.bytes)) return undefined;
-    if (!isUtf8(raw.bytes)) {
+    // ASCII (most lines) is its own Latin-1 decoding, which skips UTF-8 decoding and makes a one-byte string.
+    const ascii = isAscii(raw.bytes);
+    if (!ascii && !isUtf8(raw.bytes)) {
       return { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_utf8', '', 'Line is not valid UTF-8.', 'Re-encode the file as UTF-8 (clean_dataset fixes encodings of prepared data).') };
     }
-    const text = raw.bytes.toString('utf8');
+    const text = raw.bytes.toString(ascii ? 'latin1' : 'utf8');
     try {
-      return { file, line: raw.line, value: JSON.parse(text), fingerprint: contentHash(text) };
+      return { file, line: raw.line, value: JSON.parse(text), fingerprint: bytesHash(raw.bytes) };
     } catch (error) {
       return { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_json', '', `Invalid JSON: ${(error as Error).message}.`, 'Make each line one complete JSON object (no trailing commas, quotes escaped).') };
     }

@@ -139,6 +139,75 @@ export class Fingerprint {
   }
 }
 
+/**
+ * A 64-bit fingerprint of raw bytes, four bytes a step (murmur3-style mixing in two lanes, so high bits
+ * reach low ones): about 4x faster than feeding UTF-16 units one at a time. Used for exact duplicates
+ * within one run, never stored; collisions among n rows are about n²/2⁶⁵ likely.
+ */
+export function bytesHash(bytes: Uint8Array): Buffer {
+  const n = bytes.length;
+  const words = n >>> 2;
+  // Whole 32-bit words through an aligned view; a line at an odd offset is copied first (a memcpy), so
+  // the hash never depends on where the bytes sit.
+  let view: Int32Array<ArrayBufferLike>;
+  let first: number;
+  if ((bytes.byteOffset & 3) === 0) {
+    view = wordView(bytes.buffer);
+    first = bytes.byteOffset >>> 2;
+  } else {
+    view = alignedCopy(bytes);
+    first = 0;
+  }
+  let h1 = 0x9747b28c ^ n;
+  let h2 = 0x3c6ef372 ^ Math.imul(n, 0x85ebca6b);
+  for (let w = first, end = first + words; w < end; w++) {
+    let k = Math.imul(view[w], 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    h1 ^= k;
+    h1 = (Math.imul((h1 << 13) | (h1 >>> 19), 5) + 0xe6546b64) | 0;
+    h2 ^= Math.imul((k << 11) | (k >>> 21), 0x85ebca6b);
+    h2 = (Math.imul((h2 << 17) | (h2 >>> 15), 0xc2b2ae35) + 0x27d4eb2f) | 0;
+  }
+  for (let i = words * 4; i < n; i++) {
+    h1 = Math.imul(h1 ^ bytes[i], 0xcc9e2d51);
+    h2 = Math.imul(h2 ^ bytes[i], 0x1b873593);
+  }
+  h1 = fmix(h1 ^ Math.imul(h2, 0x85ebca6b));
+  h2 = fmix(h2 ^ Math.imul(h1, 0xc2b2ae35));
+  const out = Buffer.allocUnsafe(8);
+  out.writeUInt32BE(h1 >>> 0, 0);
+  out.writeUInt32BE(h2 >>> 0, 4);
+  return out;
+}
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+// The line reader reuses one chunk buffer, so one cached view serves every line of a chunk.
+let viewedBuffer: ArrayBufferLike | undefined;
+let viewWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
+function wordView(buffer: ArrayBufferLike): Int32Array<ArrayBufferLike> {
+  if (buffer !== viewedBuffer) {
+    viewedBuffer = buffer;
+    viewWords = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  }
+  return viewWords;
+}
+
+let scratch = new Int32Array(1024);
+let scratchBytes = new Uint8Array(scratch.buffer);
+function alignedCopy(bytes: Uint8Array): Int32Array {
+  if (bytes.length > scratchBytes.length) {
+    scratch = new Int32Array(Math.ceil(bytes.length / 4) * 2);
+    scratchBytes = new Uint8Array(scratch.buffer);
+  }
+  scratchBytes.set(bytes);
+  return scratch;
+}
+
 export function contentHash(text: string): Buffer {
   const f = new Fingerprint();
   f.addString(text);
@@ -157,13 +226,13 @@ export function addNormalized(f: Fingerprint, text: string): void {
   let pendingSpace = false;
   let started = false;
   for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c > 127) {
+    const code = text.charCodeAt(i);
+    if (code > 127) {
       f.addString(normalizeForMatch(text));
       return;
     }
-    if (c >= 65 && c <= 90) c += 32;
-    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) {
+    const c = ASCII_FOLD[code];
+    if (c === 0) {
       pendingSpace = started;
       continue;
     }
@@ -182,6 +251,11 @@ export function addNormalized(f: Fingerprint, text: string): void {
   f.h2 = h2;
   f.length = length;
 }
+
+/** ASCII letters and digits folded to lower case; 0 for every separator (one table look-up a character). */
+const ASCII_FOLD = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) ASCII_FOLD[c] = c;
+for (let c = 97; c <= 122; c++) ASCII_FOLD[c] = ASCII_FOLD[c - 32] = c;
 
 /** Text for near-duplicate matching: case, punctuation and whitespace differences do not count. */
 export function normalizeForMatch(text: string): string {

@@ -2,11 +2,11 @@ import { throwIfCancelled } from './cancel.js';
 import { normalizeRecord, detectFormat } from './formats.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { redact, type PiiPattern } from './pii.js';
-import { exampleTokens, textFields } from './row-text.js';
+import { exampleTokens, textFields, type TextField } from './row-text.js';
 import type { SourceRecord } from './sources.js';
-import { addNormalized, contentHash, CountColumn, distribution, Fingerprint, HashIndex, type Distribution } from './stats.js';
+import { addNormalized, bytesHash, CountColumn, distribution, Fingerprint, HashIndex, type Distribution } from './stats.js';
 import type { TokenCounter } from './tokenizers.js';
-import { FORMAT_TASK, type CanonicalRow, type PreferenceRow, type SourceFormat, type TaskType } from './types.js';
+import { FORMAT_TASK, type CanonicalRow, type ChatMessage, type ChatRow, type PreferenceRow, type SourceFormat, type TaskType } from './types.js';
 
 export interface ValidateOptions {
   format?: SourceFormat;
@@ -183,13 +183,16 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
 
 function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: RegExp, exact: HashIndex, near: HashIndex, fingerprint?: Buffer): DatasetIssue[] {
   const found: DatasetIssue[] = [];
-  const fields = textFields(task, row);
+  // Chat rows (the common case) are scanned straight from their messages: no field list, and field
+  // names are only built for an issue.
+  const messages = task === 'chat' ? (row as ChatRow).messages : undefined;
+  const fields = messages ? undefined : textFields(task, row);
   // Identical source lines are identical rows; other sources compare their canonical JSON.
-  const firstExact = exact.firstOrAdd(fingerprint ?? contentHash(JSON.stringify(row)), line);
+  const firstExact = exact.firstOrAdd(fingerprint ?? bytesHash(Buffer.from(JSON.stringify(row))), line);
   if (firstExact !== undefined) {
     found.push(issue(line, 'warning', 'duplicate_exact', '', `Exact duplicate of line ${firstExact}.`, 'Remove the repeat (clean_dataset removes duplicates).'));
   } else {
-    const firstNear = near.firstOrAdd(nearFingerprint(fields), line);
+    const firstNear = near.firstOrAdd(messages ? nearFingerprintOfMessages(messages) : nearFingerprint(fields!), line);
     if (firstNear !== undefined) {
       found.push(issue(line, 'warning', 'duplicate_normalized', '', `Same as line ${firstNear} up to case, punctuation and whitespace.`, 'Remove the near-duplicate (clean_dataset removes them).'));
     }
@@ -200,17 +203,24 @@ function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: Reg
       found.push(issue(line, 'error', 'chosen_equals_rejected', 'rejected', 'chosen and rejected are identical, so the pair teaches nothing.', 'Give a worse rejected answer, or drop the pair.'));
     }
   }
-  for (const f of fields) {
-    const placeholder = f.text.includes('{{') ? PLACEHOLDER.exec(f.text) : null;
+  const count = messages ? messages.length : fields!.length;
+  for (let i = 0; i < count; i++) {
+    const text = messages ? messages[i].content : fields![i].text;
+    const placeholder = text.includes('{{') ? PLACEHOLDER.exec(text) : null;
     if (placeholder) {
-      found.push(issue(line, 'warning', 'unresolved_placeholder', f.field, `Text holds the template placeholder ${placeholder[0]}.`, 'Fill in the placeholder before training (the model would learn it literally).'));
+      found.push(issue(line, 'warning', 'unresolved_placeholder', fieldName(messages, fields, i), `Text holds the template placeholder ${placeholder[0]}.`, 'Fill in the placeholder before training (the model would learn it literally).'));
     }
-    const token = special.exec(f.text)?.[0];
+    const token = special.exec(text)?.[0];
     if (token) {
-      found.push(issue(line, 'error', 'forbidden_special_token', f.field, `Text holds the special token ${token}.`, 'Remove special tokens from content; the chat template adds them.'));
+      found.push(issue(line, 'error', 'forbidden_special_token', fieldName(messages, fields, i), `Text holds the special token ${token}.`, 'Remove special tokens from content; the chat template adds them.'));
     }
   }
   return found;
+}
+
+/** The JSON path textFields gives the i-th text of a row. */
+function fieldName(messages: ChatMessage[] | undefined, fields: TextField[] | undefined, i: number): string {
+  return messages ? `messages[${i}].content` : fields![i].field;
 }
 
 function piiIssues(task: TaskType, row: CanonicalRow, line: number, patterns: PiiPattern[]): DatasetIssue[] {
@@ -227,13 +237,22 @@ function piiIssues(task: TaskType, row: CanonicalRow, line: number, patterns: Pi
 /** Fingerprint of a row up to case, punctuation and whitespace, role by role. */
 export function nearFingerprint(fields: Array<{ role: string; text: string }>): Buffer {
   const f = new Fingerprint();
-  for (const field of fields) {
-    f.addString(field.role);
-    f.add(10);
-    addNormalized(f, field.text);
-    f.add(10);
-  }
+  for (const field of fields) addNearField(f, field.role, field.text);
   return f.digest();
+}
+
+/** nearFingerprint of a chat row's textFields, read from the messages without building the list. */
+function nearFingerprintOfMessages(messages: ChatMessage[]): Buffer {
+  const f = new Fingerprint();
+  for (const m of messages) addNearField(f, m.role, m.content);
+  return f.digest();
+}
+
+function addNearField(f: Fingerprint, role: string, text: string): void {
+  f.addString(role);
+  f.add(10);
+  addNormalized(f, text);
+  f.add(10);
 }
 
 function datasetChecks(records: number, validRows: number, task: TaskType | null, labels: Map<string, number>, options: ValidateOptions): DatasetIssue[] {
