@@ -119,7 +119,9 @@ async function* single(records: AsyncGenerator<SourceRecord>): AsyncGenerator<So
 }
 
 async function* readJsonLines(file: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord[]> {
-  for await (const lines of readLineBatches(file, { maxLineBytes: options.maxLineBytes, signal: options.signal, onProgress: options.onProgress as never })) {
+  // 64 KiB batches: fewer parsed rows alive at each young-generation GC than with 1 MiB (which copied
+  // them all, ~25% slower on a chat file); still one await per batch, not per line.
+  for await (const lines of readLineBatches(file, { maxLineBytes: options.maxLineBytes, chunkBytes: 1 << 16, signal: options.signal, onProgress: options.onProgress as never })) {
     const batch: SourceRecord[] = [];
     for (const raw of lines) {
       const record = jsonLineRecord(file, raw, options.maxLineBytes);
