@@ -106,8 +106,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
   const perExample = new CountColumn();
   const byRole = new Map<string, CountColumn>();
   const counter = options.counter;
-  // One alternation of literals: a single scan of each text instead of one per token.
-  const special = new RegExp([...new Set([...COMMON_SPECIAL, ...(counter?.special_tokens ?? [])])].map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+  const special = specialScan([...new Set([...COMMON_SPECIAL, ...(counter?.special_tokens ?? [])])]);
   let overLimit = 0;
 
   for await (const item of source) {
@@ -181,7 +180,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
   return { issues, summary };
 }
 
-function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: RegExp, exact: HashIndex, near: HashIndex, fingerprint?: Buffer): DatasetIssue[] {
+function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: SpecialScan, exact: HashIndex, near: HashIndex, fingerprint?: Buffer): DatasetIssue[] {
   const found: DatasetIssue[] = [];
   // Chat rows (the common case) are scanned straight from their messages: no field list, and field
   // names are only built for an issue.
@@ -210,12 +209,26 @@ function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: Reg
     if (placeholder) {
       found.push(issue(line, 'warning', 'unresolved_placeholder', fieldName(messages, fields, i), `Text holds the template placeholder ${placeholder[0]}.`, 'Fill in the placeholder before training (the model would learn it literally).'));
     }
-    const token = special.exec(text)?.[0];
+    const token = special.lead === undefined || text.includes(special.lead) ? special.pattern.exec(text)?.[0] : undefined;
     if (token) {
       found.push(issue(line, 'error', 'forbidden_special_token', fieldName(messages, fields, i), `Text holds the special token ${token}.`, 'Remove special tokens from content; the chat template adds them.'));
     }
   }
   return found;
+}
+
+interface SpecialScan {
+  /** One alternation of literals: a single scan of each text instead of one per token. */
+  pattern: RegExp;
+  /** The first character every token shares ("<" for the common ones), if any: texts without it need no regex. */
+  lead?: string;
+}
+
+function specialScan(tokens: string[]): SpecialScan {
+  const pattern = new RegExp(tokens.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+  const leads = new Set(tokens.map((t) => t.charAt(0)));
+  const [lead] = leads;
+  return { pattern, lead: leads.size === 1 && lead ? lead : undefined };
 }
 
 /** The JSON path textFields gives the i-th text of a row. */
