@@ -6,6 +6,7 @@
  * Run: npx tsx scripts/make-demo-stories.ts
  */
 import { writeFileSync } from 'node:fs';
+import { mulberry32 } from '../src/random.js';
 
 const animals = ['fox', 'rabbit', 'owl', 'mouse', 'bear', 'duck', 'cat', 'dog', 'frog', 'bird', 'deer', 'turtle', 'squirrel', 'lamb', 'puppy'];
 const names = ['Pip', 'Lily', 'Tom', 'Mia', 'Ben', 'Sue', 'Max', 'Anna', 'Sam', 'Lucy', 'Tim', 'Zoe', 'Jack', 'Ella', 'Leo', 'Rosa', 'Finn', 'Nora', 'Bob', 'Kim'];
@@ -23,14 +24,8 @@ const endings = [
   'kept the gift close forever',
 ];
 
-let state = 20261122;
-const next = () => {
-  // mulberry32: a tiny seeded PRNG, so the file is the same on every run
-  state = (state + 0x6d2b79f5) | 0;
-  let t = Math.imul(state ^ (state >>> 15), 1 | state);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+// A seeded generator, so the file is the same on every run.
+const next = mulberry32(20261122);
 const pick = <T>(list: T[]) => list[Math.floor(next() * list.length)];
 
 const rows: string[] = [];

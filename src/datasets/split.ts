@@ -7,6 +7,7 @@ import { contentHash } from './stats.js';
 import { nearFingerprint } from './validate.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type SplitName, type TaskType } from './types.js';
 import { JsonlWriter } from './version-writer.js';
+import { mulberry32 } from '../random.js';
 
 export interface SplitOptions {
   dataset_id: string;
@@ -35,17 +36,6 @@ export interface SplitResult {
   leakage: LeakageReport;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same split on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Reads a value by a JSON path such as "label", "messages[0].content" or "messages.0.content". */
 export function valueAt(row: unknown, path: string): unknown {

@@ -1,3 +1,5 @@
+import { mulberry32 } from '../../../src/random.js';
+
 /**
  * Next-token choice with the usual knobs, in the order transformers applies its logits processors:
  * repetition penalty, temperature, top-k, top-p, then a seeded draw (greedy when temperature is 0).
@@ -12,17 +14,8 @@ export interface SamplingOptions {
 
 export type Rng = () => number;
 
-/** mulberry32: a seeded uniform [0, 1) source, so a seed always gives the same text. */
-export function seededRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform [0, 1) source (mulberry32), so a seed always gives the same text. */
+export const seededRng: (seed: number) => Rng = mulberry32;
 
 export function argmax(values: ArrayLike<number>): number {
   let best = 0;

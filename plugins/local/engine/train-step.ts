@@ -8,6 +8,7 @@ import { type ArchConfig, archFromConfig, LINEAR_MODULES } from './arch.js';
 import { attentionBias, checkTokenIds, positionFeeds, shiftTargets, toInt64 } from './feeds.js';
 import { buildModel, type LoraPlan, type TrainableInput } from './model-graph.js';
 import { createSessionFromGraph, loadOrt } from './session.js';
+import { mulberry32 } from '../../../src/random.js';
 
 export interface LoraSpec {
   r: number;
@@ -136,17 +137,6 @@ function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | 
   return { graph: g, trainable: m.trainable, missing_targets: m.missing_targets, usesDropout: g.inputs.some((v) => v.name === 'dropout_seed') };
 }
 
-/** Small seeded generator (mulberry32) for adapter init, so a seed always gives the same init. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const arch = archFromConfig(spec.model.raw_config ?? spec.model.config);
@@ -169,7 +159,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const positions = positionFeeds(arch, 0, T);
 
   const seed = (s: number): TrainableTensor[] => {
-    const next = uniform(s);
+    const next = mulberry32(s);
     return trainable.map((t) => {
       const size = t.shape.reduce((a, b) => a * b, 1);
       let init: Float32Array;

@@ -8,16 +8,8 @@ export interface RandomModel {
   weights: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seededRandom } from '../../../src/random.js';
+import { mulberry32 as seededRandom } from '../../../src/random.js';
 
 function filler(seed: number, scale: number) {
   const next = seededRandom(seed);
