@@ -5,7 +5,7 @@ import { ERROR_CODES, FinetuneError, type ErrorCode } from '../../src/errors.js'
 import type { Logger } from '../../src/observability/logger.js';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { writeDirAtomic, writeFileAtomic } from '../../src/workspace/atomic-write.js';
-import { follow } from '../openai/poll.js';
+import { follow, onPollError } from '../../src/plugins/follow-remote.js';
 import { throwOnErrors } from '../openai/prepare.js';
 import type { RestClient } from '../together/http.js';
 import type { ModalConfig } from './config.js';
@@ -156,15 +156,7 @@ export class ModalBackend implements TrainingBackend {
         this.save(spec, state);
         return changed ? 'changed' : 'same';
       },
-      onError: (error) => {
-        this.logger.warn({ err: error, remote_id: state.remote_id }, 'polling the Modal job failed');
-        if (error.retryable) {
-          sink.event('poll_retry', `${error.message}; polling again later.`, { code: error.code });
-          return 'continue';
-        }
-        sink.status('interrupted', { remote_id: state.remote_id, error_code: error.code, message: error.message });
-        return 'stop';
-      },
+      onError: onPollError('Modal', this.logger, sink, () => state.remote_id),
     });
     return {
       remote_id: state.remote_id,

@@ -6,7 +6,7 @@ import type { OpenAIConfig } from './config.js';
 import { mapOpenAIError } from './errors.js';
 import { locateInSource } from './format.js';
 import { followJob, loadState, saveState, type FollowState } from './follow-job.js';
-import type { Follower } from './poll.js';
+import type { Follower } from '../../src/plugins/follow-remote.js';
 import { costEstimate, loadExamples, prepareFiles, throwOnErrors, validateSpec } from './prepare.js';
 import { isTerminal, mapOpenAIStatus } from './status.js';
 

@@ -1,13 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type OpenAI from 'openai';
-import type { FinetuneError } from '../../src/errors.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { JobSink, TrainingSpec } from '../../src/plugins/providers.js';
 import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
 import type { OpenAIConfig } from './config.js';
 import { codeForJobError, mapOpenAIError } from './errors.js';
-import { follow, type Follower } from './poll.js';
+import { follow, onPollError, type Follower } from '../../src/plugins/follow-remote.js';
 import { OPENAI_METRIC_NAMES, isTerminal, mapOpenAIStatus, type JobState } from './status.js';
 
 /** What has been imported from a remote job so far; persisted so a restart does not import twice. */
@@ -167,15 +166,6 @@ export function followJob(deps: FollowDeps): Follower {
         throw mapOpenAIError(error, context);
       }
     },
-    onError(error: FinetuneError) {
-      logger.warn({ err: error, remote_id: state.remote_id }, 'polling the OpenAI job failed');
-      if (error.retryable) {
-        sink.event('poll_retry', `${error.message}; polling again later.`, { code: error.code });
-        return 'continue';
-      }
-      // The remote job may still be running: mark ours interrupted so attach() can pick it up.
-      sink.status('interrupted', { remote_id: state.remote_id, error_code: error.code, message: error.message });
-      return 'stop';
-    },
+    onError: onPollError('OpenAI', logger, sink, () => state.remote_id),
   });
 }

@@ -1,12 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { isFinetuneError, type FinetuneError } from '../../src/errors.js';
+import { isFinetuneError } from '../../src/errors.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
 import { convertSplit, locateInSource, writeOpenAIFile, type OpenAIExample } from '../openai/format.js';
-import { follow } from '../openai/poll.js';
+import { follow, onPollError } from '../../src/plugins/follow-remote.js';
 import { throwOnErrors } from '../openai/prepare.js';
 import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
 import { createBody, nEvals, togetherIssues, trainingMethod, trainingType } from './body.js';
@@ -203,15 +203,7 @@ export class TogetherBackend implements TrainingBackend {
         this.save(spec, state);
         return changed ? 'changed' : 'same';
       },
-      onError: (error: FinetuneError) => {
-        this.logger.warn({ err: error, remote_id: state.remote_id }, 'polling the Together job failed');
-        if (error.retryable) {
-          sink.event('poll_retry', `${error.message}; polling again later.`, { code: error.code });
-          return 'continue';
-        }
-        sink.status('interrupted', { remote_id: state.remote_id, error_code: error.code, message: error.message });
-        return 'stop';
-      },
+      onError: onPollError('Together', this.logger, sink, () => state.remote_id),
     });
     return {
       remote_id: state.remote_id,

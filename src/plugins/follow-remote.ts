@@ -1,4 +1,6 @@
-import { toFinetuneError, type FinetuneError } from '../../src/errors.js';
+import { toFinetuneError, type FinetuneError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { JobSink } from './providers.js';
 
 export interface FollowOptions {
   /** First wait between polls; it grows ×1.5 while nothing changes, up to maxMs, and resets on change. */
@@ -73,4 +75,20 @@ export function follow(options: FollowOptions): Follower {
   }
   schedule(0);
   return { nudge: () => schedule(0), stop: finish, finished };
+}
+
+/**
+ * The shared reaction to a failed poll of a remote job: a retryable failure is reported and polling
+ * goes on; any other marks our job interrupted (the remote job may still run, so attach() can pick it up).
+ */
+export function onPollError(provider: string, logger: Logger, sink: JobSink, remoteId: () => string): (error: FinetuneError) => 'continue' | 'stop' {
+  return (error) => {
+    logger.warn({ err: error, remote_id: remoteId() }, `polling the ${provider} job failed`);
+    if (error.retryable) {
+      sink.event('poll_retry', `${error.message}; polling again later.`, { code: error.code });
+      return 'continue';
+    }
+    sink.status('interrupted', { remote_id: remoteId(), error_code: error.code, message: error.message });
+    return 'stop';
+  };
 }
