@@ -16,6 +16,7 @@ import { listDatasetsTool } from './list-datasets.js';
 import { cleanDatasetTool } from './clean-dataset.js';
 import { splitDatasetTool } from './split-dataset.js';
 import { exportDatasetTool } from './export-dataset.js';
+import { extractDatasetTool } from './extract-dataset.js';
 import { registerModelTool } from './register-model.js';
 import { listModelVersionsTool } from './list-model-versions.js';
 import { getModelVersionTool } from './get-model-version.js';
@@ -47,6 +48,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackends
   cleanDatasetTool,
   splitDatasetTool,
   exportDatasetTool,
+  extractDatasetTool,
   // base models
   importModelTool,
   listModelsTool,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FinetuneError } from '../../src/errors.js';
 import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { PhoenixClient, type PhoenixSpanAnnotation } from './client.js';
 import { spanToChat } from './span-to-chat.js';
@@ -47,7 +48,15 @@ export const phoenixPlugin = definePlugin({
     return {
       data_source: {
         async *extract(raw, onSkip) {
-          const query = PhoenixExtractQuery.parse(raw);
+          const parsed = PhoenixExtractQuery.safeParse(raw);
+          if (!parsed.success) {
+            const issue = parsed.error.issues[0];
+            throw new FinetuneError('INVALID_INPUT', `Phoenix query field '${issue.path.join('.') || '(root)'}': ${issue.message}.`, {
+              recovery: 'Pass query {"project": "<Phoenix project name or id>"} plus optional start_time, end_time, annotation_name, labels, min_score, limit.',
+              details: { field: `query.${issue.path.join('.')}` },
+            });
+          }
+          const query = parsed.data;
           let emitted = 0;
           const batch: Array<{ span: import('./client.js').PhoenixSpan; messages: import('./span-to-chat.js').ChatMessage[] }> = [];
           const flush = async function* () {
