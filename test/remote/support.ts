@@ -2,36 +2,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobSink, TrainingHyperparameters, TrainingSpec } from '../../src/plugins/providers.js';
+import { BASE_HYPERPARAMETERS } from '../../src/training/templates.js';
 
+/** The shared base with only what this test needs changed. */
 export const HYPERPARAMETERS: TrainingHyperparameters = {
-  epochs: 3,
-  max_steps: 0,
+  ...BASE_HYPERPARAMETERS,
   learning_rate: 2e-4,
-  batch_size: 4,
   gradient_accumulation: 1,
   max_seq_length: 512,
-  warmup_ratio: 0.03,
-  lr_scheduler: 'cosine',
-  weight_decay: 0,
-  adam_beta1: 0.9,
-  adam_beta2: 0.999,
-  adam_epsilon: 1e-8,
-  max_grad_norm: 1,
-  lora_r: 8,
-  lora_alpha: 16,
-  lora_dropout: 0.05,
-  target_modules: 'all-linear',
-  use_rslora: false,
-  on_missing_target: 'error',
-  dpo_beta: 0.1,
-  loss_on: 'completion',
-  packing: false,
-  eval_steps: 0,
-  save_steps: 0,
-  save_total_limit: 2,
-  early_stopping_patience: 0,
-  early_stopping_min_delta: 0,
-  seed: 42,
 };
 
 export function chatRows(n: number): Array<Record<string, unknown>> {

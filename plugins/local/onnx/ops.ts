@@ -126,9 +126,9 @@ export function fusedMatMul(a: Value, b: Value, opts: { transA?: boolean; transB
     ? a.graph.node('MatMul', [a, b], [{ dtype: 'float32', shape, requiresGrad: grad }])
     : a.graph.node('FusedMatMul', [a, b], [{ dtype: 'float32', shape, requiresGrad: grad }], { transA: +transA, transB: +transB, alpha: { float: alpha } }, MS_DOMAIN);
   if (grad) {
-    if (transA) fail('FusedMatMul', 'gradients through transA are not implemented');
+    if (transA) fail('FusedMatMul', 'gradients through transA are not supported (no model graph needs them)');
     if (a.rank !== b.rank) {
-      if (b.requiresGrad) fail('MatMul', `gradient to a broadcast right operand ${shapeToString(b.shape)} is not implemented; flatten to 2-D`);
+      if (b.requiresGrad) fail('MatMul', `gradient to a broadcast right operand ${shapeToString(b.shape)} is not supported; flatten to 2-D`);
     }
     a.graph.record({
       inputs: [a, b],
@@ -205,7 +205,7 @@ export function concat(values: readonly Value[], axis: number): Value {
     along = typeof along === 'number' && typeof d === 'number' ? along + d : `${along}+${d}`;
   }
   const shape = first.shape.map((d, i) => (i === ax ? along : d));
-  if (needsGrad(...values)) fail('Concat', 'gradients through Concat are not implemented');
+  if (needsGrad(...values)) fail('Concat', 'gradients through Concat are not supported (no model graph needs them)');
   const [y] = first.graph.node('Concat', values, [{ dtype: first.dtype, shape }], { axis: ax });
   return y!;
 }

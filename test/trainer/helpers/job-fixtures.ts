@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertLlama2c } from '../../../plugins/local/model-files/llama2c.js';
 import type { JobSink, TrainingHyperparameters, TrainingSpec } from '../../../src/plugins/providers.js';
+import { BASE_HYPERPARAMETERS } from '../../../src/training/templates.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 export const STORIES_260K = join(REPO, 'assets/models/stories260K');
@@ -15,35 +16,16 @@ export function convertStories260K(root: string): string {
   return dir;
 }
 
+/** The shared base with only what this test needs changed. */
 export const TEST_HYPER: TrainingHyperparameters = {
+  ...BASE_HYPERPARAMETERS,
   epochs: 1,
-  max_steps: 0,
   learning_rate: 1e-2,
-  batch_size: 4,
   gradient_accumulation: 1,
   max_seq_length: 128,
   warmup_ratio: 0.05,
-  lr_scheduler: 'cosine',
-  weight_decay: 0,
-  adam_beta1: 0.9,
-  adam_beta2: 0.999,
-  adam_epsilon: 1e-8,
-  max_grad_norm: 1,
-  lora_r: 8,
-  lora_alpha: 16,
   lora_dropout: 0,
-  target_modules: 'all-linear',
-  use_rslora: false,
-  on_missing_target: 'error',
-  dpo_beta: 0.1,
   loss_on: 'all',
-  packing: false,
-  eval_steps: 0,
-  save_steps: 0,
-  save_total_limit: 2,
-  early_stopping_patience: 0,
-  early_stopping_min_delta: 0,
-  seed: 42,
 };
 
 /** A workspace-like temp folder with a dataset version (train/validation JSONL) and a job folder. */
