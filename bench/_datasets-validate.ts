@@ -2,16 +2,17 @@
 import { DatasetSettingsSchema } from '../src/datasets/settings.js';
 import { readSourceBatches } from '../src/datasets/sources.js';
 import { openAiCounter } from '../src/datasets/tokenizers.js';
-import { validateRecords } from '../src/datasets/validate.js';
+import { validateSource } from '../src/datasets/parallel-validate.js';
 
 const [path, mode] = process.argv.slice(2);
 const settings = DatasetSettingsSchema.parse({});
 const counter = mode === 'tokens' ? await openAiCounter('gpt-4o-mini') : undefined;
 const started = performance.now();
 const cpuStarted = process.cpuUsage();
-const source = readSourceBatches(path, { maxLineBytes: settings.max_line_bytes, maxJsonBytes: settings.max_json_bytes, textSeparator: '' });
+const sourceOptions = { maxLineBytes: settings.max_line_bytes, maxJsonBytes: settings.max_json_bytes, textSeparator: '' };
+const source = readSourceBatches(path, sourceOptions);
 // 'read' is the floor under validation (read, UTF-8 check, JSON.parse, line hash; no row checks), to show where time goes.
-const result = mode === 'read' ? await readOnly(source) : await validateRecords(source, { counter, maxIssues: settings.max_issues, thresholds: settings });
+const result = mode === 'read' ? await readOnly(source) : await validateSource(path, sourceOptions, { counter, maxIssues: settings.max_issues, thresholds: settings }); // the service's path: two worker threads for a large JSON Lines file
 
 async function readOnly(records: typeof source) {
   const byCode: Record<string, number> = {};

@@ -19,6 +19,9 @@ export interface ReadLinesOptions {
   maxLineBytes: number;
   chunkBytes?: number;
   signal?: AbortSignal;
+  /** Byte range to read, [start, end): a range starts at a line start (no BOM check past byte 0). */
+  start?: number;
+  end?: number;
   /** Called with the bytes read so far, once per chunk. */
   onProgress?: (bytesRead: number) => void;
 }
@@ -49,7 +52,9 @@ export async function* readLineBatches(path: string, options: ReadLinesOptions):
     let skipping = false;
     let lineNo = 1;
     let bytesRead = 0;
-    let first = true;
+    let position = options.start ?? 0;
+    const end = options.end ?? Infinity;
+    let first = position === 0;
     let batch: RawLine[] = [];
     for (;;) {
       if (batch.length) {
@@ -59,8 +64,9 @@ export async function* readLineBatches(path: string, options: ReadLinesOptions):
       throwIfCancelled(options.signal);
       // Let the event loop run once a chunk: cancellations and progress notifications get through.
       await new Promise((resolve) => setImmediate(resolve));
-      const n = readSync(fd, chunk, 0, chunkBytes, null);
+      const n = position >= end ? 0 : readSync(fd, chunk, 0, Math.min(chunkBytes, end - position), position);
       if (n === 0) break;
+      position += n;
       bytesRead += n;
       options.onProgress?.(bytesRead);
       let start = 0;

@@ -15,6 +15,7 @@ import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
 import { validateRecords, type ValidationResult } from './validate.js';
+import { validateSource } from './parallel-validate.js';
 import { JsonlWriter } from './version-writer.js';
 
 /** What long operations receive from the tool layer: cancellation and progress. */
@@ -322,7 +323,8 @@ export class DatasetService {
     const format = 'path' in target ? options.format : canonicalFormat(this.get(target.dataset_id).task_type);
     const withFile = 'path' in target && (await sourceFiles(target.path)).length > 1;
     const pii = options.scan_pii ? piiPatterns(PII_KINDS, this.settings.pii_patterns) : undefined;
-    return validateRecords(records, { ...this.validationOptions({ format, counter, method: options.method, labels: options.labels, epochs: options.epochs, openai, signal: run.signal }), pii, withFile });
+    const validation = { ...this.validationOptions({ format, counter, method: options.method, labels: options.labels, epochs: options.epochs, openai, signal: run.signal }), pii, withFile };
+    return 'path' in target ? validateSource(target.path, this.sourceOptions(run), validation) : validateRecords(records, validation);
   }
 }
 

@@ -132,7 +132,7 @@ async function* readJsonLines(file: string, options: ReadSourceOptions): AsyncGe
 }
 
 /** One JSON line as a record: its value, or the issue that kept it from parsing; undefined for a blank line. */
-function jsonLineRecord(file: string, raw: RawLine, maxLineBytes: number): SourceRecord | undefined {
+export function jsonLineRecord(file: string, raw: RawLine, maxLineBytes: number): SourceRecord | undefined {
   {
     if (raw.too_long) {
       return {

@@ -66,9 +66,14 @@ export class HashIndex {
 
   /** Records the hash with its line when new and returns undefined; returns the first line when seen before. */
   firstOrAdd(hash: Buffer, line: number): number | undefined {
+    return this.firstOrAddWords(hash.readUInt32BE(0), hash.readUInt32BE(4), line);
+  }
+
+  /** firstOrAdd of a hash given as its first two big-endian 32-bit words. */
+  firstOrAddWords(hi: number, lo: number, line: number): number | undefined {
     if ((this.used + 1) * 2 > this.lines.length) this.grow();
-    const h = hash.readUInt32BE(0);
-    const l = hash.readUInt32BE(4) || 1;
+    const h = hi;
+    const l = lo || 1;
     const mask = this.lines.length - 1;
     for (let i = l & mask; ; i = (i + 1) & mask) {
       if (this.lo[i] === 0) {

@@ -25,6 +25,42 @@ export interface ValidateOptions {
   /** Name the file of each issue (the source is a folder). */
   withFile?: boolean;
   signal?: AbortSignal;
+  /** Where duplicates are looked up; parallel workers record the hashes instead (the main thread checks them in line order). */
+  duplicates?: DuplicateCheck;
+}
+
+/** Finds a row's exact or near duplicate among earlier rows; `near` is computed only when needed. */
+export interface DuplicateCheck {
+  check(line: number, exact: Buffer, near: () => Buffer): DatasetIssue | undefined;
+}
+
+/** The duplicate checks of one pass in line order: two 64-bit hashes and a line a row. */
+export class LineOrderDuplicates implements DuplicateCheck {
+  private readonly exact = new HashIndex();
+  private readonly near = new HashIndex();
+
+  check(line: number, exact: Buffer, near: () => Buffer): DatasetIssue | undefined {
+    const firstExact = this.exact.firstOrAdd(exact, line);
+    if (firstExact !== undefined) return exactDuplicate(line, firstExact);
+    const firstNear = this.near.firstOrAdd(near(), line);
+    return firstNear === undefined ? undefined : nearDuplicate(line, firstNear);
+  }
+
+  /** check() for hashes already computed elsewhere, as two 32-bit words each. */
+  checkWords(line: number, exactHi: number, exactLo: number, nearHi: number, nearLo: number): DatasetIssue | undefined {
+    const firstExact = this.exact.firstOrAddWords(exactHi, exactLo, line);
+    if (firstExact !== undefined) return exactDuplicate(line, firstExact);
+    const firstNear = this.near.firstOrAddWords(nearHi, nearLo, line);
+    return firstNear === undefined ? undefined : nearDuplicate(line, firstNear);
+  }
+}
+
+function exactDuplicate(line: number, first: number): DatasetIssue {
+  return issue(line, 'warning', 'duplicate_exact', '', `Exact duplicate of line ${first}.`, 'Remove the repeat (clean_dataset removes duplicates).');
+}
+
+function nearDuplicate(line: number, first: number): DatasetIssue {
+  return issue(line, 'warning', 'duplicate_normalized', '', `Same as line ${first} up to case, punctuation and whitespace.`, 'Remove the near-duplicate (clean_dataset removes them).');
 }
 
 export interface ValidationThresholds {
@@ -100,8 +136,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
   let records = 0;
   let validRows = 0;
   let rowsWithErrors = 0;
-  const exact = new HashIndex();
-  const near = new HashIndex();
+  const duplicates = options.duplicates ?? new LineOrderDuplicates();
   const labels = new Map<string, number>();
   const perExample = new CountColumn();
   const byRole = new Map<string, CountColumn>();
@@ -129,7 +164,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
       }
       if (row && format) {
         const task = FORMAT_TASK[format];
-        rowIssues.push(...rowChecks(task, row, record.line, special, exact, near, record.fingerprint));
+        rowIssues.push(...rowChecks(task, row, record.line, special, duplicates, record.fingerprint));
         if (task === 'classification') {
           const label = (row as { label: string }).label;
           labels.set(label, (labels.get(label) ?? 0) + 1);
@@ -180,22 +215,15 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
   return { issues, summary };
 }
 
-function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: SpecialScan, exact: HashIndex, near: HashIndex, fingerprint?: Buffer): DatasetIssue[] {
+function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: SpecialScan, duplicates: DuplicateCheck, fingerprint?: Buffer): DatasetIssue[] {
   const found: DatasetIssue[] = [];
   // Chat rows (the common case) are scanned straight from their messages: no field list, and field
   // names are only built for an issue.
   const messages = task === 'chat' ? (row as ChatRow).messages : undefined;
   const fields = messages ? undefined : textFields(task, row);
   // Identical source lines are identical rows; other sources compare their canonical JSON.
-  const firstExact = exact.firstOrAdd(fingerprint ?? bytesHash(Buffer.from(JSON.stringify(row))), line);
-  if (firstExact !== undefined) {
-    found.push(issue(line, 'warning', 'duplicate_exact', '', `Exact duplicate of line ${firstExact}.`, 'Remove the repeat (clean_dataset removes duplicates).'));
-  } else {
-    const firstNear = near.firstOrAdd(messages ? nearFingerprintOfMessages(messages) : nearFingerprint(fields!), line);
-    if (firstNear !== undefined) {
-      found.push(issue(line, 'warning', 'duplicate_normalized', '', `Same as line ${firstNear} up to case, punctuation and whitespace.`, 'Remove the near-duplicate (clean_dataset removes them).'));
-    }
-  }
+  const duplicate = duplicates.check(line, fingerprint ?? bytesHash(Buffer.from(JSON.stringify(row))), () => (messages ? nearFingerprintOfMessages(messages) : nearFingerprint(fields!)));
+  if (duplicate) found.push(duplicate);
   if (task === 'preference') {
     const r = row as PreferenceRow;
     if (JSON.stringify(r.chosen) === JSON.stringify(r.rejected)) {
@@ -268,7 +296,7 @@ function addNearField(f: Fingerprint, role: string, text: string): void {
   f.add(10);
 }
 
-function datasetChecks(records: number, validRows: number, task: TaskType | null, labels: Map<string, number>, options: ValidateOptions): DatasetIssue[] {
+export function datasetChecks(records: number, validRows: number, task: TaskType | null, labels: Map<string, number>, options: ValidateOptions): DatasetIssue[] {
   const t = options.thresholds;
   const found: DatasetIssue[] = [];
   if (records === 0) found.push(issue(1, 'error', 'empty_dataset', '', 'The source holds no examples.', 'Point at the file with the examples.'));

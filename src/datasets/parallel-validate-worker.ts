@@ -1,0 +1,100 @@
+/**
+ * Worker of parallel-validate.ts: validates one byte range of a JSON Lines file with every row check
+ * except duplicates, whose hashes it sends to the main thread (which checks them in line order).
+ * Line numbers it sends are relative to the range's first line.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { issue, type DatasetIssue } from './issues.js';
+import { readLineBatches } from './line-reader.js';
+import { jsonLineRecord, type SourceRecord } from './sources.js';
+import { validateRecords, type DuplicateCheck, type ValidatedRow } from './validate.js';
+import type { RangeDone, RangeInput, RangeRows } from './parallel-validate.js';
+
+const input = workerData as RangeInput;
+const ROWS_A_MESSAGE = 4096;
+
+/** Stands in the row's issue list where the duplicate issue (if any) goes. */
+const DUPLICATE_SLOT = issue(0, 'warning', 'duplicate_slot', '', '', '');
+let hashes: [number, number, number, number] | undefined;
+const recordHashes: DuplicateCheck = {
+  check(_line, exact, near) {
+    const n = near();
+    hashes = [exact.readUInt32BE(0), exact.readUInt32BE(4), n.readUInt32BE(0), n.readUInt32BE(4)];
+    return DUPLICATE_SLOT;
+  },
+};
+
+let lastLine = 0;
+let bytes = 0;
+async function* records(): AsyncGenerator<SourceRecord[]> {
+  const options = { maxLineBytes: input.maxLineBytes, chunkBytes: 1 << 16, start: input.start, end: input.end, onProgress: (n: number) => (bytes = n) };
+  for await (const lines of readLineBatches(input.path, options)) {
+    const batch: SourceRecord[] = [];
+    for (const raw of lines) {
+      lastLine = raw.line;
+      const record = jsonLineRecord(input.path, raw, input.maxLineBytes);
+      if (record) batch.push(record);
+    }
+    yield batch;
+    if (pending.lines.length >= ROWS_A_MESSAGE) flush();
+  }
+}
+
+const done: Omit<RangeDone, 'type' | 'last_line' | 'format'> = { records: 0, valid_rows: 0, rows_with_errors: 0, errors: 0, warnings: 0, by_code: {}, labels: [] };
+const labels = new Map<string, number>();
+let listed = 0;
+let pending = { lines: [] as number[], slots: [] as number[], hashes: [] as number[], issues: [] as Array<[number, DatasetIssue[]]> };
+
+function onRow(v: ValidatedRow): void {
+  done.records++;
+  let slot = -1;
+  const own: DatasetIssue[] = [];
+  let firstOfCode = false;
+  let hasError = false;
+  for (const [i, found] of v.issues.entries()) {
+    if (found === DUPLICATE_SLOT) {
+      slot = i;
+      continue;
+    }
+    own.push(found);
+    if (done.by_code[found.code] === undefined) firstOfCode = true;
+    done.by_code[found.code] = (done.by_code[found.code] ?? 0) + 1;
+    if (found.severity === 'error') {
+      done.errors++;
+      hasError = true;
+    } else done.warnings++;
+  }
+  if (hasError) done.rows_with_errors++;
+  if (v.row && !hasError) done.valid_rows++;
+  const label = v.row && (v.row as { label?: unknown }).label;
+  if (typeof label === 'string') labels.set(label, (labels.get(label) ?? 0) + 1);
+  // Issues past the list cap need not travel, except a code's first (the summary keeps codes in first-seen order).
+  const send = own.length > 0 && (listed < input.maxIssues || firstOfCode);
+  listed += own.length;
+  if (slot < 0 && !send) return;
+  const index = pending.lines.length;
+  pending.lines.push(v.line);
+  pending.slots.push(slot);
+  if (slot >= 0) pending.hashes.push(...hashes!);
+  else pending.hashes.push(0, 0, 0, 0);
+  if (send) pending.issues.push([index, own]);
+}
+
+function flush(): void {
+  const message: RangeRows = {
+    type: 'rows',
+    bytes,
+    lines: Uint32Array.from(pending.lines),
+    slots: Int32Array.from(pending.slots),
+    hashes: Uint32Array.from(pending.hashes),
+    issues: pending.issues,
+  };
+  parentPort!.postMessage(message, [message.lines.buffer as ArrayBuffer, message.slots.buffer as ArrayBuffer, message.hashes.buffer as ArrayBuffer]);
+  pending = { lines: [], slots: [], hashes: [], issues: [] };
+}
+
+const result = await validateRecords(records(), { format: input.format, labels: input.labels, maxIssues: 0, thresholds: input.thresholds, duplicates: recordHashes }, onRow);
+flush();
+done.labels = [...labels];
+const message: RangeDone = { type: 'done', ...done, last_line: lastLine, format: result.summary.format };
+parentPort!.postMessage(message);
