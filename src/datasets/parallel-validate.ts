@@ -62,6 +62,8 @@ export interface RangeDone {
 export interface ParallelOptions {
   /** Files smaller than this take the single-threaded path. */
   minBytes?: number;
+  /** Another worker module (tests: one that fails, to prove the fallback). */
+  workerEntry?: URL;
 }
 
 /** Validates a source file or folder: in two ranges when it is one large JSON Lines file, else in one pass. */
@@ -79,7 +81,7 @@ export async function validateSource(path: string, sourceOptions: ReadSourceOpti
 /** The two-range pass alone: undefined when the source does not qualify; throws when a worker fails. */
 export async function validateInRanges(path: string, sourceOptions: ReadSourceOptions, options: ValidateOptions, parallel: ParallelOptions = {}): Promise<ValidationResult | undefined> {
   const plan = await planRanges(path, sourceOptions, options, parallel.minBytes ?? PARALLEL_MIN_BYTES);
-  return plan ? validateRanges(path, plan, sourceOptions, options) : undefined;
+  return plan ? validateRanges(path, plan, sourceOptions, options, parallel.workerEntry) : undefined;
 }
 
 interface Plan {
@@ -144,10 +146,11 @@ async function firstFormat(path: string, end: number, maxLineBytes: number): Pro
  * The worker: the built .js as is; from TypeScript sources (tests, bench) a bootstrap that registers tsx
  * first (Node 20 ignores `--import tsx` in a worker's execArgv for module loading).
  */
-function startWorker(workerData: RangeInput): Worker {
+function startWorker(workerData: RangeInput, entry?: URL): Worker {
   // A 24 MB young generation a worker keeps the process (both workers + main) under 300 MB RSS on a 1 GB
   // file (default: ~319 MB) at about the same speed; 16 MB or less costs ~10% in GC.
   const resourceLimits = { maxYoungGenerationSizeMb: 24 };
+  if (entry) return new Worker(entry, { workerData, resourceLimits });
   const fromTs = import.meta.url.endsWith('.ts');
   const url = new URL(`./parallel-validate-worker.${fromTs ? 'ts' : 'js'}`, import.meta.url);
   if (!fromTs) return new Worker(url, { workerData, resourceLimits });
@@ -155,14 +158,14 @@ function startWorker(workerData: RangeInput): Worker {
   return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
 }
 
-async function validateRanges(path: string, plan: Plan, sourceOptions: ReadSourceOptions, options: ValidateOptions): Promise<ValidationResult> {
+async function validateRanges(path: string, plan: Plan, sourceOptions: ReadSourceOptions, options: ValidateOptions, workerEntry?: URL): Promise<ValidationResult> {
   throwIfCancelled(options.signal);
   const base = { path, maxLineBytes: sourceOptions.maxLineBytes, labels: options.labels, maxIssues: options.maxIssues, thresholds: options.thresholds };
   const inputs: RangeInput[] = [
     { ...base, start: 0, end: plan.split, format: options.format },
     { ...base, start: plan.split, end: plan.size, format: plan.format },
   ];
-  const workers = inputs.map(startWorker);
+  const workers = inputs.map((input) => startWorker(input, workerEntry));
   const merge = new RangeMerge(options);
   const bytes = [0, 0];
   /** Messages of the second range wait here until the first range's last line number is known. */

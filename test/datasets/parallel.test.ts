@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,11 +75,35 @@ describe('validation in two ranges on worker threads', () => {
     expect(await validateSource(path, sourceOptions, { maxIssues: settings.max_issues, thresholds: settings }, { minBytes: 1 })).toEqual(single);
   });
 
+  it('falls back to the single pass when a worker fails', async () => {
+    const path = chatFile();
+    const { single } = await bothWays(path);
+    const failing = new URL(`data:text/javascript,${encodeURIComponent('throw new Error("worker crashed")')}`);
+    const options = { maxIssues: settings.max_issues, thresholds: settings };
+    await expect(validateInRanges(path, sourceOptions, options, { minBytes: 1, workerEntry: failing })).rejects.toThrow('worker crashed');
+    expect(await validateSource(path, sourceOptions, options, { minBytes: 1, workerEntry: failing })).toEqual(single);
+  });
+
   it('stops with CANCELLED when the signal aborts', async () => {
     const path = chatFile();
     const controller = new AbortController();
     const pending = validateSource(path, sourceOptions, { maxIssues: 10, thresholds: settings, signal: controller.signal }, { minBytes: 1 });
     controller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+
+  it('reports progress against the file size and stops with CANCELLED when aborted while workers run', async () => {
+    const path = chatFile();
+    const controller = new AbortController();
+    const progress: Array<[number, number]> = [];
+    const onProgress = (done: number, total: number) => {
+      progress.push([done, total]);
+      controller.abort();
+    };
+    const pending = validateSource(path, { ...sourceOptions, onProgress }, { maxIssues: 10, thresholds: settings, signal: controller.signal }, { minBytes: 1 });
+    await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress[0][1]).toBe(statSync(path).size);
+    expect(progress[0][0]).toBeGreaterThan(0);
   });
 });
