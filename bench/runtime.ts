@@ -9,12 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, loadRuntimeModel, releaseRuntimeModel, scoreSequences } from '../plugins/local/engine/index.js';
-import { convertLlama2c } from '../plugins/local/model-files/llama2c.js';
-import { loadModelFolder } from '../plugins/local/model-files/load-model.js';
-import { randomLlama } from '../test/engine/helpers/random-model.js';
+import { benchShapes } from './_shapes.js';
 import { runTorch, torchAvailable, writeTorchWeights } from './_torch.js';
 
-const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ftm-bench-runtime-'));
 const B = 8;
 const T = 256;
@@ -23,13 +20,7 @@ const REPS = 5;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  convertLlama2c({ checkpoint: join(root, 'assets/models/stories260K/stories260K.bin'), tokenizer: join(root, 'assets/models/stories260K/tok512.bin'), out_dir: join(work, 's260k') });
-  const s260k = await loadModelFolder(join(work, 's260k'));
-  const s15m = randomLlama({ vocab: 32000, hidden: 288, layers: 6, heads: 6, kvHeads: 6, inter: 768, tied: true }, 15, 0.05);
-  const shapes = [
-    { name: 'stories260K', model: s260k, config: s260k.raw_config, weights: s260k.weights },
-    { name: 'stories15M-shape (random)', model: s15m, config: s15m.raw_config, weights: s15m.weights },
-  ];
+  const shapes = await benchShapes(work);
   const torch = torchAvailable();
   console.log(`forward: batch ${B} × ${T} tokens, median of ${REPS}; generation: 128 new tokens, batch 1, KV cache${torch ? '' : '; PyTorch: not installed'}`);
   console.log('model | threads | build ms | forward tok/s | torch forward tok/s | ratio | generate tok/s');

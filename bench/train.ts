@@ -10,12 +10,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainStep } from '../plugins/local/engine/train-step.js';
-import { convertLlama2c } from '../plugins/local/model-files/llama2c.js';
-import { loadModelFolder } from '../plugins/local/model-files/load-model.js';
-import { randomLlama } from '../test/engine/helpers/random-model.js';
+import { benchShapes } from './_shapes.js';
 import { runTorch, torchAvailable, writeTorchWeights } from './_torch.js';
 
-const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ftm-bench-train-'));
 const B = 8;
 const T = 256;
@@ -57,13 +54,7 @@ function profileSummary(path: string): string {
 }
 
 async function main(): Promise<void> {
-  convertLlama2c({ checkpoint: join(root, 'assets/models/stories260K/stories260K.bin'), tokenizer: join(root, 'assets/models/stories260K/tok512.bin'), out_dir: join(work, 's260k') });
-  const s260k = await loadModelFolder(join(work, 's260k'));
-  const s15m = randomLlama({ vocab: 32000, hidden: 288, layers: 6, heads: 6, kvHeads: 6, inter: 768, tied: true }, 15, 0.05);
-  const shapes = [
-    { name: 'stories260K', model: s260k, config: s260k.raw_config, weights: s260k.weights },
-    { name: 'stories15M-shape (random)', model: s15m, config: s15m.raw_config, weights: s15m.weights },
-  ];
+  const shapes = await benchShapes(work);
   const torch = torchAvailable();
   console.log(`LoRA SFT step: batch ${B} × ${T}, r 8, alpha 16, q_proj+v_proj; median of ${STEPS} steps${torch ? '' : '; PyTorch: not installed'}`);
   console.log('model | threads | ms/step | tok/s | torch ms/step | torch tok/s | ratio');

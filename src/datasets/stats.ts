@@ -1,3 +1,5 @@
+import type { Distribution } from './types.js';
+
 /** numpy.quantile's default ("linear") interpolation, on sorted values. */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return 0;
@@ -7,16 +9,7 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - lower);
 }
 
-export interface Distribution {
-  count: number;
-  total: number;
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  max: number;
-}
+export type { Distribution };
 
 export function distribution(values: ArrayLike<number>, sortInPlace = false): Distribution {
   // Counts sort as 32-bit integers, in place when the caller is done with them: token columns hold

@@ -78,9 +78,9 @@ export type CanonicalRow = ChatRow | CompletionRow | PreferenceRow | Classificat
 export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
 
-export interface TokenStats {
-  /** Encoding or tokenizer used, e.g. "o200k_base" or "tokenizer.json:/models/mdl_x". */
-  tokenizer: string;
+/** Count, total and spread of a column of numbers (tokens per example, per role, …). */
+export interface Distribution {
+  count: number;
   total: number;
   min: number;
   mean: number;
@@ -89,6 +89,11 @@ export interface TokenStats {
   p95: number;
   max: number;
 }
+
+export type TokenStats = {
+  /** Encoding or tokenizer used, e.g. "o200k_base" or "tokenizer.json:/models/mdl_x". */
+  tokenizer: string;
+} & Omit<Distribution, 'count'>;
 
 export interface LineageStep {
   /** What made this version: prepare, clean, split. */

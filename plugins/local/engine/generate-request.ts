@@ -1,25 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
-import type { ChatMessage } from '../model-files/tokenizer.js';
-import { generate, type GenerateResult, loadRuntimeModel } from './runtime.js';
+import { generate, type GenerateRequest, type GenerateResult, loadRuntimeModel } from './runtime.js';
 
-export interface GenerateToolRequest {
+export interface GenerateToolRequest
+  extends Pick<GenerateRequest, 'prompt' | 'messages' | 'max_tokens' | 'temperature' | 'top_k' | 'top_p' | 'repetition_penalty' | 'stop' | 'seed'> {
   model_dir: string;
   /** Workspace root, to find `<home>/jobs/<job_id>/output/adapter/`. */
   home: string;
   job_id?: string;
   /** Already resolved against the allowed roots. */
   adapter_path?: string;
-  prompt?: string;
-  messages?: ChatMessage[];
-  max_tokens?: number;
-  temperature?: number;
-  top_k?: number;
-  top_p?: number;
-  repetition_penalty?: number;
-  stop?: string[];
-  seed?: number;
   threads?: number;
   signal?: AbortSignal;
 }
