@@ -1,8 +1,13 @@
-/** Child process of bench/datasets.ts: validates one file and prints its figures as JSON (own process, own peak RSS). */
-import { DatasetSettingsSchema } from '../src/datasets/settings.js';
-import { readSourceBatches } from '../src/datasets/sources.js';
-import { openAiCounter } from '../src/datasets/tokenizers.js';
-import { validateSource } from '../src/datasets/parallel-validate.js';
+/**
+ * Child process of bench/datasets.ts: validates one file and prints its figures as JSON (own process,
+ * own peak RSS). It runs the built JavaScript in dist/ (bench/datasets.ts builds it first), as users
+ * do: the TypeScript loader would add its own memory to each worker thread's figures.
+ */
+import { pathToFileURL } from 'node:url';
+
+type Modules = [typeof import('../src/datasets/settings.js'), typeof import('../src/datasets/sources.js'), typeof import('../src/datasets/tokenizers.js'), typeof import('../src/datasets/parallel-validate.js')];
+const built = (name: string) => import(pathToFileURL(new URL(`../dist/src/datasets/${name}.js`, import.meta.url).pathname).href);
+const [{ DatasetSettingsSchema }, { readSourceBatches }, { openAiCounter }, { validateSource }] = (await Promise.all(['settings', 'sources', 'tokenizers', 'parallel-validate'].map(built))) as Modules;
 
 const [path, mode] = process.argv.slice(2);
 const settings = DatasetSettingsSchema.parse({});

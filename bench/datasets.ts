@@ -111,6 +111,9 @@ function hasPython(): boolean {
 }
 
 try {
+  // The validator runs from dist/, as users run it: build it from the current sources first.
+  const build = spawnSync(process.execPath, [join(here, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(here, '..', 'tsconfig.json')], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(1);
   const started = performance.now();
   const rows = generate();
   const mb = statSync(file).size / (1024 * 1024);

@@ -94,7 +94,7 @@ function normalizeChat(value: Obj, line: number): Normalized {
   let representable = true;
   let hasAssistant = false;
   for (let i = 0; i < raw.length; i++) {
-    const message = chatMessage(raw[i], `messages[${i}]`, line, issues);
+    const message = chatMessage(raw[i], messageField(i), line, issues);
     if (message) messages.push(message);
     else representable = false;
     if (isObject(raw[i]) && (raw[i] as Obj).role === 'assistant') hasAssistant = true;
@@ -108,6 +108,10 @@ function normalizeChat(value: Obj, line: number): Normalized {
   if (tools) row.tools = tools;
   return { row, issues };
 }
+
+/** `messages[i]`, built once for the first indexes (every message of every row names its field). */
+const MESSAGE_FIELDS = Array.from({ length: 64 }, (_, i) => `messages[${i}]`);
+const messageField = (i: number) => MESSAGE_FIELDS[i] ?? `messages[${i}]`;
 
 /** Checks one message and converts it; undefined when it cannot be represented canonically. */
 function chatMessage(m: unknown, field: string, line: number, issues: DatasetIssue[]): ChatMessage | undefined {

@@ -18,8 +18,7 @@ const DUPLICATE_SLOT = issue(0, 'warning', 'duplicate_slot', '', '', '');
 let hashes: [number, number, number, number] | undefined;
 const recordHashes: DuplicateCheck = {
   check(_line, exact, near) {
-    const n = near();
-    hashes = [exact.readUInt32BE(0), exact.readUInt32BE(4), n.readUInt32BE(0), n.readUInt32BE(4)];
+    hashes = [exact.hi, exact.lo, near.hi, near.lo];
     return DUPLICATE_SLOT;
   },
 };
@@ -51,7 +50,8 @@ function onRow(v: ValidatedRow): void {
   const own: DatasetIssue[] = [];
   let firstOfCode = false;
   let hasError = false;
-  for (const [i, found] of v.issues.entries()) {
+  for (let i = 0; i < v.issues.length; i++) {
+    const found = v.issues[i];
     if (found === DUPLICATE_SLOT) {
       slot = i;
       continue;

@@ -11,7 +11,7 @@ import { throwIfCancelled } from './cancel.js';
 import { detectFormat } from './formats.js';
 import type { DatasetIssue } from './issues.js';
 import { readLineBatches } from './line-reader.js';
-import { jsonLineRecord, readSourceBatches, sourceKind, type ReadSourceOptions } from './sources.js';
+import { estimateRows, jsonLineRecord, readSourceBatches, sourceKind, type ReadSourceOptions } from './sources.js';
 import { FORMAT_TASK, type SourceFormat } from './types.js';
 import { datasetChecks, LineOrderDuplicates, validateRecords, type ValidateOptions, type ValidationResult, type ValidationSummary, type ValidationThresholds } from './validate.js';
 
@@ -68,6 +68,7 @@ export interface ParallelOptions {
 
 /** Validates a source file or folder: in two ranges when it is one large JSON Lines file, else in one pass. */
 export async function validateSource(path: string, sourceOptions: ReadSourceOptions, options: ValidateOptions, parallel: ParallelOptions = {}): Promise<ValidationResult> {
+  options = { ...options, expectedRows: options.expectedRows ?? estimateRows(path) };
   const singlePass = () => validateRecords(readSourceBatches(path, sourceOptions), options);
   try {
     return (await validateInRanges(path, sourceOptions, options, parallel)) ?? (await singlePass());
@@ -215,12 +216,14 @@ class RangeMerge {
   private readonly issues: DatasetIssue[] = [];
   /** Codes in first-seen order (the summary's key order), with the duplicate counts found here. */
   private readonly codes: Record<string, number> = {};
-  private readonly duplicates = new LineOrderDuplicates();
+  private readonly duplicates: LineOrderDuplicates;
   private readonly done: RangeDone[] = [];
   private offset = 0;
   private duplicateWarnings = 0;
 
-  constructor(private readonly options: ValidateOptions) {}
+  constructor(private readonly options: ValidateOptions) {
+    this.duplicates = new LineOrderDuplicates(options.expectedRows);
+  }
 
   get firstDone(): boolean {
     return this.done[0] !== undefined;
@@ -237,21 +240,22 @@ class RangeMerge {
       return;
     }
     const offset = range === 0 ? 0 : this.offset;
+    const { lines, slots, hashes, issues } = message;
     let next = 0;
-    for (let i = 0; i < message.lines.length; i++) {
-      const line = message.lines[i] + offset;
-      const slot = message.slots[i];
-      const h = message.hashes;
-      const duplicate = slot >= 0 ? this.duplicates.checkWords(line, h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]) : undefined;
-      let own: DatasetIssue[] = [];
-      if (next < message.issues.length && message.issues[next][0] === i) own = message.issues[next++][1];
-      if (offset) for (const found of own) found.line += offset;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] + offset;
+      const slot = slots[i];
+      const duplicate = slot >= 0 ? this.duplicates.checkWords(line, hashes[4 * i], hashes[4 * i + 1], hashes[4 * i + 2], hashes[4 * i + 3]) : undefined;
+      const own = next < issues.length && issues[next][0] === i ? issues[next++][1] : undefined;
+      if (!own && !duplicate) continue;
+      const rowIssues = own ?? [];
+      if (offset) for (const found of rowIssues) found.line += offset;
       if (duplicate) {
         this.codes[duplicate.code] = (this.codes[duplicate.code] ?? 0) + 1;
         this.duplicateWarnings++;
-        own.splice(Math.min(slot, own.length), 0, duplicate);
+        rowIssues.splice(Math.min(slot, rowIssues.length), 0, duplicate);
       }
-      for (const found of own) {
+      for (const found of rowIssues) {
         this.codes[found.code] ??= 0;
         if (this.issues.length < this.options.maxIssues) this.issues.push(found);
       }

@@ -9,7 +9,7 @@ import type { DatasetIssue } from './issues.js';
 import { readLines } from './line-reader.js';
 import { PII_KINDS, piiPatterns } from './pii.js';
 import type { DatasetSettings } from './settings.js';
-import { readSourceBatches, sourceFiles, type SourceRecord } from './sources.js';
+import { estimateRows, readSourceBatches, sourceFiles, type SourceRecord } from './sources.js';
 import { CountColumn, distribution } from './stats.js';
 import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
@@ -220,7 +220,8 @@ export class DatasetService {
       const tokens = new CountColumn();
       try {
         const sourceOptions = { ...this.sourceOptions(run), ...(options.text_separator !== undefined ? { textSeparator: options.text_separator } : {}) };
-        result = await validateRecords(readSourceBatches(options.path, sourceOptions), this.validationOptions({ format: options.format, counter, signal: run.signal }), (v) => {
+        const validation = { ...this.validationOptions({ format: options.format, counter, signal: run.signal }), expectedRows: estimateRows(options.path) };
+        result = await validateRecords(readSourceBatches(options.path, sourceOptions), validation, (v) => {
           if (v.row && toCompletion && 'messages' in v.row) {
             const rendered = toCompletion(v.row);
             if (rendered) {

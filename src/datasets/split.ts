@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { textFields } from './row-text.js';
 import type { DatasetService, RunContext } from './service.js';
-import { contentHash } from './stats.js';
-import { nearFingerprint } from './validate.js';
+import { hashKey, hashText, nearHash } from './fingerprint.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type SplitName, type TaskType } from './types.js';
 import { JsonlWriter } from './version-writer.js';
 import { mulberry32 } from '../random.js';
@@ -122,7 +121,7 @@ export async function splitDataset(service: DatasetService, options: SplitOption
         writers[split].write(row);
         counts[split]++;
         if (stratifyBy) (strata[stratum] ??= { train: 0, validation: 0, test: 0 })[split]++;
-        noteLeak(leakage, 'exact', seenExact, contentHash(JSON.stringify(row)).toString('hex', 0, 8), split, counts[split]);
+        noteLeak(leakage, 'exact', seenExact, hashKey(hashText(JSON.stringify(row))), split, counts[split]);
         noteLeak(leakage, 'normalized', seenNear, normalizedKey(task, row), split, counts[split]);
       }
     } catch (error) {
@@ -159,7 +158,7 @@ function missingField(option: string, path: string, line: number): FinetuneError
 }
 
 function normalizedKey(task: TaskType, row: CanonicalRow): string {
-  return nearFingerprint(textFields(task, row)).toString('hex', 0, 8);
+  return hashKey(nearHash(textFields(task, row)));
 }
 
 /** Deals shuffled groups per stratum to the split with the largest remaining shortfall against its target. */

@@ -34,8 +34,14 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /** A growable array of unsigned 32-bit counts: 4 bytes a row, so a million rows cost 4 MB. */
 export class CountColumn {
-  private data = new Uint32Array(1024);
+  private data: Uint32Array;
   length = 0;
+  constructor(expected = 1024) {
+    this.data = new Uint32Array(Math.max(16, expected));
+  }
+  at(index: number): number {
+    return this.data[index];
+  }
   push(value: number): void {
     if (this.length === this.data.length) {
       const next = new Uint32Array(this.data.length * 2);
@@ -50,226 +56,70 @@ export class CountColumn {
 }
 
 /**
- * First-seen index of 64-bit content hashes → line, in open addressing over typed arrays: about
- * 24 bytes a row, so duplicate detection on millions of rows stays within bounded memory.
+ * Open addressing over one typed array of slots [hi, lo, ...payload] keyed by a 64-bit hash: a probe
+ * reads one cache line, and the table grows by half when three quarters full, so millions of rows
+ * cost a few tens of megabytes.
  */
-export class HashIndex {
-  private hi = new Uint32Array(1 << 12);
-  private lo = new Uint32Array(1 << 12);
-  private lines = new Uint32Array(1 << 12);
+export class HashTable {
+  /** The slots; slot() gives the offset of one, payload words follow its two hash words. */
+  words: Uint32Array;
+  /** Whether the last slot() call added the hash (its payload is zeros). */
+  added = false;
+  private capacity: number;
   private used = 0;
 
-  /** Records the hash with its line when new and returns undefined; returns the first line when seen before. */
-  firstOrAdd(hash: Buffer, line: number): number | undefined {
-    return this.firstOrAddWords(hash.readUInt32BE(0), hash.readUInt32BE(4), line);
+  /** `expected`: how many hashes will likely be added (sized for it up front: growing costs more than all the probes). */
+  constructor(
+    private readonly width: number,
+    expected = 0,
+  ) {
+    this.capacity = Math.max(4096, Math.ceil(expected / 0.7));
+    this.words = new Uint32Array(width * this.capacity);
   }
 
-  /** firstOrAdd of a hash given as its first two big-endian 32-bit words. */
-  firstOrAddWords(hi: number, lo: number, line: number): number | undefined {
-    if ((this.used + 1) * 2 > this.lines.length) this.grow();
-    const h = hi;
+  /** Offset of the hash's slot in `words`, added when the hash is new. */
+  slot(hi: number, lo: number): number {
+    if (this.used * 4 >= this.capacity * 3) this.grow();
+    // lo = 0 marks an empty slot, so a hash whose low word is 0 is stored with 1 (same bits elsewhere).
     const l = lo || 1;
-    const mask = this.lines.length - 1;
-    for (let i = l & mask; ; i = (i + 1) & mask) {
-      if (this.lo[i] === 0) {
-        this.hi[i] = h;
-        this.lo[i] = l;
-        this.lines[i] = line;
+    const { words, capacity, width } = this;
+    for (let i = slotOf(l, capacity); ; i = i + 1 === capacity ? 0 : i + 1) {
+      const at = width * i;
+      const stored = words[at + 1];
+      if (stored === 0) {
+        words[at] = hi;
+        words[at + 1] = l;
         this.used++;
-        return undefined;
+        this.added = true;
+        return at;
       }
-      if (this.lo[i] === l && this.hi[i] === h) return this.lines[i];
+      if (stored === l && words[at] === hi) {
+        this.added = false;
+        return at;
+      }
     }
   }
 
   private grow(): void {
-    const { hi, lo, lines } = this;
-    this.hi = new Uint32Array(hi.length * 2);
-    this.lo = new Uint32Array(lo.length * 2);
-    this.lines = new Uint32Array(lines.length * 2);
-    const mask = this.lines.length - 1;
-    for (let j = 0; j < lo.length; j++) {
-      if (lo[j] === 0) continue;
-      let i = lo[j] & mask;
-      while (this.lo[i] !== 0) i = (i + 1) & mask;
-      this.hi[i] = hi[j];
-      this.lo[i] = lo[j];
-      this.lines[i] = lines[j];
+    const { words: old, width } = this;
+    const capacity = Math.floor(this.capacity * 1.5);
+    const words = new Uint32Array(width * capacity);
+    for (let j = 0; j < old.length; j += width) {
+      if (old[j + 1] === 0) continue;
+      let i = slotOf(old[j + 1], capacity);
+      while (words[width * i + 1] !== 0) i = i + 1 === capacity ? 0 : i + 1;
+      for (let k = 0; k < width; k++) words[width * i + k] = old[j + k];
     }
+    this.words = words;
+    this.capacity = capacity;
   }
 }
 
 /**
- * A 64-bit content fingerprint (two 32-bit lanes of cyrb53-style mixing), fed one UTF-16 unit at a
- * time. Fast enough for every row of a gigabyte file; collisions among n rows are about n²/2⁶⁵ likely.
+ * A hash word's home slot: scrambled by a Fibonacci multiply (so words that differ only in low bits
+ * spread too), then scaled to [0, capacity) in doubles (a % on words past 2^31 would be a slow
+ * floating-point remainder).
  */
-export class Fingerprint {
-  // Multipliers are written as their int32 values (2654435761 is -1640531535): the same products,
-  // but V8 keeps Math.imul on integers instead of converting a double constant (about 1.5x faster).
-  h1 = -0x21524111; // 0xdeadbeef as int32
-  h2 = 0x41c6ce57;
-  length = 0;
-
-  add(code: number): void {
-    this.h1 = Math.imul(this.h1 ^ code, -1640531535);
-    this.h2 = Math.imul(this.h2 ^ code, 1597334677);
-    this.length++;
-  }
-
-  addString(text: string): void {
-    let h1 = this.h1;
-    let h2 = this.h2;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      h1 = Math.imul(h1 ^ c, -1640531535);
-      h2 = Math.imul(h2 ^ c, 1597334677);
-    }
-    this.h1 = h1;
-    this.h2 = h2;
-    this.length += text.length;
-  }
-
-  digest(): Buffer {
-    let h1 = this.h1;
-    let h2 = this.h2;
-    h1 = Math.imul(h1 ^ (h1 >>> 16), -2048144789) ^ Math.imul(h2 ^ (h2 >>> 13), -1028477387);
-    h2 = Math.imul(h2 ^ (h2 >>> 16), -2048144789) ^ Math.imul(h1 ^ (h1 >>> 13), -1028477387);
-    const out = Buffer.allocUnsafe(8);
-    out.writeUInt32BE((h1 ^ this.length) >>> 0, 0);
-    out.writeUInt32BE(h2 >>> 0, 4);
-    return out;
-  }
+function slotOf(word: number, capacity: number): number {
+  return Math.floor(((Math.imul(word, -1640531535) >>> 0) * capacity) / 4294967296);
 }
-
-/**
- * A 64-bit fingerprint of raw bytes, four bytes a step (two multiply-rotate lanes, so high bits reach
- * low ones): about 4x faster than feeding UTF-16 units one at a time. Used for exact duplicates
- * within one run, never stored; collisions among n rows are about n²/2⁶⁵ likely.
- */
-export function bytesHash(bytes: Uint8Array): Buffer {
-  const n = bytes.length;
-  const words = n >>> 2;
-  // Whole 32-bit words through an aligned view; a line at an odd offset is copied first (a memcpy), so
-  // the hash never depends on where the bytes sit.
-  let view: Int32Array<ArrayBufferLike>;
-  let first: number;
-  if ((bytes.byteOffset & 3) === 0) {
-    view = wordView(bytes.buffer);
-    first = bytes.byteOffset >>> 2;
-  } else {
-    view = alignedCopy(bytes);
-    first = 0;
-  }
-  let h1 = 0x9747b28c ^ n;
-  let h2 = 0x3c6ef372 ^ Math.imul(n, -0x7a143595);
-  for (let w = first, end = first + words; w < end; w++) {
-    // Two independent multiply-rotate lanes: each step is a bijection of the lane for a given word, and
-    // the rotation carries high bits down; the final mix spreads every bit over both halves.
-    const k = view[w];
-    h1 = Math.imul(h1 ^ k, -0x3361d2af);
-    h1 = (h1 << 13) | (h1 >>> 19);
-    h2 = Math.imul(h2 ^ k, 0x1b873593);
-    h2 = (h2 << 17) | (h2 >>> 15);
-  }
-  for (let i = words * 4; i < n; i++) {
-    h1 = Math.imul(h1 ^ bytes[i], -0x3361d2af);
-    h2 = Math.imul(h2 ^ bytes[i], 0x1b873593);
-  }
-  h1 = fmix(h1 ^ Math.imul(h2, -0x7a143595));
-  h2 = fmix(h2 ^ Math.imul(h1, -0x3d4d51cb));
-  const out = Buffer.allocUnsafe(8);
-  out.writeUInt32BE(h1 >>> 0, 0);
-  out.writeUInt32BE(h2 >>> 0, 4);
-  return out;
-}
-
-function fmix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), -0x7a143595);
-  h = Math.imul(h ^ (h >>> 13), -0x3d4d51cb);
-  return h ^ (h >>> 16);
-}
-
-// The line reader reuses one chunk buffer, so one cached view serves every line of a chunk.
-let viewedBuffer: ArrayBufferLike | undefined;
-let viewWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
-function wordView(buffer: ArrayBufferLike): Int32Array<ArrayBufferLike> {
-  if (buffer !== viewedBuffer) {
-    viewedBuffer = buffer;
-    viewWords = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
-  }
-  return viewWords;
-}
-
-let scratch = new Int32Array(1024);
-let scratchBytes = new Uint8Array(scratch.buffer);
-function alignedCopy(bytes: Uint8Array): Int32Array {
-  if (bytes.length > scratchBytes.length) {
-    scratch = new Int32Array(Math.ceil(bytes.length / 4) * 2);
-    scratchBytes = new Uint8Array(scratch.buffer);
-  }
-  scratchBytes.set(bytes);
-  return scratch;
-}
-
-export function contentHash(text: string): Buffer {
-  const f = new Fingerprint();
-  f.addString(text);
-  return f.digest();
-}
-
-/**
- * Adds the near-duplicate form of a text (see normalizeForMatch) to a fingerprint. ASCII text takes a
- * single pass with no intermediate strings (state kept in locals so the loop stays in registers);
- * other text goes through Unicode normalisation first.
- */
-export function addNormalized(f: Fingerprint, text: string): void {
-  let h1 = f.h1;
-  let h2 = f.h2;
-  let length = f.length;
-  let pendingSpace = false;
-  let started = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 127) {
-      f.addString(normalizeForMatch(text));
-      return;
-    }
-    const c = ASCII_FOLD[code];
-    if (c === 0) {
-      pendingSpace = started;
-      continue;
-    }
-    if (pendingSpace) {
-      h1 = Math.imul(h1 ^ 32, -1640531535);
-      h2 = Math.imul(h2 ^ 32, 1597334677);
-      length++;
-      pendingSpace = false;
-    }
-    started = true;
-    h1 = Math.imul(h1 ^ c, -1640531535);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-    length++;
-  }
-  f.h1 = h1;
-  f.h2 = h2;
-  f.length = length;
-}
-
-/** ASCII letters and digits folded to lower case; 0 for every separator (one table look-up a character). */
-const ASCII_FOLD = new Uint8Array(128);
-for (let c = 48; c <= 57; c++) ASCII_FOLD[c] = c;
-for (let c = 97; c <= 122; c++) ASCII_FOLD[c] = ASCII_FOLD[c - 32] = c;
-
-/** Text for near-duplicate matching: case, punctuation and whitespace differences do not count. */
-export function normalizeForMatch(text: string): string {
-  // Most text is ASCII: one pass over a cheap class, no Unicode normalisation needed.
-  if (ASCII.test(text)) return text.toLowerCase().replace(ASCII_SEPARATORS, ' ').trim();
-  return text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/[\p{P}\p{S}\s]+/gu, ' ')
-    .trim();
-}
-
-const ASCII = /^[^\u0080-\uffff]*$/;
-const ASCII_SEPARATORS = /[^a-z0-9]+/g;

@@ -4,7 +4,8 @@ import { issue, type DatasetIssue } from './issues.js';
 import { redact, type PiiPattern } from './pii.js';
 import { exampleTokens, textFields, type TextField } from './row-text.js';
 import type { SourceRecord } from './sources.js';
-import { addNormalized, bytesHash, CountColumn, distribution, Fingerprint, HashIndex, type Distribution } from './stats.js';
+import { hashText, nearHash, nearHashOfMessages, type Hash64 } from './fingerprint.js';
+import { CountColumn, distribution, HashTable, type Distribution } from './stats.js';
 import type { TokenCounter } from './tokenizers.js';
 import { FORMAT_TASK, type CanonicalRow, type ChatMessage, type ChatRow, type PreferenceRow, type SourceFormat, type TaskType } from './types.js';
 
@@ -25,33 +26,64 @@ export interface ValidateOptions {
   /** Name the file of each issue (the source is a folder). */
   withFile?: boolean;
   signal?: AbortSignal;
+  /** About how many rows the source holds (estimateRows), to size the duplicate tables once. */
+  expectedRows?: number;
   /** Where duplicates are looked up; parallel workers record the hashes instead (the main thread checks them in line order). */
   duplicates?: DuplicateCheck;
 }
 
-/** Finds a row's exact or near duplicate among earlier rows; `near` is computed only when needed. */
+/** Finds a row's exact or near duplicate among earlier rows. */
 export interface DuplicateCheck {
-  check(line: number, exact: Buffer, near: () => Buffer): DatasetIssue | undefined;
+  check(line: number, exact: Hash64, near: Hash64): DatasetIssue | undefined;
 }
 
-/** The duplicate checks of one pass in line order: two 64-bit hashes and a line a row. */
+/**
+ * The duplicate checks of one pass in line order. Rows with the same bytes always share their near
+ * hash, so one table keyed by the near hash finds both kinds: it gives the row's group, whose first
+ * line and exact hash sit in columns written in order (a row costs one random probe). Rows that join
+ * a group with other bytes are kept apart, so that a later copy of one of them is still reported as
+ * an exact duplicate of it.
+ */
 export class LineOrderDuplicates implements DuplicateCheck {
-  private readonly exact = new HashIndex();
-  private readonly near = new HashIndex();
+  /** near hash → group number. */
+  private readonly groups: HashTable;
+  private readonly firstLine: CountColumn;
+  private readonly firstExactHi: CountColumn;
+  private readonly firstExactLo: CountColumn;
+  /** exact hash → line, for the rows that joined a group with other bytes than its first. */
+  private readonly members = new HashTable(3);
 
-  check(line: number, exact: Buffer, near: () => Buffer): DatasetIssue | undefined {
-    const firstExact = this.exact.firstOrAdd(exact, line);
-    if (firstExact !== undefined) return exactDuplicate(line, firstExact);
-    const firstNear = this.near.firstOrAdd(near(), line);
-    return firstNear === undefined ? undefined : nearDuplicate(line, firstNear);
+  /** `expectedRows`: an estimate of the rows to come, to size the tables once. */
+  constructor(expectedRows = 0) {
+    this.groups = new HashTable(3, expectedRows);
+    this.firstLine = new CountColumn(expectedRows);
+    this.firstExactHi = new CountColumn(expectedRows);
+    this.firstExactLo = new CountColumn(expectedRows);
   }
 
-  /** check() for hashes already computed elsewhere, as two 32-bit words each. */
+  check(line: number, exact: Hash64, near: Hash64): DatasetIssue | undefined {
+    return this.checkWords(line, exact.hi, exact.lo, near.hi, near.lo);
+  }
+
+  /** check() for hashes as two 32-bit words each (parallel workers send them so). */
   checkWords(line: number, exactHi: number, exactLo: number, nearHi: number, nearLo: number): DatasetIssue | undefined {
-    const firstExact = this.exact.firstOrAddWords(exactHi, exactLo, line);
-    if (firstExact !== undefined) return exactDuplicate(line, firstExact);
-    const firstNear = this.near.firstOrAddWords(nearHi, nearLo, line);
-    return firstNear === undefined ? undefined : nearDuplicate(line, firstNear);
+    const groups = this.groups;
+    const at = groups.slot(nearHi, nearLo);
+    if (groups.added) {
+      groups.words[at + 2] = this.firstLine.length;
+      this.firstLine.push(line);
+      this.firstExactHi.push(exactHi);
+      this.firstExactLo.push(exactLo);
+      return undefined;
+    }
+    const group = groups.words[at + 2];
+    const first = this.firstLine.at(group);
+    if (this.firstExactHi.at(group) === exactHi && this.firstExactLo.at(group) === exactLo) return exactDuplicate(line, first);
+    const members = this.members;
+    const memberAt = members.slot(exactHi, exactLo);
+    if (!members.added) return exactDuplicate(line, members.words[memberAt + 2]);
+    members.words[memberAt + 2] = line;
+    return nearDuplicate(line, first);
   }
 }
 
@@ -136,7 +168,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
   let records = 0;
   let validRows = 0;
   let rowsWithErrors = 0;
-  const duplicates = options.duplicates ?? new LineOrderDuplicates();
+  const duplicates = options.duplicates ?? new LineOrderDuplicates(options.expectedRows);
   const labels = new Map<string, number>();
   const perExample = new CountColumn();
   const byRole = new Map<string, CountColumn>();
@@ -215,14 +247,14 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
   return { issues, summary };
 }
 
-function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: SpecialScan, duplicates: DuplicateCheck, fingerprint?: Buffer): DatasetIssue[] {
+function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: SpecialScan, duplicates: DuplicateCheck, fingerprint?: Hash64): DatasetIssue[] {
   const found: DatasetIssue[] = [];
   // Chat rows (the common case) are scanned straight from their messages: no field list, and field
   // names are only built for an issue.
   const messages = task === 'chat' ? (row as ChatRow).messages : undefined;
   const fields = messages ? undefined : textFields(task, row);
   // Identical source lines are identical rows; other sources compare their canonical JSON.
-  const duplicate = duplicates.check(line, fingerprint ?? bytesHash(Buffer.from(JSON.stringify(row))), () => (messages ? nearFingerprintOfMessages(messages) : nearFingerprint(fields!)));
+  const duplicate = duplicates.check(line, fingerprint ?? hashText(JSON.stringify(row)), messages ? nearHashOfMessages(messages) : nearHash(fields!));
   if (duplicate) found.push(duplicate);
   if (task === 'preference') {
     const r = row as PreferenceRow;
@@ -273,27 +305,6 @@ function piiIssues(task: TaskType, row: CanonicalRow, line: number, patterns: Pi
     }
   }
   return found;
-}
-
-/** Fingerprint of a row up to case, punctuation and whitespace, role by role. */
-export function nearFingerprint(fields: Array<{ role: string; text: string }>): Buffer {
-  const f = new Fingerprint();
-  for (const field of fields) addNearField(f, field.role, field.text);
-  return f.digest();
-}
-
-/** nearFingerprint of a chat row's textFields, read from the messages without building the list. */
-function nearFingerprintOfMessages(messages: ChatMessage[]): Buffer {
-  const f = new Fingerprint();
-  for (const m of messages) addNearField(f, m.role, m.content);
-  return f.digest();
-}
-
-function addNearField(f: Fingerprint, role: string, text: string): void {
-  f.addString(role);
-  f.add(10);
-  addNormalized(f, text);
-  f.add(10);
 }
 
 export function datasetChecks(records: number, validRows: number, task: TaskType | null, labels: Map<string, number>, options: ValidateOptions): DatasetIssue[] {

@@ -4,25 +4,31 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DatasetSettingsSchema } from '../../src/datasets/settings.js';
 import { readSourceBatches } from '../../src/datasets/sources.js';
-import { bytesHash } from '../../src/datasets/stats.js';
-import { validateRecords } from '../../src/datasets/validate.js';
+import { LineOrderDuplicates, validateRecords } from '../../src/datasets/validate.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ftm-ds-dup-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('bytesHash', () => {
-  it('depends on the bytes only, not on where they sit in memory', () => {
-    const text = Buffer.from('{"messages": [{"role": "user", "content": "héllo"}, {"role": "assistant", "content": "hi"}]}');
-    const reference = bytesHash(text).toString('hex');
-    for (let offset = 0; offset < 9; offset++) {
-      const host = Buffer.alloc(text.length + 16, 0x20);
-      text.copy(host, offset);
-      expect(bytesHash(host.subarray(offset, offset + text.length)).toString('hex')).toBe(reference);
-    }
-    const changed = Buffer.from(text);
-    changed[changed.length - 3] ^= 1;
-    expect(bytesHash(changed).toString('hex')).not.toBe(reference);
-    expect(bytesHash(text.subarray(0, text.length - 1)).toString('hex')).not.toBe(reference);
+describe('LineOrderDuplicates', () => {
+  const h = (n: number) => ({ hi: n, lo: n * 7 + 1 });
+  it('names the first line with the same bytes, also when that row joined an earlier near-duplicate group', () => {
+    const index = new LineOrderDuplicates();
+    const codes = (line: number, exact: number, near: number) => {
+      const found = index.check(line, h(exact), h(near));
+      return found && `${found.code} ${found.message}`;
+    };
+    expect(codes(1, 100, 1)).toBeUndefined();
+    expect(codes(2, 101, 1)).toBe('duplicate_normalized Same as line 1 up to case, punctuation and whitespace.');
+    expect(codes(3, 100, 1)).toBe('duplicate_exact Exact duplicate of line 1.');
+    // Line 4 repeats the bytes of line 2, the group's second member: exact, of line 2.
+    expect(codes(4, 101, 1)).toBe('duplicate_exact Exact duplicate of line 2.');
+    expect(codes(5, 102, 2)).toBeUndefined();
+  });
+
+  it('keeps every first line through growth from a small start (sized for 0 rows, given 50,000)', () => {
+    const index = new LineOrderDuplicates(0);
+    for (let line = 1; line <= 50_000; line++) expect(index.check(line, h(line), h(line + 1_000_000))).toBeUndefined();
+    for (let line = 1; line <= 50_000; line += 997) expect(index.check(60_000 + line, h(line), h(line + 1_000_000))?.message).toBe(`Exact duplicate of line ${line}.`);
   });
 });
 
