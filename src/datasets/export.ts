@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { DatasetService } from './service.js';
 import type { CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, SplitName, TaskType, TextRow, TripletRow } from './types.js';
+import { HashingFileWriter } from './version-writer.js';
 
 export const EXPORT_FORMATS = ['openai_chat', 'openai_dpo', 'jsonl', 'alpaca', 'sharegpt', 'trl_preference', 'csv'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -167,10 +168,7 @@ function csvField(value: string): string {
 class AtomicSink {
   private readonly temp: string;
   private readonly fd: number;
-  private readonly hash = createHash('sha256');
-  private pending: string[] = [];
-  private pendingLength = 0;
-  private bytes = 0;
+  private readonly out: HashingFileWriter;
 
   constructor(private readonly target: string) {
     try {
@@ -180,20 +178,19 @@ class AtomicSink {
     } catch (error) {
       throw new FinetuneError('FILE_ERROR', `Cannot write '${target}': ${(error as Error).message}.`, { details: { file: target, field: 'path' } });
     }
+    this.out = new HashingFileWriter(this.fd);
   }
 
   write(text: string): void {
-    this.pending.push(text);
-    this.pendingLength += text.length;
-    if (this.pendingLength >= 1 << 20) this.flush();
+    this.out.write(text);
   }
 
   commit(): { bytes: number; sha256: string } {
-    this.flush();
+    const sha256 = this.out.digest();
     fsyncSync(this.fd);
     closeSync(this.fd);
     renameSync(this.temp, this.target);
-    return { bytes: this.bytes, sha256: this.hash.digest('hex') };
+    return { bytes: this.out.bytes, sha256 };
   }
 
   abort(): void {
@@ -203,16 +200,5 @@ class AtomicSink {
       // already closed by commit
     }
     rmSync(this.temp, { force: true });
-  }
-
-  private flush(): void {
-    if (!this.pending.length) return;
-    const buffer = Buffer.from(this.pending.join(''), 'utf8');
-    this.hash.update(buffer);
-    let offset = 0;
-    while (offset < buffer.length) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
-    this.bytes += buffer.length;
-    this.pending = [];
-    this.pendingLength = 0;
   }
 }
