@@ -5,9 +5,18 @@
  */
 import { pathToFileURL } from 'node:url';
 
-type Modules = [typeof import('../src/datasets/settings.js'), typeof import('../src/datasets/sources.js'), typeof import('../src/datasets/tokenizers.js'), typeof import('../src/datasets/parallel-validate.js')];
-const built = (name: string) => import(pathToFileURL(new URL(`../dist/src/datasets/${name}.js`, import.meta.url).pathname).href);
-const [{ DatasetSettingsSchema }, { readSourceBatches }, { openAiCounter }, { validateSource }] = (await Promise.all(['settings', 'sources', 'tokenizers', 'parallel-validate'].map(built))) as Modules;
+type Modules = [
+  typeof import('../src/streaming-heap.js'),
+  typeof import('../src/datasets/settings.js'),
+  typeof import('../src/datasets/sources.js'),
+  typeof import('../src/datasets/tokenizers.js'),
+  typeof import('../src/datasets/parallel-validate.js'),
+];
+const built = (name: string) => import(pathToFileURL(new URL(`../dist/src/${name}.js`, import.meta.url).pathname).href);
+const [{ avoidPretenuring }, { DatasetSettingsSchema }, { readSourceBatches }, { openAiCounter }, { validateSource }] = (await Promise.all(
+  ['streaming-heap', 'datasets/settings', 'datasets/sources', 'datasets/tokenizers', 'datasets/parallel-validate'].map(built),
+)) as Modules;
+avoidPretenuring(); // as the CLI and server do
 
 const [path, mode] = process.argv.slice(2);
 const settings = DatasetSettingsSchema.parse({});

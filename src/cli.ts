@@ -6,8 +6,11 @@ import { z } from 'zod';
 import { flagValue, loadConfig, type Config } from './config.js';
 import { isFinetuneError } from './errors.js';
 import { createLogger } from './observability/logger.js';
+import { avoidPretenuring } from './streaming-heap.js';
 import { PACKAGE_VERSION } from './version.js';
 // The server, services and tools are imported when a command needs them, so --help stays instant.
+
+avoidPretenuring();
 
 const HELP = `finetune-mcp: an MCP server that lets agents fine-tune models (data, plan, train, judge, ship)
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { textFields } from './row-text.js';
 import type { DatasetService, RunContext } from './service.js';
-import { hashKey, hashText, nearHash } from './fingerprint.js';
+import { hashText, nearHash, type Hash64 } from './fingerprint.js';
+import { CountColumn, HashTable } from './stats.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type SplitName, type TaskType } from './types.js';
 import { JsonlWriter } from './version-writer.js';
 import { mulberry32 } from '../random.js';
@@ -71,33 +72,47 @@ export async function splitDataset(service: DatasetService, options: SplitOption
   const task = parent.task_type;
   const stratifyBy = options.stratify_by ?? (task === 'classification' ? 'label' : undefined);
 
-  // Pass 1: the group and stratum of every row.
-  const groupIds = new Map<string, number>();
-  const groupOfRow: number[] = [];
-  const groupStratum: string[] = [];
-  const groupSize: number[] = [];
+  // Pass 1: the group and stratum of every row. Groups are keyed by a 64-bit hash of their value and
+  // rows kept as 4-byte group numbers, so a split of millions of rows stays in bounded memory.
+  const expected = parent.manifest.counts.rows;
+  let groupIds: HashTable | undefined = new HashTable(3, expected);
+  const groupOfRow = new CountColumn(expected);
+  const groupStratum = new CountColumn();
+  const groupSize = new CountColumn();
+  const strataIds = new Map<string, number>();
   for await (const { line, row } of service.rows(parent.id, undefined, run.signal)) {
-    const groupValue = options.group_by ? valueAt(row, options.group_by) : normalizedKey(task, row);
-    if (options.group_by && groupValue === undefined) throw missingField('group_by', options.group_by, line);
-    const key = keyOf(groupValue);
-    let group = groupIds.get(key);
-    if (group === undefined) {
-      group = groupIds.size;
-      groupIds.set(key, group);
+    let groupKey: Hash64;
+    if (options.group_by) {
+      const value = valueAt(row, options.group_by);
+      if (value === undefined) throw missingField('group_by', options.group_by, line);
+      groupKey = hashText(keyOf(value));
+    } else groupKey = normalizedKey(task, row);
+    const at = groupIds.slot(groupKey.hi, groupKey.lo);
+    if (groupIds.added) {
+      groupIds.words[at + 2] = groupSize.length;
       let stratum = '';
       if (stratifyBy) {
         const value = valueAt(row, stratifyBy);
         if (value === undefined) throw missingField('stratify_by', stratifyBy, line);
         stratum = keyOf(value);
       }
-      groupStratum.push(stratum);
+      let stratumId = strataIds.get(stratum);
+      if (stratumId === undefined) strataIds.set(stratum, (stratumId = strataIds.size));
+      groupStratum.push(stratumId);
       groupSize.push(0);
     }
-    groupSize[group]++;
+    const group = groupIds.words[at + 2];
+    groupSize.set(group, groupSize.at(group) + 1);
     groupOfRow.push(group);
   }
-  groupIds.clear();
-  const splitOfGroup = dealGroups(groupStratum, groupSize, ratios, options.seed);
+  groupIds = undefined; // pass 2 has its own tables
+  const strataNames = [...strataIds.keys()];
+  const splitOfGroup = dealGroups(
+    Array.from(groupStratum.values(), (id) => strataNames[id]),
+    groupSize.values(),
+    ratios,
+    options.seed,
+  );
 
   // Pass 2: write the files and look for leakage across them.
   const id = service.workspace.newId('dataset');
@@ -109,19 +124,19 @@ export async function splitDataset(service: DatasetService, options: SplitOption
   await service.workspace.writeDir(target, async (dir) => {
     const all = new JsonlWriter(dir, 'rows.jsonl');
     const writers = Object.fromEntries(SPLIT_NAMES.map((s) => [s, new JsonlWriter(dir, `${s}.jsonl`)])) as Record<SplitName, JsonlWriter>;
-    const seenExact = new Map<string, { split: SplitName; line: number }>();
-    const seenNear = new Map<string, { split: SplitName; line: number }>();
+    const seenExact = new HashTable(4, expected);
+    const seenNear = new HashTable(4, expected);
     try {
       let index = 0;
       for await (const { row } of service.rows(parent.id, undefined, run.signal)) {
-        const split = SPLIT_NAMES[splitOfGroup[groupOfRow[index]]];
-        const stratum = groupStratum[groupOfRow[index]];
-        index++;
+        const group = groupOfRow.at(index++);
+        const split = SPLIT_NAMES[splitOfGroup[group]];
+        const stratum = strataNames[groupStratum.at(group)];
         all.write(row);
         writers[split].write(row);
         counts[split]++;
         if (stratifyBy) (strata[stratum] ??= { train: 0, validation: 0, test: 0 })[split]++;
-        noteLeak(leakage, 'exact', seenExact, hashKey(hashText(JSON.stringify(row))), split, counts[split]);
+        noteLeak(leakage, 'exact', seenExact, hashText(JSON.stringify(row)), split, counts[split]);
         noteLeak(leakage, 'normalized', seenNear, normalizedKey(task, row), split, counts[split]);
       }
     } catch (error) {
@@ -157,12 +172,12 @@ function missingField(option: string, path: string, line: number): FinetuneError
   });
 }
 
-function normalizedKey(task: TaskType, row: CanonicalRow): string {
-  return hashKey(nearHash(textFields(task, row)));
+function normalizedKey(task: TaskType, row: CanonicalRow): Hash64 {
+  return nearHash(textFields(task, row));
 }
 
 /** Deals shuffled groups per stratum to the split with the largest remaining shortfall against its target. */
-export function dealGroups(groupStratum: string[], groupSize: number[], ratios: Record<SplitName, number>, seed: number): number[] {
+export function dealGroups(groupStratum: string[], groupSize: ArrayLike<number>, ratios: Record<SplitName, number>, seed: number): number[] {
   const random = mulberry32(seed);
   const byStratum = new Map<string, number[]>();
   groupStratum.forEach((s, g) => {
@@ -199,14 +214,17 @@ export function dealGroups(groupStratum: string[], groupSize: number[], ratios: 
   return assignment;
 }
 
-function noteLeak(report: LeakageReport, kind: 'exact' | 'normalized', seen: Map<string, { split: SplitName; line: number }>, key: string, split: SplitName, line: number): void {
-  const first = seen.get(key);
-  if (!first) {
-    seen.set(key, { split, line });
+/** Notes a row's key (exact or near hash); a key first seen in another split is a leak. `seen`: hash → [split index, line]. */
+function noteLeak(report: LeakageReport, kind: 'exact' | 'normalized', seen: HashTable, key: Hash64, split: SplitName, line: number): void {
+  const at = seen.slot(key.hi, key.lo);
+  if (seen.added) {
+    seen.words[at + 2] = SPLIT_NAMES.indexOf(split);
+    seen.words[at + 3] = line;
     return;
   }
-  if (first.split === split) return;
-  const pair = `${first.split}-${split}`;
+  const firstSplit = SPLIT_NAMES[seen.words[at + 2]];
+  if (firstSplit === split) return;
+  const pair = `${firstSplit}-${split}`;
   report[kind][pair] = (report[kind][pair] ?? 0) + 1;
-  if (report.examples.length < 20) report.examples.push({ kind, split, line, other_split: first.split, other_line: first.line });
+  if (report.examples.length < 20) report.examples.push({ kind, split, line, other_split: firstSplit, other_line: seen.words[at + 3] });
 }

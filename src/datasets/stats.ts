@@ -42,6 +42,9 @@ export class CountColumn {
   at(index: number): number {
     return this.data[index];
   }
+  set(index: number, value: number): void {
+    this.data[index] = value;
+  }
   push(value: number): void {
     if (this.length === this.data.length) {
       const next = new Uint32Array(this.data.length * 2);
