@@ -40,17 +40,36 @@ const DATA_START = 1024;
 const PAGE = 65536;
 const NEWLINE = 10;
 
-// One instance a thread (workers load their own); synchronous, as the module is under a kilobyte.
-const wasm = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(FINGERPRINT_WASM_BASE64, 'base64'))).exports as FingerprintExports;
-let memory = Buffer.from(wasm.memory.buffer);
-let words = new Uint32Array(wasm.memory.buffer, 0, 2);
+/** Memory past this, grown for one huge row, is let go before the next call (WebAssembly memory never shrinks). */
+const KEEP_BYTES = 16 << 20;
 
-/** Grows the module's memory to hold `end` bytes (growing detaches the old views, so they are remade). */
-function reserve(end: number): void {
-  if (end <= memory.length) return;
-  wasm.memory.grow(Math.ceil((end - memory.length) / PAGE));
+// One instance a thread (workers load their own); synchronous, as the module is under a kilobyte.
+const compiled = new WebAssembly.Module(Buffer.from(FINGERPRINT_WASM_BASE64, 'base64'));
+let wasm: FingerprintExports;
+let memory: Buffer;
+let words: Uint32Array;
+instantiate();
+
+function instantiate(): void {
+  wasm = new WebAssembly.Instance(compiled).exports as FingerprintExports;
+  views();
+}
+
+function views(): void {
   memory = Buffer.from(wasm.memory.buffer);
   words = new Uint32Array(wasm.memory.buffer, 0, 2);
+}
+
+/**
+ * Grows the module's memory to hold `end` bytes (growing detaches the old views, so they are
+ * remade). `fresh`: a new call starts, nothing in memory is needed, so an instance that a huge row
+ * grew past KEEP_BYTES is replaced by a small one.
+ */
+function reserve(end: number, fresh = false): void {
+  if (fresh && memory.length > KEEP_BYTES && end <= KEEP_BYTES) instantiate();
+  if (end <= memory.length) return;
+  wasm.memory.grow(Math.ceil((end - memory.length) / PAGE));
+  views();
 }
 
 function hashRange(start: number, end: number): Hash64 {
@@ -60,14 +79,14 @@ function hashRange(start: number, end: number): Hash64 {
 
 /** Hash of raw bytes (a JSON Lines row as read: identical lines, identical hashes). */
 export function hashBytes(bytes: Uint8Array): Hash64 {
-  reserve(DATA_START + bytes.length);
+  reserve(DATA_START + bytes.length, true);
   memory.set(bytes, DATA_START);
   return hashRange(DATA_START, DATA_START + bytes.length);
 }
 
 /** Hash of a text's UTF-8 bytes. */
 export function hashText(text: string): Hash64 {
-  reserve(DATA_START + text.length * 3);
+  reserve(DATA_START + text.length * 3, true);
   return hashRange(DATA_START, DATA_START + memory.write(text, DATA_START, 'utf8'));
 }
 
@@ -96,7 +115,7 @@ function nearHashOf<T extends { role: string }>(items: readonly T[], textOf: (it
   }
   // The texts first, the folded output after them (fold never writes more than it reads).
   const start = DATA_START + joined.length;
-  reserve(start + joined.length + roles);
+  reserve(start + joined.length + roles, true);
   // At most one byte a character: all of an ASCII text fits; any other text is caught by the count
   // or by fold (which sees a byte from 0x80 up).
   let out = memory.write(joined, DATA_START, joined.length, 'utf8') === joined.length ? start : -1;
@@ -127,6 +146,11 @@ function writeRole(role: string, at: number): number {
   for (let i = 0; i < role.length; i++) memory[at++] = role.charCodeAt(i);
   memory[at] = NEWLINE;
   return at + 1;
+}
+
+/** Bytes of WebAssembly memory this thread holds (for tests and diagnostics). */
+export function fingerprintMemoryBytes(): number {
+  return memory.length;
 }
 
 /** A hash as 16 hex digits (a map key). */

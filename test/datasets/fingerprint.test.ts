@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashBytes, hashKey, hashText, nearHash, nearHashOfMessages, normalizeForMatch } from '../../src/datasets/fingerprint.js';
+import { fingerprintMemoryBytes, hashBytes, hashKey, hashText, nearHash, nearHashOfMessages, normalizeForMatch } from '../../src/datasets/fingerprint.js';
 import { FINGERPRINT_WASM_BASE64 } from '../../src/datasets/wasm/fingerprint-wasm.js';
 import { mulberry32 } from '../../src/random.js';
 import { compileWat } from '../../scripts/wasm-source.js';
@@ -55,10 +55,18 @@ describe('fingerprint module', () => {
     expect(hashKey(hashBytes(text.subarray(0, text.length - 1)))).not.toBe(reference);
   });
 
-  it('grows its memory for a text larger than it holds', () => {
+  it('grows its memory for a text larger than it holds, and gives the same hashes after letting a huge one go', () => {
     const big = 'word, '.repeat(50_000);
+    const small = 'Where is my order?';
+    const before = hashKey(nearHash([{ role: 'user', text: small }]));
     expect(hashKey(hashText(big))).toBe(referenceHash(Buffer.from(big)));
     expect(hashKey(nearHash([{ role: 'user', text: big }]))).toBe(hashKey(hashText(`user\n${normalizeForMatch(big)}\n`)));
+    const huge = 'Ünïcödé, '.repeat(3_000_000); // 27 M characters: past the 16 MB kept between calls
+    expect(hashKey(nearHash([{ role: 'user', text: huge }]))).toBe(hashKey(hashText(`user\n${normalizeForMatch(huge)}\n`)));
+    expect(fingerprintMemoryBytes()).toBeGreaterThan(16 << 20);
+    expect(hashKey(nearHash([{ role: 'user', text: small }]))).toBe(before);
+    expect(fingerprintMemoryBytes()).toBeLessThanOrEqual(16 << 20);
+    expect(hashKey(hashBytes(Buffer.from(small)))).toBe(referenceHash(Buffer.from(small)));
   });
 });
 
