@@ -15,10 +15,14 @@ const ROWS_A_MESSAGE = 4096;
 
 /** Stands in the row's issue list where the duplicate issue (if any) goes. */
 const DUPLICATE_SLOT = issue(0, 'warning', 'duplicate_slot', '', '', '');
-let hashes: [number, number, number, number] | undefined;
+/** The current row's exact and near hashes, two words each. */
+const rowHashes = new Uint32Array(4);
 const recordHashes: DuplicateCheck = {
   check(_line, exact, near) {
-    hashes = [exact.hi, exact.lo, near.hi, near.lo];
+    rowHashes[0] = exact.hi;
+    rowHashes[1] = exact.lo;
+    rowHashes[2] = near.hi;
+    rowHashes[3] = near.lo;
     return DUPLICATE_SLOT;
   },
 };
@@ -35,14 +39,18 @@ async function* records(): AsyncGenerator<SourceRecord[]> {
       if (record) batch.push(record);
     }
     yield batch;
-    if (pending.lines.length >= ROWS_A_MESSAGE) flush();
   }
 }
 
 const done: Omit<RangeDone, 'type' | 'last_line' | 'format'> = { records: 0, valid_rows: 0, rows_with_errors: 0, errors: 0, warnings: 0, by_code: {}, labels: [] };
 const labels = new Map<string, number>();
 let listed = 0;
-let pending = { lines: [] as number[], slots: [] as number[], hashes: [] as number[], issues: [] as Array<[number, DatasetIssue[]]> };
+/** Rows of the next message, written in place (the typed arrays are transferred, then replaced). */
+let pending = newMessage();
+
+function newMessage(): RangeRows {
+  return { type: 'rows', bytes: 0, count: 0, lines: new Uint32Array(ROWS_A_MESSAGE), slots: new Int32Array(ROWS_A_MESSAGE), hashes: new Uint32Array(4 * ROWS_A_MESSAGE), issues: [] };
+}
 
 function onRow(v: ValidatedRow): void {
   done.records++;
@@ -72,25 +80,19 @@ function onRow(v: ValidatedRow): void {
   const send = own.length > 0 && (listed < input.maxIssues || firstOfCode);
   listed += own.length;
   if (slot < 0 && !send) return;
-  const index = pending.lines.length;
-  pending.lines.push(v.line);
-  pending.slots.push(slot);
-  if (slot >= 0) pending.hashes.push(...hashes!);
-  else pending.hashes.push(0, 0, 0, 0);
+  const index = pending.count++;
+  pending.lines[index] = v.line;
+  pending.slots[index] = slot;
+  if (slot >= 0) pending.hashes.set(rowHashes, 4 * index);
   if (send) pending.issues.push([index, own]);
+  if (pending.count === ROWS_A_MESSAGE) flush();
 }
 
 function flush(): void {
-  const message: RangeRows = {
-    type: 'rows',
-    bytes,
-    lines: Uint32Array.from(pending.lines),
-    slots: Int32Array.from(pending.slots),
-    hashes: Uint32Array.from(pending.hashes),
-    issues: pending.issues,
-  };
+  const message = pending;
+  message.bytes = bytes;
   parentPort!.postMessage(message, [message.lines.buffer as ArrayBuffer, message.slots.buffer as ArrayBuffer, message.hashes.buffer as ArrayBuffer]);
-  pending = { lines: [], slots: [], hashes: [], issues: [] };
+  pending = newMessage();
 }
 
 const result = await validateRecords(records(), { format: input.format, labels: input.labels, maxIssues: 0, thresholds: input.thresholds, duplicates: recordHashes }, onRow);

@@ -36,6 +36,8 @@ export interface RangeRows {
   type: 'rows';
   /** Bytes of the range read so far. */
   bytes: number;
+  /** Rows in this message (the arrays may be longer). */
+  count: number;
   lines: Uint32Array;
   /** Where in the row's issues a duplicate issue goes; -1: the row has no duplicate check. */
   slots: Int32Array;
@@ -242,7 +244,8 @@ class RangeMerge {
     const offset = range === 0 ? 0 : this.offset;
     const { lines, slots, hashes, issues } = message;
     let next = 0;
-    for (let i = 0; i < lines.length; i++) {
+    this.duplicates.warm(hashes, message.count);
+    for (let i = 0; i < message.count; i++) {
       const line = lines[i] + offset;
       const slot = slots[i];
       const duplicate = slot >= 0 ? this.duplicates.checkWords(line, hashes[4 * i], hashes[4 * i + 1], hashes[4 * i + 2], hashes[4 * i + 3]) : undefined;

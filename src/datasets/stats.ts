@@ -103,6 +103,18 @@ export class HashTable {
     }
   }
 
+  /**
+   * Reads the home slot of each low word in `los` (every `stride`-th word from `first`, `count` of
+   * them) and returns nothing useful: independent loads run many at a time, so the cache misses of a
+   * batch overlap instead of coming one by one in slot() (the table is larger than the caches).
+   */
+  warm(los: Uint32Array, first: number, stride: number, count: number): number {
+    const { words, capacity, width } = this;
+    let sink = 0;
+    for (let i = 0, at = first; i < count; i++, at += stride) sink ^= words[width * slotOf(los[at] || 1, capacity) + 1];
+    return sink;
+  }
+
   private grow(): void {
     const { words: old, width } = this;
     const capacity = Math.floor(this.capacity * 1.5);

@@ -65,6 +65,11 @@ export class LineOrderDuplicates implements DuplicateCheck {
     return this.checkWords(line, exact.hi, exact.lo, near.hi, near.lo);
   }
 
+  /** Loads the table slots of a batch of rows ahead of checkWords (see HashTable.warm); `hashes`: exact hi, lo, near hi, lo a row. */
+  warm(hashes: Uint32Array, count: number): void {
+    this.groups.warm(hashes, 3, 4, count);
+  }
+
   /** check() for hashes as two 32-bit words each (parallel workers send them so). */
   checkWords(line: number, exactHi: number, exactLo: number, nearHi: number, nearLo: number): DatasetIssue | undefined {
     const groups = this.groups;
