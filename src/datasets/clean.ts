@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { piiPatterns, redact, type PiiKind } from './pii.js';
 import { exampleTokens, mapRowText } from './row-text.js';
-import { canonicalFormat, tokenStats, type DatasetService, type RunContext, type SkippedRow } from './service.js';
+import { canonicalFormat, inheritedManifest, tokenStats, type DatasetService, type RunContext, type SkippedRow } from './service.js';
 import type { SourceRecord } from './sources.js';
 import { CountColumn } from './stats.js';
 import { fixText } from './text-fixes.js';
@@ -139,11 +139,7 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
       ...(options.redact_pii ? { pii_kinds: options.pii_kinds, custom_patterns: service.settings.pii_patterns.map((p) => p.name) } : {}),
     };
     manifest = {
-      dataset_id: id,
-      parent_id: parent.id,
-      task_type: task,
-      ...(parent.manifest.name ? { name: parent.manifest.name } : {}),
-      source: parent.manifest.source,
+      ...inheritedManifest(parent, id),
       content_hash: contentHash,
       counts: { rows: writer.rows },
       token_stats: tokenStats(counter.name, tokens),

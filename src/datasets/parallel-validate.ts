@@ -47,16 +47,9 @@ export interface RangeRows {
   issues: Array<[number, DatasetIssue[]]>;
 }
 
-export interface RangeDone {
+export interface RangeDone extends Pick<ValidationSummary, 'format' | 'records' | 'valid_rows' | 'rows_with_errors' | 'errors' | 'warnings' | 'by_code'> {
   type: 'done';
   last_line: number;
-  format: SourceFormat | null;
-  records: number;
-  valid_rows: number;
-  rows_with_errors: number;
-  errors: number;
-  warnings: number;
-  by_code: Record<string, number>;
   /** Label counts in first-seen order. */
   labels: Array<[string, number]>;
 }

@@ -346,6 +346,11 @@ function unreadableRows(path: string, skipped: SkippedRow[], count: number): Fin
   });
 }
 
+/** The manifest fields a derived version (clean, split) takes from its parent. */
+export function inheritedManifest(parent: DatasetRecord, id: string): Pick<DatasetManifest, 'dataset_id' | 'parent_id' | 'task_type' | 'name' | 'source'> {
+  return { dataset_id: id, parent_id: parent.id, task_type: parent.task_type, ...(parent.manifest.name ? { name: parent.manifest.name } : {}), source: parent.manifest.source };
+}
+
 export function tokenStats(tokenizer: string, tokens: CountColumn): TokenStats {
   const d = distribution(tokens.values());
   return { tokenizer, total: d.total, min: d.min, mean: d.mean, p50: d.p50, p90: d.p90, p95: d.p95, max: d.max };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { textFields } from './row-text.js';
-import type { DatasetService, RunContext } from './service.js';
+import { inheritedManifest, type DatasetService, type RunContext } from './service.js';
 import { hashText, nearHash, type Hash64 } from './fingerprint.js';
 import { CountColumn, HashTable } from './stats.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type SplitName, type TaskType } from './types.js';
@@ -146,11 +146,7 @@ export async function splitDataset(service: DatasetService, options: SplitOption
     const hashes = [all.close(), ...SPLIT_NAMES.map((s) => writers[s].close())];
     const now = new Date().toISOString();
     manifest = {
-      dataset_id: id,
-      parent_id: parent.id,
-      task_type: task,
-      ...(parent.manifest.name ? { name: parent.manifest.name } : {}),
-      source: parent.manifest.source,
+      ...inheritedManifest(parent, id),
       content_hash: createHash('sha256').update(hashes.join('\n')).digest('hex'),
       counts: { rows: all.rows, ...counts },
       token_stats: parent.manifest.token_stats,
