@@ -88,9 +88,9 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
 
   await service.workspace.writeDir(target, async (dir) => {
     const writer = new JsonlWriter(dir, 'rows.jsonl');
-    const tokens = new CountColumn();
+    const tokens = new CountColumn(parent.manifest.counts.rows);
     try {
-      await validateRecords(fixedRows(), service.validationOptions({ format: canonicalFormat(task), signal: run.signal }), (v) => {
+      await validateRecords(fixedRows(), { ...service.validationOptions({ format: canonicalFormat(task), signal: run.signal }), expectedRows: parent.manifest.counts.rows }, (v) => {
         const reason = dropReason(v.issues, options);
         if (!v.row || reason) {
           const code = reason?.code ?? 'unreadable';

@@ -217,10 +217,11 @@ export class DatasetService {
     let manifest: DatasetManifest | undefined;
     await this.workspace.writeDir(target, async (dir) => {
       const writer = new JsonlWriter(dir, 'rows.jsonl');
-      const tokens = new CountColumn();
+      const expectedRows = estimateRows(options.path);
+      const tokens = new CountColumn(expectedRows);
       try {
         const sourceOptions = { ...this.sourceOptions(run), ...(options.text_separator !== undefined ? { textSeparator: options.text_separator } : {}) };
-        const validation = { ...this.validationOptions({ format: options.format, counter, signal: run.signal }), expectedRows: estimateRows(options.path) };
+        const validation = { ...this.validationOptions({ format: options.format, counter, signal: run.signal }), expectedRows };
         result = await validateRecords(readSourceBatches(options.path, sourceOptions), validation, (v) => {
           if (v.row && toCompletion && 'messages' in v.row) {
             const rendered = toCompletion(v.row);

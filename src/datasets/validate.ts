@@ -175,7 +175,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
   let rowsWithErrors = 0;
   const duplicates = options.duplicates ?? new LineOrderDuplicates(options.expectedRows);
   const labels = new Map<string, number>();
-  const perExample = new CountColumn();
+  const perExample = new CountColumn(options.expectedRows);
   const byRole = new Map<string, CountColumn>();
   const counter = options.counter;
   const special = specialScan([...new Set([...COMMON_SPECIAL, ...(counter?.special_tokens ?? [])])]);
@@ -215,7 +215,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
           perExample.push(counted.total);
           for (const [role, n] of Object.entries(counted.by_role)) {
             let column = byRole.get(role);
-            if (!column) byRole.set(role, (column = new CountColumn()));
+            if (!column) byRole.set(role, (column = new CountColumn(options.expectedRows)));
             column.push(n);
           }
           if (counter.context_limit && counted.total > counter.context_limit) {
