@@ -322,8 +322,12 @@ async function* readTextDocuments(file: string, options: ReadSourceOptions): Asy
 
 /**
  * About how many rows a JSON Lines file holds, from the line lengths in 64 KiB at its start and at its
- * middle; 0 for other sources. Duplicate tables are sized with it once instead of growing.
+ * middle; 0 for other sources. Duplicate tables and count columns are sized with it once instead of
+ * growing. At most MAX_ESTIMATED_ROWS: a wrong guess (short rows in both samples only) costs memory
+ * whether or not the rows come, so past that the tables grow with the rows that do.
  */
+const MAX_ESTIMATED_ROWS = 4_000_000;
+
 export function estimateRows(path: string): number {
   if (sourceKind(path) !== 'jsonl') return 0;
   let fd: number | undefined;
@@ -338,7 +342,7 @@ export function estimateRows(path: string): number {
       for (let i = sample.indexOf(10); i !== -1 && i < n; i = sample.indexOf(10, i + 1)) lines++;
       bytes += n;
     }
-    return bytes ? Math.ceil((size * Math.max(lines, 1)) / bytes) : 0;
+    return bytes ? Math.min(MAX_ESTIMATED_ROWS, Math.ceil((size * Math.max(lines, 1)) / bytes)) : 0;
   } catch {
     return 0;
   } finally {

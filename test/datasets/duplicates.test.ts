@@ -3,11 +3,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DatasetSettingsSchema } from '../../src/datasets/settings.js';
-import { readSourceBatches } from '../../src/datasets/sources.js';
+import { estimateRows, readSourceBatches } from '../../src/datasets/sources.js';
 import { LineOrderDuplicates, validateRecords } from '../../src/datasets/validate.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ftm-ds-dup-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('estimateRows', () => {
+  it('estimates a JSON Lines file from two samples, caps the guess, and gives 0 for other sources', () => {
+    const file = join(scratch, 'estimate.jsonl');
+    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ text: `row ${i} ${'x'.repeat(i % 100)}` }));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const estimate = estimateRows(file);
+    expect(estimate).toBeGreaterThan(16_000);
+    expect(estimate).toBeLessThan(24_000);
+    const tiny = join(scratch, 'tiny.jsonl');
+    writeFileSync(tiny, '1\n'.repeat(4_500_000));
+    expect(estimateRows(tiny)).toBe(4_000_000);
+    writeFileSync(join(scratch, 'data.csv'), 'text,label\na,b\n');
+    expect(estimateRows(join(scratch, 'data.csv'))).toBe(0);
+    expect(estimateRows(join(scratch, 'missing.jsonl'))).toBe(0);
+  });
+});
 
 describe('LineOrderDuplicates', () => {
   const h = (n: number) => ({ hi: n, lo: n * 7 + 1 });
