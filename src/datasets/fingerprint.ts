@@ -158,11 +158,6 @@ export function fingerprintMemoryBytes(): number {
   return memory.length;
 }
 
-/** A hash as 16 hex digits (a map key). */
-export function hashKey(hash: Hash64): string {
-  return hash.hi.toString(16).padStart(8, '0') + hash.lo.toString(16).padStart(8, '0');
-}
-
 /** Text for near-duplicate matching: case, punctuation and whitespace differences do not count. */
 export function normalizeForMatch(text: string): string {
   if (ASCII.test(text)) return text.toLowerCase().replace(ASCII_SEPARATORS, ' ').trim();

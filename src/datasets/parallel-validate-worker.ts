@@ -30,7 +30,7 @@ const recordHashes: DuplicateCheck = {
 let lastLine = 0;
 let bytes = 0;
 async function* records(): AsyncGenerator<SourceRecord[]> {
-  const options = { maxLineBytes: input.maxLineBytes, chunkBytes: 1 << 16, start: input.start, end: input.end, onProgress: (n: number) => (bytes = n) };
+  const options = { maxLineBytes: input.maxLineBytes, start: input.start, end: input.end, onProgress: (n: number) => (bytes = n) };
   for await (const lines of readLineBatches(input.path, options)) {
     const batch: SourceRecord[] = [];
     for (const raw of lines) {

@@ -128,7 +128,7 @@ function lineStartAfter(path: string, from: number, size: number, maxLineBytes: 
 
 /** The layout validateRecords would detect: that of the first parsed record that has one. */
 async function firstFormat(path: string, end: number, maxLineBytes: number): Promise<SourceFormat | undefined> {
-  for await (const lines of readLineBatches(path, { maxLineBytes, chunkBytes: 1 << 16, end })) {
+  for await (const lines of readLineBatches(path, { maxLineBytes, end })) {
     for (const raw of lines) {
       const record = jsonLineRecord(path, raw, maxLineBytes);
       const format = record && !record.issue ? detectFormat(record.value) : undefined;

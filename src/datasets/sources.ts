@@ -119,25 +119,16 @@ async function* single(records: AsyncGenerator<SourceRecord>): AsyncGenerator<So
 }
 
 async function* readJsonLines(file: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord[]> {
-  for await (const lines of readLineBatches(file, { maxLineBytes: options.maxLineBytes, chunkBytes: 1 << 16, signal: options.signal, onProgress: options.onProgress as never })) {
-    // Parsed a few rows at a time: rows still alive at a young-generation GC are copied and, at the
-    // second, promoted to the old generation as garbage to come. Parsing a whole 64 KiB chunk ahead
-    // kept ~100 rows alive while slow row work (token counting) ran: prepare_dataset's heap grew to
-    // ~200 MB of promoted garbage on a 1 GB file (46 MB live).
-    let batch: SourceRecord[] = [];
+  // One batch a 64 KiB chunk (the line reader's size): one await per batch, not per line.
+  for await (const lines of readLineBatches(file, { maxLineBytes: options.maxLineBytes, signal: options.signal, onProgress: options.onProgress as never })) {
+    const batch: SourceRecord[] = [];
     for (const raw of lines) {
       const record = jsonLineRecord(file, raw, options.maxLineBytes);
       if (record) batch.push(record);
-      if (batch.length === ROWS_A_BATCH) {
-        yield batch;
-        batch = [];
-      }
     }
-    if (batch.length) yield batch;
+    yield batch;
   }
 }
-
-const ROWS_A_BATCH = 16;
 
 /** One JSON line as a record: its value, or the issue that kept it from parsing; undefined for a blank line. */
 export function jsonLineRecord(file: string, raw: RawLine, maxLineBytes: number): SourceRecord | undefined {

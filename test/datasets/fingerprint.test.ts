@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprintMemoryBytes, hashBytes, hashKey, hashText, nearHash, nearHashOfMessages, normalizeForMatch } from '../../src/datasets/fingerprint.js';
+import { fingerprintMemoryBytes, hashBytes, hashText, nearHash, nearHashOfMessages, normalizeForMatch, type Hash64 } from '../../src/datasets/fingerprint.js';
 import { FINGERPRINT_WASM_BASE64 } from '../../src/datasets/wasm/fingerprint-wasm.js';
 import { mulberry32 } from '../../src/random.js';
 import { compileWat } from '../../scripts/wasm-source.js';
+
+/** A hash as 16 hex digits, to compare with the reference. */
+const hashKey = (hash: Hash64) => hash.hi.toString(16).padStart(8, '0') + hash.lo.toString(16).padStart(8, '0');
 
 /** The module's hash written again with BigInt, from its description in fingerprint.wat. */
 function referenceHash(bytes: Uint8Array): string {
