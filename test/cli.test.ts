@@ -25,6 +25,13 @@ describe('CLI', () => {
     expect(parseToolArgs(tool, ['--args', '{"dataset_id":"ds_2"}', '--redact-pii', 'false'])).toEqual({ dataset_id: 'ds_2', redact_pii: false });
   });
 
+  it('is built as an executable file, so `npx finetune-mcp` can run it without a shell wrapper', () => {
+    // npx runs the package's bin directly; a build that left it 0644 failed with "Permission denied".
+    const direct = spawnSync(builtCli(), ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    expect(direct.error).toBeUndefined();
+    expect(direct.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('calls a tool in-process and prints its structured result as JSON', () => {
     const result = run('server_info', '--json');
     expect(result.status).toBe(0);
