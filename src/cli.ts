@@ -182,8 +182,13 @@ function printResult(result: CallToolResult, json: boolean): void {
     process.stderr.write(`${text}\n`);
     return;
   }
-  process.stdout.write(`${text}\n`);
-  if (result.structuredContent) process.stdout.write(`${JSON.stringify(result.structuredContent, null, 2)}\n`);
+  if (!result.structuredContent) {
+    process.stdout.write(`${text}\n`);
+    return;
+  }
+  // The text is the summary, then the structured result as compact JSON on its last line: print that JSON readably.
+  const summary = text.includes('\n') ? text.slice(0, text.lastIndexOf('\n')) : '';
+  process.stdout.write(`${summary ? `${summary}\n` : ''}${JSON.stringify(result.structuredContent, null, 2)}\n`);
 }
 
 function isEntryPoint(): boolean {

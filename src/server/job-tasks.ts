@@ -6,6 +6,7 @@ import type { Services } from '../services.js';
 import { isTerminal, type JobRecord } from '../training/ledger.js';
 import { summarizeJob } from '../training/views.js';
 import { startTraining, startTrainingTool } from '../../tools/start-training.js';
+import { textWithStructured } from './tool.js';
 
 /**
  * MCP tasks for start_training, kept in the workspace ledger so they outlive this process.
@@ -106,7 +107,7 @@ function finalResult(job: JobRecord): CallToolResult {
   const summary = summarizeJob(job);
   const text = `Job ${job.job_id} ${job.status} at step ${job.step}${job.error_code ? `: [${job.error_code}] ${job.error_message ?? ''}\nRecovery: ${summary.recovery ?? ''}` : ''}.`;
   const structured = { job_id: job.job_id, status: job.status, backend: job.backend, plan_id: job.plan_id, total_steps: job.total_steps, queue_position: 0 };
-  return { content: [{ type: 'text', text }], structuredContent: structured, ...(job.status === 'succeeded' ? {} : { isError: true }) };
+  return { content: [{ type: 'text', text: textWithStructured(text, structured) }], structuredContent: structured, ...(job.status === 'succeeded' ? {} : { isError: true }) };
 }
 
 /** Registers start_training as a task-capable tool (taskSupport optional) in place of the plain registration. */
@@ -129,7 +130,7 @@ export function registerStartTrainingTask(server: McpServer, services: Services)
         try {
           const output = await startTraining(services, args, task.taskId);
           services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'ok' });
-          await extra.taskStore.storeTaskResult(task.taskId, 'completed', { content: [{ type: 'text', text: tool.summarize!(output) }], structuredContent: output });
+          await extra.taskStore.storeTaskResult(task.taskId, 'completed', { content: [{ type: 'text', text: textWithStructured(tool.summarize?.(output), output) }], structuredContent: output });
         } catch (thrown) {
           const error = toFinetuneError(thrown);
           services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'error' });

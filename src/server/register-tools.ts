@@ -3,7 +3,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { toFinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
-import type { AnyToolDefinition, SamplingRequest, ToolContext } from './tool.js';
+import { textWithStructured, type AnyToolDefinition, type SamplingRequest, type ToolContext } from './tool.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -52,8 +52,7 @@ async function runTool(
     const output = await tool.handler(args, ctx);
     logger.info({ ms: Math.round(performance.now() - started) }, 'tool call done');
     services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'ok' });
-    const summary = tool.summarize ? tool.summarize(output) : JSON.stringify(output);
-    return { content: [{ type: 'text', text: summary }, ...images], structuredContent: output };
+    return { content: [{ type: 'text', text: textWithStructured(tool.summarize?.(output), output) }, ...images], structuredContent: output };
   } catch (thrown) {
     const error = toFinetuneError(thrown);
     services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'error' });

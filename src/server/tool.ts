@@ -32,8 +32,18 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   output: O;
   annotations: Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>;
   handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<z.infer<z.ZodObject<O>>>;
-  /** One line for the text part of the result; defaults to the JSON of the output. */
+  /** One line that leads the text part of the result; the compact JSON of the output follows it. */
   summarize?(output: z.infer<z.ZodObject<O>>): string;
+}
+
+/**
+ * The text part of a successful result: the summary line, then the structured result as compact JSON.
+ * The MCP specification asks a tool that returns structuredContent to return it serialized in a text
+ * block too: clients that hand only text to the model would otherwise lose the ids, paths and metrics.
+ */
+export function textWithStructured(summary: string | undefined, structured: unknown): string {
+  const json = JSON.stringify(structured);
+  return summary ? `${summary}\n${json}` : json;
 }
 
 /** Identity helper that ties the handler's types to the schemas. */
