@@ -20,7 +20,8 @@ export const logExperimentTool = defineTool({
   title: 'Log an experiment run',
   description:
     'Records a run in an experiment: its params, metrics and artifacts. Given a job_id, params (base model, dataset, method, ' +
-    'hyperparameters), final metrics and output folders are taken from the job; explicit params/metrics add to them. ' +
+    'hyperparameters), final metrics, output folders and the job\'s evaluations (evaluate_model metrics; each record\'s folder as an ' +
+    'artifact named by its eval_… id) are taken from the job; explicit params/metrics add to them. ' +
     'The experiment defaults to "<project>-finetune-<YYYY-MM-DD>". Runs are immutable. Next: compare_experiments.',
   input: {
     experiment: z.string().optional().describe('Experiment name, e.g. "support-finetune-2026-11-22"; default from project and today.'),

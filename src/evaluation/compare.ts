@@ -4,7 +4,7 @@ import type { EvalCase } from './cases.js';
 import { judgeAgainstBaseline, type JudgedModel } from './judge-cases.js';
 import { bootstrapInterval, pairedBootstrap } from './metrics/bootstrap.js';
 import type { Judge } from '../plugins/providers.js';
-import { lowerIsBetter } from '../registry/compare-versions.js';
+import { lowerIsBetter } from '../registry/metric-direction.js';
 
 /** Text metrics as the comparison needs them; implemented over the metrics area's functions. */
 export interface TextScorer {

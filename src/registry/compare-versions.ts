@@ -1,9 +1,5 @@
+import { metricDirection } from './metric-direction.js';
 import type { Lineage, ModelVersion } from './types.js';
-
-/** Metrics where a smaller value is better; every other metric is taken as higher-is-better. */
-export function lowerIsBetter(metric: string): boolean {
-  return /(loss|perplexity|ppl|error|latency|ter$|wer$|cer$)/i.test(metric);
-}
 
 export interface MetricDelta {
   metric: string;
@@ -11,6 +7,7 @@ export interface MetricDelta {
   b: number | null;
   /** b − a, null when either side lacks the metric. */
   delta: number | null;
+  /** 'unknown' when a side lacks the metric or the metric has no better direction (context or unknown name). */
   better: 'a' | 'b' | 'same' | 'unknown';
 }
 
@@ -31,7 +28,8 @@ export function compareVersions(a: ModelVersion, b: ModelVersion): VersionCompar
     const vb = b.metrics[metric] ?? null;
     if (va === null || vb === null) return { metric, a: va, b: vb, delta: null, better: 'unknown' };
     const delta = vb - va;
-    const better = delta === 0 ? 'same' : (delta < 0) === lowerIsBetter(metric) ? 'b' : 'a';
+    const direction = metricDirection(metric);
+    const better = delta === 0 ? 'same' : direction === 'lower' ? (delta < 0 ? 'b' : 'a') : direction === 'higher' ? (delta > 0 ? 'b' : 'a') : 'unknown';
     return { metric, a: va, b: vb, delta, better };
   });
   const lineageFields: Array<keyof Lineage> = ['base_model', 'dataset_id', 'dataset_hash', 'job_id', 'adapter'];

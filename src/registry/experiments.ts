@@ -1,6 +1,6 @@
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
-import { lowerIsBetter } from './compare-versions.js';
+import { isRanked, metricDirection, type MetricDirection } from './metric-direction.js';
 import { lookupJob } from './sources.js';
 
 export interface ExperimentRun {
@@ -83,17 +83,35 @@ export class Experiments {
     return run;
   }
 
-  /** A job seen as a run (not stored): its frozen config as params, last metric values, output folders. */
+  /**
+   * A job seen as a run (not stored): its frozen config as params, last metric values, output
+   * folders, and its evaluations (evaluate_model on the job or on a version registered from it):
+   * their metrics (the newest evaluation wins a name both measured) and each record's folder as an
+   * artifact named by its id.
+   */
   jobRun(jobId: string): ExperimentRun {
     const job = lookupJob(this.services, jobId);
     const config = job.config;
     const params: Record<string, unknown> = config
       ? { base_model: config.base_model, dataset_id: config.dataset_id, method: config.method, approach: config.approach, backend: config.backend, ...config.hyperparameters }
       : {};
+    const metrics: Record<string, number> = { ...job.final_metrics };
     const artifacts: Record<string, string> = {};
     if (job.adapter_dir) artifacts.adapter = job.adapter_dir;
     if (job.merged_dir) artifacts.merged = job.merged_dir;
-    return { run_id: jobId, experiment: '(job)', run_name: jobId, job_id: jobId, params, metrics: { ...job.final_metrics }, artifacts, created_at: '' };
+    for (const evaluation of this.jobEvaluations(jobId)) {
+      for (const [name, value] of Object.entries(evaluation.metrics)) if (typeof value === 'number' && Number.isFinite(value)) metrics[name] = value;
+      artifacts[evaluation.id] = evaluation.dir;
+    }
+    return { run_id: jobId, experiment: '(job)', run_name: jobId, job_id: jobId, params, metrics, artifacts, created_at: '' };
+  }
+
+  /** The job's stored evaluations, oldest first. */
+  private jobEvaluations(jobId: string): Array<{ id: string; dir: string; metrics: Record<string, unknown> }> {
+    const rows = this.services.workspace.db
+      .prepare("SELECT id, dir, metrics FROM evaluations WHERE json_extract(model, '$.job_id') = ? ORDER BY created_at, id")
+      .all(jobId) as Array<{ id: string; dir: string; metrics: string }>;
+    return rows.map((r) => ({ id: r.id, dir: r.dir, metrics: JSON.parse(r.metrics) as Record<string, unknown> }));
   }
 
   runs(filter: { experiment?: string; run_ids?: string[] }): ExperimentRun[] {
@@ -122,16 +140,30 @@ export class Experiments {
   }
 }
 
+export interface MetricRanking {
+  metric: string;
+  values: Array<number | null>;
+  /** The best run, or null when the metric is not ranked (context or unknown direction). */
+  best_run: string | null;
+  direction: MetricDirection;
+  /** Why a metric is not ranked, and how to rank it; absent when ranked. */
+  note?: string;
+}
+
 export interface RunsComparison {
   runs: Array<{ run_id: string; run_name: string; experiment: string }>;
   /** Params whose value differs between runs (the ones that explain the metric differences). */
   varying_params: Array<{ param: string; values: unknown[] }>;
   constant_params: Record<string, unknown>;
-  metrics: Array<{ metric: string; values: Array<number | null>; best_run: string | null; direction: 'lower' | 'higher' }>;
+  metrics: MetricRanking[];
 }
 
-/** Runs side by side: which params vary, each metric per run and the best run for it. */
-export function compareRuns(runs: ExperimentRun[]): RunsComparison {
+/**
+ * Runs side by side: which params vary, each metric per run and the best run for it. A metric is
+ * ranked only when its direction is declared (metric-direction.ts, or `directions` from the caller);
+ * context values (learning_rate, epoch, grad_norm …) and unknown names are shown, not ranked.
+ */
+export function compareRuns(runs: ExperimentRun[], directions: Record<string, 'lower' | 'higher'> = {}): RunsComparison {
   const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
   const varying_params: RunsComparison['varying_params'] = [];
   const constant_params: Record<string, unknown> = {};
@@ -141,19 +173,26 @@ export function compareRuns(runs: ExperimentRun[]): RunsComparison {
     else constant_params[p] = values[0];
   }
   const metricNames = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
-  const metrics = metricNames.map((metric) => {
+  const metrics = metricNames.map((metric): MetricRanking => {
     const values = runs.map((r) => r.metrics[metric] ?? null);
-    const lower = lowerIsBetter(metric);
+    const direction = directions[metric] ?? metricDirection(metric);
+    if (!isRanked(direction)) {
+      const note =
+        direction === 'context'
+          ? `${metric} describes the run (no better direction); not ranked.`
+          : `${metric} has no known direction; not ranked. Pass directions: {"${metric}": "higher"} (or "lower") to rank it.`;
+      return { metric, values, best_run: null, direction, note };
+    }
     let best: number | null = null;
     let bestRun: string | null = null;
     values.forEach((v, i) => {
       if (v === null) return;
-      if (best === null || (lower ? v < best : v > best)) {
+      if (best === null || (direction === 'lower' ? v < best : v > best)) {
         best = v;
         bestRun = runs[i].run_id;
       }
     });
-    return { metric, values, best_run: bestRun, direction: (lower ? 'lower' : 'higher') as 'lower' | 'higher' };
+    return { metric, values, best_run: bestRun, direction };
   });
   return { runs: runs.map((r) => ({ run_id: r.run_id, run_name: r.run_name, experiment: r.experiment })), varying_params, constant_params, metrics };
 }

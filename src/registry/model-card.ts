@@ -1,5 +1,5 @@
 import { describeGate } from './registry.js';
-import { lowerIsBetter } from './compare-versions.js';
+import { betterLabel } from './metric-direction.js';
 import type { AliasEvent, GateOutcome, ModelVersion } from './types.js';
 
 export interface CardInputs {
@@ -59,7 +59,7 @@ export function renderModelCard(inputs: CardInputs): string {
   const metricNames = Object.keys(v.metrics).sort();
   if (metricNames.length) {
     lines.push('| metric | value | better |', '| --- | --- | --- |');
-    for (const m of metricNames) lines.push(`| ${m} | ${round(v.metrics[m])} | ${lowerIsBetter(m) ? 'lower' : 'higher'} |`);
+    for (const m of metricNames) lines.push(`| ${m} | ${round(v.metrics[m])} | ${betterLabel(m)} |`);
   } else lines.push('No metrics recorded.');
   lines.push('');
   for (const e of inputs.evaluations) lines.push(`- Evaluation \`${e.id}\` on ${e.dataset}, ${e.examples} examples, ${e.created_at}.`);
