@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { evaluateModel } from '../src/evaluation/evaluate.js';
+import { DEFAULT_SAMPLES, evaluateModel } from '../src/evaluation/evaluate.js';
 import { GateSchema } from '../src/registry/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -9,23 +9,27 @@ export const evaluateModelTool = defineTool({
   description:
     'Evaluates a model — a local base model, a training job\'s adapter, an adapter folder, a registered version, or a remote model of a ' +
     'backend that serves inference ("openai:<model>", text metrics only) — on a dataset ' +
-    "version (its test split by default) or a JSONL file of canonical rows. Likelihood metrics: perplexity = exp(total NLL / predicted " +
+    "version (its test split by default) or a JSONL file of canonical rows; a job or version without either is evaluated on the test " +
+    "split of the dataset it trained on. Likelihood metrics: perplexity = exp(total NLL / predicted " +
     'tokens) over rows tokenised with BOS and no EOS, mean_token_loss, answer_perplexity (answer tokens only). Text metrics on greedy ' +
     'generations against the references: BLEU and chrF (sacreBLEU, 0–100), ROUGE-1/2/L F (0–1), exact_match and f1 (SQuAD, 0–100); ' +
-    'accuracy and macro_f1 for classification. Gives 95 % bootstrap intervals, per-example scores, samples and the measured quality ' +
-    'gates; sends progress; stored as evaluation_id. Next: register_model with evaluation_ids, or compare_models against the base.',
+    'accuracy and macro_f1 for classification. Gives 95 % bootstrap intervals, a few samples (texts cut at 200 characters) and the ' +
+    'measured quality gates; per-example results are in per_example_path (detail: true returns the first 50 and whole texts); ' +
+    'sends progress; stored as evaluation_id. Next: register_model with evaluation_ids, or compare_models against the base.',
   input: {
     model_id: z.string().optional().describe('Base model id, e.g. "mdl_01j…" (optional when job_id or version names it), or a remote model, e.g. "openai:ft:gpt-4o-mini:acme::abc".'),
     job_id: z.string().optional().describe("Evaluate this training job's output adapter on its base, e.g. \"job_01j…\"."),
     adapter_path: z.string().optional().describe('Or a PEFT adapter folder to apply to model_id, e.g. "./adapter".'),
     version: z.string().optional().describe('Or a registered version, "name@1.0.0" or "mv_01j…".'),
-    dataset_id: z.string().optional().describe('Dataset version to evaluate on (test split by default), e.g. "ds_01j…".'),
+    dataset_id: z.string().optional().describe('Dataset version to evaluate on (test split by default), e.g. "ds_01j…". Default for a job or version: the test split of its training dataset.'),
     path: z.string().optional().describe('Or a JSONL file of canonical rows, e.g. "./eval.jsonl".'),
     split: z.enum(['train', 'validation', 'test']).optional().describe('Dataset split, e.g. "test".'),
     metrics: z.array(z.string()).optional().describe('Metrics, e.g. ["perplexity","bleu","rouge_l"]; default by task.'),
     max_examples: z.number().int().min(1).max(100000).optional().describe('Evaluate at most this many rows, e.g. 100.'),
     max_new_tokens: z.number().int().min(1).max(4096).default(64).describe('Generation length for text metrics, e.g. 64.'),
     batch_size: z.number().int().min(1).max(256).default(8).describe('Rows per scoring batch, e.g. 8.'),
+    samples: z.number().int().min(0).max(50).default(DEFAULT_SAMPLES).describe(`Sample outputs to return, e.g. 5. Default ${DEFAULT_SAMPLES}.`),
+    detail: z.boolean().default(false).describe('Also return per_example (first 50 rows) and whole sample texts. Default false: the result stays small.'),
   },
   output: {
     evaluation_id: z.string().describe('Stored evaluation, e.g. "eval_01j…" (register_model takes it).'),
@@ -56,9 +60,10 @@ export const evaluateModelTool = defineTool({
           scores: z.record(z.string(), z.number()).describe('Per-example metric values, e.g. {"chrf": 41.2}.'),
         }),
       )
-      .describe('Per-example results (first 50; all in the stored per_example.jsonl).'),
+      .optional()
+      .describe('Per-example results, first 50, only with detail: true (all of them are in per_example_path).'),
     per_example_path: z.string().describe('Every per-example result, one JSON object a line (absolute path).'),
-    samples: z.array(z.object({ line: z.number().describe('Row line.'), prompt: z.string().describe('Prompt or text start.'), reference: z.string().describe('Expected answer.'), prediction: z.string().nullable().describe('Generated answer or null.') })).describe('A few sample outputs.'),
+    samples: z.array(z.object({ line: z.number().describe('Row line.'), prompt: z.string().describe('Prompt or text start.'), reference: z.string().describe('Expected answer.'), prediction: z.string().nullable().describe('Generated answer or null.') })).describe('The first `samples` outputs; texts cut at 200 characters ("…") unless detail.'),
     provider: z.string().describe('ONNX Runtime execution provider used, e.g. "cpu".'),
     seconds: z.number().describe('Wall time of the evaluation.'),
   },

@@ -1,5 +1,8 @@
 import { FinetuneError } from '../errors.js';
 import { gateCheckerFor } from '../registry/gate-checker.js';
+import { registryOf } from '../registry/index.js';
+import { lookupDataset, lookupJob } from '../registry/sources.js';
+import type { Services } from '../services.js';
 import type { GateOutcome } from '../registry/types.js';
 import type { ToolContext } from '../server/tool.js';
 import { throwIfCancelled } from './abort.js';
@@ -20,7 +23,16 @@ export interface EvaluateArgs extends ModelRefInput {
   max_examples?: number;
   max_new_tokens: number;
   batch_size: number;
+  /** Sample outputs to return (texts cut at SAMPLE_CHARS unless detail). */
+  samples?: number;
+  /** Return per-example results (first 50) and whole sample texts. */
+  detail?: boolean;
 }
+
+/** Default number of sample outputs, and how much of each text a sample shows without detail. */
+export const DEFAULT_SAMPLES = 3;
+const SAMPLE_CHARS = 200;
+const DETAIL_PER_EXAMPLE = 50;
 
 export interface PerExample {
   line: number;
@@ -50,7 +62,8 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   const { services } = ctx;
   const started = performance.now();
   const resolved = resolveModel(services, args);
-  const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, args, ctx.signal);
+  const source = args.dataset_id || args.path ? args : { ...args, ...trainedOnTestSplit(services, resolved, args.split) };
+  const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, source, ctx.signal);
   const metrics = args.metrics ?? defaultMetrics(task).filter((m) => !resolved.remote || !(SCORE_METRICS as readonly string[]).includes(m));
   validateMetrics(metrics, task);
   if (resolved.remote && metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m))) {
@@ -118,7 +131,13 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     reference: c.reference,
     scores: perExampleScores[i],
   }));
-  const samples = cases.slice(0, 5).map((c, i) => ({ line: c.line, prompt: c.prompt || (c.text ?? '').slice(0, 200), reference: c.reference, prediction: predictions[i] ?? null }));
+  const cut = (text: string) => (args.detail || text.length <= SAMPLE_CHARS ? text : `${text.slice(0, SAMPLE_CHARS)}…`);
+  const samples = cases.slice(0, args.samples ?? DEFAULT_SAMPLES).map((c, i) => ({
+    line: c.line,
+    prompt: cut(c.prompt || (c.text ?? '')),
+    reference: cut(c.reference),
+    prediction: predictions[i] === undefined ? null : cut(predictions[i]),
+  }));
   const model = describeModel(resolved);
   const evaluation_id = await store(ctx, { model, datasetLabel, dataset_hash, values, ci, gates, perExample, metrics });
   return {
@@ -131,12 +150,35 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     metrics: values,
     ci,
     gates,
-    per_example: perExample.slice(0, 50),
+    ...(args.detail ? { per_example: perExample.slice(0, DETAIL_PER_EXAMPLE) } : {}),
     per_example_path: `${ctx.services.workspace.artifactPath('evaluations', evaluation_id)}/per_example.jsonl`,
     samples,
     provider: runner.provider,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * With no dataset_id or path, a job (or a version registered from one) is evaluated on the held-out
+ * test split of the dataset version it trained on. Without a test split every row was a training
+ * row, so that is refused rather than reported as a flattering score.
+ */
+function trainedOnTestSplit(services: Services, model: ResolvedModel, split: EvaluateArgs['split']): { dataset_id: string; split: 'train' | 'validation' | 'test' } {
+  const datasetId = model.version_id ? registryOf(services).get({ version_id: model.version_id }).lineage.dataset_id : model.job_id ? (lookupJob(services, model.job_id).config?.dataset_id ?? null) : null;
+  if (!datasetId) {
+    throw new FinetuneError('INVALID_INPUT', `Pass dataset_id (a dataset version) or path (a JSONL file of rows): ${model.job_id || model.version_id ? `${model.label} records no training dataset` : 'a base model or adapter folder knows no dataset of its own'}.`, {
+      recovery: 'Call list_datasets and pass the dataset_id of a version with a test split.',
+      details: { field: 'dataset_id' },
+    });
+  }
+  const counts = (lookupDataset(services, datasetId).manifest.counts ?? {}) as Record<string, number | undefined>;
+  if (!split && !counts.test) {
+    throw new FinetuneError('DATASET_INVALID', `${model.label} trained on ${datasetId}, which has no test split: every row is a training row, so scores on it would flatter the model.`, {
+      recovery: `Pass dataset_id (or path) of held-out rows, or split: "train" to score the training rows knowingly; split_dataset makes a test split for the next run.`,
+      details: { field: 'dataset_id' },
+    });
+  }
+  return { dataset_id: datasetId, split: split ?? 'test' };
 }
 
 function validateMetrics(metrics: string[], task: string): void {

@@ -102,7 +102,7 @@ describe('clean_dataset', () => {
     expect(ibanValid('GB82 WEST 1234 5698 7654 33')).toBe(false);
   });
 
-  it('repairs whitespace and mojibake and says how many rows it changed', async () => {
+  it('repairs encoding and line ends (never spaces or blank lines) and says how many rows it changed', async () => {
     const path = join(scratch, 'messy.jsonl');
     const rows = [
       { text: 'Caf\u00c3\u00a9 au lait\r\nis   nice.  \n\n\n\nReally.\u200b ', label: 'food' },
@@ -113,6 +113,6 @@ describe('clean_dataset', () => {
     const out = await t.callOk(cleanDatasetTool, { dataset_id: parent.dataset_id });
     expect(out.text_fixed_rows).toBe(1);
     const page = await t.callOk(inspectDatasetTool, { dataset_id: out.dataset_id });
-    expect(page.rows[0].row).toEqual({ text: 'Café au lait\nis   nice.\n\nReally.', label: 'food' });
+    expect(page.rows[0].row).toEqual({ text: 'Café au lait\nis   nice.  \n\n\n\nReally. ', label: 'food' });
   });
 });

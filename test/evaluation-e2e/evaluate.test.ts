@@ -41,7 +41,7 @@ describe('evaluate_model on stories260K', () => {
     writeFileSync(path, STORIES.map((text) => JSON.stringify({ text })).join('\n') + '\n');
     const progress: number[] = [];
     const result = await t.client.callTool(
-      { name: 'evaluate_model', arguments: { model_id: modelId, path, batch_size: 4 } },
+      { name: 'evaluate_model', arguments: { model_id: modelId, path, batch_size: 4, detail: true } },
       undefined,
       { onprogress: (p) => void progress.push(p.progress) },
     );
@@ -59,7 +59,7 @@ describe('evaluate_model on stories260K', () => {
       tokens += ids.length - 1;
     }
     expect(out.examples).toBe(6);
-    expect(out.per_example.reduce((s, e) => s + e.tokens!, 0)).toBe(tokens);
+    expect(out.per_example!.reduce((s, e) => s + e.tokens!, 0)).toBe(tokens);
     expect(Math.abs(out.metrics.perplexity - Math.exp(nll / tokens)) / Math.exp(nll / tokens)).toBeLessThan(1e-5);
     expect(out.metrics.mean_token_loss).toBeCloseTo(nll / tokens, 4);
     expect(out.ci.perplexity.low).toBeLessThan(out.metrics.perplexity);
@@ -68,7 +68,7 @@ describe('evaluate_model on stories260K', () => {
     const row = t.services.workspace.db.prepare('SELECT metrics, examples FROM evaluations WHERE id = ?').get(out.evaluation_id) as { metrics: string; examples: number };
     expect(JSON.parse(row.metrics).perplexity).toBe(out.metrics.perplexity);
     const stored = readFileSync(out.per_example_path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tokens: number });
-    expect(stored.map((e) => e.tokens)).toEqual(out.per_example.map((e) => e.tokens));
+    expect(stored.map((e) => e.tokens)).toEqual(out.per_example!.map((e) => e.tokens));
   });
 
   it("generates greedily from the prompt as llama2.c does and scores the text against the references", async () => {
@@ -78,16 +78,16 @@ describe('evaluate_model on stories260K', () => {
       { prompt: 'Once upon a time,', completion: ' there was a big dog named Max.' },
     ];
     writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    const out = await t.callOk(evaluateModelTool, { model_id: modelId, path, metrics: ['bleu', 'chrf', 'answer_perplexity'], max_new_tokens: 20 });
-    const prediction = out.per_example[0].prediction!;
+    const out = await t.callOk(evaluateModelTool, { model_id: modelId, path, metrics: ['bleu', 'chrf', 'answer_perplexity'], max_new_tokens: 20, detail: true });
+    const prediction = out.per_example![0].prediction!;
     expect(prediction.length).toBeGreaterThan(20);
     // SentencePiece decoding drops the leading space of the first generated piece.
     expect(LLAMA2C_CONTINUATION.trim().startsWith(prediction.trim()) || prediction.trim().startsWith(LLAMA2C_CONTINUATION.trim())).toBe(true);
-    const predictions = out.per_example.map((e) => e.prediction!);
+    const predictions = out.per_example!.map((e) => e.prediction!);
     const refs = rows.map((r) => [r.completion]);
     expect(out.metrics.bleu).toBeCloseTo(new Bleu().corpusScore(predictions, refs).score, 10);
     expect(out.metrics.chrf).toBeCloseTo(new Chrf().corpusScore(predictions, refs), 10);
-    expect(out.per_example[0].scores.chrf).toBeGreaterThan(out.per_example[1].scores.chrf);
+    expect(out.per_example![0].scores.chrf).toBeGreaterThan(out.per_example![1].scores.chrf);
     expect(out.metrics.answer_perplexity).toBeGreaterThan(1);
     expect(out.gates.map((g) => g.metric)).toEqual(['bleu']);
   });
@@ -100,10 +100,10 @@ describe('evaluate_model on stories260K', () => {
       { text: 'The dog ran and played.', label: 'happy' },
     ];
     writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n'));
-    const out = await t.callOk(evaluateModelTool, { model_id: modelId, path, max_new_tokens: 4 });
+    const out = await t.callOk(evaluateModelTool, { model_id: modelId, path, max_new_tokens: 4, detail: true });
     expect(out.task).toBe('classification');
     expect(Object.keys(out.metrics).sort()).toEqual(['accuracy', 'macro_f1', 'mean_token_loss', 'perplexity']);
-    const predictions = out.per_example.map((e) => e.prediction!);
+    const predictions = out.per_example!.map((e) => e.prediction!);
     const report = classificationReport(rows.map((r) => r.label), predictions, { labels: ['happy', 'sad'] });
     expect(out.metrics.accuracy).toBe(report.accuracy);
     expect(out.metrics.macro_f1).toBe(report.macro.f1);

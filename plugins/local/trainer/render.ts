@@ -9,7 +9,11 @@ import { FinetuneError } from '../../../src/errors.js';
  * prefix with the prefix's tokens belong to the part that follows (the recipe TRL uses).
  *
  * Plain format (no chat template):
- * - completion: `prompt + completion`, then EOS; loss on the completion and EOS;
+ * - completion: `prompt + completion` exactly as stored, then EOS; loss on the completion and EOS.
+ *   Where the two meet with no whitespace between words ("Tom." + "Every"), a tokenizer whose every
+ *   segment starts a word (SentencePiece/Llama: it encodes "a" as "▁a") gets one space, the join it
+ *   would make of the two encoded apart; a byte-level tokenizer gets the text as it is (see
+ *   completionJoin and docs/datasets.md);
  * - text: `text`, then EOS; loss on every token;
  * - chat/preference: each message as `### Role:\n<content>\n\n`, the assistant's reply after
  *   `### Assistant:\n`, EOS after the last message; loss on assistant content.
@@ -48,6 +52,8 @@ export type LossOn = 'completion' | 'all';
 
 export class Renderer {
   private readonly addsBos: boolean;
+  /** Whether the tokenizer starts every text it encodes at a word (a prefix space), as SentencePiece/Llama do. */
+  readonly segmentsStartWords: boolean;
 
   constructor(
     private readonly tokenizer: TokenizerLike,
@@ -57,6 +63,7 @@ export class Renderer {
     const withSpecial = tokenizer.encode('a', { add_special_tokens: true });
     const without = tokenizer.encode('a', { add_special_tokens: false });
     this.addsBos = bos !== null && withSpecial[0] === bos && without[0] !== bos;
+    this.segmentsStartWords = startsWords(tokenizer);
   }
 
   get usesChatTemplate(): boolean {
@@ -73,7 +80,8 @@ export class Renderer {
     if (taskType === 'completion') {
       const prompt = stringField(record, 'prompt', where);
       const completion = stringField(record, 'completion', where);
-      return this.finish(this.plainParts([{ text: prompt, loss: false }, { text: completion, loss: true }]), true);
+      const joined = completionJoin(prompt, completion, this.segmentsStartWords) + completion;
+      return this.finish(this.plainParts([{ text: prompt, loss: false }, { text: joined, loss: true }]), true);
     }
     if (taskType === 'chat') return this.chat(messagesField(record, 'messages', where));
     if (taskType === 'preference') {
@@ -163,6 +171,31 @@ export class Renderer {
     }
     return { ids, mask };
   }
+}
+
+/** Scripts written without spaces between words: no space is ever put between two of their letters. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
+/**
+ * What goes between a prompt and its completion: nothing when either side already has whitespace at
+ * the seam, is empty, or is in a script without spaces; otherwise one space for a tokenizer that
+ * starts every segment at a word (it would give the completion's first word its word-initial token
+ * if the two were encoded apart), and nothing for one that encodes text exactly (byte-level BPE).
+ */
+export function completionJoin(prompt: string, completion: string, segmentsStartWords: boolean): string {
+  if (!segmentsStartWords || !prompt || !completion) return '';
+  if (/\s$/u.test(prompt) || /^\s/u.test(completion)) return '';
+  const last = [...prompt.slice(-2)].at(-1)!;
+  const first = String.fromCodePoint(completion.codePointAt(0)!);
+  return UNSPACED.test(last) || UNSPACED.test(first) ? '' : ' ';
+}
+
+/** True when "a" alone encodes like the word " a" after another word: the tokenizer adds a prefix space. */
+function startsWords(tokenizer: TokenizerLike): boolean {
+  const alone = tokenizer.encode('a', { add_special_tokens: false });
+  const lead = tokenizer.encode('b', { add_special_tokens: false });
+  const both = tokenizer.encode('b a', { add_special_tokens: false });
+  return alone.length > 0 && commonPrefix(both, lead) === lead.length && both.length === lead.length + alone.length && alone.every((id, i) => both[lead.length + i] === id);
 }
 
 interface Part {
