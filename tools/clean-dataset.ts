@@ -14,7 +14,7 @@ export const cleanDatasetTool = defineTool({
   name: 'clean_dataset',
   title: 'Clean a dataset version',
   description:
-    'Makes a cleaned NEW version of a dataset (the original stays): fixes whitespace and encoding (mojibake, invisible and control characters), ' +
+    'Makes a cleaned NEW version of a dataset (the original stays): repairs encoding (mojibake, invisible and control characters, CRLF line ends; spaces, indentation and line breaks stay as they are), ' +
     'removes exact and near duplicates, drops rows with errors (empty content, no assistant reply, chosen = rejected, special tokens…) and lists ' +
     'every dropped row with its line and reason. With redact_pii=true it replaces e-mails, phone numbers, payment cards (Luhn-checked), IBANs ' +
     '(checksum-checked), IPv4/IPv6 addresses and configured patterns by typed placeholders ([EMAIL], [PHONE], …), reports findings by line and kind ' +
@@ -29,7 +29,7 @@ export const cleanDatasetTool = defineTool({
     purpose: z.string().max(500).optional().describe('Why the data is processed, e.g. "fine-tune support assistant".'),
     remove_duplicates: z.boolean().default(true).describe('Drop exact duplicates (the first stays). Default true.'),
     remove_near_duplicates: z.boolean().default(true).describe('Drop rows equal up to case, punctuation and whitespace. Default true.'),
-    fix_text: z.boolean().default(true).describe('Repair whitespace and encoding. Default true.'),
+    fix_text: z.boolean().default(true).describe('Repair encoding (mojibake, invisible/control characters, CRLF); never spaces, indentation or line breaks. Default true.'),
     drop_invalid: z.boolean().default(true).describe('Drop rows with error-level issues. Default true.'),
   },
   output: {
