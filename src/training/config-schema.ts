@@ -35,8 +35,20 @@ export const HyperparametersSchema = z.object({
 
 export const GuardrailsSchema = z.object({
   on_nan: z.enum(['stop', 'warn']).default('stop').describe('NaN or infinite loss: "stop" (default) or "warn".'),
-  explode_factor: z.number().min(0).default(10).describe('Loss above this × its lowest value counts as exploding; 0 = off. Default 10.'),
-  on_explode: z.enum(['stop', 'warn']).default('stop').describe('Exploding loss: "stop" (default) or "warn".'),
+  explode_factor: z
+    .number()
+    .min(0)
+    .default(2)
+    .describe('The smoothed training loss diverges when it is above this × its best smoothed value and above it by more than explode_margin; 0 = off. Default 2.'),
+  explode_margin: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Smallest rise of the smoothed loss over its best that counts as divergence, in loss units. Default by method: sft 1 (nat per token), dpo ln 2 ≈ 0.693.'),
+  on_explode: z.enum(['stop', 'warn']).default('stop').describe('Diverging loss: "stop" (default) or "warn".'),
+  smoothing_steps: z.number().int().min(1).default(10).describe('The loss and gradient-norm rules look at the median of this many last steps (one odd batch does not trip them); 1 = raw values. Default 10.'),
+  grad_spike_factor: z.number().min(0).default(10).describe('Smoothed gradient norm above this × the median of the last 50 norms is a spike; 0 = off. Default 10.'),
+  on_grad_spike: z.enum(['stop', 'warn']).default('warn').describe('Gradient-norm spike: "warn" (default) or "stop".'),
   eval_rising_k: z.number().int().min(0).default(3).describe('Eval loss rising this many evals in a row trips the guardrail; 0 = off. Default 3.'),
   on_eval_rising: z.enum(['stop', 'warn']).default('warn').describe('Rising eval loss: "warn" (default) or "stop".'),
 });

@@ -38,9 +38,16 @@ export function isTerminal(status: JobStatus): boolean {
 export interface Guardrails {
   /** NaN or infinite loss. */
   on_nan: 'stop' | 'warn';
-  /** Loss above `explode_factor` × the lowest loss seen so far counts as exploding; 0 = off. */
+  /** Smoothed loss above `explode_factor` × its best smoothed value, and above it by more than the margin, diverges; 0 = off. */
   explode_factor: number;
+  /** The absolute rise that counts, in loss units; default by method (sft 1, dpo ln 2). */
+  explode_margin?: number;
   on_explode: 'stop' | 'warn';
+  /** The rules look at the median of this many last steps of the loss and gradient norm. */
+  smoothing_steps: number;
+  /** Smoothed gradient norm above this × the median of recent norms is a spike; 0 = off. */
+  grad_spike_factor: number;
+  on_grad_spike: 'stop' | 'warn';
   /** Eval loss rising this many evals in a row; 0 = off. */
   eval_rising_k: number;
   on_eval_rising: 'stop' | 'warn';
@@ -100,6 +107,16 @@ export interface JobRecord {
   updated_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** Seconds spent running in earlier attempts (budgets count running time, not idle time between attempts). */
+  run_seconds: number;
+  /** When the current attempt began running; null when the job is not running. */
+  attempt_started_at: string | null;
+}
+
+/** Seconds the job has spent running over all its attempts, up to `nowMs`. */
+export function runningSeconds(job: Pick<JobRecord, 'run_seconds' | 'attempt_started_at'>, nowMs = Date.now()): number {
+  const current = job.attempt_started_at ? Math.max(0, (nowMs - Date.parse(job.attempt_started_at)) / 1000) : 0;
+  return (job.run_seconds ?? 0) + current;
 }
 
 export interface JobEvent {

@@ -2,8 +2,7 @@ import { ERROR_CODES } from '../errors.js';
 import type { JobSink } from '../plugins/providers.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { isJobStatus, isTerminal, JobLedger } from './ledger.js';
-import { checkMetricPolicies, checkRuntimePolicies } from './policies.js';
-import { postWebhook } from './webhook.js';
+import { checkRuntimePolicies, createMetricPolicies } from './policies.js';
 
 export interface LedgerSinkOptions {
   /** Called after every write, e.g. to wake watchers in the same process. */
@@ -20,6 +19,7 @@ export function createLedgerSink(workspace: Workspace, job_id: string, options: 
   const ledger = new JobLedger(workspace.db);
   ledger.get(job_id); // fail early on an unknown job
   const changed = () => options.onChange?.(job_id);
+  const checkMetric = createMetricPolicies(ledger, job_id);
   // Time budgets need no per-point precision: look at the clock at most every 250 ms (cost reports at once).
   let lastRuntimeCheck = 0;
   const runtimeCheck = (force = false) => {
@@ -38,7 +38,7 @@ export function createLedgerSink(workspace: Workspace, job_id: string, options: 
     },
     metric(name, step, value) {
       ledger.addMetric(job_id, name, step, value);
-      checkMetricPolicies(ledger, job_id, name, step, value);
+      checkMetric(name, step, value);
       runtimeCheck(name === 'cost_usd');
       changed();
     },
@@ -65,10 +65,8 @@ export function createLedgerSink(workspace: Workspace, job_id: string, options: 
         changed();
         return;
       }
-      const after = ledger.transition(job_id, state, state === 'failed' ? withKnownCode(detail) : detail);
-      if (isTerminal(after.status)) {
-        postWebhook(after.policy.webhook_url, { job_id, event: 'job_ended', status: after.status, error_code: after.error_code, message: after.error_message ?? `Job ${after.status}.` });
-      }
+      // A terminal move queues the job_ended alert in the ledger (webhook outbox), with the status event.
+      ledger.transition(job_id, state, state === 'failed' ? withKnownCode(detail) : detail);
       changed();
     },
   };

@@ -22,6 +22,9 @@ export interface FakeTrainingOptions {
   eval_losses?: number[];
   /** Report a cost_usd metric growing by this much each step. */
   cost_per_step?: number;
+  /** Report these losses (and grad norms), one per step, instead of the decaying loss (a recorded run). */
+  loss_series?: number[];
+  grad_norm_series?: number[];
 }
 
 export function fakeOptions(spec: TrainingSpec): FakeTrainingOptions {
@@ -45,8 +48,9 @@ export async function runFakeTraining(spec: TrainingSpec, sink: JobSink, stopped
       sink.status('cancelled', { message: `Stopped at step ${step - 1}.` });
       return;
     }
-    const loss = step === o.nan_at_step ? Number.NaN : o.loss_start * o.loss_decay ** step;
+    const loss = step === o.nan_at_step ? Number.NaN : (o.loss_series?.[step - 1] ?? o.loss_start * o.loss_decay ** step);
     sink.metric('loss', step, loss);
+    if (o.grad_norm_series?.[step - 1] !== undefined) sink.metric('grad_norm', step, o.grad_norm_series[step - 1]);
     sink.metric('tokens_per_s', step, 1000);
     sink.metric('epoch', step, step / total);
     if (o.cost_per_step) sink.metric('cost_usd', step, step * o.cost_per_step);
