@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cleanDataset } from '../src/datasets/clean.js';
 import { PII_KINDS } from '../src/datasets/pii.js';
-import { CountsSchema, DatasetIdSchema } from '../src/datasets/schemas.js';
+import { CountsSchema, DatasetIdSchema, ModelSpecSchema, TokenStatsSchema } from '../src/datasets/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
 const RowNoteSchema = z.object({
@@ -31,11 +31,13 @@ export const cleanDatasetTool = defineTool({
     remove_near_duplicates: z.boolean().default(true).describe('Drop rows equal up to case, punctuation and whitespace. Default true.'),
     fix_text: z.boolean().default(true).describe('Repair encoding (mojibake, invisible/control characters, CRLF); never spaces, indentation or line breaks. Default true.'),
     drop_invalid: z.boolean().default(true).describe('Drop rows with error-level issues. Default true.'),
+    model: ModelSpecSchema.optional().describe("Tokenizer for the new version's token statistics; default the parent's (as in its manifest), e.g. \"mdl_01jc…\"."),
   },
   output: {
     dataset_id: DatasetIdSchema.describe('The new, cleaned version, e.g. "ds_01jcx…".'),
     parent_id: DatasetIdSchema.describe('The version it was cleaned from.'),
     counts: CountsSchema,
+    token_stats: TokenStatsSchema,
     rows_in: z.number().describe('Rows of the parent, e.g. 1000.'),
     dropped_count: z.number().describe('Rows dropped, e.g. 12.'),
     dropped_by_code: z.record(z.string(), z.number()).describe('Dropped rows by reason, e.g. {"duplicate_exact": 10}.'),
@@ -60,6 +62,7 @@ export const cleanDatasetTool = defineTool({
       dataset_id: result.record.id,
       parent_id: args.dataset_id,
       counts: result.record.manifest.counts,
+      token_stats: result.record.manifest.token_stats,
       rows_in: result.rows_in,
       dropped_count: result.dropped_count,
       dropped_by_code: result.dropped_by_code,

@@ -23,6 +23,8 @@ export interface CleanOptions {
   legal_basis?: string;
   consent_reference?: string;
   purpose?: string;
+  /** Tokenizer for the new version's token statistics; default the parent's (manifest token_stats.tokenizer). */
+  model?: string;
 }
 
 export interface PiiFindingRow {
@@ -136,6 +138,7 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
       fix_text: options.fix_text,
       drop_invalid: options.drop_invalid,
       redact_pii: options.redact_pii,
+      ...(options.model ? { tokenizer: counter.name } : {}),
       ...(options.redact_pii ? { pii_kinds: options.pii_kinds, custom_patterns: service.settings.pii_patterns.map((p) => p.name) } : {}),
     };
     manifest = {

@@ -183,6 +183,23 @@ export class DatasetService {
     });
   }
 
+  /**
+   * The tokenizer a version's token statistics were counted with (`token_stats.tokenizer`), so that a
+   * derived version counts with its parent's tokenizer: an encoding name, or `tokenizer.json:<folder>`
+   * (the folder was resolved when the parent was made, so it is opened as recorded).
+   */
+  async recordedCounter(tokenizer: string): Promise<TokenCounter> {
+    if (!tokenizer.startsWith('tokenizer.json:')) return this.counter(tokenizer);
+    const dir = tokenizer.slice('tokenizer.json:'.length);
+    if (!existsSync(join(dir, 'tokenizer.json'))) {
+      throw new FinetuneError('FILE_ERROR', `The tokenizer this version was counted with is gone: no tokenizer.json in '${dir}'.`, {
+        recovery: 'Pass `model` (a model id, an OpenAI model or encoding, or a folder with tokenizer.json) to count the new version with that tokenizer.',
+        details: { file: dir, field: 'model' },
+      });
+    }
+    return localCounter(dir, contextLength(dir));
+  }
+
   /** A model folder: a workspace model id (`mdl_…`) or a user path under the allowed roots. */
   modelDir(spec: string, field: string): string {
     if (/^mdl_[0-9a-z]+$/.test(spec)) return this.models()?.get(spec).dir ?? this.workspace.artifactPath('models', spec);
