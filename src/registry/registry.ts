@@ -71,7 +71,9 @@ export class ModelRegistry {
     const job = input.job_id ? lookupJob(this.services, input.job_id) : undefined;
     if (job && job.state !== 'succeeded') {
       throw new FinetuneError('STATE_CONFLICT', `Job ${job.job_id} is ${job.state}; only a succeeded job can be registered.`, {
-        recovery: 'Wait for the job to finish (monitor_training) or register an adapter folder instead.',
+        recovery: ['queued', 'preparing', 'running'].includes(job.state)
+          ? 'Wait for the job to finish (monitor_training {job_id}), then register it; or register an adapter folder instead.'
+          : 'This job has ended and will produce no model: see why with monitor_training {job_id}, fix it and train again (resume_training from a checkpoint when it kept one), or register an adapter folder instead.',
         details: { field: 'job_id' },
       });
     }
@@ -229,6 +231,7 @@ export class ModelRegistry {
     const reason = input.reason?.trim() ?? '';
     if (failed.length && !input.force) {
       throw new FinetuneError('GATE_FAILED', `${input.name}@${input.version} fails ${failed.length} quality gate(s): ${failed.map(describeGate).join('; ')}.`, {
+        recovery: gateRecovery(`${input.name}@${input.version}`, failed),
         details: { field: 'version', gates: failed },
       });
     }
@@ -355,6 +358,27 @@ function numericOnly(values: Record<string, unknown>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(values)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
   return out;
+}
+
+/**
+ * What to do about failing gates: an unmeasured metric needs its evidence (a judged comparison, a
+ * human review or an evaluation) recorded on a new version, since versions never change; a
+ * measured one needs a better model or a forced promotion with a reason.
+ */
+function gateRecovery(ref: string, failed: GateOutcome[]): string {
+  const steps: string[] = [];
+  const unmeasured = failed.filter((g) => g.value === null).map((g) => g.metric);
+  if (unmeasured.includes('win_rate')) {
+    steps.push(`win_rate is not measured: run compare_models {models: [{version: "${ref}"}]} with a judge (client sampling or config judge), then register_model a new version with its comparison_id`);
+  }
+  if (unmeasured.some((m) => m.startsWith('human_win_rate'))) {
+    steps.push('human_win_rate is not measured: setup_human_eval on a comparison, record_human_eval, then register_model a new version with its human_eval_id');
+  }
+  const others = unmeasured.filter((m) => m !== 'win_rate' && !m.startsWith('human_win_rate'));
+  if (others.length) steps.push(`${others.join(', ')} not measured: evaluate_model {version: "${ref}"}, then register_model a new version with its evaluation_ids`);
+  if (failed.some((g) => g.value !== null)) steps.push('for a measured shortfall, improve the model (more data, another run) and register it as a new version');
+  steps.push('or pass force=true with a reason to promote anyway (kept in the alias history)');
+  return `${steps.join('; ')}.`.replace(/^./, (c) => c.toUpperCase());
 }
 
 export function describeGate(g: GateOutcome): string {

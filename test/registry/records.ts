@@ -57,8 +57,8 @@ export function writeDatasetVersion(services: Services, id: string, contentHash:
   return dir;
 }
 
-/** A succeeded job in the ledger with a frozen config, loss series and its output adapter on disk. */
-export function makeSucceededJob(services: Services, options: { dataset_id: string; base_model?: string; learning_rate?: number; seed?: number; losses?: number[]; kv_dim?: number }): string {
+/** A succeeded job in the ledger with a frozen config, loss series and its output adapter on disk (or one that ended `failed`, without it). */
+export function makeSucceededJob(services: Services, options: { dataset_id: string; base_model?: string; learning_rate?: number; seed?: number; losses?: number[]; kv_dim?: number; status?: 'succeeded' | 'failed' }): string {
   const ledger = new JobLedger(services.workspace.db);
   const config_id = services.workspace.newId('config');
   const hyperparameters: TrainingHyperparameters = HyperparametersSchema.parse({
@@ -87,7 +87,20 @@ export function makeSucceededJob(services: Services, options: { dataset_id: stri
     ledger.addMetric(job.job_id, 'loss', i + 1, loss);
     ledger.addMetric(job.job_id, 'tokens_per_s', i + 1, 1000 + i);
   });
+  if (options.status === 'failed') {
+    ledger.transition(job.job_id, 'failed', { error_code: 'TRAINING_DIVERGED', message: 'loss became NaN' });
+    return job.job_id;
+  }
   writeAdapter(join(services.workspace.root, 'jobs', job.job_id, 'output', 'adapter'), { seed: options.seed ?? 7, kv_dim: options.kv_dim });
   ledger.transition(job.job_id, 'succeeded');
   return job.job_id;
+}
+
+/** A stored evaluation row, as evaluate_model writes them, so registration can cite it. */
+export function insertEvaluation(services: Services, metrics: Record<string, number>): string {
+  const id = services.workspace.newId('evaluation');
+  services.workspace.db
+    .prepare('INSERT INTO evaluations (id, model, dataset, metrics, ci, gates, examples, dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(id, '{}', 'ds_stories/test', JSON.stringify(metrics), '{}', '[]', 2, services.workspace.root, new Date().toISOString());
+  return id;
 }

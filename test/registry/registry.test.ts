@@ -9,7 +9,7 @@ import { promoteModelTool } from '../../tools/promote-model.js';
 import { registerModelTool } from '../../tools/register-model.js';
 import { rollbackModelTool } from '../../tools/rollback-model.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
-import { makeSucceededJob, writeAdapter, writeDatasetVersion } from './records.js';
+import { insertEvaluation as insertStoredEvaluation, makeSucceededJob, writeAdapter, writeDatasetVersion } from './records.js';
 
 // Gates as a team playbook would set them; the registry reads them from the config.
 const GATES = [
@@ -92,7 +92,7 @@ describe('model registry through MCP', () => {
     expect(errorCode(noReason)).toBe('INVALID_INPUT');
 
     const forced = await t.callOk(promoteModelTool, { name: 'm', version: '1.0.0', alias: 'production', force: true, reason: 'Launch demo; BLEU set is out of domain' });
-    expect(forced).toMatchObject({ changed: true, forced: true, previous_version: null });
+    expect(forced).toMatchObject({ changed: true, forced: true, from: null, to: '1.0.0' });
     expect(forced.gates.find((g) => g.metric === 'bleu')).toMatchObject({ passed: false, value: 20.1, threshold: 35 });
     const got = await t.callOk(getModelVersionTool, { name: 'm', alias: 'production' });
     expect(got.model_version.aliases).toEqual(['production']);
@@ -111,10 +111,10 @@ describe('model registry through MCP', () => {
     expect(same.changed).toBe(false);
 
     const first = await t.callOk(rollbackModelTool, { name: 'm', alias: 'production', reason: 'latency regression' });
-    expect([first.from.version, first.to.version]).toEqual(['1.2.0', '1.1.0']);
-    const second = await t.callOk(rollbackModelTool, { name: 'm', alias: 'production', reason: 'refund answers wrong' });
-    expect([second.from.version, second.to.version]).toEqual(['1.1.0', '1.0.0']);
-    expect(second.alias_history.map((e) => [e.action, e.from_version, e.to_version, e.reason])).toEqual([
+    expect([first.from, first.to]).toEqual(['1.2.0', '1.1.0']);
+    const second = await t.callOk(rollbackModelTool, { name: 'm', alias: 'production', reason: 'refund answers wrong', detail: true });
+    expect([second.from, second.to]).toEqual(['1.1.0', '1.0.0']);
+    expect(second.alias_history!.map((e) => [e.action, e.from_version, e.to_version, e.reason])).toEqual([
       ['promote', null, '1.0.0', ''],
       ['promote', '1.0.0', '1.1.0', ''],
       ['promote', '1.1.0', '1.2.0', ''],
@@ -124,7 +124,7 @@ describe('model registry through MCP', () => {
     const nothing = await t.call('rollback_model', { name: 'm', alias: 'production', reason: 'again' });
     expect(errorCode(nothing)).toBe('STATE_CONFLICT');
     const explicit = await t.callOk(rollbackModelTool, { name: 'm', alias: 'production', reason: 'fixed upstream', to_version: '1.2.0' });
-    expect(explicit.to.version).toBe('1.2.0');
+    expect(explicit.to).toBe('1.2.0');
     const { versions } = await t.callOk(listModelVersionsTool, { name: 'm', alias: 'production' });
     expect(versions.map((v) => v.version)).toEqual(['1.2.0']);
     const unknownAlias = await t.call('rollback_model', { name: 'm', alias: 'staging', reason: 'x y z' });
@@ -205,11 +205,6 @@ function gatesConfig(gates: typeof GATES) {
   return { evaluation: { gates } } as never;
 }
 
-/** A stored evaluation row, as evaluate_model writes them, so registration can cite it. */
 function insertEvaluation(t: TestClient, metrics: Record<string, number>): string {
-  const id = t.services.workspace.newId('evaluation');
-  t.services.workspace.db
-    .prepare('INSERT INTO evaluations (id, model, dataset, metrics, ci, gates, examples, dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(id, '{}', 'ds_stories/test', JSON.stringify(metrics), '{}', '[]', 2, t.home, new Date().toISOString());
-  return id;
+  return insertStoredEvaluation(t.services, metrics);
 }
