@@ -61,7 +61,7 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
     });
   }
   const task = parent.task_type;
-  const patterns = options.redact_pii ? piiPatterns(options.pii_kinds, service.settings.pii_patterns) : [];
+  const patterns = options.redact_pii ? piiPatterns(options.pii_kinds, service.settings.pii_patterns, service.settings.pii.regions) : [];
   // A cleaned version is counted with its parent's tokenizer unless the caller names another.
   const counter = options.model ? await service.counter(options.model) : await service.recordedCounter(parent.manifest.token_stats.tokenizer);
   const id = service.workspace.newId('dataset');

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { DEFAULT_PII_REGIONS, PHONE_CANDIDATE, phoneAcceptor } from './pii-phone.js';
 
 /** PII kinds found and redacted; each is replaced by a typed placeholder such as [EMAIL]. */
 export const PII_KINDS = ['email', 'phone', 'credit_card', 'iban', 'ip_address'] as const;
@@ -54,31 +55,14 @@ function cardNumber(match: string): boolean {
   return issuer && luhnValid(digits);
 }
 
-/** Words before a number that make it an identifier of a thing, not of a person. */
-const NOT_PERSONAL_CONTEXT = /(order|invoice|part|ref(erence)?|sku|serial|ticket|tracking|model|version|build|case|item|product|isbn|po)\s*(no\.?|num(ber)?|#|id)?\s*[:#]?\s*$/i;
-const DATE_LIKE = /^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$/;
-
-function phoneNumber(match: string, text: string, index: number): boolean {
-  const digits = match.replace(/\D/g, '');
-  if (digits.length < 7 || digits.length > 15) return false;
-  if (DATE_LIKE.test(match.trim())) return false;
-  if (NOT_PERSONAL_CONTEXT.test(text.slice(Math.max(0, index - 24), index))) return false;
-  const international = match.trimStart().startsWith('+');
-  if (international) return digits.length >= 8;
-  // Dotted groups without a + are versions and decimals far more often than phones.
-  if (/^\d+(\.\d+)+$/.test(match)) return false;
-  const nanp = /^\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}$/.test(match);
-  const trunk = /^0\d/.test(match.replace(/^\(/, '')) && digits.length >= 9 && digits.length <= 11 && /[\s-]/.test(match);
-  return nanp || trunk;
-}
-
 function ipAddress(match: string, text: string, index: number): boolean {
   if (isIP(match) === 0) return false;
-  if (isIP(match) === 4 && /(v|version\s*)$/i.test(text.slice(Math.max(0, index - 9), index))) return false;
+  // A dotted quad after a version word is a version ("firmware 1.2.3.4"), not an address.
+  if (isIP(match) === 4 && /(\bv|\b(version|firmware|release|build|update|upgrade)\s*:?\s*)$/i.test(text.slice(Math.max(0, index - 12), index))) return false;
   return true;
 }
 
-export const BUILTIN_PII: Record<PiiKind, PiiPattern> = {
+export const BUILTIN_PII: Record<Exclude<PiiKind, 'phone'>, PiiPattern> = {
   email: { name: 'email', placeholder: '[EMAIL]', regex: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
   iban: { name: 'iban', placeholder: '[IBAN]', regex: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g, accept: (m) => ibanValid(m) },
   credit_card: { name: 'credit_card', placeholder: '[CREDIT_CARD]', regex: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g, accept: (m) => cardNumber(m) },
@@ -88,19 +72,22 @@ export const BUILTIN_PII: Record<PiiKind, PiiPattern> = {
     regex: /(?<![\w.:])(?:(?:\d{1,3}\.){3}\d{1,3}|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?)(?![\w:]|\.\d)/g,
     accept: ipAddress,
   },
-  phone: {
-    name: 'phone',
-    placeholder: '[PHONE]',
-    regex: /(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{2,6}){1,4}(?![\w-]|\.\d)/g,
-    accept: phoneNumber,
-  },
 };
 
-/** Built-in kinds first (most specific first), then the configured patterns. */
-export function piiPatterns(kinds: readonly PiiKind[], custom: Array<{ name: string; pattern: string; placeholder?: string }>): PiiPattern[] {
+/** Phone numbers: international ones of every country, national ones in the formats of `regions` (libphonenumber). */
+export function phonePattern(regions: readonly string[] = DEFAULT_PII_REGIONS): PiiPattern {
+  return { name: 'phone', placeholder: '[PHONE]', regex: new RegExp(PHONE_CANDIDATE), accept: phoneAcceptor(regions) };
+}
+
+/** Built-in kinds first (most specific first), then the configured patterns; `regions` are the national phone formats tried. */
+export function piiPatterns(
+  kinds: readonly PiiKind[],
+  custom: Array<{ name: string; pattern: string; placeholder?: string }>,
+  regions: readonly string[] = DEFAULT_PII_REGIONS,
+): PiiPattern[] {
   const order: PiiKind[] = ['email', 'iban', 'credit_card', 'ip_address', 'phone'];
   return [
-    ...order.filter((k) => kinds.includes(k)).map((k) => BUILTIN_PII[k]),
+    ...order.filter((k) => kinds.includes(k)).map((k) => (k === 'phone' ? phonePattern(regions) : BUILTIN_PII[k])),
     ...custom.map((c) => ({ name: c.name, regex: new RegExp(c.pattern, 'g'), placeholder: c.placeholder ?? `[${c.name.toUpperCase()}]` })),
   ];
 }

@@ -341,7 +341,7 @@ export class DatasetService {
     const records = 'path' in target ? readSourceBatches(target.path, this.sourceOptions(run)) : this.asRecords(target.dataset_id, target.split, run.signal);
     const format = 'path' in target ? options.format : canonicalFormat(this.get(target.dataset_id).task_type);
     const withFile = 'path' in target && (await sourceFiles(target.path)).length > 1;
-    const pii = options.scan_pii ? piiPatterns(PII_KINDS, this.settings.pii_patterns) : undefined;
+    const pii = options.scan_pii ? piiPatterns(PII_KINDS, this.settings.pii_patterns, this.settings.pii.regions) : undefined;
     const validation = { ...this.validationOptions({ format, counter, method: options.method, labels: options.labels, epochs: options.epochs, openai, signal: run.signal }), pii, withFile };
     return 'path' in target ? validateSource(target.path, this.sourceOptions(run), validation) : validateRecords(records, validation);
   }

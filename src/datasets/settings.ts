@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PII_REGIONS, unsupportedRegions } from './pii-phone.js';
 
 /** The `datasets` section of the server config; every field has a default, so an empty section is valid. */
 export const DatasetSettingsSchema = z.object({
@@ -23,6 +24,20 @@ export const DatasetSettingsSchema = z.object({
     )
     .default([])
     .describe('Extra PII patterns redacted by clean_dataset besides the built-in kinds.'),
+  pii: z
+    .object({
+      regions: z
+        .array(z.string().regex(/^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as "DE"').transform((r) => r.toUpperCase()))
+        .default([...DEFAULT_PII_REGIONS])
+        // The default list is known good; only another list loads libphonenumber to check it.
+        .superRefine((regions, ctx) => {
+          const unknown = regions.some((r) => !(DEFAULT_PII_REGIONS as readonly string[]).includes(r)) ? unsupportedRegions(regions) : [];
+          if (unknown.length) ctx.addIssue({ code: 'custom', message: `no phone numbering plan for ${unknown.join(', ')}` });
+        })
+        .describe('Countries whose national phone formats PII redaction recognises (international +… numbers of every country always are), e.g. ["DE", "AT", "CH"]. Default: the EU/EEA countries plus GB, CH, US.'),
+    })
+    .prefault({})
+    .describe('PII redaction settings.'),
 });
 
 export type DatasetSettings = z.infer<typeof DatasetSettingsSchema>;
