@@ -117,8 +117,8 @@ export async function runDemo(config: Config, argv: string[]): Promise<number> {
     const plan = await call(link, 'plan_training', { config_id: configured.config_id, max_runtime_s: 1800 });
     say(`${configured.config_id}: method ${configured.method ?? configured.config?.method}; plan ${plan.plan_id}: verdict ${plan.verdict}`);
     const e = plan.estimate;
-    say(`estimate: ${fmt(e.trainable_parameters.value, 0)} trainable parameters, ${fmt(e.tokens.total.value, 0)} training tokens in ${fmt(e.tokens.steps.value, 0)} steps,`);
-    say(`          ~${fmt(e.time.value, 0)} s on ${e.device}, ${fmt(e.memory.total_gb, 2)} GB memory, $${fmt(e.cost.value, 2)} [${done()}]`);
+    say(`estimate: ${fmt(e.trainable_parameters, 0)} trainable parameters, ${fmt(e.tokens, 0)} training tokens in ${fmt(e.steps, 0)} steps,`);
+    say(`          ~${fmt(e.time_s, 0)} s on ${e.device}, ${fmt(e.memory_gb, 2)} GB memory, $${fmt(e.cost_usd, 2)} [${done()}]`);
     if (plan.verdict !== 'go') throw new Error(`The plan says no_go: ${JSON.stringify(plan.reasons)}`);
 
     done = steps.begin('Train on the local ONNX Runtime backend (a detached worker process)');
