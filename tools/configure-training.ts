@@ -11,7 +11,8 @@ export const configureTrainingTool = defineTool({
     'Creates an immutable training config from a base model, a dataset version, a method (sft, dpo or auto), an approach ' +
     '(lora, qlora, full), a backend and a template (efficient, quality, smoke) with field-by-field overrides. method "auto" picks ' +
     'DPO for ≥ 20 preference pairs and SFT for ≥ 50 examples, or says what is missing. The request is checked against the ' +
-    "backend's declared capabilities; an unsupported combination is refused with the nearest supported one. Can import a YAML/JSON " +
+    "backend's declared capabilities (methods, approaches, and the data task types each method trains): an unsupported combination " +
+    'or data the backend cannot train (e.g. classification rows) is refused with the nearest supported option. Can import a YAML/JSON ' +
     'config (from_file or from_text) and export one (export_path). Returns config_id: call estimate_resources or plan_training next.',
   input: {
     base_model: z.string().optional().describe('Base model id from list_models (e.g. "mdl_01hx…"), or a remote model name such as "gpt-4o-mini-2024-07-18".'),

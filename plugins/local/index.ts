@@ -12,6 +12,8 @@ export type LocalPluginConfig = z.infer<typeof LocalConfigSchema>;
 const capabilities: TrainingCapabilities = {
   methods: ['sft', 'dpo'],
   approaches: ['lora', 'full'],
+  // SFT on preference rows trains on the chosen answers (plugins/local/trainer/dataset.ts).
+  tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'] },
   resume: true,
   cancel: true,
   devices: ['cpu'],

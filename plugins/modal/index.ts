@@ -17,6 +17,7 @@ export const modalPlugin = definePlugin<ModalConfig>({
     training: {
       methods: ['sft', 'dpo'],
       approaches: ['lora', 'qlora'],
+      tasks: { sft: ['chat', 'completion', 'text'], dpo: ['preference'] },
       // Preemption is handled on Modal (the GPU function resumes from its last checkpoint on the volume).
       resume: false,
       cancel: true,

@@ -18,6 +18,7 @@ export const openaiPlugin = definePlugin<OpenAIConfig>({
     training: {
       methods: ['sft', 'dpo'],
       approaches: ['full'],
+      tasks: { sft: ['chat', 'completion'], dpo: ['preference'] },
       resume: false,
       cancel: true,
       devices: ['openai-hosted'],

@@ -14,6 +14,7 @@ export const togetherPlugin = definePlugin<TogetherConfig>({
     training: {
       methods: ['sft', 'dpo'],
       approaches: ['lora', 'full'],
+      tasks: { sft: ['chat', 'completion'], dpo: ['preference'] },
       resume: false,
       cancel: true,
       devices: ['together-hosted'],

@@ -146,7 +146,7 @@ export class PluginHost {
       throw new FinetuneError(
         'PLUGIN_UNAVAILABLE',
         known
-          ? `Plugin '${name}' is disabled: ${known.reason ?? 'unknown reason'}`
+          ? `Plugin '${name}' is disabled: ${sentence(known.reason ?? 'unknown reason')}`
           : `No plugin named '${name}'. Enabled ${kind} plugins: ${names.join(', ') || 'none'}.`,
         { recovery: known?.fix ?? 'Call list_backends or server_info to see the plugins and their status.' },
       );
@@ -227,4 +227,10 @@ function describeShapeProblem(candidate: unknown): string | undefined {
   if (typeof c.create !== 'function') return `Plugin '${c.meta.name}': create(ctx) must be a function.`;
   if (c.probe !== undefined && typeof c.probe !== 'function') return `Plugin '${c.meta.name}': probe must be a function.`;
   return undefined;
+}
+
+/** Text ending in exactly one full stop, for joining a reason into a longer message. */
+export function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }

@@ -12,6 +12,12 @@ export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export interface TrainingCapabilities {
   methods: Array<'sft' | 'dpo'>;
   approaches: Array<'lora' | 'qlora' | 'full'>;
+  /**
+   * Dataset task types (docs/CONVENTIONS.md) each method trains, e.g. {sft: ['chat', 'completion'],
+   * dpo: ['preference']}. configure_training refuses other data; a backend that does not declare
+   * this is taken to train sft on chat/completion/text and dpo on preference.
+   */
+  tasks?: Partial<Record<'sft' | 'dpo', string[]>>;
   resume: boolean;
   cancel: boolean;
   /** Devices or GPU types the backend can run on, e.g. ['cpu'] or ['A100-80GB', 'H100']. */

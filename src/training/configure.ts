@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { FinetuneError } from '../errors.js';
+import { sentence } from '../plugins/host.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
 import { ConfigDocumentSchema, PolicySchema, type ConfigDocument } from './config-schema.js';
 import { resolveDataset, resolveModel, type DatasetFacts } from './inputs.js';
+
+/** The yaml package, loaded when a config is first read or written as YAML, not at start-up. */
+const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 import { JobLedger, type StoredConfig } from './ledger.js';
 import type { TrainingSettings } from './settings.js';
 import { resolveHyperparameters } from './templates.js';
@@ -32,8 +36,24 @@ export interface ConfigureResult {
   document_yaml: string;
 }
 
-/** Task types whose rows train with supervised fine-tuning. */
-const SFT_TASKS = new Set(['chat', 'completion', 'text', 'instruction', 'classification']);
+/** What a backend that does not declare `capabilities.training.tasks` is taken to train. */
+const UNDECLARED_TASKS: Record<'sft' | 'dpo', string[]> = { sft: ['chat', 'completion', 'text'], dpo: ['preference'] };
+
+/** The task types each method of this backend trains (its declaration, or the undeclared default). */
+export function trainableTasks(caps: TrainingCapabilities): Record<'sft' | 'dpo', string[]> {
+  const declared = (m: 'sft' | 'dpo') => (caps.methods.includes(m) ? (caps.tasks?.[m] ?? UNDECLARED_TASKS[m]) : []);
+  return { sft: declared('sft'), dpo: declared('dpo') };
+}
+
+/** How to turn data of a task type no backend trains into data one does. */
+const CONVERSIONS: Record<string, string> = {
+  classification:
+    'turn each {text, label} row into a completion row {"prompt": text, "completion": label} (or a chat: user text, assistant label), import that file with prepare_dataset and configure SFT on it',
+  binary_feedback:
+    'no enabled backend trains KTO; pair a good and a bad answer to the same prompt as preference rows {"prompt", "chosen", "rejected"} for DPO, or keep only the rows labelled true as chat rows for SFT (the false rows then teach nothing), and import that file with prepare_dataset',
+  triplet:
+    'turn each {anchor, positive, negative} row into a preference row {"prompt": anchor, "chosen": positive, "rejected": negative}, import it with prepare_dataset and configure DPO on it',
+};
 
 /** Validates a request against the data, the model and the backend's declared capabilities, then stores it immutably. */
 export async function configureTraining(services: Services, input: ConfigureInput): Promise<ConfigureResult> {
@@ -43,9 +63,10 @@ export async function configureTraining(services: Services, input: ConfigureInpu
   const model = await resolveModel(services, doc.base_model);
   const notes: string[] = [];
   if (!model.known) notes.push(`Model '${doc.base_model}' is not a local model record; the backend must know it by this name.`);
-  const { method, reason } = chooseMethod(doc.method, dataset, settings);
   const capabilities = backendCapabilities(services, doc.backend);
+  const { method, reason } = chooseMethod(doc.method, dataset, settings, trainableTasks(capabilities));
   checkCapabilities(services, doc.backend, capabilities, method, doc.approach);
+  checkTaskType(services, doc.backend, capabilities, method, dataset);
   const hyperparameters = resolveHyperparameters(doc.template, doc.hyperparameters);
   if (model.context_length && hyperparameters.max_seq_length > model.context_length) {
     notes.push(`max_seq_length ${hyperparameters.max_seq_length} is over the model's context ${model.context_length}; rows will be cut to ${model.context_length}.`);
@@ -89,7 +110,7 @@ export function exportConfig(config: StoredConfig, format: 'yaml' | 'json'): str
     backend_options: config.backend_options,
     policy: config.policy,
   };
-  return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc);
+  return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml().stringify(doc);
 }
 
 function mergeDocument(services: Services, input: ConfigureInput): ConfigDocument & { base_model: string; dataset_id: string } {
@@ -109,7 +130,7 @@ function mergeDocument(services: Services, input: ConfigureInput): ConfigDocumen
       isJson = extname(path) === '.json';
     }
     try {
-      const value: unknown = isJson ? JSON.parse(text) : parseYaml(text);
+      const value: unknown = isJson ? JSON.parse(text) : yaml().parse(text);
       if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('the document must be an object of settings');
       imported = value as Record<string, unknown>;
     } catch (error) {
@@ -144,11 +165,20 @@ function mergeDocument(services: Services, input: ConfigureInput): ConfigDocumen
   return parsed.data;
 }
 
-/** sft/dpo as asked (checked against the data), or the auto choice with its reason. */
-export function chooseMethod(requested: 'sft' | 'dpo' | 'auto', dataset: DatasetFacts, settings: TrainingSettings): { method: 'sft' | 'dpo'; reason: string } {
+/**
+ * sft/dpo as asked (checked against the data), or the auto choice with its reason. `tasks` is what
+ * each method of the chosen backend trains: auto picks only among those.
+ */
+export function chooseMethod(
+  requested: 'sft' | 'dpo' | 'auto',
+  dataset: DatasetFacts,
+  settings: TrainingSettings,
+  tasks: Record<'sft' | 'dpo', string[]> = UNDECLARED_TASKS,
+): { method: 'sft' | 'dpo'; reason: string } {
   const count = dataset.counts.train ?? dataset.counts.rows;
   const isPreference = dataset.task_type === 'preference';
-  const canSft = SFT_TASKS.has(dataset.task_type);
+  // auto trains preference data with DPO only (SFT on it, on the chosen answers, is an explicit choice).
+  const canSft = !isPreference && tasks.sft.includes(dataset.task_type);
   const pairs = settings.auto_min_preference_pairs;
   const examples = settings.auto_min_examples;
   const refuse = (message: string, recovery: string) => {
@@ -158,18 +188,43 @@ export function chooseMethod(requested: 'sft' | 'dpo' | 'auto', dataset: Dataset
     if (!isPreference) refuse(`DPO needs a preference dataset (prompt, chosen, rejected); ${dataset.dataset_id} is '${dataset.task_type}'.`, 'Use method "sft", or prepare a preference dataset.');
     return { method: 'dpo', reason: 'Asked for DPO.' };
   }
-  if (requested === 'sft') {
-    if (!canSft) refuse(`SFT needs chat, completion or text rows; ${dataset.dataset_id} is '${dataset.task_type}'.`, isPreference ? 'Use method "dpo" (or "auto") for preference data.' : 'Prepare the data as chat or completion rows.');
-    return { method: 'sft', reason: 'Asked for SFT.' };
-  }
-  if (isPreference && count >= pairs) return { method: 'dpo', reason: `auto: ${count} preference pairs (≥ ${pairs}) → DPO.` };
+  if (requested === 'sft') return { method: 'sft', reason: 'Asked for SFT.' };
+  if (isPreference && count >= pairs && tasks.dpo.includes('preference')) return { method: 'dpo', reason: `auto: ${count} preference pairs (≥ ${pairs}) → DPO.` };
   if (canSft && count >= examples) return { method: 'sft', reason: `auto: ${count} ${dataset.task_type} examples (≥ ${examples}) → SFT.` };
+  // Nothing on this backend trains this task type: checkTaskType names the options.
+  if (!tasks.sft.includes(dataset.task_type) && !tasks.dpo.includes(dataset.task_type)) return { method: isPreference ? 'dpo' : 'sft', reason: '' };
   const missing = isPreference
     ? `${dataset.dataset_id} has ${count} preference pairs; DPO needs at least ${pairs} (${pairs - count} more).`
-    : canSft
-      ? `${dataset.dataset_id} has ${count} examples; SFT needs at least ${examples} (${examples - count} more), or ${pairs} preference pairs for DPO.`
-      : `${dataset.dataset_id} is '${dataset.task_type}' data: SFT needs ≥ ${examples} chat/completion/text examples, DPO ≥ ${pairs} preference pairs.`;
+    : `${dataset.dataset_id} has ${count} examples; SFT needs at least ${examples} (${examples - count} more), or ${pairs} preference pairs for DPO.`;
   return refuse(`method "auto" cannot choose: ${missing}`, 'Add examples (or pairs) and prepare a new dataset version, or lower training.auto_min_examples / auto_min_preference_pairs in the config.');
+}
+
+/**
+ * Refuses data the backend cannot train with this method (from its declared tasks), naming what it
+ * does train and the nearest option: another method here, another backend, or a conversion.
+ */
+function checkTaskType(services: Services, backend: string, caps: TrainingCapabilities, method: 'sft' | 'dpo', dataset: DatasetFacts): void {
+  const tasks = trainableTasks(caps);
+  const task = dataset.task_type;
+  if (tasks[method].includes(task)) return;
+  const options: string[] = [];
+  for (const other of ['sft', 'dpo'] as const) if (other !== method && tasks[other].includes(task)) options.push(`method "${other}" on backend "${backend}"`);
+  for (const status of services.plugins.providersOf('training_backend')) {
+    const t = status.capabilities.training;
+    if (status.name === backend || !t) continue;
+    const theirs = trainableTasks(t);
+    const m = theirs[method].includes(task) ? method : (['sft', 'dpo'] as const).find((x) => theirs[x].includes(task));
+    if (m) options.push(`backend "${status.name}" (${m} on ${task})`);
+  }
+  if (CONVERSIONS[task]) options.push(CONVERSIONS[task]);
+  const can = (['sft', 'dpo'] as const).filter((m) => tasks[m].length).map((m) => `${m} on ${tasks[m].join('/')}`).join(', ');
+  const byMethod = options.length > 0 && options[0].startsWith('method') ? ` with ${method.toUpperCase()}` : '';
+  throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend "${backend}" cannot train '${task}' data${byMethod} (${dataset.dataset_id}): it trains ${can || 'nothing declared'}.`, {
+    recovery: options.length
+      ? `Nearest supported: ${options[0]}${options.length > 1 ? `; or ${options.slice(1).join('; or ')}` : ''}.`
+      : `No enabled backend trains '${task}' data; prepare the data as chat, completion or preference rows (prepare_dataset), or call list_backends.`,
+    details: { field: 'dataset_id', dataset_id: dataset.dataset_id, task_type: task, method, backend, alternatives: options },
+  });
 }
 
 export function backendCapabilities(services: Services, backend: string): TrainingCapabilities {
@@ -182,7 +237,7 @@ export function backendCapabilities(services: Services, backend: string): Traini
     });
   }
   if (status.status !== 'enabled') {
-    throw new FinetuneError('PLUGIN_UNAVAILABLE', `Backend '${backend}' is disabled: ${status.reason ?? 'unknown reason'}. Enabled backends: ${enabled.join(', ') || 'none'}.`, {
+    throw new FinetuneError('PLUGIN_UNAVAILABLE', `Backend '${backend}' is disabled: ${sentence(status.reason ?? 'unknown reason')} Enabled backends: ${enabled.join(', ') || 'none'}.`, {
       recovery: status.fix ?? 'Call server_info to see why.',
       details: { field: 'backend' },
     });

@@ -28,6 +28,7 @@ export function testBackendPlugin(options: TestBackendOptions = {}): PluginDefin
   const training: TrainingCapabilities = {
     methods: ['sft', 'dpo'],
     approaches: ['lora', 'full'],
+    tasks: { sft: ['chat', 'completion', 'text'], dpo: ['preference'] },
     resume: true,
     cancel: true,
     devices: ['cpu'],

@@ -1,0 +1,69 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
+import { configureTrainingTool } from '../../tools/configure-training.js';
+import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
+import { testBackendPlugin } from '../contract/test-backend.js';
+import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
+import { prepareTestDataset } from './datasets.js';
+
+/** Imports rows through prepare_dataset (the real detection), returning the dataset id. */
+async function importRows(t: TestClient, name: string, rows: object[]): Promise<string> {
+  mkdirSync(join(t.home, 'data'), { recursive: true });
+  const path = join(t.home, 'data', `${name}.jsonl`);
+  writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return (await t.callOk(prepareDatasetTool, { path })).dataset_id;
+}
+
+const classification = Array.from({ length: 60 }, (_, i) => ({ text: `Order ${i} arrived broken.`, label: i % 2 ? 'complaint' : 'praise' }));
+
+describe('configure_training refuses data the backend cannot train (from its declared tasks)', () => {
+  let t: TestClient;
+  afterEach(async () => t?.close());
+
+  it('classification data: refused at configure time with what the backend trains and the nearest option', async () => {
+    t = await connectTestClient({ plugins: [testBackendPlugin()] });
+    const dataset_id = await importRows(t, 'labels', classification);
+    const auto = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'fake' });
+    expect(errorCode(auto)).toBe('CAPABILITY_UNSUPPORTED');
+    const text = resultText(auto);
+    expect(text).toMatch(/Backend "fake" cannot train 'classification' data \(ds_\w+\): it trains sft on chat\/completion\/text, dpo on preference\./);
+    expect(text).toMatch(/Nearest supported: turn each \{text, label\} row into a completion row .*prepare_dataset/);
+    const sft = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'fake', method: 'sft' });
+    expect(errorCode(sft)).toBe('CAPABILITY_UNSUPPORTED');
+    const triplets = await importRows(t, 'triplets', Array.from({ length: 60 }, (_, i) => ({ anchor: `q${i}`, positive: `good ${i}`, negative: `bad ${i}` })));
+    expect(resultText(await t.call('configure_training', { base_model: 'm', dataset_id: triplets, backend: 'fake' }))).toMatch(/preference row \{"prompt": anchor, "chosen": positive/);
+  });
+
+  it('names another backend that declares the task, and another method on this one', async () => {
+    t = await connectTestClient({
+      plugins: [testBackendPlugin(), testBackendPlugin({ name: 'labeller', capabilities: { methods: ['sft'], tasks: { sft: ['chat', 'classification'] } } })],
+    });
+    const dataset_id = await importRows(t, 'labels', classification);
+    const refused = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'fake' });
+    expect(resultText(refused)).toMatch(/Nearest supported: backend "labeller" \(sft on classification\); or turn each/);
+    const ok = await t.callOk(configureTrainingTool, { base_model: 'm', dataset_id, backend: 'labeller' });
+    expect([ok.method, ok.method_reason]).toEqual(['sft', 'auto: 60 classification examples (≥ 50) → SFT.']);
+    // SFT on preference rows: "fake" trains them only with DPO.
+    const prefs = await prepareTestDataset(t, { rows: 30, task_type: 'preference' });
+    const sftOnPrefs = await t.call('configure_training', { base_model: 'm', dataset_id: prefs, backend: 'fake', method: 'sft' });
+    expect(errorCode(sftOnPrefs)).toBe('CAPABILITY_UNSUPPORTED');
+    expect(resultText(sftOnPrefs)).toMatch(/cannot train 'preference' data with SFT[\s\S]*Nearest supported: method "dpo" on backend "fake"/);
+  });
+
+  it('a disabled backend is refused in one clean sentence (no double period)', async () => {
+    const keyless = definePlugin({
+      meta: { name: 'keyless', version: '1.0.0', api_version: PLUGIN_API_VERSION, description: 'Needs a key.' },
+      provides: ['training_backend'],
+      capabilities: { training: { methods: ['sft'], approaches: ['full'], resume: false, cancel: true, devices: [], remote: true, inference: false, max_concurrent_jobs: 1 } },
+      probe: () => ({ available: false, reason: 'KEYLESS_API_KEY is not set.', fix: 'Set KEYLESS_API_KEY.' }),
+      create: () => ({}),
+    });
+    t = await connectTestClient({ plugins: [testBackendPlugin(), keyless] });
+    const refused = await t.call('configure_training', { base_model: 'm', dataset_id: await prepareTestDataset(t, { rows: 60 }), backend: 'keyless' });
+    expect(errorCode(refused)).toBe('PLUGIN_UNAVAILABLE');
+    expect(resultText(refused)).toMatch(/Backend 'keyless' is disabled: KEYLESS_API_KEY is not set\. Enabled backends: fake\./);
+    expect(resultText(refused)).not.toMatch(/\.\./);
+  });
+});
