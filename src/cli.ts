@@ -31,12 +31,15 @@ Options for every command:
   --config FILE      JSON or YAML config (or FINETUNE_MCP_CONFIG)
   --home DIR         workspace root (or FINETUNE_MCP_HOME; default ~/.finetune-mcp)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (logs go to stderr)
+  --tool-groups G,G  tool groups a served session lists: data, train, judge, ship, admin or all
+                     (or FINETUNE_MCP_TOOL_GROUPS; default data,train,judge,ship; enable_tools adds
+                     the others in a session); tool commands and the demo reach every tool
 
 Environment: FINETUNE_MCP_TOKEN (bearer token for --http; required off loopback), FINETUNE_MCP_HOME,
 FINETUNE_MCP_CONFIG, FINETUNE_MCP_ALLOWED_ROOTS, FINETUNE_MCP_HOST, FINETUNE_MCP_PORT.`;
 
 /** Options that belong to the CLI or config, never passed to a tool. */
-const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--port', '--json', '--http', '--args']);
+const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--port', '--tool-groups', '--json', '--http', '--args']);
 
 export async function main(argv: string[]): Promise<number> {
   const command = argv.find((a) => !a.startsWith('-'));

@@ -10,6 +10,12 @@ import { TrainingSettingsSchema } from './training/settings.js';
 import { JudgeSettingsSchema } from './evaluation/judges/settings.js';
 import { EvaluationSettingsSchema } from './evaluation/gates.js';
 
+/** Tool groups, by stage of the work; tools/index.ts says which tools each holds. */
+export const TOOL_GROUPS = ['data', 'train', 'judge', 'ship', 'admin'] as const;
+export type ToolGroup = (typeof TOOL_GROUPS)[number];
+/** The groups served unless the config says otherwise: the common path from data to a promoted version. */
+export const DEFAULT_TOOL_GROUPS: readonly ToolGroup[] = ['data', 'train', 'judge', 'ship'];
+
 /**
  * The server configuration. Layers, each overriding the one before:
  * defaults < config file (`--config` or FINETUNE_MCP_CONFIG; JSON or YAML) < environment < flags.
@@ -40,6 +46,16 @@ export const ConfigSchema = z.object({
   judge: JudgeSettingsSchema.prefault({}),
   /** Evaluation: quality gates (BLEU ≥ 35, ROUGE-L ≥ 0.40, win-rate ≥ 0.65 by default) and bootstrap settings. */
   evaluation: EvaluationSettingsSchema.prefault({}),
+  /** Which tool groups tools/list serves; the others stay reachable through enable_tools. */
+  tools: z
+    .object({
+      groups: z
+        .array(z.enum([...TOOL_GROUPS, 'all']))
+        .min(1)
+        .default([...DEFAULT_TOOL_GROUPS])
+        .describe('Tool groups to serve: data, train, judge, ship, admin, or "all". Default data, train, judge, ship.'),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -57,6 +73,7 @@ const FLAG_KEYS: Record<string, string> = {
   '--log-level': 'log_level',
   '--host': 'http.host',
   '--port': 'http.port',
+  '--tool-groups': 'tools.groups',
 };
 
 const ENV_KEYS: Record<string, string> = {
@@ -68,6 +85,7 @@ const ENV_KEYS: Record<string, string> = {
   FINETUNE_MCP_ALLOWED_ROOTS: 'allowed_roots',
   HF_ENDPOINT: 'models.hub_url',
   FINETUNE_MCP_JUDGE_API_KEY: 'judge.api_key',
+  FINETUNE_MCP_TOOL_GROUPS: 'tools.groups',
 };
 
 type Layer = { source: string; values: Record<string, unknown> };
@@ -144,6 +162,7 @@ function coerce(key: string, raw: string): unknown {
   if (key === 'http.port') return /^\d+$/.test(raw) ? Number(raw) : raw;
   if (key === 'allowed_roots') return raw.split(delimiter).filter(Boolean);
   return raw;
+  if (key === 'tools.groups') return raw.split(',').map((g) => g.trim()).filter(Boolean);
 }
 
 export function flagValue(argv: readonly string[], flag: string): string | undefined {

@@ -1,3 +1,4 @@
+import type { ToolGroup } from '../src/config.js';
 import type { AnyToolDefinition } from '../src/server/tool.js';
 import { listBackendsTool } from './list-backends.js';
 import { cancelTrainingTool } from './cancel-training.js';
@@ -38,48 +39,52 @@ import { inspectModelTool } from './inspect-model.js';
 import { generateTool } from './generate.js';
 import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 
-/** Every tool the server registers, in the order clients list them: an explicit list. */
-export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, listBackendsTool,
-  // datasets
-  prepareDatasetTool,
-  validateDatasetTool,
-  inspectDatasetTool,
-  listDatasetsTool,
-  cleanDatasetTool,
-  splitDatasetTool,
-  exportDatasetTool,
-  extractDatasetTool,
-  // base models
-  importModelTool,
-  listModelsTool,
-  inspectModelTool,
-  generateTool,
-  // training control plane
-  configureTrainingTool,
-  estimateResourcesTool,
-  planTrainingTool,
-  startTrainingTool,
-  monitorTrainingTool,
-  cancelTrainingTool,
-  resumeTrainingTool,
-  listJobsTool,
-  // remote backends
-  migrateOpenAIFinetuneTool,
-  // registry and experiments
-  registerModelTool,
-  listModelVersionsTool,
-  getModelVersionTool,
-  compareVersionsTool,
-  promoteModelTool,
-  rollbackModelTool,
-  modelCardTool,
-  logExperimentTool,
-  compareExperimentsTool,
-  evaluateModelTool,
-  compareModelsTool,
-  setupHumanEvalTool,
-  recordHumanEvalTool,
-  exportModelTool,
-  // evaluation
-  scoreOutputsTool,
-];
+/**
+ * The tools of each group, in the order clients list them: explicit lists. The config's `tools.groups`
+ * picks the groups tools/list serves (default: data, train, judge, ship, the common path from a data
+ * file to a promoted version); enable_tools serves the others within a session.
+ */
+export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefinition[]>> = {
+  data: [validateDatasetTool, prepareDatasetTool, cleanDatasetTool, splitDatasetTool, inspectDatasetTool, listDatasetsTool],
+  train: [
+    listBackendsTool,
+    importModelTool,
+    listModelsTool,
+    configureTrainingTool,
+    planTrainingTool,
+    startTrainingTool,
+    monitorTrainingTool,
+    cancelTrainingTool,
+    listJobsTool,
+  ],
+  judge: [evaluateModelTool, compareModelsTool, generateTool],
+  ship: [registerModelTool, promoteModelTool, modelCardTool],
+  admin: [
+    // data beyond the common path
+    exportDatasetTool,
+    extractDatasetTool,
+    // models and training beyond the common path
+    inspectModelTool,
+    estimateResourcesTool,
+    resumeTrainingTool,
+    migrateOpenAIFinetuneTool,
+    // evaluation and experiment bookkeeping
+    scoreOutputsTool,
+    setupHumanEvalTool,
+    recordHumanEvalTool,
+    logExperimentTool,
+    compareExperimentsTool,
+    // registry operations, audits and exports
+    rollbackModelTool,
+    listModelVersionsTool,
+    getModelVersionTool,
+    compareVersionsTool,
+    exportModelTool,
+  ],
+};
+
+/**
+ * Every tool, server_info (served whatever the groups) first, then each group's. The server adds
+ * enable_tools (tools/enable-tools.ts) to a session that starts without every group.
+ */
+export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, ...Object.values(TOOL_GROUP_MEMBERS).flat()];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { onnxExecutionProviders, tensorflowBackend } from '../src/runtime-info.js';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool, type ToolGroupStatus } from '../src/server/tool.js';
 
 const PluginStatusSchema = z.object({
   name: z.string().describe('Plugin name, e.g. "local" or "openai".'),
@@ -15,11 +15,22 @@ const PluginStatusSchema = z.object({
   fix: z.string().optional().describe('How to enable it.'),
 });
 
+function describeToolGroups(status: ToolGroupStatus | undefined) {
+  const notServed = (status?.groups ?? []).filter((g) => !g.served).map((g) => ({ group: g.name, tools: g.tools }));
+  return {
+    served: status?.served ?? [],
+    not_served: notServed,
+    how_to_enable: notServed.length
+      ? `Call enable_tools {"groups": ${JSON.stringify(notServed.map((g) => g.group))}} (or "all"); for later sessions set tools.groups in the config or FINETUNE_MCP_TOOL_GROUPS=all.`
+      : 'Every group is served.',
+  };
+}
+
 export const serverInfoTool = defineTool({
   name: 'server_info',
   title: 'Server information',
   description:
-    'Describes this finetune-mcp server: version, workspace folder, every plugin with its status and capabilities ' +
+    'Describes this finetune-mcp server: version, workspace folder, the tool groups served and how to serve the others, every plugin with its status and capabilities ' +
     '(and, for disabled ones, why and how to fix it), the ONNX Runtime execution providers and the TensorFlow.js backend. ' +
     'Call it first to learn what this server can do; then list_backends for training backends.',
   input: {},
@@ -31,6 +42,15 @@ export const serverInfoTool = defineTool({
     allowed_roots: z.array(z.string()).describe('Folders tools may read and write besides the workspace.'),
     uptime_s: z.number().describe('Seconds since this server process started.'),
     plugins: z.array(PluginStatusSchema).describe('All plugins, enabled and disabled.'),
+    tool_groups: z
+      .object({
+        served: z.array(z.string()).describe('Groups tools/list serves in this session, e.g. ["data","train","judge","ship"].'),
+        not_served: z
+          .array(z.object({ group: z.string().describe('Group name, e.g. "admin".'), tools: z.array(z.string()).describe('Its tools, e.g. ["export_dataset"].') }))
+          .describe('Groups not served now, with their tools.'),
+        how_to_enable: z.string().describe('How to serve more: the enable_tools call, or the config key for later sessions.'),
+      })
+      .describe('Tool groups (data, train, judge, ship, admin) and which ones this session serves.'),
     onnxruntime: z
       .object({
         available: z.boolean().describe('Whether onnxruntime-node loads here.'),
@@ -47,7 +67,7 @@ export const serverInfoTool = defineTool({
       .describe('Which TensorFlow.js backend would be used (tests use it as an independent autodiff oracle).'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(_args, { services }) {
+  async handler(_args, { services, toolGroups }) {
     return {
       name: 'finetune-mcp' as const,
       version: services.version,
@@ -56,6 +76,7 @@ export const serverInfoTool = defineTool({
       allowed_roots: services.workspace.allowedRoots,
       uptime_s: Math.round((Date.now() - services.started_at.getTime()) / 1000),
       plugins: services.plugins.list(),
+      tool_groups: describeToolGroups(toolGroups?.status()),
       onnxruntime: await onnxExecutionProviders(),
       tensorflow: tensorflowBackend(),
     };

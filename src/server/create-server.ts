@@ -1,9 +1,13 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { PROMPTS } from '../../prompts/index.js';
-import { TOOLS } from '../../tools/index.js';
+import { TOOL_GROUP_MEMBERS, TOOLS } from '../../tools/index.js';
+import { enableToolsTool } from '../../tools/enable-tools.js';
+import { startTrainingTool } from '../../tools/start-training.js';
+import type { ToolGroup } from '../config.js';
 import type { Services } from '../services.js';
 import type { AnyPromptDefinition } from './prompt.js';
 import { registerTools } from './register-tools.js';
+import { SessionToolGroups, serveToolList, type RegisteredEntry } from './tool-groups.js';
 import type { ResourceDefinition } from './resource.js';
 import { RESOURCES } from './resources/index.js';
 import { attachJobSubscriptions } from './resources/jobs-resource.js';
@@ -12,7 +16,10 @@ import type { AnyToolDefinition } from './tool.js';
 
 export interface ServerDeps {
   services: Services;
+  /** Tools to register instead of the built-in ones (then all served: groups apply to the built-in tools). */
   tools?: readonly AnyToolDefinition[];
+  /** Tool groups tools/list serves at first; default the config's `tools.groups`. The CLI and the demo serve 'all'. */
+  toolGroups?: readonly (ToolGroup | 'all')[];
   prompts?: readonly AnyPromptDefinition[];
   resources?: readonly ResourceDefinition[];
 }
@@ -20,7 +27,8 @@ export interface ServerDeps {
 const INSTRUCTIONS =
   'finetune-mcp runs the life of a fine-tuned model: prepare and validate data, configure and estimate training, ' +
   'start and monitor jobs on local or remote backends, evaluate against the base model, register and promote versions. ' +
-  'Start with server_info; the prompt fine_tune_workflow gives the whole recipe.';
+  'Start with server_info; the prompt fine_tune_workflow gives the whole recipe. ' +
+  'Tools beyond the common path may not be listed at first: server_info names them and enable_tools serves them.';
 
 /** Builds the MCP server from explicit lists of tools, prompts and resources. Does no I/O. */
 export function createServer(deps: ServerDeps): McpServer {
@@ -32,10 +40,7 @@ export function createServer(deps: ServerDeps): McpServer {
       taskStore: new LedgerTaskStore(deps.services),
     },
   );
-  const tools = deps.tools ?? TOOLS;
-  // start_training also runs as an MCP task (its task is its job); every other tool registers plainly.
-  registerTools(server, tools.filter((t) => t.name !== 'start_training'), deps.services);
-  if (tools.some((t) => t.name === 'start_training')) registerStartTrainingTask(server, deps.services);
+  registerToolsByGroup(server, deps);
   for (const prompt of deps.prompts ?? PROMPTS) {
     server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: prompt.args }, (args: Record<string, string | undefined>) => ({
       messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt.build(args as never) } }],
@@ -44,6 +49,25 @@ export function createServer(deps: ServerDeps): McpServer {
   for (const resource of deps.resources ?? RESOURCES) registerResource(server, resource, deps.services);
   attachJobSubscriptions(server, deps.services);
   return server;
+}
+
+/**
+ * Registers every tool; those of the groups not served start disabled (enable_tools serves them later),
+ * and tools/list is served with compact output schemas.
+ */
+function registerToolsByGroup(server: McpServer, deps: ServerDeps): void {
+  const registered = new Map<string, RegisteredEntry>();
+  const groups = new SessionToolGroups(TOOL_GROUP_MEMBERS, registered, deps.toolGroups ?? deps.services.config.tools.groups);
+  const tools = deps.tools ?? TOOLS;
+  const plain = tools.filter((t) => t.name !== 'start_training');
+  // A session that starts without every group gets enable_tools, whose description names what is missing.
+  const notServed = deps.tools ? '' : groups.describeNotServed();
+  if (notServed) plain.splice(1, 0, { ...enableToolsTool, description: `${enableToolsTool.description} Not served at the start of this session: ${notServed}.` });
+  registerTools(server, plain, deps.services, registered, groups);
+  // start_training also runs as an MCP task (its task is its job).
+  if (tools.some((t) => t.name === 'start_training')) registered.set(startTrainingTool.name, { definition: startTrainingTool, handle: registerStartTrainingTask(server, deps.services) });
+  groups.disableNotServed();
+  serveToolList(server, registered);
 }
 
 function registerResource(server: McpServer, resource: ResourceDefinition, services: Services): void {

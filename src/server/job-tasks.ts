@@ -1,4 +1,4 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer, RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CreateTaskOptions, TaskStore } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
 import type { CallToolResult, Request, RequestId, Result, Task } from '@modelcontextprotocol/sdk/types.js';
 import { toFinetuneError } from '../errors.js';
@@ -111,9 +111,9 @@ function finalResult(job: JobRecord): CallToolResult {
 }
 
 /** Registers start_training as a task-capable tool (taskSupport optional) in place of the plain registration. */
-export function registerStartTrainingTask(server: McpServer, services: Services): void {
+export function registerStartTrainingTask(server: McpServer, services: Services): RegisteredTool {
   const tool = startTrainingTool;
-  server.experimental.tasks.registerToolTask(
+  return server.experimental.tasks.registerToolTask(
     tool.name,
     {
       title: tool.title,

@@ -3,14 +3,24 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { toFinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
-import { textWithStructured, type AnyToolDefinition, type SamplingRequest, type ToolContext } from './tool.js';
+import { textWithStructured, type AnyToolDefinition, type SamplingRequest, type ToolContext, type ToolGroupsControl } from './tool.js';
+import type { RegisteredEntry } from './tool-groups.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-/** Registers each tool definition; every failure becomes an `isError` result, never a crash. */
-export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], services: Services): void {
+/**
+ * Registers each tool definition into `registered`; every failure becomes an `isError` result, never a crash.
+ * `toolGroups` reaches the tools that show or change which groups this session serves.
+ */
+export function registerTools(
+  server: McpServer,
+  tools: readonly AnyToolDefinition[],
+  services: Services,
+  registered: Map<string, RegisteredEntry>,
+  toolGroups?: ToolGroupsControl,
+): void {
   for (const tool of tools) {
-    server.registerTool(
+    const handle = server.registerTool(
       tool.name,
       {
         title: tool.title,
@@ -19,8 +29,9 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
         outputSchema: tool.output,
         annotations: { title: tool.title, ...tool.annotations },
       },
-      (async (args: Record<string, unknown>, extra: Extra) => runTool(server, tool, args, extra, services)) as never,
+      (async (args: Record<string, unknown>, extra: Extra) => runTool(server, tool, args, extra, services, toolGroups)) as never,
     );
+    registered.set(tool.name, { definition: tool, handle });
   }
 }
 
@@ -30,6 +41,7 @@ async function runTool(
   args: Record<string, unknown>,
   extra: Extra,
   services: Services,
+  toolGroups: ToolGroupsControl | undefined,
 ): Promise<CallToolResult> {
   const logger = services.logger.child({ tool: tool.name, request: String(extra.requestId) });
   const images: CallToolResult['content'] = [];
@@ -46,6 +58,7 @@ async function runTool(
       images.push({ type: 'image', data: Buffer.from(data).toString('base64'), mimeType });
     },
     sample: server.server.getClientCapabilities()?.sampling ? (request) => sampleThroughClient(server, request) : undefined,
+    toolGroups,
   };
   const started = performance.now();
   try {

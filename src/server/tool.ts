@@ -1,5 +1,6 @@
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
+import type { ToolGroup } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { Services } from '../services.js';
 
@@ -20,6 +21,22 @@ export interface ToolContext {
   attachImage(data: Uint8Array, mimeType?: string): void;
   /** Asks the client's own model through MCP sampling; undefined when the client cannot. */
   sample?: (request: SamplingRequest) => Promise<string>;
+  /** This session's tool groups: which ones tools/list serves, and serving more. */
+  toolGroups?: ToolGroupsControl;
+}
+
+export interface ToolGroupStatus {
+  /** Groups tools/list serves in this session. */
+  served: string[];
+  groups: Array<{ name: string; served: boolean; tools: string[] }>;
+  /** Registered tools that tools/list does not serve now. */
+  not_served: string[];
+}
+
+export interface ToolGroupsControl {
+  status(): ToolGroupStatus;
+  /** Serves the tools of these groups too ('all': every group); the client is told the tool list changed. */
+  enable(groups: readonly (ToolGroup | 'all')[]): ToolGroupStatus;
 }
 
 export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config, type ToolGroup } from '../../src/config.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import type { PluginDefinition } from '../../src/plugins/types.js';
 import { createServer } from '../../src/server/create-server.js';
@@ -32,6 +32,8 @@ export interface TestClientOptions {
   home?: string;
   env?: Record<string, string | undefined>;
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
+  /** Tool groups tools/list serves; default 'all' (every tool), 'config' for the config's tools.groups. */
+  toolGroups?: readonly (ToolGroup | 'all')[] | 'config';
 }
 
 /** A real SDK client joined to a real server over an in-memory link, on a fresh temp workspace. */
@@ -40,7 +42,8 @@ export async function connectTestClient(options: TestClientOptions = {}): Promis
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'ftm-test-'));
   const config: Config = { ...loadConfig({ argv: ['--home', home], env: {} }), ...options.config };
   const services = await createServices(config, { logger: createSilentLogger(), plugins: options.plugins, env: options.env ?? {} });
-  const server = createServer({ services });
+  const toolGroups = options.toolGroups ?? ['all'];
+  const server = createServer({ services, toolGroups: toolGroups === 'config' ? undefined : toolGroups });
   const client = new Client({ name: 'test-client', version: '0.0.0' }, options.clientCapabilities);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
