@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openaiPlugin } from '../../plugins/openai/index.js';
+import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { migrateOpenAIFinetuneTool } from '../../tools/migrate-openai-finetune.js';
 import { monitorTrainingTool } from '../../tools/monitor-training.js';
 import { testBackendPlugin } from '../contract/test-backend.js';
@@ -16,7 +17,8 @@ describe('migrate_openai_finetune', () => {
   beforeAll(async () => {
     fake = new FakeOpenAI();
     const url = await fake.start();
-    t = await connectTestClient({ plugins: [openaiPlugin, testBackendPlugin({ mode: 'inprocess' })], env: { OPENAI_API_KEY: fake.apiKey, OPENAI_BASE_URL: url } });
+    // Credentials in the plugin's config section: the training API and the chat completions that score the OpenAI model both read them.
+    t = await connectTestClient({ plugins: [openaiPlugin, testBackendPlugin({ mode: 'inprocess' })], config: { plugins: { openai: { api_key: fake.apiKey, base_url: url, max_retries: 0 } } } as never });
   });
   afterAll(async () => {
     await t.close();
@@ -37,7 +39,10 @@ describe('migrate_openai_finetune', () => {
     expect(out.validation_dataset_id).toMatch(/^ds_/);
     expect(out.verdict).toBe('go');
     expect(out.job_id).toMatch(/^job_/);
-    expect(out.parity.openai_model_uri).toBe(`openai:ft:gpt-4o-mini-2024-07-18:org-test::${openaiJob}`);
+    // The validation file is the held-out set: OpenAI never trained on it, and neither does the new model.
+    expect(out.train_rows).toBe(60);
+    expect(out.parity.held_out).toEqual({ dataset_id: out.validation_dataset_id, split: null, rows: 8, source: 'openai_validation_file', seen_by_openai: false });
+    expect(out.parity.openai).toMatchObject({ model: `openai:ft:gpt-4o-mini-2024-07-18:org-test::${openaiJob}`, examples: 8 });
     expect(out.notes[0]).toMatch(/2027-01-06/);
 
     const config = t.services.jobs.jobLedger.getConfig(out.config_id);
@@ -52,6 +57,39 @@ describe('migrate_openai_finetune', () => {
       status = (await t.callOk(monitorTrainingTool, { job_id: out.job_id!, wait_s: 0.2 })).status;
     }
     expect(status).toBe('succeeded');
+  });
+
+  it('holds out a test split when the job had no validation file and reports parity as numbers on it', async () => {
+    const openaiJob = fake.seedJob({ model: 'gpt-4o-mini-2024-07-18', training: jsonl(chatRows(60)), method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 1 } } }, seed: 7 });
+    const out = await t.callOk(migrateOpenAIFinetuneTool, { openai_job_id: openaiJob, base_model: 'tiny-test-model-1m', backend: 'fake', template: 'smoke' });
+    expect(out.rows).toBe(60);
+    const counts = t.services.datasets.get(out.dataset_id).manifest.counts;
+    expect(counts).toMatchObject({ rows: 60, test: out.parity.held_out!.rows });
+    expect(out.train_rows).toBe(counts.train);
+    expect(out.train_rows + out.parity.held_out!.rows).toBe(60);
+    expect(out.parity.held_out!.rows).toBeGreaterThanOrEqual(4);
+    expect(out.parity.held_out).toMatchObject({ dataset_id: out.dataset_id, split: 'test', source: 'test_split', seen_by_openai: true });
+    expect(t.services.jobs.jobLedger.getConfig(out.config_id).dataset_id).toBe(out.dataset_id);
+    expect(out.parity.notes.join(' ')).toMatch(/upper bound/);
+    // Numbers, not prose: the OpenAI model's scores on exactly those rows, as evaluate_model gives them.
+    const uri = `openai:ft:gpt-4o-mini-2024-07-18:org-test::${openaiJob}`;
+    expect(Object.keys(out.parity.openai!.metrics).sort()).toEqual(['chrf', 'exact_match', 'f1', 'rouge_l']);
+    const direct = await t.callOk(evaluateModelTool, { model_id: uri, dataset_id: out.dataset_id, split: 'test', metrics: out.parity.metrics, max_new_tokens: out.parity.max_new_tokens });
+    expect(out.parity.openai!.metrics).toEqual(direct.metrics);
+    expect(out.parity.openai!.examples).toBe(out.parity.held_out!.rows);
+    // The same rows and metrics for the new model, once its job succeeded.
+    expect(out.parity.compare_models).toEqual({
+      models: [{ model_id: uri, label: 'openai' }, { job_id: out.job_id, label: 'migrated' }],
+      baseline: 'openai',
+      dataset_id: out.dataset_id,
+      split: 'test',
+      max_examples: 100,
+      metrics: out.parity.metrics,
+      max_new_tokens: out.parity.max_new_tokens,
+    });
+    // test_ratio 0 trains on every row and says parity cannot be measured.
+    const all = await t.callOk(migrateOpenAIFinetuneTool, { openai_job_id: openaiJob, base_model: 'tiny-test-model-1m', backend: 'fake', template: 'smoke', test_ratio: 0, start: false });
+    expect(all).toMatchObject({ train_rows: 60, parity: { held_out: null, openai: null, compare_models: null } });
   });
 
   it('keeps DPO as DPO with its beta, and can stop after planning', async () => {
