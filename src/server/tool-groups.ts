@@ -118,15 +118,17 @@ export function listedInputSchema(schema: JsonSchema): JsonSchema {
 }
 
 /**
- * An output schema as listed: the structure (types, enums, required fields, patterns) without the
- * descriptions, `$schema` and `additionalProperties: false`. Clients validate results with it; the
- * model reads each result's JSON in the text (see textWithStructured), where the field names and values
- * speak for themselves. What the model reads before calling (the description and the input schema)
- * stays whole. The tool's zod schema keeps every description, and the server checks results against it.
+ * An output schema as listed: the structure (types, enums, patterns, the top-level required fields)
+ * without descriptions, nested `required` lists, `$schema` and `additionalProperties: false`. Clients
+ * validate results with it; the model reads each result's JSON in the text (see textWithStructured),
+ * where field names and values speak for themselves. What the model reads before a call (the
+ * description and the input schema) stays whole. The tool's zod schema keeps every description and
+ * constraint, and the server checks each result against it before sending it.
  */
 export function compactOutputSchema(schema: JsonSchema): JsonSchema {
-  return pruneSchema(
+  const pruned = pruneSchema(
     schema,
-    (key, value) => key === 'description' || key === '$schema' || (key === 'additionalProperties' && value === false) || isNoOp(key, value),
+    (key, value) => key === 'description' || key === 'required' || key === '$schema' || (key === 'additionalProperties' && value === false) || isNoOp(key, value),
   ) as JsonSchema;
+  return schema.required ? { ...pruned, required: schema.required } : pruned;
 }
