@@ -1,30 +1,5 @@
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
-function installed(name: string): boolean {
-  try {
-    require.resolve(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Which TensorFlow.js backend would serve here, best first: native GPU, native CPU, wasm, pure JS.
- * Read from what is installed, without importing TensorFlow.js itself (it is heavy).
- */
-export function tensorflowBackend(): { backend: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu' | 'none'; package?: string } {
-  const order = [
-    ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
-    ['@tensorflow/tfjs-node', 'tensorflow'],
-    ['@tensorflow/tfjs-backend-wasm', 'wasm'],
-    ['@tensorflow/tfjs', 'cpu'],
-  ] as const;
-  for (const [pkg, backend] of order) if (installed(pkg)) return { backend, package: pkg };
-  return { backend: 'none' };
-}
+// The server reports only runtimes it uses itself. TensorFlow.js is a dev dependency that tests use
+// as an independent autodiff oracle; the server never loads it, so server_info does not report it.
 
 /** Execution providers the installed onnxruntime-node offers (imports it: call only when asked). */
 export async function onnxExecutionProviders(): Promise<{ available: boolean; providers: string[]; version?: string; error?: string }> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { onnxExecutionProviders, tensorflowBackend } from '../src/runtime-info.js';
+import { onnxExecutionProviders } from '../src/runtime-info.js';
 import { defineTool, type ToolGroupStatus } from '../src/server/tool.js';
 
 const PluginStatusSchema = z.object({
@@ -31,7 +31,7 @@ export const serverInfoTool = defineTool({
   title: 'Server information',
   description:
     'Describes this finetune-mcp server: version, workspace folder, the tool groups served and how to serve the others, every plugin with its status and capabilities ' +
-    '(and, for disabled ones, why and how to fix it), the ONNX Runtime execution providers and the TensorFlow.js backend. ' +
+    '(and, for disabled ones, why and how to fix it) and the ONNX Runtime execution providers. ' +
     'Call it first to learn what this server can do; then list_backends for training backends.',
   input: {},
   output: {
@@ -59,12 +59,6 @@ export const serverInfoTool = defineTool({
         error: z.string().optional().describe('Why it failed to load.'),
       })
       .describe('The ONNX Runtime used by the local runtime and trainer.'),
-    tensorflow: z
-      .object({
-        backend: z.string().describe('tensorflow-gpu, tensorflow, wasm, cpu or none.'),
-        package: z.string().optional().describe('The package that provides it.'),
-      })
-      .describe('Which TensorFlow.js backend would be used (tests use it as an independent autodiff oracle).'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(_args, { services, toolGroups }) {
@@ -78,10 +72,9 @@ export const serverInfoTool = defineTool({
       plugins: services.plugins.list(),
       tool_groups: describeToolGroups(toolGroups?.status()),
       onnxruntime: await onnxExecutionProviders(),
-      tensorflow: tensorflowBackend(),
     };
   },
   summarize: (o) =>
     `finetune-mcp ${o.version}; workspace ${o.workspace}; plugins: ${o.plugins.map((p) => `${p.name} (${p.status})`).join(', ') || 'none'}; ` +
-    `ONNX Runtime providers: ${o.onnxruntime.providers.join(', ') || 'unavailable'}; TensorFlow.js: ${o.tensorflow.backend}.`,
+    `ONNX Runtime providers: ${o.onnxruntime.providers.join(', ') || 'unavailable'}.`,
 });
