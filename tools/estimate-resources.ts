@@ -11,13 +11,19 @@ export const estimateResourcesTool = defineTool({
     'For a training config: memory (weights by dtype, LoRA parameters, optimizer states, activations, DPO reference, QLoRA ' +
     'quantisation), training tokens from the dataset\'s real token counts × epochs, FLOPs and time on each device the backend offers, ' +
     'cost from the price table, and the recommended device. Every figure carries its formula; assumptions are listed. ' +
-    'calibrate=true measures a short run on backends that support it (the local trainer). Spends nothing. Next: plan_training.',
+    'calibrate=true asks the backend for its own figures: the local trainer measures a short run; a remote backend is contacted ' +
+    '(Together receives the training file for a price quote, then it is deleted). Without calibrate nothing leaves this machine. ' +
+    'Spends nothing. Next: plan_training.',
   input: {
     config_id: z.string().describe('Config id from configure_training, e.g. "cfg_01hx…".'),
-    calibrate: z.boolean().default(false).describe('Measure throughput with a short real run when the backend can (local). Default false.'),
+    calibrate: z
+      .boolean()
+      .default(false)
+      .describe('Ask the backend for its own figures: a short measured run (local) or a quote from the provider (remote: contacts it, e.g. uploads the training file to Together). Default false.'),
   },
   output: EstimateSchema.shape,
-  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  // calibrate reaches remote providers: annotations are per tool, so the honest hint is true.
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   async handler({ config_id, calibrate }, { services }) {
     const config = new JobLedger(services.workspace.db).getConfig(config_id);
     return (await estimateResources(services, config, { calibrate })) as z.infer<typeof EstimateSchema>;

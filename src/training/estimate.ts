@@ -85,11 +85,12 @@ export async function estimateResources(services: Services, config: StoredConfig
   const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds);
   const recommended = fitting[0]?.device ?? null;
   const chosen = devices.find((d) => d.device === pinned) ?? devices.find((d) => d.device === recommended) ?? devices[0];
-  const tflops = settings.devices[chosen?.device ?? '']?.tflops;
+  const figures = chosen ? deviceFigures(settings, chosen.device) : undefined;
+  const figuresOf = chosen && !settings.devices[chosen.device] ? `${chosen.device}, taken as ${HOSTED_REFERENCE}` : (chosen?.device ?? 'unknown device');
   let time: Figure = {
     value: chosen?.seconds ?? 0,
     unit: 's',
-    formula: `FLOPs / (${tflops ?? '?'} TFLOP/s peak of ${chosen?.device ?? 'unknown device'} × MFU ${settings.devices[chosen?.device ?? '']?.mfu ?? settings.mfu})`,
+    formula: `FLOPs / (${figures?.tflops ?? '?'} TFLOP/s peak of ${figuresOf} × MFU ${figures?.mfu ?? settings.mfu})`,
   };
   let calibrated: ResourceEstimate['calibrated'];
   let cost = costFigure(config, chosen, time.value, tokens.total.value, model, settings);
@@ -255,18 +256,24 @@ function charsPerRow(path: string): number {
 }
 
 function deviceOptions(config: StoredConfig, names: string[], settings: TrainingSettings, needGb: number, flops: number, tokens: number, model: ModelFacts, assumptions: string[]): DeviceOption[] {
-  let known = names.filter((n) => settings.devices[n]);
+  const known = names.filter((n) => settings.devices[n]);
   if (known.length < names.length) assumptions.push(`No speed or memory figures for: ${names.filter((n) => !settings.devices[n]).join(', ')} (add them under training.devices).`);
-  if (!known.length && settings.devices['A100-80GB']) {
-    known = ['A100-80GB'];
-    assumptions.push('Time assumes one A100-80GB, since the backend names no device with known figures.');
-  }
-  return known.map((device) => {
-    const spec = settings.devices[device];
+  // A hosted backend's own device (e.g. "openai-hosted") keeps its name; only its time borrows an A100's figures.
+  const hosted = !known.length && names.length > 0 && HOSTED_REFERENCE in settings.devices;
+  if (hosted) assumptions.push(`Time on ${names[0]} assumes one ${HOSTED_REFERENCE}, since the backend names no device with known figures.`);
+  return (hosted ? [names[0]] : known).map((device) => {
+    const spec = deviceFigures(settings, device);
     const seconds = flops / (spec.tflops * 1e12 * (spec.mfu ?? settings.mfu));
     const cost = costFigure(config, { device } as DeviceOption, seconds, tokens, model, settings).value;
     return { device, fits: needGb <= spec.memory_gb, memory_gb: spec.memory_gb, seconds: Math.round(seconds), cost_usd: cost };
   });
+}
+
+/** The device whose figures time a hosted backend that names no device with known figures. */
+const HOSTED_REFERENCE = 'A100-80GB';
+
+function deviceFigures(settings: TrainingSettings, device: string): TrainingSettings['devices'][string] {
+  return settings.devices[device] ?? settings.devices[HOSTED_REFERENCE];
 }
 
 function costFigure(config: StoredConfig, device: DeviceOption | undefined, seconds: number, tokens: number, model: ModelFacts, settings: TrainingSettings): Figure {

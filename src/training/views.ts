@@ -55,9 +55,12 @@ export function etaSeconds(job: JobRecord, nowMs = Date.now()): number | null {
   return Math.round((elapsed / job.step) * (job.total_steps - job.step));
 }
 
-/** The lowest eval loss so far and its step. */
+/**
+ * The lowest eval loss of a trained step so far, and its step: the trainer's own account of the best
+ * (step 0 is the base model before training, which has no checkpoint to ship).
+ */
 export function bestEval(ledger: JobLedger, job_id: string): { step: number; eval_loss: number } | null {
-  const series = ledger.metricSeries(job_id, 'eval_loss').filter((p) => Number.isFinite(p.value));
+  const series = ledger.metricSeries(job_id, 'eval_loss').filter((p) => p.step > 0 && Number.isFinite(p.value));
   if (!series.length) return null;
   const best = series.reduce((a, b) => (b.value < a.value ? b : a));
   return { step: best.step, eval_loss: best.value };

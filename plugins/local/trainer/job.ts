@@ -193,7 +193,9 @@ async function writeOutputs(
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // a resumed job writes its outputs again
     await writeDirAtomic(dir, fill);
   };
-  const meta = { step: outcome.global_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id };
+  // weights_step: the step whose weights these outputs hold (the best checkpoint's after an early stop).
+  const weights_step = outcome.reason === 'early_stopped' && outcome.best_step !== null ? outcome.best_step : outcome.global_step;
+  const meta = { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id };
   let weights: LoadedModel['weights'];
   let adapterDir: string | undefined;
   if (approach === 'lora') {

@@ -169,8 +169,10 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
     return { improved, stop, metrics };
   };
 
+  let baselineLoss: number | null = null;
   if (!run.resume && validation.length > 0 && run.baseline_eval !== false) {
     const metrics = await evaluate(engine, validation, params);
+    baselineLoss = metrics.eval_loss;
     for (const [name, value] of Object.entries(metrics)) report.metric(name, 0, value);
     report.event('baseline_eval', `Eval loss before training: ${metrics.eval_loss.toFixed(4)}.`, metrics);
   }
@@ -241,9 +243,13 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
     }
     if (hyper.save_steps > 0 && state.global_step % hyper.save_steps === 0) await save({ loss, ...evalMetrics });
     if (stopEarly) {
-      report.event('early_stopping', `Eval loss did not improve by more than ${hyper.early_stopping_min_delta} for ${hyper.early_stopping_patience} evals; stopping at step ${state.global_step}.`, {
+      report.event('early_stopping', earlyStoppingMessage(hyper, state.global_step, state.best_step, state.best_eval_loss, baselineLoss), {
         step: state.global_step,
         best_step: state.best_step,
+        best_eval_loss: state.best_eval_loss,
+        // The outputs (adapter, merged model) hold the best checkpoint's weights (job.ts).
+        weights_step: state.best_step,
+        ...(baselineLoss !== null ? { baseline_eval_loss: baselineLoss } : {}),
       });
       reason = 'early_stopped';
       break;
@@ -260,4 +266,16 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
     last_checkpoint: lastCheckpoint,
     losses,
   };
+}
+
+/**
+ * One account of an early stop: the best trained step (the one whose weights are written out) and,
+ * when the model before training scored better, that too: training only made this validation set worse.
+ */
+function earlyStoppingMessage(hyper: LoopHyperparameters, step: number, bestStep: number | null, bestLoss: number | null, baseline: number | null): string {
+  const head = `Eval loss did not improve by more than ${hyper.early_stopping_min_delta} for ${hyper.early_stopping_patience} evals: stopped at step ${step}.`;
+  if (bestStep === null || bestLoss === null) return head;
+  const written = bestStep === step ? `the adapter and merged model are written from step ${step}` : `the adapter and merged model are written from step ${bestStep}'s checkpoint, not step ${step}`;
+  const worse = baseline !== null && baseline <= bestLoss ? ` The base model scored ${baseline.toFixed(4)} before training, lower than every trained step: training made this validation set worse.` : '';
+  return `${head} Best eval loss ${bestLoss.toFixed(4)} at step ${bestStep}: ${written}.${worse}`;
 }
