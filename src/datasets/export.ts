@@ -13,7 +13,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 const ACCEPTS: Record<ExportFormat, TaskType[]> = {
   openai_chat: ['chat', 'completion'],
   openai_dpo: ['preference'],
-  jsonl: ['chat', 'completion', 'preference', 'classification', 'triplet', 'text'],
+  jsonl: ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'text'],
   alpaca: ['chat', 'completion'],
   sharegpt: ['chat'],
   trl_preference: ['preference'],

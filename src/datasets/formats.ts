@@ -1,9 +1,10 @@
 /**
  * Source layouts and their normalisation to canonical rows; each format family lives in formats/
- * (chat, sharegpt, instruction, preference, plain fields), sharing formats/shared.ts.
+ * (chat, sharegpt, instruction, preference, feedback, plain fields), sharing formats/shared.ts.
  */
-import { issue } from './issues.js';
+import { issue, type DatasetIssue } from './issues.js';
 import { normalizeChat } from './formats/chat.js';
+import { FEEDBACK_KEYS, normalizeKto } from './formats/feedback.js';
 import { normalizeClassification, stringFields } from './formats/fields.js';
 import { normalizeInstruction } from './formats/instruction.js';
 import { normalizeOpenAiDpo, normalizePreference, normalizeShareGptPreference } from './formats/preference.js';
@@ -17,6 +18,8 @@ export type { Normalized } from './formats/shared.js';
 export function detectFormat(value: unknown): SourceFormat | undefined {
   if (!isObject(value)) return undefined;
   const has = (k: string) => k in value;
+  // A judged answer (KTO): a conversation or prompt/completion with a true/false label.
+  if (FEEDBACK_KEYS.some((k) => typeof value[k] === 'boolean') && (has('messages') || has('conversations') || (has('prompt') && has('completion')))) return 'kto';
   if (has('messages')) return 'chat';
   if (has('conversations')) return has('chosen') && has('rejected') ? 'sharegpt_preference' : 'sharegpt';
   if (has('input') && has('preferred_output')) return 'openai_dpo';
@@ -34,6 +37,43 @@ export function normalizeRecord(format: SourceFormat, value: unknown, line: numb
   if (!isObject(value)) {
     return { issues: [issue(line, 'error', 'data_type', '', `Example is ${describe(value)}, not a JSON object.`, FORMAT_FIX[format])] };
   }
+  const dropped = MEANING_KEYS[format] ? meaningFields(value, format, line) : undefined;
+  // No row: importing it without the field would train on what the field said not to.
+  if (dropped) return { issues: [...dropped, ...normalizeLayout(format, value, line).issues] };
+  return normalizeLayout(format, value, line);
+}
+
+/**
+ * Fields that change what a row means (a verdict, a rating) and that the layout has no place for:
+ * they would be dropped, so each is an error instead (a chat row with "label": false is not an
+ * answer to learn). Metadata such as ids or sources is dropped silently, as before.
+ */
+const VERDICT_KEYS = ['label', 'labels', 'kto_tag', 'desirable', 'rating', 'reward'];
+const MEANING_KEYS: Partial<Record<SourceFormat, string[]>> = {
+  chat: VERDICT_KEYS,
+  sharegpt: VERDICT_KEYS,
+  instruction: VERDICT_KEYS,
+  completion: VERDICT_KEYS,
+  text: VERDICT_KEYS,
+  preference: VERDICT_KEYS,
+  openai_dpo: VERDICT_KEYS,
+  sharegpt_preference: VERDICT_KEYS,
+  triplet: VERDICT_KEYS,
+};
+
+function meaningFields(value: Record<string, unknown>, format: SourceFormat, line: number): DatasetIssue[] | undefined {
+  const found = MEANING_KEYS[format]!.filter((k) => k in value);
+  if (!found.length) return undefined;
+  return found.map((key) => {
+    const verdict = typeof value[key] === 'boolean';
+    const fix = verdict
+      ? 'A true/false verdict on the answer is binary feedback (KTO): import the file with format "kto" (task binary_feedback) so the label is kept.'
+      : `Remove '${key}' if it is only metadata, or import the data in a layout that uses it (format "kto" for true/false feedback, "classification" for {text, label}).`;
+    return issue(line, 'error', 'meaning_field_dropped', key, `Field '${key}' (${JSON.stringify(value[key])?.slice(0, 40)}) has no place in ${format} rows and would be dropped, yet it changes what the row means.`, fix);
+  });
+}
+
+function normalizeLayout(format: SourceFormat, value: Record<string, unknown>, line: number): Normalized {
   switch (format) {
     case 'chat':
       return normalizeChat(value, line);
@@ -55,5 +95,7 @@ export function normalizeRecord(format: SourceFormat, value: unknown, line: numb
       return normalizeOpenAiDpo(value, line);
     case 'sharegpt_preference':
       return normalizeShareGptPreference(value, line);
+    case 'kto':
+      return normalizeKto(value, line);
   }
 }

@@ -1,5 +1,5 @@
 import { chatTokensOpenAi, type TokenCounter } from './tokenizers.js';
-import type { CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, TaskType, TextRow, TripletRow } from './types.js';
+import type { BinaryFeedbackRow, CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, TaskType, TextRow, TripletRow } from './types.js';
 
 /** One piece of text in a canonical row: its JSON path and the role whose text it is. */
 export interface TextField {
@@ -28,6 +28,10 @@ export function textFields(task: TaskType, row: CanonicalRow): TextField[] {
       const r = row as PreferenceRow;
       return [...messageFields('prompt', r.prompt), ...messageFields('chosen', r.chosen), ...messageFields('rejected', r.rejected)];
     }
+    case 'binary_feedback': {
+      const r = row as BinaryFeedbackRow;
+      return [...messageFields('prompt', r.prompt), ...messageFields('completion', r.completion)];
+    }
     case 'classification':
       return [{ field: 'text', role: 'user', text: (row as ClassificationRow).text }];
     case 'triplet': {
@@ -54,6 +58,9 @@ export function exampleTokens(counter: TokenCounter, task: TaskType, row: Canoni
     const r = row as PreferenceRow;
     // A pair trains on two sequences; the longer one is what must fit the context.
     total = Math.max(countChat([...r.prompt, ...r.chosen]), countChat([...r.prompt, ...r.rejected]));
+  } else if (task === 'binary_feedback') {
+    const r = row as BinaryFeedbackRow;
+    total = countChat([...r.prompt, ...r.completion]);
   } else total = Object.values(byRole).reduce((a, b) => a + b, 0);
   return { total, by_role: byRole };
 }
@@ -73,6 +80,10 @@ export function mapRowText(task: TaskType, row: CanonicalRow, fn: (text: string,
     case 'preference': {
       const r = row as PreferenceRow;
       return { prompt: messages('prompt', r.prompt), chosen: messages('chosen', r.chosen), rejected: messages('rejected', r.rejected) };
+    }
+    case 'binary_feedback': {
+      const r = row as BinaryFeedbackRow;
+      return { prompt: messages('prompt', r.prompt), completion: messages('completion', r.completion), label: r.label };
     }
     case 'completion': {
       const r = row as CompletionRow;

@@ -10,9 +10,9 @@ export const FormatSchema = z
   .describe(
     'Source layout; detected from the first record when omitted. chat (OpenAI messages), sharegpt (conversations from/value), instruction (Alpaca), ' +
       'completion (prompt/completion), preference (prompt/chosen/rejected), openai_dpo (input/preferred_output/non_preferred_output), ' +
-      'sharegpt_preference, classification (text/label), triplet (anchor/positive/negative), text. Example: "sharegpt".',
+      'sharegpt_preference, kto (prompt/completion or messages with a true/false label), classification (text/label), triplet (anchor/positive/negative), text. Example: "sharegpt".',
   );
-export const TaskTypeSchema = z.enum(TASK_TYPES).describe('Canonical task type: chat, completion, preference, classification, triplet or text.');
+export const TaskTypeSchema = z.enum(TASK_TYPES).describe('Canonical task type: chat, completion, preference, binary_feedback (KTO: one answer labelled good or bad), classification, triplet or text.');
 export const ModelSpecSchema = z
   .string()
   .min(1)
@@ -52,7 +52,7 @@ export const ValidationSummarySchema = z
     warnings: z.number().describe('Warning issues in all.'),
     by_code: z.record(z.string(), z.number()).describe('Issue count by code, e.g. {"duplicate_exact": 3}.'),
     issues_truncated: z.boolean().describe('True when more issues exist than are listed (raise datasets.max_issues).'),
-    labels: z.record(z.string(), z.number()).optional().describe('Examples per label (classification), e.g. {"joy": 1400}.'),
+    labels: z.record(z.string(), z.number()).optional().describe('Examples per label (classification; binary_feedback counts "true" and "false"), e.g. {"joy": 1400}.'),
     tokens: z
       .object({
         tokenizer: z.string().describe('Encoding or tokenizer used, e.g. "o200k_base".'),

@@ -349,7 +349,7 @@ export class DatasetService {
 
 /** The source layout whose normalisation leaves canonical rows of a task type unchanged. */
 export function canonicalFormat(task: TaskType): SourceFormat {
-  return task === 'chat' ? 'chat' : task;
+  return task === 'binary_feedback' ? 'kto' : task;
 }
 
 function skippedRow(found: DatasetIssue, line: number): SkippedRow {

@@ -70,7 +70,8 @@ export async function splitDataset(service: DatasetService, options: SplitOption
     throw new FinetuneError('INVALID_INPUT', `Dataset '${parent.id}' is already split.`, { recovery: `Split its parent '${parent.parent_id}' instead.`, details: { field: 'dataset_id' } });
   }
   const task = parent.task_type;
-  const stratifyBy = options.stratify_by ?? (task === 'classification' ? 'label' : undefined);
+  // Labels keep their proportions in every split by default: classes, and the good/bad balance of feedback.
+  const stratifyBy = options.stratify_by ?? (task === 'classification' || task === 'binary_feedback' ? 'label' : undefined);
 
   // Pass 1: the group and stratum of every row. Groups are keyed by a 64-bit hash of their value and
   // rows kept as 4-byte group numbers, so a split of millions of rows stays in bounded memory.

@@ -1,6 +1,6 @@
 /** Canonical row shapes and the manifest of a dataset version (docs/CONVENTIONS.md "Dataset versions"). */
 
-export const TASK_TYPES = ['chat', 'completion', 'preference', 'classification', 'triplet', 'text'] as const;
+export const TASK_TYPES = ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'text'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
 /** Source layouts prepare_dataset understands; each normalises to one task type. */
@@ -12,6 +12,7 @@ export const SOURCE_FORMATS = [
   'preference',
   'openai_dpo',
   'sharegpt_preference',
+  'kto',
   'classification',
   'triplet',
   'text',
@@ -26,6 +27,7 @@ export const FORMAT_TASK: Record<SourceFormat, TaskType> = {
   preference: 'preference',
   openai_dpo: 'preference',
   sharegpt_preference: 'preference',
+  kto: 'binary_feedback',
   classification: 'classification',
   triplet: 'triplet',
   text: 'text',
@@ -61,6 +63,12 @@ export interface PreferenceRow {
   chosen: ChatMessage[];
   rejected: ChatMessage[];
 }
+/** One answer judged good (label true) or bad (false) on its own: KTO's unpaired feedback. */
+export interface BinaryFeedbackRow {
+  prompt: ChatMessage[];
+  completion: ChatMessage[];
+  label: boolean;
+}
 export interface ClassificationRow {
   text: string;
   label: string;
@@ -73,7 +81,7 @@ export interface TripletRow {
 export interface TextRow {
   text: string;
 }
-export type CanonicalRow = ChatRow | CompletionRow | PreferenceRow | ClassificationRow | TripletRow | TextRow;
+export type CanonicalRow = ChatRow | CompletionRow | PreferenceRow | BinaryFeedbackRow | ClassificationRow | TripletRow | TextRow;
 
 export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];

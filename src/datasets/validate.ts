@@ -208,6 +208,9 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
           if (options.labels && !options.labels.includes(label)) {
             rowIssues.push(issue(record.line, 'error', 'unknown_label', 'label', `Label '${label}' is not one of ${options.labels.join(', ')}.`, 'Fix the label or add it to `labels`.'));
           }
+        } else if (task === 'binary_feedback') {
+          const label = String((row as { label: boolean }).label);
+          labels.set(label, (labels.get(label) ?? 0) + 1);
         }
         if (counter) {
           const counted = exampleTokens(counter, task, row);
@@ -320,9 +323,13 @@ export function datasetChecks(records: number, validRows: number, task: TaskType
   else if (options.openai && validRows < t.min_examples_openai) {
     found.push(issue(0, 'error', 'too_few_examples', '', `${validRows} valid examples; OpenAI fine-tuning needs at least ${t.min_examples_openai}.`, 'Add examples.'));
   } else {
-    const method = options.method ?? (task === 'preference' ? 'dpo' : 'sft');
-    const minimum = method === 'dpo' ? t.min_examples_dpo : t.min_examples_sft;
+    const method = task === 'binary_feedback' ? 'kto' : (options.method ?? (task === 'preference' ? 'dpo' : 'sft'));
+    const minimum = method === 'sft' ? t.min_examples_sft : t.min_examples_dpo;
     if (validRows < minimum) found.push(issue(0, 'warning', 'too_few_examples', '', `${validRows} valid examples; at least ${minimum} are recommended for ${method.toUpperCase()}.`, 'Add examples for a reliable fine-tune.'));
+  }
+  if (task === 'binary_feedback' && labels.size === 1) {
+    const [only] = labels.keys();
+    found.push(issue(0, 'warning', 'feedback_one_sided', 'label', `Every answer is labelled ${only}; KTO learns from desirable and undesirable answers together.`, `Add answers labelled ${only === 'true' ? 'false' : 'true'}${only === 'true' ? ', or train the answers with SFT as chat rows' : ''}.`));
   }
   if (task === 'classification' && labels.size) {
     const total = [...labels.values()].reduce((a, b) => a + b, 0);

@@ -1,3 +1,4 @@
+import { KTO_OPTIONS } from '../../../src/datasets/formats/feedback.js';
 import { FinetuneError } from '../../../src/errors.js';
 
 /**
@@ -88,6 +89,13 @@ export class Renderer {
       // SFT on preference rows trains on prompt + chosen, as TRL's SFT on such data does.
       const pair = this.preference(record, where);
       return pair.chosen;
+    }
+    if (taskType === 'binary_feedback') {
+      // Training on these rows as SFT would teach the answers labelled bad too.
+      throw new FinetuneError('CAPABILITY_UNSUPPORTED', 'The local backend does not train KTO, and SFT on binary feedback would learn the answers labelled false.', {
+        recovery: `Options: ${KTO_OPTIONS}.`,
+        details: { file: where.file, field: 'task_type' },
+      });
     }
     throw new FinetuneError('CAPABILITY_UNSUPPORTED', `SFT on the local backend takes chat, completion or text rows, not '${taskType}'.`, {
       recovery: 'Use method dpo for preference data, or prepare the dataset as chat, completion or text.',

@@ -21,6 +21,7 @@ export const FORMAT_FIX: Record<SourceFormat, string> = {
   preference: 'Each record needs {"prompt": "…", "chosen": "…", "rejected": "…"} (strings or message lists).',
   openai_dpo: 'Each record needs {"input": {"messages": […]}, "preferred_output": [{"role": "assistant", …}], "non_preferred_output": […]}.',
   sharegpt_preference: 'Each record needs {"conversations": […], "chosen": {"from": "gpt", "value": "…"}, "rejected": {…}}.',
+  kto: 'Each record needs {"prompt": "…", "completion": "…", "label": true|false} or {"messages": […, {"role": "assistant", …}], "label": true|false}.',
   classification: 'Each record needs {"text": "…", "label": "…"}.',
   triplet: 'Each record needs {"anchor": "…", "positive": "…", "negative": "…"}.',
   text: 'Each record needs {"text": "…"}.',
