@@ -8,7 +8,8 @@ export const compareVersionsTool = defineTool({
   title: 'Compare two model versions',
   description:
     'Compares two registered versions of a model side by side from their records (no new inference): per-metric values, ' +
-    'delta (b − a) and which is better (lower for loss/perplexity, higher otherwise), lineage and hyperparameter differences, and ' +
+    'delta (b − a) and which is better by its declared direction (lower for loss/perplexity/memory, higher for scores and win-rates; ' +
+    '"unknown" for context values such as learning_rate and for metrics of unknown direction), lineage and hyperparameter differences, and ' +
     'whether the weights are identical. To measure both on the same cases, use compare_models instead.',
   input: {
     name: z.string().describe('Model name, e.g. "support-bot".'),
@@ -25,7 +26,7 @@ export const compareVersionsTool = defineTool({
           a: z.number().nullable().describe('Value for a, null when missing.'),
           b: z.number().nullable().describe('Value for b, null when missing.'),
           delta: z.number().nullable().describe('b − a, e.g. -0.4.'),
-          better: z.enum(['a', 'b', 'same', 'unknown']).describe('Which version is better on it.'),
+          better: z.enum(['a', 'b', 'same', 'unknown']).describe('Which version is better on it; "unknown" when one lacks it or the metric has no better direction.'),
         }),
       )
       .describe('Every metric either version has.'),

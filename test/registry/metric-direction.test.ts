@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compareVersions } from '../../src/registry/compare-versions.js';
 import { metricDirection } from '../../src/registry/metric-direction.js';
+import type { ModelVersion } from '../../src/registry/types.js';
 import { compareExperimentsTool } from '../../tools/compare-experiments.js';
 import { logExperimentTool } from '../../tools/log-experiment.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
@@ -15,6 +17,12 @@ describe('metric directions', () => {
       toxicity: 'unknown', helpfulness_score: 'unknown',
     };
     expect(Object.fromEntries(Object.keys(expected).map((m) => [m, metricDirection(m)]))).toEqual(expected);
+  });
+
+  it('compare_versions calls no winner on context or unknown metrics', () => {
+    const version = (metrics: Record<string, number>) => ({ name: 'm', version: '1.0.0', metrics, artifact_sha256: '', lineage: { config: null } }) as unknown as ModelVersion;
+    const c = compareVersions(version({ memory_rss_mb: 900, epoch: 3, toxicity: 0.1, bleu: 30 }), version({ memory_rss_mb: 1200, epoch: 5, toxicity: 0.2, bleu: 31 }));
+    expect(Object.fromEntries(c.metrics.map((m) => [m.metric, m.better]))).toEqual({ bleu: 'b', epoch: 'unknown', memory_rss_mb: 'a', toxicity: 'unknown' });
   });
 });
 
