@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { compareExperimentsTool } from '../../tools/compare-experiments.js';
 import { logExperimentTool } from '../../tools/log-experiment.js';
+import { registerModelTool } from '../../tools/register-model.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { makeSucceededJob, writeDatasetVersion } from '../registry/records.js';
 
@@ -49,6 +50,9 @@ describe('a job and its evaluations', () => {
     expect(out.dataset).toBe('ds_job_eval/test');
     expect(out.dataset_hash).toBe('f'.repeat(64));
     expect(out.examples).toBe(TEST_ROWS.length);
+    // A version registered from the job knows the same dataset through its lineage.
+    await t.callOk(registerModelTool, { name: 'evidence-bot', version: '1.0.0', job_id: jobId });
+    expect((await t.callOk(evaluateModelTool, { version: 'evidence-bot@1.0.0', metrics: ['perplexity'] })).dataset).toBe('ds_job_eval/test');
     // A dataset without a test split: every row trained the job, so no flattering default.
     writeDatasetVersion(t.services, 'ds_no_test', '0'.repeat(64), { test: [], task_type: 'completion' });
     const untested = makeSucceededJob(t.services, { dataset_id: 'ds_no_test', base_model: modelId, kv_dim: 32 });
