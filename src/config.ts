@@ -13,7 +13,7 @@ import { EvaluationSettingsSchema } from './evaluation/gates.js';
 /** Tool groups, by stage of the work; tools/index.ts says which tools each holds. */
 export const TOOL_GROUPS = ['data', 'train', 'judge', 'ship', 'admin'] as const;
 export type ToolGroup = (typeof TOOL_GROUPS)[number];
-/** The groups served unless the config says otherwise: the common path from data to a promoted version. */
+/** The groups listed unless the config says otherwise: the common path from data to a promoted version. */
 export const DEFAULT_TOOL_GROUPS: readonly ToolGroup[] = ['data', 'train', 'judge', 'ship'];
 
 /**
@@ -46,14 +46,14 @@ export const ConfigSchema = z.object({
   judge: JudgeSettingsSchema.prefault({}),
   /** Evaluation: quality gates (BLEU ≥ 35, ROUGE-L ≥ 0.40, win-rate ≥ 0.65 by default) and bootstrap settings. */
   evaluation: EvaluationSettingsSchema.prefault({}),
-  /** Which tool groups tools/list serves; the others stay reachable through enable_tools. */
+  /** Which tool groups tools/list shows; the others still run when called by name, and enable_tools lists them. */
   tools: z
     .object({
       groups: z
         .array(z.enum([...TOOL_GROUPS, 'all']))
         .min(1)
         .default([...DEFAULT_TOOL_GROUPS])
-        .describe('Tool groups to serve: data, train, judge, ship, admin, or "all". Default data, train, judge, ship.'),
+        .describe('Tool groups to list: data, train, judge, ship, admin, or "all". Default data, train, judge, ship.'),
     })
     .prefault({}),
 });

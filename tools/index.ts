@@ -41,8 +41,9 @@ import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 
 /**
  * The tools of each group, in the order clients list them: explicit lists. The config's `tools.groups`
- * picks the groups tools/list serves (default: data, train, judge, ship, the common path from a data
- * file to a promoted version); enable_tools serves the others within a session.
+ * picks the groups tools/list shows (default: data, train, judge, ship, the common path from a data
+ * file to a promoted version); enable_tools lists the others within a session, and every tool runs
+ * when called by name.
  */
 export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefinition[]>> = {
   data: [validateDatasetTool, prepareDatasetTool, cleanDatasetTool, splitDatasetTool, inspectDatasetTool, listDatasetsTool],
@@ -84,7 +85,7 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
 };
 
 /**
- * Every tool, server_info (served whatever the groups) first, then each group's. The server adds
+ * Every tool, server_info (listed whatever the groups) first, then each group's. The server adds
  * enable_tools (tools/enable-tools.ts) to a session that starts without every group.
  */
 export const TOOLS: readonly AnyToolDefinition[] = [serverInfoTool, ...Object.values(TOOL_GROUP_MEMBERS).flat()];

@@ -16,13 +16,13 @@ const PluginStatusSchema = z.object({
 });
 
 function describeToolGroups(status: ToolGroupStatus | undefined) {
-  const notServed = (status?.groups ?? []).filter((g) => !g.served).map((g) => ({ group: g.name, tools: g.tools }));
+  const notListed = (status?.groups ?? []).filter((g) => !g.listed).map((g) => ({ group: g.name, tools: g.tools }));
   return {
-    served: status?.served ?? [],
-    not_served: notServed,
-    how_to_enable: notServed.length
-      ? `Call enable_tools {"groups": ${JSON.stringify(notServed.map((g) => g.group))}} (or "all"); for later sessions set tools.groups in the config or FINETUNE_MCP_TOOL_GROUPS=all.`
-      : 'Every group is served.',
+    listed: status?.listed ?? [],
+    not_listed: notListed,
+    how_to_enable: notListed.length
+      ? `Call enable_tools {"groups": ${JSON.stringify(notListed.map((g) => g.group))}} (or "all"), or call a tool by name; for later sessions set tools.groups in the config or FINETUNE_MCP_TOOL_GROUPS=all.`
+      : 'Every group is listed.',
   };
 }
 
@@ -30,7 +30,7 @@ export const serverInfoTool = defineTool({
   name: 'server_info',
   title: 'Server information',
   description:
-    'Describes this finetune-mcp server: version, workspace folder, the tool groups served and how to serve the others, every plugin with its status and capabilities ' +
+    'Describes this finetune-mcp server: version, workspace folder, the tool groups listed and how to list the others, every plugin with its status and capabilities ' +
     '(and, for disabled ones, why and how to fix it) and the ONNX Runtime execution providers. ' +
     'Call it first to learn what this server can do; then list_backends for training backends.',
   input: {},
@@ -44,13 +44,13 @@ export const serverInfoTool = defineTool({
     plugins: z.array(PluginStatusSchema).describe('All plugins, enabled and disabled.'),
     tool_groups: z
       .object({
-        served: z.array(z.string()).describe('Groups tools/list serves in this session, e.g. ["data","train","judge","ship"].'),
-        not_served: z
+        listed: z.array(z.string()).describe('Groups tools/list shows in this session, e.g. ["data","train","judge","ship"].'),
+        not_listed: z
           .array(z.object({ group: z.string().describe('Group name, e.g. "admin".'), tools: z.array(z.string()).describe('Its tools, e.g. ["export_dataset"].') }))
-          .describe('Groups not served now, with their tools.'),
-        how_to_enable: z.string().describe('How to serve more: the enable_tools call, or the config key for later sessions.'),
+          .describe('Groups not listed now, with their tools (they still run when called by name).'),
+        how_to_enable: z.string().describe('How to list more: the enable_tools call, or the config key for later sessions.'),
       })
-      .describe('Tool groups (data, train, judge, ship, admin) and which ones this session serves.'),
+      .describe('Tool groups (data, train, judge, ship, admin) and which ones this session lists.'),
     onnxruntime: z
       .object({
         available: z.boolean().describe('Whether onnxruntime-node loads here.'),

@@ -16,9 +16,9 @@ import type { AnyToolDefinition } from './tool.js';
 
 export interface ServerDeps {
   services: Services;
-  /** Tools to register instead of the built-in ones (then all served: groups apply to the built-in tools). */
+  /** Tools to register instead of the built-in ones (a tool outside every group is always listed). */
   tools?: readonly AnyToolDefinition[];
-  /** Tool groups tools/list serves at first; default the config's `tools.groups`. The CLI and the demo serve 'all'. */
+  /** Tool groups tools/list shows at first; default the config's `tools.groups`. The CLI and the demo list 'all'. */
   toolGroups?: readonly (ToolGroup | 'all')[];
   prompts?: readonly AnyPromptDefinition[];
   resources?: readonly ResourceDefinition[];
@@ -28,7 +28,7 @@ const INSTRUCTIONS =
   'finetune-mcp runs the life of a fine-tuned model: prepare and validate data, configure and estimate training, ' +
   'start and monitor jobs on local or remote backends, evaluate against the base model, register and promote versions. ' +
   'Start with server_info; the prompt fine_tune_workflow gives the whole recipe. ' +
-  'Tools beyond the common path may not be listed at first: server_info names them and enable_tools serves them.';
+  'Tools beyond the common path may not be listed at first: server_info names them, enable_tools lists them.';
 
 /** Builds the MCP server from explicit lists of tools, prompts and resources. Does no I/O. */
 export function createServer(deps: ServerDeps): McpServer {
@@ -52,22 +52,21 @@ export function createServer(deps: ServerDeps): McpServer {
 }
 
 /**
- * Registers every tool; those of the groups not served start disabled (enable_tools serves them later),
- * and tools/list is served with compact output schemas.
+ * Registers every tool; tools/list shows those of the session's groups (all of them stay callable by
+ * name), with compact output schemas.
  */
 function registerToolsByGroup(server: McpServer, deps: ServerDeps): void {
   const registered = new Map<string, RegisteredEntry>();
-  const groups = new SessionToolGroups(TOOL_GROUP_MEMBERS, registered, deps.toolGroups ?? deps.services.config.tools.groups);
+  const groups = new SessionToolGroups(TOOL_GROUP_MEMBERS, deps.toolGroups ?? deps.services.config.tools.groups, () => server.sendToolListChanged());
   const tools = deps.tools ?? TOOLS;
   const plain = tools.filter((t) => t.name !== 'start_training');
   // A session that starts without every group gets enable_tools, whose description names what is missing.
-  const notServed = deps.tools ? '' : groups.describeNotServed();
-  if (notServed) plain.splice(1, 0, { ...enableToolsTool, description: `${enableToolsTool.description} Not served at the start of this session: ${notServed}.` });
+  const notListed = deps.tools ? '' : groups.describeNotListed();
+  if (notListed) plain.splice(1, 0, { ...enableToolsTool, description: `${enableToolsTool.description} Not listed at the start of this session: ${notListed}.` });
   registerTools(server, plain, deps.services, registered, groups);
   // start_training also runs as an MCP task (its task is its job).
   if (tools.some((t) => t.name === 'start_training')) registered.set(startTrainingTool.name, { definition: startTrainingTool, handle: registerStartTrainingTask(server, deps.services) });
-  groups.disableNotServed();
-  serveToolList(server, registered);
+  serveToolList(server, registered, groups);
 }
 
 function registerResource(server: McpServer, resource: ResourceDefinition, services: Services): void {

@@ -13,7 +13,7 @@ export interface InProcessClient {
 
 /** A real MCP client joined to this process's server over an in-memory link: the CLI and the demo take the path any client takes. */
 export async function connectInProcess(services: Services, options: { validate_outputs?: boolean } = {}): Promise<InProcessClient> {
-  // The CLI and the demo reach every tool, whatever groups the config serves to agents.
+  // The CLI and the demo list every tool, whatever groups the config lists for agents.
   const server = createServer({ services, toolGroups: ['all'] });
   const client = new Client({ name: 'finetune-mcp-cli', version: services.version });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

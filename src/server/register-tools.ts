@@ -10,7 +10,7 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * Registers each tool definition into `registered`; every failure becomes an `isError` result, never a crash.
- * `toolGroups` reaches the tools that show or change which groups this session serves.
+ * `toolGroups` reaches the tools that show or change which groups this session lists.
  */
 export function registerTools(
   server: McpServer,

@@ -10,49 +10,50 @@ export interface RegisteredEntry {
 }
 
 /**
- * One session's view of the tool groups: the tools of groups not served stay registered but disabled,
- * so enabling a group later is a tools/list_changed away, not a restart.
+ * One session's view of the tool groups. Groups choose what tools/list shows, not what may be called:
+ * a tool of a group not listed still answers a call by name, and enabling its group lists it (the
+ * client gets tools/list_changed).
  */
 export class SessionToolGroups implements ToolGroupsControl {
-  private readonly served: Set<ToolGroup>;
+  private readonly listed: Set<ToolGroup>;
+  private readonly groupOf = new Map<string, ToolGroup>();
 
-  /** `registered` fills as the tools register; disableNotServed then turns off the tools of the groups not served. */
   constructor(
     private readonly members: Readonly<Record<ToolGroup, readonly AnyToolDefinition[]>>,
-    private readonly registered: ReadonlyMap<string, RegisteredEntry>,
     groups: readonly (ToolGroup | 'all')[],
+    private readonly onListChanged: () => void,
   ) {
-    this.served = new Set(expandGroups(groups));
+    this.listed = new Set(expandGroups(groups));
+    for (const group of TOOL_GROUPS) for (const tool of members[group]) this.groupOf.set(tool.name, group);
   }
 
-  disableNotServed(): void {
-    for (const group of TOOL_GROUPS) if (!this.served.has(group)) for (const tool of this.members[group]) this.registered.get(tool.name)?.handle.disable();
+  /** Whether tools/list shows the tool now; a tool outside every group always shows. */
+  lists(name: string): boolean {
+    const group = this.groupOf.get(name);
+    return group === undefined || this.listed.has(group);
   }
 
-  /** One line naming the groups not served and their tools, e.g. "admin: export_dataset, …". */
-  describeNotServed(): string {
+  /** One line naming the groups not listed and their tools, e.g. "admin: export_dataset, …". */
+  describeNotListed(): string {
     return this.status()
-      .groups.filter((g) => !g.served)
+      .groups.filter((g) => !g.listed)
       .map((g) => `${g.name}: ${g.tools.join(', ')}`)
       .join('; ');
   }
 
   status(): ToolGroupStatus {
-    const groups = TOOL_GROUPS.map((name) => ({ name, served: this.served.has(name), tools: this.members[name].map((t) => t.name) }));
+    const groups = TOOL_GROUPS.map((name) => ({ name, listed: this.listed.has(name), tools: this.members[name].map((t) => t.name) }));
     return {
-      served: groups.filter((g) => g.served).map((g) => g.name),
+      listed: groups.filter((g) => g.listed).map((g) => g.name),
       groups,
-      not_served: groups.filter((g) => !g.served).flatMap((g) => g.tools),
+      not_listed: groups.filter((g) => !g.listed).flatMap((g) => g.tools),
     };
   }
 
   enable(groups: readonly (ToolGroup | 'all')[]): ToolGroupStatus {
-    for (const group of expandGroups(groups)) {
-      if (this.served.has(group)) continue;
-      this.served.add(group);
-      // Each enable() sends tools/list_changed to a connected client.
-      for (const tool of this.members[group]) this.registered.get(tool.name)?.handle.enable();
-    }
+    const before = this.listed.size;
+    for (const group of expandGroups(groups)) this.listed.add(group);
+    if (this.listed.size !== before) this.onListChanged();
     return this.status();
   }
 }
@@ -65,12 +66,12 @@ type JsonSchema = { [key: string]: unknown };
 const listedSchemas = new WeakMap<AnyToolDefinition, { inputSchema: Tool['inputSchema']; outputSchema: Tool['outputSchema'] }>();
 
 /**
- * Serves tools/list from the registered tools that are enabled, with the schemas of listedInputSchema and
- * compactOutputSchema. Each tool's schemas are converted once per process, not at every tools/list.
+ * Serves tools/list: the registered tools that are enabled and whose group is listed, with the schemas
+ * of listedInputSchema and compactOutputSchema. Each tool's schemas are converted once per process.
  */
-export function serveToolList(server: McpServer, registered: ReadonlyMap<string, RegisteredEntry>): void {
+export function serveToolList(server: McpServer, registered: ReadonlyMap<string, RegisteredEntry>, groups: SessionToolGroups): void {
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({
-    tools: [...registered].filter(([, entry]) => entry.handle.enabled).map(([name, { definition, handle }]) => {
+    tools: [...registered].filter(([name, entry]) => entry.handle.enabled && groups.lists(name)).map(([name, { definition, handle }]) => {
       let schemas = listedSchemas.get(definition);
       if (!schemas) {
         schemas = {

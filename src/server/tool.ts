@@ -21,21 +21,21 @@ export interface ToolContext {
   attachImage(data: Uint8Array, mimeType?: string): void;
   /** Asks the client's own model through MCP sampling; undefined when the client cannot. */
   sample?: (request: SamplingRequest) => Promise<string>;
-  /** This session's tool groups: which ones tools/list serves, and serving more. */
+  /** This session's tool groups: which ones tools/list shows, and listing more. */
   toolGroups?: ToolGroupsControl;
 }
 
 export interface ToolGroupStatus {
-  /** Groups tools/list serves in this session. */
-  served: string[];
-  groups: Array<{ name: string; served: boolean; tools: string[] }>;
-  /** Registered tools that tools/list does not serve now. */
-  not_served: string[];
+  /** Groups tools/list shows in this session. */
+  listed: string[];
+  groups: Array<{ name: string; listed: boolean; tools: string[] }>;
+  /** Tools that tools/list does not show now (a call by name still runs them). */
+  not_listed: string[];
 }
 
 export interface ToolGroupsControl {
   status(): ToolGroupStatus;
-  /** Serves the tools of these groups too ('all': every group); the client is told the tool list changed. */
+  /** Lists the tools of these groups too ('all': every group); the client is told the tool list changed. */
   enable(groups: readonly (ToolGroup | 'all')[]): ToolGroupStatus;
 }
 

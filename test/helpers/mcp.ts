@@ -32,7 +32,7 @@ export interface TestClientOptions {
   home?: string;
   env?: Record<string, string | undefined>;
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
-  /** Tool groups tools/list serves; default 'all' (every tool), 'config' for the config's tools.groups. */
+  /** Tool groups tools/list shows; default 'all' (every tool), 'config' for the config's tools.groups. */
   toolGroups?: readonly (ToolGroup | 'all')[] | 'config';
 }
 
