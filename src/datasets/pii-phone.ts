@@ -43,17 +43,18 @@ export function unsupportedRegions(regions: readonly string[]): string[] {
  * slash, with parenthesised groups such as (0) or (030). Greedy and without a trailing condition,
  * so a rejected run is never retried in shorter pieces.
  */
-export const PHONE_CANDIDATE = /(?<![\w+\-/]|\d[.,])(?:\+ ?)?(?:\(\d{1,5}\) ?|\d)(?:[ \u00a0.\-/]?(?:\(\d{1,5}\)|\d))+/g;
+export const PHONE_CANDIDATE = /(?<![\w+\-/]|\d[.,])\+?(?:\(\d{1,5}\) ?|\d)(?:[ \u00a0.\-/]?(?:\(\d{1,5}\)|\d))+/g;
 
 /** Words before a number that make it an identifier of a thing, not a person's phone (en, de, fr, it, es, nl, pl, sv). */
 const NOT_PERSONAL_CONTEXT = new RegExp(
   '\\b(order|invoice|part|p/?n|ref(erence)?|sku|serial|ticket|tracking|model|version|build|case|item|product|isbn|ean|po|account|acct|customer|port|pid|' +
     'konto(nummer)?|blz|bic|' +
-    'bestell(ung|nummer)?|auftrag(snummer)?|rechnung(snummer)?|kunden(nummer)?|artikel(nummer)?|art\\.-nr|teil(enummer)?|vorgang(snummer)?|' +
+    'bestell(ung|nummer)?|auftrag(snummer)?|rechnung(snummer)?|kunden(nummer)?|artikel(nummer)?|art\\.-nr|(ersatz|bau)?teil(enummer)?|vertrag(snummer)?|batch|lot|charge|issn|vorgang(snummer)?|' +
     'sendung(snummer)?|aktenzeichen|steuer(nummer)?|commande|facture|r[ée]f[ée]rence|ordine|fattura|pedido|factura|bestelling|factuur|' +
-    'zam[óo]wieni[ea]|faktura|best[äa]llning)' +
-    '\\s*(n[or]\\.?|n°|nr\\.?|num(ber|ero|éro)?|#|id)?\\s*[:#.]?\\s*$',
-  'i',
+    'zam[óo]wieni[ea]|faktura|best[äa]llning)(?!\\p{L})' +
+    // "Kundennummer lautet 0100…", "order is 2024…": one word may stand between.
+    '\\s*(n[or]\\.?|n°|nr\\.?|num(ber|ero|éro)?|#|id)?\\s*(\\p{L}+\\s+)?[:#.]?\\s*$',
+  'iu',
 );
 
 /** Words just before a bare run of digits that say it is a phone number. */
@@ -65,12 +66,33 @@ const DATE_LIKE = /^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,
 const STARTS_WITH_DATE = /^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})(\D|$)/;
 /** Thousands grouping: one digit, then groups of three ("3 850 809"). */
 const THOUSANDS = /^\d([ \u00a0.]\d{3})+$/;
-/** A range of two equal-length numbers, the second larger ("2019-2024", "8000-8080"). */
-const RANGE = /^([1-9]\d{2,4})-([1-9]\d{2,4})$/;
 /** A currency or unit right after the number makes it an amount. */
 const UNIT_AFTER = /^\s?(€|\$|£|%|(eur|usd|chf|gbp|pln|sek|dkk|nok|czk|huf|kg|km|mb|gb)\b)/i;
 const NANP_SHAPE = /^(1[\s.-])?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}$/;
 const CACHE_LIMIT = 4096;
+
+interface Plan {
+  code: CountryCode;
+  /** National (trunk) prefix a nationally written number starts with; '' for none and for NANP, where it is optional. */
+  prefix: string;
+  nanp: boolean;
+  /** Possible lengths of the national significant number. */
+  lengths: Set<number>;
+}
+
+/** Each region's trunk prefix and number lengths, read once from the metadata. */
+function numberingPlans({ lib, metadata }: Library, codes: readonly CountryCode[]): Plan[] {
+  const all = new lib.Metadata(metadata);
+  return codes.map((code) => {
+    all.selectNumberingPlan(code);
+    // nationalPrefix() and callingCode() exist on the plan object but are missing from its typings.
+    const plan = all.numberingPlan as unknown as { nationalPrefix(): unknown; callingCode(): string; possibleLengths(): number[] };
+    const nanp = plan.callingCode() === '1';
+    // The minified metadata holds 0 where a country has no trunk prefix.
+    const prefix = plan.nationalPrefix();
+    return { code, nanp, prefix: !nanp && typeof prefix === 'string' ? prefix : '', lengths: new Set(plan.possibleLengths()) };
+  });
+}
 
 /**
  * The accept function of the phone pattern: a candidate is a phone number when libphonenumber finds
@@ -81,20 +103,7 @@ const CACHE_LIMIT = 4096;
 export function phoneAcceptor(regions: readonly string[], metadata: PhoneMetadata = 'max'): (match: string, text: string, index: number) => boolean {
   const codes = regions as readonly CountryCode[];
   const verdicts = new Map<string, boolean>();
-  let prefixes: Map<CountryCode, string> | undefined;
-
-  /** Each region's national (trunk) prefix, read once: a national number must start with it. */
-  function nationalPrefixes({ lib, metadata: json }: Library): Map<CountryCode, string> {
-    const plans = new lib.Metadata(json);
-    const out = new Map<CountryCode, string>();
-    for (const code of codes) {
-      plans.selectNumberingPlan(code);
-      const plan = plans.numberingPlan as unknown as { nationalPrefix?: () => string | undefined; callingCode?: () => string };
-      // NANP numbers are written without their trunk prefix 1 as often as with it.
-      out.set(code, plan.callingCode?.() === '1' ? '' : (plan.nationalPrefix?.() ?? ''));
-    }
-    return out;
-  }
+  let plans: Plan[] | undefined;
 
   function libraryVerdict(candidate: string, digits: string, international: boolean): boolean {
     const loaded = library(metadata);
@@ -105,15 +114,21 @@ export function phoneAcceptor(regions: readonly string[], metadata: PhoneMetadat
       // A written + is a strong sign: a number of a possible length for its country is enough.
       return candidate.startsWith('+') ? parsed.isPossible() : parsed.isValid();
     }
-    prefixes ??= nationalPrefixes(loaded);
-    for (const code of codes) {
-      const prefix = prefixes.get(code) ?? '';
-      if (prefix && !digits.startsWith(prefix)) continue;
-      const parsed = lib.parsePhoneNumberFromString(candidate, code, json);
+    plans ??= numberingPlans(loaded, codes);
+    for (let i = 0; i < plans.length; i++) {
+      const plan = plans[i];
+      // Cheap checks first (the trunk prefix, the national number's possible lengths), then a full parse (~13 µs).
+      if (plan.prefix && !digits.startsWith(plan.prefix)) continue;
+      if (!plan.lengths.has(digits.length - plan.prefix.length) && !(plan.nanp && plan.lengths.has(digits.length - 1))) continue;
+      const parsed = lib.parsePhoneNumberFromString(candidate, plan.code, json);
+      // Every digit written is the trunk prefix or the national number (so no digits were dropped or
+      // taken for a prefix the country does not have), and the number is in an assigned range.
+      const national = parsed?.nationalNumber;
+      if (national !== digits.slice(plan.prefix.length) && !(plan.nanp && `1${national}` === digits)) continue;
       if (!parsed?.isValid()) continue;
-      // As written nationally, digit for digit (so the trunk prefix was there when the country has one).
-      const national = parsed.formatNational().replace(/\D/g, '');
-      if (national === digits || (parsed.countryCallingCode === '1' && `1${national}` === digits)) return true;
+      // A dataset's numbers mostly come from a few countries: try the last country that matched first.
+      if (i > 0) plans.unshift(...plans.splice(i, 1));
+      return true;
     }
     return codes.includes('US' as CountryCode) && NANP_SHAPE.test(candidate) && !!lib.parsePhoneNumberFromString(candidate, 'US', json)?.isPossible();
   }
@@ -125,18 +140,19 @@ export function phoneAcceptor(regions: readonly string[], metadata: PhoneMetadat
     const international = match.startsWith('+') || digits.startsWith('00');
     if (digits.length < (international ? 8 : 7) || digits.length > (international ? 17 : 15)) return false;
     if (DATE_LIKE.test(match) || STARTS_WITH_DATE.test(match) || UNIT_AFTER.test(text.slice(index + match.length, index + match.length + 5))) return false;
-    const range = RANGE.exec(match);
-    if (range && range[1].length === range[2].length && Number(range[2]) > Number(range[1])) return false;
     const groups = match.split(/[\s.\-/()]+/).filter(Boolean);
     if (groups.filter((g) => g.length === 1).length > 1 && !/\(0\)/.test(match)) return false;
     const before = text.slice(Math.max(0, index - 32), index);
     if (NOT_PERSONAL_CONTEXT.test(before)) return false;
     if (!international) {
-      // Dotted groups are versions, IPs and decimals unless the run starts with a trunk 0 or is a US 3-3-4.
-      if (/^[\d.]+$/.test(match) && match.includes('.') && !digits.startsWith('0') && !NANP_SHAPE.test(match)) return false;
+      // Dots make versions, IPs and decimals, except in three or more groups of 2–4 digits after a trunk 0 or as a US 3-3-4.
+      if (match.includes('.') && !(/^\d{2,4}(\.\d{2,4}){2,}$/.test(match) && (digits.startsWith('0') || NANP_SHAPE.test(match)))) return false;
       if (THOUSANDS.test(match)) return false;
-      // A bare run of digits is an id, an amount or a timestamp unless it carries a trunk 0 or the words before say phone.
-      if (/^\d+$/.test(match) && !digits.startsWith('0') && !PHONE_CONTEXT.test(before)) return false;
+      // A bare run ("9876543210") or a pair ("2019-2024", "660-549695", "1/2345678") is an id, a range, a sum or a
+      // timestamp, unless it carries a trunk 0 or the words before it say phone.
+      const separators = match.match(/[^\d()]+/g) ?? [];
+      const weak = separators.length === 0 || (separators.length === 1 && /^[-/]$/.test(separators[0]));
+      if (weak && !digits.startsWith('0') && !PHONE_CONTEXT.test(before)) return false;
     }
     let verdict = verdicts.get(match);
     if (verdict === undefined) {

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { PII_KINDS, piiPatterns, redact } from '../../src/datasets/pii.js';
@@ -10,7 +10,7 @@ import { inspectDatasetTool } from '../../tools/inspect-dataset.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import type { TestClient } from '../helpers/mcp.js';
 import { datasetClient } from './helpers.js';
-import { loadLabelled, scorePhones } from './pii-labelled.js';
+import { LABELLED_PHONES, loadLabelled, scorePhones } from './pii-labelled.js';
 
 type Chat = { messages: Array<{ role: string; content: string }> };
 
@@ -45,13 +45,17 @@ describe('phone numbers in PII redaction', () => {
     expect(JSON.stringify(out)).not.toContain('1234567');
   });
 
-  it('finds ≥ 95 % of the labelled numbers (12+ countries, both formats) with ≥ 95 % precision against look-alikes', () => {
-    const set = loadLabelled();
+  it.each([
+    ['labelled.jsonl', 150, 60],
+    ['heldout.jsonl', 60, 25],
+  ])('finds ≥ 95 %% of the numbers in %s (12+ countries, both formats) with ≥ 95 %% precision against look-alikes', (file, numbers, decoys) => {
+    const set = loadLabelled(join(dirname(LABELLED_PHONES), file));
     const score = scorePhones(set, piiPatterns(PII_KINDS, []));
     expect(Object.keys(score.by_country).length).toBeGreaterThanOrEqual(12);
-    expect(score.by_format.international[1]).toBeGreaterThanOrEqual(40);
-    expect(score.by_format.national[1]).toBeGreaterThanOrEqual(60);
-    expect(set.filter((s) => s.decoy).length).toBeGreaterThanOrEqual(60);
+    expect(score.positives).toBeGreaterThanOrEqual(numbers);
+    expect(score.by_format.international[1]).toBeGreaterThanOrEqual(numbers / 3);
+    expect(score.by_format.national[1]).toBeGreaterThanOrEqual(numbers / 3);
+    expect(set.filter((s) => s.decoy).length).toBeGreaterThanOrEqual(decoys);
     expect(score.recall, `missed: ${score.missed.map((m) => m.value).join(', ')}`).toBeGreaterThanOrEqual(0.95);
     expect(score.precision, `false positives: ${score.false_positives.map((f) => f.value).join(', ')}`).toBeGreaterThanOrEqual(0.95);
   });
