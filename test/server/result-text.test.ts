@@ -17,8 +17,7 @@ describe('text content carries the structured result', () => {
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^finetune-mcp \d+\.\d+\.\d+; workspace /);
     const json = lines[lines.length - 1];
-    expect(json).not.toMatch(/\n| {2}/);
-    expect(JSON.parse(json)).toEqual(result.structuredContent);
+    expect(json).toBe(JSON.stringify(result.structuredContent));
     const info = z.object(serverInfoTool.output).parse(JSON.parse(json));
     expect(info.workspace).toBe(t.home);
   });
