@@ -36,6 +36,25 @@ describe('configure_training refuses data the backend cannot train (from its dec
     expect(resultText(await t.call('configure_training', { base_model: 'm', dataset_id: triplets, backend: 'fake' }))).toMatch(/preference row \{"prompt": anchor, "chosen": positive/);
   });
 
+  it('the built-in local backend (the issue: classification → auto SFT → no-go at plan time) refuses at configure time', async () => {
+    t = await connectTestClient();
+    const dataset_id = await importRows(t, 'labels', classification);
+    const refused = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'local' });
+    expect(errorCode(refused)).toBe('CAPABILITY_UNSUPPORTED');
+    expect(resultText(refused)).toMatch(/Backend "local" cannot train 'classification' data \(ds_\w+\): it trains sft on chat\/completion\/text\/preference, dpo on preference\.[\s\S]*prepare_dataset/);
+  });
+
+  it('binary-feedback (KTO) data: refused, never trained as SFT with its labels dropped', async () => {
+    t = await connectTestClient({ plugins: [testBackendPlugin()] });
+    const rows = Array.from({ length: 60 }, (_, i) => ({ messages: [{ role: 'user', content: `Question ${i}?` }, { role: 'assistant', content: `Answer ${i}.` }], label: i % 3 !== 0 }));
+    const dataset_id = await importRows(t, 'kto', rows);
+    for (const method of ['auto', 'sft'] as const) {
+      const refused = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'fake', method });
+      expect(errorCode(refused)).toBe('CAPABILITY_UNSUPPORTED');
+      expect(resultText(refused)).toMatch(/cannot train 'binary_feedback' data[\s\S]*no enabled backend trains KTO; pair a good and a bad answer/);
+    }
+  });
+
   it('names another backend that declares the task, and another method on this one', async () => {
     t = await connectTestClient({
       plugins: [testBackendPlugin(), testBackendPlugin({ name: 'labeller', capabilities: { methods: ['sft'], tasks: { sft: ['chat', 'classification'] } } })],
