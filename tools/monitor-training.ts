@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { defineTool } from '../src/server/tool.js';
 import { renderLossCurve } from '../src/training/loss-plot.js';
+import { runningSeconds } from '../src/training/ledger.js';
 import { JobEventSchema } from '../src/training/schemas.js';
-import { bestEval, etaSeconds, JobSummarySchema, summarizeJob } from '../src/training/views.js';
+import { AlertSummarySchema, alertSummaries, bestEval, etaSeconds, JobSummarySchema, summarizeJob } from '../src/training/views.js';
 
 export const monitorTrainingTool = defineTool({
   name: 'monitor_training',
   title: 'Monitor a training job',
   description:
     'Status of a job: step / total, epoch, latest metrics (loss, eval_loss, lr, grad_norm, tokens_per_s), ETA, best eval so far, ' +
-    'events since a cursor (status changes, checkpoints, budget and guardrail warnings), checkpoints and artifacts, and the local ' +
-    'worker pid or remote id. wait_s (≤ 50) first waits until the status changes (or, with events_cursor, a new event arrives), ' +
+    'events since a cursor (status changes, checkpoints, budget and guardrail warnings), the checkpoints that exist, artifacts, ' +
+    'running time over all attempts (run_s, what the runtime budget counts), webhook alert deliveries, and the local worker pid or remote id. wait_s (≤ 50) first waits until the status changes (or, with events_cursor, a new event arrives), ' +
     'sending progress notifications when asked. ' +
     'include_plot adds a PNG loss curve. Call again with events_cursor = next_cursor to get only new events.',
   input: {
@@ -23,11 +24,13 @@ export const monitorTrainingTool = defineTool({
   output: {
     ...JobSummarySchema.shape,
     eta_s: z.number().nullable().describe('Seconds left at the pace so far, or null.'),
+    run_s: z.number().describe('Seconds spent running over all attempts (idle time between attempts not counted): what max_runtime_s limits, e.g. 412.5.'),
     metrics: z.record(z.string(), z.object({ step: z.number().describe('Step of the value.'), value: z.number().nullable().describe('Latest value; null for NaN/∞.') })).describe('Latest value of each metric series, e.g. {"loss": {"step": 40, "value": 1.93}}.'),
     best_eval: z.object({ step: z.number().describe('Step.'), eval_loss: z.number().describe('Lowest eval loss.') }).nullable().describe('Best eval loss so far, or null.'),
     events: z.array(JobEventSchema).describe('Events after events_cursor, oldest first.'),
     next_cursor: z.number().describe('Pass as events_cursor next time.'),
-    checkpoints: z.array(z.object({ step: z.number().describe('Step.'), path: z.string().describe('Folder.'), created_at: z.string().describe('ISO time.') })).describe('Checkpoints, oldest first.'),
+    checkpoints: z.array(z.object({ step: z.number().describe('Step.'), path: z.string().describe('Folder.'), created_at: z.string().describe('ISO time.') })).describe('Checkpoints that exist (those removed by save_total_limit are left out), oldest first.'),
+    alerts: z.array(AlertSummarySchema).optional().describe('Webhook alerts of the job and their delivery (only when the job has a webhook_url).'),
     artifacts: z.array(z.object({ kind: z.string().describe('adapter, merged, onnx, …'), path: z.string().optional().describe('Local path.'), uri: z.string().optional().describe('Remote URI.') })).describe('Outputs of the job.'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
@@ -44,12 +47,14 @@ export const monitorTrainingTool = defineTool({
     return {
       ...summarizeJob(job),
       eta_s: etaSeconds(job),
+      run_s: Math.round(runningSeconds(job) * 10) / 10,
       metrics,
       best_eval: bestEval(ledger, job_id),
       events: events.map(({ job_id: _j, ...e }) => e),
       next_cursor,
       checkpoints: ledger.checkpoints(job_id).map(({ step, path, created_at }) => ({ step, path, created_at })),
       artifacts: ledger.artifacts(job_id).map(({ kind, path, uri }) => ({ kind, ...(path ? { path } : {}), ...(uri ? { uri } : {}) })),
+      ...(job.policy.webhook_url ? { alerts: alertSummaries(ledger, job_id) } : {}),
     };
   },
   summarize: (o) => {
@@ -58,7 +63,8 @@ export const monitorTrainingTool = defineTool({
       `${o.job_id}: ${o.status}, step ${o.step}/${o.total_steps || '?'}${loss !== undefined && loss !== null ? `, loss ${loss.toFixed(4)}` : ''}` +
       `${o.best_eval ? `, best eval ${o.best_eval.eval_loss.toFixed(4)} @${o.best_eval.step}` : ''}${o.eta_s !== null ? `, ETA ${o.eta_s} s` : ''}` +
       `${o.error_code ? `. [${o.error_code}] ${o.error_message ?? ''}${o.recovery ? ` Recovery: ${o.recovery}` : ''}` : ''}` +
-      `${o.worker_pid ? `; worker pid ${o.worker_pid}` : ''}. ${o.events.length} new event(s); next_cursor ${o.next_cursor}.`
+      `${o.worker_pid ? `; worker pid ${o.worker_pid}` : ''}. ${o.events.length} new event(s); next_cursor ${o.next_cursor}.` +
+      `${o.alerts?.length ? ` Alerts: ${o.alerts.filter((a) => a.status === 'delivered').length} delivered, ${o.alerts.filter((a) => a.status === 'pending').length} pending, ${o.alerts.filter((a) => a.status === 'failed').length} failed.` : ''}`
     );
   },
 });

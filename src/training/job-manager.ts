@@ -3,12 +3,12 @@ import type { JobHandle } from '../plugins/providers.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
 import { processAlive, requestCancel } from './cancel-signal.js';
-import { ACTIVE_STATUSES, isTerminal, JobLedger, type JobPolicy, type JobRecord } from './ledger.js';
+import { ACTIVE_STATUSES, isTerminal, JobLedger, runningSeconds, type CheckpointRecord, type JobPolicy, type JobRecord } from './ledger.js';
 import { createLedgerSink } from './ledger-sink.js';
 import { refusePlan, planTraining } from './plan.js';
 import { checkRuntimePolicies } from './policies.js';
 import { buildSpec } from './spec.js';
-import { postWebhook } from './webhook.js';
+import { configureAlerts, deliverDue } from './webhook.js';
 
 /** Attempts (first run + automatic resumes) before auto_resume gives up on a job that keeps dying. */
 const MAX_AUTO_ATTEMPTS = 3;
@@ -38,6 +38,9 @@ export class JobManager {
     this.ledger = new JobLedger(services.workspace.db);
     this.lastSeq = this.ledger.lastSeq();
     this.lastSeen = new Date().toISOString();
+    const { alert_retry_ms, alert_max_attempts } = services.config.training;
+    configureAlerts(services.workspace.db, { retry_ms: alert_retry_ms, max_attempts: alert_max_attempts });
+    void deliverDue(services.workspace.db); // alerts a worker could not send before it exited
     await this.reconcile();
     this.timer = setInterval(() => void this.tick(), services.config.training.watch_interval_ms);
     this.timer.unref();
@@ -59,8 +62,20 @@ export class JobManager {
   }
 
   /** Creates a job from a go plan (or runs the pre-flight on a config) and queues it; returns at once. */
-  async start(input: { config_id?: string; plan_id?: string; job_id?: string }): Promise<JobRecord> {
+  async start(input: StartInput): Promise<JobRecord> {
+    return (await this.startOnce(input)).job;
+  }
+
+  /**
+   * start, idempotent: a plan starts one job, and so does an idempotency_key; a repeated call (an
+   * agent retrying after a time-out, two concurrent calls) returns that job with `existing: true`,
+   * whatever its state. The keys are claimed in the same transaction that creates the job.
+   */
+  async startOnce(input: StartInput): Promise<{ job: JobRecord; existing: boolean }> {
     if (!input.config_id && !input.plan_id) throw new FinetuneError('INVALID_INPUT', 'Pass config_id or plan_id.', { details: { field: 'config_id' } });
+    const keyOf = (plan_id?: string) => [...(plan_id ? [`plan:${plan_id}`] : []), ...(input.idempotency_key ? [`key:${input.idempotency_key}`] : [])];
+    const earlier = this.ledger.startedBy(keyOf(input.plan_id));
+    if (earlier) return { job: sameStart(this.ledger.get(earlier), input), existing: true };
     let plan = input.plan_id ? this.ledger.getPlan(input.plan_id) : undefined;
     if (plan && input.config_id && plan.config_id !== input.config_id) {
       throw new FinetuneError('INVALID_INPUT', `Plan ${plan.plan_id} is for config ${plan.config_id}, not ${input.config_id}.`, { details: { field: 'plan_id' } });
@@ -75,9 +90,13 @@ export class JobManager {
       ...plan.budget,
       ...(seconds > 0 && estimate.cost?.value ? { cost_usd_per_s: estimate.cost.value / seconds } : {}),
     };
-    const job = this.ledger.create({ job_id: input.job_id, config_id: config.config_id, plan_id: plan.plan_id, backend: config.backend, policy, total_steps: estimate.tokens?.steps?.value ?? 0 });
+    const created = this.ledger.createOnce(
+      { job_id: input.job_id, config_id: config.config_id, plan_id: plan.plan_id, backend: config.backend, policy, total_steps: estimate.tokens?.steps?.value ?? 0 },
+      keyOf(plan.plan_id),
+    );
+    if (created.existing) return { job: sameStart(created.job, input), existing: true };
     await this.pump(config.backend);
-    return this.ledger.get(job.job_id);
+    return { job: this.ledger.get(created.job.job_id), existing: false };
   }
 
   /** Stops a job; idempotent (an ended job is returned as it is). */
@@ -101,26 +120,37 @@ export class JobManager {
     return { job: after, already_ended: false };
   }
 
-  /** Queues a stopped job again, continuing from a checkpoint (the latest unless one is named). */
-  async resume(job_id: string, checkpoint?: string | number): Promise<{ job: JobRecord; resumed_from: string | null }> {
+  /**
+   * Queues a stopped job again, continuing from a checkpoint that exists (the latest unless one is
+   * named); `budget` sets new budgets (totals for the job, counting what earlier attempts used).
+   */
+  async resume(job_id: string, checkpoint?: string | number, budget: ResumeBudget = {}): Promise<{ job: JobRecord; resumed_from: string | null }> {
     const job = this.ledger.get(job_id);
     if (!['interrupted', 'failed', 'cancelled'].includes(job.status)) {
       throw new FinetuneError('STATE_CONFLICT', `Job ${job_id} is '${job.status}'; only interrupted, failed or cancelled jobs resume.`, { details: { field: 'job_id', status: job.status } });
     }
     const caps = this.capabilities(job.backend);
     if (!caps.resume) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${job.backend}' cannot resume jobs.`, { recovery: 'Start a new job with start_training.' });
-    const checkpoints = this.ledger.checkpoints(job_id);
+    const checkpoints = this.ledger.checkpoints(job_id); // only those that still exist
     let from: string | null = checkpoints.at(-1)?.path ?? null;
     if (checkpoint !== undefined) {
-      const wanted = checkpoints.find((c) => String(c.step) === String(checkpoint) || c.path === checkpoint || c.path.endsWith(`/${checkpoint}`));
+      const matches = (c: CheckpointRecord) => String(c.step) === String(checkpoint) || c.path === checkpoint || c.path.endsWith(`/${checkpoint}`);
+      const wanted = checkpoints.find(matches);
       if (!wanted) {
-        throw new FinetuneError('NOT_FOUND', `Job ${job_id} has no checkpoint '${checkpoint}'. Checkpoints: ${checkpoints.map((c) => `step ${c.step}`).join(', ') || 'none'}.`, {
-          details: { field: 'checkpoint' },
-        });
+        const existing = checkpoints.map((c) => `step ${c.step}`).join(', ') || 'none';
+        const removed = this.ledger.allCheckpoints(job_id).find(matches);
+        throw new FinetuneError(
+          'NOT_FOUND',
+          removed
+            ? `Checkpoint step ${removed.step} of job ${job_id} no longer exists (${removed.path} was removed, e.g. by save_total_limit, which keeps the last checkpoints and the best). Existing checkpoints: ${existing}.`
+            : `Job ${job_id} has no checkpoint '${checkpoint}'. Existing checkpoints: ${existing}.`,
+          { recovery: 'Pass one of the existing checkpoints (monitor_training lists them), or omit checkpoint to resume from the latest.', details: { field: 'checkpoint' } },
+        );
       }
       from = wanted.path;
     }
-    this.ledger.requeue(job_id, from, from ? `Resuming from ${from}.` : 'Resuming from the start (no checkpoint).');
+    this.refuseSpentBudget(job, budget);
+    this.ledger.requeue(job_id, from, from ? `Resuming from ${from}.` : 'Resuming from the start (no checkpoint).', budget);
     await this.pump(job.backend);
     return { job: this.ledger.get(job_id), resumed_from: from };
   }
@@ -160,6 +190,7 @@ export class JobManager {
       for (const job of this.ledger.list({ status: [...ACTIVE_STATUSES], limit: 1000 }).jobs) await this.watchActive(job);
       for (const backend of new Set(this.ledger.queued().map((j) => j.backend))) await this.pump(backend);
       this.observe();
+      void deliverDue(this.ledger.db); // webhook alerts due now (retries, or left by an exited worker)
     } catch (error) {
       this.services.logger.error({ err: error }, 'job watch loop failed');
     } finally {
@@ -196,7 +227,7 @@ export class JobManager {
     } else if (followerGone && current.cancel_requested_at && !current.stop_code) {
       this.finishCancel(job.job_id, `Worker process ${current.worker_pid} ended after the cancel request.`);
     } else if (followerGone) {
-      this.interrupt(current, `Worker process ${current.worker_pid} is gone.`);
+      this.interrupt(current, `Worker process ${current.worker_pid} ${this.howWorkerEnded(current)} while the server was running, without reporting an end.`);
     }
   }
 
@@ -253,7 +284,13 @@ export class JobManager {
         const followedElsewhere = job.worker_pid !== null && job.worker_pid !== process.pid && processAlive(job.worker_pid);
         if (!followedElsewhere) await this.reattach(job);
       } else if (!processAlive(job.worker_pid) || job.worker_pid === process.pid) {
-        this.interrupt(job, job.worker_pid ? `Worker process ${job.worker_pid} is gone (server restart).` : 'The server stopped before the job had a worker.');
+        // The worker ended while no server watched it: say how when its exit was seen, never guess "server restart".
+        this.interrupt(
+          job,
+          job.worker_pid === process.pid || !job.worker_pid
+            ? 'The server that ran this job stopped before the job ended.'
+            : `Worker process ${job.worker_pid} ${this.howWorkerEnded(job)} without reporting an end; found when this server started.`,
+        );
       }
     }
     for (const job of this.ledger.list({ status: 'interrupted', limit: 1000 }).jobs) {
@@ -289,6 +326,34 @@ export class JobManager {
     if (this.mayAutoResume(job)) void this.resume(job.job_id).catch(() => undefined);
   }
 
+  /** "was killed by SIGKILL" / "exited with code 1" when a backend saw the worker's exit (a worker_exited event), else "died". */
+  private howWorkerEnded(job: JobRecord): string {
+    const exit = this.ledger.lastEvent(job.job_id, 'worker_exited');
+    const data = exit?.data as { pid?: number; signal?: string | null; code?: number | null } | undefined;
+    if (!data || data.pid !== job.worker_pid) return 'died';
+    return data.signal ? `was killed by ${data.signal}` : `exited with code ${data.code}`;
+  }
+
+  /** Resuming a job whose budget is used up would stop it at once: refuse, and say which budget to raise. */
+  private refuseSpentBudget(job: JobRecord, budget: ResumeBudget): void {
+    const policy = { ...job.policy, ...Object.fromEntries(Object.entries(budget).filter(([, v]) => v !== undefined)) };
+    const ran = runningSeconds(job);
+    if (policy.max_runtime_s && ran >= policy.max_runtime_s) {
+      throw new FinetuneError('BUDGET_EXCEEDED', `Job ${job.job_id} has run ${ran.toFixed(1)} s of its ${policy.max_runtime_s} s runtime budget; resumed, it would stop at once.`, {
+        recovery: `Call resume_training again with max_runtime_s above ${Math.ceil(ran)} (a total for the job, counting the ${Math.ceil(ran)} s already run).`,
+        details: { field: 'max_runtime_s', used_s: ran, limit_s: policy.max_runtime_s },
+      });
+    }
+    const reported = this.ledger.latestMetrics(job.job_id).cost_usd?.value;
+    const cost = reported !== undefined && Number.isFinite(reported) ? reported : (policy.cost_usd_per_s ?? 0) * ran;
+    if (policy.max_cost_usd && cost >= policy.max_cost_usd) {
+      throw new FinetuneError('BUDGET_EXCEEDED', `Job ${job.job_id} has spent ${cost.toFixed(2)} USD of its ${policy.max_cost_usd} USD budget; resumed, it would stop at once.`, {
+        recovery: `Call resume_training again with max_cost_usd above ${cost.toFixed(2)} (a total for the job).`,
+        details: { field: 'max_cost_usd', used_usd: cost, limit_usd: policy.max_cost_usd },
+      });
+    }
+  }
+
   /** auto_resume, within a bound: a job that keeps dying is left interrupted for a person to look at. */
   private mayAutoResume(job: JobRecord): boolean {
     if (!job.policy.auto_resume || !this.capabilities(job.backend, false)?.resume) return false;
@@ -302,9 +367,7 @@ export class JobManager {
   private finishCancel(job_id: string, message: string): JobRecord {
     this.cancelling.delete(job_id);
     this.handles.delete(job_id);
-    const job = this.ledger.transition(job_id, 'cancelled', { message });
-    postWebhook(job.policy.webhook_url, { job_id, event: 'job_ended', status: job.status, error_code: job.error_code, message });
-    return job;
+    return this.ledger.transition(job_id, 'cancelled', { message }); // queues the job_ended alert
   }
 
   /** Prometheus and listeners: what changed since the last look. */
@@ -345,3 +408,26 @@ export class JobManager {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface StartInput {
+  config_id?: string;
+  plan_id?: string;
+  /** The job id to use (an MCP task's id); ignored when the start returns an existing job. */
+  job_id?: string;
+  /** Makes a config_id start idempotent: the same key returns the job it started. */
+  idempotency_key?: string;
+}
+
+export type ResumeBudget = Pick<JobPolicy, 'max_runtime_s' | 'max_cost_usd'>;
+
+/** A start key reused with other arguments (another config or plan) is a mistake, not a retry. */
+function sameStart(job: JobRecord, input: StartInput): JobRecord {
+  const other = (input.config_id && input.config_id !== job.config_id) || (input.plan_id && input.plan_id !== job.plan_id);
+  if (other) {
+    throw new FinetuneError('STATE_CONFLICT', `idempotency_key '${input.idempotency_key}' already started job ${job.job_id} (config ${job.config_id}, plan ${job.plan_id}), not this ${input.plan_id ? `plan ${input.plan_id}` : `config ${input.config_id}`}.`, {
+      recovery: 'Use a new idempotency_key for a different config or plan.',
+      details: { field: 'idempotency_key', job_id: job.job_id },
+    });
+  }
+  return job;
+}

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../workspace/database.js';
@@ -17,6 +19,7 @@ import {
   type StoredConfig,
   type TransitionDetail,
 } from './job-records.js';
+import { ALERT_EVENTS, enqueueAlert } from './webhook.js';
 
 /**
  * The durable job ledger: every process on a workspace (servers, detached training workers) reads
@@ -123,18 +126,51 @@ export class JobLedger {
   // ---- jobs ----
 
   create(input: { config_id: string; plan_id?: string; backend: string; policy: JobPolicy; total_steps?: number; job_id?: string }): JobRecord {
+    return this.createOnce(input, []).job;
+  }
+
+  /**
+   * Creates a job unless one of `start_keys` ('plan:<id>', 'key:<idempotency key>') already started
+   * one: then that job is returned with `existing: true`. Check and insert run in one IMMEDIATE
+   * transaction and the keys are a primary key, so concurrent starts (any process) give one job.
+   */
+  createOnce(
+    input: { config_id: string; plan_id?: string; backend: string; policy: JobPolicy; total_steps?: number; job_id?: string },
+    start_keys: string[],
+  ): { job: JobRecord; existing: boolean } {
     const job_id = input.job_id ?? newId('job');
     const time = now();
-    const insert = this.db.transaction(() => {
+    const insert = this.db.transaction((): string | undefined => {
+      const started = this.startedBy(start_keys);
+      if (started) return started;
       this.stmt(
           `INSERT INTO jobs (job_id, config_id, plan_id, backend, status, policy, total_steps, created_at, updated_at)
            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
         )
         .run(job_id, input.config_id, input.plan_id ?? null, input.backend, json(input.policy), input.total_steps ?? 0, time, time);
       this.insertEvent(job_id, 'status', 'info', 'Job created and queued.', { to: 'queued' });
+      for (const key of start_keys) this.stmt('INSERT INTO job_starts (start_key, job_id, created_at) VALUES (?, ?, ?)').run(key, job_id, time);
+      return undefined;
     });
-    insert.immediate();
-    return this.get(job_id);
+    const existing = insert.immediate();
+    return existing ? { job: this.get(existing), existing: true } : { job: this.get(job_id), existing: false };
+  }
+
+  /** The job that one of these start keys already started, if any (several different jobs: a conflict). */
+  startedBy(start_keys: string[]): string | undefined {
+    const found = new Map<string, string>();
+    for (const key of start_keys) {
+      const job_id = this.stmt('SELECT job_id FROM job_starts WHERE start_key = ?').pluck().get(key) as string | undefined;
+      if (job_id) found.set(key, job_id);
+    }
+    const jobs = new Set(found.values());
+    if (jobs.size > 1) {
+      throw new FinetuneError('STATE_CONFLICT', `${[...found].map(([k, j]) => `${k.replace(':', ' ')} started ${j}`).join('; ')}: they name different jobs.`, {
+        recovery: 'Pass only the plan_id, or a new idempotency_key.',
+        details: { field: 'idempotency_key' },
+      });
+    }
+    return [...jobs][0];
   }
 
   find(job_id: string): JobRecord | undefined {
@@ -174,6 +210,13 @@ export class JobLedger {
       const time = now();
       const ending = isTerminal(target) || target === 'interrupted';
       const restarting = target === 'queued';
+      // Budgets count running time: an attempt's running seconds are banked when it stops running.
+      const ran = job.attempt_started_at && target !== 'running' ? Math.max(0, (Date.parse(time) - Date.parse(job.attempt_started_at)) / 1000) : 0;
+      this.stmt('UPDATE jobs SET run_seconds = run_seconds + ?, attempt_started_at = ? WHERE job_id = ?').run(
+        ran,
+        target === 'running' ? (job.attempt_started_at ?? time) : null,
+        job_id,
+      );
       this.stmt(
           `UPDATE jobs SET status = ?, updated_at = ?,
              error_code = ?, error_message = ?,
@@ -203,19 +246,40 @@ export class JobLedger {
           job_id,
         );
       const level = target === 'failed' ? 'error' : target === 'interrupted' || target === 'cancelled' ? 'warning' : 'info';
-      this.insertEvent(job_id, 'status', level, message ?? `Job is ${target}.`, {
+      const seq = this.insertEvent(job_id, 'status', level, message ?? `Job is ${target}.`, {
         from: job.status,
         to: target,
         ...(error_code && (target === 'failed' || target === 'cancelled') ? { error_code } : {}),
       });
+      if (isTerminal(target) && job.policy.webhook_url) {
+        const ended_error = target === 'failed' || target === 'cancelled' ? error_code : null;
+        enqueueAlert(this.db, {
+          job_id,
+          event_seq: seq,
+          event: 'job_ended',
+          url: job.policy.webhook_url,
+          time,
+          body: { status: target, error_code: ended_error, message: message ?? `Job ${target}.` },
+        });
+      }
       return this.get(job_id);
     });
     return move.immediate();
   }
 
-  /** Starts a new attempt of a stopped job: back to `queued`, continuing from `resume_from`. */
-  requeue(job_id: string, resume_from: string | null, message: string): JobRecord {
+  /**
+   * Starts a new attempt of a stopped job: back to `queued`, continuing from `resume_from`; `budget`
+   * replaces the job's budgets (each a total over all attempts).
+   */
+  requeue(job_id: string, resume_from: string | null, message: string, budget: Pick<JobPolicy, 'max_cost_usd' | 'max_runtime_s'> = {}): JobRecord {
     const run = this.db.transaction(() => {
+      const before = this.get(job_id);
+      const changes = Object.entries(budget).filter(([, v]) => v !== undefined);
+      if (changes.length) {
+        this.stmt('UPDATE jobs SET policy = ? WHERE job_id = ?').run(json({ ...before.policy, ...Object.fromEntries(changes) }), job_id);
+        const text = changes.map(([k, v]) => `${k} ${String(before.policy[k as keyof JobPolicy] ?? 'none')} → ${String(v)}`).join(', ');
+        this.insertEvent(job_id, 'budget_changed', 'info', `Budget changed on resume: ${text}.`, Object.fromEntries(changes));
+      }
       this.transition(job_id, 'queued', { message });
       this.stmt('UPDATE jobs SET attempt = attempt + 1, resume_from = ?, updated_at = ? WHERE job_id = ?').run(resume_from, now(), job_id);
       return this.get(job_id);
@@ -279,9 +343,12 @@ export class JobLedger {
   // ---- what a job reports (append-only) ----
 
   appendEvent(job_id: string, type: string, message: string, data?: Record<string, unknown>, level: JobEvent['level'] = 'info'): number {
-    const seq = this.insertEvent(job_id, type, level, message, data);
-    this.touch(job_id);
-    return seq;
+    const write = this.db.transaction(() => {
+      const seq = this.insertEvent(job_id, type, level, message, data);
+      this.touch(job_id);
+      return seq;
+    });
+    return write();
   }
 
   addMetric(job_id: string, name: string, step: number, value: number): void {
@@ -325,6 +392,23 @@ export class JobLedger {
     return { events, next_cursor: events.length ? events[events.length - 1].seq : cursor };
   }
 
+  /**
+   * For the process that spawned a worker and saw it exit: a worker that ends before its job did (kill -9,
+   * the out-of-memory killer, a crash) leaves a `worker_exited` event, so the job manager can say how.
+   */
+  recordWorkerExit(job_id: string, pid: number, code: number | null, signal: string | null): void {
+    const job = this.find(job_id);
+    if (!job || job.worker_pid !== pid || (job.status !== 'preparing' && job.status !== 'running')) return;
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    this.appendEvent(job_id, 'worker_exited', `Worker process ${pid} ${how} before the job ended.`, { pid, code, signal }, 'warning');
+  }
+
+  /** The job's latest event of one type, if any. */
+  lastEvent(job_id: string, type: string): JobEvent | undefined {
+    const row = this.stmt('SELECT seq FROM job_events WHERE job_id = ? AND type = ? ORDER BY seq DESC LIMIT 1').pluck().get(job_id, type) as number | undefined;
+    return row === undefined ? undefined : this.eventsSince(job_id, row - 1, 1).events[0];
+  }
+
   /** The highest event seq of the whole workspace: a cheap change marker for watchers. */
   lastSeq(): number {
     return (this.stmt('SELECT COALESCE(MAX(seq), 0) AS s FROM job_events').get() as { s: number }).s;
@@ -354,7 +438,16 @@ export class JobLedger {
     return Object.fromEntries(rows.map((r) => [r.name as string, { step: r.step as number, value: r.value === null ? Number.NaN : (r.value as number) }]));
   }
 
+  /**
+   * Checkpoints that still exist, oldest first: a local folder that is gone (removed by
+   * save_total_limit, or by hand) is left out; remote ones ("openai:…", "together:…") are kept.
+   */
   checkpoints(job_id: string): CheckpointRecord[] {
+    return this.allCheckpoints(job_id).filter((c) => !isAbsolute(c.path) || existsSync(c.path));
+  }
+
+  /** Every checkpoint the job ever reported, including removed ones. */
+  allCheckpoints(job_id: string): CheckpointRecord[] {
     return (this.stmt('SELECT step, path, metrics, created_at FROM job_checkpoints WHERE job_id = ? ORDER BY step').all(job_id) as Row[]).map((r) => ({
       step: r.step as number,
       path: r.path as string,
@@ -383,10 +476,17 @@ export class JobLedger {
     return row !== undefined;
   }
 
+  /** Writes an event; an alert event (ALERT_EVENTS) of a job with a webhook also queues its alert, in the caller's transaction. */
   private insertEvent(job_id: string, type: string, level: JobEvent['level'], message: string, data?: Record<string, unknown>): number {
+    const time = now();
     const result = this.stmt('INSERT INTO job_events (job_id, time, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(job_id, now(), type, level, message, data ? json(data) : null);
-    return Number(result.lastInsertRowid);
+      .run(job_id, time, type, level, message, data ? json(data) : null);
+    const seq = Number(result.lastInsertRowid);
+    if (ALERT_EVENTS.has(type)) {
+      const url = (this.stmt(`SELECT json_extract(policy, '$.webhook_url') FROM jobs WHERE job_id = ?`).pluck().get(job_id) as string | null | undefined) ?? undefined;
+      if (url) enqueueAlert(this.db, { job_id, event_seq: seq, event: type, url, time, body: { message, ...data } });
+    }
+    return seq;
   }
 
   private touch(job_id: string): void {

@@ -126,4 +126,64 @@ CREATE INDEX job_artifacts_job ON job_artifacts(job_id, id);
   updated_at TEXT NOT NULL
 );`,
   },
+  {
+    // One plan, one job: each start key ('plan:<plan_id>', 'key:<idempotency_key>') names the one job it
+    // started. The primary key makes two concurrent starts of one plan give one job (no check-then-insert).
+    // Existing jobs claim their plans, the oldest job of a plan first.
+    id: 'training_0004_job_starts',
+    sql: `CREATE TABLE job_starts (
+  start_key TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL REFERENCES jobs(job_id),
+  created_at TEXT NOT NULL
+);
+INSERT OR IGNORE INTO job_starts (start_key, job_id, created_at)
+  SELECT 'plan:' || plan_id, job_id, created_at FROM jobs WHERE plan_id IS NOT NULL ORDER BY created_at, job_id;
+-- A task whose start_training call returned an existing job follows that job.
+ALTER TABLE job_tasks ADD COLUMN job_id TEXT;`,
+  },
+  {
+    // Budgets count time spent running: seconds of earlier attempts plus the current attempt since it began running.
+    id: 'training_0005_run_seconds',
+    sql: `ALTER TABLE jobs ADD COLUMN run_seconds REAL NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN attempt_started_at TEXT;
+UPDATE jobs SET attempt_started_at = started_at WHERE status = 'running';`,
+  },
+  {
+    // Webhook alerts are delivered at least once: written in the same transaction as their event, sent by
+    // whichever process (worker or server) gets to them, retried with backoff; every attempt is logged.
+    id: 'training_0006_alert_outbox',
+    sql: `CREATE TABLE alert_outbox (
+  alert_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id TEXT NOT NULL REFERENCES jobs(job_id),
+  event_seq INTEGER,
+  event TEXT NOT NULL,
+  url TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  locked_by TEXT,
+  locked_until TEXT,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT
+);
+CREATE INDEX alert_outbox_due ON alert_outbox(status, next_attempt_at);
+CREATE INDEX alert_outbox_job ON alert_outbox(job_id, alert_id);
+
+CREATE TABLE alert_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL REFERENCES alert_outbox(alert_id),
+  job_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  time TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  http_status INTEGER,
+  error TEXT,
+  duration_ms INTEGER NOT NULL,
+  pid INTEGER NOT NULL
+);
+CREATE INDEX alert_deliveries_job ON alert_deliveries(job_id, id);
+${immutableTable('alert_deliveries')}`,
+  },
 ];

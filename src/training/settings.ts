@@ -50,6 +50,10 @@ export const TrainingSettingsSchema = z.object({
   watch_interval_ms: z.number().int().min(20).default(500),
   /** After a cancel request, how long to wait for the backend to end the job before marking it cancelled. */
   cancel_grace_ms: z.number().int().min(0).default(10_000),
+  /** Webhook alerts: first retry after this many ms, doubling each attempt (capped at 5 min). */
+  alert_retry_ms: z.number().int().min(10).default(1000),
+  /** Webhook alerts: attempts before one is given up (marked failed in the delivery log). */
+  alert_max_attempts: z.number().int().min(1).default(10),
 });
 
 export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;

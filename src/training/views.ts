@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { JOB_STATUSES, type JobLedger, type JobRecord } from './ledger.js';
+import { JOB_STATUSES, runningSeconds, type JobLedger, type JobRecord } from './ledger.js';
+import { jobAlerts } from './webhook.js';
 
 /** Shapes the tools and resources show for a job; shared so list, monitor and resources agree. */
 
@@ -48,10 +49,10 @@ export function summarizeJob(job: JobRecord): JobSummary {
   };
 }
 
-/** Seconds left, from the pace so far (steps per second since the job started running). */
+/** Seconds left, from the pace so far (steps per second of running time). */
 export function etaSeconds(job: JobRecord, nowMs = Date.now()): number | null {
   if (job.status !== 'running' || !job.started_at || job.step <= 0 || job.total_steps <= job.step) return null;
-  const elapsed = (nowMs - Date.parse(job.started_at)) / 1000;
+  const elapsed = runningSeconds(job, nowMs);
   return Math.round((elapsed / job.step) * (job.total_steps - job.step));
 }
 
@@ -66,16 +67,33 @@ export function bestEval(ledger: JobLedger, job_id: string): { step: number; eva
   return { step: best.step, eval_loss: best.value };
 }
 
+export const AlertSummarySchema = z.object({
+  alert_id: z.number().describe('Alert id, also in the POSTed body (receivers dedupe on it), e.g. 12.'),
+  event: z.string().describe('budget_warning, budget_exceeded, guardrail_warning, guardrail_stop or job_ended.'),
+  status: z.enum(['pending', 'delivered', 'failed']).describe('delivered; pending (retried with backoff); failed (given up after the last attempt).'),
+  attempts: z.number().describe('POSTs tried so far, e.g. 2.'),
+  last_error: z.string().nullable().describe('Why the last attempt failed, e.g. "HTTP 503" or "ECONNREFUSED"; null if none failed.'),
+  delivered_at: z.string().nullable().describe('ISO time of delivery, or null.'),
+});
+
+/** The job's webhook alerts, for monitor_training (the full attempt log is in the job resource). */
+export function alertSummaries(ledger: JobLedger, job_id: string): Array<z.infer<typeof AlertSummarySchema>> {
+  return jobAlerts(ledger.db, job_id).map(({ alert_id, event, status, attempts, last_error, delivered_at }) => ({ alert_id, event, status, attempts, last_error, delivered_at }));
+}
+
 /** Everything a resource reader wants about one job. */
 export function jobDocument(ledger: JobLedger, job_id: string): Record<string, unknown> {
   const job = ledger.get(job_id);
   return {
     ...summarizeJob(job),
     eta_s: etaSeconds(job),
+    run_s: runningSeconds(job),
     metrics: ledger.latestMetrics(job_id),
     best_eval: bestEval(ledger, job_id),
     checkpoints: ledger.checkpoints(job_id),
     artifacts: ledger.artifacts(job_id),
     policy: job.policy,
+    // Webhook alerts with every delivery attempt (time, HTTP status or error, process).
+    alerts: jobAlerts(ledger.db, job_id).map(({ payload: _payload, url: _url, ...alert }) => alert),
   };
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { definePlugin, PLUGIN_API_VERSION, type PluginDefinition, type TrainingCapabilities } from '../../src/plugins/types.js';
 import { cancelRequested, recordWorker } from '../../src/training/cancel-signal.js';
+import { JobLedger } from '../../src/training/ledger.js';
 import type { Workspace } from '../../src/workspace/workspace.js';
 import { runFakeTraining } from './fake-training.js';
 
@@ -81,6 +82,10 @@ function startWorker(spec: TrainingSpec, workspace: Workspace): JobHandle {
     stdio: 'ignore',
   });
   child.unref();
+  // As the local backend does: the spawning server records how its worker ended.
+  child.on('exit', (code, signal) => {
+    if (workspace.db.open) new JobLedger(workspace.db).recordWorkerExit(spec.job_id, child.pid!, code, signal);
+  });
   // Recorded before start() returns, so a server restarting at once already knows who runs the job.
   recordWorker(workspace, spec.job_id, { worker_pid: child.pid });
   return {

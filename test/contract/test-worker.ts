@@ -6,6 +6,7 @@
 import type { TrainingSpec } from '../../src/plugins/providers.js';
 import { cancelRequested, recordWorker, watchCancel } from '../../src/training/cancel-signal.js';
 import { createLedgerSink } from '../../src/training/ledger-sink.js';
+import { flushAlerts } from '../../src/training/webhook.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { runFakeTraining } from './fake-training.js';
 
@@ -17,6 +18,10 @@ let stop = false;
 const unwatch = watchCancel(workspace, job_id, () => {
   stop = true;
 }, { poll_ms: 50 });
+// As the local worker does: a later SIGTERM (the server repeating a stop) ends the job cleanly, never kills it.
+process.on('SIGTERM', () => {
+  stop = true;
+});
 const sink = createLedgerSink(workspace, job_id);
 try {
   await runFakeTraining(spec, sink, () => stop || cancelRequested(workspace, job_id));
@@ -24,5 +29,6 @@ try {
   sink.status('failed', { error_code: 'INTERNAL', message: (error as Error).message });
 } finally {
   unwatch();
+  await flushAlerts(workspace.db, job_id, Number(process.env.FTM_TEST_ALERT_WAIT_MS ?? 10_000)); // as the local worker does
   workspace.close();
 }

@@ -49,6 +49,9 @@ describe('jobs', () => {
     const after = await second.callOk(monitorTrainingTool, { job_id: job.job_id });
     expect(after.status).toBe('interrupted');
     expect(after.recovery).toMatch(/resume_training/);
+    // The server that spawned the worker saw it killed: the event says so, not "server restart".
+    expect(after.error_message).toMatch(new RegExp(`Worker process ${running.worker_pid} was killed by SIGKILL`));
+    expect(after.error_message).not.toMatch(/server restart/);
     const lastCheckpoint = after.checkpoints.at(-1)!;
     expect(lastCheckpoint.step).toBeGreaterThanOrEqual(8);
     expect(JSON.parse(readFileSync(join(lastCheckpoint.path, 'state.json'), 'utf8')).step).toBe(lastCheckpoint.step);
@@ -74,7 +77,8 @@ describe('jobs', () => {
     const end = await waitFor(t, job.job_id, (s) => s === 'succeeded' || s === 'failed' || s === 'cancelled');
     expect(end.status).toBe('succeeded');
     expect(end.attempt).toBe(2);
-    expect(end.events.filter((e) => e.type === 'status').map((e) => e.data?.to)).toContain('interrupted');
+    const interrupted = end.events.find((e) => e.type === 'status' && e.data?.to === 'interrupted');
+    expect(interrupted?.message).toBe(`Worker process ${running.worker_pid} was killed by SIGKILL while the server was running, without reporting an end.`);
   });
 
   it('queues jobs beyond the backend concurrency and runs them in order', async () => {

@@ -63,7 +63,7 @@ describe('JobLedger', () => {
     ledger.addArtifact(job.job_id, { kind: 'adapter', path: '/x/adapter' });
     const after = ledger.get(job.job_id);
     expect([after.step, after.epoch]).toEqual([3, 0.5]);
-    expect(ledger.checkpoints(job.job_id)).toMatchObject([{ step: 2, path: '/x/step-2', metrics: { loss: 2.1 } }]);
+    expect(ledger.allCheckpoints(job.job_id)).toMatchObject([{ step: 2, path: '/x/step-2', metrics: { loss: 2.1 } }]);
     expect(ledger.artifacts(job.job_id)).toMatchObject([{ kind: 'adapter', path: '/x/adapter' }]);
   });
 

@@ -73,4 +73,40 @@ describe('start_training as an MCP task', () => {
     for (let i = 0; i < 100 && second.services.jobs.jobLedger.get(taskId).status !== 'cancelled'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(second.services.jobs.jobLedger.get(taskId).status).toBe('cancelled');
   });
+
+  it('a task keeps the ttl the client asked for, and its pollInterval follows the plan\'s estimated duration', async () => {
+    const t = await connectFast([testBackendPlugin()]);
+    clients.push(t);
+    const { CreateTaskResultSchema } = await import('@modelcontextprotocol/sdk/experimental/tasks/types.js');
+    const create = async (plan_id: string, ttl?: number) =>
+      (await t.client.request({ method: 'tools/call', params: { name: 'start_training', arguments: { plan_id }, task: ttl === undefined ? {} : { ttl } } }, CreateTaskResultSchema)).task;
+    // 8000 steps: the plan estimates tens of seconds or more on the CPU; 4 steps: under 10 s, so the 0.5 s floor.
+    const slow = await create(await goPlan(t, { max_steps: 8000 }, { step_ms: 30 }), 90_000);
+    const slowPlan = t.services.jobs.jobLedger.getPlan(t.services.jobs.jobLedger.get(slow.taskId).plan_id!);
+    const estimated_s = (slowPlan.estimate as { time: { value: number } }).time.value;
+    expect(estimated_s).toBeGreaterThan(20);
+    expect(slow.ttl).toBe(90_000);
+    expect(slow.pollInterval).toBe(Math.min(30_000, Math.round((estimated_s * 1000) / 20)));
+    expect((await t.client.experimental.tasks.getTask(slow.taskId)).ttl).toBe(90_000);
+    await t.client.experimental.tasks.cancelTask(slow.taskId);
+    const fast = await create(await goPlan(t, { max_steps: 4 }));
+    expect([fast.ttl, fast.pollInterval]).toEqual([null, 500]);
+  });
+
+  it('a task start of a plan that already started a job follows that job, and its result says so', async () => {
+    const t = await connectFast([testBackendPlugin()]);
+    clients.push(t);
+    const plan_id = await goPlan(t, { max_steps: 4 });
+    const first = await t.callOk(startTrainingTool, { plan_id });
+    let taskId = '';
+    let final: { structuredContent?: Record<string, unknown> } | undefined;
+    for await (const message of t.client.experimental.tasks.callToolStream({ name: 'start_training', arguments: { plan_id } }, CallToolResultSchema, { task: { ttl: 60_000 } })) {
+      if (message.type === 'taskCreated') taskId = message.task.taskId;
+      if (message.type === 'result') final = message.result as typeof final;
+      if (message.type === 'error') throw message.error;
+    }
+    expect(taskId).not.toBe(first.job_id);
+    expect(final?.structuredContent).toMatchObject({ job_id: first.job_id, status: 'succeeded', existing: true });
+    expect(t.services.jobs.jobLedger.list({}).total).toBe(1);
+  });
 });

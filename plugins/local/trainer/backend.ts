@@ -6,6 +6,7 @@ import { FinetuneError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/observability/logger.js';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
 import { processAlive, recordWorker, signalWorker } from '../../../src/training/cancel-signal.js';
+import { JobLedger } from '../../../src/training/ledger.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import type { Workspace } from '../../../src/workspace/workspace.js';
 import { validateSpec } from './validate.js';
@@ -66,6 +67,7 @@ export class LocalTrainingBackend implements TrainingBackend {
       });
       pid = child.pid;
       child.on('error', (error) => this.options.logger.error({ err: error, job_id: spec.job_id }, 'training worker failed to start'));
+      child.on('exit', (code, signal) => this.workerExited(spec.job_id, child.pid, code, signal));
       child.unref();
     } finally {
       closeSync(log);
@@ -93,6 +95,15 @@ export class LocalTrainingBackend implements TrainingBackend {
       sink.status('interrupted', { message: `Training worker ${pid} is gone without finishing; resume from the last checkpoint.` });
     }
     return { remote_id: remoteId, cancel: async () => undefined };
+  }
+
+  /** This server spawned the worker, so it sees how it ended (killed by SIGKILL, an exit code): the job manager says so. */
+  private workerExited(job_id: string, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): void {
+    try {
+      if (pid && this.options.workspace.db.open) new JobLedger(this.options.workspace.db).recordWorkerExit(job_id, pid, code, signal);
+    } catch (error) {
+      this.options.logger.warn({ err: error, job_id }, 'could not record the worker exit');
+    }
   }
 
   private handle(pid: number): JobHandle {

@@ -11,6 +11,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import type { TrainingSpec } from '../../../src/plugins/providers.js';
 import { recordWorker, watchCancel } from '../../../src/training/cancel-signal.js';
 import { createLedgerSink } from '../../../src/training/ledger-sink.js';
+import { flushAlerts } from '../../../src/training/webhook.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import { Workspace } from '../../../src/workspace/workspace.js';
 import { runJob } from './job.js';
@@ -67,6 +68,10 @@ async function main(specPath: string): Promise<number> {
     return 1;
   } finally {
     unwatch();
+    // Webhook alerts of the end (budget_exceeded, guardrail_stop, job_ended) go out before the process
+    // does, within a bounded wait; what is still pending stays in the outbox for a server to send.
+    const { pending } = await flushAlerts(workspace.db, spec.job_id).catch(() => ({ pending: -1 }));
+    if (pending !== 0) logger.warn({ pending }, 'webhook alerts left for a server to deliver');
     workspace.close();
   }
 }
