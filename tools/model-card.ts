@@ -24,5 +24,5 @@ export const modelCardTool = defineTool({
   async handler(args, { services }) {
     return modelCardFor(services, args);
   },
-  summarize: (o) => `Model card for ${o.version_id}${o.path ? ` saved to ${o.path}` : ''}:\n\n${o.markdown}`,
+  summarize: (o) => `Model card for ${o.version_id}${o.path ? ` saved to ${o.path}` : ''} (Markdown in "markdown").`,
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -82,13 +82,15 @@ export async function resolveDataset(services: Services, dataset_id: string): Pr
   }
   const manifest = record.manifest;
   const split = (name: string) => (existsSync(join(record.dir, `${name}.jsonl`)) ? join(record.dir, `${name}.jsonl`) : undefined);
+  // An empty validation file (a split with no validation rows) is no validation set: remote backends would upload it.
+  const validation = split('validation');
   const train_path = split('train') ?? join(record.dir, 'rows.jsonl');
   return {
     dataset_id,
     task_type: record.task_type ?? manifest.task_type ?? 'unknown',
     dir: record.dir,
     train_path,
-    validation_path: split('validation'),
+    validation_path: validation && statSync(validation).size > 0 ? validation : undefined,
     counts: manifest.counts ?? { rows: 0 },
     token_stats: manifest.token_stats,
   };
