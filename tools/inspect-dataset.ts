@@ -37,7 +37,7 @@ export const inspectDatasetTool = defineTool({
           created_at: z.string().describe('ISO time.'),
         }),
       )
-      .describe('PII redaction runs that produced or consumed this version (the governance record).'),
+      .describe('PII redaction runs that produced this version or a version it derives from, or that read it (the governance record).'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services, signal }) {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
+import { NOT_STATED, type GovernanceRecord } from './governance.js';
 import { piiPatterns, redact, type PiiKind } from './pii.js';
 import { exampleTokens, mapRowText } from './row-text.js';
 import { canonicalFormat, inheritedManifest, tokenStats, type DatasetService, type RunContext, type SkippedRow } from './service.js';
@@ -66,6 +67,8 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
   const counter = options.model ? await service.counter(options.model) : await service.recordedCounter(parent.manifest.token_stats.tokenizer);
   const id = service.workspace.newId('dataset');
   const target = service.workspace.artifactPath('datasets', id);
+  // The consent-log entry's id is known before the manifest is written, so the manifest can name it.
+  const consentId = options.redact_pii ? service.workspace.newId('consent') : null;
   const dropped: SkippedRow[] = [];
   const droppedByCode: Record<string, number> = {};
   const findings: PiiFindingRow[] = [];
@@ -142,8 +145,12 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
       ...(options.model ? { tokenizer: counter.name } : {}),
       ...(options.redact_pii ? { pii_kinds: options.pii_kinds, custom_patterns: service.settings.pii_patterns.map((p) => p.name) } : {}),
     };
+    const inherited = inheritedManifest(service, parent, id);
+    const redaction = consentId ? redactionRecord(service, { consent: consentId, dataset: id, source: parent.id }, options, byKind, findingsTotal, rowsAffected, now) : undefined;
+    const governance = [...(inherited.governance ?? []), ...(redaction ? [redaction] : [])];
     manifest = {
-      ...inheritedManifest(parent, id),
+      ...inherited,
+      ...(governance.length ? { governance } : {}),
       content_hash: contentHash,
       counts: { rows: writer.rows },
       token_stats: tokenStats(counter.name, tokens),
@@ -154,7 +161,8 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
     service.workspace.writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   });
   const record = service.insert(manifest!, 'clean', target);
-  const consentId = options.redact_pii ? logConsent(service, record.id, parent.id, options, byKind, findingsTotal, rowsAffected) : null;
+  const redaction = manifest!.governance?.find((g) => g.consent_log_id === consentId);
+  if (redaction) logConsent(service, redaction);
   const droppedCount = Object.values(droppedByCode).reduce((a, b) => a + b, 0);
   return {
     record,
@@ -178,44 +186,33 @@ function dropReason(issues: Array<{ severity: string; code: string; field: strin
   return undefined;
 }
 
-function logConsent(service: DatasetService, datasetId: string, sourceId: string, options: CleanOptions, byKind: Record<string, number>, findings: number, rows: number): string {
-  const id = service.workspace.newId('consent');
+/** The governance record of this redaction: it goes into the new version's manifest and, as the same entry, the consent log. */
+function redactionRecord(service: DatasetService, ids: { consent: string; dataset: string; source: string }, options: CleanOptions, found: Record<string, number>, findings: number, rows: number, at: string): GovernanceRecord {
+  return {
+    kind: 'pii_redaction',
+    consent_log_id: ids.consent,
+    dataset_id: ids.dataset,
+    source_dataset_id: ids.source,
+    actor: options.actor ?? NOT_STATED,
+    legal_basis: options.legal_basis ?? NOT_STATED,
+    consent_reference: options.consent_reference ?? null,
+    purpose: options.purpose ?? null,
+    redacted_kinds: [...options.pii_kinds],
+    custom_patterns: service.settings.pii_patterns.map((p) => p.name),
+    found,
+    findings,
+    rows_affected: rows,
+    at,
+  };
+}
+
+function logConsent(service: DatasetService, r: GovernanceRecord): void {
   service.workspace.db
     .prepare(
       `INSERT INTO dataset_consent_log (id, dataset_id, source_dataset_id, actor, legal_basis, consent_reference, purpose, kinds, findings, rows_affected, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(
-      id,
-      datasetId,
-      sourceId,
-      options.actor ?? 'not stated by the caller',
-      options.legal_basis ?? 'not stated by the caller',
-      options.consent_reference ?? null,
-      options.purpose ?? null,
-      JSON.stringify({ redacted: options.pii_kinds, custom: service.settings.pii_patterns.map((p) => p.name), found: byKind }),
-      findings,
-      rows,
-      new Date().toISOString(),
-    );
-  return id;
+    .run(r.consent_log_id, r.dataset_id, r.source_dataset_id, r.actor, r.legal_basis, r.consent_reference, r.purpose, JSON.stringify({ redacted: r.redacted_kinds, custom: r.custom_patterns, found: r.found }), r.findings, r.rows_affected, r.at);
 }
 
-export interface ConsentEntry {
-  id: string;
-  dataset_id: string;
-  source_dataset_id: string;
-  actor: string;
-  legal_basis: string;
-  consent_reference: string | null;
-  purpose: string | null;
-  kinds: string;
-  findings: number;
-  rows_affected: number;
-  created_at: string;
-}
-
-export function consentLog(service: DatasetService, datasetId?: string): ConsentEntry[] {
-  const sql = `SELECT * FROM dataset_consent_log ${datasetId ? 'WHERE dataset_id = ? OR source_dataset_id = ?' : ''} ORDER BY created_at, id`;
-  return service.workspace.db.prepare(sql).all(...(datasetId ? [datasetId, datasetId] : [])) as ConsentEntry[];
-}
+export { consentLog, type ConsentEntry } from './governance.js';

@@ -91,6 +91,25 @@ export const CountsSchema = z
   })
   .describe('Row counts.');
 
+export const GovernanceSchema = z
+  .object({
+    kind: z.literal('pii_redaction').describe('What was done: "pii_redaction".'),
+    consent_log_id: z.string().describe('Consent-log entry, e.g. "cns_01jc…".'),
+    dataset_id: z.string().describe('Version the redaction produced, e.g. "ds_01jc…".'),
+    source_dataset_id: z.string().describe('Version it read.'),
+    actor: z.string().describe('Who asked for it, e.g. "jane@acme.example (data steward)".'),
+    legal_basis: z.string().describe('Legal basis given, e.g. "GDPR Art. 6(1)(f)"; "not stated by the caller" when none was.'),
+    consent_reference: z.string().nullable().describe('Consent or agreement reference, e.g. "DPA-2026-014"; null when none was given.'),
+    purpose: z.string().nullable().describe('Purpose given, e.g. "fine-tune support assistant".'),
+    redacted_kinds: z.array(z.string()).describe('Kinds redacted, e.g. ["email", "phone"].'),
+    custom_patterns: z.array(z.string()).describe('Configured patterns redacted too, e.g. ["employee_id"].'),
+    found: z.record(z.string(), z.number()).describe('Values found by kind, e.g. {"email": 3}.'),
+    findings: z.number().describe('Values redacted.'),
+    rows_affected: z.number().describe('Rows changed.'),
+    at: z.string().describe('ISO time.'),
+  })
+  .describe('A governance record: a PII redaction with its legal basis and consent reference.');
+
 export const ManifestSchema = z
   .object({
     dataset_id: DatasetIdSchema,
@@ -113,5 +132,6 @@ export const ManifestSchema = z
     created_at: z.string().describe('ISO time, e.g. "2026-11-22T01:00:00.000Z".'),
     lineage: z.array(z.record(z.string(), z.unknown())).describe('Operations from the import to this version, oldest first.'),
     report: z.record(z.string(), z.unknown()).optional().describe('Facts of the operation that made it (dropped rows, PII findings, leakage).'),
+    governance: z.array(GovernanceSchema).optional().describe('PII redactions (legal basis, consent reference) of this version and every version it derives from.'),
   })
   .describe('The manifest.json of the version.');

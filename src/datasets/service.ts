@@ -3,6 +3,7 @@ import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { exportDataset, type ExportOptions, type ExportResult } from './export.js';
+import { governanceOf } from './governance.js';
 import type { Logger } from '../observability/logger.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DatasetIssue } from './issues.js';
@@ -364,9 +365,17 @@ function unreadableRows(path: string, skipped: SkippedRow[], count: number): Fin
   });
 }
 
-/** The manifest fields a derived version (clean, split) takes from its parent. */
-export function inheritedManifest(parent: DatasetRecord, id: string): Pick<DatasetManifest, 'dataset_id' | 'parent_id' | 'task_type' | 'name' | 'source'> {
-  return { dataset_id: id, parent_id: parent.id, task_type: parent.task_type, ...(parent.manifest.name ? { name: parent.manifest.name } : {}), source: parent.manifest.source };
+/** The manifest fields a derived version (clean, split) takes from its parent, its governance records included. */
+export function inheritedManifest(service: DatasetService, parent: DatasetRecord, id: string): Pick<DatasetManifest, 'dataset_id' | 'parent_id' | 'task_type' | 'name' | 'source' | 'governance'> {
+  const governance = governanceOf(service, parent);
+  return {
+    dataset_id: id,
+    parent_id: parent.id,
+    task_type: parent.task_type,
+    ...(parent.manifest.name ? { name: parent.manifest.name } : {}),
+    source: parent.manifest.source,
+    ...(governance.length ? { governance } : {}),
+  };
 }
 
 export function tokenStats(tokenizer: string, tokens: CountColumn): TokenStats {

@@ -147,7 +147,7 @@ export async function splitDataset(service: DatasetService, options: SplitOption
     const hashes = [all.close(), ...SPLIT_NAMES.map((s) => writers[s].close())];
     const now = new Date().toISOString();
     manifest = {
-      ...inheritedManifest(parent, id),
+      ...inheritedManifest(service, parent, id),
       content_hash: createHash('sha256').update(hashes.join('\n')).digest('hex'),
       counts: { rows: all.rows, ...counts },
       token_stats: parent.manifest.token_stats,

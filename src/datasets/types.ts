@@ -1,4 +1,5 @@
 /** Canonical row shapes and the manifest of a dataset version (docs/CONVENTIONS.md "Dataset versions"). */
+import type { GovernanceRecord } from './governance.js';
 
 export const TASK_TYPES = ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'text'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -126,6 +127,8 @@ export interface DatasetManifest {
   lineage: LineageStep[];
   /** Extra facts of the operation that made it (dropped rows, PII counts, leakage report). */
   report?: Record<string, unknown>;
+  /** Governance records (PII redactions with legal basis and consent) of this version and every version it derives from. */
+  governance?: GovernanceRecord[];
 }
 
 export interface DatasetRecord {

@@ -1,3 +1,4 @@
+import type { GovernanceRecord } from '../datasets/governance.js';
 import { describeGate } from './registry.js';
 import { betterLabel } from './metric-direction.js';
 import type { AliasEvent, GateOutcome, ModelVersion } from './types.js';
@@ -42,6 +43,8 @@ export function renderModelCard(inputs: CardInputs): string {
     }
   } else lines.push('- Not recorded.');
   lines.push('');
+
+  lines.push('## Data governance', '', ...governanceLines(v.lineage.dataset_id, v.lineage.data_governance ?? (manifest?.governance as GovernanceRecord[] | undefined)), '');
 
   lines.push('## Training configuration', '');
   const config = v.lineage.config;
@@ -89,6 +92,20 @@ export function renderModelCard(inputs: CardInputs): string {
   if (!missing.length && !failing.length && inputs.evaluations.length) lines.push('- Measured only on the evaluation sets listed above; behaviour elsewhere is untested.');
   lines.push('');
   return lines.join('\n');
+}
+
+/** The training data's PII redactions with legal basis and consent reference, as recorded; none is said as such. */
+function governanceLines(datasetId: string | null, records: GovernanceRecord[] | undefined): string[] {
+  if (!datasetId) return ['- Not recorded (no training dataset in the lineage).'];
+  if (!records?.length) return [`- No PII redaction, legal basis or consent reference is recorded for \`${datasetId}\` or the versions it derives from.`];
+  return records.map((r) => {
+    const found = Object.entries(r.found).map(([kind, n]) => `${kind} ${n}`).join(', ') || 'nothing found';
+    const kinds = [...r.redacted_kinds, ...r.custom_patterns].join(', ');
+    return (
+      `- PII redaction making \`${r.dataset_id}\` from \`${r.source_dataset_id}\` (${r.at}, consent log \`${r.consent_log_id}\`): ${kinds} redacted; ${r.findings} values in ${r.rows_affected} rows (${found}). ` +
+      `Legal basis: ${r.legal_basis}. Consent reference: ${r.consent_reference ?? 'none given'}. Requested by: ${r.actor}.${r.purpose ? ` Purpose: ${r.purpose}.` : ''}`
+    );
+  });
 }
 
 function cell(value: unknown): string {

@@ -407,6 +407,7 @@ function buildLineage(parts: {
       target_modules: adapter.target_modules ?? null,
     },
     missing: [],
+    data_governance: dataset?.governance ?? [],
   };
   lineage.missing = (['base_model', 'dataset_id', 'dataset_hash', 'config', 'job_id'] as const).filter((k) => lineage[k] === null);
   if (!lineage.evaluation_ids.length) lineage.missing.push('evaluation_ids');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GovernanceSchema } from '../datasets/schemas.js';
 
 /** Zod shapes of registry records, shared by the registry tools' output schemas. */
 
@@ -28,6 +29,7 @@ export const LineageSchema = z.object({
     .nullable()
     .describe('Adapter settings read from adapter_config.json.'),
   missing: z.array(z.string()).describe('Lineage fields that could not be recorded, e.g. ["job_id","config"].'),
+  data_governance: z.array(GovernanceSchema).optional().describe("The training data's PII redactions with legal basis and consent reference ([] when none was recorded)."),
 });
 
 export const ModelVersionSchema = z.object({

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { governanceOf, type GovernanceRecord } from '../datasets/governance.js';
 import { FinetuneError } from '../errors.js';
 import type { TrainingConfigRecord } from '../plugins/providers.js';
 import type { Services } from '../services.js';
@@ -50,6 +51,8 @@ export interface DatasetFacts {
   content_hash: string;
   dir: string;
   manifest: Record<string, unknown>;
+  /** PII redactions (legal basis, consent) of the version and every version it derives from. */
+  governance: GovernanceRecord[];
 }
 
 /** A dataset version's manifest, through the datasets service. */
@@ -61,6 +64,7 @@ export function lookupDataset(services: Services, datasetId: string): DatasetFac
     content_hash: record.manifest.content_hash ?? '',
     dir: record.dir,
     manifest: record.manifest as unknown as Record<string, unknown>,
+    governance: governanceOf(services.datasets, record),
   };
 }
 

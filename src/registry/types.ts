@@ -1,4 +1,5 @@
 /** Shapes the registry stores and returns; tools mirror them in their zod schemas. */
+import type { GovernanceRecord } from '../datasets/governance.js';
 
 export interface Lineage {
   /** Base model: a model record id (mdl_…) or a Hugging Face name from the adapter config. */
@@ -13,6 +14,8 @@ export interface Lineage {
   adapter: { peft_type: string | null; r: number | null; lora_alpha: number | null; target_modules: unknown } | null;
   /** Lineage fields that could not be filled (so an agent knows what evidence is missing). */
   missing: string[];
+  /** The training data's governance records (PII redactions, legal basis, consent); absent in versions registered before they were kept. */
+  data_governance?: GovernanceRecord[];
 }
 
 export interface ModelVersion {

@@ -20,8 +20,8 @@ describe('local backend (detached ONNX Runtime worker)', () => {
     // Full fine-tuning here (stories260K is tiny); LoRA runs through the same worker in worker.test.ts.
     approach: 'full',
     overrides: { max_seq_length: 64 },
-    // Full fine-tuning at learning rate 1 without clipping blows the loss up past the exploding-loss
-    // guardrail (10× its lowest value): the job must end TRAINING_DIVERGED.
+    // Full fine-tuning at learning rate 1 without clipping blows the loss up past the divergence
+    // guardrails (docs/training.md): the job must end TRAINING_DIVERGED.
     failure: { overrides: { learning_rate: 1, max_grad_norm: 0, max_steps: 40, max_seq_length: 64 }, code: 'TRAINING_DIVERGED' },
     timeout_ms: 45_000,
   });
