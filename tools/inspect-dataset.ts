@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { consentLog } from '../src/datasets/clean.js';
-import { DatasetIdSchema, ManifestSchema, SplitSchema } from '../src/datasets/schemas.js';
+import { ConsentEntrySchema, DatasetIdSchema, ManifestSchema, SplitSchema } from '../src/datasets/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const inspectDatasetTool = defineTool({
@@ -22,21 +22,7 @@ export const inspectDatasetTool = defineTool({
     rows: z.array(z.object({ line: z.number().describe('Line in the JSONL file, e.g. 1.'), row: z.record(z.string(), z.unknown()).describe('The canonical row.') })).describe('The page of rows.'),
     next_offset: z.number().nullable().describe('Offset of the next page; null at the end.'),
     consent_log: z
-      .array(
-        z.object({
-          id: z.string().describe('Consent-log entry id, e.g. "cns_01jc…".'),
-          dataset_id: z.string().describe('Version the redaction produced.'),
-          source_dataset_id: z.string().describe('Version it was redacted from.'),
-          actor: z.string().describe('Who asked for it.'),
-          legal_basis: z.string().describe('Legal basis given, e.g. "GDPR Art. 6(1)(f)".'),
-          consent_reference: z.string().nullable().describe('Consent or agreement reference given.'),
-          purpose: z.string().nullable().describe('Purpose given.'),
-          kinds: z.string().describe('JSON of the kinds redacted and found.'),
-          findings: z.number().describe('Values redacted.'),
-          rows_affected: z.number().describe('Rows changed.'),
-          created_at: z.string().describe('ISO time.'),
-        }),
-      )
+      .array(ConsentEntrySchema)
       .describe('PII redaction runs that produced this version or a version it derives from, or that read it (the governance record).'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },

@@ -7,10 +7,19 @@ import type { DatasetRecord } from './types.js';
  * manifest, `governance`), so a split of a redacted version, the registry lineage of a model trained
  * on it and that model's card all show them.
  */
-export interface GovernanceRecord {
+export interface GovernanceRecord extends RedactionFacts {
   kind: 'pii_redaction';
   /** The consent-log entry (cns_…). */
   consent_log_id: string;
+  /** Kinds asked for (built-in and configured patterns), and values found by kind. */
+  redacted_kinds: string[];
+  custom_patterns: string[];
+  found: Record<string, number>;
+  at: string;
+}
+
+/** What a redaction record and its consent-log row both say. */
+interface RedactionFacts {
   /** The version the redaction produced, and the one it read. */
   dataset_id: string;
   source_dataset_id: string;
@@ -18,29 +27,17 @@ export interface GovernanceRecord {
   legal_basis: string;
   consent_reference: string | null;
   purpose: string | null;
-  /** Kinds asked for (built-in and configured patterns), and values found by kind. */
-  redacted_kinds: string[];
-  custom_patterns: string[];
-  found: Record<string, number>;
   findings: number;
   rows_affected: number;
-  at: string;
 }
 
 export const NOT_STATED = 'not stated by the caller';
 
 /** One row of the append-only consent log. */
-export interface ConsentEntry {
+export interface ConsentEntry extends RedactionFacts {
   id: string;
-  dataset_id: string;
-  source_dataset_id: string;
-  actor: string;
-  legal_basis: string;
-  consent_reference: string | null;
-  purpose: string | null;
+  /** JSON {redacted, custom, found}. */
   kinds: string;
-  findings: number;
-  rows_affected: number;
   created_at: string;
 }
 
