@@ -35,7 +35,7 @@ export const startTrainingTool = defineTool({
     'plan_id (a retry after a time-out) returns that job (existing: true, whatever its state) instead of paying twice; with ' +
     'config_id pass an idempotency_key for the same guarantee. Returns a job_id at once; the job runs on in the background (a local ' +
     'job in its own worker process) and survives this server. Clients that speak MCP tasks may call it as a task: the task id is ' +
-    'the job id and the task ends when the job does. Next: monitor_training {job_id, wait_s}.',
+    'the job id (a repeated start follows the existing job) and the task ends when the job does. Next: monitor_training {job_id, wait_s}.',
   input: {
     plan_id: z.string().optional().describe('A plan with verdict "go" from plan_training, e.g. "plan_01hx…".'),
     config_id: z.string().optional().describe('Or a config id; the pre-flight runs with the config\'s own budget. E.g. "cfg_01hx…".'),

@@ -64,6 +64,8 @@ export class LedgerTaskStore implements TaskStore {
   async createTask(taskParams: CreateTaskOptions, _requestId: RequestId, request: Request, sessionId?: string): Promise<Task> {
     const now = new Date().toISOString();
     const mode = (request.params as { task?: unknown } | undefined)?.task ? 'task' : 'call';
+    // Tasks past their ttl are gone for good (their jobs stay in the ledger).
+    this.db.prepare(`DELETE FROM job_tasks WHERE ttl IS NOT NULL AND (julianday('now') - julianday(created_at)) * 86400000 > ttl`).run();
     const taskId = this.services.workspace.newId('job');
     this.db
       .prepare('INSERT INTO job_tasks (task_id, mode, session_id, ttl, poll_interval, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -177,7 +179,7 @@ export function registerStartTrainingTask(server: McpServer, services: Services)
             _meta: { code: error.code, retryable: error.retryable, ...(Object.keys(error.details).length ? { details: error.details } : {}) },
           });
         }
-        return { task: (await extra.taskStore.getTask(task.taskId))! };
+        return { task: (await extra.taskStore.getTask(task.taskId)) ?? task }; // (a ttl shorter than the start: as created)
       },
       getTask: (_args, extra) => extra.taskStore.getTask(extra.taskId) as never,
       getTaskResult: (_args, extra) => extra.taskStore.getTaskResult(extra.taskId) as never,

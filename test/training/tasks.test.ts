@@ -91,6 +91,12 @@ describe('start_training as an MCP task', () => {
     await t.client.experimental.tasks.cancelTask(slow.taskId);
     const fast = await create(await goPlan(t, { max_steps: 4 }));
     expect([fast.ttl, fast.pollInterval]).toEqual([null, 500]);
+    // A task past its ttl no longer exists (its job does).
+    const brief = await create(await goPlan(t, { max_steps: 4 }), 1000);
+    expect((await t.client.experimental.tasks.getTask(brief.taskId)).ttl).toBe(1000);
+    await new Promise((r) => setTimeout(r, 1100));
+    await expect(t.client.experimental.tasks.getTask(brief.taskId)).rejects.toThrow();
+    expect(t.services.jobs.jobLedger.find(brief.taskId)).toBeDefined();
   });
 
   it('a task start of a plan that already started a job follows that job, and its result says so', async () => {
