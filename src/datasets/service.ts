@@ -10,12 +10,12 @@ import type { DatasetIssue } from './issues.js';
 import { readLines } from './line-reader.js';
 import { PII_KINDS, piiPatterns } from './pii.js';
 import type { DatasetSettings } from './settings.js';
-import { estimateRows, readSourceBatches, sourceFiles, type SourceRecord } from './sources.js';
+import { estimateRows, readSourceBatches, sourceFiles, sourceKind, type SourceRecord } from './sources.js';
 import { CountColumn, distribution } from './stats.js';
 import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
 import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
-import { validateRecords, type ValidationResult } from './validate.js';
+import { documentSeparatorIn, validateRecords, type ValidationResult } from './validate.js';
 import { validateSource } from './parallel-validate.js';
 import { JsonlWriter } from './version-writer.js';
 
@@ -231,6 +231,9 @@ export class DatasetService {
     const target = this.workspace.artifactPath('datasets', id);
     const skipped: SkippedRow[] = [];
     let skippedCount = 0;
+    // A .txt source read without a separator whose documents hold an end-of-document token: the token and the rows it joined.
+    const guessSeparator = sourceKind(options.path) === 'txt' && options.text_separator === undefined && this.settings.text_separator === '';
+    let separator: { token: string; rows: number } | undefined;
     let result: ValidationResult | undefined;
     let manifest: DatasetManifest | undefined;
     await this.workspace.writeDir(target, async (dir) => {
@@ -250,6 +253,8 @@ export class DatasetService {
             }
             v.issues.unshift({ line: v.line, severity: 'error', code: 'template_needs_assistant_last', field: 'messages', message: 'The last message is not from the assistant, so there is no completion to render.', fix: 'End each conversation with the assistant reply.' });
           } else if (v.row) {
+            const token = guessSeparator && 'text' in v.row ? documentSeparatorIn(v.row.text) : undefined;
+            if (token) separator = { token, rows: (separator?.rows ?? 0) + 1 };
             writer.write(v.row);
             tokens.push(v.tokens ?? 0);
             return;
@@ -269,6 +274,12 @@ export class DatasetService {
         throw new FinetuneError('DATASET_INVALID', `No record of '${options.path}' matches a known dataset layout.`, { details: { file: options.path } });
       }
       if (skippedCount && (options.on_invalid ?? 'fail') === 'fail') throw unreadableRows(options.path, skipped, skippedCount);
+      if (separator) {
+        throw new FinetuneError('DATASET_INVALID', `'${options.path}' separates its documents with ${separator.token}, but was read on blank lines: ${separator.rows} of ${writer.rows} row(s) hold several documents.`, {
+          recovery: `Call prepare_dataset again with text_separator ${JSON.stringify(separator.token)} (or set datasets.text_separator), so each document is one row; pass text_separator "" to import it as it is.`,
+          details: { file: options.path, field: 'text_separator' },
+        });
+      }
       if (writer.rows === 0) throw unreadableRows(options.path, skipped, skippedCount);
       if (template && summary.task_type !== 'chat') {
         throw new FinetuneError('INVALID_INPUT', `chat_template applies to chat data; '${options.path}' holds ${summary.task_type} rows.`, { details: { field: 'chat_template' } });

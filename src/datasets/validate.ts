@@ -278,11 +278,33 @@ function rowChecks(task: TaskType, row: CanonicalRow, line: number, special: Spe
       found.push(issue(line, 'warning', 'unresolved_placeholder', fieldName(messages, fields, i), `Text holds the template placeholder ${placeholder[0]}.`, 'Fill in the placeholder before training (the model would learn it literally).'));
     }
     const token = special.lead === undefined || text.includes(special.lead) ? special.pattern.exec(text)?.[0] : undefined;
-    if (token) {
+    const separator = token && task === 'text' ? documentSeparatorIn(text) : undefined;
+    if (separator) found.push(separatorIssue(line, text, separator));
+    else if (token) {
       found.push(issue(line, 'error', 'forbidden_special_token', fieldName(messages, fields, i), `Text holds the special token ${token}.`, 'Remove special tokens from content; the chat template adds them.'));
     }
   }
   return found;
+}
+
+/** Tokens that end a document in pre-training text (GPT-2/TinyStories, Llama 3, Llama 2, Gemma). */
+const DOCUMENT_ENDS = ['<|endoftext|>', '<|end_of_text|>', '</s>', '<eos>'];
+
+/** The end-of-document token a text holds, if any: several documents joined into one. */
+export function documentSeparatorIn(text: string): string | undefined {
+  return DOCUMENT_ENDS.find((t) => text.includes(t));
+}
+
+function separatorIssue(line: number, text: string, separator: string): DatasetIssue {
+  const documents = text.split(separator).filter((part) => part.trim()).length;
+  return issue(
+    line,
+    'error',
+    'document_separator_in_text',
+    'text',
+    `Text holds ${separator} ${text.split(separator).length - 1} time(s): about ${documents} documents read as one row.`,
+    `Import the file again with text_separator ${JSON.stringify(separator)} (prepare_dataset, or the datasets.text_separator setting), so that each document is one row.`,
+  );
 }
 
 interface SpecialScan {
