@@ -71,5 +71,7 @@ describe('local worker: alerts and checkpoints', () => {
     const listed = ledger.checkpoints(job_id);
     expect(listed.map((c) => c.step)).toEqual([4]);
     expect(existsSync(listed[0].path)).toBe(true);
+    const removals = ledger.eventsSince(job_id, 0, 500).events.filter((e) => e.type === 'checkpoints_removed');
+    expect(removals.flatMap((e) => e.data?.steps as number[])).toEqual([1, 2, 3]);
   }, 120_000);
 });

@@ -148,7 +148,8 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
     lastCheckpoint = path;
     lastSavedStep = state.global_step;
     report.checkpoint(state.global_step, path, metrics);
-    pruneCheckpoints(run.checkpoint_root, hyper.save_total_limit, state.best_step);
+    const removed = pruneCheckpoints(run.checkpoint_root, hyper.save_total_limit, state.best_step);
+    if (removed.length) report.event('checkpoints_removed', `save_total_limit ${hyper.save_total_limit}: removed checkpoint${removed.length > 1 ? 's' : ''} of step ${removed.join(', ')}.`, { steps: removed });
   };
 
   /** Runs an eval; returns whether it improved on the best and whether to stop early. */
