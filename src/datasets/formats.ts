@@ -37,40 +37,32 @@ export function normalizeRecord(format: SourceFormat, value: unknown, line: numb
   if (!isObject(value)) {
     return { issues: [issue(line, 'error', 'data_type', '', `Example is ${describe(value)}, not a JSON object.`, FORMAT_FIX[format])] };
   }
-  const dropped = MEANING_KEYS[format] ? meaningFields(value, format, line) : undefined;
+  const dropped = format === 'kto' || format === 'classification' ? undefined : meaningFields(value, format, line);
   // No row: importing it without the field would train on what the field said not to.
   if (dropped) return { issues: [...dropped, ...normalizeLayout(format, value, line).issues] };
   return normalizeLayout(format, value, line);
 }
 
 /**
- * Fields that change what a row means (a verdict, a rating) and that the layout has no place for:
- * they would be dropped, so each is an error instead (a chat row with "label": false is not an
- * answer to learn). Metadata such as ids or sources is dropped silently, as before.
+ * Fields that change what a row means (a verdict, a rating) and that a layout other than kto and
+ * classification has no place for: they would be dropped, so each is an error instead (a chat row
+ * with "label": false is not an answer to learn). Metadata such as ids or sources is dropped
+ * silently, as before.
  */
 const VERDICT_KEYS = ['label', 'labels', 'kto_tag', 'desirable', 'rating', 'reward'];
-const MEANING_KEYS: Partial<Record<SourceFormat, string[]>> = {
-  chat: VERDICT_KEYS,
-  sharegpt: VERDICT_KEYS,
-  instruction: VERDICT_KEYS,
-  completion: VERDICT_KEYS,
-  text: VERDICT_KEYS,
-  preference: VERDICT_KEYS,
-  openai_dpo: VERDICT_KEYS,
-  sharegpt_preference: VERDICT_KEYS,
-  triplet: VERDICT_KEYS,
-};
 
+/** The meaning_field_dropped errors of a record; undefined (no allocation) when it has none, the common case. */
 function meaningFields(value: Record<string, unknown>, format: SourceFormat, line: number): DatasetIssue[] | undefined {
-  const found = MEANING_KEYS[format]!.filter((k) => k in value);
-  if (!found.length) return undefined;
-  return found.map((key) => {
-    const verdict = typeof value[key] === 'boolean';
-    const fix = verdict
-      ? 'A true/false verdict on the answer is binary feedback (KTO): import the file with format "kto" (task binary_feedback) so the label is kept.'
-      : `Remove '${key}' if it is only metadata, or import the data in a layout that uses it (format "kto" for true/false feedback, "classification" for {text, label}).`;
-    return issue(line, 'error', 'meaning_field_dropped', key, `Field '${key}' (${JSON.stringify(value[key])?.slice(0, 40)}) has no place in ${format} rows and would be dropped, yet it changes what the row means.`, fix);
-  });
+  let found: DatasetIssue[] | undefined;
+  for (const key of VERDICT_KEYS) {
+    if (!(key in value)) continue;
+    const fix =
+      typeof value[key] === 'boolean'
+        ? 'A true/false verdict on the answer is binary feedback (KTO): import the file with format "kto" (task binary_feedback) so the label is kept.'
+        : `Remove '${key}' if it is only metadata, or import the data in a layout that uses it (format "kto" for true/false feedback, "classification" for {text, label}).`;
+    (found ??= []).push(issue(line, 'error', 'meaning_field_dropped', key, `Field '${key}' (${JSON.stringify(value[key])?.slice(0, 40)}) has no place in ${format} rows and would be dropped, yet it changes what the row means.`, fix));
+  }
+  return found;
 }
 
 function normalizeLayout(format: SourceFormat, value: Record<string, unknown>, line: number): Normalized {
