@@ -83,7 +83,8 @@ describe('jobs', () => {
 
   it('queues jobs beyond the backend concurrency and runs them in order', async () => {
     const t = await connect([testBackendPlugin({ capabilities: { max_concurrent_jobs: 1 } })]);
-    const a = await startJob(t, { overrides: { max_steps: 10 } });
+    // The first job runs ~1 s, so it is still running when the third is queued even on a loaded machine.
+    const a = await startJob(t, { overrides: { max_steps: 10 }, backend_options: { step_ms: 100 } });
     const b = await startJob(t, { overrides: { max_steps: 4 } });
     const c = await startJob(t, { overrides: { max_steps: 4 } });
     expect(a.queue_position).toBe(0);
