@@ -68,18 +68,19 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, argv: string[]): Promise<number> {
-  const { routeConsoleToStderr, serveStdio } = await import('./server/stdio.js');
-  const { serveHttp } = await import('./server/http.js');
   const { closeServices, createServices } = await import('./services.js');
-  const http = argv.includes('--http');
-  if (!http) routeConsoleToStderr();
   const logger = createLogger({ level: config.log_level });
-  const services = await createServices(config, { logger });
-  if (!http) {
+  if (!argv.includes('--http')) {
+    const { routeConsoleToStderr, serveStdio } = await import('./server/stdio.js');
+    routeConsoleToStderr();
+    // The stdio server runs the start-up duties after the handshake: agents start it every session.
+    const services = await createServices(config, { logger, deferStartup: true });
     await serveStdio(services);
     await closeServices(services);
     return 0;
   }
+  const { serveHttp } = await import('./server/http.js');
+  const services = await createServices(config, { logger });
   try {
     const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token });
     process.stderr.write(`finetune-mcp listening on ${handle.url}/mcp\n`);

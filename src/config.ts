@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
 import { delimiter, extname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FinetuneError } from './errors.js';
 import { DatasetSettingsSchema } from './datasets/settings.js';
@@ -145,7 +145,8 @@ function readConfigFile(path: string, readFile?: (path: string) => string): Reco
   }
   let value: unknown;
   try {
-    value = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+    // The yaml package loads only for a YAML config: start-up with JSON or no file skips it.
+    value = extname(path) === '.json' ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
   } catch (error) {
     throw new FinetuneError('CONFIG_INVALID', `Config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message}`, {
       recovery: 'Fix the syntax at the position given.',

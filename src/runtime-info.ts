@@ -1,8 +1,25 @@
 // The server reports only runtimes it uses itself. TensorFlow.js is a dev dependency that tests use
 // as an independent autodiff oracle; the server never loads it, so server_info does not report it.
 
-/** Execution providers the installed onnxruntime-node offers (imports it: call only when asked). */
-export async function onnxExecutionProviders(): Promise<{ available: boolean; providers: string[]; version?: string; error?: string }> {
+export interface OnnxRuntimeInfo {
+  available: boolean;
+  providers: string[];
+  version?: string;
+  error?: string;
+}
+
+let onnxInfo: Promise<OnnxRuntimeInfo> | undefined;
+
+/**
+ * Execution providers the installed onnxruntime-node offers (imports it: call only when asked).
+ * Read once per process: server_info answers from memory after its first call.
+ */
+export async function onnxExecutionProviders(): Promise<OnnxRuntimeInfo> {
+  const info = await (onnxInfo ??= probeOnnxRuntime());
+  return { ...info, providers: [...info.providers] };
+}
+
+async function probeOnnxRuntime(): Promise<OnnxRuntimeInfo> {
   try {
     const ort = (await import('onnxruntime-node')) as typeof import('onnxruntime-node');
     const listed = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }).listSupportedBackends?.() ?? [];

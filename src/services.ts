@@ -28,6 +28,13 @@ export interface Services {
   datasets: DatasetService;
   /** Base models: import (folder, llama2.c, Hub), get, list (src/models/service.ts). */
   models: ModelService;
+  /**
+   * Runs the start-up duties once (temp-file sweep, then job reconciliation: interrupted local
+   * jobs, re-attached remote ones, the watch loop) and resolves when they are done; later calls
+   * share that run (a failed run is retried by the next call). The stdio server calls it after
+   * the MCP handshake and holds requests that need the workspace until it resolves.
+   */
+  startup(): Promise<void>;
 }
 
 export interface ServicesOptions {
@@ -35,12 +42,20 @@ export interface ServicesOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Replaces the built-in plugin list (tests register their own). */
   plugins?: readonly PluginDefinition<any>[];
+  /**
+   * Return without running the start-up duties: the caller runs `startup()` when it suits it (the
+   * stdio server: after the handshake, which then waits neither for a walk of the workspace, nor
+   * for the database, nor for remote jobs to re-attach). Default: createServices runs them.
+   */
+  deferStartup?: boolean;
 }
 
 export async function createServices(config: Config, options: ServicesOptions): Promise<Services> {
-  const workspace = Workspace.open({ root: config.home, allowedRoots: config.allowed_roots });
+  const workspace = Workspace.open({ root: config.home, allowedRoots: config.allowed_roots, sweep: false });
   const plugins = new PluginHost({ workspace, logger: options.logger, configs: config.plugins, env: options.env ?? process.env });
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
+  let metrics: Metrics | undefined;
+  let started: Promise<void> | undefined;
   const services: Services = {
     jobs: new JobManager(),
     datasets: new DatasetService(workspace, config.datasets, options.logger.child({ area: 'datasets' }), () => services.models),
@@ -49,11 +64,26 @@ export async function createServices(config: Config, options: ServicesOptions): 
     logger: options.logger,
     workspace,
     plugins,
-    metrics: createMetrics(),
+    // prom-client (and its default collectors) loads with the first tool call, scrape or job tick.
+    get metrics() {
+      return (metrics ??= createMetrics());
+    },
     version: PACKAGE_VERSION,
     started_at: new Date(),
+    startup() {
+      started ??= Promise.resolve()
+        .then(async () => {
+          workspace.sweepTempFiles();
+          await services.jobs.open(services);
+        })
+        .catch((error: unknown) => {
+          started = undefined;
+          throw error;
+        });
+      return started;
+    },
   };
-  await services.jobs.open(services);
+  if (!options.deferStartup) await services.startup();
   return services;
 }
 

@@ -1,6 +1,7 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import { FinetuneError } from '../../src/errors.js';
+import { openAISdk } from './sdk.js';
 
 export const OpenAIConfigSchema = z.object({
   api_key: z.string().min(1).optional().describe('API key; default OPENAI_API_KEY.'),
@@ -59,5 +60,6 @@ export const MISSING_KEY = {
 export function createOpenAIClient(config: OpenAIConfig, env: Readonly<Record<string, string | undefined>>): OpenAI {
   const credentials = resolveCredentials(config, env);
   if (!credentials) throw new FinetuneError('AUTH_INVALID', MISSING_KEY.reason, { recovery: MISSING_KEY.fix });
-  return new OpenAI({ ...credentials, maxRetries: config.max_retries, timeout: config.timeout_ms });
+  const { OpenAI: Client } = openAISdk();
+  return new Client({ ...credentials, maxRetries: config.max_retries, timeout: config.timeout_ms });
 }

@@ -1,5 +1,5 @@
-import { APIConnectionError, APIError } from 'openai';
 import { FinetuneError, isFinetuneError, type ErrorCode } from '../../src/errors.js';
+import { openAISdk } from './sdk.js';
 
 /** Where a remote call happened, so the message says which request failed and for which file. */
 export interface UpstreamContext {
@@ -52,6 +52,7 @@ export function upstreamError(
 /** Translates anything the OpenAI SDK throws (after its own retries) into a FinetuneError, once. */
 export function mapOpenAIError(error: unknown, context: UpstreamContext): FinetuneError {
   if (isFinetuneError(error)) return error;
+  const { APIConnectionError, APIError } = openAISdk();
   if (error instanceof APIConnectionError) {
     return new FinetuneError('UPSTREAM_ERROR', `${context.provider} could not be reached while ${context.action}: ${error.message}`, { cause: error });
   }

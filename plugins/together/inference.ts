@@ -1,6 +1,6 @@
-import OpenAI from 'openai';
 import { FinetuneError } from '../../src/errors.js';
 import { createChatGenerate, type ChatGenerate } from '../openai/inference.js';
+import { openAISdk } from '../openai/sdk.js';
 import { TOGETHER_MISSING_KEY, TogetherConfigSchema, togetherCredentials, type TogetherConfig } from './config.js';
 
 /**
@@ -11,6 +11,7 @@ export function togetherChatGenerate(config: Partial<TogetherConfig>, env: Reado
   const parsed = TogetherConfigSchema.parse(config);
   const credentials = togetherCredentials(parsed, env);
   if (!credentials) throw new FinetuneError('AUTH_INVALID', TOGETHER_MISSING_KEY.reason, { recovery: TOGETHER_MISSING_KEY.fix });
+  const { OpenAI } = openAISdk();
   const client = new OpenAI({ apiKey: credentials.apiKey, baseURL: credentials.baseURL, maxRetries: parsed.max_retries, timeout: parsed.timeout_ms });
   return createChatGenerate(client, 'Together');
 }

@@ -2,8 +2,8 @@ import { throwIfCancelled } from './cancel.js';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { isAscii, isUtf8 } from 'node:buffer';
+import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse';
 import { FinetuneError } from '../errors.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { readLineBatches, readLines, type RawLine } from './line-reader.js';
@@ -235,6 +235,8 @@ export function arrayElementLines(text: string): number[] {
 
 async function* readDelimited(file: string, delimiter: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
   const skipped: SourceRecord[] = [];
+  // csv-parse loads with the first CSV or TSV source, not at start-up.
+  const { parse: parseCsv } = createRequire(import.meta.url)('csv-parse') as typeof import('csv-parse');
   const parser = createReadStream(file).pipe(
     parseCsv({
       columns: true,

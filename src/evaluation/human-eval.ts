@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { createRequire } from 'node:module';
 import { Prng } from '../../plugins/local/trainer/prng.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
@@ -106,6 +106,8 @@ export async function recordHumanEval(services: Services, args: { human_eval_id:
   let table: string[][];
   try {
     // Spreadsheets drop trailing empty cells: rows may be shorter than the header.
+    // csv-parse loads with the first CSV read, not at start-up.
+    const { parse: parseCsv } = createRequire(import.meta.url)('csv-parse/sync') as typeof import('csv-parse/sync');
     table = parseCsv(readFileSync(path, 'utf8'), { skip_empty_lines: true, bom: true, relax_column_count: true }) as string[][];
   } catch (error) {
     throw new FinetuneError('FILE_ERROR', `${path} is not a readable CSV: ${(error as Error).message}`, { details: { field: 'path', file: path } });

@@ -1,4 +1,8 @@
-import { Counter, Histogram, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Histogram, Gauge, Registry } from 'prom-client';
+
+// prom-client loads when the metrics are first created (services.metrics is lazy), not at start-up.
+const require = createRequire(import.meta.url);
 
 /** Prometheus metrics for `/metrics`; one registry per process so tests stay isolated. */
 export interface Metrics {
@@ -11,6 +15,7 @@ export interface Metrics {
 }
 
 export function createMetrics(): Metrics {
+  const { Counter, Histogram, Gauge, Registry, collectDefaultMetrics } = require('prom-client') as typeof import('prom-client');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'finetune_mcp_' });
   return {

@@ -1,4 +1,5 @@
-import { PNG } from 'pngjs';
+import { createRequire } from 'node:module';
+import type { PNG } from 'pngjs';
 import type { MetricPoint } from './ledger.js';
 
 /**
@@ -8,7 +9,9 @@ import type { MetricPoint } from './ledger.js';
  */
 export function renderLossCurve(series: { loss: MetricPoint[]; eval_loss?: MetricPoint[] }, size = { width: 640, height: 360 }): Uint8Array {
   const { width, height } = size;
-  const png = new PNG({ width, height });
+  // pngjs loads with the first plot, not at start-up.
+  const { PNG: Png } = createRequire(import.meta.url)('pngjs') as typeof import('pngjs');
+  const png = new Png({ width, height });
   png.data.fill(255);
   const margin = { left: 40, right: 16, top: 16, bottom: 32 };
   const all = [...series.loss, ...(series.eval_loss ?? [])].filter((p) => Number.isFinite(p.value));
@@ -33,7 +36,7 @@ export function renderLossCurve(series: { loss: MetricPoint[]; eval_loss?: Metri
     drawSeries(png, series.loss, sx, sy, [31, 119, 180], false);
     if (series.eval_loss) drawSeries(png, series.eval_loss, sx, sy, [255, 127, 14], true);
   }
-  return PNG.sync.write(png);
+  return Png.sync.write(png);
 }
 
 type Rgb = [number, number, number] | number[];

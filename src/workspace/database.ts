@@ -1,12 +1,17 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { FinetuneError } from '../errors.js';
 import type { Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
+// The native module loads on the first open, not at import: a server's start-up never waits for it.
+const require = createRequire(import.meta.url);
+
 /** Opens the workspace database: WAL (readers never block the writer), foreign keys on, busy wait. */
 export function openDatabase(file: string): Db {
-  const db = new Database(file);
+  const Sqlite = require('better-sqlite3') as typeof Database;
+  const db = new Sqlite(file);
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -15,20 +15,30 @@ export interface WorkspaceOptions {
   /** Folders a tool may read from or write to besides the workspace itself. */
   allowedRoots?: string[];
   migrations?: readonly Migration[];
+  /**
+   * Remove temp files left by crashed writers now (default). A server passes false and calls
+   * `sweepTempFiles()` after its handshake: the walk covers every artifact folder.
+   */
+  sweep?: boolean;
 }
 
 /**
  * The workspace: one SQLite database (records, lineage, events) plus artifact folders on disk.
- * Every process (servers, training workers) on the same root sees the same state.
+ * Every process (servers, training workers) on the same root sees the same state. The database
+ * (a native module, then the migrations) opens on first use of `db`, so a server starts without it.
  */
 export class Workspace {
   readonly root: string;
-  readonly db: Db;
   readonly allowedRoots: string[];
+  private database: Db | undefined;
+  private closed = false;
 
-  private constructor(root: string, db: Db, allowedRoots: string[]) {
+  private constructor(
+    root: string,
+    allowedRoots: string[],
+    private readonly migrations: readonly Migration[],
+  ) {
     this.root = root;
-    this.db = db;
     this.allowedRoots = allowedRoots;
   }
 
@@ -42,15 +52,35 @@ export class Workspace {
         recovery: 'Set FINETUNE_MCP_HOME (or `home` in the config) to a writable folder.',
       });
     }
-    sweepTempFiles(root);
-    const db = openDatabase(join(root, 'workspace.db'));
-    migrate(db, options.migrations ?? MIGRATIONS);
     const allowed = [root, ...(options.allowedRoots ?? [])].map((p) => canonical(resolve(p)));
-    return new Workspace(root, db, allowed);
+    const workspace = new Workspace(root, allowed, options.migrations ?? MIGRATIONS);
+    if (options.sweep !== false) workspace.sweepTempFiles();
+    return workspace;
+  }
+
+  /** The workspace database, opened and migrated on first use. */
+  get db(): Db {
+    if (this.database) return this.database;
+    if (this.closed) throw new FinetuneError('INTERNAL', `The workspace at ${this.root} is closed.`);
+    const db = openDatabase(join(this.root, 'workspace.db'));
+    try {
+      migrate(db, this.migrations);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.database = db;
+    return db;
+  }
+
+  /** Removes temp files and folders of writers that died before their rename; returns how many. */
+  sweepTempFiles(): number {
+    return sweepTempFiles(this.root);
   }
 
   close(): void {
-    this.db.close();
+    this.closed = true;
+    this.database?.close();
   }
 
   newId(kind: RecordKind): string {

@@ -1,6 +1,13 @@
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
+import type onnxProto from 'onnx-proto';
 
-const { onnx } = onnxProto;
+const require = createRequire(import.meta.url);
+let classes: typeof onnxProto.onnx | undefined;
+
+/** The protobuf classes (onnx-proto, with protobufjs), loaded when a graph is first built, not at start-up. */
+function onnxClasses(): typeof onnxProto.onnx {
+  return (classes ??= (require('onnx-proto') as typeof onnxProto).onnx);
+}
 
 /**
  * A small typed ONNX graph builder. Values carry dtype and shape (numbers, or strings for symbolic
@@ -163,6 +170,7 @@ export class Graph {
         },
       },
     });
+    const onnx = onnxClasses();
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'finetune-mcp',
@@ -218,7 +226,7 @@ export class Graph {
 }
 
 function encodeAttr(name: string, value: AttrValue): onnxProto.onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = onnxClasses().AttributeProto.AttributeType;
   if (typeof value === 'number') return { name, type: T.INT, i: value };
   if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: T.INTS, ints: value };

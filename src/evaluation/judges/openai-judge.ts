@@ -1,5 +1,5 @@
-import OpenAI from 'openai';
 import { mapOpenAIError } from '../../../plugins/openai/errors.js';
+import { openAISdk } from '../../../plugins/openai/sdk.js';
 import { FinetuneError } from '../../errors.js';
 import type { Judge } from '../../plugins/providers.js';
 import { JUDGE_SYSTEM, judgeUserMessage, parseVerdict } from './prompt.js';
@@ -13,6 +13,7 @@ export function openAICompatibleJudge(settings: JudgeSettings, options: { signal
       details: { field: 'judge' },
     });
   }
+  const { OpenAI } = openAISdk();
   const client = new OpenAI({
     apiKey: settings.api_key ?? 'not-needed',
     baseURL: settings.base_url,
