@@ -1,15 +1,17 @@
 /**
  * The PyTorch side of bench/runtime and bench/train: the same Llama forward (and LoRA SFT step) in
  * torch, run by /usr/bin/python3 in the same benchmark run, on the same weights (written as raw f32
- * files). Torch runs tuned as the anchors in ORT-TRAINING.md: OPENBLAS_NUM_THREADS=1 and
- * torch.set_num_threads(threads).
+ * files). Torch runs tuned as the anchors in ORT-TRAINING.md: OPENBLAS_NUM_THREADS=1,
+ * torch.set_num_threads(threads) and jemalloc when installed. The process reports the libraries it
+ * mapped; a reference on the netlib BLAS or glibc malloc is untuned, and the benchmarks print no
+ * ratio against it (classifyTorchRuntime).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SCRIPT = String.raw`
-import json, sys, time, math
+import json, os, sys, time, math
 import numpy as np, torch
 import torch.nn.functional as F
 args = json.loads(sys.argv[1])
@@ -86,8 +88,110 @@ else:
         loss = loss_fn(); loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - t0)
 times = sorted(times[2:])
-print(json.dumps({'median_s': times[len(times) // 2], 'loss': float(loss)}))
+# What this process really runs on: the shared libraries mapped into it (BLAS, allocator) and torch's build config.
+libs = sorted({line.split()[-1] for line in open('/proc/self/maps') if '.so' in line.split()[-1]}) if os.path.exists('/proc/self/maps') else []
+runtime = {'libraries': libs, 'config': torch.__config__.show(), 'version': torch.__version__}
+print(json.dumps({'median_s': times[len(times) // 2], 'loss': float(loss), 'runtime': runtime}))
 `;
+
+/** What the reference process loaded, as it reported it. */
+export interface TorchRuntimeReport {
+  /** Paths of the shared libraries mapped into the process (/proc/self/maps). */
+  libraries: string[];
+  /** torch.__config__.show(): the build's BLAS_INFO among others. */
+  config: string;
+  version: string;
+}
+
+export interface TorchRuntime {
+  version: string;
+  blas: { kind: 'openblas' | 'mkl' | 'blis' | 'atlas' | 'reference' | 'unknown'; library?: string };
+  allocator: { kind: 'jemalloc' | 'tcmalloc' | 'mimalloc' | 'glibc'; library?: string };
+  /** True when both the BLAS and the allocator are fast ones: only then is a ratio against it a result. */
+  tuned: boolean;
+  /** Why it is untuned, one line each. */
+  problems: string[];
+}
+
+/** Where Debian's jemalloc lives; preloaded into the reference when installed. */
+export const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+
+export const TUNING_HINT =
+  'Tune the reference (FACTS.md): `apt-get install -y libopenblas0-pthread libjemalloc2` ' +
+  '(`update-alternatives --display libblas.so.3-x86_64-linux-gnu` shows which BLAS libblas.so.3 is); ' +
+  `the benchmark then preloads ${JEMALLOC} with MALLOC_CONF=oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1,thp:always and OPENBLAS_NUM_THREADS=1.`;
+
+/**
+ * Classifies the BLAS and the allocator a PyTorch process ran on, from the libraries mapped into it
+ * (Debian's python3-torch links the generic libblas.so.3, which is the netlib reference BLAS, ~5×
+ * slower, unless OpenBLAS is installed; glibc malloc costs ~20 %) and, for wheels that link their
+ * BLAS statically, from torch's build config.
+ */
+export function classifyTorchRuntime(report: TorchRuntimeReport): TorchRuntime {
+  const find = (pattern: RegExp) => report.libraries.find((path) => pattern.test(path));
+  let blas: TorchRuntime['blas'] = { kind: 'unknown' };
+  const mapped: Array<[TorchRuntime['blas']['kind'], RegExp]> = [
+    ['openblas', /openblas/i],
+    ['mkl', /libmkl_/],
+    ['blis', /blis/i],
+    ['atlas', /atlas/i],
+    // The netlib reference: Debian's /usr/lib/<triplet>/blas/libblas.so.3, or a bare libblas.so.3 (or librefblas).
+    ['reference', /\/blas\/libblas\.so|librefblas|\/libblas\.so(\.\d+)*$/],
+  ];
+  for (const [kind, pattern] of mapped) {
+    const library = find(pattern);
+    if (library) {
+      blas = { kind, library };
+      break;
+    }
+  }
+  if (blas.kind === 'unknown') {
+    // Wheels link MKL (or OpenBLAS) into libtorch_cpu itself; the build config names it.
+    const info = /BLAS_INFO=(\w+)/.exec(report.config)?.[1]?.toLowerCase();
+    if (info === 'mkl' || /Math Kernel Library/.test(report.config)) blas = { kind: 'mkl' };
+    else if (info === 'open' || info === 'openblas') blas = { kind: 'openblas' };
+  }
+  let allocator: TorchRuntime['allocator'] = { kind: 'glibc' };
+  for (const kind of ['jemalloc', 'tcmalloc', 'mimalloc'] as const) {
+    const library = find(new RegExp(`lib${kind}`));
+    if (library) {
+      allocator = { kind, library };
+      break;
+    }
+  }
+  const problems: string[] = [];
+  if (blas.kind === 'reference') problems.push(`BLAS is the netlib reference (${blas.library}), ~5× slower than OpenBLAS`);
+  else if (blas.kind === 'atlas') problems.push(`BLAS is ATLAS (${blas.library}), not a tuned OpenBLAS/MKL/BLIS`);
+  else if (blas.kind === 'unknown') problems.push('no BLAS library found in the process and none named in torch.__config__');
+  if (allocator.kind === 'glibc') problems.push('memory allocator is glibc malloc (~20 % slower than jemalloc here)');
+  return { version: report.version, blas, allocator, tuned: problems.length === 0, problems };
+}
+
+/** One line for the benchmark's output: what the reference ran on, and whether a ratio against it means anything. */
+export function describeTorchRuntime(runtime: TorchRuntime): string {
+  const lib = (x: { kind: string; library?: string }) => (x.library ? `${x.kind} (${x.library})` : x.kind);
+  const head = `PyTorch ${runtime.version} reference: BLAS ${lib(runtime.blas)}, allocator ${lib(runtime.allocator)}`;
+  return runtime.tuned ? `${head}: tuned` : `${head}: UNTUNED (${runtime.problems.join('; ')}); no ratio printed. ${TUNING_HINT}`;
+}
+
+/** Prints what the reference ran on (once per distinct answer); true when a ratio against it may be printed. */
+export function announceTorchRuntime(runtime: TorchRuntime, seen: Set<string>): boolean {
+  const line = describeTorchRuntime(runtime);
+  if (!seen.has(line)) console.log(line);
+  seen.add(line);
+  return runtime.tuned;
+}
+
+/** Environment that tunes the reference: one BLAS thread per torch thread and, when installed, jemalloc. */
+export function torchTuningEnv(threads: number, env: Readonly<Record<string, string | undefined>> = process.env, hasJemalloc = existsSync(JEMALLOC)): Record<string, string> {
+  const tuned: Record<string, string> = { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  // A preload the user chose stays theirs; the check below reports what it gave.
+  if (hasJemalloc && !env.LD_PRELOAD) {
+    tuned.LD_PRELOAD = JEMALLOC;
+    tuned.MALLOC_CONF = env.MALLOC_CONF ?? 'oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1,thp:always';
+  }
+  return tuned;
+}
 
 export function torchAvailable(): boolean {
   if (!existsSync('/usr/bin/python3')) return false;
@@ -120,12 +224,13 @@ export interface TorchRun {
   lora_alpha?: number;
 }
 
-export function runTorch(run: TorchRun): { median_s: number; loss: number } | { error: string } {
+export function runTorch(run: TorchRun): { median_s: number; loss: number; runtime: TorchRuntime } | { error: string } {
   const result = spawnSync('/usr/bin/python3', ['-c', SCRIPT, JSON.stringify(run)], {
     encoding: 'utf8',
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(run.threads), MKL_NUM_THREADS: String(run.threads) },
-    maxBuffer: 1 << 20,
+    env: { ...process.env, ...torchTuningEnv(run.threads) },
+    maxBuffer: 1 << 22,
   });
   if (result.status !== 0) return { error: (result.stderr || '').trim().split('\n').slice(-1)[0] ?? 'failed' };
-  return JSON.parse(result.stdout.trim().split('\n').pop()!) as { median_s: number; loss: number };
+  const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as { median_s: number; loss: number; runtime: TorchRuntimeReport };
+  return { median_s: out.median_s, loss: out.loss, runtime: classifyTorchRuntime(out.runtime) };
 }

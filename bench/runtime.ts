@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, loadRuntimeModel, releaseRuntimeModel, scoreSequences } from '../plugins/local/engine/index.js';
 import { benchShapes } from './_shapes.js';
-import { runTorch, torchAvailable, writeTorchWeights } from './_torch.js';
+import { announceTorchRuntime, runTorch, torchAvailable, writeTorchWeights } from './_torch.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ftm-bench-runtime-'));
 const B = 8;
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const torch = torchAvailable();
   console.log(`forward: batch ${B} × ${T} tokens, median of ${REPS}; generation: 128 new tokens, batch 1, KV cache${torch ? '' : '; PyTorch: not installed'}`);
   console.log('model | threads | build ms | forward tok/s | torch forward tok/s | ratio | generate tok/s');
+  const described = new Set<string>();
   for (const shape of shapes) {
     const torchDir = join(work, `torch-${shape.name.split(' ')[0]}`);
     if (torch) writeTorchWeights(torchDir, shape.config, shape.weights);
@@ -43,14 +44,17 @@ async function main(): Promise<void> {
       const gen = await generate(rt, { input_ids: [1], max_tokens: 128, temperature: 0 });
       const genRate = gen.tokens.length / (128 / gen.tokens_per_s) || gen.tokens_per_s;
       let torchRate = NaN;
+      let tuned = false;
       if (torch) {
         const r = runTorch({ dir: torchDir, mode: 'forward', threads, batch: B, seq: T, reps: REPS });
-        if ('median_s' in r) torchRate = (B * T) / r.median_s;
-        else console.log(`  torch failed: ${r.error}`);
+        if ('median_s' in r) {
+          torchRate = (B * T) / r.median_s;
+          tuned = announceTorchRuntime(r.runtime, described);
+        } else console.log(`  torch failed: ${r.error}`);
       }
       const build = (rt.build_ms.score ?? 0) + (rt.build_ms.decode ?? 0);
       console.log(
-        `${shape.name} | ${threads} | ${build.toFixed(0)} (score+decode) | ${forward.toFixed(0)} | ${Number.isNaN(torchRate) ? '-' : torchRate.toFixed(0)} | ${Number.isNaN(torchRate) ? '-' : (forward / torchRate).toFixed(2) + '×'} | ${genRate.toFixed(0)}`,
+        `${shape.name} | ${threads} | ${build.toFixed(0)} (score+decode) | ${forward.toFixed(0)} | ${Number.isNaN(torchRate) ? '-' : torchRate.toFixed(0)} | ${Number.isNaN(torchRate) ? '-' : tuned ? (forward / torchRate).toFixed(2) + '×' : 'none (untuned reference)'} | ${genRate.toFixed(0)}`,
       );
       await releaseRuntimeModel(rt);
     }

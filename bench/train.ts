@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainStep } from '../plugins/local/engine/train-step.js';
 import { benchShapes } from './_shapes.js';
-import { runTorch, torchAvailable, writeTorchWeights } from './_torch.js';
+import { announceTorchRuntime, runTorch, torchAvailable, writeTorchWeights } from './_torch.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ftm-bench-train-'));
 const B = 8;
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const torch = torchAvailable();
   console.log(`LoRA SFT step: batch ${B} × ${T}, r 8, alpha 16, q_proj+v_proj; median of ${STEPS} steps${torch ? '' : '; PyTorch: not installed'}`);
   console.log('model | threads | ms/step | tok/s | torch ms/step | torch tok/s | ratio');
+  const described = new Set<string>();
   for (const shape of shapes) {
     const torchDir = join(work, `torch-${shape.name.split(' ')[0]}`);
     if (torch) writeTorchWeights(torchDir, shape.config, shape.weights);
@@ -91,8 +92,11 @@ async function main(): Promise<void> {
       let torchCols = '- | - | -';
       if (torch) {
         const r = runTorch({ dir: torchDir, mode: 'train', threads, batch: B, seq: T, reps: STEPS, lora_targets: ['q_proj', 'v_proj'], lora_r: 8, lora_alpha: 16 });
-        if ('median_s' in r) torchCols = `${(r.median_s * 1000).toFixed(1)} | ${((B * T) / r.median_s).toFixed(0)} | ${(r.median_s * 1000 / ms).toFixed(2)}×`;
-        else torchCols = `failed: ${r.error}`;
+        if ('median_s' in r) {
+          // An untuned reference (netlib BLAS, glibc malloc) gets no ratio.
+          const ratio = announceTorchRuntime(r.runtime, described) ? `${((r.median_s * 1000) / ms).toFixed(2)}×` : 'none (untuned reference)';
+          torchCols = `${(r.median_s * 1000).toFixed(1)} | ${((B * T) / r.median_s).toFixed(0)} | ${ratio}`;
+        } else torchCols = `failed: ${r.error}`;
       }
       console.log(`${shape.name} | ${threads} | ${ms.toFixed(1)} | ${((B * T) / (ms / 1000)).toFixed(0)} | ${torchCols}   (loss ${loss.toFixed(4)})`);
       if (profile && step.endProfiling) {
