@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     const ours: ServerUnderTest = {
       label: 'finetune-mcp (server_info)',
       args: [cli, 'serve'],
-      env: { FINETUNE_MCP_HOME: home, FINETUNE_MCP_LOG_LEVEL: 'warn' },
+      env: { FINETUNE_MCP_HOME: home },
       tool: { name: 'server_info', arguments: {} },
     };
     const everything = process.env.FINETUNE_MCP_BENCH_EVERYTHING ?? EVERYTHING_DEFAULT;

@@ -17,14 +17,15 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-const HEAVY = /node_modules\/(better-sqlite3|prom-client|onnx-proto|protobufjs|openai|yaml|pngjs|csv-parse|onnxruntime-node|@hono|express)\//;
+const HEAVY = /node_modules\/(better-sqlite3|prom-client|onnx-proto|protobufjs|openai|yaml|pngjs|csv-parse|onnxruntime-node|@hono|express|@huggingface)\/|\/plugins\/local\/engine\//;
 
 describe('what the stdio server loads before its handshake', () => {
   it('builds services and the MCP server without the database, native modules or heavy libraries; startup() opens them', () => {
     const src = (path: string) => JSON.stringify(pathToFileURL(join(REPO_ROOT, path)).href);
-    // ESM loads are seen by a load hook, CommonJS ones (createRequire, CJS packages) in require.cache.
+    // ESM loads are seen by a load hook, CommonJS ones (createRequire, CJS packages) in require.cache;
+    // the local engine (ONNX graph builder and ops) is ours but heavy too.
     const hook = `data:text/javascript,${encodeURIComponent(
-      'export async function load(url, context, next) { const result = await next(url, context); if (url.includes("/node_modules/")) process.stderr.write("ESM " + url + "\\n"); return result; }',
+      'export async function load(url, context, next) { const result = await next(url, context); if (url.includes("/node_modules/") || url.includes("/plugins/local/engine/")) process.stderr.write("ESM " + url + "\\n"); return result; }',
     )}`;
     const script = `
       import { register, createRequire } from 'node:module';

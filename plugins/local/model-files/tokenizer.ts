@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { Template } from '@huggingface/jinja';
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Template } from '@huggingface/jinja';
+import type { Tokenizer } from '@huggingface/tokenizers';
 import { FinetuneError } from '../../../src/errors.js';
 
 /**
@@ -51,6 +52,19 @@ function findChatTemplate(dir: string, config: Json): string | undefined {
   return existsSync(jinjaFile) ? readFileSync(jinjaFile, 'utf8') : undefined;
 }
 
+const require = createRequire(import.meta.url);
+
+/**
+ * The tokenizer and template engines (~200 KB of code) load with the first tokenizer, not at
+ * start-up; their CommonJS builds keep loadTokenizer synchronous.
+ */
+function huggingFace(): { Tokenizer: typeof Tokenizer; Template: typeof Template } {
+  return {
+    Tokenizer: (require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers')).Tokenizer,
+    Template: (require('@huggingface/jinja') as typeof import('@huggingface/jinja')).Template,
+  };
+}
+
 export class TextTokenizer {
   readonly dir: string;
   readonly special_tokens: SpecialTokens;
@@ -65,7 +79,7 @@ export class TextTokenizer {
   constructor(dir: string, tokenizerJson: Json, tokenizerConfig: Json) {
     this.dir = dir;
     try {
-      this.inner = new Tokenizer(tokenizerJson, tokenizerConfig);
+      this.inner = new (huggingFace().Tokenizer)(tokenizerJson, tokenizerConfig);
     } catch (error) {
       throw new FinetuneError('MODEL_UNSUPPORTED', `tokenizer.json in ${dir} cannot be loaded: ${(error as Error).message}`, {
         recovery: 'Use a tokenizer.json written by Hugging Face tokenizers (BPE, Unigram or WordPiece).',
@@ -111,7 +125,7 @@ export class TextTokenizer {
       });
     }
     try {
-      this.compiledTemplate ??= new Template(this.chat_template);
+      this.compiledTemplate ??= new (huggingFace().Template)(this.chat_template);
     } catch (error) {
       throw new FinetuneError('MODEL_UNSUPPORTED', `The chat template in ${this.dir} does not parse: ${(error as Error).message}`, {
         details: { file: join(this.dir, 'tokenizer_config.json'), field: 'chat_template' },

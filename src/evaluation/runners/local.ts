@@ -1,8 +1,11 @@
-import { generate, loadRuntimeModel, scoreSequences, type RuntimeModel } from '../../../plugins/local/engine/index.js';
+import type { RuntimeModel } from '../../../plugins/local/engine/index.js';
 import { Renderer, type TokenizedExample } from '../../../plugins/local/trainer/render.js';
 import { FinetuneError } from '../../errors.js';
 import type { EvalCase } from '../cases.js';
 import type { ResolvedModel } from '../model-ref.js';
+
+/** The engine (ONNX graph builder, ops, runtime) loads with the first local model, not at start-up. */
+const engine = () => import('../../../plugins/local/engine/index.js');
 
 /** Scores of one case: log-likelihood over every token after BOS, and over the answer tokens only. */
 export interface CaseScore {
@@ -24,7 +27,7 @@ export class LocalRunner {
   ) {}
 
   static async open(resolved: ResolvedModel): Promise<LocalRunner> {
-    const model = await loadRuntimeModel(resolved.base_dir, resolved.adapter_dir ? { adapter_dir: resolved.adapter_dir } : {});
+    const model = await (await engine()).loadRuntimeModel(resolved.base_dir, resolved.adapter_dir ? { adapter_dir: resolved.adapter_dir } : {});
     if (!model.tokenizer) {
       throw new FinetuneError('MODEL_UNSUPPORTED', `Model folder ${resolved.base_dir} has no tokenizer.json; evaluation needs one.`, { details: { file: resolved.base_dir } });
     }
@@ -59,6 +62,7 @@ export class LocalRunner {
     const usable = rows.map((r) => r.ids.length >= 2);
     const idx = rows.map((_, i) => i).filter((i) => usable[i]);
     if (!idx.length) return rows.map(() => ({ nll: 0, tokens: 0, answer_nll: 0, answer_tokens: 0 }));
+    const { scoreSequences } = await engine();
     const all = await scoreSequences(this.model, { input_ids: idx.map((i) => rows[i].ids) });
     // Text rows carry loss on every token, so their answer scores equal the full ones: one engine call.
     const answers = withAnswers && cases.some((c) => c.task !== 'text') ? await scoreSequences(this.model, { input_ids: idx.map((i) => rows[i].ids), loss_mask: idx.map((i) => rows[i].mask) }) : all;
@@ -74,7 +78,7 @@ export class LocalRunner {
     const { ids, mask } = this.tokenize(c, file);
     const firstAnswer = mask.indexOf(1);
     const prompt = firstAnswer > 0 ? ids.slice(0, firstAnswer) : ids;
-    const out = await generate(this.model, { input_ids: prompt, max_tokens: maxTokens, temperature: 0, signal });
+    const out = await (await engine()).generate(this.model, { input_ids: prompt, max_tokens: maxTokens, temperature: 0, signal });
     return c.task === 'classification' ? out.text.trim().split('\n')[0].trim() : out.text;
   }
 }
