@@ -162,8 +162,8 @@ function readConfigFile(path: string, readFile?: (path: string) => string): Reco
 function coerce(key: string, raw: string): unknown {
   if (key === 'http.port') return /^\d+$/.test(raw) ? Number(raw) : raw;
   if (key === 'allowed_roots') return raw.split(delimiter).filter(Boolean);
-  return raw;
   if (key === 'tools.groups') return raw.split(',').map((g) => g.trim()).filter(Boolean);
+  return raw;
 }
 
 export function flagValue(argv: readonly string[], flag: string): string | undefined {
