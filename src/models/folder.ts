@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { FinetuneError } from '../errors.js';
+import { archFromConfig } from '../../plugins/local/engine/arch.js';
+import { checkLoadable } from '../../plugins/local/engine/expected-weights.js';
 import { readModelConfig, SHARDED_INDEX_FILE, weightsPath } from '../../plugins/local/model-files/load-model.js';
 import type { ModelConfig } from '../../plugins/local/model-files/model-config.js';
 import { readSafetensorsShapes, shardFiles } from '../../plugins/local/model-files/safetensors.js';
@@ -45,18 +46,14 @@ async function hashFiles(paths: readonly string[], hash = createHash('sha256')):
 
 /** Validates a folder as a loadable model (config, weight headers, tokenizer) and hashes it. */
 export async function summarizeFolder(dir: string): Promise<FolderSummary> {
-  const { config } = readModelConfig(dir);
+  const { config, raw_config } = readModelConfig(dir);
   const weights = weightFiles(dir);
+  // Headers only: each tensor's shape, dtype and byte range are checked against each other and the file size.
   const shapes = readSafetensorsShapes(weights[0]);
+  // What the runtime will build from config.json must fit these tensors, or the model could never load.
+  checkLoadable(archFromConfig(raw_config), shapes, weights[0]);
   let parameters = 0;
   for (const { shape } of shapes.values()) parameters += shape.reduce((a, b) => a * b, 1);
-  const embedding = shapes.get(config.architecture === 'gpt2' ? 'wte.weight' : 'model.embed_tokens.weight') ?? shapes.get('transformer.wte.weight');
-  if (!embedding || embedding.shape[0] !== config.vocab_size) {
-    throw new FinetuneError('FILE_ERROR', `The weights in ${dir} do not match config.json: no embedding of ${config.vocab_size} rows.`, {
-      recovery: 'Check that config.json and the safetensors files belong to the same model.',
-      details: { file: weights[0] },
-    });
-  }
   loadTokenizer(dir); // a tokenizer that does not load is refused here, not at the first generate
   const sha256 = await hashFiles(weights.length > 1 ? weights.slice(1) : weights);
   const described = MODEL_FILES.filter((f) => f !== 'generation_config.json' && existsSync(join(dir, f))).map((f) => join(dir, f));

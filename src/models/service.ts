@@ -7,6 +7,7 @@ import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
 import { loadModelFolder, type LoadedModel } from '../../plugins/local/model-files/load-model.js';
 import { copyModelFiles, summarizeFolder, type FolderSummary } from './folder.js';
 import { downloadHubModel } from './hub.js';
+import { ModelRecordShape } from './tool-schemas.js';
 import { DEFAULT_HUB_URL, type ModelSettings } from './settings.js';
 
 /** A base model: an immutable record pointing at a Hugging Face-layout folder <home>/models/<id>/. */
@@ -52,6 +53,23 @@ type Row = Omit<ModelRecord, 'architecture'> & { architecture: string };
 
 /** A Hub repo id: `name` or `owner/name` (letters, digits, - _ .). */
 const HUB_REPO_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
+
+/**
+ * The fields a record takes from the files must pass the read tools' own schemas: a record that
+ * list_models could not return would break it for the whole workspace.
+ */
+function assertRecordable(s: FolderSummary, dir: string): void {
+  const fields = { parameters: s.parameters, context_length: s.config.max_position_embeddings, architecture: s.config.architecture, model_type: s.config.model_type } as const;
+  for (const [field, value] of Object.entries(fields)) {
+    const checked = ModelRecordShape[field as keyof typeof fields].safeParse(value);
+    if (!checked.success) {
+      throw new FinetuneError('FILE_ERROR', `The model in ${dir} cannot be recorded: its ${field} ${JSON.stringify(value)} is not valid (${checked.error.issues[0]?.message}).`, {
+        recovery: 'Check config.json and the weights: sizes must be whole numbers below 2^53.',
+        details: { field },
+      });
+    }
+  }
+}
 
 /** Thrown inside the atomic folder fill to abandon a duplicate import (the temp folder is removed). */
 class DuplicateModel extends Error {
@@ -133,6 +151,7 @@ export class ModelService {
           copyModelFiles(download.snapshot_dir, dir);
         }
         summary = await summarizeFolder(dir);
+        assertRecordable(summary, dir);
         const existing = this.byContent(summary.content_hash);
         if (existing) throw new DuplicateModel(existing);
       });

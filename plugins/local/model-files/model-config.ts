@@ -53,8 +53,9 @@ function bad(field: string, message: string): FinetuneError {
 
 function int(raw: Json, field: string, fallback?: number): number {
   const value = raw[field] ?? fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw bad(field, value === undefined ? 'is missing' : `must be a positive integer, got ${JSON.stringify(value)}`);
+  // Safe integers only: a size past 2^53 cannot be a real model's and would not survive the record.
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw bad(field, value === undefined ? 'is missing' : `must be a positive integer below 2^53, got ${JSON.stringify(value)}`);
   }
   return value;
 }

@@ -30,6 +30,13 @@ interface HeaderEntry {
 }
 
 const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+/**
+ * Bytes per element of every dtype the safetensors format defines: the header is checked against
+ * them (a shape must fill exactly its byte range) before any tensor is decoded or counted.
+ */
+const FORMAT_DTYPE_BYTES: Readonly<Record<string, number>> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+};
 /** A header past this size is a corrupt length field, not a real header (safetensors caps it at 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -64,6 +71,7 @@ function parseSafetensorsHeaderWithDataLength(
   }
   const dataStart = 8 + headerLength;
   const dataLength = knownDataLength ?? bytes.length - dataStart;
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw corrupt(path, 'header is not a JSON object');
   const entries = new Map<string, HeaderEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header)) {
@@ -71,17 +79,51 @@ function parseSafetensorsHeaderWithDataLength(
       metadata = (value ?? {}) as Record<string, string>;
       continue;
     }
-    const entry = value as HeaderEntry;
-    if (!entry || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets) || entry.data_offsets.length !== 2) {
-      throw corrupt(path, `tensor '${name}' lacks shape or data_offsets`, name);
-    }
-    const [begin, end] = entry.data_offsets;
-    if (!(begin >= 0 && end >= begin && end <= dataLength)) {
-      throw corrupt(path, `tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLength}-byte data section (truncated?)`, name);
-    }
-    entries.set(name, entry);
+    entries.set(name, checkEntry(value, name, dataLength, path));
   }
+  checkLayout(entries, dataLength, path);
   return { entries, metadata, dataStart };
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * One tensor's header entry, checked as the reference implementation does: a known dtype, whole
+ * non-negative dimensions and offsets, and a byte range that the shape fills exactly. A shape like
+ * [2^40, 2^40] or an offset of 0.5 is refused here, so no count past 2^53 is ever made or recorded.
+ */
+function checkEntry(value: unknown, name: string, dataLength: number, path: string): HeaderEntry {
+  const entry = value as Partial<HeaderEntry> | null;
+  if (!entry || typeof entry !== 'object' || !Array.isArray(entry.shape) || !Array.isArray(entry.data_offsets) || entry.data_offsets.length !== 2) {
+    throw corrupt(path, `tensor '${name}' lacks shape or data_offsets`, name);
+  }
+  const width = typeof entry.dtype === 'string' && Object.hasOwn(FORMAT_DTYPE_BYTES, entry.dtype) ? FORMAT_DTYPE_BYTES[entry.dtype]! : undefined;
+  if (width === undefined) throw corrupt(path, `tensor '${name}' has an unknown dtype ${JSON.stringify(entry.dtype)}`, name);
+  if (!entry.shape.every(isCount)) throw corrupt(path, `tensor '${name}' has shape ${JSON.stringify(entry.shape)}; dimensions are whole numbers ≥ 0`, name);
+  const [begin, end] = entry.data_offsets;
+  if (!isCount(begin) || !isCount(end) || end < begin || end > dataLength) {
+    throw corrupt(path, `tensor '${name}' data_offsets ${JSON.stringify(entry.data_offsets)} lie outside the ${dataLength}-byte data section (truncated?)`, name);
+  }
+  // Every prefix product stays ≤ the byte range (a 0 dimension ends it), so the count never leaves the safe integers.
+  let bytes = width;
+  for (const dim of entry.shape) bytes = dim === 0 || bytes === 0 ? 0 : bytes * dim > end - begin ? Infinity : bytes * dim;
+  if (bytes !== end - begin) {
+    throw corrupt(path, `tensor '${name}' has ${end - begin} bytes but shape [${entry.shape.join(', ')}] of ${entry.dtype} needs ${bytes === Infinity ? 'more' : bytes}`, name);
+  }
+  return { dtype: entry.dtype as string, shape: entry.shape, data_offsets: [begin, end] };
+}
+
+/** The byte ranges tile the data section from 0 to its end with no gap or overlap (overlapping tensors would alias each other). */
+function checkLayout(entries: Map<string, HeaderEntry>, dataLength: number, path: string): void {
+  const ranges = [...entries].sort(([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1]);
+  let at = 0;
+  for (const [name, { data_offsets: [begin, end] }] of ranges) {
+    if (begin !== at) {
+      throw corrupt(path, `tensor '${name}' starts at byte ${begin} of the data section, but the tensors before it end at ${at} (${begin < at ? 'overlapping tensors' : 'a gap'})`, name);
+    }
+    at = end;
+  }
+  if (at !== dataLength) throw corrupt(path, `the tensors end at byte ${at} of a ${dataLength}-byte data section (trailing bytes or a truncated header)`);
 }
 
 /** Decodes one tensor's bytes to f32. Slices are copied first: offsets need not be 4-byte aligned. */
@@ -94,11 +136,9 @@ function decodeTensor(bytes: Uint8Array, entry: HeaderEntry, name: string, path:
       details: { file: path, field: name },
     });
   }
-  const count = entry.shape.reduce((a, b) => a * b, 1);
+  // The header check made the byte range exactly count × width.
   const [begin, end] = entry.data_offsets;
-  if (end - begin !== count * width) {
-    throw corrupt(path, `tensor '${name}' has ${end - begin} bytes but shape [${entry.shape}] of ${dtype} needs ${count * width}`, name);
-  }
+  const count = (end - begin) / width;
   // Uint8Array's slice copies (Buffer's does not): the copy is aligned for the typed views below.
   const buffer = Uint8Array.prototype.slice.call(bytes, begin, end).buffer;
   if (dtype === 'F32') return { dtype, shape: [...entry.shape], data: new Float32Array(buffer, 0, count) };
