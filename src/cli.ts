@@ -41,9 +41,32 @@ FINETUNE_MCP_CONFIG, FINETUNE_MCP_ALLOWED_ROOTS, FINETUNE_MCP_HOST, FINETUNE_MCP
 /** Options that belong to the CLI or config, never passed to a tool. */
 const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--port', '--tool-groups', '--json', '--http', '--args']);
 
+/** The CLI's own commands; any other command names a tool. */
+const COMMANDS = new Set(['serve', 'demo', 'tools', 'help']);
+
+/**
+ * The command (the first word that is neither a flag nor a global flag's value) and whether the
+ * program's --version was asked for: before the command or after one of the CLI's own commands,
+ * never as a tool's argument (`register_model --version 1.0.0` passes the version to the tool).
+ */
+export function parseCommandLine(argv: readonly string[]): { command: string | undefined; version: boolean } {
+  let at = -1;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (!token.startsWith('-')) {
+      at = i;
+      break;
+    }
+    if (GLOBAL_FLAGS.has(token) && !['--json', '--http'].includes(token)) i++; // skip its value
+  }
+  const command = at < 0 ? undefined : argv[at];
+  const flags = command && !COMMANDS.has(command) ? argv.slice(0, at) : argv;
+  return { command, version: flags.includes('--version') };
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const command = argv.find((a) => !a.startsWith('-'));
-  if (argv.includes('--version')) {
+  const { command, version } = parseCommandLine(argv);
+  if (version) {
     process.stdout.write(`${PACKAGE_VERSION}\n`);
     return 0;
   }

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseToolArgs } from '../src/cli.js';
+import { z } from 'zod';
+import { parseCommandLine, parseToolArgs } from '../src/cli.js';
+import { registerModelTool } from '../tools/register-model.js';
 import { builtCli } from './helpers/build.js';
 
 const home = mkdtempSync(join(tmpdir(), 'ftm-cli-'));
@@ -54,5 +56,17 @@ describe('CLI', () => {
     const bad = spawnSync(process.execPath, [builtCli(), 'serve'], { env: { ...process.env, FINETUNE_MCP_HOME: home, FINETUNE_MCP_PORT: 'abc' }, encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("[CONFIG_INVALID] Config key 'http.port' (from environment variable FINETUNE_MCP_PORT)");
+  });
+
+  it("gives a tool its own --version argument; the program's --version only before the command (issue 13 item 19)", () => {
+    const argv = ['register_model', '--name', 'support-bot', '--version', '1.0.0', '--job-id', 'job_1'];
+    expect(parseCommandLine(argv)).toEqual({ command: 'register_model', version: false });
+    const inputSchema = z.toJSONSchema(z.object(registerModelTool.input)) as Parameters<typeof parseToolArgs>[0]['inputSchema'];
+    expect(parseToolArgs({ inputSchema }, argv)).toMatchObject({ name: 'support-bot', version: '1.0.0', job_id: 'job_1' });
+    expect(parseCommandLine(['--version'])).toEqual({ command: undefined, version: true });
+    expect(parseCommandLine(['--version', 'register_model'])).toEqual({ command: 'register_model', version: true });
+    expect(parseCommandLine(['serve', '--version'])).toEqual({ command: 'serve', version: true });
+    // A global flag's value is not the command.
+    expect(parseCommandLine(['--home', '/tmp/ws', 'server_info', '--json'])).toEqual({ command: 'server_info', version: false });
   });
 });
