@@ -2,7 +2,7 @@ import { copyFileSync, createWriteStream, existsSync, mkdirSync, statSync, write
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { ArchConfig } from '../../plugins/local/engine/arch.js';
-import { ropeTables } from '../../plugins/local/engine/arch.js';
+import { ropeInvFreq } from '../../plugins/local/engine/arch.js';
 import { MASKED } from '../../plugins/local/engine/feeds.js';
 import { buildModel, type Weights } from '../../plugins/local/engine/model-graph.js';
 import { Graph, Value, type DType, type Dim } from '../../plugins/local/onnx/graph.js';
@@ -21,7 +21,8 @@ import { loadRuntimeModel } from '../../plugins/local/engine/index.js';
  *   → logits [batch, seq, vocab], present.N.key / .value [batch, kv_heads, past + seq, head_dim]
  *
  * The engine's graph (model-graph.ts) takes an additive attention bias and rotary tables; a
- * preamble computes both from attention_mask and position_ids inside the exported graph.
+ * preamble computes both from attention_mask and position_ids inside the exported graph (so its
+ * size does not grow with max_position_embeddings).
  * Initializers go to an external data file past the 2 GB protobuf limit (or when asked).
  */
 
@@ -72,11 +73,15 @@ export function buildExportGraph(arch: ArchConfig, weights: Weights): { graph: G
   let positions: Value;
   if (arch.family === 'llama') {
     positions = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
-    const { cos, sin } = ropeTables(arch, 0, arch.max_positions);
-    for (const [name, table] of [['rope_cos', cos], ['rope_sin', sin]] as const) {
-      const tableValue = g.initializer(`${name}_table`, table, [arch.max_positions, arch.head_dim]);
-      const rows = emit('Gather', [tableValue, positions], 'float32', ['batch_size', 'sequence_length', arch.head_dim], { axis: 0 });
-      replaceInput(g, preamble, name, emit('Unsqueeze', [rows, constant([1], [1])], 'float32', ['batch_size', 1, 'sequence_length', arch.head_dim]));
+    // cos/sin from position_ids in the graph, in float32 as transformers' rotary embedding computes them: the
+    // file holds head_dim inverse frequencies, not a [max_position_embeddings, head_dim] table (185 MB at 3e6).
+    const hd = arch.head_dim;
+    const inv = ropeInvFreq(arch);
+    const invFreq = g.initializer('rope_inv_freq', Float32Array.from([...inv, ...inv]), [hd]);
+    const position = emit('Cast', [positions], 'float32', ['batch_size', 'sequence_length'], { to: 1 });
+    const angles = emit('Mul', [emit('Unsqueeze', [position, constant([2], [1])], 'float32', ['batch_size', 'sequence_length', 1]), invFreq], 'float32', ['batch_size', 'sequence_length', hd]);
+    for (const [name, fn] of [['rope_cos', 'Cos'], ['rope_sin', 'Sin']] as const) {
+      replaceInput(g, preamble, name, emit('Unsqueeze', [emit(fn, [angles], 'float32', ['batch_size', 'sequence_length', hd]), constant([1], [1])], 'float32', ['batch_size', 1, 'sequence_length', hd]));
     }
   } else {
     // GPT-2 gathers learned positions by id: the same input, now one row of ids per batch item.

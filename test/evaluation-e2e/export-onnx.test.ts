@@ -3,7 +3,7 @@
  * program would), gives the runtime's logits — full prompt, KV-cache decoding, and a left-padded batch
  * fed as Optimum/transformers.js feed it (attention_mask zeros, position_ids = cumsum(mask) − 1).
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,5 +112,26 @@ describe('export_model to ONNX (Optimum decoder names)', () => {
     expect(maxAbsDiff(out.logits.data as Float32Array, (await forwardLogits(base, [ids])).logits)).toBeLessThan(1e-4);
     await s.release();
     expect(errorCode(await t.call('export_model', { model_id: modelId, output_path: join(t.home, 'export', 'ext') }))).toBe('STATE_CONFLICT');
+  });
+
+  it('computes the rotary tables in the graph: a huge max_position_embeddings does not grow the file (issue 13 item 15)', async () => {
+    // Baked-in tables took 185 MB at 3e6 positions and failed as INTERNAL at 1e9.
+    const folder = join(mkdtempSync(join(t.home, 'long-')), 'stories-long');
+    cpSync(t.services.models.get(modelId).dir, folder, { recursive: true });
+    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
+    writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 1_000_000_000 }));
+    const { model: long } = await t.services.models.import(folder);
+    expect(long.context_length).toBe(1_000_000_000);
+    const out = (await t.callOk(exportModelTool, { model_id: long.id, output_path: join(t.home, 'export', 'long') })) as typeof exported & { files: Array<{ name: string; bytes: number }> };
+    const bytes = out.files.find((f) => f.name === 'onnx/model.onnx')!.bytes;
+    expect(bytes).toBeLessThan(t.services.models.get(modelId).parameters * 4 + 200_000);
+    const s = await ort.InferenceSession.create(out.model_file);
+    const base = await loadRuntimeModel(t.services.models.get(modelId).dir);
+    const run = await s.run(feeds([ids], [ids.map(() => 1)], [ids.map((_, i) => i)], null));
+    expect(maxAbsDiff(run.logits.data as Float32Array, (await forwardLogits(base, [ids])).logits)).toBeLessThan(1e-4);
+    // A position far past any table the old export could hold still runs.
+    const far = await s.run(feeds([[ids[0]]], [[1]], [[500_000_000]], null));
+    expect((far.logits.data as Float32Array).every(Number.isFinite)).toBe(true);
+    await s.release();
   });
 });
