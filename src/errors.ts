@@ -1,3 +1,5 @@
+import { scrubDeep, scrubSecrets } from './observability/secrets.js';
+
 /**
  * One error class with a closed set of codes. Every tool failure reaches the model as
  * `[CODE] what and where` plus `Recovery: what to do next`; unknown errors become INTERNAL.
@@ -54,17 +56,18 @@ export class FinetuneError extends Error {
     message: string,
     options: { recovery?: string; retryable?: boolean; details?: ErrorDetails; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Upstream text may echo a credential (an error body quoting the Authorization header): scrubbed here, once.
+    super(scrubSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FinetuneError';
     this.code = code;
-    this.recovery = options.recovery ?? ERROR_CODES[code].recovery;
+    this.recovery = scrubSecrets(options.recovery ?? ERROR_CODES[code].recovery);
     this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
-    this.details = options.details ?? {};
+    this.details = scrubDeep(options.details ?? {});
   }
 
-  /** The text the model reads: `[CODE] what and where` then `Recovery: …`. */
+  /** The text the model reads: `[CODE] what and where` then `Recovery: …` (scrubbed again: a secret may be registered since). */
   toText(): string {
-    return `[${this.code}] ${this.message}\nRecovery: ${this.recovery}`;
+    return scrubSecrets(`[${this.code}] ${this.message}\nRecovery: ${this.recovery}`);
   }
 }
 

@@ -2,6 +2,7 @@ import { PACKAGE_VERSION } from './version.js';
 import type { Config } from './config.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { registerConfigSecrets } from './observability/secrets.js';
 import { BUILTIN_PLUGINS } from './plugins/builtin.js';
 import { DatasetService } from './datasets/service.js';
 import { PluginHost } from './plugins/host.js';
@@ -51,6 +52,8 @@ export interface ServicesOptions {
 }
 
 export async function createServices(config: Config, options: ServicesOptions): Promise<Services> {
+  // Every secret of the config and environment is scrubbed from results, logs and records from here on.
+  registerConfigSecrets(config, options.env ?? process.env);
   const workspace = Workspace.open({ root: config.home, allowedRoots: config.allowed_roots, sweep: false });
   const plugins = new PluginHost({ workspace, logger: options.logger, configs: config.plugins, env: options.env ?? process.env });
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { scrubSecrets } from './secrets.js';
 
 export type { Logger };
 
@@ -8,7 +9,8 @@ const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `heade
 
 /**
  * The one logger: JSON lines on stderr (fd 2), because stdout belongs to the stdio transport.
- * Secrets are censored by key; free-text secrets are the caller's to avoid.
+ * Secrets are censored by key, and every line is scrubbed of configured secret values and
+ * bearer tokens before it is written (src/observability/secrets.ts), whatever field holds them.
  */
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
   return pino(
@@ -16,6 +18,7 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
       name: 'finetune-mcp',
       level: options.level ?? process.env.FINETUNE_MCP_LOG_LEVEL ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: { streamWrite: scrubSecrets },
     },
     options.destination ?? pino.destination({ dest: 2, sync: true }),
   );

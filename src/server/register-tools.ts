@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { toFinetuneError } from '../errors.js';
+import { containsSecret, scrubDeep } from '../observability/secrets.js';
 import type { Services } from '../services.js';
 import { textWithStructured, type AnyToolDefinition, type SamplingRequest, type ToolContext, type ToolGroupsControl } from './tool.js';
 import type { RegisteredEntry } from './tool-groups.js';
@@ -65,7 +66,14 @@ async function runTool(
     const output = await tool.handler(args, ctx);
     logger.info({ ms: Math.round(performance.now() - started) }, 'tool call done');
     services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'ok' });
-    return { content: [{ type: 'text', text: textWithStructured(tool.summarize?.(output), output) }, ...images], structuredContent: output };
+    let structured = output;
+    let text = textWithStructured(tool.summarize?.(output), output);
+    // Upstream text a result carries (a job's error, a remote event) shows no secret; the text holds the whole output.
+    if (containsSecret(text)) {
+      structured = scrubDeep(output);
+      text = textWithStructured(tool.summarize?.(structured), structured);
+    }
+    return { content: [{ type: 'text', text }, ...images], structuredContent: structured };
   } catch (thrown) {
     const error = toFinetuneError(thrown);
     services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'error' });

@@ -1,4 +1,5 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { scrubSecrets } from '../observability/secrets.js';
 import type { Services } from '../services.js';
 import { createServer } from './create-server.js';
 import { holdUntilReady } from './startup-gate.js';
@@ -28,7 +29,7 @@ export async function serveStdio(services: Services): Promise<void> {
 
 /* eslint-disable no-console -- this is the one place that redirects console output away from stdout */
 export function routeConsoleToStderr(): void {
-  const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+  const toStderr = (...args: unknown[]) => process.stderr.write(`${scrubSecrets(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '))}\n`);
   console.log = toStderr;
   console.info = toStderr;
   console.debug = toStderr;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { FinetuneError } from '../errors.js';
+import { scrubDeep, scrubSecrets } from '../observability/secrets.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../workspace/database.js';
 import { newId } from '../workspace/ids.js';
@@ -199,7 +200,8 @@ export class JobLedger {
       }
       let target = to;
       let error_code = detail.error_code ?? null;
-      let message = detail.message ?? null;
+      // A backend's failure text may quote an upstream body that echoes a credential: never stored.
+      let message = detail.message === undefined ? null : scrubSecrets(detail.message);
       if (to === 'cancelled' && job.stop_code) {
         target = 'failed';
         error_code = job.stop_code;
@@ -477,7 +479,8 @@ export class JobLedger {
   }
 
   /** Writes an event; an alert event (ALERT_EVENTS) of a job with a webhook also queues its alert, in the caller's transaction. */
-  private insertEvent(job_id: string, type: string, level: JobEvent['level'], message: string, data?: Record<string, unknown>): number {
+  private insertEvent(job_id: string, type: string, level: JobEvent['level'], text: string, details?: Record<string, unknown>): number {
+    const [message, data] = [scrubSecrets(text), details && scrubDeep(details)];
     const time = now();
     const result = this.stmt('INSERT INTO job_events (job_id, time, type, level, message, data) VALUES (?, ?, ?, ?, ?, ?)')
       .run(job_id, time, type, level, message, data ? json(data) : null);

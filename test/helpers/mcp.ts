@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfig, type Config, type ToolGroup } from '../../src/config.js';
-import { createSilentLogger } from '../../src/observability/logger.js';
+import { createSilentLogger, type Logger } from '../../src/observability/logger.js';
 import type { PluginDefinition } from '../../src/plugins/types.js';
 import { createServer } from '../../src/server/create-server.js';
 import type { AnyToolDefinition } from '../../src/server/tool.js';
@@ -31,6 +31,8 @@ export interface TestClientOptions {
   /** Use this workspace folder instead of a fresh temporary one (it is then not deleted). */
   home?: string;
   env?: Record<string, string | undefined>;
+  /** The server's logger (default: silent); e.g. one writing to a captured stream. */
+  logger?: Logger;
   clientCapabilities?: ConstructorParameters<typeof Client>[1];
   /** Tool groups tools/list shows; default 'all' (every tool), 'config' for the config's tools.groups. */
   toolGroups?: readonly (ToolGroup | 'all')[] | 'config';
@@ -41,7 +43,7 @@ export async function connectTestClient(options: TestClientOptions = {}): Promis
   const ownHome = !options.home;
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'ftm-test-'));
   const config: Config = { ...loadConfig({ argv: ['--home', home], env: {} }), ...options.config };
-  const services = await createServices(config, { logger: createSilentLogger(), plugins: options.plugins, env: options.env ?? {} });
+  const services = await createServices(config, { logger: options.logger ?? createSilentLogger(), plugins: options.plugins, env: options.env ?? {} });
   const toolGroups = options.toolGroups ?? ['all'];
   const server = createServer({ services, toolGroups: toolGroups === 'config' ? undefined : toolGroups });
   const client = new Client({ name: 'test-client', version: '0.0.0' }, options.clientCapabilities);

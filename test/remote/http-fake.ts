@@ -23,7 +23,8 @@ export interface Fault {
   method: string;
   path: RegExp;
   times: number;
-  reply: Reply;
+  /** The answer, or a function of the request (e.g. one that echoes a header, as some real APIs do). */
+  reply: Reply | ((request: SeenRequest) => Reply);
 }
 
 export type Route = (request: SeenRequest, params: string[]) => Promise<Reply> | Reply;
@@ -88,7 +89,7 @@ export class HttpFake {
     const fault = this.faults.find((f) => f.times > 0 && f.method === request.method && f.path.test(request.path));
     if (!fault) return undefined;
     fault.times--;
-    return fault.reply;
+    return typeof fault.reply === 'function' ? fault.reply(request) : fault.reply;
   }
 
   private async route(request: SeenRequest): Promise<Reply> {
