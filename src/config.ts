@@ -30,8 +30,18 @@ export const ConfigSchema = z.object({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8765),
       token: z.string().min(16, 'a bearer token needs at least 16 characters').optional(),
+      allowed_hosts: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('Host header names (port ignored) accepted besides localhost, 127.0.0.0/8, [::1] and the bound address, e.g. ["gpu-box.lan"]. Others get 403 (DNS rebinding).'),
+      allowed_origins: z
+        .array(z.string().regex(/^https?:\/\/[^\s/]+$/i, 'an origin is scheme://host[:port], e.g. https://app.example.com'))
+        .default([])
+        .describe('Browser origins accepted besides loopback ones, e.g. ["https://app.example.com"]; browsers always need the token. Others get 403.'),
+      session_idle_s: z.number().positive().default(1800).describe('Seconds a session with no request and no open stream lives before it is closed (its id then gets 404). Default 1800.'),
+      max_sessions: z.number().int().min(1).default(100).describe('Open sessions at most; a new one evicts the longest-idle session, or gets 503 when all are busy. Default 100.'),
     })
-    .default({ host: '127.0.0.1', port: 8765 }),
+    .prefault({}),
   /** Third-party plugins, by npm package name. */
   external_plugins: z.array(z.string()).default([]),
   /** Per-plugin config sections, validated by each plugin's own schema. */
@@ -82,6 +92,8 @@ const ENV_KEYS: Record<string, string> = {
   FINETUNE_MCP_HOST: 'http.host',
   FINETUNE_MCP_PORT: 'http.port',
   FINETUNE_MCP_TOKEN: 'http.token',
+  FINETUNE_MCP_ALLOWED_HOSTS: 'http.allowed_hosts',
+  FINETUNE_MCP_ALLOWED_ORIGINS: 'http.allowed_origins',
   FINETUNE_MCP_ALLOWED_ROOTS: 'allowed_roots',
   HF_ENDPOINT: 'models.hub_url',
   FINETUNE_MCP_JUDGE_API_KEY: 'judge.api_key',
@@ -162,6 +174,7 @@ function readConfigFile(path: string, readFile?: (path: string) => string): Reco
 function coerce(key: string, raw: string): unknown {
   if (key === 'http.port') return /^\d+$/.test(raw) ? Number(raw) : raw;
   if (key === 'allowed_roots') return raw.split(delimiter).filter(Boolean);
+  if (key === 'http.allowed_hosts' || key === 'http.allowed_origins') return raw.split(',').map((v) => v.trim()).filter(Boolean);
   if (key === 'tools.groups') return raw.split(',').map((g) => g.trim()).filter(Boolean);
   return raw;
 }

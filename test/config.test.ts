@@ -25,7 +25,7 @@ describe('config layers: defaults < file < env < flags', () => {
   it('uses defaults with nothing set', () => {
     const c = loadConfig({ argv: [], env: {}, cwd: '/work' });
     expect(c.home).toMatch(/\.finetune-mcp$/);
-    expect(c.http).toEqual({ host: '127.0.0.1', port: 8765 });
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 8765, allowed_hosts: [], allowed_origins: [], session_idle_s: 1800, max_sessions: 100 });
     expect(c.allowed_roots).toEqual(['/work']);
   });
 

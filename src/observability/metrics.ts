@@ -12,6 +12,8 @@ export interface Metrics {
   run_duration: Histogram<'backend'>;
   running_jobs: Gauge<'backend'>;
   job_tokens_per_second: Gauge<'job_id'>;
+  /** Open MCP sessions of the HTTP transport (set at each scrape). */
+  http_sessions: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -31,5 +33,6 @@ export function createMetrics(): Metrics {
     }),
     running_jobs: new Gauge({ name: 'finetuning_running_jobs', help: 'Jobs running now, by backend.', labelNames: ['backend'], registers: [registry] }),
     job_tokens_per_second: new Gauge({ name: 'finetuning_tokens_per_second', help: 'Latest training throughput per running job.', labelNames: ['job_id'], registers: [registry] }),
+    http_sessions: new Gauge({ name: 'finetune_mcp_http_sessions', help: 'Open MCP sessions of the HTTP transport.', registers: [registry] }),
   };
 }

@@ -5,8 +5,9 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
-import { bearerTokenMatches, isLoopbackHost } from './auth.js';
+import { bearerTokenMatches, createRequestGuard, isLoopbackHost } from './auth.js';
 import { createServer } from './create-server.js';
+import { HttpSessions } from './http-sessions.js';
 
 export interface HttpServerHandle {
   url: string;
@@ -14,24 +15,54 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
+export interface HttpServeOptions {
+  host: string;
+  port: number;
+  token?: string;
+  /** Default: services.config.http.allowed_hosts. */
+  allowedHosts?: readonly string[];
+  /** Default: services.config.http.allowed_origins. */
+  allowedOrigins?: readonly string[];
+  /** Default: services.config.http.session_idle_s × 1000. */
+  sessionIdleMs?: number;
+  /** Default: services.config.http.max_sessions. */
+  maxSessions?: number;
+}
+
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
- * Streamable HTTP at `/mcp` (stateful sessions: one McpServer per session), `GET /healthz`
- * and `GET /metrics`. A bearer token is required off loopback; compared in constant time.
+ * Streamable HTTP at `/mcp` (stateful sessions: one McpServer per session, bounded by idle time and
+ * count), `GET /healthz` and `GET /metrics`. Every route first checks Host and Origin (403: DNS
+ * rebinding, cross-site pages), then the bearer token (401), required off loopback and for any
+ * browser; compared in constant time.
  */
-export async function serveHttp(services: Services, options: { host: string; port: number; token?: string }): Promise<HttpServerHandle> {
+export async function serveHttp(services: Services, options: HttpServeOptions): Promise<HttpServerHandle> {
   const { host, port, token } = options;
+  const settings = services.config.http;
+  const allowedOrigins = options.allowedOrigins ?? settings.allowed_origins;
   if (!token && !isLoopbackHost(host)) {
     throw new FinetuneError('CONFIG_INVALID', `Refusing to listen on ${host} without a bearer token: anyone who reaches it could train and delete models.`, {
       recovery: 'Set FINETUNE_MCP_TOKEN to a secret of 16+ characters, or listen on 127.0.0.1.',
       details: { field: 'http.token' },
     });
   }
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  if (!token && allowedOrigins.length > 0) {
+    throw new FinetuneError('CONFIG_INVALID', `http.allowed_origins (${allowedOrigins.join(', ')}) lets web pages call the server, which then needs a bearer token.`, {
+      recovery: 'Set FINETUNE_MCP_TOKEN to a secret of 16+ characters, or empty http.allowed_origins.',
+      details: { field: 'http.allowed_origins' },
+    });
+  }
   const log = services.logger.child({ transport: 'http' });
+  const guard = createRequestGuard({ bindHost: host, token, allowedHosts: options.allowedHosts ?? settings.allowed_hosts, allowedOrigins });
+  const sessions = new HttpSessions({ idleMs: options.sessionIdleMs ?? settings.session_idle_s * 1000, max: options.maxSessions ?? settings.max_sessions, logger: log });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const refusal = guard(req.headers);
+    if (refusal) {
+      log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin }, 'http request refused: host or origin');
+      return sendJson(res, 403, jsonRpcError(refusal));
+    }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok', version: services.version });
     if (token && !bearerTokenMatches(req.headers.authorization, token)) {
@@ -39,6 +70,7 @@ export async function serveHttp(services: Services, options: { host: string; por
       return sendJson(res, 401, { error: 'unauthorized', message: 'Send Authorization: Bearer <FINETUNE_MCP_TOKEN>.' });
     }
     if (req.method === 'GET' && path === '/metrics') {
+      services.metrics.http_sessions.set(sessions.size);
       res.writeHead(200, { 'Content-Type': services.metrics.registry.contentType });
       res.end(await services.metrics.registry.metrics());
       return;
@@ -46,23 +78,36 @@ export async function serveHttp(services: Services, options: { host: string; por
     if (path !== '/mcp') return sendJson(res, 404, { error: 'not_found', message: 'Endpoints: /mcp, /healthz, /metrics.' });
 
     const sessionId = req.headers['mcp-session-id'];
-    const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-    if (existing) return existing.handleRequest(req, res);
+    if (sessionId !== undefined) {
+      const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+      // The specification's answer to an expired, closed or unknown session: 404, and the client starts a new one.
+      if (!existing || typeof sessionId !== 'string') return sendJson(res, 404, jsonRpcError(SESSION_NOT_FOUND, -32001));
+      sessions.track(sessionId, req.method, res);
+      return existing.handleRequest(req, res);
+    }
     if (req.method !== 'POST') return sendJson(res, 400, jsonRpcError('No valid session: send an initialize request first.'));
     const body = await readJsonBody(req);
     if (body === undefined || !isInitializeRequest(body)) return sendJson(res, 400, jsonRpcError('No valid session: send an initialize request first.'));
-
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, transport);
-      },
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
-    };
-    await createServer({ services }).connect(transport);
-    await transport.handleRequest(req, res, body);
+    if (!sessions.reserve()) {
+      res.setHeader('Retry-After', '5');
+      return sendJson(res, 503, jsonRpcError('Every session is answering a call and the session cap (http.max_sessions) is reached: retry shortly.'));
+    }
+    try {
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          sessions.add(id, transport);
+          sessions.track(id, req.method, res);
+        },
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.remove(transport.sessionId);
+      };
+      await createServer({ services }).connect(transport);
+      await transport.handleRequest(req, res, body);
+    } finally {
+      sessions.settle();
+    }
   };
 
   const server: Server = createHttpServer((req, res) => {
@@ -83,7 +128,7 @@ export async function serveHttp(services: Services, options: { host: string; por
     url: `http://${shownHost}:${address.port}`,
     port: address.port,
     async close() {
-      await Promise.all([...sessions.values()].map((t) => t.close()));
+      await sessions.closeAll();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -95,8 +140,10 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(JSON.stringify(value));
 }
 
-function jsonRpcError(message: string) {
-  return { jsonrpc: '2.0', error: { code: -32000, message }, id: null };
+const SESSION_NOT_FOUND = 'Session not found: it expired (http.session_idle_s without a request), was closed or evicted, or never existed. Send a new initialize request without Mcp-Session-Id.';
+
+function jsonRpcError(message: string, code = -32000) {
+  return { jsonrpc: '2.0', error: { code, message }, id: null };
 }
 
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
