@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
+import { readUserJson } from '../workspace/confine.js';
+import { checkTemplate, renderTemplate, TemplateError } from './jinja-sandbox.js';
 import type { ChatMessage } from './types.js';
 
 /** A tokenizer for counting: the real one of the target model. */
@@ -95,9 +97,10 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
   if (!existsSync(file)) {
     throw new FinetuneError('FILE_ERROR', `No tokenizer.json in '${dir}'.`, { recovery: 'Point `model` at a model id or a folder holding tokenizer.json.', details: { file, field: 'model' } });
   }
-  const json = JSON.parse(readFileSync(file, 'utf8')) as HfTokenizerFile;
+  // Files beside the `model` path are confined like it (a link to outside the roots is refused); errors show no content.
+  const json = readUserJson(file, 'model') as HfTokenizerFile;
   const configPath = join(folder, 'tokenizer_config.json');
-  const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>) : {};
+  const config = existsSync(configPath) ? (readUserJson(configPath, 'model') as Record<string, unknown>) : {};
   const { Tokenizer } = await import('@huggingface/tokenizers');
   const tokenizer = new Tokenizer(json, config);
   const count = (text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids.length;
@@ -116,17 +119,28 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
   };
 }
 
-/** Renders a chat with a model's Jinja chat template (@huggingface/jinja). */
+/**
+ * Renders a chat with a model's Jinja chat template, in the template sandbox (a worker with a heap
+ * limit and a deadline): a syntax error or a template's own refusal is INVALID_INPUT naming chat_template.
+ */
 export async function chatRenderer(template: string, config: Record<string, unknown> = {}): Promise<(messages: ChatMessage[], tools?: unknown[], addGenerationPrompt?: boolean) => string> {
-  const { Template } = await import('@huggingface/jinja');
-  const compiled = new Template(template);
+  const refused = (error: unknown) => {
+    if (!(error instanceof TemplateError)) return error;
+    const what = error.phase === 'parse' ? 'does not parse' : 'failed on a row';
+    return new FinetuneError('INVALID_INPUT', `The chat template ${what}: ${error.message}`, { recovery: 'Fix the template, or use the one in the model\'s tokenizer_config.json.', details: { field: 'chat_template' } });
+  };
+  try {
+    checkTemplate(template);
+  } catch (error) {
+    throw refused(error);
+  }
   const tokenText = (v: unknown) => (typeof v === 'string' ? v : v && typeof v === 'object' && 'content' in v ? String((v as { content: unknown }).content) : '');
-  return (messages, tools, addGenerationPrompt = false) =>
-    compiled.render({
-      messages,
-      tools,
-      add_generation_prompt: addGenerationPrompt,
-      bos_token: tokenText(config.bos_token),
-      eos_token: tokenText(config.eos_token),
-    });
+  const context = { bos_token: tokenText(config.bos_token), eos_token: tokenText(config.eos_token) };
+  return (messages, tools, addGenerationPrompt = false) => {
+    try {
+      return renderTemplate(template, { ...context, messages, tools, add_generation_prompt: addGenerationPrompt });
+    } catch (error) {
+      throw refused(error);
+    }
+  };
 }

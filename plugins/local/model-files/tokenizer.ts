@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import type { Template } from '@huggingface/jinja';
 import type { Tokenizer } from '@huggingface/tokenizers';
+import { renderTemplate, TemplateError } from '../../../src/datasets/jinja-sandbox.js';
 import { FinetuneError } from '../../../src/errors.js';
 
 /**
  * A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) through @huggingface/tokenizers,
- * with its special tokens and chat template (rendered by @huggingface/jinja).
+ * with its special tokens and chat template (rendered by @huggingface/jinja in the template sandbox).
  */
 
 export interface ChatMessage {
@@ -55,14 +55,11 @@ function findChatTemplate(dir: string, config: Json): string | undefined {
 const require = createRequire(import.meta.url);
 
 /**
- * The tokenizer and template engines (~200 KB of code) load with the first tokenizer, not at
- * start-up; their CommonJS builds keep loadTokenizer synchronous.
+ * The tokenizer engine loads with the first tokenizer, not at start-up; its CommonJS build keeps
+ * loadTokenizer synchronous. Chat templates render in the template sandbox (src/datasets/jinja-sandbox.ts).
  */
-function huggingFace(): { Tokenizer: typeof Tokenizer; Template: typeof Template } {
-  return {
-    Tokenizer: (require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers')).Tokenizer,
-    Template: (require('@huggingface/jinja') as typeof import('@huggingface/jinja')).Template,
-  };
+function huggingFace(): { Tokenizer: typeof Tokenizer } {
+  return { Tokenizer: (require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers')).Tokenizer };
 }
 
 export class TextTokenizer {
@@ -74,7 +71,6 @@ export class TextTokenizer {
   readonly chat_template?: string;
   readonly vocab_size: number;
   private readonly inner: Tokenizer;
-  private compiledTemplate?: Template;
 
   constructor(dir: string, tokenizerJson: Json, tokenizerConfig: Json) {
     this.dir = dir;
@@ -124,34 +120,28 @@ export class TextTokenizer {
         details: { file: join(this.dir, 'tokenizer_config.json'), field: 'chat_template' },
       });
     }
+    const file = join(this.dir, 'tokenizer_config.json');
     try {
-      this.compiledTemplate ??= new (huggingFace().Template)(this.chat_template);
-    } catch (error) {
-      throw new FinetuneError('MODEL_UNSUPPORTED', `The chat template in ${this.dir} does not parse: ${(error as Error).message}`, {
-        details: { file: join(this.dir, 'tokenizer_config.json'), field: 'chat_template' },
+      return renderTemplate(this.chat_template, {
+        messages,
+        add_generation_prompt: options.add_generation_prompt ?? false,
+        ...(options.tools ? { tools: options.tools } : {}),
+        bos_token: this.special_tokens.bos_token ?? '',
+        eos_token: this.special_tokens.eos_token ?? '',
+        pad_token: this.special_tokens.pad_token ?? '',
+        unk_token: this.special_tokens.unk_token ?? '',
       });
-    }
-    try {
-      return this.renderTemplate(this.compiledTemplate, messages, options);
     } catch (error) {
+      if (!(error instanceof TemplateError)) throw error; // out of bounds: INVALID_INPUT from the sandbox
+      if (error.phase === 'parse') {
+        throw new FinetuneError('MODEL_UNSUPPORTED', `The chat template in ${this.dir} does not parse: ${error.message}`, { details: { file, field: 'chat_template' } });
+      }
       // Templates refuse messages they cannot render (raise_exception), e.g. roles out of order.
-      throw new FinetuneError('INVALID_INPUT', `The chat template of ${this.dir} refused the messages: ${(error as Error).message}`, {
+      throw new FinetuneError('INVALID_INPUT', `The chat template of ${this.dir} refused the messages: ${error.message}`, {
         recovery: 'Reorder or fix the messages as the template requires (e.g. alternate user/assistant, system first).',
         details: { field: 'messages' },
       });
     }
-  }
-
-  private renderTemplate(template: Template, messages: readonly ChatMessage[], options: { add_generation_prompt?: boolean; tools?: unknown[] }): string {
-    return template.render({
-      messages,
-      add_generation_prompt: options.add_generation_prompt ?? false,
-      ...(options.tools ? { tools: options.tools } : {}),
-      bos_token: this.special_tokens.bos_token ?? '',
-      eos_token: this.special_tokens.eos_token ?? '',
-      pad_token: this.special_tokens.pad_token ?? '',
-      unk_token: this.special_tokens.unk_token ?? '',
-    });
   }
 }
 
