@@ -77,6 +77,8 @@ export async function createServices(config: Config, options: ServicesOptions): 
       started ??= Promise.resolve()
         .then(async () => {
           workspace.sweepTempFiles();
+          // Deletions a crash cut short: put the folder back (no commit) or finish removing it.
+          (await import('./workspace/record-deletion.js')).finishInterruptedDeletions(workspace);
           await services.jobs.open(services);
         })
         .catch((error: unknown) => {

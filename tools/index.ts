@@ -38,6 +38,9 @@ import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
 import { generateTool } from './generate.js';
 import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
+import { deleteModelTool } from './delete-model.js';
+import { deleteDatasetTool } from './delete-dataset.js';
+import { deleteJobTool } from './delete-job.js';
 
 /**
  * The tools of each group, in the order clients list them: explicit lists. The config's `tools.groups`
@@ -81,6 +84,10 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     getModelVersionTool,
     compareVersionsTool,
     exportModelTool,
+    // deletion (record and folder together; refused while anything still names the record)
+    deleteModelTool,
+    deleteDatasetTool,
+    deleteJobTool,
   ],
 };
 

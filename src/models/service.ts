@@ -2,6 +2,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { deleteRecord, refuseIfRegistered, refuseIfTrainedOn, type DeletionResult } from '../workspace/record-deletion.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
 import { loadModelFolder, type LoadedModel } from '../../plugins/local/model-files/load-model.js';
@@ -108,6 +109,26 @@ export class ModelService {
 
   list(): ModelRecord[] {
     return this.workspace.db.prepare('SELECT * FROM models ORDER BY created_at, id').all() as ModelRecord[];
+  }
+
+  /**
+   * Deletes a base model: its record and folder, atomically. Refused while a training job used it or a
+   * registered version names it. Reads only the id and name, so a record the read tools cannot show goes too.
+   */
+  delete(id: string): DeletionResult & { name: string } {
+    let name = '';
+    const result = deleteRecord(this.workspace, {
+      area: 'models',
+      id,
+      check: (db) => {
+        name = this.get(id).name;
+        refuseIfTrainedOn(db, 'base_model', id, 'Model');
+        refuseIfRegistered(db, 'base_model', id, 'Model');
+      },
+      deleteRows: (db) => db.prepare('DELETE FROM models WHERE id = ?').run(id),
+    });
+    this.logger.info({ model_id: id, bytes_freed: result.bytes_freed }, 'model deleted');
+    return { ...result, name };
   }
 
   /** The loaded model (config, f32 weights, tokenizer) of a record, cached per folder. */
