@@ -1,13 +1,23 @@
 import type { Workspace } from '../workspace/workspace.js';
 import { JobLedger } from './ledger.js';
+import { sameProcess } from './process-identity.js';
 
 /**
  * How a running job learns it must stop, across processes:
  * - the ledger row carries `cancel_requested_at` (set by cancel_training, a budget or a guardrail),
  *   which a worker polls once per optimizer step with `cancelRequested()`;
  * - a local worker also gets SIGTERM at its `worker_pid`, so it stops even mid-step.
- * A worker records who it is with `recordWorker()` as soon as it starts.
+ * A worker records who it is with `recordWorker()` as soon as it starts: its pid and its start time
+ * (src/training/process-identity.ts), so that a later process that got the same pid is never taken
+ * for it, neither as alive nor as the target of a signal.
  */
+
+/** A job's worker as the ledger records it. */
+export interface WorkerRef {
+  worker_pid: number | null;
+  /** Its start identity (processStart); null where none could be read, then the pid alone decides. */
+  worker_start?: string | null;
+}
 
 /** Records the process (local worker) or remote id (remote backend) that runs a job. */
 export function recordWorker(workspace: Workspace, job_id: string, who: { worker_pid?: number; remote_id?: string }): void {
@@ -31,20 +41,26 @@ export function processAlive(pid: number | null | undefined): boolean {
   }
 }
 
+/** Whether the recorded worker still runs: its pid is alive and names the process that started as it (not a reuse of the pid). */
+export function workerAlive(worker: WorkerRef): boolean {
+  return processAlive(worker.worker_pid) && sameProcess(worker.worker_pid!, worker.worker_start);
+}
+
 /**
  * Asks a job to stop: marks the row and sends SIGTERM to its live worker, if any.
  * `stop` turns the end into a failure with that code (budget, guardrail) instead of `cancelled`.
  */
 export function requestCancel(workspace: Workspace, job_id: string, stop?: { code: string; reason: string }): { signalled: boolean } {
   const job = new JobLedger(workspace.db).requestStop(job_id, stop);
-  return { signalled: signalWorker(job.worker_pid) };
+  return { signalled: signalWorker(job) };
 }
 
-/** SIGTERM to a live worker that is not this process; true when the signal was sent. */
-export function signalWorker(pid: number | null | undefined): boolean {
-  if (!pid || pid === process.pid || !processAlive(pid)) return false;
+/** A signal (SIGTERM by default) to the recorded worker when it still runs and is not this process; true when sent. */
+export function signalWorker(worker: WorkerRef, signal: NodeJS.Signals = 'SIGTERM'): boolean {
+  const pid = worker.worker_pid;
+  if (!pid || pid === process.pid || !workerAlive(worker)) return false;
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, signal);
     return true;
   } catch {
     return false;

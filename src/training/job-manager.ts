@@ -2,7 +2,7 @@ import { FinetuneError, toFinetuneError } from '../errors.js';
 import type { JobHandle } from '../plugins/providers.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
-import { processAlive, requestCancel } from './cancel-signal.js';
+import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
 import { ACTIVE_STATUSES, isTerminal, JobLedger, runningSeconds, type CheckpointRecord, type JobPolicy, type JobRecord } from './ledger.js';
 import { createLedgerSink } from './ledger-sink.js';
 import { refusePlan, planTraining } from './plan.js';
@@ -114,7 +114,7 @@ export class JobManager {
     const deadline = Date.now() + Math.min(this.services.config.training.cancel_grace_ms, 5000);
     while (Date.now() < deadline && !isTerminal(this.ledger.get(job_id).status)) await sleep(50);
     const after = this.ledger.get(job_id);
-    if (!isTerminal(after.status) && !handle && !processAlive(after.worker_pid)) {
+    if (!isTerminal(after.status) && !handle && !workerAlive(after)) {
       return { job: this.finishCancel(job_id, 'Cancelled; no worker was running.'), already_ended: false };
     }
     return { job: after, already_ended: false };
@@ -209,18 +209,12 @@ export class JobManager {
     const since = this.cancelling.get(job.job_id);
     if (since !== undefined && Date.now() - since > this.services.config.training.cancel_grace_ms && !isTerminal(current.status)) {
       // A local worker that ignored SIGTERM for the whole grace period is stopped for good.
-      if (current.worker_pid && current.worker_pid !== process.pid && processAlive(current.worker_pid)) {
-        try {
-          process.kill(current.worker_pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
+      signalWorker(current, 'SIGKILL');
       this.finishCancel(job.job_id, 'The backend did not stop within the grace period; marked as cancelled.');
       return;
     }
     const caps = this.capabilities(job.backend, false);
-    const followerGone = current.worker_pid !== null && current.worker_pid !== process.pid && !processAlive(current.worker_pid);
+    const followerGone = current.worker_pid !== null && current.worker_pid !== process.pid && !workerAlive(current);
     if (caps?.remote) {
       // The server that followed this remote job has exited: follow it from here.
       if (followerGone && !handle && current.remote_id) await this.reattach(current);
@@ -281,9 +275,9 @@ export class JobManager {
       const caps = this.capabilities(job.backend, false);
       if (caps?.remote && job.remote_id) {
         // Another live server already follows it; a fresh process (or this one, restarted) takes it over.
-        const followedElsewhere = job.worker_pid !== null && job.worker_pid !== process.pid && processAlive(job.worker_pid);
+        const followedElsewhere = job.worker_pid !== null && job.worker_pid !== process.pid && workerAlive(job);
         if (!followedElsewhere) await this.reattach(job);
-      } else if (!processAlive(job.worker_pid) || job.worker_pid === process.pid) {
+      } else if (!workerAlive(job) || job.worker_pid === process.pid) {
         // The worker ended while no server watched it: say how when its exit was seen, never guess "server restart".
         this.interrupt(
           job,

@@ -99,6 +99,8 @@ export interface JobRecord {
   error_code: string | null;
   error_message: string | null;
   worker_pid: number | null;
+  /** The worker's start identity (src/training/process-identity.ts), to tell it from a later process with its pid. */
+  worker_start: string | null;
   remote_id: string | null;
   cancel_requested_at: string | null;
   stop_code: string | null;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { scrubDeep, scrubSecrets } from '../observability/secrets.js';
+import { processStart } from './process-identity.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../workspace/database.js';
 import { newId } from '../workspace/ids.js';
@@ -228,7 +229,8 @@ export class JobLedger {
              cancel_requested_at = CASE WHEN ? THEN NULL ELSE cancel_requested_at END,
              stop_code = CASE WHEN ? THEN NULL ELSE stop_code END,
              stop_reason = CASE WHEN ? THEN NULL ELSE stop_reason END,
-             worker_pid = CASE WHEN ? THEN NULL ELSE worker_pid END
+             worker_pid = CASE WHEN ? THEN NULL ELSE worker_pid END,
+             worker_start = CASE WHEN ? THEN NULL ELSE worker_start END
            WHERE job_id = ?`,
         )
         .run(
@@ -241,6 +243,7 @@ export class JobLedger {
           time,
           ending ? 1 : 0,
           time,
+          restarting ? 1 : 0,
           restarting ? 1 : 0,
           restarting ? 1 : 0,
           restarting ? 1 : 0,
@@ -289,9 +292,10 @@ export class JobLedger {
     return run.immediate();
   }
 
-  /** Records progress and who runs the job; fields left undefined keep their value. */
+  /** Records progress and who runs the job (a worker_pid with its start identity); fields left undefined keep their value. */
   update(job_id: string, fields: Partial<Pick<JobRecord, 'step' | 'total_steps' | 'epoch' | 'worker_pid' | 'remote_id'>>): void {
-    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    const entries: Array<[string, unknown]> = Object.entries(fields).filter(([, v]) => v !== undefined);
+    if (fields.worker_pid !== undefined) entries.push(['worker_start', processStart(fields.worker_pid)]);
     if (entries.length === 0) return;
     const sets = entries.map(([k]) => `${k} = ?`).join(', ');
     this.stmt(`UPDATE jobs SET ${sets}, updated_at = ? WHERE job_id = ?`).run(...entries.map(([, v]) => v), now(), job_id);
@@ -299,7 +303,11 @@ export class JobLedger {
 
   /** Records the process that runs a job unless its worker already recorded itself. */
   setWorkerIfUnset(job_id: string, pid: number): void {
-    this.stmt('UPDATE jobs SET worker_pid = COALESCE(worker_pid, ?) WHERE job_id = ?').run(pid, job_id);
+    this.stmt('UPDATE jobs SET worker_start = CASE WHEN worker_pid IS NULL THEN ? ELSE worker_start END, worker_pid = COALESCE(worker_pid, ?) WHERE job_id = ?').run(
+      processStart(pid),
+      pid,
+      job_id,
+    );
   }
 
   /** Marks that the job must stop; a worker polls this. `stop_code` turns the stop into a failure with that code. */

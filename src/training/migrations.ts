@@ -186,4 +186,9 @@ CREATE TABLE alert_deliveries (
 CREATE INDEX alert_deliveries_job ON alert_deliveries(job_id, id);
 ${immutableTable('alert_deliveries')}`,
   },
+  {
+    // A worker's pid alone is not its identity once it died and the pid was reused: its start time goes beside it.
+    id: 'training_0007_worker_start',
+    sql: `ALTER TABLE jobs ADD COLUMN worker_start TEXT;`,
+  },
 ];

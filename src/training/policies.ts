@@ -104,5 +104,5 @@ function trip(ledger: JobLedger, job: JobRecord, rule: string, action: 'stop' | 
 
 function stop(ledger: JobLedger, job: JobRecord, code: string, reason: string): void {
   const flagged = ledger.requestStop(job.job_id, { code, reason });
-  signalWorker(flagged.worker_pid);
+  signalWorker(flagged);
 }

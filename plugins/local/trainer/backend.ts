@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/observability/logger.js';
 import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
-import { processAlive, recordWorker, signalWorker } from '../../../src/training/cancel-signal.js';
+import { recordWorker, signalWorker, workerAlive, type WorkerRef } from '../../../src/training/cancel-signal.js';
 import { JobLedger } from '../../../src/training/ledger.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import type { Workspace } from '../../../src/workspace/workspace.js';
@@ -77,7 +77,7 @@ export class LocalTrainingBackend implements TrainingBackend {
     sink.event('worker_started', `Training worker started (pid ${pid}); its log is ${join(spec.output_dir, LOG_FILE)}.`, { pid, log: join(spec.output_dir, LOG_FILE) });
     recordWorker(this.options.workspace, spec.job_id, { worker_pid: pid, remote_id });
     this.options.logger.info({ job_id: spec.job_id, pid }, 'training worker started');
-    return this.handle(pid);
+    return this.handle(this.recorded(spec.job_id, pid));
   }
 
   /** Re-adopts a live worker of this job; a dead one is reported as the state it left behind, or interrupted. */
@@ -86,7 +86,8 @@ export class LocalTrainingBackend implements TrainingBackend {
     if (!Number.isInteger(pid) || pid <= 0) {
       throw new FinetuneError('INVALID_INPUT', `remote_id '${remoteId}' is not a worker pid.`, { details: { field: 'remote_id' } });
     }
-    if (isWorkerOf(pid, spec)) return this.handle(pid);
+    const worker = this.recorded(spec.job_id, pid);
+    if (isWorkerOf(worker, spec)) return this.handle(worker);
     const statePath = join(spec.output_dir, 'worker-state.json');
     const ended = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { pid?: number; state?: string; message?: string; error_code?: string }) : null;
     if (ended && ended.pid === pid && ended.state) {
@@ -106,11 +107,17 @@ export class LocalTrainingBackend implements TrainingBackend {
     }
   }
 
-  private handle(pid: number): JobHandle {
+  /** The worker as the job records it: the pid with the start identity taken when it was recorded. */
+  private recorded(job_id: string, pid: number): WorkerRef {
+    const job = new JobLedger(this.options.workspace.db).find(job_id);
+    return { worker_pid: pid, worker_start: job?.worker_pid === pid ? job.worker_start : null };
+  }
+
+  private handle(worker: WorkerRef): JobHandle {
     return {
-      remote_id: String(pid),
+      remote_id: String(worker.worker_pid),
       cancel: async () => {
-        signalWorker(pid);
+        signalWorker(worker);
       },
     };
   }
@@ -122,13 +129,13 @@ export function jobThreads(spec: TrainingSpec): number | undefined {
   return typeof threads === 'number' && Number.isInteger(threads) && threads > 0 ? threads : undefined;
 }
 
-/** A live pid that runs this job's worker (not a recycled pid of another process). */
-function isWorkerOf(pid: number, spec: TrainingSpec): boolean {
-  if (!processAlive(pid)) return false;
+/** A live pid that runs this job's worker (not a recycled pid of another process: same start time, and its command names this job). */
+function isWorkerOf(worker: WorkerRef, spec: TrainingSpec): boolean {
+  if (!workerAlive(worker)) return false;
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const cmdline = readFileSync(`/proc/${worker.worker_pid}/cmdline`, 'utf8');
     return cmdline.includes(join(spec.output_dir, SPEC_FILE));
   } catch {
-    return true; // no /proc (macOS): trust the pid
+    return true; // no /proc (macOS): the start time alone decides
   }
 }
