@@ -142,7 +142,8 @@ async function callTool(config: Config, name: string, argv: string[]): Promise<n
   const logger = createLogger({ level: flagValue(argv, '--log-level') ?? 'warn' });
   const { closeServices, createServices } = await import('./services.js');
   const { connectInProcess } = await import('./server/in-process-client.js');
-  const services = await createServices(config, { logger });
+  // A person typing a tool command chose its paths in their shell: the folder they run it in is allowed, whichever it is.
+  const services = await createServices({ ...config, allowed_roots: [...config.allowed_roots, process.cwd()] }, { logger });
   const link = await connectInProcess(services);
   try {
     const inputSchema = z.toJSONSchema(z.object(tool.input)) as Tool['inputSchema'];

@@ -9,6 +9,7 @@ import { ModelSettingsSchema } from './models/settings.js';
 import { TrainingSettingsSchema } from './training/settings.js';
 import { JudgeSettingsSchema } from './evaluation/judges/settings.js';
 import { EvaluationSettingsSchema } from './evaluation/gates.js';
+import { implicitRoots } from './workspace/confine.js';
 
 /** Tool groups, by stage of the work; tools/index.ts says which tools each holds. */
 export const TOOL_GROUPS = ['data', 'train', 'judge', 'ship', 'admin'] as const;
@@ -24,7 +25,7 @@ export const DEFAULT_TOOL_GROUPS: readonly ToolGroup[] = ['data', 'train', 'judg
 export const ConfigSchema = z.object({
   home: z.string().min(1).describe('Workspace root: database and artifacts. Default ~/.finetune-mcp.'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  allowed_roots: z.array(z.string()).describe('Folders tools may read and write besides the workspace.'),
+  allowed_roots: z.array(z.string()).describe('Folders tools may read and write besides the workspace (and the MCP roots a client sends). Default: the folder the server starts in, unless that is /, the home folder or a system folder.'),
   http: z
     .object({
       host: z.string().default('127.0.0.1'),
@@ -107,7 +108,8 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   const env = input.env ?? {};
   const argv = input.argv ?? [];
   const cwd = input.cwd ?? process.cwd();
-  const layers: Layer[] = [{ source: 'defaults', values: { home: join(homedir(), '.finetune-mcp'), allowed_roots: [cwd] } }];
+  // The start folder is allowed unless it is /, the home folder or a system folder (desktop clients start servers there).
+  const layers: Layer[] = [{ source: 'defaults', values: { home: join(homedir(), '.finetune-mcp'), allowed_roots: implicitRoots(cwd) } }];
 
   const configPath = flagValue(argv, '--config') ?? env.FINETUNE_MCP_CONFIG;
   if (configPath) layers.push({ source: `config file ${configPath}`, values: readConfigFile(resolve(cwd, configPath), input.readFile) });

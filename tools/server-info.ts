@@ -39,7 +39,7 @@ export const serverInfoTool = defineTool({
     version: z.string().describe('Server version (semver).'),
     node_version: z.string().describe('Node.js version running the server, e.g. v20.20.2.'),
     workspace: z.string().describe('Absolute path of the workspace root (database and artifacts).'),
-    allowed_roots: z.array(z.string()).describe('Folders tools may read and write besides the workspace.'),
+    allowed_roots: z.array(z.string()).describe('Folders tools may read and write in this session: the workspace, allowed_roots from the config, and the MCP roots this client sent.'),
     uptime_s: z.number().describe('Seconds since this server process started.'),
     plugins: z.array(PluginStatusSchema).describe('All plugins, enabled and disabled.'),
     tool_groups: z
@@ -67,7 +67,7 @@ export const serverInfoTool = defineTool({
       version: services.version,
       node_version: process.version,
       workspace: services.workspace.root,
-      allowed_roots: services.workspace.allowedRoots,
+      allowed_roots: [...services.workspace.roots()],
       uptime_s: Math.round((Date.now() - services.started_at.getTime()) / 1000),
       plugins: services.plugins.list(),
       tool_groups: describeToolGroups(toolGroups?.status()),

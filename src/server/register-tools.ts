@@ -4,6 +4,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import { toFinetuneError } from '../errors.js';
 import { containsSecret, scrubDeep } from '../observability/secrets.js';
 import type { Services } from '../services.js';
+import { ClientRoots } from './client-roots.js';
 import { textWithStructured, type AnyToolDefinition, type SamplingRequest, type ToolContext, type ToolGroupsControl } from './tool.js';
 import type { RegisteredEntry } from './tool-groups.js';
 
@@ -20,6 +21,7 @@ export function registerTools(
   registered: Map<string, RegisteredEntry>,
   toolGroups?: ToolGroupsControl,
 ): void {
+  const roots = new ClientRoots(server.server, services.logger);
   for (const tool of tools) {
     const handle = server.registerTool(
       tool.name,
@@ -30,7 +32,7 @@ export function registerTools(
         outputSchema: tool.output,
         annotations: { title: tool.title, ...tool.annotations },
       },
-      (async (args: Record<string, unknown>, extra: Extra) => runTool(server, tool, args, extra, services, toolGroups)) as never,
+      (async (args: Record<string, unknown>, extra: Extra) => runTool(server, tool, args, extra, services, toolGroups, roots)) as never,
     );
     registered.set(tool.name, { definition: tool, handle });
   }
@@ -43,6 +45,7 @@ async function runTool(
   extra: Extra,
   services: Services,
   toolGroups: ToolGroupsControl | undefined,
+  roots: ClientRoots,
 ): Promise<CallToolResult> {
   const logger = services.logger.child({ tool: tool.name, request: String(extra.requestId) });
   const images: CallToolResult['content'] = [];
@@ -63,7 +66,9 @@ async function runTool(
   };
   const started = performance.now();
   try {
-    const output = await tool.handler(args, ctx);
+    // Paths of this call are confined to the workspace's roots plus the folders the client opened (MCP roots).
+    const clientRoots = await roots.folders();
+    const output = await services.workspace.withClientRoots(clientRoots, () => tool.handler(args, ctx));
     logger.info({ ms: Math.round(performance.now() - started) }, 'tool call done');
     services.metrics.tool_calls.inc({ tool: tool.name, outcome: 'ok' });
     let structured = output;

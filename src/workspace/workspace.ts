@@ -1,6 +1,7 @@
-import { mkdirSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { FinetuneError } from '../errors.js';
+import { activeRoots, canonicalPath, confinePath, withRoots } from './confine.js';
 import { writeDirAtomic, writeFileAtomic, sweepTempFiles } from './atomic-write.js';
 import { migrate, openDatabase, type Db } from './database.js';
 import { newId, type RecordKind } from './ids.js';
@@ -52,7 +53,7 @@ export class Workspace {
         recovery: 'Set FINETUNE_MCP_HOME (or `home` in the config) to a writable folder.',
       });
     }
-    const allowed = [root, ...(options.allowedRoots ?? [])].map((p) => canonical(resolve(p)));
+    const allowed = [...new Set([root, ...(options.allowedRoots ?? [])].map((p) => canonicalPath(p)))];
     const workspace = new Workspace(root, allowed, options.migrations ?? MIGRATIONS);
     if (options.sweep !== false) workspace.sweepTempFiles();
     return workspace;
@@ -107,38 +108,25 @@ export class Workspace {
     return writeDirAtomic(path, fill);
   }
 
+  /** The allowed roots of the tool call running now (with the client's MCP roots), else the workspace's. */
+  roots(): readonly string[] {
+    return activeRoots() ?? this.allowedRoots;
+  }
+
   /**
-   * Resolves a user-given path and refuses it unless it lies under an allowed root
-   * (the workspace, the current directory by default, and `allowed_roots` from the config).
+   * Runs one tool call with these roots allowed besides the workspace's own (the workspace, `allowed_roots`):
+   * every path resolved and every file opened for it is checked against them (src/workspace/confine.ts).
+   */
+  withClientRoots<T>(clientRoots: readonly string[], fn: () => T): T {
+    return withRoots([...new Set([...this.allowedRoots, ...clientRoots.map((p) => canonicalPath(p))])], fn);
+  }
+
+  /**
+   * Resolves a user-given path and refuses it unless it lies under an allowed root (the workspace,
+   * `allowed_roots`, the client's MCP roots) and is a regular file or a folder (or does not exist yet).
+   * Returns the canonical path (links resolved), which is what the caller must open.
    */
   resolveUserPath(path: string, field = 'path'): string {
-    const absolute = resolve(path);
-    const real = canonical(absolute);
-    const inside = this.allowedRoots.some((rootDir) => {
-      const rel = relative(rootDir, real);
-      return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-    });
-    if (!inside) {
-      throw new FinetuneError('PATH_NOT_ALLOWED', `${field} '${path}' is outside the allowed roots (${this.allowedRoots.join(', ')}).`, {
-        details: { field },
-      });
-    }
-    return absolute;
-  }
-}
-
-/** Follows symlinks of the longest existing prefix, so a link cannot smuggle a path out of a root. */
-function canonical(path: string): string {
-  let head = path;
-  const tail: string[] = [];
-  for (;;) {
-    try {
-      return join(realpathSync(head), ...tail.reverse());
-    } catch {
-      const parent = resolve(head, '..');
-      if (parent === head) return path;
-      tail.push(relative(parent, head));
-      head = parent;
-    }
+    return confinePath(path, this.roots(), field);
   }
 }
