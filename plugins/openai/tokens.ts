@@ -1,12 +1,14 @@
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { linearCount } from '../../src/datasets/tokenizers.js';
 import type { OpenAIChatMessage } from './format.js';
 
 type Encoding = 'o200k_base' | 'cl100k_base';
 
+// Linear in the length of a word (src/datasets/tokenizers.ts: long runs are counted in chunks).
 const COUNTERS: Record<Encoding, (text: string) => number> = {
-  o200k_base: (t) => countO200k(t, { disallowedSpecial: new Set() }),
-  cl100k_base: (t) => countCl100k(t, { disallowedSpecial: new Set() }),
+  o200k_base: linearCount((t) => countO200k(t, { disallowedSpecial: new Set() })),
+  cl100k_base: linearCount((t) => countCl100k(t, { disallowedSpecial: new Set() })),
 };
 
 /**

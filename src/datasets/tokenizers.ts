@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { readUserJson } from '../workspace/confine.js';
@@ -43,6 +43,33 @@ export function openAiModel(model: string): { encoding: OpenAiEncoding; context:
   return [...OPENAI_MODELS].sort((a, b) => b.prefix.length - a.prefix.length).find((m) => name === m.prefix || name.startsWith(`${m.prefix}-`) || name.startsWith(`${m.prefix}:`));
 }
 
+/**
+ * Longest run of non-space (or of space) characters counted in one piece. BPE costs the square of a
+ * piece's length (a 1 MB word took over 200 s and held the event loop), and a pre-tokenizer piece is at
+ * most one such run plus one character; longer runs are counted in chunks of this length, as tiktoken
+ * bounds its pieces, off by at most a token a chunk. Text without such a run counts exactly as before.
+ */
+export const MAX_PIECE_CHARS = 256;
+const LONG_RUN = new RegExp(`\\S{${MAX_PIECE_CHARS + 1},}|\\s{${MAX_PIECE_CHARS + 1},}`, 'g');
+
+/** `count` made linear in the length of a run: long runs go through it in MAX_PIECE_CHARS chunks. */
+export function linearCount(count: (text: string) => number): (text: string) => number {
+  return (text) => {
+    if (text.length <= MAX_PIECE_CHARS) return count(text);
+    let total = 0;
+    let from = 0;
+    for (const match of text.matchAll(LONG_RUN)) {
+      const start = match.index;
+      const end = start + match[0].length;
+      // The run's first chunk stays with the text before it (a leading space joins its piece as usual).
+      total += count(text.slice(from, start + MAX_PIECE_CHARS));
+      for (let at = start + MAX_PIECE_CHARS; at < end; at += MAX_PIECE_CHARS) total += count(text.slice(at, Math.min(at + MAX_PIECE_CHARS, end)));
+      from = end;
+    }
+    return from === 0 ? count(text) : total + (from < text.length ? count(text.slice(from)) : 0);
+  };
+}
+
 const encodingCache = new Map<OpenAiEncoding, (text: string) => number>();
 
 async function loadEncoding(encoding: OpenAiEncoding): Promise<(text: string) => number> {
@@ -51,7 +78,7 @@ async function loadEncoding(encoding: OpenAiEncoding): Promise<(text: string) =>
   const mod = encoding === 'o200k_base' ? await import('gpt-tokenizer/encoding/o200k_base') : await import('gpt-tokenizer/encoding/cl100k_base');
   // Special-token strings inside content are ordinary text to the fine-tuning API (tiktoken's encode_ordinary).
   const noSpecial = { disallowedSpecial: new Set<string>() };
-  const count = (text: string) => mod.countTokens(text, noSpecial);
+  const count = linearCount((text) => mod.countTokens(text, noSpecial));
   encodingCache.set(encoding, count);
   return count;
 }
@@ -103,7 +130,7 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
   const config = existsSync(configPath) ? (readUserJson(configPath, 'model') as Record<string, unknown>) : {};
   const { Tokenizer } = await import('@huggingface/tokenizers');
   const tokenizer = new Tokenizer(json, config);
-  const count = (text: string) => tokenizer.encode(text, { add_special_tokens: false }).ids.length;
+  const count = linearCount((text) => tokenizer.encode(text, { add_special_tokens: false }).ids.length);
   const template = typeof config.chat_template === 'string' ? config.chat_template : undefined;
   const render = template ? await chatRenderer(template, config) : undefined;
   const modelMax = typeof config.model_max_length === 'number' && config.model_max_length < 1e9 ? config.model_max_length : undefined;
@@ -115,7 +142,7 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
     count,
     // With a chat template, count what the model really sees; without one, content plus 4 tokens a message for the framing.
     countChat: (messages, tools) =>
-      render ? tokenizer.encode(render(messages, tools), { add_special_tokens: false }).ids.length : messages.reduce((n, m) => n + 4 + count(m.content), 0),
+      render ? count(render(messages, tools)) : messages.reduce((n, m) => n + 4 + count(m.content), 0),
   };
 }
 
