@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { modalPlugin } from '../../plugins/modal/index.js';
 import { openaiPlugin } from '../../plugins/openai/index.js';
 import { togetherPlugin } from '../../plugins/together/index.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -15,6 +16,7 @@ import { monitorTrainingTool } from '../../tools/monitor-training.js';
 import { planTrainingTool } from '../../tools/plan-training.js';
 import { startTrainingTool } from '../../tools/start-training.js';
 import { FakeOpenAI } from '../remote/fake-openai.js';
+import { FakeModal } from '../remote/fake-modal.js';
 import { FakeTogether } from '../remote/fake-together.js';
 import type { SeenRequest } from '../remote/http-fake.js';
 import { prepareTestDataset } from '../training/datasets.js';
@@ -87,33 +89,63 @@ describe('secrets that an upstream echoes never reach a result, a log line or th
     for (const close of closers.splice(0).reverse()) await close();
   });
 
-  it('OpenAI: a 400 quoting the Authorization header fails the job without the key', async () => {
-    const fake = new FakeOpenAI('sk-echo-openai-0123456789abcdefXYZ');
-    const baseURL = await fake.start();
-    closers.push(() => fake.stop());
-    fake.http.fail({ method: 'POST', path: /\/files$/, times: 10, reply: echo });
-    const o = await observed({ plugins: [openaiPlugin], env: { OPENAI_API_KEY: fake.apiKey, OPENAI_BASE_URL: baseURL }, config: { plugins: { openai: { max_retries: 0 } } } });
-    closers.push(() => o.t.close());
-    const job_id = await trainUntilFailed(o, 'openai', 'gpt-4o-mini-2024-07-18', 'full');
-    await o.call('list_jobs', {});
-    expect(leaks(o, fake.apiKey)).toEqual([]);
-    // The failure is still explained, the upstream's words kept, the key cut out.
-    const monitor = await o.t.callOk(monitorTrainingTool, { job_id });
-    expect(monitor.error_message).toContain('Malformed request (headers: authorization=Bearer [redacted])');
-    expect(o.lines.join('')).toContain('[redacted]');
-  });
+  /** Each remote backend against its fake, which answers the first upload or submit with a body quoting the credentials. */
+  const backends = [
+    {
+      name: 'openai',
+      async serve() {
+        const fake = new FakeOpenAI('sk-echo-openai-0123456789abcdefXYZ');
+        const url = await fake.start();
+        fake.http.fail({ method: 'POST', path: /\/files$/, times: 10, reply: echo });
+        return { stop: () => fake.stop(), secrets: [fake.apiKey], env: { OPENAI_API_KEY: fake.apiKey, OPENAI_BASE_URL: url } };
+      },
+      plugin: openaiPlugin,
+      base_model: 'gpt-4o-mini-2024-07-18',
+      approach: 'full' as const,
+      shown: 'Malformed request (headers: authorization=Bearer [redacted])',
+    },
+    {
+      name: 'together',
+      async serve() {
+        const fake = new FakeTogether('tg-echo-together-0123456789abcdefXYZ');
+        const url = await fake.start();
+        fake.http.fail({ method: 'POST', path: /\/files\/upload$/, times: 10, reply: echo });
+        return { stop: () => fake.stop(), secrets: [fake.apiKey], env: { TOGETHER_API_KEY: fake.apiKey, TOGETHER_BASE_URL: url } };
+      },
+      plugin: togetherPlugin,
+      base_model: 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference',
+      approach: 'lora' as const,
+      shown: 'authorization=Bearer [redacted]',
+    },
+    {
+      name: 'modal',
+      async serve() {
+        const fake = new FakeModal('wk-echo-modal-id-0123456789', 'ws-echo-modal-secret-0123456789');
+        const url = await fake.start();
+        // Modal's proxy auth is two headers, no Bearer: only the configured values can be recognised.
+        const reply = (r: SeenRequest) => ({ status: 400, body: { detail: { message: `bad spec; sent modal-key=${String(r.headers['modal-key'])} modal-secret=${String(r.headers['modal-secret'])}` } } });
+        fake.http.fail({ method: 'POST', path: /^\/jobs$/, times: 10, reply });
+        return { stop: () => fake.stop(), secrets: [fake.tokenId, fake.tokenSecret], env: { MODAL_ENDPOINT_URL: url, MODAL_TOKEN_ID: fake.tokenId, MODAL_TOKEN_SECRET: fake.tokenSecret } };
+      },
+      plugin: modalPlugin,
+      base_model: 'Qwen/Qwen2.5-0.5B-Instruct',
+      approach: 'lora' as const,
+      shown: 'modal-key=[redacted] modal-secret=[redacted]',
+    },
+  ];
 
-  it('Together: a 400 quoting the Authorization header fails the job without the key', async () => {
-    const fake = new FakeTogether('tg-echo-together-0123456789abcdefXYZ');
-    const baseURL = await fake.start();
-    closers.push(() => fake.stop());
-    fake.http.fail({ method: 'POST', path: /\/files\/upload$/, times: 10, reply: echo });
-    const o = await observed({ plugins: [togetherPlugin], env: { TOGETHER_API_KEY: fake.apiKey, TOGETHER_BASE_URL: baseURL }, config: { plugins: { together: { max_retries: 0 } } } });
+  it.each(backends)('$name: an error body quoting the credentials fails the job without them', async (backend) => {
+    const fake = await backend.serve();
+    closers.push(fake.stop);
+    const o = await observed({ plugins: [backend.plugin], env: fake.env, config: { plugins: { [backend.name]: { max_retries: 0 } } } });
     closers.push(() => o.t.close());
-    const job_id = await trainUntilFailed(o, 'together', 'meta-llama/Meta-Llama-3.1-8B-Instruct-Reference', 'lora');
-    expect(leaks(o, fake.apiKey)).toEqual([]);
+    const job_id = await trainUntilFailed(o, backend.name, backend.base_model, backend.approach);
+    await o.call('list_jobs', {});
+    for (const secret of fake.secrets) expect(leaks(o, secret)).toEqual([]);
+    // The failure is still explained, the upstream's words kept, the credentials cut out.
     const monitor = await o.t.callOk(monitorTrainingTool, { job_id });
-    expect(monitor.error_message).toContain('authorization=Bearer [redacted]');
+    expect(monitor.error_message).toContain(backend.shown);
+    expect(o.lines.join('')).toContain('[redacted]');
   });
 
   it('judge endpoint: a 401 quoting the header, and a key from the config file only', async () => {
