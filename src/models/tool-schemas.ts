@@ -45,3 +45,24 @@ export function recordOutput(r: {
     created_at: r.created_at,
   };
 }
+
+const RecordSchema = z.object(ModelRecordShape);
+
+/**
+ * Splits records into those the read tools can return and those they cannot (written before import
+ * checked the files, e.g. 2^80 parameters), so one bad record no longer breaks list_models.
+ */
+export function readableRecords(records: readonly Parameters<typeof recordOutput>[0][]): {
+  models: Array<ReturnType<typeof recordOutput>>;
+  unreadable: Array<{ model_id: string; problem: string }>;
+} {
+  const models: Array<ReturnType<typeof recordOutput>> = [];
+  const unreadable: Array<{ model_id: string; problem: string }> = [];
+  for (const record of records) {
+    const output = recordOutput(record);
+    const checked = RecordSchema.safeParse(output);
+    if (checked.success) models.push(output);
+    else unreadable.push({ model_id: record.id, problem: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+  }
+  return { models, unreadable };
+}
