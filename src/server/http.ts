@@ -124,6 +124,9 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   log.info({ host: address.address, port: address.port, auth: token ? 'bearer' : 'none' }, 'serving MCP over HTTP at /mcp');
+  if (['0.0.0.0', '::'].includes(host) && (options.allowedHosts ?? settings.allowed_hosts).length === 0) {
+    log.warn({ host }, 'listening on every interface but http.allowed_hosts is empty: clients that use a name or address other than loopback get 403; set FINETUNE_MCP_ALLOWED_HOSTS');
+  }
   return {
     url: `http://${shownHost}:${address.port}`,
     port: address.port,

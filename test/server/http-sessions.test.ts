@@ -11,7 +11,7 @@ import { HttpSessions } from '../../src/server/http-sessions.js';
 import { listToolsIn, openSession, rawRequest } from '../helpers/http.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 
-const IDLE_MS = 400;
+const IDLE_MS = 1000;
 
 async function sessionsGauge(url: string): Promise<number> {
   const text = (await rawRequest(`${url}/metrics`)).text;
@@ -24,7 +24,7 @@ describe('HTTP transport: session lifetime', () => {
   let http: HttpServerHandle;
   beforeAll(async () => {
     t = await connectTestClient();
-    http = await serveHttp(t.services, { host: '127.0.0.1', port: 0, sessionIdleMs: IDLE_MS, maxSessions: 3 });
+    http = await serveHttp(t.services, { host: '127.0.0.1', port: 0, sessionIdleMs: IDLE_MS });
   });
   afterAll(async () => {
     await http.close();
@@ -49,21 +49,26 @@ describe('HTTP transport: session lifetime', () => {
   });
 
   it('keeps a session whose client holds its GET stream open (a live SDK client), past the idle time', async () => {
+    // Its own server with a longer idle time: the client opens its stream just after initialising, which a loaded machine may delay.
+    const live = await serveHttp(t.services, { host: '127.0.0.1', port: 0, sessionIdleMs: 1500 });
     const client = new Client({ name: 'live', version: '0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${http.url}/mcp`)));
-    await sleep(IDLE_MS * 2.5);
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${live.url}/mcp`)));
+    await sleep(4000);
     const result = await client.callTool({ name: 'server_info', arguments: {} });
     expect(result.isError).toBeFalsy();
     await client.close();
+    await live.close();
   });
 
   it('at the cap, a new session evicts the longest-idle one, which then gets 404', async () => {
+    const capped = await serveHttp(t.services, { host: '127.0.0.1', port: 0, maxSessions: 3 });
     const ids = [];
-    for (let i = 0; i < 5; i++) ids.push(await openSession(http.url));
-    expect(await sessionsGauge(http.url)).toBe(3);
-    expect((await listToolsIn(http.url, ids[0])).status).toBe(404);
-    expect((await listToolsIn(http.url, ids[1])).status).toBe(404);
-    for (const id of ids.slice(2)) expect((await listToolsIn(http.url, id)).status).toBe(200);
+    for (let i = 0; i < 5; i++) ids.push(await openSession(capped.url));
+    expect(await sessionsGauge(capped.url)).toBe(3);
+    expect((await listToolsIn(capped.url, ids[0])).status).toBe(404);
+    expect((await listToolsIn(capped.url, ids[1])).status).toBe(404);
+    for (const id of ids.slice(2)) expect((await listToolsIn(capped.url, id)).status).toBe(200);
+    await capped.close();
   });
 });
 
