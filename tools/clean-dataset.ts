@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { cleanDataset } from '../src/datasets/clean.js';
 import { PII_KINDS } from '../src/datasets/pii.js';
 import { CountsSchema, DatasetIdSchema, ModelSpecSchema, TokenStatsSchema } from '../src/datasets/schemas.js';
 import { defineTool } from '../src/server/tool.js';
@@ -57,6 +56,7 @@ export const cleanDatasetTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services, signal, progress }) {
+    const { cleanDataset } = await import('../src/datasets/clean.js');
     const result = await cleanDataset(services.datasets, args, { signal, progress: (d, t, m) => void progress(d, t, m) });
     return {
       dataset_id: result.record.id,

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { compareRuns } from '../src/registry/experiments.js';
-import { experimentsOf } from '../src/registry/index.js';
 import { FinetuneError } from '../src/errors.js';
 import { defineTool } from '../src/server/tool.js';
 import { RunSchema } from './log-experiment.js';
@@ -43,6 +41,7 @@ export const compareExperimentsTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
+    const [{ compareRuns }, { experimentsOf }] = await Promise.all([import('../src/registry/experiments.js'), import('../src/registry/index.js')]);
     const experiments = experimentsOf(services);
     const runs = [...(args.experiment || args.run_ids?.length ? experiments.runs(args) : []), ...(args.job_ids ?? []).map((id) => experiments.jobRun(id))];
     if (runs.length < 1) throw new FinetuneError('INVALID_INPUT', 'Pass experiment, run_ids or job_ids.', { details: { field: 'experiment' } });

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { runComparison } from '../src/evaluation/compare-run.js';
 import { ChangedExampleSchema, JudgeResultSchema, MetricDeltaSchema, VerdictSchema } from '../src/evaluation/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -51,6 +50,7 @@ export const compareModelsTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, ctx) {
+    const { runComparison } = await import('../src/evaluation/compare-run.js');
     return runComparison(ctx, args);
   },
   summarize: (o) =>

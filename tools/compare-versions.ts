@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { compareVersions } from '../src/registry/compare-versions.js';
-import { registryOf } from '../src/registry/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const compareVersionsTool = defineTool({
@@ -36,6 +34,7 @@ export const compareVersionsTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
+    const [{ compareVersions }, { registryOf }] = await Promise.all([import('../src/registry/compare-versions.js'), import('../src/registry/index.js')]);
     const registry = registryOf(services);
     return compareVersions(registry.get({ name: args.name, version: args.version_a }), registry.get({ name: args.name, version: args.version_b }));
   },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_SAMPLES, evaluateModel } from '../src/evaluation/evaluate.js';
+import { DEFAULT_SAMPLES } from '../src/evaluation/schemas.js';
 import { GateSchema } from '../src/registry/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -70,6 +70,7 @@ export const evaluateModelTool = defineTool({
   // openWorld: a remote model (openai:…) is called over the network.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, ctx) {
+    const { evaluateModel } = await import('../src/evaluation/evaluate.js');
     return evaluateModel(ctx, args);
   },
   summarize: (o) =>

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { extractDataset } from '../src/datasets/extract.js';
 import { DatasetIdSchema, TaskTypeSchema } from '../src/datasets/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -27,6 +26,7 @@ export const extractDatasetTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, { services, signal, progress }) {
+    const { extractDataset } = await import('../src/datasets/extract.js');
     const { prepared, rows, skipped, file } = await extractDataset(services, args, { signal, progress: (done, total, message) => void progress(done, total || undefined, message) });
     return {
       dataset_id: prepared.record.id,

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { registryOf } from '../src/registry/index.js';
 import { AliasEventSchema, GateSchema, ModelVersionSchema } from '../src/registry/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -23,6 +22,7 @@ export const getModelVersionTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
+    const { registryOf } = await import('../src/registry/index.js');
     const registry = registryOf(services);
     const model_version = registry.get(args);
     return { model_version, gates: registry.gates(model_version), alias_history: registry.history(model_version.name) };

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { consentLog } from '../src/datasets/clean.js';
 import { ConsentEntrySchema, DatasetIdSchema, ManifestSchema, SplitSchema } from '../src/datasets/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -27,6 +26,7 @@ export const inspectDatasetTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services, signal }) {
+    const { consentLog } = await import('../src/datasets/clean.js');
     const record = services.datasets.get(args.dataset_id);
     const page = await services.datasets.page(args.dataset_id, args.split, args.offset, args.limit, signal);
     return {

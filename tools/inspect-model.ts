@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { inspectModel } from '../src/models/inspect.js';
 import { ModelRecordShape, recordOutput } from '../src/models/tool-schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -57,6 +56,7 @@ export const inspectModelTool = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler({ model_id }, { services }) {
     const record = services.models.get(model_id);
+    const { inspectModel } = await import('../src/models/inspect.js');
     const info = inspectModel(record);
     const c = info.config;
     return {

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { registryOf } from '../src/registry/index.js';
 import { ModelVersionSchema } from '../src/registry/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -18,6 +17,7 @@ export const listModelVersionsTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
+    const { registryOf } = await import('../src/registry/index.js');
     return { versions: registryOf(services).list(args) };
   },
   summarize: ({ versions }) =>

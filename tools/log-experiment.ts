@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { experimentsOf } from '../src/registry/index.js';
 import { defineTool } from '../src/server/tool.js';
 
 const RunSchema = z.object({
@@ -35,6 +34,7 @@ export const logExperimentTool = defineTool({
   output: { run: RunSchema.describe('The recorded run.') },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
+    const { experimentsOf } = await import('../src/registry/index.js');
     return { run: experimentsOf(services).log(args) };
   },
   summarize: ({ run }) => `Logged run ${run.run_name} (${run.run_id}) in ${run.experiment}: ${Object.keys(run.metrics).length} metrics, ${Object.keys(run.params).length} params.`,

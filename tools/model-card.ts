@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { modelCardFor } from '../src/registry/card-service.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const modelCardTool = defineTool({
@@ -22,6 +21,7 @@ export const modelCardTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
+    const { modelCardFor } = await import('../src/registry/card-service.js');
     return modelCardFor(services, args);
   },
   summarize: (o) => `Model card for ${o.version_id}${o.path ? ` saved to ${o.path}` : ''} (Markdown in "markdown").`,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { defineTool } from '../src/server/tool.js';
-import { renderLossCurve } from '../src/training/loss-plot.js';
 import { runningSeconds } from '../src/training/ledger.js';
 import { JobEventSchema } from '../src/training/schemas.js';
 import { AlertSummarySchema, alertSummaries, bestEval, etaSeconds, JobSummarySchema, summarizeJob } from '../src/training/views.js';
@@ -42,7 +41,7 @@ export const monitorTrainingTool = defineTool({
       job = await ctx.services.jobs.waitForChange(job_id, wait_s, ctx.signal, progress, events_cursor || undefined);
     }
     const { events, next_cursor } = ledger.eventsSince(job_id, events_cursor, events_limit);
-    if (include_plot) ctx.attachImage(renderLossCurve({ loss: ledger.metricSeries(job_id, 'loss'), eval_loss: ledger.metricSeries(job_id, 'eval_loss') }));
+    if (include_plot) ctx.attachImage((await import('../src/training/loss-plot.js')).renderLossCurve({ loss: ledger.metricSeries(job_id, 'loss'), eval_loss: ledger.metricSeries(job_id, 'eval_loss') }));
     const metrics = Object.fromEntries(Object.entries(ledger.latestMetrics(job_id)).map(([k, v]) => [k, { step: v.step, value: Number.isFinite(v.value) ? v.value : null }]));
     return {
       ...summarizeJob(job),

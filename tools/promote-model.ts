@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { registryOf } from '../src/registry/index.js';
 import { GateSchema, ModelVersionSchema } from '../src/registry/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -32,6 +31,7 @@ export const promoteModelTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
+    const { registryOf } = await import('../src/registry/index.js');
     const { version, previous, changed, forced, gates } = registryOf(services).promote(args);
     return { name: version.name, alias: args.alias, from: previous, to: version.version, version_id: version.version_id, changed, forced, gates, ...(args.detail ? { model_version: version } : {}) };
   },

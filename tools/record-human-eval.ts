@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { recordHumanEval } from '../src/evaluation/human-eval.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const recordHumanEvalTool = defineTool({
@@ -36,6 +35,7 @@ export const recordHumanEvalTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
+    const { recordHumanEval } = await import('../src/evaluation/human-eval.js');
     return recordHumanEval(services, args);
   },
   summarize: (o) =>

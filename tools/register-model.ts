@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { registryOf } from '../src/registry/index.js';
 import { ModelVersionSchema } from '../src/registry/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -27,6 +26,7 @@ export const registerModelTool = defineTool({
   output: { model_version: ModelVersionSchema.describe('The registered version.') },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
+    const { registryOf } = await import('../src/registry/index.js');
     return { model_version: await registryOf(services).register(args) };
   },
   summarize: ({ model_version: v }) =>

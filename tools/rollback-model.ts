@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { registryOf } from '../src/registry/index.js';
 import { AliasEventSchema, ModelVersionSchema } from '../src/registry/schemas.js';
 import { defineTool } from '../src/server/tool.js';
 
@@ -30,6 +29,7 @@ export const rollbackModelTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
+    const { registryOf } = await import('../src/registry/index.js');
     const registry = registryOf(services);
     const { from, to } = registry.rollback(args);
     const detail = args.detail ? { from_model_version: from, to_model_version: to, alias_history: registry.history(args.name, args.alias) } : {};

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_GATES, type EvaluationSettings } from '../src/evaluation/gates.js';
-import { BLEU_TOKENIZERS } from '../src/evaluation/metrics/bleu.js';
-import { DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED } from '../src/evaluation/metrics/bootstrap.js';
-import { CLASSIFICATION_METRICS, scoreOutputs, TEXT_METRICS } from '../src/evaluation/score-outputs.js';
+import { BLEU_TOKENIZERS } from '../src/evaluation/metrics/tokenizers.js';
+import { CLASSIFICATION_METRICS, TEXT_METRICS } from '../src/evaluation/score-metrics.js';
 import { defineTool } from '../src/server/tool.js';
 
 const IntervalSchema = z.object({
@@ -92,6 +91,10 @@ export const scoreOutputsTool = defineTool({
     const path = services.workspace.resolveUserPath(args.path);
     // Tests may replace the whole evaluation section; fall back to the schema defaults field by field.
     const settings: Partial<EvaluationSettings> = services.config.evaluation ?? {};
+    const [{ scoreOutputs }, { DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED }] = await Promise.all([
+      import('../src/evaluation/score-outputs.js'),
+      import('../src/evaluation/metrics/bootstrap.js'),
+    ]);
     const result = await scoreOutputs(path, {
       metrics: args.metrics,
       bleu_tokenize: args.bleu_tokenize,

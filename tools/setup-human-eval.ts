@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { setupHumanEval } from '../src/evaluation/human-eval.js';
 import { defineTool } from '../src/server/tool.js';
 
 export const setupHumanEvalTool = defineTool({
@@ -25,6 +24,7 @@ export const setupHumanEvalTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
+    const { setupHumanEval } = await import('../src/evaluation/human-eval.js');
     return setupHumanEval(services, args);
   },
   summarize: (o) => `Review ${o.human_eval_id}: ${o.items} items, criteria ${o.criteria.join(', ')}; sheet at ${o.file}. ${o.instructions}`,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { CountsSchema, DatasetIdSchema } from '../src/datasets/schemas.js';
-import { splitDataset } from '../src/datasets/split.js';
 import { defineTool } from '../src/server/tool.js';
 
 const ratio = (name: string, fallback: number) => z.number().min(0).max(1).default(fallback).describe(`Share of rows in ${name}, e.g. ${fallback}. The three ratios must sum to 1.`);
@@ -42,6 +41,7 @@ export const splitDatasetTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services, signal }) {
+    const { splitDataset } = await import('../src/datasets/split.js');
     const result = await splitDataset(services.datasets, args, { signal });
     return {
       dataset_id: result.record.id,

@@ -10,6 +10,7 @@ import { readCases } from './cases.js';
 import { bootstrapInterval } from './metrics/bootstrap.js';
 import { classificationReport } from './metrics/classification.js';
 import { EvaluationSettingsSchema } from './gates.js';
+import { DEFAULT_SAMPLES } from './schemas.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from './model-ref.js';
 import type { CaseScore, LocalRunner } from './runners/local.js';
 import { openRunner } from './runners/open.js';
@@ -30,7 +31,7 @@ export interface EvaluateArgs extends ModelRefInput {
 }
 
 /** Default number of sample outputs, and how much of each text a sample shows without detail. */
-export const DEFAULT_SAMPLES = 3;
+export { DEFAULT_SAMPLES };
 const SAMPLE_CHARS = 200;
 const DETAIL_PER_EXAMPLE = 50;
 

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Sample outputs evaluate_model returns by default (here, not in evaluate.ts, so the tool's schema loads without the evaluator). */
+export const DEFAULT_SAMPLES = 3;
+
 /** Zod shapes of comparison results, shared by compare_models and record_human_eval. */
 
 export const MetricDeltaSchema = z.object({

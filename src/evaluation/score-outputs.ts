@@ -16,15 +16,12 @@ import { Chrf } from './metrics/chrf.js';
 import { classificationReport, sortedLabels } from './metrics/classification.js';
 import { RougeScorer } from './metrics/rouge.js';
 import { exactMatch, maxOverReferences, tokenF1 } from './metrics/squad.js';
+import { CLASSIFICATION_METRICS, TEXT_METRICS } from './score-metrics.js';
 
-export const TEXT_METRICS = ['bleu', 'chrf', 'chrf_pp', 'rouge_1', 'rouge_2', 'rouge_l', 'rouge_lsum', 'exact_match', 'f1'] as const;
+export { CLASSIFICATION_METRICS, TEXT_METRICS };
 
 /** score_outputs metric name → rouge-score type. */
 const ROUGE_TYPES = { rouge_1: 'rouge1', rouge_2: 'rouge2', rouge_l: 'rougeL', rouge_lsum: 'rougeLsum' } as const;
-export const CLASSIFICATION_METRICS = [
-  'accuracy', 'macro_f1', 'macro_precision', 'macro_recall', 'micro_f1', 'micro_precision', 'micro_recall',
-  'weighted_f1', 'weighted_precision', 'weighted_recall',
-] as const;
 export type ScoreMetric = (typeof TEXT_METRICS)[number] | (typeof CLASSIFICATION_METRICS)[number];
 
 export interface ScoreOutputsOptions {

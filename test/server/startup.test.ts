@@ -17,7 +17,10 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-const HEAVY = /node_modules\/(better-sqlite3|prom-client|onnx-proto|protobufjs|openai|yaml|pngjs|csv-parse|onnxruntime-node|@hono|express|@huggingface)\/|\/plugins\/local\/engine\//;
+// The engine's config checks (arch, expected-weights) are plain code that import uses; its graph builder, ops and runtime are not.
+const HEAVY = /node_modules\/(better-sqlite3|prom-client|onnx-proto|protobufjs|openai|yaml|pngjs|csv-parse|onnxruntime-node|@hono|express|@huggingface)\/|\/plugins\/local\/engine\/(?!arch\.|expected-weights\.)/;
+// What tools run, as opposed to what their definitions list: a tool's handler imports it with `await import()`.
+const HANDLER_CODE = /\/src\/(evaluation\/(evaluate|compare-run|compare|human-eval|score-outputs|cases|runners\/[^/]+)|registry\/(index|registry|card-service|experiments|compare-versions|model-card)|datasets\/(clean|split|extract)|models\/inspect|training\/loss-plot)\.[jt]s$/;
 
 describe('what the stdio server loads before its handshake', () => {
   it('builds services and the MCP server without the database, native modules or heavy libraries; startup() opens them', () => {
@@ -25,7 +28,7 @@ describe('what the stdio server loads before its handshake', () => {
     // ESM loads are seen by a load hook, CommonJS ones (createRequire, CJS packages) in require.cache;
     // the local engine (ONNX graph builder and ops) is ours but heavy too.
     const hook = `data:text/javascript,${encodeURIComponent(
-      'export async function load(url, context, next) { const result = await next(url, context); if (url.includes("/node_modules/") || url.includes("/plugins/local/engine/")) process.stderr.write("ESM " + url + "\\n"); return result; }',
+      'export async function load(url, context, next) { const result = await next(url, context); if (url.includes("/node_modules/") || url.includes("/plugins/local/engine/") || /\\/src\\/(evaluation|registry|datasets|models|training)\\//.test(url)) process.stderr.write("ESM " + url + "\\n"); return result; }',
     )}`;
     const script = `
       import { register, createRequire } from 'node:module';
@@ -56,6 +59,7 @@ describe('what the stdio server loads before its handshake', () => {
     const esm = run.stderr.split('\n').filter((l) => l.startsWith('ESM '));
     expect(esm.length).toBeGreaterThan(0); // the hook works: zod and the SDK are seen
     expect(esm.filter((l) => HEAVY.test(l))).toEqual([]);
+    expect(esm.filter((l) => HANDLER_CODE.test(l))).toEqual([]);
     expect(out.before.cjs.filter((p) => HEAVY.test(p))).toEqual([]);
     expect(out.before.db).toBe(false);
     // startup() runs the duties: the database opens (better-sqlite3 loads) and the ledger answers.
