@@ -1,11 +1,8 @@
 import { FinetuneError } from '../errors.js';
 import { deleteRecord, refuseIfRegistered, type DeletionResult } from '../workspace/record-deletion.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { processAlive } from './cancel-signal.js';
+import { workerAlive, type WorkerRef } from './cancel-signal.js';
 import type { JobRecord } from './job-records.js';
-
-/** A worker that ended this recently may still be writing its last files; later, its pid may be someone else's. */
-const WORKER_EXIT_GRACE_MS = 60_000;
 
 /** The job's own rows, dependents first (deliveries reference the outbox). Configs and plans stay: they are shared, immutable records. */
 const JOB_ROWS = [
@@ -31,7 +28,7 @@ export function deleteJob(workspace: Workspace, job_id: string): DeletionResult 
     area: 'jobs',
     id: job_id,
     check(db) {
-      const job = db.prepare('SELECT status, worker_pid, finished_at FROM jobs WHERE job_id = ?').get(job_id) as Pick<JobRecord, 'status' | 'worker_pid' | 'finished_at'> | undefined;
+      const job = db.prepare('SELECT status, worker_pid, worker_start FROM jobs WHERE job_id = ?').get(job_id) as (Pick<JobRecord, 'status'> & WorkerRef) | undefined;
       if (!job) throw new FinetuneError('NOT_FOUND', `No training job '${job_id}'.`, { recovery: 'Call list_jobs to see the jobs of this workspace.', details: { field: 'job_id' } });
       status = job.status;
       if (job.status === 'queued' || job.status === 'preparing' || job.status === 'running') {
@@ -40,8 +37,8 @@ export function deleteJob(workspace: Workspace, job_id: string): DeletionResult 
           details: { field: 'job_id' },
         });
       }
-      const recent = job.finished_at !== null && Date.now() - Date.parse(job.finished_at) < WORKER_EXIT_GRACE_MS;
-      if (recent && job.worker_pid && job.worker_pid !== process.pid && processAlive(job.worker_pid)) {
+      // An ended job's worker may still be writing its last files (its identity is checked: a reused pid is not it).
+      if (job.worker_pid && job.worker_pid !== process.pid && workerAlive(job)) {
         throw new FinetuneError('STATE_CONFLICT', `Job ${job_id} ended but its worker (pid ${job.worker_pid}) is still exiting.`, {
           retryable: true,
           recovery: 'Call delete_job again in a few seconds.',

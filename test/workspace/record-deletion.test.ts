@@ -103,6 +103,11 @@ describe('deletion refuses what is still referenced', () => {
     ledger.transition(queued, 'cancelled');
     expect(await t.callOk(deleteJobTool, { job_id: queued })).toEqual({ job_id: queued, status: 'cancelled', files_removed: 0, bytes_freed: 0 });
 
+    // An ended job whose worker still runs (it may be writing its last files) is refused until the worker is gone.
+    const setWorker = (pid: number) => t.services.workspace.db.prepare('UPDATE jobs SET worker_pid = ? WHERE job_id = ?').run(pid, job);
+    setWorker(process.ppid);
+    await refusedWith('delete_job', { job_id: job }, 'STATE_CONFLICT', /still exiting[^]*again in a few seconds/);
+    setWorker(999_999);
     const removed = await t.callOk(deleteJobTool, { job_id: job });
     expect(removed).toMatchObject({ job_id: job, status: 'succeeded', files_removed: 2 });
     expect(existsSync(join(t.home, 'jobs', job))).toBe(false);
