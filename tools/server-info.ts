@@ -5,15 +5,24 @@ import { defineTool, type ToolGroupStatus } from '../src/server/tool.js';
 const PluginStatusSchema = z.object({
   name: z.string().describe('Plugin name, e.g. "local" or "openai".'),
   version: z.string().describe('Plugin version (semver).'),
-  description: z.string().describe('What the plugin does.'),
+  description: z.string().optional().describe('What the plugin does (with detail: true).'),
   source: z.enum(['builtin', 'package']).describe('Built in, or loaded from an npm package named in the config.'),
   status: z.enum(['enabled', 'disabled']).describe('Whether its providers can be used now.'),
   provides: z.array(z.string()).describe('Provider kinds: training_backend, data_source, judge, tracker, model_store.'),
-  capabilities: z.record(z.string(), z.unknown()).describe('Declared capabilities (methods, approaches, devices…).'),
+  capabilities: z.record(z.string(), z.unknown()).optional().describe('Declared capabilities (methods, approaches, devices…) (with detail: true).'),
+  notice: z.string().optional().describe('A deprecation notice the plugin declares, e.g. the date OpenAI stops new fine-tuning jobs.'),
   code: z.string().optional().describe('Stable code of why it is disabled, e.g. PLUGIN_UNAVAILABLE.'),
   reason: z.string().optional().describe('Why it is disabled.'),
   fix: z.string().optional().describe('How to enable it.'),
 });
+
+type PluginStatus = z.infer<typeof PluginStatusSchema>;
+
+/** The compact entry (the default): what an agent needs to pick a plugin; detail adds descriptions and capabilities. */
+function compactPlugin({ description: _description, capabilities, ...rest }: PluginStatus): PluginStatus {
+  const deprecation = capabilities?.deprecation as { notice?: unknown } | undefined;
+  return typeof deprecation?.notice === 'string' ? { ...rest, notice: deprecation.notice } : rest;
+}
 
 function describeToolGroups(status: ToolGroupStatus | undefined) {
   const notListed = (status?.groups ?? []).filter((g) => !g.listed).map((g) => ({ group: g.name, tools: g.tools }));
@@ -30,10 +39,12 @@ export const serverInfoTool = defineTool({
   name: 'server_info',
   title: 'Server information',
   description:
-    'Describes this finetune-mcp server: version, workspace folder, the tool groups listed and how to list the others, every plugin with its status and capabilities ' +
-    '(and, for disabled ones, why and how to fix it) and the ONNX Runtime execution providers. ' +
+    'Describes this finetune-mcp server: version, workspace folder, the tool groups listed and how to list the others, every plugin with its status ' +
+    '(for disabled ones, why and how to fix it; detail: true adds descriptions and capabilities) and the ONNX Runtime execution providers. ' +
     'Call it first to learn what this server can do; then list_backends for training backends.',
-  input: {},
+  input: {
+    detail: z.boolean().default(false).describe("Also return each plugin's description and declared capabilities (methods, devices, models…). Default false: the result stays small."),
+  },
   output: {
     name: z.literal('finetune-mcp').describe('Server name.'),
     version: z.string().describe('Server version (semver).'),
@@ -41,7 +52,7 @@ export const serverInfoTool = defineTool({
     workspace: z.string().describe('Absolute path of the workspace root (database and artifacts).'),
     allowed_roots: z.array(z.string()).describe('Folders tools may read and write in this session: the workspace, allowed_roots from the config, and the MCP roots this client sent.'),
     uptime_s: z.number().describe('Seconds since this server process started.'),
-    plugins: z.array(PluginStatusSchema).describe('All plugins, enabled and disabled.'),
+    plugins: z.array(PluginStatusSchema).describe('All plugins, enabled and disabled; descriptions and capabilities with detail: true.'),
     tool_groups: z
       .object({
         listed: z.array(z.string()).describe('Groups tools/list shows in this session, e.g. ["data","train","judge","ship"].'),
@@ -61,7 +72,7 @@ export const serverInfoTool = defineTool({
       .describe('The ONNX Runtime used by the local runtime and trainer.'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(_args, { services, toolGroups }) {
+  async handler(args, { services, toolGroups }) {
     return {
       name: 'finetune-mcp' as const,
       version: services.version,
@@ -69,7 +80,7 @@ export const serverInfoTool = defineTool({
       workspace: services.workspace.root,
       allowed_roots: [...services.workspace.roots()],
       uptime_s: Math.round((Date.now() - services.started_at.getTime()) / 1000),
-      plugins: services.plugins.list(),
+      plugins: args.detail ? services.plugins.list() : services.plugins.list().map(compactPlugin),
       tool_groups: describeToolGroups(toolGroups?.status()),
       onnxruntime: await onnxExecutionProviders(),
     };

@@ -46,10 +46,12 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
   });
 
   it('shows OpenAI’s deprecation date in server_info', async () => {
-    const info = await client.callOk(serverInfoTool);
+    const compact = (await client.callOk(serverInfoTool)).plugins.find((p) => p.name === 'openai')!;
+    expect(compact.notice).toMatch(/2027-01-06/);
+    const info = await client.callOk(serverInfoTool, { detail: true });
     const openai = info.plugins.find((p) => p.name === 'openai')!;
     expect(openai.status).toBe('enabled');
-    expect(openai.capabilities.deprecation).toMatchObject({ no_new_jobs_after: '2027-01-06' });
+    expect(openai.capabilities!.deprecation).toMatchObject({ no_new_jobs_after: '2027-01-06' });
   });
 
   it('runs an SFT job end to end: upload, create, statuses, events, metrics, checkpoints, model', async () => {
