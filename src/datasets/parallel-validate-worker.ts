@@ -35,7 +35,7 @@ async function* records(): AsyncGenerator<SourceRecord[]> {
     const batch: SourceRecord[] = [];
     for (const raw of lines) {
       lastLine = raw.line;
-      const record = jsonLineRecord(input.path, raw, input.maxLineBytes);
+      const record = jsonLineRecord(input.path, raw, input.maxLineBytes, input.maxJsonValues);
       if (record) batch.push(record);
     }
     yield batch;

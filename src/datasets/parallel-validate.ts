@@ -25,6 +25,7 @@ export interface RangeInput {
   start: number;
   end: number;
   maxLineBytes: number;
+  maxJsonValues?: number;
   format?: SourceFormat;
   labels?: string[];
   maxIssues: number;
@@ -156,7 +157,7 @@ function startWorker(workerData: RangeInput, entry?: URL): Worker {
 
 async function validateRanges(path: string, plan: Plan, sourceOptions: ReadSourceOptions, options: ValidateOptions, workerEntry?: URL): Promise<ValidationResult> {
   throwIfCancelled(options.signal);
-  const base = { path, maxLineBytes: sourceOptions.maxLineBytes, labels: options.labels, maxIssues: options.maxIssues, thresholds: options.thresholds };
+  const base = { path, maxLineBytes: sourceOptions.maxLineBytes, maxJsonValues: sourceOptions.maxJsonValues, labels: options.labels, maxIssues: options.maxIssues, thresholds: options.thresholds };
   const inputs: RangeInput[] = [
     { ...base, start: 0, end: plan.split, format: options.format },
     { ...base, start: plan.split, end: plan.size, format: plan.format },

@@ -215,6 +215,8 @@ export class DatasetService {
     return {
       maxLineBytes: this.settings.max_line_bytes,
       maxJsonBytes: this.settings.max_json_bytes,
+      maxJsonValues: this.settings.max_json_values,
+      maxCsvColumns: this.settings.max_csv_columns,
       textSeparator: this.settings.text_separator,
       signal: run.signal,
       onProgress: throttledProgress(run),

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { DEFAULT_PII_REGIONS, unsupportedRegions } from './pii-phone.js';
+import { DEFAULT_MAX_CSV_COLUMNS, DEFAULT_MAX_JSON_VALUES } from './limits.js';
 
 /** The `datasets` section of the server config; every field has a default, so an empty section is valid. */
 export const DatasetSettingsSchema = z.object({
-  max_line_bytes: z.number().int().min(1024).default(64 * 1024 * 1024).describe('A JSONL line longer than this is one `line_too_long` issue, never held in memory.'),
-  max_json_bytes: z.number().int().min(1024).default(128 * 1024 * 1024).describe('Largest whole-file JSON array read (it is parsed whole, so this stays far below the heap limit; JSONL streams at any size).'),
+  max_line_bytes: z.number().int().min(1024).default(64 * 1024 * 1024).describe('Largest example in bytes: a JSONL line, a JSON array element, a CSV/TSV record or a text document over it is one issue, never held in memory.'),
+  max_json_bytes: z.number().int().min(1024).default(16 * 1024 * 1024).describe('Largest .json file that is one value, not an array (it is read whole); JSON arrays and JSONL stream at any size.'),
+  max_json_values: z.number().int().min(1000).default(DEFAULT_MAX_JSON_VALUES).describe('JSON values (objects, arrays and their items) allowed in one example; parsed, each takes ~100 bytes, so the default bounds an example near 100 MB.'),
+  max_csv_columns: z.number().int().min(1).default(DEFAULT_MAX_CSV_COLUMNS).describe('Columns allowed in a CSV/TSV header; a wider file is one `too_many_columns` issue.'),
   text_separator: z.string().default('').describe('Separator of documents in .txt sources (e.g. "<|endoftext|>"); blank lines when empty.'),
   default_tokenizer: z.string().default('o200k_base').describe('Encoding for token statistics when no model is named: o200k_base or cl100k_base.'),
   max_issues: z.number().int().min(1).default(1000).describe('Issues listed per validation (counts are always complete).'),

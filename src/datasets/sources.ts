@@ -8,6 +8,8 @@ import { FinetuneError } from '../errors.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { readLineBatches, readLines, type RawLine } from './line-reader.js';
 import { hashBytes, type Hash64 } from './fingerprint.js';
+import { countJsonValues, firstJsonByte, readJsonArrayBatches } from './json-array-reader.js';
+import { DEFAULT_MAX_CSV_COLUMNS, DEFAULT_MAX_JSON_VALUES } from './limits.js';
 
 /** One record read from a source file: a parsed value, or the issue that kept it from parsing. */
 export interface SourceRecord {
@@ -23,7 +25,12 @@ export type SourceKind = 'jsonl' | 'json' | 'csv' | 'tsv' | 'txt';
 
 export interface ReadSourceOptions {
   maxLineBytes: number;
+  /** Largest `.json` file that is one value, not an array (read whole); arrays stream element by element. */
   maxJsonBytes: number;
+  /** JSON values allowed in one example (a JSONL line, an array element); default DEFAULT_MAX_JSON_VALUES. */
+  maxJsonValues?: number;
+  /** Columns allowed in a CSV or TSV header; default DEFAULT_MAX_CSV_COLUMNS. */
+  maxCsvColumns?: number;
   /** For .txt sources: a literal that ends a document (e.g. "<|endoftext|>"); blank lines when empty. */
   textSeparator: string;
   signal?: AbortSignal;
@@ -53,6 +60,10 @@ export async function sourceFiles(path: string): Promise<string[]> {
     throw new FinetuneError('FILE_ERROR', `No file or folder at '${path}'.`, { details: { file: path, field: 'path' } });
   }
   if (!info.isDirectory()) {
+    if (!info.isFile()) {
+      // A FIFO (or socket, device) would block the thread that opens it, and with it every file tool.
+      throw new FinetuneError('FILE_ERROR', `'${path}' is not a regular file (a pipe, socket or device); only regular files and folders are read.`, { details: { file: path, field: 'path' } });
+    }
     if (!sourceKind(path)) {
       throw new FinetuneError('FILE_ERROR', `'${path}' has an unsupported extension '${extname(path)}'.`, {
         recovery: 'Use a .jsonl, .json, .csv, .tsv or .txt file, or a folder of them.',
@@ -90,7 +101,7 @@ export async function* readSourceBatches(path: string, options: ReadSourceOption
     } else {
       const kind = sourceKind(file)!;
       if (kind === 'jsonl') yield* readJsonLines(file, fileOptions);
-      else if (kind === 'json') yield* single(readJsonFile(file, sizes[index], fileOptions));
+      else if (kind === 'json') yield* readJsonFile(file, sizes[index], fileOptions);
       else if (kind === 'csv' || kind === 'tsv') yield* single(readDelimited(file, kind === 'tsv' ? '\t' : ',', fileOptions));
       else yield* single(readTextDocuments(file, fileOptions));
     }
@@ -123,7 +134,7 @@ async function* readJsonLines(file: string, options: ReadSourceOptions): AsyncGe
   for await (const lines of readLineBatches(file, { maxLineBytes: options.maxLineBytes, signal: options.signal, onProgress: options.onProgress as never })) {
     const batch: SourceRecord[] = [];
     for (const raw of lines) {
-      const record = jsonLineRecord(file, raw, options.maxLineBytes);
+      const record = jsonLineRecord(file, raw, options.maxLineBytes, maxJsonValues(options));
       if (record) batch.push(record);
     }
     yield batch;
@@ -131,28 +142,22 @@ async function* readJsonLines(file: string, options: ReadSourceOptions): AsyncGe
 }
 
 /** One JSON line as a record: its value, or the issue that kept it from parsing; undefined for a blank line. */
-export function jsonLineRecord(file: string, raw: RawLine, maxLineBytes: number): SourceRecord | undefined {
-  {
-    if (raw.too_long) {
-      return {
-        file,
-        line: raw.line,
-        issue: issue(raw.line, 'error', 'line_too_long', '', `Line is ${raw.byte_length} bytes, over the ${maxLineBytes}-byte limit.`, 'Split or shorten this example, or raise datasets.max_line_bytes.'),
-      };
-    }
-    if (isBlank(raw.bytes)) return undefined;
-    // ASCII (most lines) is its own Latin-1 decoding, which skips UTF-8 decoding and makes a one-byte string.
-    const ascii = isAscii(raw.bytes);
-    if (!ascii && !isUtf8(raw.bytes)) {
-      return { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_utf8', '', 'Line is not valid UTF-8.', 'Re-encode the file as UTF-8 (clean_dataset fixes encodings of prepared data).') };
-    }
-    const text = raw.bytes.toString(ascii ? 'latin1' : 'utf8');
-    try {
-      return { file, line: raw.line, value: JSON.parse(text), fingerprint: hashBytes(raw.bytes) };
-    } catch (error) {
-      return { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_json', '', `Invalid JSON: ${(error as Error).message}.`, 'Make each line one complete JSON object (no trailing commas, quotes escaped).') };
-    }
+export function jsonLineRecord(file: string, raw: RawLine, maxLineBytes: number, maxValues = DEFAULT_MAX_JSON_VALUES): SourceRecord | undefined {
+  if (raw.too_long) {
+    return {
+      file,
+      line: raw.line,
+      issue: issue(raw.line, 'error', 'line_too_long', '', `Line is ${raw.byte_length} bytes, over the ${maxLineBytes}-byte limit.`, 'Split or shorten this example, or raise datasets.max_line_bytes.'),
+    };
   }
+  if (isBlank(raw.bytes)) return undefined;
+  const parsed = parseJsonExample(raw.bytes, maxValues);
+  if ('value' in parsed) return { file, line: raw.line, value: parsed.value, fingerprint: hashBytes(raw.bytes) };
+  if (parsed.code === 'too_many_values') return { file, line: raw.line, issue: tooManyValues(raw.line, 'Line', maxValues) };
+  if (parsed.code === 'invalid_utf8') {
+    return { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_utf8', '', 'Line is not valid UTF-8.', 'Re-encode the file as UTF-8 (clean_dataset fixes encodings of prepared data).') };
+  }
+  return { file, line: raw.line, issue: issue(raw.line, 'error', 'invalid_json', '', parsed.message, 'Make each line one complete JSON object (no trailing commas, quotes escaped).') };
 }
 
 function isBlank(bytes: Buffer): boolean {
@@ -160,16 +165,31 @@ function isBlank(bytes: Buffer): boolean {
   return true;
 }
 
-/** A JSON array (or a single object); a `.json` file that is really JSON Lines is read as such. */
-async function* readJsonFile(file: string, size: number, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
+/**
+ * A `.json` file: a JSON array streams element by element (each element one example, under the same
+ * limits as a JSONL line); one other value is read whole up to `maxJsonBytes`; a file of objects one a
+ * line is read as JSON Lines.
+ */
+async function* readJsonFile(file: string, size: number, options: ReadSourceOptions): AsyncGenerator<SourceRecord[]> {
+  const first = firstJsonByte(file);
+  if (first === 0x5b) {
+    yield* readJsonArray(file, options);
+    return;
+  }
   if (size > options.maxJsonBytes) {
-    yield { file, line: 1, issue: issue(1, 'error', 'file_too_large', '', `JSON file is ${size} bytes, over the ${options.maxJsonBytes}-byte limit for whole-file JSON.`, 'Convert it to JSON Lines (one example a line), which streams at any size.') };
+    if (first === 0x7b && (await firstLineIsJson(file, options))) yield* readJsonLines(file, options);
+    else yield [{ file, line: 1, issue: issue(1, 'error', 'file_too_large', '', `JSON file is ${size} bytes and not an array: one value over the ${options.maxJsonBytes}-byte limit (datasets.max_json_bytes).`, 'Make it a JSON array or JSON Lines (one example a line), which stream at any size.') }];
     return;
   }
   const bytes = await readFile(file);
   options.onProgress?.(size, size);
   if (!isUtf8(bytes)) {
-    yield { file, line: 1, issue: issue(1, 'error', 'invalid_utf8', '', 'File is not valid UTF-8.', 'Re-encode the file as UTF-8.') };
+    yield [{ file, line: 1, issue: issue(1, 'error', 'invalid_utf8', '', 'File is not valid UTF-8.', 'Re-encode the file as UTF-8.') }];
+    return;
+  }
+  const values = countJsonValues(bytes, maxJsonValues(options));
+  if (values > maxJsonValues(options)) {
+    yield [{ file, line: 1, issue: tooManyValues(1, 'The file', maxJsonValues(options)) }];
     return;
   }
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
@@ -178,19 +198,70 @@ async function* readJsonFile(file: string, size: number, options: ReadSourceOpti
     value = JSON.parse(text);
   } catch (error) {
     if (text.trimStart().startsWith('{')) {
-      for await (const batch of readJsonLines(file, options)) yield* batch;
+      yield* readJsonLines(file, options);
       return;
     }
     const line = lineOfError(text, error as Error);
-    yield { file, line, issue: issue(line, 'error', 'invalid_json', '', `Invalid JSON: ${(error as Error).message}.`, 'Fix the syntax at this line; the whole file must be one JSON array.') };
+    yield [{ file, line, issue: issue(line, 'error', 'invalid_json', '', `Invalid JSON: ${(error as Error).message}.`, 'Fix the syntax at this line; the whole file must be one JSON array.') }];
     return;
   }
-  if (!Array.isArray(value)) {
-    yield { file, line: 1, value };
-    return;
+  yield [{ file, line: 1, value }];
+}
+
+/** Whether the first line of a file is one complete JSON value (so the file is JSON Lines). */
+async function firstLineIsJson(file: string, options: ReadSourceOptions): Promise<boolean> {
+  for await (const lines of readLineBatches(file, { maxLineBytes: options.maxLineBytes, signal: options.signal })) {
+    const record = lines.length ? jsonLineRecord(file, lines[0], options.maxLineBytes, maxJsonValues(options)) : undefined;
+    return record?.value !== undefined;
   }
-  const lines = arrayElementLines(text);
-  for (const [i, element] of value.entries()) yield { file, line: lines[i] ?? 1, value: element };
+  return false;
+}
+
+/** A JSON array's elements as records, one batch a 64 KiB chunk; each element is located by index, line and byte offset. */
+async function* readJsonArray(file: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord[]> {
+  const maxValues = maxJsonValues(options);
+  const fix = 'Fix this element; the whole file must be one JSON array of examples.';
+  for await (const { elements, problem } of readJsonArrayBatches(file, { maxElementBytes: options.maxLineBytes, signal: options.signal, onProgress: options.onProgress as never })) {
+    const batch: SourceRecord[] = [];
+    for (const element of elements) {
+      const where = `Element ${element.index} (byte ${element.offset})`;
+      const { line } = element;
+      if (element.too_long) {
+        batch.push({ file, line, issue: issue(line, 'error', 'element_too_long', '', `${where} is ${element.byte_length} bytes, over the ${options.maxLineBytes}-byte limit.`, 'Split or shorten this example, or raise datasets.max_line_bytes.') });
+        continue;
+      }
+      const parsed = parseJsonExample(element.bytes, maxValues);
+      if ('value' in parsed) batch.push({ file, line, value: parsed.value });
+      else if (parsed.code === 'too_many_values') batch.push({ file, line, issue: tooManyValues(line, where, maxValues) });
+      else batch.push({ file, line, issue: issue(line, 'error', parsed.code, '', `${where}: ${parsed.message}`, fix) });
+    }
+    if (problem) {
+      const at = `${problem.message} (line ${problem.line}, byte ${problem.offset})`;
+      batch.push({ file, line: problem.line, issue: issue(problem.line, 'error', 'invalid_json', '', `Invalid JSON array: ${at}; the rest of the file is not read.`, fix) });
+    }
+    yield batch;
+  }
+}
+
+function maxJsonValues(options: ReadSourceOptions): number {
+  return options.maxJsonValues ?? DEFAULT_MAX_JSON_VALUES;
+}
+
+function tooManyValues(line: number, what: string, limit: number): DatasetIssue {
+  return issue(line, 'error', 'too_many_values', '', `${what} holds over ${limit} JSON values (objects, arrays and their items); parsing it would take ~${Math.round(limit / 10_000)} MB or more.`, 'Shorten this example, or raise datasets.max_json_values.');
+}
+
+/** One example's JSON text parsed, or why it could not be: not UTF-8, over the value budget, bad syntax. */
+function parseJsonExample(bytes: Buffer, maxValues: number): { value: unknown } | { code: 'invalid_utf8' | 'too_many_values' | 'invalid_json'; message: string } {
+  // ASCII (most lines) is its own Latin-1 decoding, which skips UTF-8 decoding and makes a one-byte string.
+  const ascii = isAscii(bytes);
+  if (!ascii && !isUtf8(bytes)) return { code: 'invalid_utf8', message: 'not valid UTF-8.' };
+  if (countJsonValues(bytes, maxValues) > maxValues) return { code: 'too_many_values', message: '' };
+  try {
+    return { value: JSON.parse(bytes.toString(ascii ? 'latin1' : 'utf8')) };
+  } catch (error) {
+    return { code: 'invalid_json', message: `Invalid JSON: ${(error as Error).message}.` };
+  }
 }
 
 function lineOfError(text: string, error: Error): number {
@@ -203,62 +274,69 @@ function lineOfError(text: string, error: Error): number {
   return count;
 }
 
-/** The 1-based line on which each top-level element of a JSON array starts. */
-export function arrayElementLines(text: string): number[] {
-  const lines: number[] = [];
-  let line = 1;
-  let depth = 0;
-  let inString = false;
-  let expectElement = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 10) line++;
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c === 32 || c === 9 || c === 10 || c === 13) continue;
-    if (depth === 1 && expectElement && c !== 93) {
-      lines.push(line);
-      expectElement = false;
-    }
-    if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
-      depth++;
-      if (depth === 1) expectElement = true;
-    } else if (c === 93 || c === 125) depth--;
-    else if (c === 44 && depth === 1) expectElement = true;
-  }
-  return lines;
-}
-
+/**
+ * A CSV or TSV file, one record an example under its header's column names. A record is at most
+ * `maxLineBytes` (csv-parse would grow a field without end: an unterminated quote took 2.7 GB for a
+ * 1.5 GB file) and the header at most `maxCsvColumns` columns (a million columns took 475 MB for
+ * 12 MB); past either, one issue names the line and the rest of the file is not read.
+ */
 async function* readDelimited(file: string, delimiter: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
   const skipped: SourceRecord[] = [];
+  const maxColumns = options.maxCsvColumns ?? DEFAULT_MAX_CSV_COLUMNS;
   // csv-parse loads with the first CSV or TSV source, not at start-up.
   const { parse: parseCsv } = createRequire(import.meta.url)('csv-parse') as typeof import('csv-parse');
-  const parser = createReadStream(file).pipe(
+  const source = createReadStream(file);
+  // csv-parse cannot find where an oversized record ends (it drops the rest of the chunk and keeps
+  // failing): stop reading there; the records parsed before it still come.
+  let tooLong = false;
+  const parser = source.pipe(
     parseCsv({
-      columns: true,
+      columns: (header: string[]) => {
+        if (header.length > maxColumns) throw Object.assign(new Error(`The header has ${header.length} columns, over the ${maxColumns}-column limit (datasets.max_csv_columns)`), { code: 'TOO_MANY_COLUMNS' });
+        return header;
+      },
       delimiter,
       bom: true,
       info: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
       relax_quotes: false,
+      max_record_size: options.maxLineBytes,
       on_skip: (err) => {
+        if (tooLong) return undefined;
+        if (err?.code === 'CSV_MAX_RECORD_SIZE') {
+          tooLong = true;
+          source.unpipe(parser);
+          source.destroy();
+          parser.end();
+          return undefined;
+        }
         const line = (err as { lines?: number } | undefined)?.lines ?? 0;
         skipped.push({ file, line, issue: issue(line, 'error', 'invalid_csv', '', `Invalid CSV record: ${err?.message ?? 'unparseable'}.`, 'Quote fields that contain the delimiter, quotes or newlines; keep the column count of the header.') });
         return undefined;
       },
     }),
   );
-  for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-    throwIfCancelled(options.signal);
-    while (skipped.length) yield skipped.shift()!;
-    yield { file, line: entry.info.lines, value: entry.record };
+  let lastLine = 1;
+  try {
+    for await (const entry of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      throwIfCancelled(options.signal);
+      while (skipped.length) yield skipped.shift()!;
+      lastLine = entry.info.lines;
+      yield { file, line: entry.info.lines, value: entry.record };
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'TOO_MANY_COLUMNS') throw error;
+    yield { file, line: 1, issue: issue(1, 'error', 'too_many_columns', '', `${(error as Error).message}; the file is not read.`, 'Keep the fields of an example in a few columns (e.g. text, label), or raise datasets.max_csv_columns.') };
+    return;
+  } finally {
+    source.destroy();
   }
   while (skipped.length) yield skipped.shift()!;
+  if (tooLong) {
+    const line = lastLine + 1;
+    yield { file, line, issue: issue(line, 'error', 'record_too_long', '', `The record starting at line ${line} is over the ${options.maxLineBytes}-byte limit (is a quote left open?); the rest of the file is not read.`, 'Close the quote, or split this example, or raise datasets.max_line_bytes.') };
+  }
 }
 
 /** Plain text for continued pre-training: one `{text}` per document. */
