@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkTokenizerJson } from '../../plugins/local/model-files/tokenizer-check.js';
 import { FinetuneError } from '../errors.js';
 import { readUserJson } from '../workspace/confine.js';
 import { checkTemplate, renderTemplate, TemplateError } from './jinja-sandbox.js';
@@ -126,6 +127,7 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
   }
   // Files beside the `model` path are confined like it (a link to outside the roots is refused); errors show no content.
   const json = readUserJson(file, 'model') as HfTokenizerFile;
+  checkTokenizerJson(json as Record<string, unknown>, file);
   const configPath = join(folder, 'tokenizer_config.json');
   const config = existsSync(configPath) ? (readUserJson(configPath, 'model') as Record<string, unknown>) : {};
   const { Tokenizer } = await import('@huggingface/tokenizers');

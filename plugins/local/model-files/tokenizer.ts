@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { renderTemplate, TemplateError } from '../../../src/datasets/jinja-sandbox.js';
 import { FinetuneError } from '../../../src/errors.js';
+import { checkTokenizerJson } from './tokenizer-check.js';
 
 /**
  * A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) through @huggingface/tokenizers,
@@ -74,6 +75,7 @@ export class TextTokenizer {
 
   constructor(dir: string, tokenizerJson: Json, tokenizerConfig: Json) {
     this.dir = dir;
+    checkTokenizerJson(tokenizerJson, join(dir, 'tokenizer.json'));
     try {
       this.inner = new (huggingFace().Tokenizer)(tokenizerJson, tokenizerConfig);
     } catch (error) {
