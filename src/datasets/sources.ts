@@ -230,7 +230,7 @@ async function* readJsonArray(file: string, options: ReadSourceOptions): AsyncGe
         batch.push({ file, line, issue: issue(line, 'error', 'element_too_long', '', `${where} is ${element.byte_length} bytes, over the ${options.maxLineBytes}-byte limit.`, 'Split or shorten this example, or raise datasets.max_line_bytes.') });
         continue;
       }
-      const parsed = parseJsonExample(element.bytes, maxValues);
+      const parsed = parseJsonExample(element.buffer, maxValues, element.start, element.end, element.ascii);
       if ('value' in parsed) batch.push({ file, line, value: parsed.value });
       else if (parsed.code === 'too_many_values') batch.push({ file, line, issue: tooManyValues(line, where, maxValues) });
       else batch.push({ file, line, issue: issue(line, 'error', parsed.code, '', `${where}: ${parsed.message}`, fix) });
@@ -252,13 +252,18 @@ function tooManyValues(line: number, what: string, limit: number): DatasetIssue 
 }
 
 /** One example's JSON text parsed, or why it could not be: not UTF-8, over the value budget, bad syntax. */
-function parseJsonExample(bytes: Buffer, maxValues: number): { value: unknown } | { code: 'invalid_utf8' | 'too_many_values' | 'invalid_json'; message: string } {
+function parseJsonExample(
+  buffer: Buffer,
+  maxValues: number,
+  start = 0,
+  end = buffer.length,
   // ASCII (most lines) is its own Latin-1 decoding, which skips UTF-8 decoding and makes a one-byte string.
-  const ascii = isAscii(bytes);
-  if (!ascii && !isUtf8(bytes)) return { code: 'invalid_utf8', message: 'not valid UTF-8.' };
-  if (countJsonValues(bytes, maxValues) > maxValues) return { code: 'too_many_values', message: '' };
+  ascii = isAscii(buffer),
+): { value: unknown } | { code: 'invalid_utf8' | 'too_many_values' | 'invalid_json'; message: string } {
+  if (!ascii && !isUtf8(buffer.subarray(start, end))) return { code: 'invalid_utf8', message: 'not valid UTF-8.' };
+  if (end - start > maxValues && countJsonValues(buffer.subarray(start, end), maxValues) > maxValues) return { code: 'too_many_values', message: '' };
   try {
-    return { value: JSON.parse(bytes.toString(ascii ? 'latin1' : 'utf8')) };
+    return { value: JSON.parse(buffer.toString(ascii ? 'latin1' : 'utf8', start, end)) };
   } catch (error) {
     return { code: 'invalid_json', message: `Invalid JSON: ${(error as Error).message}.` };
   }

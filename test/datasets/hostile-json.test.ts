@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { validateDatasetTool } from '../../tools/validate-dataset.js';
-import { countJsonValues, readJsonArrayBatches, type ArrayBatch } from '../../src/datasets/json-array-reader.js';
+import { countJsonValues, elementBytes, readJsonArrayBatches, type ArrayBatch } from '../../src/datasets/json-array-reader.js';
 import { readSourceBatches } from '../../src/datasets/sources.js';
 import { datasetClient } from './helpers.js';
 import type { TestClient } from '../helpers/mcp.js';
@@ -22,13 +22,13 @@ async function scan(text: string, chunkBytes: number, maxElementBytes = 1 << 20)
   const all: ArrayBatch = { elements: [] };
   for await (const batch of readJsonArrayBatches(path, { maxElementBytes, chunkBytes })) {
     // Element bytes are views into a reused chunk: copy them before the next batch.
-    all.elements.push(...batch.elements.map((e) => ({ ...e, bytes: Buffer.from(e.bytes) })));
+    all.elements.push(...batch.elements.map((e) => ({ ...e, buffer: Buffer.from(elementBytes(e)), start: 0, end: e.end - e.start })));
     all.problem ??= batch.problem;
   }
   return all;
 }
 
-const parsed = (batch: ArrayBatch) => batch.elements.map((e) => JSON.parse(e.bytes.toString('utf8')));
+const parsed = (batch: ArrayBatch) => batch.elements.map((e) => JSON.parse(elementBytes(e).toString('utf8')));
 
 describe('JSON array scanner', () => {
   it('finds the same elements as JSON.parse, with their lines and offsets, at every chunk size', async () => {
@@ -83,7 +83,7 @@ describe('JSON array scanner', () => {
         [2, false, 32],
         [3, false, 1],
       ]);
-      expect(out.elements[0].bytes.length).toBe(0);
+      expect(elementBytes(out.elements[0]).length).toBe(0);
     }
   });
 
