@@ -110,8 +110,7 @@ function stopSandbox(box: Sandbox): void {
 }
 
 function outOfBounds(what: string): FinetuneError {
-  const { timeoutMs, heapMb, maxOutputChars } = TEMPLATE_LIMITS;
-  return new FinetuneError('INVALID_INPUT', `The chat template ${what}; templates render within ${timeoutMs} ms, ${heapMb} MB and ${maxOutputChars.toLocaleString('en')} characters of output.`, {
+  return new FinetuneError('INVALID_INPUT', `The chat template ${what}.`, {
     recovery: "Use the model's own chat template (a bounded loop over messages), or fix the template's loops.",
     details: { field: 'chat_template' },
   });
@@ -134,10 +133,10 @@ function call(template: string, context: Record<string, unknown> | undefined): s
   }
   if (!reply) {
     stopSandbox(box);
-    throw outOfBounds(`did not finish within ${TEMPLATE_LIMITS.timeoutMs} ms or ran past ${TEMPLATE_LIMITS.heapMb} MB (a loop too large for a chat)`);
+    throw outOfBounds(`did not finish within ${TEMPLATE_LIMITS.timeoutMs} ms or needed more than ${TEMPLATE_LIMITS.heapMb} MB (a loop too large for a chat)`);
   }
   if (reply.ok) return reply.value ?? '';
-  if (reply.bound === 'output') throw outOfBounds(`rendered ${reply.chars?.toLocaleString('en')} characters`);
+  if (reply.bound === 'output') throw outOfBounds(`rendered ${reply.chars?.toLocaleString('en')} characters (at most ${TEMPLATE_LIMITS.maxOutputChars.toLocaleString('en')})`);
   if (reply.bound === 'size') throw outOfBounds(`built a value too large (${reply.error})`);
   throw new TemplateError(reply.error ?? 'unknown template error', reply.phase ?? 'render');
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
+import { renderTemplate, TEMPLATE_LIMITS } from '../../src/datasets/jinja-sandbox.js';
 import { generateTool } from '../../tools/generate.js';
 import { importModelTool } from '../../tools/import-model.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
@@ -51,6 +52,13 @@ describe('hostile chat templates', () => {
     expect(info.name).toBe('finetune-mcp');
     const good = await t.callOk(prepareDatasetTool, { path: data, chat_template: GOOD });
     expect(good.task_type).toBe('completion');
+  });
+
+  it('caps the output, and renders again after a refusal', () => {
+    const content = 'w'.repeat(100_000);
+    const repeat = '{% for i in range(400) %}{{ messages[0].content }}{% endfor %}'; // 40 M characters
+    expect(() => renderTemplate(repeat, { messages: [{ role: 'user', content }] })).toThrow(`rendered 40,000,000 characters (at most ${TEMPLATE_LIMITS.maxOutputChars.toLocaleString('en')})`);
+    expect(renderTemplate(GOOD, { messages: [{ role: 'user', content: 'Hi' }], eos_token: '</s>', add_generation_prompt: true })).toBe('<|user|>\nHi</s>\n<|assistant|>\n');
   });
 
   it('a syntax error or raise_exception is INVALID_INPUT naming chat_template', async () => {
