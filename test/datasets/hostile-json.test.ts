@@ -116,6 +116,22 @@ describe('validate_dataset on hostile JSON arrays', () => {
     expect(out.summary.valid_rows).toBe(2);
   });
 
+  it('reads a .json file that is not an array whole only up to max_json_bytes; JSON Lines named .json stream', async () => {
+    const small = await datasetClient([scratch], { max_json_bytes: 1024 });
+    try {
+      const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `row ${i}`, label: i % 2 ? 'a' : 'b' }));
+      const lines = join(scratch, 'lines.json');
+      writeFileSync(lines, `${rows.join('\n')}\n`);
+      expect((await small.callOk(validateDatasetTool, { path: lines, count_tokens: false })).summary.records).toBe(40);
+      const object = join(scratch, 'object.json');
+      writeFileSync(object, JSON.stringify({ rows: rows.map((r) => JSON.parse(r)) }, null, 2));
+      const out = await small.callOk(validateDatasetTool, { path: object, count_tokens: false });
+      expect(out.issues.map((i) => [i.line, i.code])).toEqual([[1, 'file_too_large']]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('streams a large array of {}: live memory stays flat, the event loop keeps running', async () => {
     // 3 MB (a million elements) through the reader; HOSTILE_JSON_MB=133 validates the finding's size
     // through validate_dataset and prints time, RSS growth and event-loop lag.
