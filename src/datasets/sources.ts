@@ -176,9 +176,13 @@ async function* readJsonFile(file: string, size: number, options: ReadSourceOpti
     yield* readJsonArray(file, options);
     return;
   }
-  if (size > options.maxJsonBytes) {
+  // Too large to read whole as one value: JSON Lines (first line a value) stream, anything else is refused.
+  const overLimit = async function* (refusal: DatasetIssue): AsyncGenerator<SourceRecord[]> {
     if (first === 0x7b && (await firstLineIsJson(file, options))) yield* readJsonLines(file, options);
-    else yield [{ file, line: 1, issue: issue(1, 'error', 'file_too_large', '', `JSON file is ${size} bytes and not an array: one value over the ${options.maxJsonBytes}-byte limit (datasets.max_json_bytes).`, 'Make it a JSON array or JSON Lines (one example a line), which stream at any size.') }];
+    else yield [{ file, line: 1, issue: refusal }];
+  };
+  if (size > options.maxJsonBytes) {
+    yield* overLimit(issue(1, 'error', 'file_too_large', '', `JSON file is ${size} bytes and not an array: one value over the ${options.maxJsonBytes}-byte limit (datasets.max_json_bytes).`, 'Make it a JSON array or JSON Lines (one example a line), which stream at any size.'));
     return;
   }
   const bytes = await readFile(file);
@@ -187,9 +191,8 @@ async function* readJsonFile(file: string, size: number, options: ReadSourceOpti
     yield [{ file, line: 1, issue: issue(1, 'error', 'invalid_utf8', '', 'File is not valid UTF-8.', 'Re-encode the file as UTF-8.') }];
     return;
   }
-  const values = countJsonValues(bytes, maxJsonValues(options));
-  if (values > maxJsonValues(options)) {
-    yield [{ file, line: 1, issue: tooManyValues(1, 'The file', maxJsonValues(options)) }];
+  if (countJsonValues(bytes, maxJsonValues(options)) > maxJsonValues(options)) {
+    yield* overLimit(tooManyValues(1, 'The file', maxJsonValues(options)));
     return;
   }
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
