@@ -116,6 +116,15 @@ describe('validate_dataset on hostile JSON arrays', () => {
     expect(out.summary.valid_rows).toBe(2);
   });
 
+  it('refuses a JSONL line over the value budget before parsing it, then goes on', async () => {
+    const path = join(scratch, 'values.jsonl');
+    writeFileSync(path, `{"text": "a", "tags": [${'{},'.repeat(1200)}{}]}\n{"text": "fine", "label": "x"}\n`);
+    const out = await t.callOk(validateDatasetTool, { path, count_tokens: false });
+    expect(out.issues.filter((i) => i.severity === 'error').map((i) => [i.line, i.code])).toEqual([[1, 'too_many_values']]);
+    expect(out.issues[0].message).toContain('Line holds over 1000 JSON values');
+    expect(out.summary.valid_rows).toBe(1);
+  });
+
   it('reads a .json file that is not an array whole only up to max_json_bytes; JSON Lines named .json stream', async () => {
     const small = await datasetClient([scratch], { max_json_bytes: 1024 });
     try {
@@ -184,7 +193,7 @@ describe('validate_dataset on hostile JSON arrays', () => {
     }
     clearInterval(timer);
     const seconds = (performance.now() - started) / 1000;
-    if (process.env.HOSTILE_JSON_MB) console.error(`${mb} MB array of {}: ${seconds.toFixed(1)} s, RSS +${((rssPeak - rssBefore) / 1e6).toFixed(0)} MB, max event-loop lag ${maxLag.toFixed(0)} ms`);
+    if (process.env.HOSTILE_JSON_MB) console.error(`${mb} MB array of {}: ${seconds.toFixed(1)} s, RSS +${((rssPeak - rssBefore) / 1e6).toFixed(0)} MB (peak ${(rssPeak / 1e6).toFixed(0)} MB), max event-loop lag ${maxLag.toFixed(0)} ms`);
     expect(records).toBe(elements);
     expect(maxLag).toBeLessThan(1000);
   }, 3_600_000);
