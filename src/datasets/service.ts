@@ -5,6 +5,7 @@ import { FinetuneError } from '../errors.js';
 import { exportDataset, type ExportOptions, type ExportResult } from './export.js';
 import { governanceOf } from './governance.js';
 import type { Logger } from '../observability/logger.js';
+import { readUserJson } from '../workspace/confine.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { DatasetIssue } from './issues.js';
 import { readLines } from './line-reader.js';
@@ -398,7 +399,7 @@ export function tokenStats(tokenizer: string, tokens: CountColumn): TokenStats {
 
 function contextLength(dir: string): number | undefined {
   try {
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const config = readUserJson(join(dir, 'config.json'), 'model') as Record<string, unknown>;
     const n = config.max_position_embeddings ?? config.n_positions ?? config.max_seq_len;
     return typeof n === 'number' ? n : undefined;
   } catch {

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
+import { readUserJson } from '../workspace/confine.js';
 import { chatRenderer } from './tokenizers.js';
 import type { ChatRow, CompletionRow } from './types.js';
 
@@ -22,7 +23,7 @@ export function loadChatTemplate(spec: string, resolveDir: (path: string) => str
   if (!existsSync(file)) {
     throw new FinetuneError('FILE_ERROR', `No tokenizer_config.json at '${spec}'.`, { recovery: 'Give a Jinja template, a model id (mdl_…) or a folder whose tokenizer_config.json has chat_template.', details: { field: 'chat_template', file } });
   }
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const config = readUserJson(file, 'chat_template') as Record<string, unknown>; // confined like the path; errors show no content
   const raw = config.chat_template;
   const template = typeof raw === 'string' ? raw : Array.isArray(raw) ? (raw as Array<{ name?: string; template?: string }>).find((t) => t.name === 'default')?.template : undefined;
   if (!template) throw new FinetuneError('INVALID_INPUT', `'${file}' has no chat_template.`, { details: { field: 'chat_template', file } });

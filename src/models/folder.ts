@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { archFromConfig } from '../../plugins/local/engine/arch.js';
 import { checkLoadable } from '../../plugins/local/engine/expected-weights.js';
@@ -7,6 +7,7 @@ import { readModelConfig, SHARDED_INDEX_FILE, weightsPath } from '../../plugins/
 import type { ModelConfig } from '../../plugins/local/model-files/model-config.js';
 import { readSafetensorsShapes, shardFiles } from '../../plugins/local/model-files/safetensors.js';
 import { loadTokenizer } from '../../plugins/local/model-files/tokenizer.js';
+import { copyUserFile } from '../workspace/confine.js';
 
 /** What an import learns about a Hugging Face folder without decoding its weights. */
 export interface FolderSummary {
@@ -33,7 +34,7 @@ export function copyModelFiles(source: string, target: string): string[] {
   readModelConfig(source); // refuse a non-model or unsupported folder before copying gigabytes
   const copied: string[] = [];
   for (const file of [...MODEL_FILES.filter((f) => existsSync(join(source, f))).map((f) => join(source, f)), ...weightFiles(source)]) {
-    copyFileSync(file, join(target, basename(file)));
+    copyUserFile(file, join(target, basename(file)), 'source'); // each file (a link, a shard) confined to the roots
     copied.push(basename(file));
   }
   return copied.sort();

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
+import { readUserFile } from '../../../src/workspace/confine.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import { llama2cTokenizerConfig, llama2cTokenizerJson, readLlama2cTokenizer } from './llama2c-tokenizer.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors.js';
@@ -39,12 +40,9 @@ const HEADER_BYTES = 28;
 /** llama2.c version-1/2 exports start with this magic ("ak42") instead of a dim. */
 const VERSIONED_MAGIC = 0x616b3432;
 
+/** A checkpoint or tokenizer.bin opened for the tool call: confined to its roots, regular files only (src/workspace/confine.ts). */
 function readFile(path: string, field: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new FinetuneError('FILE_ERROR', `Cannot read ${field} ${path}: ${(error as Error).message}`, { details: { file: path, field } });
-  }
+  return readUserFile(path, field);
 }
 
 export function readLlama2cHeader(bytes: Uint8Array, path: string): Llama2cHeader {

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
+import { jsonErrorWhere, readUserFile } from '../../../src/workspace/confine.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 import { readSafetensors } from './safetensors.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
@@ -49,11 +50,12 @@ export function weightsPath(dir: string): string {
 export function readModelConfig(dir: string): { config: ModelConfig; raw_config: Record<string, unknown> } {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw notAModelFolder(dir, 'config.json');
+  const text = readUserFile(path, 'config.json', 'utf8');
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
-    throw new FinetuneError('CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`, { details: { file: path } });
+    throw new FinetuneError('CONFIG_INVALID', `${path} is not valid JSON (${jsonErrorWhere(error, text)}).`, { details: { file: path } });
   }
   try {
     return { config: parseModelConfig(raw), raw_config: raw };

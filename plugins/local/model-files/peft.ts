@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
+import { readUserJson } from '../../../src/workspace/confine.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import type { LoadedModel, WeightTensor } from './load-model.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
@@ -102,12 +103,7 @@ export function readPeftAdapter(dir: string): PeftAdapter {
       });
     }
   }
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new FinetuneError('FILE_ERROR', `${configPath} is not JSON: ${(error as Error).message}`, { details: { file: configPath } });
-  }
+  const config = readUserJson(configPath, 'adapter_path') as Record<string, unknown>;
   if (config.use_dora === true) {
     throw new FinetuneError('MODEL_UNSUPPORTED', `${configPath} is a DoRA adapter (use_dora); only plain LoRA adapters are supported.`, {
       details: { file: configPath, field: 'use_dora' },

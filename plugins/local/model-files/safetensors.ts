@@ -1,6 +1,7 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, readSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
+import { jsonErrorWhere, openForRead, readUserFile, readUserJson } from '../../../src/workspace/confine.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 
 /**
@@ -64,10 +65,11 @@ function parseSafetensorsHeaderWithDataLength(
     throw corrupt(path, `header length ${headerLength} does not fit in a ${bytes.length}-byte file (truncated?)`);
   }
   let header: Record<string, unknown>;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8');
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString('utf8')) as Record<string, unknown>;
+    header = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
-    throw corrupt(path, `header is not JSON (${(error as Error).message})`);
+    throw corrupt(path, `header is not JSON (${jsonErrorWhere(error, text)})`); // where, never what: the file may not be a model at all
   }
   const dataStart = 8 + headerLength;
   const dataLength = knownDataLength ?? bytes.length - dataStart;
@@ -174,12 +176,9 @@ export function f16ToF32(h: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+/** A weights file opened for the tool call (confined to its roots, regular files only; src/workspace/confine.ts). */
 function readBytes(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new FinetuneError('FILE_ERROR', `Cannot read ${path}: ${(error as Error).message}`, { details: { file: path } });
-  }
+  return readUserFile(path, 'weights');
 }
 
 /** Reads every tensor of one safetensors file, or of all shards when `path` is a `*.safetensors.index.json`. */
@@ -200,14 +199,8 @@ export function readSafetensorsShapes(path: string): Map<string, { dtype: string
     for (const shard of shardFiles(path)) for (const [name, info] of readSafetensorsShapes(shard)) out.set(name, info);
     return out;
   }
-  let fd: number;
+  const { fd, size } = openForRead(path, 'weights');
   try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new FinetuneError('FILE_ERROR', `Cannot read ${path}: ${(error as Error).message}`, { details: { file: path } });
-  }
-  try {
-    const size = statSync(path).size;
     const prefix = Buffer.alloc(8);
     if (readSync(fd, prefix, 0, 8, 0) < 8) throw corrupt(path, `only ${size} bytes, fewer than the 8-byte header length`);
     const headerLength = Number(prefix.readBigUInt64LE(0));
@@ -225,18 +218,19 @@ export function readSafetensorsShapes(path: string): Map<string, { dtype: string
 
 /** The shard files an index names, as absolute paths, in first-seen order; missing shards are FILE_ERROR. */
 export function shardFiles(indexPath: string): string[] {
-  let index: { weight_map?: Record<string, string> };
-  try {
-    index = JSON.parse(readBytes(indexPath).toString()) as typeof index;
-  } catch (error) {
-    if (error instanceof FinetuneError) throw error;
-    throw new FinetuneError('FILE_ERROR', `${indexPath} is not JSON: ${(error as Error).message}`, { details: { file: indexPath } });
-  }
-  const weightMap = index.weight_map;
+  const index = readUserJson(indexPath, 'weights') as { weight_map?: Record<string, unknown> } | null;
+  const weightMap = index?.weight_map;
   if (!weightMap || typeof weightMap !== 'object') {
     throw new FinetuneError('FILE_ERROR', `${indexPath} has no weight_map object.`, { details: { file: indexPath, field: 'weight_map' } });
   }
   return [...new Set(Object.values(weightMap))].map((shard) => {
+    // A shard is a file beside the index, named plainly: '../x' or '/etc/x' would read outside the folder.
+    if (typeof shard !== 'string' || shard !== basename(shard) || shard.includes('\\') || shard === '..' || shard === '.' || shard.includes('\0')) {
+      throw new FinetuneError('FILE_ERROR', `${indexPath} maps a tensor to ${JSON.stringify(shard)}, which is not a plain file name beside the index.`, {
+        recovery: 'Shard names in weight_map are file names in the same folder (model-00001-of-00002.safetensors).',
+        details: { file: indexPath, field: 'weight_map' },
+      });
+    }
     const shardPath = join(dirname(indexPath), shard);
     if (!existsSync(shardPath)) {
       throw new FinetuneError('FILE_ERROR', `Shard ${shard} named in ${indexPath} is missing.`, {
@@ -256,7 +250,7 @@ export function readSafetensorsMetadata(path: string): Record<string, string> {
 /** `model.safetensors.index.json`: {weight_map: {tensor name: shard file}}; every shard must exist and hold its tensors. */
 function readShardedSafetensors(indexPath: string): Map<string, SafetensorsTensor> {
   const shards = shardFiles(indexPath); // validates the index first
-  const weightMap = (JSON.parse(readBytes(indexPath).toString()) as { weight_map: Record<string, string> }).weight_map;
+  const weightMap = (readUserJson(indexPath, 'weights') as { weight_map: Record<string, string> }).weight_map;
   const out = new Map<string, SafetensorsTensor>();
   for (const shardPath of shards) {
     for (const [name, tensor] of readSafetensors(shardPath)) out.set(name, tensor);

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { renderTemplate, TemplateError } from '../../../src/datasets/jinja-sandbox.js';
 import { FinetuneError } from '../../../src/errors.js';
 import { checkTokenizerJson } from './tokenizer-check.js';
+import { readUserFile, readUserJson } from '../../../src/workspace/confine.js';
 
 /**
  * A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) through @huggingface/tokenizers,
@@ -33,12 +34,9 @@ function tokenContent(value: unknown): string | null {
   return null;
 }
 
+/** A tokenizer file opened for the tool call: confined to its roots, regular files only; a parse error shows no content. */
 function readJson(path: string): Json {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Json;
-  } catch (error) {
-    throw new FinetuneError('FILE_ERROR', `Cannot read ${path} as JSON: ${(error as Error).message}`, { details: { file: path } });
-  }
+  return readUserJson(path, 'tokenizer') as Json;
 }
 
 /** The chat template: tokenizer_config.json `chat_template` (string, or named list → "default"), else chat_template.jinja. */
@@ -50,7 +48,7 @@ function findChatTemplate(dir: string, config: Json): string | undefined {
     return (named.find((t) => t.name === 'default') ?? named[0])?.template;
   }
   const jinjaFile = join(dir, 'chat_template.jinja');
-  return existsSync(jinjaFile) ? readFileSync(jinjaFile, 'utf8') : undefined;
+  return existsSync(jinjaFile) ? readUserFile(jinjaFile, 'chat_template', 'utf8') : undefined;
 }
 
 const require = createRequire(import.meta.url);
