@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { retryable: false, recovery: 'List the records (list_datasets, list_models, list_jobs) and use an existing id.' },
   PATH_NOT_ALLOWED: { retryable: false, recovery: 'Use a path under one of the allowed roots, or add its folder to `allowed_roots` in the config.' },
   FILE_ERROR: { retryable: false, recovery: 'Check that the file exists, is readable and is the kind of file the tool expects.' },
+  DISK_FULL: { retryable: true, recovery: 'Free space (or raise the quota) on the disk being written (the workspace or the output folder), e.g. delete_job / delete_dataset for records no longer needed, then call again.' },
   DATASET_INVALID: { retryable: false, recovery: 'Run validate_dataset for every problem with its line and fix, then prepare the dataset again.' },
   CONFIG_INVALID: { retryable: false, recovery: 'Correct the named configuration key and start again.' },
   CAPABILITY_UNSUPPORTED: { retryable: false, recovery: 'Choose a backend or option that list_backends shows as supported.' },
@@ -75,9 +76,51 @@ export function isFinetuneError(error: unknown): error is FinetuneError {
   return error instanceof FinetuneError;
 }
 
-/** Wraps anything thrown into a FinetuneError; unknown failures become INTERNAL. */
+/** Wraps anything thrown into a FinetuneError; an operating-system refusal gets its own code, other failures become INTERNAL. */
 export function toFinetuneError(error: unknown): FinetuneError {
   if (error instanceof FinetuneError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new FinetuneError('INTERNAL', `Unexpected failure: ${message}`, { cause: error });
+  return fromSystemError(error) ?? new FinetuneError('INTERNAL', `Unexpected failure: ${message}`, { cause: error });
+}
+
+/** A path shown in a message: a 5,000-character one is cut to its ends. */
+function shownPath(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 80)}…(${path.length} characters)…${path.slice(-80)}` : path;
+}
+
+/**
+ * Node's errno failures that are the environment's doing, not a bug: a full disk or quota, a path too
+ * long or holding a NUL byte, no permission, a read-only filesystem, too many open files.
+ */
+function fromSystemError(error: unknown): FinetuneError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, path, syscall } = error as NodeJS.ErrnoException;
+  const file = typeof path === 'string' ? shownPath(path) : undefined;
+  const where = file ? ` '${file}'` : '';
+  const details: ErrorDetails = { ...(file ? { file } : {}), ...(code ? { errno: code } : {}) };
+  const options = { details, cause: error };
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new FinetuneError('DISK_FULL', `${code === 'EDQUOT' ? 'Disk quota exceeded' : 'No space left on the device'} while writing${where || ' a file'} (${syscall ?? 'write'}).`, options);
+    case 'ENAMETOOLONG':
+      return new FinetuneError('INVALID_INPUT', `A path is too long for the filesystem${where} (a name over 255 bytes or a path over 4,096).`, {
+        ...options,
+        recovery: 'Use a shorter path (shorter folder and file names).',
+      });
+    case 'ERR_INVALID_ARG_VALUE':
+    case 'ERR_INVALID_ARG_TYPE':
+      if (/null bytes/.test(error.message)) return new FinetuneError('INVALID_INPUT', 'A path contains a NUL byte (\\u0000).', { ...options, recovery: 'Remove the NUL byte from the path and call again.' });
+      return undefined;
+    case 'EACCES':
+    case 'EPERM':
+      return new FinetuneError('FILE_ERROR', `Permission denied${where} (${syscall ?? 'access'}).`, { ...options, recovery: 'Give the server user access to the file or folder, or use another path.' });
+    case 'EROFS':
+      return new FinetuneError('FILE_ERROR', `The filesystem is read-only${where}.`, { ...options, recovery: 'Write to a folder on a writable filesystem.' });
+    case 'EMFILE':
+    case 'ENFILE':
+      return new FinetuneError('FILE_ERROR', `Too many open files (${code})${where}.`, { ...options, retryable: true, recovery: 'Call again when fewer calls run at once, or raise the open-file limit (ulimit -n).' });
+    default:
+      return undefined;
+  }
 }

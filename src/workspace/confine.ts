@@ -87,12 +87,22 @@ function notRegular(path: string, stats: Stats, field: string): FinetuneError {
   });
 }
 
+/** The usual filesystem limits (Linux NAME_MAX and PATH_MAX): longer ones fail with ENAMETOOLONG when opened. */
+const MAX_NAME_BYTES = 255;
+const MAX_PATH_BYTES = 4096;
+
 /**
  * Canonicalises a path and checks it against `roots`; an existing path must be a regular file or a
  * folder (a FIFO would block the thread that opens it). Returns the canonical path.
  */
 export function confinePath(path: string, roots: readonly string[], field = 'path'): string {
   if (path.includes('\0')) throw new FinetuneError('INVALID_INPUT', `${field} contains a NUL byte.`, { details: { field } });
+  if (Buffer.byteLength(path) > MAX_PATH_BYTES || path.split(/[\\/]/).some((name) => Buffer.byteLength(name) > MAX_NAME_BYTES)) {
+    throw new FinetuneError('INVALID_INPUT', `${field} is too long (${path.length} characters; a file or folder name may have ${MAX_NAME_BYTES} bytes, a path ${MAX_PATH_BYTES}).`, {
+      recovery: 'Use a shorter path (shorter folder and file names).',
+      details: { field },
+    });
+  }
   const real = canonicalPath(path);
   if (!roots.some((root) => isInside(root, real))) {
     const shown = real === resolve(path) ? `'${path}'` : `'${path}' (${real})`;

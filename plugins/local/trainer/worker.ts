@@ -6,7 +6,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toFinetuneError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import type { TrainingSpec } from '../../../src/plugins/providers.js';
 import { recordWorker, watchCancel } from '../../../src/training/cancel-signal.js';
@@ -15,6 +14,7 @@ import { flushAlerts } from '../../../src/training/webhook.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import { Workspace } from '../../../src/workspace/workspace.js';
 import { runJob } from './job.js';
+import { reportWorkerFailure } from './worker-failure.js';
 
 /** Written at the end so attach() can tell a finished worker from a crashed one. */
 export const WORKER_STATE_FILE = 'worker-state.json';
@@ -60,11 +60,7 @@ async function main(specPath: string): Promise<number> {
     }
     return 0;
   } catch (error) {
-    const failure = toFinetuneError(error);
-    logger.error({ err: error }, 'training failed');
-    finish('failed', { error_code: failure.code, message: failure.message });
-    sink.event('error', failure.message, { code: failure.code, ...failure.details });
-    sink.status('failed', { message: failure.message, error_code: failure.code });
+    reportWorkerFailure(error, sink, finish, logger);
     return 1;
   } finally {
     unwatch();
