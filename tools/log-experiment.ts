@@ -1,5 +1,21 @@
 import { z } from 'zod';
+import { FinetuneError } from '../src/errors.js';
 import { defineTool } from '../src/server/tool.js';
+
+/** How deep extra params may nest: storing and showing a run stringifies them recursively (100,000 levels overflowed the stack). */
+const MAX_PARAMS_DEPTH = 32;
+
+/** Nesting depth of a JSON value, counted without recursion and stopping past `limit`. */
+function depthOver(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 const RunSchema = z.object({
   run_id: z.string().describe('Run id, e.g. "exp_01j…".'),
@@ -27,13 +43,19 @@ export const logExperimentTool = defineTool({
     project: z.string().optional().describe('Project for the default experiment name, e.g. "support". Default "default".'),
     run_name: z.string().optional().describe('Run name, unique in the experiment, e.g. "lr-2e-4"; default the job id or run-N.'),
     job_id: z.string().optional().describe('Training job this run is, e.g. "job_01j…".'),
-    params: z.record(z.string(), z.unknown()).optional().describe('Extra params, e.g. {"note": "dedup on"}.'),
+    params: z.record(z.string(), z.unknown()).optional().describe(`Extra params, at most ${MAX_PARAMS_DEPTH} levels deep, e.g. {"note": "dedup on"}.`),
     metrics: z.record(z.string(), z.number()).optional().describe('Extra metrics, e.g. {"bleu": 31.2}.'),
     artifacts: z.record(z.string(), z.string()).optional().describe('Extra artifacts, e.g. {"card": "./MODEL_CARD.md"}.'),
   },
   output: { run: RunSchema.describe('The recorded run.') },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
+    if (args.params && depthOver(args.params, MAX_PARAMS_DEPTH)) {
+      throw new FinetuneError('INVALID_INPUT', `params nest deeper than ${MAX_PARAMS_DEPTH} levels.`, {
+        recovery: 'Pass flat params (names to numbers or strings), e.g. {"note": "dedup on"}.',
+        details: { field: 'params' },
+      });
+    }
     const { experimentsOf } = await import('../src/registry/index.js');
     return { run: experimentsOf(services).log(args) };
   },
