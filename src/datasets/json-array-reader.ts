@@ -1,5 +1,6 @@
 import { throwIfCancelled } from './cancel.js';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openForRead } from '../workspace/confine.js';
 
 /** One top-level element of a JSON array, located in the file. */
 export interface RawElement {
@@ -63,7 +64,7 @@ function isSpace(c: number): boolean {
 
 /** The first byte of a file that is not whitespace or a UTF-8 BOM, or -1 when there is none in its first 64 KiB. */
 export function firstJsonByte(path: string): number {
-  const fd = openSync(path, 'r');
+  const { fd } = openForRead(path);
   try {
     const head = Buffer.allocUnsafe(65536);
     const n = readSync(fd, head, 0, head.length, 0);
@@ -90,7 +91,7 @@ const END = 4;
  */
 export async function* readJsonArrayBatches(path: string, options: ReadArrayOptions): AsyncGenerator<ArrayBatch> {
   const chunkBytes = options.chunkBytes ?? 1 << 16;
-  const fd = openSync(path, 'r');
+  const { fd } = openForRead(path);
   try {
     const chunk = Buffer.allocUnsafe(chunkBytes);
     const head = Buffer.alloc(3);

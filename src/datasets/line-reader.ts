@@ -1,5 +1,6 @@
 import { throwIfCancelled } from './cancel.js';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openForRead } from '../workspace/confine.js';
 
 export interface RawLine {
   /** 1-based line number in the file. */
@@ -46,7 +47,7 @@ export async function* readLineBatches(path: string, options: ReadLinesOptions):
   const chunkBytes = options.chunkBytes ?? 1 << 16;
   // Synchronous reads: no thread-pool round trip per chunk (the wait dominated wall time on a
   // busy machine); a chunk from the page cache blocks the event loop for well under a millisecond.
-  const fd = openSync(path, 'r');
+  const { fd } = openForRead(path); // confined, verified after the open, never a FIFO (src/workspace/confine.ts)
   try {
     const chunk = Buffer.allocUnsafe(chunkBytes);
     let carry: Buffer[] = [];

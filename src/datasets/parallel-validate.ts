@@ -5,8 +5,9 @@
  * failure falls back to that pass. Memory on the main thread: the duplicate index plus, while the first
  * range is still running, ~20 bytes a row of the second range (line, slot, two hashes) and its listed issues.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { openForRead } from '../workspace/confine.js';
 import { throwIfCancelled } from './cancel.js';
 import { detectFormat } from './formats.js';
 import type { DatasetIssue } from './issues.js';
@@ -108,7 +109,7 @@ async function planRanges(path: string, sourceOptions: ReadSourceOptions, option
 
 /** The offset after the first newline at or after `from`; a binary head (NUL bytes) gives undefined. */
 function lineStartAfter(path: string, from: number, size: number, maxLineBytes: number): number | undefined {
-  const fd = openSync(path, 'r');
+  const { fd } = openForRead(path);
   try {
     const head = Buffer.alloc(Math.min(size, 65536));
     readSync(fd, head, 0, head.length, 0);

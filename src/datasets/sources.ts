@@ -1,10 +1,11 @@
 import { throwIfCancelled } from './cancel.js';
-import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { open, readFile, readdir, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, readSync, statSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { isAscii, isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { extname, join } from 'node:path';
 import { FinetuneError } from '../errors.js';
+import { openForRead, readUserFile } from '../workspace/confine.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { readLineBatches, readLines, type RawLine } from './line-reader.js';
 import { hashBytes, type Hash64 } from './fingerprint.js';
@@ -112,15 +113,16 @@ export async function* readSourceBatches(path: string, options: ReadSourceOption
 /** One clear issue for a file that is empty or not text at all (NUL bytes in its first 64 KiB). */
 async function sniffNotText(file: string, size: number): Promise<DatasetIssue | undefined> {
   if (size === 0) return issue(1, 'error', 'empty_file', '', `File '${file}' is empty.`, 'Point at the file that holds the examples.');
-  const handle = await open(file, 'r');
+  // Opened confined and verified, never blocking on a FIFO swapped in after the path was checked (src/workspace/confine.ts).
+  const { fd } = openForRead(file);
   try {
     const head = Buffer.alloc(Math.min(size, 65536));
-    await handle.read(head, 0, head.length, 0);
+    readSync(fd, head, 0, head.length, 0);
     if (head.includes(0)) {
       return issue(1, 'error', 'binary_file', '', `File '${file}' is binary, not a text dataset.`, 'Export the data as JSONL, JSON, CSV or plain text first.');
     }
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   return undefined;
 }
@@ -185,7 +187,7 @@ async function* readJsonFile(file: string, size: number, options: ReadSourceOpti
     yield* overLimit(issue(1, 'error', 'file_too_large', '', `JSON file is ${size} bytes and not an array: one value over the ${options.maxJsonBytes}-byte limit (datasets.max_json_bytes).`, 'Make it a JSON array or JSON Lines (one example a line), which stream at any size.'));
     return;
   }
-  const bytes = await readFile(file);
+  const bytes = readUserFile(file);
   options.onProgress?.(size, size);
   if (!isUtf8(bytes)) {
     yield [{ file, line: 1, issue: issue(1, 'error', 'invalid_utf8', '', 'File is not valid UTF-8.', 'Re-encode the file as UTF-8.') }];
@@ -293,7 +295,7 @@ async function* readDelimited(file: string, delimiter: string, options: ReadSour
   const maxColumns = options.maxCsvColumns ?? DEFAULT_MAX_CSV_COLUMNS;
   // csv-parse loads with the first CSV or TSV source, not at start-up.
   const { parse: parseCsv } = createRequire(import.meta.url)('csv-parse') as typeof import('csv-parse');
-  const source = createReadStream(file);
+  const source = createReadStream(file, { fd: openForRead(file).fd });
   // csv-parse cannot find where an oversized record ends (it drops the rest of the chunk and keeps
   // failing): stop reading there; the records parsed before it still come.
   let tooLong = false;
@@ -412,7 +414,7 @@ export function estimateRows(path: string): number {
   let fd: number | undefined;
   try {
     const size = statSync(path).size;
-    fd = openSync(path, 'r');
+    fd = openForRead(path).fd;
     const sample = Buffer.allocUnsafe(Math.min(size, 65536));
     let lines = 0;
     let bytes = 0;
