@@ -167,17 +167,16 @@ export function readUserFile(path: string, field: string | undefined, encoding: 
 export function readUserFile(path: string, field = 'path', encoding?: 'utf8'): Buffer | string {
   const { fd, size } = openForRead(path, field);
   try {
-    const chunks: Buffer[] = [];
+    // The size the opened file had: one buffer, no copies (a file growing meanwhile is read up to that size).
+    const bytes = Buffer.allocUnsafe(size);
     let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.max(64 * 1024, Math.min(size - total + 1, 64 * 1024 * 1024)));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
+    while (total < size) {
+      const n = readSync(fd, bytes, total, size - total, total);
       if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
       total += n;
     }
-    const bytes = Buffer.concat(chunks, total);
-    return encoding ? bytes.toString(encoding) : bytes;
+    const read = bytes.subarray(0, total);
+    return encoding ? read.toString(encoding) : read;
   } finally {
     closeSync(fd);
   }
