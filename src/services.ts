@@ -30,7 +30,8 @@ export interface Services {
   /** Base models: import (folder, llama2.c, Hub), get, list (src/models/service.ts). */
   models: ModelService;
   /**
-   * Runs the start-up duties once (temp-file sweep, then job reconciliation: interrupted local
+   * Runs the start-up duties once (temp-file sweeps, in the workspace and of exports outside it;
+   * orphaned registry folders; then job reconciliation: interrupted local
    * jobs, re-attached remote ones, the watch loop) and resolves when they are done; later calls
    * share that run (a failed run is retried by the next call). The stdio server calls it after
    * the MCP handshake and holds requests that need the workspace until it resolves.
@@ -79,6 +80,10 @@ export async function createServices(config: Config, options: ServicesOptions): 
           workspace.sweepTempFiles();
           // Deletions a crash cut short: put the folder back (no commit) or finish removing it.
           (await import('./workspace/record-deletion.js')).finishInterruptedDeletions(workspace);
+          // What a crash left outside the workspace's own folders: export temps beside a user's target,
+          // registry folders whose version row never committed.
+          (await import('./workspace/pending-temps.js')).sweepPendingTemps(workspace.root);
+          (await import('./registry/orphans.js')).sweepOrphanVersionFolders(workspace);
           await services.jobs.open(services);
         })
         .catch((error: unknown) => {

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { FinetuneError } from '../errors.js';
+import { dirname } from 'node:path';
+import { FinetuneError, toFinetuneError } from '../errors.js';
+import { tempPathFor } from '../workspace/atomic-write.js';
 import type { DatasetService } from './service.js';
 import type { CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, SplitName, TaskType, TextRow, TripletRow } from './types.js';
 import { HashingFileWriter } from './version-writer.js';
@@ -45,7 +45,9 @@ export async function exportDataset(service: DatasetService, id: string, options
       details: { field: 'format' },
     });
   }
-  const sink = new AtomicSink(options.path);
+  // The temp file lies beside the user's target, outside the workspace: noted so a crash's leftover is swept at start.
+  const { trackPendingTemp } = await import('../workspace/pending-temps.js');
+  const sink = new AtomicSink(options.path, (temp) => trackPendingTemp(service.workspace.root, temp));
   let rows = 0;
   try {
     if (options.format === 'alpaca') sink.write('[\n');
@@ -169,15 +171,25 @@ class AtomicSink {
   private readonly temp: string;
   private readonly fd: number;
   private readonly out: HashingFileWriter;
+  private readonly untrack: () => void;
 
-  constructor(private readonly target: string) {
+  constructor(
+    private readonly target: string,
+    track: (temp: string) => () => void,
+  ) {
+    this.temp = tempPathFor(target);
+    let untrack: (() => void) | undefined;
     try {
       mkdirSync(dirname(target), { recursive: true });
-      this.temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+      untrack = track(this.temp);
       this.fd = openSync(this.temp, 'w', 0o644);
     } catch (error) {
+      untrack?.();
+      const system = toFinetuneError(error); // a full disk is DISK_FULL, a long name INVALID_INPUT
+      if (system.code !== 'INTERNAL') throw system;
       throw new FinetuneError('FILE_ERROR', `Cannot write '${target}': ${(error as Error).message}.`, { details: { file: target, field: 'path' } });
     }
+    this.untrack = untrack;
     this.out = new HashingFileWriter(this.fd);
   }
 
@@ -190,6 +202,7 @@ class AtomicSink {
     fsyncSync(this.fd);
     closeSync(this.fd);
     renameSync(this.temp, this.target);
+    this.untrack();
     return { bytes: this.out.bytes, sha256 };
   }
 
@@ -200,5 +213,6 @@ class AtomicSink {
       // already closed by commit
     }
     rmSync(this.temp, { force: true });
+    this.untrack();
   }
 }

@@ -2,9 +2,10 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmS
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
-const TEMP_MARK = '.tmp-';
+export const TEMP_MARK = '.tmp-';
 
-function tempPathFor(target: string): string {
+/** `.<name>.tmp-<pid>-<hex>` beside the target: the pid tells a live writer's temp from a crashed one's. */
+export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
@@ -48,11 +49,13 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
  * Builds a folder in a temp sibling with `fill(tempDir)` and renames it into place as a whole,
  * so a crash never leaves a half-filled folder at `target`. Refuses to replace an existing folder.
  */
-export async function writeDirAtomic(target: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
+export async function writeDirAtomic(target: string, fill: (dir: string) => void | Promise<void>, options: { track?: (temp: string) => () => void } = {}): Promise<void> {
   mkdirSync(dirname(target), { recursive: true });
   const temp = tempPathFor(target);
-  mkdirSync(temp);
+  // A temp outside the workspace is noted first, so a crash mid-write leaves it findable (pending-temps.ts).
+  const untrack = options.track?.(temp);
   try {
+    mkdirSync(temp);
     await fill(temp);
     for (const name of readdirSync(temp)) {
       const fd = openSync(join(temp, name), 'r');
@@ -69,6 +72,8 @@ export async function writeDirAtomic(target: string, fill: (dir: string) => void
   } catch (error) {
     rmSync(temp, { recursive: true, force: true });
     throw error;
+  } finally {
+    untrack?.();
   }
 }
 

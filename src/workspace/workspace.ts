@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FinetuneError } from '../errors.js';
-import { activeRoots, canonicalPath, confinePath, withRoots } from './confine.js';
+import { activeRoots, canonicalPath, confinePath, isInside, withRoots } from './confine.js';
 import { writeDirAtomic, writeFileAtomic, sweepTempFiles } from './atomic-write.js';
 import { migrate, openDatabase, type Db } from './database.js';
 import { newId, type RecordKind } from './ids.js';
@@ -104,8 +104,11 @@ export class Workspace {
     writeFileAtomic(path, data);
   }
 
-  writeDir(path: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
-    return writeDirAtomic(path, fill);
+  /** A folder outside the workspace (an export's output_path) has its temp noted, so a crash's leftover is swept at the next start. */
+  async writeDir(path: string, fill: (dir: string) => void | Promise<void>): Promise<void> {
+    if (isInside(this.root, resolve(path))) return writeDirAtomic(path, fill);
+    const { trackPendingTemp } = await import('./pending-temps.js');
+    return writeDirAtomic(path, fill, { track: (temp) => trackPendingTemp(this.root, temp) });
   }
 
   /** The allowed roots of the tool call running now (with the client's MCP roots), else the workspace's. */

@@ -15,11 +15,12 @@ function errno(code: string, syscall: string, path?: string): NodeJS.ErrnoExcept
   return Object.assign(new Error(`${code}: simulated, ${syscall}${path ? ` '${path}'` : ''}`), { code, syscall, ...(path ? { path } : {}) });
 }
 
-/** Runs `fn` while every fs.writeSync fails with `code` (a full disk, without needing one). */
+/** Runs `fn` while every fs.writeSync of exported rows fails with `code` (a full disk, without needing one). */
 async function withFailingWrites<T>(code: string, fn: () => Promise<T>): Promise<T> {
   const original = fs.writeSync;
-  fs.writeSync = (() => {
-    throw errno(code, 'write');
+  fs.writeSync = ((...args: Parameters<typeof original>) => {
+    if (String(args[1]).includes('"messages"') || (Buffer.isBuffer(args[1]) && args[1].includes('"messages"'))) throw errno(code, 'write');
+    return original(...args);
   }) as typeof fs.writeSync;
   syncBuiltinESMExports();
   try {
@@ -51,6 +52,8 @@ describe('system errors are not INTERNAL (issue 13 item 16)', () => {
     expect(result._meta).toMatchObject({ retryable: true });
     expect(resultText(result)).toMatch(/No space left on the device[\s\S]*Recovery: Free space/);
     expect(readdirSync(out)).toEqual([]);
+    // The note of the temp in flight is gone with it.
+    expect(readdirSync(join(t.home, 'pending-temps')).filter((n) => n.endsWith('.json'))).toEqual([]);
   });
 
   it('a quota exceeded is DISK_FULL too', async () => {
