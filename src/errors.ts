@@ -102,6 +102,7 @@ function fromSystemError(error: unknown): FinetuneError | undefined {
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
+    case 'SQLITE_FULL': // the workspace database, on the same full disk
       return new FinetuneError('DISK_FULL', `${code === 'EDQUOT' ? 'Disk quota exceeded' : 'No space left on the device'} while writing${where || ' a file'} (${syscall ?? 'write'}).`, options);
     case 'ENAMETOOLONG':
       return new FinetuneError('INVALID_INPUT', `A path is too long for the filesystem${where} (a name over 255 bytes or a path over 4,096).`, {

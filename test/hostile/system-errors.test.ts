@@ -88,6 +88,7 @@ describe('system errors are not INTERNAL (issue 13 item 16)', () => {
       [errno('EROFS', 'mkdir', '/ro/x'), 'FILE_ERROR'],
       [errno('EMFILE', 'open', '/x'), 'FILE_ERROR'],
       [Object.assign(new TypeError("The argument 'path' must be a string, Uint8Array, or URL without null bytes. Received 'a\\x00b'"), { code: 'ERR_INVALID_ARG_VALUE' }), 'INVALID_INPUT'],
+      [Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }), 'DISK_FULL'],
       [new Error('something else'), 'INTERNAL'],
     ];
     for (const [error, code] of cases) expect(toFinetuneError(error).code).toBe(code);
