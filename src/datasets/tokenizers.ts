@@ -120,6 +120,12 @@ interface HfTokenizerFile {
 
 /** A Hugging Face tokenizer.json (and tokenizer_config.json's chat template) in a model folder. */
 export async function localCounter(dir: string, contextLimit?: number): Promise<TokenCounter> {
+  if (!existsSync(dir)) {
+    throw new FinetuneError('FILE_ERROR', `No model folder or tokenizer.json at '${dir}'.`, {
+      recovery: 'Point `model` at a model id (mdl_…), an OpenAI model or encoding name, or a folder holding tokenizer.json.',
+      details: { file: dir, field: 'model' },
+    });
+  }
   const file = statSync(dir).isDirectory() ? join(dir, 'tokenizer.json') : dir;
   const folder = file === dir ? join(dir, '..') : dir;
   if (!existsSync(file)) {

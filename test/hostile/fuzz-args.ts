@@ -77,8 +77,12 @@ export class ArgGenerator {
     const out: Record<string, unknown> = {};
     const names = Object.keys(props);
     for (const name of names) if (required.has(name) || this.chance(0.5)) out[name] = this.valid(props[name], name);
-    // The hostile kinds change one or a few fields of an otherwise valid-shaped set.
-    const targets = names.length ? Array.from({ length: this.int(1, Math.min(3, names.length)) }, () => this.pick(names)) : [];
+    // The hostile kinds change one or a few fields of an otherwise valid-shaped set: mostly fields of the
+    // type the value passes for (strings for paths and text, numbers for numbers), so it reaches the handler.
+    const ofType = (t: string) => names.filter((n) => [props[n].type, ...(props[n].anyOf ?? []).map((a) => a.type)].flat().includes(t));
+    const typed = { huge_string: ofType('string'), nul_bytes: ofType('string'), paths: ofType('string'), unicode: ofType('string'), numbers: [...ofType('number'), ...ofType('integer')] }[kind as string];
+    const from = typed?.length && this.chance(0.8) ? typed : names;
+    const targets = from.length ? Array.from({ length: this.int(1, Math.min(3, from.length)) }, () => this.pick(from)) : [];
     switch (kind) {
       case 'valid':
         break;

@@ -1,7 +1,10 @@
 /** Findings of the fuzz run (fuzz.test.ts), each reduced to one call through the in-memory client. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logExperimentTool } from '../../tools/log-experiment.js';
-import { connectTestClient, errorCode, type TestClient } from '../helpers/mcp.js';
+import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { nested } from './fuzz-args.js';
 
 describe('fuzz findings', () => {
@@ -19,5 +22,25 @@ describe('fuzz findings', () => {
     // 32 levels are still taken.
     const ok = await t.callOk(logExperimentTool, { experiment: 'fuzz', params: nested(31, false) as Record<string, unknown> });
     expect(ok.run.experiment).toBe('fuzz');
+  });
+});
+
+describe('fuzz findings: paths', () => {
+  let t: TestClient;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ftm-fuzz-find-'));
+    writeFileSync(join(dir, 'rows.jsonl'), `${JSON.stringify({ messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'ok' }] })}\n`);
+    t = await connectTestClient({ config: { allowed_roots: [dir] } });
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prepare_dataset with a model path that does not exist is FILE_ERROR on model (was INTERNAL: ENOENT from stat)', async () => {
+    const result = await t.call('prepare_dataset', { path: join(dir, 'rows.jsonl'), model: join(dir, '.no-such-model') });
+    expect(resultText(result)).toMatch(/^\[FILE_ERROR\] No model folder or tokenizer.json at/);
+    expect((result._meta as { details?: { field?: string } }).details?.field).toBe('model');
   });
 });
