@@ -137,7 +137,19 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
   const configPath = join(folder, 'tokenizer_config.json');
   const config = existsSync(configPath) ? (readUserJson(configPath, 'model') as Record<string, unknown>) : {};
   const { Tokenizer } = await import('@huggingface/tokenizers');
-  const tokenizer = new Tokenizer(json, config);
+  let tokenizer: InstanceType<typeof Tokenizer>;
+  let specialTokens: string[];
+  try {
+    tokenizer = new Tokenizer(json, config);
+    tokenizer.encode('a b', { add_special_tokens: false });
+    specialTokens = (json.added_tokens ?? []).filter((t) => t.special && t.content.length > 1).map((t) => t.content);
+  } catch (error) {
+    // A JSON file that is not a tokenizer (or one the library cannot build) is the user's file, not a bug.
+    throw new FinetuneError('MODEL_UNSUPPORTED', `'${file}' is not a tokenizer.json this server can load: ${(error as Error).message}.`, {
+      recovery: 'Point `model` at a model id (mdl_…), an OpenAI model or encoding name, or a folder holding a Hugging Face tokenizer.json.',
+      details: { file, field: 'model' },
+    });
+  }
   const count = linearCount((text) => tokenizer.encode(text, { add_special_tokens: false }).ids.length);
   const template = typeof config.chat_template === 'string' ? config.chat_template : undefined;
   const render = template ? await chatRenderer(template, config) : undefined;
@@ -146,7 +158,7 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
     name: `tokenizer.json:${folder}`,
     kind: 'local',
     context_limit: contextLimit ?? modelMax,
-    special_tokens: (json.added_tokens ?? []).filter((t) => t.special && t.content.length > 1).map((t) => t.content),
+    special_tokens: specialTokens,
     count,
     // With a chat template, count what the model really sees; without one, content plus 4 tokens a message for the framing.
     countChat: (messages, tools) =>

@@ -43,4 +43,12 @@ describe('fuzz findings: paths', () => {
     expect(resultText(result)).toMatch(/^\[FILE_ERROR\] No model folder or tokenizer.json at/);
     expect((result._meta as { details?: { field?: string } }).details?.field).toBe('model');
   });
+
+  it('prepare_dataset with model naming a JSON file that is not a tokenizer is MODEL_UNSUPPORTED (was INTERNAL from the tokenizer library)', async () => {
+    for (const content of ['{"messages": []}', '{"model": {"type": "Nope"}}', '{"model": {"type": "BPE", "vocab": {}, "merges": []}, "added_tokens": [{"special": true}]}']) {
+      writeFileSync(join(dir, 'not-a-tokenizer.json'), content);
+      const result = await t.call('prepare_dataset', { path: join(dir, 'rows.jsonl'), model: join(dir, 'not-a-tokenizer.json') });
+      expect(errorCode(result), `${content}: ${resultText(result)}`).toBe('MODEL_UNSUPPORTED');
+    }
+  });
 });
