@@ -75,11 +75,13 @@ export interface HealthStats {
   maxLatencyMs: number;
   failures: string[];
   peakRssMb: number;
+  /** RSS in MB, one sample every ~2 s, to tell growth from spikes. */
+  rssTrail: number[];
 }
 
 /** Polls GET /healthz (a fresh connection each time) and the server's VmRSS every `everyMs`, until stopped. */
 export function watchHealth(url: string, pid: number, everyMs = 200): { stats: HealthStats; stop(): Promise<HealthStats> } {
-  const stats: HealthStats = { polls: 0, maxLatencyMs: 0, failures: [], peakRssMb: 0 };
+  const stats: HealthStats = { polls: 0, maxLatencyMs: 0, failures: [], peakRssMb: 0, rssTrail: [] };
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -93,7 +95,9 @@ export function watchHealth(url: string, pid: number, everyMs = 200): { stats: H
       const latency = performance.now() - started;
       stats.polls++;
       stats.maxLatencyMs = Math.max(stats.maxLatencyMs, latency);
-      stats.peakRssMb = Math.max(stats.peakRssMb, rssMb(pid));
+      const rss = rssMb(pid);
+      stats.peakRssMb = Math.max(stats.peakRssMb, rss);
+      if (stats.polls % 10 === 1) stats.rssTrail.push(Math.round(rss));
       await new Promise((r) => setTimeout(r, Math.max(0, everyMs - latency)));
     }
   })();
