@@ -5,6 +5,7 @@ import type { Services } from '../services.js';
 import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
 import { ACTIVE_STATUSES, isTerminal, JobLedger, runningSeconds, type CheckpointRecord, type JobPolicy, type JobRecord } from './ledger.js';
 import { createLedgerSink } from './ledger-sink.js';
+import { resolveDataset } from './inputs.js';
 import { refusePlan, planTraining } from './plan.js';
 import { checkRuntimePolicies } from './policies.js';
 import { buildSpec } from './spec.js';
@@ -83,6 +84,7 @@ export class JobManager {
     plan ??= (await planTraining(this.services, { config_id: input.config_id! })).plan;
     if (plan.verdict !== 'go') throw refusePlan(plan);
     const config = this.ledger.getConfig(plan.config_id);
+    await this.requireInputs(plan.plan_id, config);
     const estimate = plan.estimate as { time?: { value: number }; cost?: { value: number }; tokens?: { steps?: { value: number } } };
     const seconds = estimate.time?.value ?? 0;
     const policy: JobPolicy = {
@@ -97,6 +99,33 @@ export class JobManager {
     if (created.existing) return { job: sameStart(created.job, input), existing: true };
     await this.pump(config.backend);
     return { job: this.ledger.get(created.job.job_id), existing: false };
+  }
+
+  /**
+   * A plan outlives the records it names: refuse at once when its dataset or base model was deleted
+   * since, instead of queueing a job that fails at launch.
+   */
+  private async requireInputs(plan_id: string, config: { config_id: string; dataset_id: string; base_model: string }): Promise<void> {
+    const missing: string[] = [];
+    try {
+      await resolveDataset(this.services, config.dataset_id);
+    } catch (error) {
+      if (toFinetuneError(error).code !== 'NOT_FOUND') throw error;
+      missing.push(`dataset ${config.dataset_id}`);
+    }
+    if (config.base_model.startsWith('mdl_')) {
+      try {
+        this.services.models.get(config.base_model);
+      } catch (error) {
+        if (toFinetuneError(error).code !== 'NOT_FOUND') throw error;
+        missing.push(`base model ${config.base_model}`);
+      }
+    }
+    if (missing.length === 0) return;
+    throw new FinetuneError('NOT_FOUND', `Plan ${plan_id} (config ${config.config_id}) trains on ${missing.join(' and ')}, which no longer exist${missing.length > 1 ? '' : 's'} (deleted).`, {
+      recovery: 'Call configure_training with an existing dataset_id and base_model (list_datasets, list_models), then plan_training.',
+      details: { field: 'plan_id' },
+    });
   }
 
   /** Stops a job; idempotent (an ended job is returned as it is). */

@@ -93,4 +93,16 @@ describe('start_training is idempotent: one plan, one job', () => {
       cleanup();
     }
   });
+
+  it('a plan whose dataset was deleted since is refused at once, not queued as a job that fails at launch', async () => {
+    const { t, config_id } = await setup();
+    const { plan_id } = await t.callOk(planTrainingTool, { config_id });
+    const dataset_id = t.services.jobs.jobLedger.getConfig(config_id).dataset_id;
+    expect((await t.call('delete_dataset', { dataset_id })).isError).toBeFalsy();
+    const refused = await t.call('start_training', { plan_id });
+    expect(errorCode(refused)).toBe('NOT_FOUND');
+    expect(resultText(refused)).toMatch(new RegExp(`dataset ${dataset_id}.*no longer exists[\\s\\S]*configure_training`));
+    expect(t.services.workspace.db.prepare('SELECT COUNT(*) FROM jobs').pluck().get()).toBe(0);
+  });
 });
+
