@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { PII_KINDS, piiPatterns, redact } from '../../src/datasets/pii.js';
 import { DEFAULT_PII_REGIONS } from '../../src/datasets/pii-phone.js';
 import { cleanDatasetTool } from '../../tools/clean-dataset.js';
 import { inspectDatasetTool } from '../../tools/inspect-dataset.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
-import type { TestClient } from '../helpers/mcp.js';
-import { datasetClient } from './helpers.js';
+import { useDatasetClient } from './helpers.js';
 import { LABELLED_PHONES, loadLabelled, scorePhones } from './pii-labelled.js';
 
 type Chat = { messages: Array<{ role: string; content: string }> };
@@ -19,26 +17,17 @@ const ISSUE_NUMBERS = ['+49 170 1234567', '+49 (0)170 1234567', '0170 1234567', 
 const DECOYS = 'Order 2024-117-3345 from 2024-03-15 (15.03.2024), firmware 1.2.3.4, 10115 Berlin, part PN-4711-0815.';
 
 describe('phone numbers in PII redaction', () => {
-  let t: TestClient;
-  let scratch: string;
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'ftm-pii-phones-'));
-    t = await datasetClient([scratch]);
-  });
-  afterAll(async () => {
-    await t?.close();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  const env = useDatasetClient('ftm-pii-phones-');
 
   it('clean_dataset redacts the German national and international formats and keeps the look-alikes', async () => {
-    const path = join(scratch, 'support.jsonl');
+    const path = join(env.scratch, 'support.jsonl');
     const rows = ISSUE_NUMBERS.map((n) => ({ messages: [{ role: 'user', content: `Bitte ruf mich unter ${n} an. ${DECOYS}` }, { role: 'assistant', content: `Gern, ich rufe ${n} an.` }] }));
     writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n'));
-    const parent = await t.callOk(prepareDatasetTool, { path });
-    const out = await t.callOk(cleanDatasetTool, { dataset_id: parent.dataset_id, redact_pii: true, legal_basis: 'GDPR Art. 6(1)(f)' });
+    const parent = await env.t.callOk(prepareDatasetTool, { path });
+    const out = await env.t.callOk(cleanDatasetTool, { dataset_id: parent.dataset_id, redact_pii: true, legal_basis: 'GDPR Art. 6(1)(f)' });
     expect(out.pii.by_kind).toEqual({ phone: 10 });
     expect(out.pii.rows_affected).toBe(5);
-    const page = await t.callOk(inspectDatasetTool, { dataset_id: out.dataset_id, limit: 10 });
+    const page = await env.t.callOk(inspectDatasetTool, { dataset_id: out.dataset_id, limit: 10 });
     for (const r of page.rows) {
       expect((r.row as Chat).messages.map((m) => m.content)).toEqual([`Bitte ruf mich unter [PHONE] an. ${DECOYS}`, 'Gern, ich rufe [PHONE] an.']);
     }

@@ -1,31 +1,21 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { quantileSorted } from '../../src/datasets/stats.js';
 import { openAiCounter } from '../../src/datasets/tokenizers.js';
 import { defaultEpochs } from '../../src/datasets/validate.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { validateDatasetTool } from '../../tools/validate-dataset.js';
-import { errorCode, type TestClient } from '../helpers/mcp.js';
-import { datasetClient, fixture } from './helpers.js';
+import { errorCode } from '../helpers/mcp.js';
+import { datasetClient, fixture, useDatasetClient } from './helpers.js';
 
 const issuesAt = (issues: Array<{ line: number; code: string }>) => issues.filter((i) => i.line > 0).map((i) => [i.line, i.code]);
 
 describe('validate_dataset', () => {
-  let t: TestClient;
-  let scratch: string;
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'ftm-ds-validate-'));
-    t = await datasetClient([scratch]);
-  });
-  afterAll(async () => {
-    await t?.close();
-    rmSync(scratch, { recursive: true, force: true });
-  });
+  const env = useDatasetClient('ftm-ds-validate-');
 
   it('reports every problem of a malformed chat file with its line, code, field and fix', async () => {
-    const out = await t.callOk(validateDatasetTool, { path: fixture('malformed_chat.jsonl') });
+    const out = await env.t.callOk(validateDatasetTool, { path: fixture('malformed_chat.jsonl') });
     expect(out.valid).toBe(false);
     expect(issuesAt(out.issues)).toEqual([
       [2, 'invalid_json'],
@@ -57,7 +47,7 @@ describe('validate_dataset', () => {
   });
 
   it('matches the cookbook notebook on the toy chat file: no format errors, its token distribution and billing', async () => {
-    const out = await t.callOk(validateDatasetTool, { path: fixture('toy_chat_fine_tuning.jsonl'), model: 'cl100k_base' });
+    const out = await env.t.callOk(validateDatasetTool, { path: fixture('toy_chat_fine_tuning.jsonl'), model: 'cl100k_base' });
     expect(out.summary.errors).toBe(0);
     expect(out.issues.map((i) => i.code)).toEqual(['too_few_examples']);
     const tokens = out.summary.tokens!;
@@ -86,24 +76,24 @@ describe('validate_dataset', () => {
   });
 
   it('flags examples over the model\'s training context, counted with its tokenizer', async () => {
-    const path = join(scratch, 'long.jsonl');
+    const path = join(env.scratch, 'long.jsonl');
     const long = { messages: [{ role: 'user', content: 'Repeat.' }, { role: 'assistant', content: 'hello '.repeat(70_000) }] };
     writeFileSync(path, `${JSON.stringify(long)}\n`);
-    const out = await t.callOk(validateDatasetTool, { path, model: 'gpt-4o-mini' });
+    const out = await env.t.callOk(validateDatasetTool, { path, model: 'gpt-4o-mini' });
     expect(out.summary.tokens!.context_limit).toBe(65_536);
     expect(out.issues.find((i) => i.code === 'over_token_limit')).toMatchObject({ line: 1, severity: 'warning' });
     expect(out.issues.find((i) => i.code === 'too_few_examples')).toMatchObject({ severity: 'error' });
   });
 
   it('uses a local tokenizer.json: its counts, its context limit and its special tokens', async () => {
-    const path = join(scratch, 'local.jsonl');
+    const path = join(env.scratch, 'local.jsonl');
     const rows = [
       { text: 'hello world . the cat sat on a mat' },
       { text: 'the dog sat on the mat . the cat sat on a mat' },
       { text: 'hello <|eot|> world' },
     ];
     writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n'));
-    const out = await t.callOk(validateDatasetTool, { path, model: fixture('word-level-tokenizer') });
+    const out = await env.t.callOk(validateDatasetTool, { path, model: fixture('word-level-tokenizer') });
     // WordLevel + Whitespace: one token per word or punctuation mark; the added token <|eot|> is one token.
     expect(out.summary.tokens!.per_example).toMatchObject({ min: 3, max: 13, total: 9 + 13 + 3 });
     expect(out.summary.tokens!.context_limit).toBe(12);
@@ -116,7 +106,7 @@ describe('validate_dataset', () => {
   it('resolves a model id through the model service to its tokenizer.json and context length', async () => {
     const { DatasetService } = await import('../../src/datasets/service.js');
     const lookup = { get: (id: string) => ({ dir: fixture('word-level-tokenizer'), context_length: id === 'mdl_tiny' ? 5 : 99 }) };
-    const service = new DatasetService(t.services.workspace, t.services.config.datasets, t.services.logger, () => lookup);
+    const service = new DatasetService(env.t.services.workspace, env.t.services.config.datasets, env.t.services.logger, () => lookup);
     const counter = await service.counter('mdl_tiny');
     expect(counter.kind).toBe('local');
     expect(counter.context_limit).toBe(5);
@@ -124,7 +114,7 @@ describe('validate_dataset', () => {
   });
 
   it('finds rare labels and class imbalance, and unknown labels when the label set is given', async () => {
-    const out = await t.callOk(validateDatasetTool, { path: fixture('imbalanced_labels.jsonl'), labels: ['positive', 'negative'] });
+    const out = await env.t.callOk(validateDatasetTool, { path: fixture('imbalanced_labels.jsonl'), labels: ['positive', 'negative'] });
     expect(out.summary.labels).toEqual({ positive: 60, negative: 5, neutral: 1 });
     const codes = out.issues.map((i) => i.code);
     expect(codes).toContain('class_imbalance');
@@ -133,13 +123,13 @@ describe('validate_dataset', () => {
   });
 
   it('finds chosen identical to rejected in preference pairs', async () => {
-    const out = await t.callOk(validateDatasetTool, { path: fixture('preference_small.jsonl') });
+    const out = await env.t.callOk(validateDatasetTool, { path: fixture('preference_small.jsonl') });
     expect(out.summary.format).toBe('preference');
     expect(issuesAt(out.issues)).toEqual([[2, 'chosen_equals_rejected']]);
   });
 
   it('finds the {{name}} placeholders of LLaMA-Factory identity.json on their JSON array lines', async () => {
-    const out = await t.callOk(validateDatasetTool, { path: fixture('identity.json'), count_tokens: false });
+    const out = await env.t.callOk(validateDatasetTool, { path: fixture('identity.json'), count_tokens: false });
     const source = JSON.parse(readFileSync(fixture('identity.json'), 'utf8')) as Array<{ output: string }>;
     const expected = source.filter((r) => /\{\{\s*\w+\s*\}\}/.test(r.output)).length;
     expect(out.summary.by_code.unresolved_placeholder).toBe(expected);
@@ -149,8 +139,8 @@ describe('validate_dataset', () => {
   });
 
   it('validates a prepared version by dataset_id, on its canonical rows', async () => {
-    const prepared = await t.callOk(prepareDatasetTool, { path: fixture('malformed_chat.jsonl'), on_invalid: 'skip' });
-    const out = await t.callOk(validateDatasetTool, { dataset_id: prepared.dataset_id });
+    const prepared = await env.t.callOk(prepareDatasetTool, { path: fixture('malformed_chat.jsonl'), on_invalid: 'skip' });
+    const out = await env.t.callOk(validateDatasetTool, { dataset_id: prepared.dataset_id });
     expect(out.summary.records).toBe(8);
     expect(Object.keys(out.summary.by_code).sort()).toEqual(
       ['duplicate_exact', 'duplicate_normalized', 'empty_content', 'example_missing_assistant_message', 'forbidden_special_token', 'too_few_examples', 'unresolved_placeholder'].sort(),
@@ -158,18 +148,18 @@ describe('validate_dataset', () => {
   });
 
   it('gives one clear issue for binary and empty files and for a line over the byte limit, then goes on', async () => {
-    const binary = await t.callOk(validateDatasetTool, { path: fixture('binary.jsonl') });
+    const binary = await env.t.callOk(validateDatasetTool, { path: fixture('binary.jsonl') });
     expect(binary.issues.map((i) => i.code)).toEqual(['binary_file']);
-    const empty = await t.callOk(validateDatasetTool, { path: fixture('empty.jsonl') });
+    const empty = await env.t.callOk(validateDatasetTool, { path: fixture('empty.jsonl') });
     expect(empty.issues.map((i) => i.code)).toEqual(['empty_file']);
-    const small = await datasetClient([scratch], { max_line_bytes: 4096 });
+    const small = await datasetClient([env.scratch], { max_line_bytes: 4096 });
     try {
-      const path = join(scratch, 'huge-line.jsonl');
+      const path = join(env.scratch, 'huge-line.jsonl');
       writeFileSync(path, `${JSON.stringify({ text: 'x'.repeat(100_000) })}\n${JSON.stringify({ text: 'fine' })}\n`);
       const out = await small.callOk(validateDatasetTool, { path, count_tokens: false });
       expect(issuesAt(out.issues)).toEqual([[1, 'line_too_long']]);
       expect(out.summary.valid_rows).toBe(1);
-      const text = join(scratch, 'long-doc.txt');
+      const text = join(env.scratch, 'long-doc.txt');
       writeFileSync(text, `short story one\n\n${'a long line of text\n'.repeat(500)}\nshort story three\n`);
       const docs = await small.callOk(validateDatasetTool, { path: text, count_tokens: false });
       expect(issuesAt(docs.issues)).toEqual([[3, 'document_too_long']]);
@@ -180,7 +170,7 @@ describe('validate_dataset', () => {
   });
 
   it('reports personal data by field and kind when asked, never the value', async () => {
-    const out = await t.callOk(validateDatasetTool, { path: fixture('pii_chat.jsonl'), scan_pii: true, count_tokens: false });
+    const out = await env.t.callOk(validateDatasetTool, { path: fixture('pii_chat.jsonl'), scan_pii: true, count_tokens: false });
     const pii = out.issues.filter((i) => i.code === 'pii_detected');
     expect(pii.map((i) => [i.line, i.field])).toEqual([
       [1, 'messages[0].content'],
@@ -199,11 +189,11 @@ describe('validate_dataset', () => {
   });
 
   it('reads a folder of files in name order and names the file of each issue', async () => {
-    const folder = join(scratch, 'folder');
+    const folder = join(env.scratch, 'folder');
     mkdirSync(folder);
     writeFileSync(join(folder, 'a.jsonl'), `${JSON.stringify({ text: 'first', label: 'x' })}\n{broken\n`);
     writeFileSync(join(folder, 'b.csv'), 'text,label\nsecond,y\n,z\n');
-    const out = await t.callOk(validateDatasetTool, { path: folder, count_tokens: false });
+    const out = await env.t.callOk(validateDatasetTool, { path: folder, count_tokens: false });
     expect(out.summary.records).toBe(4);
     expect(out.issues.filter((i) => i.line > 0).map((i) => [i.file?.split('/').pop(), i.line, i.code])).toEqual([
       ['a.jsonl', 2, 'invalid_json'],
@@ -212,8 +202,8 @@ describe('validate_dataset', () => {
   });
 
   it('refuses both or neither of path and dataset_id', async () => {
-    expect(errorCode(await t.call('validate_dataset', {}))).toBe('INVALID_INPUT');
-    expect(errorCode(await t.call('validate_dataset', { path: fixture('empty.jsonl'), dataset_id: 'ds_abc' }))).toBe('INVALID_INPUT');
-    expect(errorCode(await t.call('validate_dataset', { path: fixture('empty.jsonl'), model: 'not-a-model' }))).toBe('INVALID_INPUT');
+    expect(errorCode(await env.t.call('validate_dataset', {}))).toBe('INVALID_INPUT');
+    expect(errorCode(await env.t.call('validate_dataset', { path: fixture('empty.jsonl'), dataset_id: 'ds_abc' }))).toBe('INVALID_INPUT');
+    expect(errorCode(await env.t.call('validate_dataset', { path: fixture('empty.jsonl'), model: 'not-a-model' }))).toBe('INVALID_INPUT');
   });
 });
