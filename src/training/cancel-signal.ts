@@ -1,6 +1,8 @@
 import type { Workspace } from '../workspace/workspace.js';
 import { JobLedger } from './ledger.js';
-import { sameProcess } from './process-identity.js';
+import { processRunning } from './process-identity.js';
+
+export { processAlive } from './process-identity.js';
 
 /**
  * How a running job learns it must stop, across processes:
@@ -30,20 +32,9 @@ export function cancelRequested(workspace: Workspace, job_id: string): boolean {
   return row?.cancel_requested_at !== null && row?.cancel_requested_at !== undefined;
 }
 
-/** Whether a process id names a live process (EPERM means alive but not ours). */
-export function processAlive(pid: number | null | undefined): boolean {
-  if (!pid || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Whether the recorded worker still runs: its pid is alive and names the process that started as it (not a reuse of the pid). */
 export function workerAlive(worker: WorkerRef): boolean {
-  return processAlive(worker.worker_pid) && sameProcess(worker.worker_pid!, worker.worker_start);
+  return processRunning(worker.worker_pid, worker.worker_start);
 }
 
 /**

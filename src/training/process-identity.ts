@@ -59,3 +59,19 @@ export function sameProcess(pid: number, start: string | null | undefined): bool
   if (!start) return true;
   return processStart(pid, { proc: start.startsWith('linux:') }) === start;
 }
+
+/** Whether a process id names a live process (EPERM means alive but not ours). */
+export function processAlive(pid: number | null | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the process recorded as `pid` (and `start`, when one was read) still runs, not a later one that got its pid. */
+export function processRunning(pid: number | null | undefined, start: string | null | undefined): boolean {
+  return processAlive(pid) && sameProcess(pid!, start);
+}

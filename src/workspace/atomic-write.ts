@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from '../training/process-identity.js';
 
 export const TEMP_MARK = '.tmp-';
 
@@ -80,13 +81,7 @@ export async function writeDirAtomic(target: string, fill: (dir: string) => void
 /** A temp name carries its writer's pid; a live writer (a training worker) keeps its temp files. */
 function writerAlive(name: string): boolean {
   const pid = Number(name.slice(name.lastIndexOf(TEMP_MARK) + TEMP_MARK.length).split('-')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return Number.isInteger(pid) && pid !== process.pid && processAlive(pid);
 }
 
 /** Removes temp files and folders a crashed writer left behind under `dir` (recursively). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { processStart, sameProcess } from '../training/process-identity.js';
+import { processRunning, processStart } from '../training/process-identity.js';
 import { TEMP_MARK, writeFileAtomic } from './atomic-write.js';
 
 /**
@@ -49,7 +49,7 @@ export function sweepPendingTemps(home: string): number {
     } catch {
       continue; // being written (the note itself is written atomically, so this is rare): next start
     }
-    if (typeof entry.pid === 'number' && writerAlive(entry.pid, entry.start)) continue;
+    if (typeof entry.pid === 'number' && processRunning(entry.pid, entry.start)) continue;
     // Only ever a temp name (`.<target>.tmp-<pid>-<hex>`): a damaged note cannot remove anything else.
     if (typeof entry.path === 'string' && basename(entry.path).startsWith('.') && basename(entry.path).includes(TEMP_MARK)) {
       rmSync(entry.path, { recursive: true, force: true });
@@ -58,15 +58,4 @@ export function sweepPendingTemps(home: string): number {
     rmSync(note, { force: true });
   }
   return removed;
-}
-
-/** The writer still runs: the same start identity, or where none was readable, a live pid (EPERM: alive, not ours). */
-function writerAlive(pid: number, start: string | null | undefined): boolean {
-  if (start) return sameProcess(pid, start);
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

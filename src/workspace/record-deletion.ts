@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FinetuneError } from '../errors.js';
-import { processAlive } from '../training/cancel-signal.js';
+import { processAlive } from '../training/process-identity.js';
 import type { Db } from './database.js';
 import type { Workspace } from './workspace.js';
 
