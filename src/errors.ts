@@ -46,7 +46,14 @@ export interface ErrorDetails {
   [key: string]: unknown;
 }
 
+/**
+ * A brand every FinetuneError carries, under a registry-wide symbol: a plugin bundling its own copy of
+ * this package throws errors that are not `instanceof` ours, yet must keep their code and recovery.
+ */
+const BRAND = Symbol.for('finetune-mcp.error');
+
 export class FinetuneError extends Error {
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly recovery: string;
   readonly retryable: boolean;
@@ -72,13 +79,20 @@ export class FinetuneError extends Error {
   }
 }
 
+/** True for a FinetuneError from this or any other copy of the package (checked by brand and code, not instanceof). */
 export function isFinetuneError(error: unknown): error is FinetuneError {
-  return error instanceof FinetuneError;
+  if (error instanceof FinetuneError) return true;
+  const candidate = error as { [BRAND]?: unknown; code?: unknown } | null;
+  return typeof candidate === 'object' && candidate !== null && candidate[BRAND] === true && typeof candidate.code === 'string' && Object.hasOwn(ERROR_CODES, candidate.code);
 }
 
 /** Wraps anything thrown into a FinetuneError; an operating-system refusal gets its own code, other failures become INTERNAL. */
 export function toFinetuneError(error: unknown): FinetuneError {
   if (error instanceof FinetuneError) return error;
+  if (isFinetuneError(error)) {
+    // Another copy's error: rebuilt as ours, keeping what the plugin said.
+    return new FinetuneError(error.code, error.message, { recovery: error.recovery, retryable: error.retryable, details: error.details, cause: error });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return fromSystemError(error) ?? new FinetuneError('INTERNAL', `Unexpected failure: ${message}`, { cause: error });
 }

@@ -3,11 +3,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, FinetuneError, type ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/observability/logger.js';
-import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import type { JobHandle, JobSink, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { writeDirAtomic, writeFileAtomic } from '../../src/workspace/atomic-write.js';
 import { follow, onPollError } from '../../src/plugins/follow-remote.js';
 import { throwOnErrors } from '../openai/prepare.js';
-import type { RestClient } from '../together/http.js';
+import type { RestClient } from '../../src/plugin-sdk/http.js';
 import type { ModalConfig } from './config.js';
 
 /** What the app's endpoints answer (plugins/modal/app/modal_app.py). */
@@ -54,7 +54,7 @@ const STATES: Record<string, 'preparing' | 'running' | 'succeeded' | 'failed' | 
 };
 
 /** Submits TrainingSpecs to the deployed Modal app, follows them and brings the PEFT adapter home. */
-export class ModalBackend implements TrainingBackend {
+export class ModalBackend implements WorkerTrainingBackend {
   constructor(
     private readonly api: RestClient,
     private readonly config: ModalConfig,

@@ -1,4 +1,4 @@
-import { definePlugin } from '../../src/plugins/types.js';
+import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { ModalConfigSchema, modalAccess, type ModalConfig } from './config.js';
 
 /**
@@ -9,7 +9,7 @@ export const modalPlugin = definePlugin<ModalConfig>({
   meta: {
     name: 'modal',
     version: '0.1.0',
-    api_version: 1,
+    api_version: PLUGIN_API_VERSION,
     description: 'Modal GPUs: LoRA/QLoRA SFT or DPO with PEFT + TRL in your Modal workspace; the PEFT adapter is downloaded into the job.',
   },
   provides: ['training_backend'],
@@ -35,7 +35,7 @@ export const modalPlugin = definePlugin<ModalConfig>({
     return { available: true, details: { endpoint: access.endpoint, gpu: ctx.config.gpu } };
   },
   async create(ctx) {
-    const { RestClient } = await import('../together/http.js');
+    const { RestClient } = await import('../../src/plugin-sdk/http.js');
     const { ModalBackend } = await import('./backend.js');
     const access = modalAccess(ctx.config, ctx.env);
     if ('reason' in access) throw new Error(access.reason);

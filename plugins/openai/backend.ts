@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type OpenAI from 'openai';
 import type { Logger } from '../../src/observability/logger.js';
-import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import type { JobHandle, JobSink, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import type { OpenAIConfig } from './config.js';
 import { mapOpenAIError } from './errors.js';
 import { locateInSource } from './format.js';
@@ -53,7 +53,7 @@ export function jobCreateBody(spec: TrainingSpec, config: OpenAIConfig, files: {
   };
 }
 
-export class OpenAIBackend implements TrainingBackend {
+export class OpenAIBackend implements WorkerTrainingBackend {
   constructor(
     private readonly client: OpenAI,
     private readonly config: OpenAIConfig,

@@ -1,4 +1,4 @@
-import { definePlugin } from '../../src/plugins/types.js';
+import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { MISSING_KEY, OpenAIConfigSchema, resolveCredentials, type OpenAIConfig } from './config.js';
 import { OPENAI_DEPRECATION_NOTICE, OPENAI_FINETUNE_MODELS, OPENAI_FINETUNE_SHUTDOWN } from './models.js';
 
@@ -10,7 +10,7 @@ export const openaiPlugin = definePlugin<OpenAIConfig>({
   meta: {
     name: 'openai',
     version: '0.1.0',
-    api_version: 1,
+    api_version: PLUGIN_API_VERSION,
     description: 'OpenAI fine-tuning API (hosted SFT and DPO on GPT models); the result is served through chat completions.',
   },
   provides: ['training_backend'],

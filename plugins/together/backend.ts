@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { isFinetuneError } from '../../src/errors.js';
 import type { Logger } from '../../src/observability/logger.js';
-import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import type { JobHandle, JobSink, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
 import { convertSplit, locateInSource, writeOpenAIFile, type OpenAIExample } from '../openai/format.js';
 import { follow, onPollError } from '../../src/plugins/follow-remote.js';
@@ -11,7 +11,7 @@ import { throwOnErrors } from '../openai/prepare.js';
 import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
 import { createBody, nEvals, togetherIssues, trainingMethod, trainingType } from './body.js';
 import type { TogetherConfig } from './config.js';
-import type { RestClient } from './http.js';
+import type { RestClient } from '../../src/plugin-sdk/http.js';
 
 /** Together's metric keys as our series names. */
 const TOGETHER_METRIC_NAMES: Record<string, string> = {
@@ -44,7 +44,7 @@ interface Prepared {
 }
 
 /** Together's fine-tuning API over fetch: JSONL upload, POST /fine-tunes, polling, cancel, price estimate. */
-export class TogetherBackend implements TrainingBackend {
+export class TogetherBackend implements WorkerTrainingBackend {
   constructor(
     private readonly api: RestClient,
     private readonly config: TogetherConfig,

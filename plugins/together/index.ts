@@ -1,4 +1,4 @@
-import { definePlugin } from '../../src/plugins/types.js';
+import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { TOGETHER_MISSING_KEY, TogetherConfigSchema, togetherCredentials, type TogetherConfig } from './config.js';
 
 /** Together AI's hosted fine-tuning (LoRA or full, SFT or DPO) over its REST API. Disabled without a key. */
@@ -6,7 +6,7 @@ export const togetherPlugin = definePlugin<TogetherConfig>({
   meta: {
     name: 'together',
     version: '0.1.0',
-    api_version: 1,
+    api_version: PLUGIN_API_VERSION,
     description: 'Together AI fine-tuning API: LoRA or full SFT/DPO on open models, served by Together afterwards.',
   },
   provides: ['training_backend'],
@@ -31,7 +31,7 @@ export const togetherPlugin = definePlugin<TogetherConfig>({
     return { available: true, details: { base_url: credentials.baseURL } };
   },
   async create(ctx) {
-    const { RestClient } = await import('./http.js');
+    const { RestClient } = await import('../../src/plugin-sdk/http.js');
     const { TogetherBackend } = await import('./backend.js');
     const credentials = togetherCredentials(ctx.config, ctx.env)!;
     const api = new RestClient({

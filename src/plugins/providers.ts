@@ -92,13 +92,122 @@ export interface JobHandle {
   /** The backend's own id (remote job id, worker pid) so a restarted server can attach again. */
   remote_id: string;
   cancel(): Promise<void>;
+  /** Stops following the job in this process (server shutdown); the job itself runs on. */
+  detach?(): void;
 }
 
-export interface TrainingBackend {
+/**
+ * A backend that runs jobs in a process of its own on this machine (the local engine's detached
+ * worker): it starts the job and reports through the sink; the host keeps the ledger (docs/plugin-sdk.md).
+ */
+export interface WorkerTrainingBackend {
+  kind?: 'worker';
   validate(spec: TrainingSpec): Promise<SpecIssue[]>;
-  estimate?(spec: TrainingSpec): Promise<Record<string, unknown>>;
   start(spec: TrainingSpec, sink: JobSink): Promise<JobHandle>;
   attach?(remoteId: string, spec: TrainingSpec, sink: JobSink): Promise<JobHandle>;
+  /** TRANSITIONAL (issue 14): the untyped estimate record, replaced by quote() and a typed measurement. */
+  estimate?(spec: TrainingSpec): Promise<Record<string, unknown>>;
+  quote?(spec: TrainingSpec): Promise<Quote>;
+}
+
+/** What a run would cost on a backend, and how that figure was reached. */
+export interface Quote {
+  usd: number;
+  /** How the figure was reached, e.g. "12,400 billed tokens × 3 epochs at $3.00 per 1M (Together, 2026-11)". */
+  basis: string;
+}
+
+/** The five states a remote provider's job is mapped to. Anything else a poll returns is an unknown status: the host reports it once and keeps following. */
+export const REMOTE_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RemoteStatus = (typeof REMOTE_STATUSES)[number];
+
+/** What the host passes to every remote call of one job. */
+export interface RemoteJobContext {
+  job_id: string;
+  /** The job's folder on this machine (downloaded artifacts go under it). */
+  output_dir: string;
+  /**
+   * The plugin's own small state for this job (a cursor such as the last event id), JSON only. The host
+   * persists it after every poll and gives it back after a restart; the plugin mutates it in place.
+   */
+  state: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+/** One look at a remote job. Only `status` is required; the rest is reported when the provider has it. */
+export interface RemotePoll {
+  /** One of REMOTE_STATUSES; the provider's own word when it is none of them (the host treats it as unknown). */
+  status: RemoteStatus | (string & {});
+  step?: number;
+  total_steps?: number;
+  /** Latest values, recorded at `step`. */
+  metrics?: Record<string, number>;
+  /** What the provider says now; on 'failed', why. */
+  message?: string;
+  /** Our error code for a failed job (default UPSTREAM_ERROR). */
+  error_code?: string;
+  /** On 'succeeded': the trained model, as a model reference the plugin's inference provider (if any) can run, e.g. `together:acct/model-ft`. */
+  result?: { model_ref: string; meta?: Record<string, unknown> };
+  /** Points and events that happened between polls (metric series, provider log lines, checkpoints). */
+  metric_points?: Array<{ name: string; step: number; value: number }>;
+  events?: Array<{ type: string; message: string; level?: 'info' | 'warning' | 'error'; data?: Record<string, unknown> }>;
+  checkpoints?: Array<{ step: number; model_ref: string; metrics?: Record<string, number> }>;
+}
+
+/**
+ * A training backend whose jobs run at a provider. The plugin writes only what differs between
+ * providers; the host owns following (polling with backoff), persistence of the remote id and of
+ * `ctx.state`, re-attachment after a restart, cancellation, detach on shutdown, unknown statuses and events.
+ */
+export interface RemoteTrainingBackend {
+  kind: 'remote';
+  /** Pre-flight checks beyond the host's own (model names, provider limits). */
+  validate?(spec: TrainingSpec): Promise<SpecIssue[]>;
+  /** Uploads the files and creates the job. Must not leave a job behind when it throws. */
+  submit(job: { job_id: string; spec: TrainingSpec; files: { train: string; validation?: string } }, ctx: RemoteJobContext): Promise<{ remote_id: string }>;
+  poll(remote_id: string, ctx: RemoteJobContext): Promise<RemotePoll>;
+  /** Asks the provider to stop the job; cancelling an ended job is not an error. */
+  cancel(remote_id: string, ctx: RemoteJobContext): Promise<void>;
+  quote?(spec: TrainingSpec): Promise<Quote>;
+  /** Poll intervals: the first wait, growing ×1.5 while nothing changes up to max (defaults 5 s and 60 s). */
+  poll_interval_ms?: { initial: number; max: number };
+}
+
+export type TrainingBackend = WorkerTrainingBackend | RemoteTrainingBackend;
+
+export function isRemoteBackend(backend: TrainingBackend): backend is RemoteTrainingBackend {
+  return backend.kind === 'remote';
+}
+
+export interface ChatMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface InferenceRequest {
+  /** The model reference without the plugin prefix: `together:acct/model-ft` reaches the together provider as `acct/model-ft`. */
+  model: string;
+  messages: ChatMessage[];
+  max_tokens?: number;
+  temperature?: number;
+  seed?: number;
+  /** Ask for the generated tokens' log-probabilities (providers that cannot leave them out). */
+  logprobs?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface InferenceResult {
+  text: string;
+  finish_reason: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number } | null;
+  request_id?: string | null;
+  /** Log-probability of each generated token, when asked for and the provider has them. */
+  token_logprobs?: number[];
+}
+
+/** Generates text with a model for evaluation, judging and comparison; a model reference's `<plugin>:` prefix picks the provider. */
+export interface InferenceProvider {
+  generate(request: InferenceRequest): Promise<InferenceResult>;
 }
 
 export interface DataSource {
@@ -116,12 +225,4 @@ export interface JudgeVerdict {
 
 export interface Judge {
   compare(input: { question: string; answer_a: string; answer_b: string; criteria?: string[] }): Promise<JudgeVerdict>;
-}
-
-export interface Tracker {
-  logRun(run: { name: string; params: Record<string, unknown>; metrics: Record<string, number> }): Promise<{ url?: string }>;
-}
-
-export interface ModelStore {
-  push(folder: string, target: string): Promise<{ uri: string }>;
 }

@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { DataSource, Judge, ModelStore, Tracker, TrainingBackend } from './providers.js';
+import type { DataSource, InferenceProvider, Judge, TrainingBackend } from './providers.js';
 
 /** The plugin API version this server speaks; a plugin built for another is refused at registration. */
-export const PLUGIN_API_VERSION = 1;
+export const PLUGIN_API_VERSION = 2;
 
-export const PROVIDER_KINDS = ['training_backend', 'data_source', 'judge', 'tracker', 'model_store'] as const;
+export const PROVIDER_KINDS = ['training_backend', 'inference', 'data_source', 'judge'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export interface TrainingCapabilities {
@@ -48,8 +48,7 @@ export interface PluginProviders {
   training_backend?: TrainingBackend;
   data_source?: DataSource;
   judge?: Judge;
-  tracker?: Tracker;
-  model_store?: ModelStore;
+  inference?: InferenceProvider;
 }
 
 export interface PluginMeta {

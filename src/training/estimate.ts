@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import type { TrainingHyperparameters } from '../plugins/providers.js';
+import { isRemoteBackend, type TrainingHyperparameters } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 import { backendCapabilities } from './configure.js';
 import { kvDimension, resolveDataset, resolveModel, type DatasetFacts, type ModelFacts } from './inputs.js';
@@ -301,7 +301,7 @@ function tokenPriceKey(backend: string, model: ModelFacts, keys: string[]): stri
 
 async function calibrate(services: Services, config: StoredConfig): Promise<ResourceEstimate['calibrated']> {
   const backend = await services.plugins.get('training_backend', config.backend);
-  if (!backend.estimate) return undefined;
+  if (isRemoteBackend(backend) || !backend.estimate) return undefined;
   const spec = await buildSpec(services, config, 'estimate');
   const own = await backend.estimate(spec);
   const positive = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);

@@ -1,5 +1,5 @@
 import { FinetuneError, toFinetuneError } from '../errors.js';
-import type { JobHandle } from '../plugins/providers.js';
+import { isRemoteBackend, type JobHandle, type TrainingBackend, type WorkerTrainingBackend } from '../plugins/providers.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
 import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
@@ -282,7 +282,7 @@ export class JobManager {
     try {
       const config = this.ledger.getConfig(job.config_id);
       const spec = await buildSpec(this.services, config, job.job_id, job.resume_from);
-      const backend = await this.services.plugins.get('training_backend', job.backend);
+      const backend = workerBackend(await this.services.plugins.get('training_backend', job.backend), job.backend);
       const sink = createLedgerSink(this.services.workspace, job.job_id);
       const handle = await backend.start(spec, sink);
       this.handles.set(job.job_id, handle);
@@ -328,7 +328,7 @@ export class JobManager {
       return;
     }
     try {
-      const backend = await this.services.plugins.get('training_backend', job.backend);
+      const backend = workerBackend(await this.services.plugins.get('training_backend', job.backend), job.backend);
       if (!backend.attach) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${job.backend}' cannot re-attach to jobs.`);
       const spec = await buildSpec(this.services, this.ledger.getConfig(job.config_id), job.job_id, job.resume_from);
       const handle = await backend.attach(job.remote_id!, spec, createLedgerSink(this.services.workspace, job.job_id));
@@ -428,6 +428,12 @@ export class JobManager {
     if (!caps && strict) throw new FinetuneError('PLUGIN_UNAVAILABLE', `No training backend '${backend}' on this server.`, { recovery: 'Call list_backends.' });
     return caps;
   }
+}
+
+/** TRANSITIONAL (issue 14): remote backends run through the host's follow loop, which is being written. */
+function workerBackend(backend: TrainingBackend, name: string): WorkerTrainingBackend {
+  if (isRemoteBackend(backend)) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${name}' is a remote backend; the host's remote job loop is not wired yet.`);
+  return backend;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -62,7 +62,7 @@ async function validateConfig(services: Services, config: StoredConfig): Promise
     }
     const backend = await services.plugins.get('training_backend', config.backend);
     const spec = await buildSpec(services, config, 'preflight');
-    issues.push(...(await backend.validate(spec)));
+    issues.push(...((await backend.validate?.(spec)) ?? []));
   } catch (thrown) {
     const error = toFinetuneError(thrown);
     issues.push({ severity: 'error', code: error.code, field: typeof error.details.field === 'string' ? error.details.field : undefined, message: error.message });

@@ -152,7 +152,7 @@ describe('compare_models with a judge plugin', () => {
     const { definePlugin } = await import('../../src/plugins/types.js');
     const seen: string[] = [];
     const plugin = definePlugin({
-      meta: { name: 'star-judge', version: '1.0.0', api_version: 1, description: 'Prefers the answer with a star.' },
+      meta: { name: 'star-judge', version: '1.0.0', api_version: PLUGIN_API_VERSION, description: 'Prefers the answer with a star.' },
       provides: ['judge'],
       capabilities: {},
       create: () => ({

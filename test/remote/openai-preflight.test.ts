@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OpenAIConfigSchema } from '../../plugins/openai/config.js';
-import { codeForJobError, lineNamedIn } from '../../plugins/openai/errors.js';
+import { codeForJobError } from '../../plugins/openai/errors.js';
+import { lineNamedIn } from '../../src/plugin-sdk/upstream-errors.js';
 import { costEstimate, prepareFiles, validateSpec } from '../../plugins/openai/prepare.js';
 import { countChatTokens } from '../../plugins/openai/tokens.js';
 import { chatRows, makeSpec } from './support.js';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/observability/logger.js';
-import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
+import type { JobHandle, JobSink, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
 import { recordWorker, signalWorker, workerAlive, type WorkerRef } from '../../../src/training/cancel-signal.js';
 import { JobLedger } from '../../../src/training/ledger.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
@@ -33,7 +33,7 @@ export function workerCommand(): { file: string; args: string[] } {
  * server which started it, writes into the workspace through the ledger sink and is cancelled by
  * SIGTERM or the ledger's cancel flag. remote_id is the worker's pid.
  */
-export class LocalTrainingBackend implements TrainingBackend {
+export class LocalTrainingBackend implements WorkerTrainingBackend {
   constructor(private readonly options: LocalBackendOptions) {}
 
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {

@@ -1,5 +1,5 @@
-import { FinetuneError } from '../../src/errors.js';
-import { upstreamError, type UpstreamContext } from '../openai/errors.js';
+import { FinetuneError } from '../errors.js';
+import { upstreamError, type UpstreamContext } from './upstream-errors.js';
 
 export interface RestClientOptions {
   baseURL: string;

@@ -1,0 +1,42 @@
+/**
+ * finetune-mcp/plugin: everything a plugin package needs, and nothing from the server's internals.
+ * A third-party plugin imports only from here (and finetune-mcp/plugin/testing in its tests).
+ */
+export { definePlugin, PLUGIN_API_VERSION, PROVIDER_KINDS } from '../plugins/types.js';
+export type {
+  PluginCapabilities,
+  PluginContext,
+  PluginDefinition,
+  PluginMeta,
+  PluginProviders,
+  ProbeResult,
+  ProviderKind,
+  TrainingCapabilities,
+} from '../plugins/types.js';
+export { REMOTE_STATUSES, isRemoteBackend } from '../plugins/providers.js';
+export type {
+  ChatMessage,
+  DataSource,
+  InferenceProvider,
+  InferenceRequest,
+  InferenceResult,
+  JobHandle,
+  JobSink,
+  Judge,
+  JudgeVerdict,
+  Quote,
+  RemoteJobContext,
+  RemotePoll,
+  RemoteStatus,
+  RemoteTrainingBackend,
+  SpecIssue,
+  TrainingBackend,
+  TrainingConfigRecord,
+  TrainingHyperparameters,
+  TrainingSpec,
+  WorkerTrainingBackend,
+} from '../plugins/providers.js';
+export { ERROR_CODES, FinetuneError, isFinetuneError, toFinetuneError, type ErrorCode, type ErrorDetails } from '../errors.js';
+export { RestClient, retryDelayMs, type RequestOptions, type RestClientOptions } from './http.js';
+export { codeForStatus, lineNamedIn, upstreamError, type UpstreamContext } from './upstream-errors.js';
+export { writeFileAtomic } from '../workspace/atomic-write.js';
