@@ -33,12 +33,20 @@ interface RedactionFacts {
 
 export const NOT_STATED = 'not stated by the caller';
 
-/** One row of the append-only consent log. */
+/** One row of the append-only consent log, its kinds column read into fields. */
 export interface ConsentEntry extends RedactionFacts {
   id: string;
-  /** JSON {redacted, custom, found}. */
-  kinds: string;
+  redacted_kinds: string[];
+  custom_patterns: string[];
+  found: Record<string, number>;
   created_at: string;
+}
+
+type ConsentRow = RedactionFacts & { id: string; created_at: string; /** JSON {redacted, custom, found}. */ kinds: string };
+
+function readEntry({ kinds, ...row }: ConsentRow): ConsentEntry {
+  const parsed = JSON.parse(kinds) as { redacted?: string[]; custom?: string[]; found?: Record<string, number> };
+  return { ...row, redacted_kinds: parsed.redacted ?? [], custom_patterns: parsed.custom ?? [], found: parsed.found ?? {} };
 }
 
 /**
@@ -46,12 +54,13 @@ export interface ConsentEntry extends RedactionFacts {
  * from (its lineage), and those that read it.
  */
 export function consentLog(service: DatasetService, datasetId?: string): ConsentEntry[] {
-  if (!datasetId) return service.workspace.db.prepare('SELECT * FROM dataset_consent_log ORDER BY created_at, id').all() as ConsentEntry[];
+  if (!datasetId) return (service.workspace.db.prepare('SELECT * FROM dataset_consent_log ORDER BY created_at, id').all() as ConsentRow[]).map(readEntry);
   const ids = lineageIds(service, datasetId);
   const marks = ids.map(() => '?').join(', ');
-  return service.workspace.db
+  const rows = service.workspace.db
     .prepare(`SELECT * FROM dataset_consent_log WHERE dataset_id IN (${marks}) OR source_dataset_id = ? ORDER BY created_at, id`)
-    .all(...ids, datasetId) as ConsentEntry[];
+    .all(...ids, datasetId) as ConsentRow[];
+  return rows.map(readEntry);
 }
 
 /**
@@ -63,25 +72,7 @@ export function governanceOf(service: DatasetService, record: DatasetRecord): Go
   const ids = new Set(lineageIds(service, record.id));
   return consentLog(service, record.id)
     .filter((e) => ids.has(e.dataset_id))
-    .map((e) => {
-      const kinds = JSON.parse(e.kinds) as { redacted?: string[]; custom?: string[]; found?: Record<string, number> };
-      return {
-        kind: 'pii_redaction',
-        consent_log_id: e.id,
-        dataset_id: e.dataset_id,
-        source_dataset_id: e.source_dataset_id,
-        actor: e.actor,
-        legal_basis: e.legal_basis,
-        consent_reference: e.consent_reference,
-        purpose: e.purpose,
-        redacted_kinds: kinds.redacted ?? [],
-        custom_patterns: kinds.custom ?? [],
-        found: kinds.found ?? {},
-        findings: e.findings,
-        rows_affected: e.rows_affected,
-        at: e.created_at,
-      };
-    });
+    .map(({ id, created_at, ...facts }) => ({ kind: 'pii_redaction', consent_log_id: id, ...facts, at: created_at }));
 }
 
 /** The version and every version it derives from (its manifest's lineage). */

@@ -111,10 +111,21 @@ export const GovernanceSchema = z
   .describe('A governance record: a PII redaction with its legal basis and consent reference.');
 
 /** One row of the append-only consent log. */
-export const ConsentEntrySchema = GovernanceSchema.pick({ dataset_id: true, source_dataset_id: true, actor: true, legal_basis: true, consent_reference: true, purpose: true, findings: true, rows_affected: true })
+export const ConsentEntrySchema = GovernanceSchema.pick({
+  dataset_id: true,
+  source_dataset_id: true,
+  actor: true,
+  legal_basis: true,
+  consent_reference: true,
+  purpose: true,
+  redacted_kinds: true,
+  custom_patterns: true,
+  found: true,
+  findings: true,
+  rows_affected: true,
+})
   .extend({
     id: z.string().describe('Consent-log entry id, e.g. "cns_01jc…".'),
-    kinds: z.string().describe('JSON of the kinds redacted and found.'),
     created_at: z.string().describe('ISO time.'),
   })
   .describe('A consent-log entry.');

@@ -93,6 +93,10 @@ describe('clean_dataset', () => {
     expect(() => t.services.workspace.db.prepare('DELETE FROM dataset_consent_log').run()).toThrow(/append-only/);
     const shown = await t.callOk(inspectDatasetTool, { dataset_id: parent.dataset_id, limit: 0 });
     expect(shown.consent_log.map((e) => e.id)).toEqual([out.pii.consent_log_id]);
+    // The kinds are fields an agent reads, not a JSON string inside the result.
+    expect(shown.consent_log[0].redacted_kinds).toEqual(expect.arrayContaining(['email']));
+    expect(shown.consent_log[0].found.email).toBeGreaterThan(0);
+    expect(shown.consent_log[0]).not.toHaveProperty('kinds');
   });
 
   it('checks cards with Luhn and IBANs with mod 97 (published valid and altered numbers)', () => {
