@@ -1,7 +1,7 @@
 /** The two model shapes the runtime and training benchmarks measure: stories260K (real) and a random stories15M-shaped Llama. */
 import { join } from 'node:path';
-import { convertLlama2c } from '../plugins/local/model-files/llama2c.js';
-import { loadModelFolder } from '../plugins/local/model-files/load-model.js';
+import { convertLlama2c } from '../src/models/files/llama2c.js';
+import { loadModelFolder } from '../src/models/files/load-model.js';
 import { randomLlama } from '../test/engine/helpers/random-model.js';
 
 const root = new URL('..', import.meta.url).pathname;

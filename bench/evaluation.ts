@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { forwardLogits, generate, loadRuntimeModel, scoreSequences } from '../plugins/local/engine/index.js';
-import { convertLlama2c } from '../plugins/local/model-files/llama2c.js';
+import { convertLlama2c } from '../src/models/files/llama2c.js';
 import type { EvalCase } from '../src/evaluation/cases.js';
-import { buildExportGraph, writeOnnx } from '../src/evaluation/export-onnx.js';
+import { buildExportGraph, writeOnnx } from '../plugins/local/export/onnx.js';
 import { LocalRunner } from '../src/evaluation/runners/local.js';
 
 const root = new URL('..', import.meta.url).pathname;

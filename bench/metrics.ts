@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Prng } from '../plugins/local/trainer/prng.js';
+import { Prng } from '../src/random.js';
 import { Bleu } from '../src/evaluation/metrics/bleu.js';
 import { Chrf } from '../src/evaluation/metrics/chrf.js';
 import { RougeScorer } from '../src/evaluation/metrics/rouge.js';

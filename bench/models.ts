@@ -7,9 +7,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertLlama2c } from '../plugins/local/model-files/llama2c.js';
-import { encodeSafetensors, readSafetensors, writeSafetensors } from '../plugins/local/model-files/safetensors.js';
-import { loadTokenizer } from '../plugins/local/model-files/tokenizer.js';
+import { convertLlama2c } from '../src/models/files/llama2c.js';
+import { encodeSafetensors, readSafetensors, writeSafetensors } from '../src/models/files/safetensors.js';
+import { loadTokenizer } from '../src/models/files/tokenizer.js';
 import { readRunCTokenizer, runCEncode } from '../test/models/runc-encode.js';
 
 const root = new URL('..', import.meta.url).pathname;

@@ -11,14 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTrainStep } from '../plugins/local/engine/train-step.js';
-import { loadModelFolder } from '../plugins/local/model-files/load-model.js';
+import { loadModelFolder } from '../src/models/files/load-model.js';
 import { AdamW } from '../plugins/local/trainer/adamw.js';
 import { packExamples, sftBatch } from '../plugins/local/trainer/batches.js';
 import { saveCheckpoint } from '../plugins/local/trainer/checkpoint.js';
 import { renderSplit } from '../plugins/local/trainer/dataset.js';
 import { runJob } from '../plugins/local/trainer/job.js';
 import { adapterParamsIo } from '../plugins/local/trainer/params-io.js';
-import { Prng } from '../plugins/local/trainer/prng.js';
+import { Prng } from '../src/random.js';
 import { Renderer } from '../plugins/local/trainer/render.js';
 import { convertStories260K, makeSpec, memorySink, STYLE_STORIES } from '../test/trainer/helpers/job-fixtures.js';
 

@@ -44,8 +44,8 @@ export const exportModelTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async handler(args, { services }) {
-    // The ONNX graph builder (onnx-proto) loads only when a model is exported, not at server start.
-    const { exportModel } = await import('../src/evaluation/export-onnx.js');
+    // Loaded on call, as every handler's code: the exporter itself is a plugin's (the local plugin writes ONNX).
+    const { exportModel } = await import('../src/models/export.js');
     return exportModel(services, args);
   },
   summarize: (o) => `Exported ${o.model.label} to ${o.path} (${o.files.map((f) => `${f.name} ${f.bytes} B`).join(', ')}); inputs ${o.inputs.map((i) => i.name).slice(0, 4).join(', ')}…`,

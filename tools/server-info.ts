@@ -8,7 +8,7 @@ const PluginStatusSchema = z.object({
   description: z.string().optional().describe('What the plugin does (with detail: true).'),
   source: z.enum(['builtin', 'package']).describe('Built in, or loaded from an npm package named in the config.'),
   status: z.enum(['enabled', 'disabled']).describe('Whether its providers can be used now.'),
-  provides: z.array(z.string()).describe('Provider kinds: training_backend, inference, data_source, judge.'),
+  provides: z.array(z.string()).describe('Provider kinds: training_backend, inference, data_source, judge, exporter.'),
   capabilities: z.record(z.string(), z.unknown()).optional().describe('Declared capabilities (methods, approaches, devices…) (with detail: true).'),
   notice: z.string().optional().describe('A deprecation notice the plugin declares, e.g. the date OpenAI stops new fine-tuning jobs.'),
   code: z.string().optional().describe('Stable code of why it is disabled, e.g. PLUGIN_UNAVAILABLE.'),

@@ -57,7 +57,7 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
     api_version: PLUGIN_API_VERSION,
     description: 'Local trainer on ONNX Runtime (CPU): LoRA or full fine-tuning with SFT or DPO, resumable, in a detached worker process.',
   },
-  provides: ['training_backend'],
+  provides: ['training_backend', 'exporter'],
   capabilities: { training: capabilities },
   configSchema: LocalConfigSchema,
   probe() {
@@ -76,6 +76,11 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
     const { LocalTrainingBackend } = await import('./trainer/backend.js');
     return {
       training_backend: new LocalTrainingBackend({ logger: ctx.logger, workspace: ctx.workspace, ...(ctx.config.threads ? { threads: ctx.config.threads } : {}) }),
+      exporter: {
+        format: 'onnx',
+        // The ONNX graph builder (onnx-proto) loads only when a model is exported.
+        export: async (request) => (await import('./export/onnx.js')).exportOnnx(request),
+      },
     };
   },
 });

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkTokenizerJson } from '../../plugins/local/model-files/tokenizer-check.js';
+import { checkTokenizerJson } from '../models/files/tokenizer-check.js';
 import { FinetuneError } from '../errors.js';
 import { readUserJson } from '../workspace/confine.js';
 import { checkTemplate, renderTemplate, TemplateError } from './jinja-sandbox.js';

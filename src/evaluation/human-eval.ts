@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Prng } from '../../plugins/local/trainer/prng.js';
+import { Prng } from '../random.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { ComparisonResult } from './compare.js';

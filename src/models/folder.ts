@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { archFromConfig } from '../../plugins/local/engine/arch.js';
-import { checkLoadable } from '../../plugins/local/engine/expected-weights.js';
-import { readModelConfig, SHARDED_INDEX_FILE, weightsPath } from '../../plugins/local/model-files/load-model.js';
-import type { ModelConfig } from '../../plugins/local/model-files/model-config.js';
-import { readSafetensorsShapes, shardFiles } from '../../plugins/local/model-files/safetensors.js';
-import { loadTokenizer } from '../../plugins/local/model-files/tokenizer.js';
+import { archFromConfig } from './files/arch.js';
+import { checkLoadable } from './files/expected-weights.js';
+import { readModelConfig, SHARDED_INDEX_FILE, weightsPath } from './files/load-model.js';
+import type { ModelConfig } from './files/model-config.js';
+import { readSafetensorsShapes, shardFiles } from './files/safetensors.js';
+import { loadTokenizer } from './files/tokenizer.js';
 import { copyUserFile } from '../workspace/confine.js';
 
 /** What an import learns about a Hugging Face folder without decoding its weights. */

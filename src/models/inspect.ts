@@ -1,9 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readModelConfig, weightsPath } from '../../plugins/local/model-files/load-model.js';
-import type { ModelConfig } from '../../plugins/local/model-files/model-config.js';
-import { readSafetensorsShapes } from '../../plugins/local/model-files/safetensors.js';
-import { loadTokenizer } from '../../plugins/local/model-files/tokenizer.js';
+import { readModelConfig, weightsPath } from './files/load-model.js';
+import type { ModelConfig } from './files/model-config.js';
+import { readSafetensorsShapes } from './files/safetensors.js';
+import { loadTokenizer } from './files/tokenizer.js';
 import type { ModelRecord } from './service.js';
 
 export interface ModelInspection {

@@ -17,6 +17,8 @@ export { REMOTE_STATUSES, isRemoteBackend } from '../plugins/providers.js';
 export type {
   ChatMessage,
   DataSource,
+  ExportedTensor,
+  ExportResult,
   InferenceProvider,
   InferenceRequest,
   InferenceResult,
@@ -24,6 +26,7 @@ export type {
   JobSink,
   Judge,
   JudgeVerdict,
+  ModelExporter,
   Quote,
   RemoteJobContext,
   RemotePoll,

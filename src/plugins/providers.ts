@@ -210,6 +210,47 @@ export interface InferenceProvider {
   generate(request: InferenceRequest): Promise<InferenceResult>;
 }
 
+/** One tensor of an exported graph's interface; symbolic dims are names, e.g. "batch_size". */
+export interface ExportedTensor {
+  name: string;
+  dtype: string;
+  shape: string[];
+}
+
+/** What an exporter wrote into the folder it was given. */
+export interface ExportResult {
+  /** Paths relative to the folder, e.g. ["config.json", "onnx/model.onnx"]. */
+  files: string[];
+  /** The main graph or weights file, relative to the folder, e.g. "onnx/model.onnx". */
+  model_file: string;
+  /** Whether weights went to a separate data file. */
+  external_data: boolean;
+  /** ONNX opset of the graph, e.g. 17 (formats without one: 0). */
+  opset: number;
+  inputs: ExportedTensor[];
+  outputs: ExportedTensor[];
+}
+
+/**
+ * Writes a local model in another runtime's format (the local plugin: a standalone ONNX decoder
+ * in the transformers.js layout) for export_model. The host resolves the model reference, picks
+ * and confines the output folder and renames it into place; the exporter only fills `dir`.
+ */
+export interface ModelExporter {
+  /** The format written, e.g. "onnx". */
+  format: string;
+  export(request: {
+    /** The base model's Hugging Face folder. */
+    base_dir: string;
+    /** A PEFT adapter folder to merge into the base, if any. */
+    adapter_dir?: string;
+    /** An empty temp folder to write into. */
+    dir: string;
+    /** Weights in a separate file: past the format's size limit ("auto"), "always" or "never". */
+    external_data: 'auto' | 'always' | 'never';
+  }): Promise<ExportResult>;
+}
+
 export interface DataSource {
   /**
    * Pulls rows from an external system (telemetry, knowledge base) as canonical dataset rows;

@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import type { Logger } from '../observability/logger.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { DataSource, InferenceProvider, Judge, TrainingBackend } from './providers.js';
+import type { DataSource, InferenceProvider, Judge, ModelExporter, TrainingBackend } from './providers.js';
 
 /** The plugin API version this server speaks; a plugin built for another is refused at registration. */
 export const PLUGIN_API_VERSION = 2;
 
-export const PROVIDER_KINDS = ['training_backend', 'inference', 'data_source', 'judge'] as const;
+export const PROVIDER_KINDS = ['training_backend', 'inference', 'data_source', 'judge', 'exporter'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export interface TrainingCapabilities {
@@ -49,6 +49,8 @@ export interface PluginProviders {
   data_source?: DataSource;
   judge?: Judge;
   inference?: InferenceProvider;
+  /** Writes local models in another format (export_model). */
+  exporter?: ModelExporter;
 }
 
 export interface PluginMeta {

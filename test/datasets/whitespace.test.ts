@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenizer, type TextTokenizer } from '../../plugins/local/model-files/tokenizer.js';
+import { loadTokenizer, type TextTokenizer } from '../../src/models/files/tokenizer.js';
 import { completionJoin, Renderer, type TokenizerLike } from '../../plugins/local/trainer/render.js';
 import { fixText } from '../../src/datasets/text-fixes.js';
 import { cleanDatasetTool } from '../../tools/clean-dataset.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadRuntimeModel } from '../../plugins/local/engine/index.js';
-import { writePeftAdapter } from '../../plugins/local/model-files/peft.js';
+import { writePeftAdapter } from '../../src/models/files/peft.js';
 import { generateTool } from '../../tools/generate.js';
 import { importModelTool } from '../../tools/import-model.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { forwardLogits, generate, loadRuntimeModel, runtimeInfo, scoreSequences } from '../../plugins/local/engine/index.js';
 import { argmax, sampleNext, seededRng } from '../../plugins/local/engine/sampling.js';
 import { createTrainStep, type TrainStepSpec } from '../../plugins/local/engine/train-step.js';
-import { type PeftAdapter, writePeftAdapter } from '../../plugins/local/model-files/peft.js';
+import { type PeftAdapter, writePeftAdapter } from '../../src/models/files/peft.js';
 import { randomGpt2, randomLlama, type RandomModel, seededRandom } from './helpers/random-model.js';
 import { gpt2Logits, llamaLogits, tf, toTensors } from './helpers/tf-reference.js';
 

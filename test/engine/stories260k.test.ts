@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadRuntimeModel, type RuntimeModel, scoreSequences } from '../../plugins/local/engine/index.js';
-import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
+import { convertLlama2c } from '../../src/models/files/llama2c.js';
 import { readRunCCheckpoint, runCNll } from './helpers/runc-forward.js';
 
 const ASSETS = new URL('../../assets/models/stories260K/', import.meta.url).pathname;

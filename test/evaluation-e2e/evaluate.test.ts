@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelFolder } from '../../plugins/local/model-files/load-model.js';
+import { loadModelFolder } from '../../src/models/files/load-model.js';
 import { Bleu, Chrf, classificationReport } from '../../src/evaluation/metrics/index.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { readRunCCheckpoint, runCNll } from '../engine/helpers/runc-forward.js';

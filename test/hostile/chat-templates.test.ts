@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
+import { convertLlama2c } from '../../src/models/files/llama2c.js';
 import { renderTemplate, TEMPLATE_LIMITS } from '../../src/datasets/jinja-sandbox.js';
 import { generateTool } from '../../tools/generate.js';
 import { importModelTool } from '../../tools/import-model.js';

@@ -3,7 +3,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
+import { convertLlama2c } from '../../src/models/files/llama2c.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 
 /**

@@ -8,8 +8,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
-import { readSafetensors, writeSafetensors } from '../../plugins/local/model-files/safetensors.js';
+import { convertLlama2c } from '../../src/models/files/llama2c.js';
+import { readSafetensors, writeSafetensors } from '../../src/models/files/safetensors.js';
 import { importModelTool } from '../../tools/import-model.js';
 import { listModelsTool } from '../../tools/list-models.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';

@@ -2,8 +2,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
-import { loadTokenizer } from '../../plugins/local/model-files/tokenizer.js';
+import { convertLlama2c } from '../../src/models/files/llama2c.js';
+import { loadTokenizer } from '../../src/models/files/tokenizer.js';
 import { importModelTool } from '../../tools/import-model.js';
 import { inspectModelTool } from '../../tools/inspect-model.js';
 import { listModelsTool } from '../../tools/list-models.js';

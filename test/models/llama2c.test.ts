@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FinetuneError } from '../../src/errors.js';
-import { convertLlama2c, permuteForRotateHalf } from '../../plugins/local/model-files/llama2c.js';
-import { loadModelFolder } from '../../plugins/local/model-files/load-model.js';
-import { readSafetensors } from '../../plugins/local/model-files/safetensors.js';
+import { convertLlama2c, permuteForRotateHalf } from '../../src/models/files/llama2c.js';
+import { loadModelFolder } from '../../src/models/files/load-model.js';
+import { readSafetensors } from '../../src/models/files/safetensors.js';
 import { readRunCTokenizer, runCEncode } from './runc-encode.js';
 
 const ASSETS = new URL('../../assets/models/stories260K/', import.meta.url).pathname;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FinetuneError } from '../../src/errors.js';
-import { loadModelFolder } from '../../plugins/local/model-files/load-model.js';
+import { loadModelFolder } from '../../src/models/files/load-model.js';
 import { importModelTool } from '../../tools/import-model.js';
 import { connectTestClient } from '../helpers/mcp.js';
 import { writeTinyGpt2Folder } from './tiny-models.js';

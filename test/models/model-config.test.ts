@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FinetuneError } from '../../src/errors.js';
-import { parseModelConfig } from '../../plugins/local/model-files/model-config.js';
+import { parseModelConfig } from '../../src/models/files/model-config.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/model-configs/${name}`, import.meta.url), 'utf8'));
 

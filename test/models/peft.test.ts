@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mergeLora, readPeftAdapter, writeModelFolder, writePeftAdapter, type LoraPair } from '../../plugins/local/model-files/peft.js';
-import { loadModelFolder } from '../../plugins/local/model-files/load-model.js';
-import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
-import { readSafetensors } from '../../plugins/local/model-files/safetensors.js';
+import { mergeLora, readPeftAdapter, writeModelFolder, writePeftAdapter, type LoraPair } from '../../src/models/files/peft.js';
+import { loadModelFolder } from '../../src/models/files/load-model.js';
+import { convertLlama2c } from '../../src/models/files/llama2c.js';
+import { readSafetensors } from '../../src/models/files/safetensors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ftm-peft-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

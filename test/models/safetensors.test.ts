@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FinetuneError } from '../../src/errors.js';
-import { f16ToF32, readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../../plugins/local/model-files/safetensors.js';
+import { f16ToF32, readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../../src/models/files/safetensors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'ftm-st-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors, type TensorToWrite } from '../../plugins/local/model-files/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../../src/models/files/safetensors.js';
 
 /**
  * Small random Hugging Face folders for tests: a GPT-2 (Conv1D [in, out] weights, byte-level BPE

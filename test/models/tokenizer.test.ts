@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FinetuneError } from '../../src/errors.js';
-import { convertLlama2c } from '../../plugins/local/model-files/llama2c.js';
-import { loadTokenizer } from '../../plugins/local/model-files/tokenizer.js';
+import { convertLlama2c } from '../../src/models/files/llama2c.js';
+import { loadTokenizer } from '../../src/models/files/tokenizer.js';
 
 const ASSETS = new URL('../../assets/models/stories260K/', import.meta.url).pathname;
 // The role check of Mistral-7B-Instruct-v0.1's chat template (Apache-2.0), reproduced by hand.

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors, type TensorToWrite } from '../../plugins/local/model-files/safetensors.js';
+import { writeSafetensors, type TensorToWrite } from '../../src/models/files/safetensors.js';
 import type { TrainingHyperparameters } from '../../src/plugins/providers.js';
 import type { Services } from '../../src/services.js';
 import { PolicySchema, HyperparametersSchema } from '../../src/training/config-schema.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readPeftAdapter } from '../../plugins/local/model-files/peft.js';
+import { readPeftAdapter } from '../../src/models/files/peft.js';
 import { listCheckpoints } from '../../plugins/local/trainer/checkpoint.js';
 import { runJob } from '../../plugins/local/trainer/job.js';
 import { convertStories260K, makeSpec, memorySink, STYLE_STORIES, writeJsonl } from './helpers/job-fixtures.js';

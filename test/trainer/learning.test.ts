@@ -7,7 +7,7 @@ import { sftBatch } from '../../plugins/local/trainer/batches.js';
 import { runJob, type JobResult } from '../../plugins/local/trainer/job.js';
 import { Renderer } from '../../plugins/local/trainer/render.js';
 import type { TrainStepLike } from '../../plugins/local/trainer/step-contract.js';
-import { loadModelFolder } from '../../plugins/local/model-files/load-model.js';
+import { loadModelFolder } from '../../src/models/files/load-model.js';
 import { convertStories260K, makeSpec, memorySink, STYLE_STORIES, writeJsonl, type MemorySink } from './helpers/job-fixtures.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AdamW, clipGradNorm, decaysWeight } from '../../plugins/local/trainer/adamw.js';
-import { Prng, deriveSeed } from '../../plugins/local/trainer/prng.js';
+import { Prng, deriveSeed } from '../../src/random.js';
 import { learningRateAt, warmupSteps } from '../../plugins/local/trainer/schedule.js';
 
 interface Reference {

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokenizer, type TextTokenizer } from '../../plugins/local/model-files/tokenizer.js';
+import { loadTokenizer, type TextTokenizer } from '../../src/models/files/tokenizer.js';
 import { packExamples, runSeqLen, sftBatch } from '../../plugins/local/trainer/batches.js';
 import { readJsonl } from '../../plugins/local/trainer/dataset.js';
 import { Renderer, type TokenizedExample } from '../../plugins/local/trainer/render.js';

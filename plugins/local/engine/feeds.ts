@@ -1,5 +1,6 @@
 import { FinetuneError } from '../../../src/errors.js';
-import { type ArchConfig, ropeTables } from './arch.js';
+import type { ArchConfig } from '../../../src/models/files/arch.js';
+import { ropeTables } from './rope.js';
 
 /** Additive mask value: large enough to zero a softmax weight, small enough to stay finite. */
 export const MASKED = -1e9;

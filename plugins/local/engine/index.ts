@@ -2,7 +2,7 @@
  * The local engine: ONNX graphs built from a Hugging Face config, run by onnxruntime-node.
  * Generation, scoring and the training step all live behind these exports.
  */
-export { archFromConfig, type ArchConfig, LINEAR_MODULES, SUPPORTED_MODEL_TYPES } from './arch.js';
+export { archFromConfig, type ArchConfig, LINEAR_MODULES, SUPPORTED_MODEL_TYPES } from '../../../src/models/files/arch.js';
 export {
   forwardLogits,
   generate,

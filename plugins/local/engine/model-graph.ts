@@ -1,7 +1,7 @@
 import { FinetuneError } from '../../../src/errors.js';
 import type { Dim, Graph, Value } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
-import type { ArchConfig } from './arch.js';
+import type { ArchConfig } from '../../../src/models/files/arch.js';
 import { attention } from './attention.js';
 
 export interface WeightTensor {

@@ -1,11 +1,11 @@
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../src/errors.js';
-import { type LoadedModel, loadModelFolder } from '../model-files/load-model.js';
-import { mergeLora, type PeftAdapter, readPeftAdapter } from '../model-files/peft.js';
-import type { ChatMessage, TextTokenizer } from '../model-files/tokenizer.js';
+import { type LoadedModel, loadModelFolder } from '../../../src/models/files/load-model.js';
+import { mergeLora, type PeftAdapter, readPeftAdapter } from '../../../src/models/files/peft.js';
+import type { ChatMessage, TextTokenizer } from '../../../src/models/files/tokenizer.js';
 import { Graph } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
-import { type ArchConfig, archFromConfig } from './arch.js';
+import { type ArchConfig, archFromConfig } from '../../../src/models/files/arch.js';
 import { attentionBias, checkTokenIds, positionFeeds, toInt64 } from './feeds.js';
 import { buildModel, type Weights } from './model-graph.js';
 import { sampleNext, seededRng } from './sampling.js';

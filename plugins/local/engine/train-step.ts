@@ -1,10 +1,10 @@
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../src/errors.js';
-import type { LoadedModel } from '../model-files/load-model.js';
+import type { LoadedModel } from '../../../src/models/files/load-model.js';
 import { gradients } from '../onnx/autodiff.js';
 import { Graph } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
-import { type ArchConfig, archFromConfig, LINEAR_MODULES } from './arch.js';
+import { type ArchConfig, archFromConfig, LINEAR_MODULES } from '../../../src/models/files/arch.js';
 import { attentionBias, checkTokenIds, positionFeeds, shiftTargets, toInt64 } from './feeds.js';
 import { buildModel, type LoraPlan, type TrainableInput } from './model-graph.js';
 import { createSessionFromGraph, loadOrt } from './session.js';

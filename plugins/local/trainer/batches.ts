@@ -1,4 +1,4 @@
-import { Prng, deriveSeed } from './prng.js';
+import { Prng, deriveSeed } from '../../../src/random.js';
 import type { DpoBatch, SftBatch } from '../engine/train-step.js';
 import type { PreferenceExample, TokenizedExample } from './render.js';
 

@@ -2,10 +2,10 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import { writeDirAtomic, writeFileAtomic } from '../../../src/workspace/atomic-write.js';
-import { readSafetensors, writeSafetensors } from '../model-files/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../../src/models/files/safetensors.js';
 import type { AdamWState } from './adamw.js';
 import type { DataPosition } from './batches.js';
-import type { PrngState } from './prng.js';
+import type { PrngState } from '../../../src/random.js';
 
 /**
  * A checkpoint folder `checkpoints/step-N/`, written whole or not at all (writeDirAtomic):

@@ -4,7 +4,7 @@ import { AdamW, clipGradNorm, decaysWeight } from './adamw.js';
 import type { DpoBatch, SftBatch } from './batches.js';
 import { epochBatches, evalBatches, stepsPerEpoch, totalSteps, type TrainData } from './epochs.js';
 import { pruneCheckpoints, saveCheckpoint, type LoadedCheckpoint, type ParamsIo, type TrainerState } from './checkpoint.js';
-import { Prng } from './prng.js';
+import { Prng } from '../../../src/random.js';
 import { learningRateAt, warmupSteps, type Schedule } from './schedule.js';
 import type { TrainStepLike } from './step-contract.js';
 

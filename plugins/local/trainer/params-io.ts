@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
-import type { WeightTensor } from '../model-files/load-model.js';
-import { ADAPTER_WEIGHTS_FILE, peftTensorName, readPeftAdapter, writePeftAdapter, type LoraPair, type PeftAdapter } from '../model-files/peft.js';
-import { readSafetensors, writeSafetensors } from '../model-files/safetensors.js';
+import type { WeightTensor } from '../../../src/models/files/load-model.js';
+import { ADAPTER_WEIGHTS_FILE, peftTensorName, readPeftAdapter, writePeftAdapter, type LoraPair, type PeftAdapter } from '../../../src/models/files/peft.js';
+import { readSafetensors, writeSafetensors } from '../../../src/models/files/safetensors.js';
 import type { ParamsIo } from './checkpoint.js';
 
 export interface NamedShape {

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFinetuneError } from '../../../src/errors.js';
 import type { SpecIssue, TrainingSpec } from '../../../src/plugins/providers.js';
-import { archFromConfig } from '../engine/arch.js';
+import { archFromConfig } from '../../../src/models/files/arch.js';
 import { planLora } from '../engine/train-step.js';
-import { readModelConfig } from '../model-files/load-model.js';
+import { readModelConfig } from '../../../src/models/files/load-model.js';
 import { checkTaskType } from './dataset.js';
 
 /** Above this many parameters full fine-tuning in float32 on a CPU is slow and memory-hungry. */

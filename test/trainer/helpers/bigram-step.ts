@@ -1,5 +1,5 @@
 import type { DpoBatch, SftBatch } from '../../../plugins/local/trainer/batches.js';
-import { Prng } from '../../../plugins/local/trainer/prng.js';
+import { Prng } from '../../../src/random.js';
 import type { TrainStepLike } from '../../../plugins/local/trainer/step-contract.js';
 
 /**

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertLlama2c } from '../../../plugins/local/model-files/llama2c.js';
+import { convertLlama2c } from '../../../src/models/files/llama2c.js';
 import type { JobSink, TrainingHyperparameters, TrainingSpec } from '../../../src/plugins/providers.js';
 import { BASE_HYPERPARAMETERS } from '../../../src/training/templates.js';
 

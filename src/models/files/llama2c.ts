@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FinetuneError } from '../../../src/errors.js';
-import { readUserFile } from '../../../src/workspace/confine.js';
-import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
+import { FinetuneError } from '../../errors.js';
+import { readUserFile } from '../../workspace/confine.js';
+import { writeFileAtomic } from '../../workspace/atomic-write.js';
 import { llama2cTokenizerConfig, llama2cTokenizerJson, readLlama2cTokenizer } from './llama2c-tokenizer.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors.js';
 

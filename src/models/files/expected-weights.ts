@@ -1,4 +1,4 @@
-import { FinetuneError } from '../../../src/errors.js';
+import { FinetuneError } from '../../errors.js';
 import type { ArchConfig } from './arch.js';
 
 /** The dtypes the runtime decodes (safetensors.ts upcasts them to f32); any other tensor fails the load. */

@@ -2,10 +2,10 @@ import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { Tokenizer } from '@huggingface/tokenizers';
-import { renderTemplate, TemplateError } from '../../../src/datasets/jinja-sandbox.js';
-import { FinetuneError } from '../../../src/errors.js';
+import { renderTemplate, TemplateError } from '../../datasets/jinja-sandbox.js';
+import { FinetuneError } from '../../errors.js';
 import { checkTokenizerJson } from './tokenizer-check.js';
-import { readUserFile, readUserJson } from '../../../src/workspace/confine.js';
+import { readUserFile, readUserJson } from '../../workspace/confine.js';
 
 /**
  * A Hugging Face tokenizer (tokenizer.json + tokenizer_config.json) through @huggingface/tokenizers,

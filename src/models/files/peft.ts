@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FinetuneError } from '../../../src/errors.js';
-import { readUserJson } from '../../../src/workspace/confine.js';
-import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
+import { FinetuneError } from '../../errors.js';
+import { readUserJson } from '../../workspace/confine.js';
+import { writeFileAtomic } from '../../workspace/atomic-write.js';
 import type { LoadedModel, WeightTensor } from './load-model.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 

@@ -1,16 +1,15 @@
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { ArchConfig } from '../../plugins/local/engine/arch.js';
-import { ropeInvFreq } from '../../plugins/local/engine/arch.js';
-import { MASKED } from '../../plugins/local/engine/feeds.js';
-import { buildModel, type Weights } from '../../plugins/local/engine/model-graph.js';
-import { Graph, Value, type DType, type Dim } from '../../plugins/local/onnx/graph.js';
-import * as op from '../../plugins/local/onnx/ops.js';
-import { FinetuneError } from '../errors.js';
-import type { Services } from '../services.js';
-import { resolveModel } from './model-ref.js';
-import { loadRuntimeModel } from '../../plugins/local/engine/index.js';
+import type { ArchConfig } from '../../../src/models/files/arch.js';
+import { ropeInvFreq } from '../engine/rope.js';
+import { MASKED } from '../engine/feeds.js';
+import { buildModel, type Weights } from '../engine/model-graph.js';
+import { Graph, OPSET, Value, type DType, type Dim } from '../onnx/graph.js';
+import * as op from '../onnx/ops.js';
+import { FinetuneError } from '../../../src/errors.js';
+import type { ExportResult, ModelExporter } from '../../../src/plugins/providers.js';
+import { loadRuntimeModel } from '../engine/index.js';
 
 /**
  * Exports a (merged) decoder as a standalone ONNX model with the input and output names of
@@ -157,47 +156,24 @@ export function copyCompanions(sourceDir: string, targetDir: string): string[] {
   return copied;
 }
 
-export interface ExportArgs {
-  model_id?: string;
-  job_id?: string;
-  adapter_path?: string;
-  version?: string;
-  output_path?: string;
-  external_data: 'auto' | 'always' | 'never';
-}
-
 /**
- * export_model: merges the adapter (if any) into the base weights and writes a transformers.js
- * layout — config and tokenizer at the top, the graph in onnx/ — built in a temp folder and
- * renamed into place, so a failed export leaves nothing behind.
+ * The local plugin's exporter: merges the adapter (if any) into the base weights and writes the
+ * transformers.js layout into `dir` — config and tokenizer at the top, the graph in onnx/. The host
+ * picked `dir` (a temp folder it renames into place), so a failed export leaves nothing behind.
  */
-export async function exportModel(services: Services, args: ExportArgs) {
-  const resolved = resolveModel(services, args);
-  const started = performance.now();
-  const model = await loadRuntimeModel(resolved.base_dir, resolved.adapter_dir ? { adapter_dir: resolved.adapter_dir } : {});
+export async function exportOnnx(request: Parameters<ModelExporter['export']>[0]): Promise<ExportResult> {
+  const model = await loadRuntimeModel(request.base_dir, request.adapter_dir ? { adapter_dir: request.adapter_dir } : {});
   const { graph, io } = buildExportGraph(model.arch, model.weights);
-  const id = `onnx-${resolved.version_id ?? resolved.job_id ?? resolved.base_model_id}-${Date.now().toString(36)}`;
-  const target = args.output_path ? services.workspace.resolveUserPath(args.output_path, 'output_path') : services.workspace.artifactPath('exports', id);
-  if (existsSync(target)) {
-    throw new FinetuneError('STATE_CONFLICT', `output_path '${target}' already exists; an export never overwrites.`, { recovery: 'Pass a new folder name.', details: { field: 'output_path' } });
-  }
-  let external = false;
-  let companions: string[] = [];
-  await services.workspace.writeDir(target, async (tmp) => {
-    mkdirSync(join(tmp, 'onnx'));
-    external = (await writeOnnx(graph, join(tmp, 'onnx'), args.external_data)).external_data;
-    companions = copyCompanions(resolved.base_dir, tmp);
-  });
-  const files = [...companions, `onnx/${ONNX_FILE}`, ...(external ? [`onnx/${ONNX_DATA_FILE}`] : [])].map((name) => ({ name, bytes: statSync(join(target, name)).size }));
+  mkdirSync(join(request.dir, 'onnx'));
+  const { external_data } = await writeOnnx(graph, join(request.dir, 'onnx'), request.external_data);
+  const companions = copyCompanions(request.base_dir, request.dir);
+  const tensors = (list: ExportedGraph['inputs']) => list.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape.map(String) }));
   return {
-    path: target,
-    model_file: join(target, 'onnx', ONNX_FILE),
-    model: { label: resolved.label, base_model_id: resolved.base_model_id, adapter_dir: resolved.adapter_dir, job_id: resolved.job_id, version_id: resolved.version_id },
-    external_data: external,
-    opset: 17,
-    inputs: io.inputs.map((i) => ({ name: i.name, dtype: i.dtype, shape: i.shape.map(String) })),
-    outputs: io.outputs.map((o) => ({ name: o.name, dtype: o.dtype, shape: o.shape.map(String) })),
-    files,
-    seconds: (performance.now() - started) / 1000,
+    files: [...companions, `onnx/${ONNX_FILE}`, ...(external_data ? [`onnx/${ONNX_DATA_FILE}`] : [])],
+    model_file: `onnx/${ONNX_FILE}`,
+    external_data,
+    opset: OPSET,
+    inputs: tensors(io.inputs),
+    outputs: tensors(io.outputs),
   };
 }

@@ -1,4 +1,4 @@
-import { FinetuneError } from '../../../src/errors.js';
+import { FinetuneError } from '../../errors.js';
 
 /**
  * A Hugging Face config.json normalised to the fields the runtime needs. The Llama family

@@ -1,4 +1,4 @@
-import { FinetuneError } from '../../../src/errors.js';
+import { FinetuneError } from '../../errors.js';
 
 /**
  * llama2.c's tokenizer.bin → a Hugging Face tokenizer.json that @huggingface/tokenizers loads and

@@ -1,4 +1,4 @@
-import { FinetuneError } from '../../../src/errors.js';
+import { FinetuneError } from '../../errors.js';
 
 /**
  * Checks a tokenizer.json before @huggingface/tokenizers builds it, because two kinds of file hang

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, readSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FinetuneError } from '../../../src/errors.js';
-import { jsonErrorWhere, openForRead, readUserFile, readUserJson } from '../../../src/workspace/confine.js';
-import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
+import { FinetuneError } from '../../errors.js';
+import { jsonErrorWhere, openForRead, readUserFile, readUserJson } from '../../workspace/confine.js';
+import { writeFileAtomic } from '../../workspace/atomic-write.js';
 
 /**
  * safetensors, by hand (no maintained npm package exists): 8-byte little-endian header length,

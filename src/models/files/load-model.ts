@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FinetuneError } from '../../../src/errors.js';
-import { jsonErrorWhere, readUserFile } from '../../../src/workspace/confine.js';
+import { FinetuneError } from '../../errors.js';
+import { jsonErrorWhere, readUserFile } from '../../workspace/confine.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 import { readSafetensors } from './safetensors.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
