@@ -1,6 +1,31 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Core owns no concrete plugin (issue 14): src/ reaches plugins only through the host and the provider
+ * interfaces in src/plugins/providers.ts; src/plugins/builtin.ts is the one file that names them.
+ * A relative specifier reaches the top-level plugins/ folder when it climbs exactly one level more
+ * than the file is deep (src/a/b/x.ts: '../../../plugins/'), so there is one block per depth.
+ * Static imports, re-exports and `import()` with a literal path are all refused.
+ */
+function coreOwnsNoPlugin() {
+  const message = 'src/ must not import a concrete plugin; reach it through the plugin host (a provider kind in src/plugins/providers.ts).';
+  return [0, 1, 2, 3].map((depth) => ({
+    files: [`src/${'*/'.repeat(depth)}*.ts`],
+    ignores: [
+      'src/plugins/builtin.ts',
+      // TODO(issue 14): removed when inference providers land
+      'src/evaluation/runners/**',
+      'src/evaluation/judges/**',
+    ],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./){${depth + 1}}plugins/`, message }] }],
+      // esquery regexes cannot hold a slash: \x2F is one.
+      'no-restricted-syntax': ['error', { selector: `ImportExpression[source.value=/^(\\.\\.\\x2F){${depth + 1}}plugins\\x2F/]`, message }],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'plugins/modal/app/**'] },
   js.configs.recommended,
@@ -13,6 +38,7 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  ...coreOwnsNoPlugin(),
   {
     files: ['test/**', 'bench/**'],
     rules: { 'no-console': 'off' },

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
-import { NOT_STATED, type GovernanceRecord } from './governance.js';
+import { NOT_STATED } from './governance.js';
 import { piiPatterns, redact, type PiiKind } from './pii.js';
 import { exampleTokens, mapRowText } from './row-text.js';
 import { canonicalFormat, inheritedManifest, tokenStats, type DatasetService, type RunContext, type SkippedRow } from './service.js';
 import type { SourceRecord } from './sources.js';
 import { CountColumn } from './stats.js';
 import { fixText } from './text-fixes.js';
-import type { CanonicalRow, DatasetManifest, DatasetRecord } from './types.js';
+import type { CanonicalRow, DatasetManifest, DatasetRecord, GovernanceRecord } from './types.js';
 import { validateRecords } from './validate.js';
 import { JsonlWriter } from './version-writer.js';
 

@@ -2,8 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'n
 import { dirname } from 'node:path';
 import { FinetuneError, toFinetuneError } from '../errors.js';
 import { tempPathFor } from '../workspace/atomic-write.js';
-import type { DatasetService } from './service.js';
-import type { CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, SplitName, TaskType, TextRow, TripletRow } from './types.js';
+import type { CanonicalRow, ChatMessage, DatasetStore, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, SplitName, TaskType, TextRow, TripletRow } from './types.js';
 import { HashingFileWriter } from './version-writer.js';
 
 export const EXPORT_FORMATS = ['openai_chat', 'openai_dpo', 'jsonl', 'alpaca', 'sharegpt', 'trl_preference', 'csv'] as const;
@@ -36,7 +35,7 @@ export interface ExportResult {
 }
 
 /** Streams a version (or one split) into a file in the chosen format; the file appears whole or not at all. */
-export async function exportDataset(service: DatasetService, id: string, options: ExportOptions, signal?: AbortSignal): Promise<ExportResult> {
+export async function exportDataset(service: DatasetStore, id: string, options: ExportOptions, signal?: AbortSignal): Promise<ExportResult> {
   const record = service.get(id);
   const task = record.task_type;
   if (!ACCEPTS[options.format].includes(task)) {

@@ -1,35 +1,4 @@
-import type { DatasetService } from './service.js';
-import type { DatasetRecord } from './types.js';
-
-/**
- * A governance record of a dataset version: a PII redaction with who asked, the legal basis and the
- * consent reference given. A version carries the records of every version it derives from (in its
- * manifest, `governance`), so a split of a redacted version, the registry lineage of a model trained
- * on it and that model's card all show them.
- */
-export interface GovernanceRecord extends RedactionFacts {
-  kind: 'pii_redaction';
-  /** The consent-log entry (cns_…). */
-  consent_log_id: string;
-  /** Kinds asked for (built-in and configured patterns), and values found by kind. */
-  redacted_kinds: string[];
-  custom_patterns: string[];
-  found: Record<string, number>;
-  at: string;
-}
-
-/** What a redaction record and its consent-log row both say. */
-interface RedactionFacts {
-  /** The version the redaction produced, and the one it read. */
-  dataset_id: string;
-  source_dataset_id: string;
-  actor: string;
-  legal_basis: string;
-  consent_reference: string | null;
-  purpose: string | null;
-  findings: number;
-  rows_affected: number;
-}
+import type { DatasetRecord, DatasetStore, GovernanceRecord, RedactionFacts } from './types.js';
 
 export const NOT_STATED = 'not stated by the caller';
 
@@ -53,7 +22,7 @@ function readEntry({ kinds, ...row }: ConsentRow): ConsentEntry {
  * Consent-log entries that apply to a version: redactions that produced it or any version it derives
  * from (its lineage), and those that read it.
  */
-export function consentLog(service: DatasetService, datasetId?: string): ConsentEntry[] {
+export function consentLog(service: DatasetStore, datasetId?: string): ConsentEntry[] {
   if (!datasetId) return (service.workspace.db.prepare('SELECT * FROM dataset_consent_log ORDER BY created_at, id').all() as ConsentRow[]).map(readEntry);
   const ids = lineageIds(service, datasetId);
   const marks = ids.map(() => '?').join(', ');
@@ -67,7 +36,7 @@ export function consentLog(service: DatasetService, datasetId?: string): Consent
  * The governance records of a version: its manifest's, or, for a version written before manifests
  * carried them, the consent-log entries of its lineage.
  */
-export function governanceOf(service: DatasetService, record: DatasetRecord): GovernanceRecord[] {
+export function governanceOf(service: DatasetStore, record: DatasetRecord): GovernanceRecord[] {
   if (record.manifest.governance) return record.manifest.governance;
   const ids = new Set(lineageIds(service, record.id));
   return consentLog(service, record.id)
@@ -76,7 +45,7 @@ export function governanceOf(service: DatasetService, record: DatasetRecord): Go
 }
 
 /** The version and every version it derives from (its manifest's lineage). */
-function lineageIds(service: DatasetService, datasetId: string): string[] {
+function lineageIds(service: DatasetStore, datasetId: string): string[] {
   let record: DatasetRecord | undefined;
   try {
     record = service.get(datasetId);

@@ -1,5 +1,5 @@
 /** Canonical row shapes and the manifest of a dataset version (docs/CONVENTIONS.md "Dataset versions"). */
-import type { GovernanceRecord } from './governance.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 export const TASK_TYPES = ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'text'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -138,3 +138,44 @@ export interface DatasetRecord {
   manifest: DatasetManifest;
   dir: string;
 }
+
+/**
+ * What reading stored versions needs of the datasets service (export, governance), so those modules
+ * take it without importing the service that calls them.
+ */
+export interface DatasetStore {
+  readonly workspace: Workspace;
+  get(id: string): DatasetRecord;
+  rows(id: string, split?: SplitName, signal?: AbortSignal): AsyncIterable<{ line: number; row: CanonicalRow }>;
+}
+
+/**
+ * A governance record of a dataset version: a PII redaction with who asked, the legal basis and the
+ * consent reference given. A version carries the records of every version it derives from (in its
+ * manifest, `governance`), so a split of a redacted version, the registry lineage of a model trained
+ * on it and that model's card all show them.
+ */
+export interface GovernanceRecord extends RedactionFacts {
+  kind: 'pii_redaction';
+  /** The consent-log entry (cns_…). */
+  consent_log_id: string;
+  /** Kinds asked for (built-in and configured patterns), and values found by kind. */
+  redacted_kinds: string[];
+  custom_patterns: string[];
+  found: Record<string, number>;
+  at: string;
+}
+
+/** What a redaction record and its consent-log row both say. */
+export interface RedactionFacts {
+  /** The version the redaction produced, and the one it read. */
+  dataset_id: string;
+  source_dataset_id: string;
+  actor: string;
+  legal_basis: string;
+  consent_reference: string | null;
+  purpose: string | null;
+  findings: number;
+  rows_affected: number;
+}
+

@@ -1,4 +1,4 @@
-import type { GovernanceRecord } from '../datasets/governance.js';
+import type { GovernanceRecord } from '../datasets/types.js';
 import { describeGate } from './registry.js';
 import { betterLabel } from './metric-direction.js';
 import type { AliasEvent, GateOutcome, ModelVersion } from './types.js';

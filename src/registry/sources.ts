@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { governanceOf, type GovernanceRecord } from '../datasets/governance.js';
+import { governanceOf } from '../datasets/governance.js';
+import type { GovernanceRecord } from '../datasets/types.js';
 import { FinetuneError } from '../errors.js';
 import type { TrainingConfigRecord } from '../plugins/providers.js';
 import type { Services } from '../services.js';

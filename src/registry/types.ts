@@ -1,5 +1,5 @@
 /** Shapes the registry stores and returns; tools mirror them in their zod schemas. */
-import type { GovernanceRecord } from '../datasets/governance.js';
+import type { GovernanceRecord } from '../datasets/types.js';
 
 export interface Lineage {
   /** Base model: a model record id (mdl_…) or a Hugging Face name from the adapter config. */
