@@ -6,7 +6,7 @@ import { sentence } from '../plugins/host.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
 import { ConfigDocumentSchema, PolicySchema, type ConfigDocument } from './config-schema.js';
-import { resolveDataset, resolveModel, type DatasetFacts } from './inputs.js';
+import { resolveInputs, type DatasetFacts } from './inputs.js';
 
 /** The yaml package, loaded when a config is first read or written as YAML, not at start-up. */
 const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
@@ -59,8 +59,7 @@ const CONVERSIONS: Record<string, string> = {
 export async function configureTraining(services: Services, input: ConfigureInput): Promise<ConfigureResult> {
   const doc = mergeDocument(services, input);
   const settings = services.config.training;
-  const dataset = await resolveDataset(services, doc.dataset_id);
-  const model = await resolveModel(services, doc.base_model);
+  const { dataset, model } = await resolveInputs(services, doc);
   const notes: string[] = [];
   if (!model.known) notes.push(`Model '${doc.base_model}' is not a local model record; the backend must know it by this name.`);
   const capabilities = backendCapabilities(services, doc.backend);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
-import type { Services } from '../services.js';
+import type { Workspace } from '../workspace/workspace.js';
 
 /**
  * What the control plane needs to know about a dataset version and a base model. It asks
@@ -63,10 +63,31 @@ interface ModelServiceLike {
   get(id: string): ModelLike | Promise<ModelLike>;
 }
 
-export async function resolveDataset(services: Services, dataset_id: string): Promise<DatasetFacts> {
-  const service = (services as unknown as { datasets?: DatasetServiceLike }).datasets;
+/**
+ * Where inputs are looked up: the workspace and, when the server has them, its dataset and model
+ * services (a `Services` is one). Taking only these keeps this module out of the services graph.
+ */
+export interface InputSources {
+  workspace: Pick<Workspace, 'root'>;
+  datasets?: DatasetServiceLike;
+  models?: ModelServiceLike;
+}
+
+/** The dataset version and base model a config trains on: resolved once per tool call and passed down. */
+export interface TrainingInputs {
+  dataset: DatasetFacts;
+  model: ModelFacts;
+}
+
+export async function resolveInputs(sources: InputSources, config: { dataset_id: string; base_model: string }): Promise<TrainingInputs> {
+  const [dataset, model] = await Promise.all([resolveDataset(sources, config.dataset_id), resolveModel(sources, config.base_model)]);
+  return { dataset, model };
+}
+
+export async function resolveDataset(sources: InputSources, dataset_id: string): Promise<DatasetFacts> {
+  const service = sources.datasets;
   // The documented folder is the contract: a version folder with a manifest is a dataset version.
-  const dir = join(services.workspace.root, 'datasets', dataset_id);
+  const dir = join(sources.workspace.root, 'datasets', dataset_id);
   const manifestPath = join(dir, 'manifest.json');
   const onDisk = /^[A-Za-z0-9_-]+$/.test(dataset_id) && existsSync(manifestPath);
   let record: DatasetLike;
@@ -96,15 +117,15 @@ export async function resolveDataset(services: Services, dataset_id: string): Pr
   };
 }
 
-export async function resolveModel(services: Services, model_id: string): Promise<ModelFacts> {
-  const service = (services as unknown as { models?: ModelServiceLike }).models;
+export async function resolveModel(sources: InputSources, model_id: string): Promise<ModelFacts> {
+  const service = sources.models;
   let record: ModelLike | undefined;
   // A model id (mdl_…) must name a record; any other string is a name the backend resolves itself
   // (a remote model such as gpt-4o-mini), checked by the backend's validate().
   if (service && model_id.startsWith('mdl_')) {
     record = await service.get(model_id);
-  } else if (/^[A-Za-z0-9_-]+$/.test(model_id) && existsSync(join(services.workspace.root, 'models', model_id, 'config.json'))) {
-    record = { id: model_id, dir: join(services.workspace.root, 'models', model_id) };
+  } else if (/^[A-Za-z0-9_-]+$/.test(model_id) && existsSync(join(sources.workspace.root, 'models', model_id, 'config.json'))) {
+    record = { id: model_id, dir: join(sources.workspace.root, 'models', model_id) };
   }
   const hf = record?.dir ? readHfConfig(record.dir) : undefined;
   const facts: ModelFacts = {

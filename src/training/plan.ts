@@ -2,7 +2,7 @@ import { ERROR_CODES, FinetuneError, toFinetuneError, type ErrorCode } from '../
 import type { SpecIssue } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 import { estimateResources, type ResourceEstimate } from './estimate.js';
-import { resolveDataset } from './inputs.js';
+import { resolveInputs, type TrainingInputs } from './inputs.js';
 import { JobLedger, type PlanRecord, type StoredConfig } from './ledger.js';
 import { buildSpec } from './spec.js';
 
@@ -19,7 +19,9 @@ export interface PlanInput {
 export async function planTraining(services: Services, input: PlanInput): Promise<{ plan: PlanRecord; estimate: ResourceEstimate }> {
   const ledger = new JobLedger(services.workspace.db);
   const config = ledger.getConfig(input.config_id);
-  const validation = await validateConfig(services, config);
+  // Resolved once here for validation and the backend's spec (a dataset or model that is gone throws NOT_FOUND, as the estimate would).
+  const inputs = await resolveInputs(services, config);
+  const validation = await validateConfig(services, config, inputs);
   const estimate = await estimateResources(services, config);
   const budget = {
     ...(input.max_cost_usd ?? config.policy.max_cost_usd ? { max_cost_usd: input.max_cost_usd ?? config.policy.max_cost_usd } : {}),
@@ -51,17 +53,17 @@ export async function planTraining(services: Services, input: PlanInput): Promis
   return { plan, estimate };
 }
 
-async function validateConfig(services: Services, config: StoredConfig): Promise<SpecIssue[]> {
+async function validateConfig(services: Services, config: StoredConfig, inputs: TrainingInputs): Promise<SpecIssue[]> {
   const issues: SpecIssue[] = [];
+  const { dataset } = inputs;
   try {
-    const dataset = await resolveDataset(services, config.dataset_id);
     const trainRows = dataset.counts.train ?? dataset.counts.rows;
     if (!trainRows) issues.push({ severity: 'error', code: 'DATASET_INVALID', field: 'dataset_id', message: `${config.dataset_id} has no training rows.` });
     if (!dataset.validation_path && config.hyperparameters.eval_steps > 0) {
       issues.push({ severity: 'warning', code: 'DATASET_INVALID', field: 'eval_steps', message: 'No validation split: eval loss cannot be measured (split the dataset to get one).' });
     }
     const backend = await services.plugins.get('training_backend', config.backend);
-    const spec = await buildSpec(services, config, 'preflight');
+    const spec = await buildSpec(services, config, 'preflight', null, inputs);
     issues.push(...((await backend.validate?.(spec)) ?? []));
   } catch (thrown) {
     const error = toFinetuneError(thrown);

@@ -1,13 +1,20 @@
 import { join } from 'node:path';
 import type { TrainingSpec } from '../plugins/providers.js';
-import type { Services } from '../services.js';
-import { resolveDataset, resolveModel } from './inputs.js';
+import { resolveInputs, type InputSources, type TrainingInputs } from './inputs.js';
 import type { StoredConfig } from './ledger.js';
 
-/** The frozen config plus resolved inputs and output folder: what a backend receives. */
-export async function buildSpec(services: Services, config: StoredConfig, job_id: string, resume_from?: string | null): Promise<TrainingSpec> {
-  const dataset = await resolveDataset(services, config.dataset_id);
-  const model = await resolveModel(services, config.base_model);
+/**
+ * The frozen config plus resolved inputs and output folder: what a backend receives. A caller that
+ * has resolved the inputs already (plan_training) passes them; otherwise they are resolved here.
+ */
+export async function buildSpec(
+  services: InputSources,
+  config: StoredConfig,
+  job_id: string,
+  resume_from?: string | null,
+  inputs?: TrainingInputs,
+): Promise<TrainingSpec> {
+  const { dataset, model } = inputs ?? (await resolveInputs(services, config));
   const { policy: _policy, parent_config_id: _parent, created_at: _created, ...record } = config;
   return {
     job_id,

@@ -21,9 +21,9 @@ const KNOWN_RUNTIME_CYCLES: Array<{ why: string; modules: string[] }> = [
 const KNOWN_TYPE_CYCLES: Array<{ why: string; modules: string[] }> = [
   ...KNOWN_RUNTIME_CYCLES,
   {
-    // TODO(issue 14): goes when job-manager.ts and estimate.ts take their collaborators instead of `Services`.
+    // TODO(issue 14): goes when the job manager, and the plan, estimate and configure steps it calls, take their collaborators instead of `Services`.
     why: 'services.ts builds the job manager, which takes the whole `Services` (a type import back)',
-    modules: ['services.ts', 'training/job-manager.ts', 'training/estimate.ts', 'training/configure.ts', 'training/inputs.ts', 'training/plan.ts', 'training/spec.ts'],
+    modules: ['services.ts', 'training/job-manager.ts', 'training/estimate.ts', 'training/configure.ts', 'training/plan.ts'],
   },
 ];
 
