@@ -1,7 +1,8 @@
 /**
  * bench/evaluation: the evaluation stage on stories260K (CPU).
- * - perplexity scoring through evaluate_model's runner (render rows as the trainer does, BOS, no
- *   EOS, batch 8) in tokens/s, against the engine's bare scoreSequences on the same ids;
+ * - perplexity scoring through the local plugin's inference provider, as evaluate_model calls it
+ *   (render rows as the trainer does, BOS, no EOS, batch 8) in tokens/s, against the engine's bare
+ *   scoreSequences on the same ids;
  * - greedy generation for text metrics in tokens/s;
  * - the exported ONNX decoder (Optimum names) against the runtime's own graph on one forward.
  */
@@ -9,11 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { forwardLogits, generate, loadRuntimeModel, scoreSequences } from '../plugins/local/engine/index.js';
-import { convertLlama2c } from '../src/models/files/llama2c.js';
-import type { EvalCase } from '../src/evaluation/cases.js';
+import { forwardLogits, loadRuntimeModel, scoreSequences } from '../plugins/local/engine/index.js';
+import { LocalInference } from '../plugins/local/inference.js';
 import { buildExportGraph, writeOnnx } from '../plugins/local/export/onnx.js';
-import { LocalRunner } from '../src/evaluation/runners/local.js';
+import { Renderer } from '../plugins/local/trainer/render.js';
+import { convertLlama2c } from '../src/models/files/llama2c.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'bench-eval-'));
@@ -21,11 +22,15 @@ try {
   const dir = join(work, 'hf');
   convertLlama2c({ checkpoint: join(root, 'assets/models/stories260K/stories260K.bin'), tokenizer: join(root, 'assets/models/stories260K/tok512.bin'), out_dir: dir });
   const stories = readFileSync(join(root, 'test/fixtures/tinystories/TinyStories-valid.head.txt'), 'utf8').split('<|endoftext|>').map((s) => s.trim()).filter(Boolean).slice(1, 41);
-  const cases: EvalCase[] = stories.map((text, i) => ({ line: i + 1, task: 'text', messages: [], prompt: '', reference: '', text }));
-  const runner = await LocalRunner.open({ label: 'bench', base_model_id: 'bench', base_dir: dir, adapter_dir: null, job_id: null, version_id: null, is_base: true });
-  const ids = cases.map((c) => runner.tokenize(c, 'bench').ids);
+  const items = stories.map((text, i) => ({ text, line: i + 1 }));
+  const inference = new LocalInference();
+  const local_model = { base_dir: dir, adapter_dir: null };
+  const runtime = await loadRuntimeModel(dir); // the same cached model the provider runs
+  const renderer = new Renderer(runtime.tokenizer!, 'completion');
+  const ids = items.map((item) => renderer.sft({ text: item.text }, 'text', { file: 'bench', line: item.line }).ids.slice(0, -1).slice(0, runtime.arch.max_positions)); // no EOS, cut to the context, as scored
   const tokens = ids.reduce((s, r) => s + r.length - 1, 0);
-  await runner.score(cases.slice(0, 8), 'bench', false); // build the session once
+  const score = (batch: typeof items) => inference.score({ model: 'bench', local_model, items: batch, answers: false });
+  await score(items.slice(0, 8)); // build the session once
 
   const time = async (fn: () => Promise<unknown>, repeats = 3) => {
     let best = Number.POSITIVE_INFINITY;
@@ -37,23 +42,22 @@ try {
     return best / 1000;
   };
   const viaRunner = await time(async () => {
-    for (let i = 0; i < cases.length; i += 8) await runner.score(cases.slice(i, i + 8), 'bench', false);
+    for (let i = 0; i < items.length; i += 8) await score(items.slice(i, i + 8));
   });
   const bare = await time(async () => {
-    for (let i = 0; i < ids.length; i += 8) await scoreSequences(runner.model, { input_ids: ids.slice(i, i + 8) });
+    for (let i = 0; i < ids.length; i += 8) await scoreSequences(runtime, { input_ids: ids.slice(i, i + 8) });
   });
-  console.log(`perplexity scoring: ${cases.length} rows, ${tokens} tokens`);
+  console.log(`perplexity scoring: ${items.length} rows, ${tokens} tokens`);
   console.log(`  evaluate runner   ${(tokens / viaRunner).toFixed(0)} tokens/s`);
   console.log(`  bare engine       ${(tokens / bare).toFixed(0)} tokens/s   (runner/bare time ratio ${(viaRunner / bare).toFixed(3)})`);
 
-  const prompts: EvalCase[] = Array.from({ length: 4 }, (_, i) => ({ line: i + 1, task: 'completion', messages: [], prompt: ['Once upon a time,', 'Tom had a ball.', 'The sun was hot.', 'Lily saw a cat.'][i], reference: ' x' }));
+  const prompts = ['Once upon a time,', 'Tom had a ball.', 'The sun was hot.', 'Lily saw a cat.'];
   let generated = 0;
   const gen = await time(async () => {
     generated = 0;
-    for (const c of prompts) {
-      const { ids: rendered, mask } = runner.tokenize(c, 'bench');
-      const out = await generate(runner.model, { input_ids: rendered.slice(0, mask.indexOf(1)), max_tokens: 64, temperature: 0 });
-      generated += out.tokens.length;
+    for (const prompt of prompts) {
+      const out = await inference.generate({ model: 'bench', local_model, messages: [], prompt, max_tokens: 64, temperature: 0 });
+      generated += out.usage!.completion_tokens;
     }
   }, 2);
   console.log(`greedy generation (KV cache): ${(generated / gen).toFixed(0)} tokens/s over ${generated} new tokens`);

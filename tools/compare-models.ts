@@ -15,7 +15,7 @@ export const compareModelsTool = defineTool({
     models: z
       .array(
         z.object({
-          model_id: z.string().optional().describe('Base model record id or remote model, e.g. "mdl_01j…" or "openai:gpt-4o-mini".'),
+          model_id: z.string().optional().describe('Base model record id or served model "<plugin>:<model>", e.g. "mdl_01j…" or "openai:gpt-4o-mini".'),
           job_id: z.string().optional().describe('Training job whose adapter to apply to its base, e.g. "job_01j…".'),
           adapter_path: z.string().optional().describe('PEFT adapter folder to apply to model_id, e.g. "./adapter".'),
           version: z.string().optional().describe('Registered version as name@version or version id, e.g. "stories-bot@1.0.0".'),

@@ -17,7 +17,7 @@ export const evaluateModelTool = defineTool({
     'measured quality gates; per-example results are in per_example_path (detail: true returns the first 50 and whole texts); ' +
     'sends progress; stored as evaluation_id. Next: register_model with evaluation_ids, or compare_models against the base.',
   input: {
-    model_id: z.string().optional().describe('Base model id, e.g. "mdl_01j…" (optional when job_id or version names it), or a remote model, e.g. "openai:ft:gpt-4o-mini:acme::abc".'),
+    model_id: z.string().optional().describe('Base model id, e.g. "mdl_01j…" (optional when job_id or version names it), or a served model "<plugin>:<model>", e.g. "openai:ft:gpt-4o-mini:acme::abc", "together:acct/model-ft".'),
     job_id: z.string().optional().describe("Evaluate this training job's output adapter on its base, e.g. \"job_01j…\"."),
     adapter_path: z.string().optional().describe('Or a PEFT adapter folder to apply to model_id, e.g. "./adapter".'),
     version: z.string().optional().describe('Or a registered version, "name@1.0.0" or "mv_01j…".'),
@@ -64,7 +64,7 @@ export const evaluateModelTool = defineTool({
       .describe('Per-example results, first 50, only with detail: true (all of them are in per_example_path).'),
     per_example_path: z.string().describe('Every per-example result, one JSON object a line (absolute path).'),
     samples: z.array(z.object({ line: z.number().describe('Row line.'), prompt: z.string().describe('Prompt or text start.'), reference: z.string().describe('Expected answer.'), prediction: z.string().nullable().describe('Generated answer or null.') })).describe('The first `samples` outputs; texts cut at 200 characters ("…") unless detail.'),
-    provider: z.string().describe('ONNX Runtime execution provider used, e.g. "cpu".'),
+    provider: z.string().describe('What ran the model: the ONNX Runtime execution provider for a local model (e.g. "cpu"), else the inference plugin (e.g. "together").'),
     seconds: z.number().describe('Wall time of the evaluation.'),
   },
   // openWorld: a remote model (openai:…) is called over the network.

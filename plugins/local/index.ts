@@ -57,7 +57,7 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
     api_version: PLUGIN_API_VERSION,
     description: 'Local trainer on ONNX Runtime (CPU): LoRA or full fine-tuning with SFT or DPO, resumable, in a detached worker process.',
   },
-  provides: ['training_backend', 'exporter'],
+  provides: ['training_backend', 'exporter', 'inference'],
   capabilities: { training: capabilities },
   configSchema: LocalConfigSchema,
   probe() {
@@ -74,6 +74,7 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
   },
   async create(ctx) {
     const { LocalTrainingBackend } = await import('./trainer/backend.js');
+    const { LocalInference } = await import('./inference.js');
     return {
       training_backend: new LocalTrainingBackend({ logger: ctx.logger, workspace: ctx.workspace, ...(ctx.config.threads ? { threads: ctx.config.threads } : {}) }),
       exporter: {
@@ -81,6 +82,7 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
         // The ONNX graph builder (onnx-proto) loads only when a model is exported.
         export: async (request) => (await import('./export/onnx.js')).exportOnnx(request),
       },
+      inference: new LocalInference(),
     };
   },
 });

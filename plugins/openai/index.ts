@@ -13,7 +13,7 @@ export const openaiPlugin = definePlugin<OpenAIConfig>({
     api_version: PLUGIN_API_VERSION,
     description: 'OpenAI fine-tuning API (hosted SFT and DPO on GPT models); the result is served through chat completions.',
   },
-  provides: ['training_backend'],
+  provides: ['training_backend', 'inference'],
   capabilities: {
     training: {
       methods: ['sft', 'dpo'],
@@ -40,6 +40,7 @@ export const openaiPlugin = definePlugin<OpenAIConfig>({
   async create(ctx) {
     const { createOpenAIClient } = await import('./config.js');
     const { OpenAIBackend } = await import('./backend.js');
-    return { training_backend: new OpenAIBackend(createOpenAIClient(ctx.config, ctx.env), ctx.config, ctx.logger) };
+    const { openAIInference } = await import('./inference.js');
+    return { training_backend: new OpenAIBackend(createOpenAIClient(ctx.config, ctx.env), ctx.config, ctx.logger), inference: openAIInference(ctx.config, ctx.env) };
   },
 });

@@ -9,7 +9,7 @@ export const togetherPlugin = definePlugin<TogetherConfig>({
     api_version: PLUGIN_API_VERSION,
     description: 'Together AI fine-tuning API: LoRA or full SFT/DPO on open models, served by Together afterwards.',
   },
-  provides: ['training_backend'],
+  provides: ['training_backend', 'inference'],
   capabilities: {
     training: {
       methods: ['sft', 'dpo'],
@@ -41,6 +41,6 @@ export const togetherPlugin = definePlugin<TogetherConfig>({
       timeoutMs: ctx.config.timeout_ms,
       provider: 'Together',
     });
-    return { training_backend: new TogetherBackend(api, ctx.config, ctx.logger, ctx.env) };
+    return { training_backend: new TogetherBackend(api, ctx.config, ctx.logger, ctx.env), inference: (await import('./inference.js')).togetherInference(ctx.config, ctx.env) };
   },
 });

@@ -1,17 +1,22 @@
 import { FinetuneError } from '../../src/errors.js';
-import { createChatGenerate, type ChatGenerate } from '../openai/inference.js';
-import { openAISdk } from '../openai/sdk.js';
-import { TOGETHER_MISSING_KEY, TogetherConfigSchema, togetherCredentials, type TogetherConfig } from './config.js';
+import { chatCompletionsProvider } from '../../src/plugin-sdk/chat-completions.js';
+import { RestClient } from '../../src/plugin-sdk/http.js';
+import type { InferenceProvider } from '../../src/plugins/providers.js';
+import { TOGETHER_MISSING_KEY, togetherCredentials, type TogetherConfig } from './config.js';
 
 /**
- * Generation with a Together model (a `together:<model_output_name>` artifact or any model name)
- * over Together's OpenAI-compatible chat completions endpoint, for the evaluation stage.
+ * Generation with a Together model (a fine-tune's `output_name` or any serverless model) over
+ * Together's OpenAI-compatible chat completions (https://api.together.xyz/v1), with the plugin's credentials.
  */
-export function togetherChatGenerate(config: Partial<TogetherConfig>, env: Readonly<Record<string, string | undefined>>): ChatGenerate {
-  const parsed = TogetherConfigSchema.parse(config);
-  const credentials = togetherCredentials(parsed, env);
+export function togetherInference(config: TogetherConfig, env: Readonly<Record<string, string | undefined>>): InferenceProvider {
+  const credentials = togetherCredentials(config, env);
   if (!credentials) throw new FinetuneError('AUTH_INVALID', TOGETHER_MISSING_KEY.reason, { recovery: TOGETHER_MISSING_KEY.fix });
-  const { OpenAI } = openAISdk();
-  const client = new OpenAI({ apiKey: credentials.apiKey, baseURL: credentials.baseURL, maxRetries: parsed.max_retries, timeout: parsed.timeout_ms });
-  return createChatGenerate(client, 'Together');
+  const client = new RestClient({
+    baseURL: credentials.baseURL,
+    headers: { authorization: `Bearer ${credentials.apiKey}` },
+    maxRetries: config.max_retries,
+    timeoutMs: config.timeout_ms,
+    provider: 'Together',
+  });
+  return chatCompletionsProvider({ client, provider: 'Together', maxTokensField: 'max_tokens' });
 }

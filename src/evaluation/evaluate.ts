@@ -12,7 +12,7 @@ import { classificationReport } from './metrics/classification.js';
 import { EvaluationSettingsSchema } from './gates.js';
 import { DEFAULT_SAMPLES } from './schemas.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from './model-ref.js';
-import type { CaseScore, LocalRunner } from './runners/local.js';
+import type { CaseScore } from './runners/model-runner.js';
 import { openRunner } from './runners/open.js';
 import { TEXT_METRICS, textScorer } from './text-scorer.js';
 
@@ -64,19 +64,20 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   const started = performance.now();
   const resolved = resolveModel(services, args);
   const source = args.dataset_id || args.path ? args : { ...args, ...trainedOnTestSplit(services, resolved, args.split) };
+  // The provider first: a disabled plugin is refused before any rows are read.
+  const runner = await openRunner(services, resolved);
   const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, source, ctx.signal);
-  const metrics = args.metrics ?? defaultMetrics(task).filter((m) => !resolved.remote || !(SCORE_METRICS as readonly string[]).includes(m));
+  const metrics = args.metrics ?? defaultMetrics(task).filter((m) => runner.canScore || !(SCORE_METRICS as readonly string[]).includes(m));
   validateMetrics(metrics, task);
-  if (resolved.remote && metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m))) {
-    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `${resolved.remote} is served remotely without token log-probabilities: perplexity and token loss need a local model.`, {
+  if (!runner.canScore && metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m))) {
+    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `${resolved.label} is served by the ${runner.plugin} plugin without token log-probabilities: perplexity and token loss need a local model.`, {
       recovery: 'Ask for text or label metrics (bleu, chrf, rouge_l, exact_match, f1, accuracy), or evaluate a local model.',
       details: { field: 'metrics' },
     });
   }
-  if (!metrics.length) throw new FinetuneError('INVALID_INPUT', `No metric applies to ${task} rows on a remote model.`, { details: { field: 'metrics' } });
+  if (!metrics.length) throw new FinetuneError('INVALID_INPUT', `No metric applies to ${task} rows on a model without token log-probabilities (${runner.plugin}).`, { details: { field: 'metrics' } });
   const wantsScores = metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m));
   const wantsGeneration = metrics.some((m) => !(SCORE_METRICS as readonly string[]).includes(m));
-  const runner = await openRunner(services, resolved);
   const file = datasetLabel;
   const total = (wantsScores ? cases.length : 0) + (wantsGeneration ? cases.length : 0);
   let done = 0;
@@ -90,7 +91,7 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     for (let i = 0; i < cases.length; i += args.batch_size) {
       throwIfCancelled(ctx.signal, 'Evaluation');
       const batch = cases.slice(i, i + args.batch_size);
-      scores.push(...(await (runner as LocalRunner).score(batch, file, metrics.includes('answer_perplexity'))));
+      scores.push(...(await runner.score(batch, file, metrics.includes('answer_perplexity'), ctx.signal)));
       await step(batch.length, `scored ${Math.min(i + batch.length, cases.length)}/${cases.length} rows`);
     }
   }
@@ -98,7 +99,7 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   if (wantsGeneration) {
     for (const c of cases) {
       throwIfCancelled(ctx.signal, 'Evaluation');
-      predictions.push(await runner.generate(c, file, args.max_new_tokens, ctx.signal));
+      predictions.push(await runner.generate(c, args.max_new_tokens, ctx.signal));
       await step(1, `generated ${predictions.length}/${cases.length} answers`);
     }
   }

@@ -3,7 +3,6 @@ import { FinetuneError } from '../errors.js';
 import { registryOf } from '../registry/index.js';
 import { lookupJob, readAdapterFolder } from '../registry/sources.js';
 import type { Services } from '../services.js';
-import { isRemoteModel } from './runners/remote.js';
 
 /** What evaluate_model and compare_models accept to name one model. */
 export interface ModelRefInput {
@@ -25,8 +24,37 @@ export interface ResolvedModel {
   version_id: string | null;
   /** True when this is the plain base model (the baseline of a fine-tune). */
   is_base: boolean;
-  /** A remote model served by a backend plugin (e.g. "openai:gpt-4o-mini"); base_dir is then ''. */
+  /** A model served by an inference plugin, as given (e.g. "together:acct/model-ft"); base_dir is then ''. */
   remote: string | null;
+  /** The inference plugin of a `remote` reference and the model name it is given; null for models on this machine. */
+  provider: { plugin: string; model: string } | null;
+}
+
+/** `<plugin>:<model>`: a plugin name (lower-case letters, digits, dashes) before the first colon. */
+export const PROVIDER_REF = /^([a-z][a-z0-9-]{0,63}):(.+)$/s;
+
+/**
+ * Splits a `<plugin>:<model>` reference. `local:<model>` means a model on this machine and comes back
+ * as that model; a prefix that is no inference plugin is refused with the list of those there are,
+ * unless an imported model carries the whole name.
+ */
+export function providerReference(services: Services, id: string | undefined, field = 'model_id'): { plugin: string; model: string } | null {
+  const match = id ? PROVIDER_REF.exec(id) : null;
+  if (!match) return null;
+  const [, plugin, model] = match;
+  if (plugin === 'local') return null;
+  const status = services.plugins.status(plugin);
+  if (status?.provides.includes('inference')) return { plugin, model };
+  if (services.models.list().some((m) => m.name === id)) return null;
+  const known = services.plugins
+    .list()
+    .filter((s) => s.provides.includes('inference'))
+    .map((s) => (s.status === 'enabled' ? s.name : `${s.name} (disabled)`));
+  const what = status ? `Plugin '${plugin}' runs no models (it provides ${status.provides.join(', ') || 'nothing'})` : `No plugin is named '${plugin}'`;
+  throw new FinetuneError('INVALID_INPUT', `${what}: '${id}' names no inference provider. Inference providers: ${known.join(', ') || 'none'}.`, {
+    recovery: 'Write the model as <provider>:<model> with one of those providers (e.g. together:acct/model-ft), or pass a local model (mdl_…, job_id, version).',
+    details: { field },
+  });
 }
 
 /**
@@ -36,11 +64,12 @@ export interface ResolvedModel {
 export function resolveModel(services: Services, ref: ModelRefInput, field = 'model_id'): ResolvedModel {
   const given = [ref.job_id, ref.adapter_path, ref.version].filter(Boolean).length;
   if (given > 1) throw new FinetuneError('INVALID_INPUT', 'Pass at most one of job_id, adapter_path and version.', { details: { field: 'job_id' } });
-  if (isRemoteModel(ref.model_id)) {
+  const provider = providerReference(services, ref.model_id, field);
+  if (provider) {
     if (given) throw new FinetuneError('INVALID_INPUT', `A remote model (${ref.model_id}) takes no adapter, job or version: name the fine-tuned remote model itself.`, { details: { field } });
-    return { label: ref.label ?? ref.model_id!, base_model_id: ref.model_id!, base_dir: '', adapter_dir: null, job_id: null, version_id: null, is_base: true, remote: ref.model_id! };
+    return { label: ref.label ?? ref.model_id!, base_model_id: ref.model_id!, base_dir: '', adapter_dir: null, job_id: null, version_id: null, is_base: true, remote: ref.model_id!, provider };
   }
-  let baseId = ref.model_id;
+  let baseId = ref.model_id?.startsWith('local:') ? ref.model_id.slice('local:'.length) : ref.model_id;
   let adapterDir: string | null = null;
   let jobId: string | null = null;
   let versionId: string | null = null;
@@ -84,6 +113,7 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
     version_id: versionId,
     is_base: adapterDir === null,
     remote: null,
+    provider: null,
   };
 }
 

@@ -26,12 +26,16 @@ export type {
   JobSink,
   Judge,
   JudgeVerdict,
+  LocalModelFiles,
   ModelExporter,
   Quote,
   RemoteJobContext,
   RemotePoll,
   RemoteStatus,
   RemoteTrainingBackend,
+  ScoreItem,
+  ScoreRequest,
+  SequenceScore,
   SpecIssue,
   TrainingBackend,
   TrainingConfigRecord,
@@ -41,5 +45,6 @@ export type {
 } from '../plugins/providers.js';
 export { ERROR_CODES, FinetuneError, isFinetuneError, toFinetuneError, type ErrorCode, type ErrorDetails } from '../errors.js';
 export { RestClient, retryDelayMs, type RequestOptions, type RestClientOptions } from './http.js';
+export { chatCompletionsProvider, type ChatCompletionsOptions } from './chat-completions.js';
 export { codeForStatus, lineNamedIn, upstreamError, type UpstreamContext } from './upstream-errors.js';
 export { writeFileAtomic } from '../workspace/atomic-write.js';

@@ -173,6 +173,32 @@ export class PluginHost {
     return provider as NonNullable<PluginProviders[K]>;
   }
 
+  /**
+   * A fresh provider of a registered plugin built from another config than its own section, e.g. the
+   * judge's endpoint (config `judge`) on the openai-compatible plugin. The config goes through the
+   * plugin's schema and probe like its own section; nothing is cached. `where` names the config it came from.
+   */
+  async createWith<K extends ProviderKind>(kind: K, name: string, rawConfig: unknown, where: string): Promise<NonNullable<PluginProviders[K]>> {
+    const entry = this.entries.get(name);
+    if (!entry) throw new FinetuneError('PLUGIN_UNAVAILABLE', `No plugin named '${name}' is registered, so ${where} cannot be used.`);
+    if (!entry.status.provides.includes(kind)) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Plugin '${name}' does not provide a ${kind}.`);
+    let config = rawConfig;
+    if (entry.definition.configSchema) {
+      const parsed = entry.definition.configSchema.safeParse(rawConfig);
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        throw new FinetuneError('CONFIG_INVALID', `Config ${where}${first?.path.length ? `.${first.path.join('.')}` : ''}: ${first?.message ?? 'invalid'}.`, { details: { field: where } });
+      }
+      config = parsed.data;
+    }
+    const context: PluginContext<unknown> = { ...entry.context!, config };
+    const probe = entry.definition.probe ? await entry.definition.probe(context) : ({ available: true } as const);
+    if (!probe.available) throw new FinetuneError('PLUGIN_UNAVAILABLE', `${where} on plugin '${name}': ${sentence(probe.reason)}`, { recovery: probe.fix });
+    const provider = (await entry.definition.create(context))[kind];
+    if (!provider) throw new FinetuneError('PLUGIN_INVALID', `Plugin '${name}' declares ${kind} but create() returned none.`);
+    return provider as NonNullable<PluginProviders[K]>;
+  }
+
   private reject(
     name: string,
     source: PluginStatus['source'],

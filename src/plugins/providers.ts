@@ -194,6 +194,19 @@ export interface InferenceRequest {
   /** Ask for the generated tokens' log-probabilities (providers that cannot leave them out). */
   logprobs?: boolean;
   signal?: AbortSignal;
+  /**
+   * The same prompt as plain text to continue (a completion or classification row). Providers that
+   * complete raw text (the local engine) use it instead of `messages`; chat providers ignore it.
+   */
+  prompt?: string;
+  /** A model on this machine, resolved by the host to its folders (local providers only); `model` is then its label. */
+  local_model?: LocalModelFiles;
+}
+
+/** A model on this machine: its Hugging Face-layout folder and, for a fine-tune, the adapter folder to merge. */
+export interface LocalModelFiles {
+  base_dir: string;
+  adapter_dir: string | null;
 }
 
 export interface InferenceResult {
@@ -203,11 +216,53 @@ export interface InferenceResult {
   request_id?: string | null;
   /** Log-probability of each generated token, when asked for and the provider has them. */
   token_logprobs?: number[];
+  /** What ran it, when the provider knows better than its plugin name (the local engine: the ONNX Runtime execution provider, e.g. "cpu"). */
+  runtime?: string;
+}
+
+/**
+ * One sequence to score teacher-forced, rendered as generation would render it: `messages` (chat) or
+ * `prompt` (plain text) followed by `answer`; or `text` alone, every token of it scored.
+ */
+export interface ScoreItem {
+  messages?: ChatMessage[];
+  prompt?: string;
+  answer?: string;
+  text?: string;
+  /** Its line in `ScoreRequest.file`. */
+  line?: number;
+}
+
+export interface ScoreRequest {
+  /** As in InferenceRequest. */
+  model: string;
+  local_model?: LocalModelFiles;
+  items: ScoreItem[];
+  /** Also score the answer tokens alone (answer_nll); false saves a pass when only the whole sequence matters. */
+  answers?: boolean;
+  /** The file the items came from, for messages about a row that cannot be rendered. */
+  file?: string;
+  signal?: AbortSignal;
+}
+
+/** Negative log-likelihood (nats) over every token after BOS, and over the answer tokens only. */
+export interface SequenceScore {
+  nll: number;
+  tokens: number;
+  answer_nll: number;
+  answer_tokens: number;
+  runtime?: string;
 }
 
 /** Generates text with a model for evaluation, judging and comparison; a model reference's `<plugin>:` prefix picks the provider. */
 export interface InferenceProvider {
   generate(request: InferenceRequest): Promise<InferenceResult>;
+  /**
+   * Optional: teacher-forced log-likelihoods (perplexity, token loss), one per item in order. Only
+   * providers that see the model's token probabilities implement it (the local engine); without it
+   * evaluation offers text and label metrics only.
+   */
+  score?(request: ScoreRequest): Promise<SequenceScore[]>;
 }
 
 /** One tensor of an exported graph's interface; symbolic dims are names, e.g. "batch_size". */

@@ -149,7 +149,7 @@ async function listen(server: Server): Promise<string> {
 
 describe('compare_models with a judge plugin', () => {
   it('uses the named plugin judge in both orders', async () => {
-    const { definePlugin } = await import('../../src/plugins/types.js');
+    const { definePlugin, PLUGIN_API_VERSION } = await import('../../src/plugins/types.js');
     const seen: string[] = [];
     const plugin = definePlugin({
       meta: { name: 'star-judge', version: '1.0.0', api_version: PLUGIN_API_VERSION, description: 'Prefers the answer with a star.' },

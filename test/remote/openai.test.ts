@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatGenerateFromConfig } from '../../plugins/openai/inference.js';
 import type { OpenAIJobHandle } from '../../plugins/openai/backend.js';
 import { openaiPlugin } from '../../plugins/openai/index.js';
 import type { TrainingBackend } from '../../src/plugins/providers.js';
@@ -255,9 +254,9 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
     }
   });
 
-  it('generates through chat completions with a remote_model uri', async () => {
-    const generate = chatGenerateFromConfig({ max_retries: 0 }, { OPENAI_API_KEY: fake.apiKey, OPENAI_BASE_URL: baseURL });
-    const result = await generate({ model: 'openai:ft:gpt-4o-mini-2024-07-18:org-test::x', messages: [{ role: 'user', content: 'ping' }], max_tokens: 8 });
+  it('generates through chat completions as the plugin’s inference provider', async () => {
+    const inference = await client.services.plugins.get('inference', 'openai');
+    const result = await inference.generate({ model: 'ft:gpt-4o-mini-2024-07-18:org-test::x', messages: [{ role: 'user', content: 'ping' }], max_tokens: 8 });
     expect(result.text).toBe('ft:gpt-4o-mini-2024-07-18:org-test::x says: ping');
     expect(result.usage).toEqual({ prompt_tokens: 7, completion_tokens: 5 });
     expect(result.request_id).toMatch(/^req_/);

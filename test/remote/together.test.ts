@@ -2,7 +2,6 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TogetherJobHandle } from '../../plugins/together/backend.js';
 import { togetherPlugin } from '../../plugins/together/index.js';
-import { togetherChatGenerate } from '../../plugins/together/inference.js';
 import type { TrainingBackend } from '../../src/plugins/providers.js';
 import { listBackendsTool } from '../../tools/list-backends.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
@@ -192,8 +191,8 @@ describe('together plugin against a local fake of the Together API', () => {
   });
 
   it('generates with the fine-tuned model through Together’s chat completions', async () => {
-    const generate = togetherChatGenerate({ max_retries: 0 }, { TOGETHER_API_KEY: fake.apiKey, TOGETHER_BASE_URL: baseURL });
-    const result = await generate({ model: 'together:user/Llama-ft-1', messages: [{ role: 'user', content: 'ping' }] });
+    const inference = await client.services.plugins.get('inference', 'together');
+    const result = await inference.generate({ model: 'user/Llama-ft-1', messages: [{ role: 'user', content: 'ping' }] });
     expect(result).toMatchObject({ text: 'user/Llama-ft-1: ping', usage: { prompt_tokens: 3, completion_tokens: 4 } });
   });
 

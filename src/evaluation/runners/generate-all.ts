@@ -3,8 +3,8 @@ import type { ToolContext } from '../../server/tool.js';
 import { throwIfCancelled } from '../abort.js';
 import { readCases, type EvalCase } from '../cases.js';
 import type { ModelOutputs } from '../compare.js';
-import { resolveModel, type ModelRefInput, type ResolvedModel } from '../model-ref.js';
-import { LocalRunner } from './local.js';
+import { resolveModel, type ModelRefInput } from '../model-ref.js';
+import type { ModelRunner } from './model-runner.js';
 import { openRunner } from './open.js';
 
 export interface GenerateAllArgs {
@@ -46,28 +46,30 @@ export async function generateForModels(
   const total = cases.length * resolved.length;
   let done = 0;
   const models: ModelOutputs[] = [];
-  const allLocal = resolved.every((r) => !r.remote);
-  for (const model of resolved) {
-    models.push(await runModel(ctx, model, cases, label, args.max_new_tokens, allLocal, async () => ctx.progress(++done, total, `generated ${done}/${total}`)));
+  const runners: ModelRunner[] = [];
+  for (const model of resolved) runners.push(await openRunner(ctx.services, model));
+  // Paired likelihoods only when every model has them: a delta against a model without is no delta.
+  const allScore = runners.every((r) => r.canScore);
+  for (const [i, model] of resolved.entries()) {
+    models.push(await runModel(ctx, runners[i], model.label, cases, label, args.max_new_tokens, allScore, async () => ctx.progress(++done, total, `generated ${done}/${total}`)));
   }
   const baseline = resolved.find((r) => r.is_base)?.label ?? resolved[0].label;
   return { cases, models, datasetLabel: label, baseline };
 }
 
-async function runModel(ctx: ToolContext, model: ResolvedModel, cases: EvalCase[], file: string, maxTokens: number, score: boolean, tick: () => Promise<void>): Promise<ModelOutputs> {
-  const runner = await openRunner(ctx.services, model);
+async function runModel(ctx: ToolContext, runner: ModelRunner, modelLabel: string, cases: EvalCase[], file: string, maxTokens: number, score: boolean, tick: () => Promise<void>): Promise<ModelOutputs> {
   const outputs: string[] = [];
   for (const c of cases) {
     throwIfCancelled(ctx.signal, 'Comparison');
-    outputs.push(await runner.generate(c, file, maxTokens, ctx.signal));
+    outputs.push(await runner.generate(c, maxTokens, ctx.signal));
     await tick();
   }
-  if (!score || !(runner instanceof LocalRunner)) return { label: model.label, outputs };
-  // Local models also give the likelihood of each reference answer, for a paired perplexity delta.
+  if (!score) return { label: modelLabel, outputs };
+  // Providers with token probabilities (the local engine) also give the likelihood of each reference answer, for a paired perplexity delta.
   const likelihood: number[][] = [];
   for (let i = 0; i < cases.length; i += 8) {
     throwIfCancelled(ctx.signal, 'Comparison');
-    for (const s of await runner.score(cases.slice(i, i + 8), file)) likelihood.push([s.answer_nll, s.answer_tokens]);
+    for (const s of await runner.score(cases.slice(i, i + 8), file, true, ctx.signal)) likelihood.push([s.answer_nll, s.answer_tokens]);
   }
-  return { label: model.label, outputs, likelihood };
+  return { label: modelLabel, outputs, likelihood };
 }
