@@ -101,6 +101,10 @@ describe('evaluate_model and compare_models on inference providers named by the 
     const phoenix = await t.call('evaluate_model', { model_id: 'phoenix:model-1', path, metrics: ['exact_match'] });
     expect(errorCode(phoenix)).toBe('INVALID_INPUT');
     expect(resultText(phoenix)).toContain("Plugin 'phoenix' runs no models");
+    // local: names a model on this machine, looked up like a bare model_id.
+    const local = await t.call('evaluate_model', { model_id: 'local:stories-nowhere', path, metrics: ['exact_match'] });
+    expect(errorCode(local)).toBe('NOT_FOUND');
+    expect(resultText(local)).toContain("No imported model named 'stories-nowhere'");
   });
 });
 
