@@ -24,9 +24,7 @@ export interface ResolvedModel {
   version_id: string | null;
   /** True when this is the plain base model (the baseline of a fine-tune). */
   is_base: boolean;
-  /** A model served by an inference plugin, as given (e.g. "together:acct/model-ft"); base_dir is then ''. */
-  remote: string | null;
-  /** The inference plugin of a `remote` reference and the model name it is given; null for models on this machine. */
+  /** A model served by an inference plugin (`together:acct/model-ft`): the plugin and the model name it is given; base_dir is then ''. Null for models on this machine. */
   provider: { plugin: string; model: string } | null;
 }
 
@@ -67,7 +65,7 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
   const provider = providerReference(services, ref.model_id, field);
   if (provider) {
     if (given) throw new FinetuneError('INVALID_INPUT', `A remote model (${ref.model_id}) takes no adapter, job or version: name the fine-tuned remote model itself.`, { details: { field } });
-    return { label: ref.label ?? ref.model_id!, base_model_id: ref.model_id!, base_dir: '', adapter_dir: null, job_id: null, version_id: null, is_base: true, remote: ref.model_id!, provider };
+    return { label: ref.label ?? ref.model_id!, base_model_id: ref.model_id!, base_dir: '', adapter_dir: null, job_id: null, version_id: null, is_base: true, provider };
   }
   let baseId = ref.model_id?.startsWith('local:') ? ref.model_id.slice('local:'.length) : ref.model_id;
   let adapterDir: string | null = null;
@@ -112,7 +110,6 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
     job_id: jobId,
     version_id: versionId,
     is_base: adapterDir === null,
-    remote: null,
     provider: null,
   };
 }
