@@ -50,7 +50,7 @@ describe('chatCompletionsProvider (the one chat completions implementation of op
   });
 
   it('PluginHost.createWith builds an openai-compatible provider from another config, through its schema and probe', async () => {
-    const t = await connectTestClient();
+    const t = await connectTestClient({ env: { MY_VLLM_KEY: 'sk-chat' } });
     try {
       const { plugins } = t.services;
       await expect(plugins.createWith('inference', 'openai-compatible', {}, 'judge')).rejects.toMatchObject({ code: 'PLUGIN_UNAVAILABLE', recovery: expect.stringContaining('base_url') });
@@ -58,6 +58,10 @@ describe('chatCompletionsProvider (the one chat completions implementation of op
       const inference = await plugins.createWith('inference', 'openai-compatible', { base_url: baseURL, api_key: 'sk-chat', max_retries: 0 }, 'judge');
       expect((await inference.generate({ model: 'echo', messages: ping, max_tokens: 4 })).text).toBe('echo ping');
       expect(server.chatBodies().at(-1)).toMatchObject({ max_tokens: 4 });
+      // The key from the environment variable the config names (the fake refuses requests without it).
+      const fromEnv = await plugins.createWith('inference', 'openai-compatible', { base_url: baseURL, api_key_env: 'MY_VLLM_KEY', max_retries: 0 }, 'judge');
+      expect((await fromEnv.generate({ model: 'echo', messages: ping })).text).toBe('echo ping');
+      expect(server.http.requests.at(-1)!.headers.authorization).toBe('Bearer sk-chat');
       // Its own section stays as configured: the plugin itself is still disabled.
       expect(plugins.status('openai-compatible')).toMatchObject({ status: 'disabled', code: 'PLUGIN_UNAVAILABLE' });
     } finally {
