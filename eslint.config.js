@@ -12,12 +12,7 @@ function coreOwnsNoPlugin() {
   const message = 'src/ must not import a concrete plugin; reach it through the plugin host (a provider kind in src/plugins/providers.ts).';
   return [0, 1, 2, 3].map((depth) => ({
     files: [`src/${'*/'.repeat(depth)}*.ts`],
-    ignores: [
-      'src/plugins/builtin.ts',
-      // TODO(issue 14): removed when inference providers land
-      'src/evaluation/runners/**',
-      'src/evaluation/judges/**',
-    ],
+    ignores: ['src/plugins/builtin.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./){${depth + 1}}plugins/`, message }] }],
       // esquery regexes cannot hold a slash: \x2F is one.
