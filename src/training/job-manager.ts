@@ -1,5 +1,6 @@
 import { FinetuneError, toFinetuneError } from '../errors.js';
-import { isRemoteBackend, type JobHandle, type TrainingBackend, type WorkerTrainingBackend } from '../plugins/providers.js';
+import { isRemoteBackend, type JobHandle, type WorkerTrainingBackend } from '../plugins/providers.js';
+import { createRemoteJobRunner, type RemoteJobRunner } from '../plugins/remote-jobs.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
 import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
@@ -47,10 +48,14 @@ export class JobManager {
     this.timer.unref();
   }
 
+  /** Stops watching and following: remote jobs run on at their provider, local workers in their own process; the next server re-attaches. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
+    for (const handle of this.handles.values()) handle.detach?.();
+    this.handles.clear();
+    this.cancelling.clear();
   }
 
   get jobLedger(): JobLedger {
@@ -282,7 +287,7 @@ export class JobManager {
     try {
       const config = this.ledger.getConfig(job.config_id);
       const spec = await buildSpec(this.services, config, job.job_id, job.resume_from);
-      const backend = workerBackend(await this.services.plugins.get('training_backend', job.backend), job.backend);
+      const backend = await this.runnable(job.backend);
       const sink = createLedgerSink(this.services.workspace, job.job_id);
       const handle = await backend.start(spec, sink);
       this.handles.set(job.job_id, handle);
@@ -328,7 +333,7 @@ export class JobManager {
       return;
     }
     try {
-      const backend = workerBackend(await this.services.plugins.get('training_backend', job.backend), job.backend);
+      const backend = await this.runnable(job.backend);
       if (!backend.attach) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${job.backend}' cannot re-attach to jobs.`);
       const spec = await buildSpec(this.services, this.ledger.getConfig(job.config_id), job.job_id, job.resume_from);
       const handle = await backend.attach(job.remote_id!, spec, createLedgerSink(this.services.workspace, job.job_id));
@@ -339,6 +344,12 @@ export class JobManager {
       const error = toFinetuneError(thrown);
       this.interrupt(job, `Could not re-attach to remote job ${job.remote_id}: [${error.code}] ${error.message}`);
     }
+  }
+
+  /** The backend as the manager drives it: a remote backend runs through the host's remote job loop. */
+  private async runnable(name: string): Promise<WorkerTrainingBackend | RemoteJobRunner> {
+    const backend = await this.services.plugins.get('training_backend', name);
+    return isRemoteBackend(backend) ? createRemoteJobRunner(backend, { name, logger: this.services.logger.child({ backend: name }) }) : backend;
   }
 
   private interrupt(job: JobRecord, message: string): void {
@@ -428,12 +439,6 @@ export class JobManager {
     if (!caps && strict) throw new FinetuneError('PLUGIN_UNAVAILABLE', `No training backend '${backend}' on this server.`, { recovery: 'Call list_backends.' });
     return caps;
   }
-}
-
-/** TRANSITIONAL (issue 14): remote backends run through the host's follow loop, which is being written. */
-function workerBackend(backend: TrainingBackend, name: string): WorkerTrainingBackend {
-  if (isRemoteBackend(backend)) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${name}' is a remote backend; the host's remote job loop is not wired yet.`);
-  return backend;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
