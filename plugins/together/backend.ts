@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../src/observability/logger.js';
-import { FinetuneError, isFinetuneError, type Quote, type RemoteJobContext, type RemotePoll, type RemoteTrainingBackend, type RestClient, type SpecIssue, type TrainingSpec } from '../../src/plugin-sdk/index.js';
+import { FinetuneError, isFinetuneError, type Quote, type QuoteBasis, type RemoteJobContext, type RemotePoll, type RemoteTrainingBackend, type RestClient, type SpecIssue, type TrainingSpec } from '../../src/plugin-sdk/index.js';
 import { convertSplit, locateInSource, writeOpenAIFile } from '../openai/format.js';
 import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
 import { createBody, nEvals, togetherIssues, trainingMethod, trainingType } from './body.js';
@@ -54,8 +54,12 @@ export class TogetherBackend implements RemoteTrainingBackend {
     return issues;
   }
 
-  /** Together prices a job from an uploaded file: upload (from a temp folder: nothing stays in the workspace), ask estimate-price, delete the upload. */
-  async quote(spec: TrainingSpec): Promise<Quote> {
+  /**
+   * Offline: the host's token count at Together's list price for the model's size. Calibrating: Together
+   * prices the job from an uploaded file (from a temp folder: nothing stays in the workspace), then the upload is deleted.
+   */
+  async quote(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
+    if (!basis.calibrate) return listPrice(spec.config.base_model, basis.tokens);
     const scratch = mkdtempSync(join(tmpdir(), 'ftm-together-estimate-'));
     try {
       return await this.withUploads(spec, { train: spec.dataset.train_path, validation: spec.dataset.validation_path }, scratch, async (uploaded) => {
@@ -76,6 +80,7 @@ export class TogetherBackend implements RemoteTrainingBackend {
         const limit = price.allowed_to_proceed === false ? `; Together says it may not proceed (user limit $${price.user_limit ?? '?'})` : price.user_limit !== undefined ? `; user limit $${price.user_limit}` : '';
         return {
           usd: price.estimated_total_price ?? 0,
+          ...(price.estimated_train_token_count ? { billed_tokens: price.estimated_train_token_count } : {}),
           basis: `Together POST /fine-tunes/estimate-price for ${spec.config.base_model}: ${price.estimated_train_token_count ?? '?'} training and ${price.estimated_eval_token_count ?? 0} eval tokens over ${spec.config.hyperparameters.epochs} epochs${limit}`,
         };
       });
@@ -205,4 +210,19 @@ function failure(job: TogetherJob, events: TogetherEvent[]): Pick<RemotePoll, 'e
   const message = last?.message ?? 'no error event';
   const error_code = job.status === 'user_error' || /file|dataset|jsonl|format|line/i.test(message) ? 'DATASET_INVALID' : /billing|credit|limit/i.test(message) ? 'QUOTA_EXCEEDED' : 'UPSTREAM_ERROR';
   return { error_code, message: `Together job ${job.id} ended with '${job.status}': ${message}` };
+}
+
+/** Together's LoRA fine-tuning list prices, USD per 1M training tokens by model size (together.ai/pricing, 2025). */
+const USD_PER_MILLION_TOKENS = [
+  { up_to_b: 16, usd: 0.48 },
+  { up_to_b: 69, usd: 1.5 },
+  { up_to_b: 100, usd: 2.9 },
+];
+
+/** The size comes from the model's name (`…-8B-…`); a name without one is priced as the largest. */
+function listPrice(model: string, tokens: number): Quote {
+  const billions = Number(/(\d+(?:\.\d+)?)B(?![a-z])/i.exec(model)?.[1] ?? Number.NaN);
+  const tier = USD_PER_MILLION_TOKENS.find((t) => billions <= t.up_to_b) ?? USD_PER_MILLION_TOKENS.at(-1)!;
+  const size = Number.isFinite(billions) ? `${billions}B` : 'size not in the name';
+  return { usd: (tokens / 1e6) * tier.usd, basis: `tokens / 1e6 × $${tier.usd} per 1M training tokens (Together list price for '${model}', ${size})` };
 }

@@ -125,14 +125,26 @@ describe('together plugin against a local fake of the Together API', () => {
   it('quotes from estimate-price and removes the uploaded file', async () => {
     const spec = makeSpec({ backend: 'together', base_model: MODEL, approach: 'lora', rows: chatRows(5), hyperparameters: { epochs: 3 } });
     const before = fake.files.size;
-    const quote = await backend.quote!(spec);
+    const quote = await backend.quote!(spec, { tokens: 0, seconds: 0, device: 'together-hosted', calibrate: true });
     const uploaded = [...fake.files.values()].slice(before);
     expect(uploaded).toHaveLength(1);
     expect(uploaded[0].deleted).toBe(true);
     const train = uploaded[0].content.length * 3;
     expect(quote.usd).toBeCloseTo(train * 1e-6, 12);
+    expect(quote.billed_tokens).toBe(train);
     expect(quote.basis).toBe(`Together POST /fine-tunes/estimate-price for ${MODEL}: ${train} training and 0 eval tokens over 3 epochs; user limit $100`);
     expect(readdirSync(spec.output_dir)).toEqual([]);
+  });
+
+  it('quotes offline from the host’s token count at the list price for the model’s size, without a request', async () => {
+    const requests = fake.http.requests.length;
+    const basis = { tokens: 2_000_000, seconds: 0, device: 'together-hosted', calibrate: false };
+    const small = await backend.quote!(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), basis);
+    expect(small).toEqual({ usd: 0.96, basis: `tokens / 1e6 × $0.48 per 1M training tokens (Together list price for '${MODEL}', 8B)` });
+    const large = await backend.quote!(makeSpec({ backend: 'together', base_model: 'meta-llama/Llama-3.3-70B-Instruct-Reference', rows: chatRows(3) }), basis);
+    expect(large.usd).toBeCloseTo(5.8, 10);
+    expect((await backend.quote!(makeSpec({ backend: 'together', base_model: 'acme/mystery', rows: chatRows(3) }), basis)).basis).toMatch(/\$2\.9 per 1M.*size not in the name/);
+    expect(fake.http.requests.length).toBe(requests);
   });
 
   it('retries 429 on create, but never retries a 5xx create (no idempotency key), and cleans up', async () => {
