@@ -53,8 +53,7 @@ export class JobManager {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
-    for (const handle of this.handles.values()) handle.detach?.();
-    this.handles.clear();
+    for (const job_id of [...this.handles.keys()]) this.release(job_id);
     this.cancelling.clear();
   }
 
@@ -355,7 +354,7 @@ export class JobManager {
   private interrupt(job: JobRecord, message: string): void {
     const now = this.ledger.get(job.job_id);
     if (now.status !== 'preparing' && now.status !== 'running') return;
-    this.handles.delete(job.job_id);
+    this.release(job.job_id);
     this.ledger.transition(job.job_id, 'interrupted', { message });
     if (this.mayAutoResume(job)) void this.resume(job.job_id).catch(() => undefined);
   }
@@ -398,9 +397,15 @@ export class JobManager {
     return false;
   }
 
+  /** Stops following a job here (a remote follower stops polling; a worker runs on by itself). */
+  private release(job_id: string): void {
+    this.handles.get(job_id)?.detach?.();
+    this.handles.delete(job_id);
+  }
+
   private finishCancel(job_id: string, message: string): JobRecord {
     this.cancelling.delete(job_id);
-    this.handles.delete(job_id);
+    this.release(job_id);
     return this.ledger.transition(job_id, 'cancelled', { message }); // queues the job_ended alert
   }
 
@@ -415,7 +420,7 @@ export class JobManager {
       if (to && isTerminal(to as JobRecord['status'])) {
         metrics.runs_total.inc({ backend: e.backend, status: to });
         if (e.started_at && e.finished_at) metrics.run_duration.observe({ backend: e.backend }, (Date.parse(e.finished_at) - Date.parse(e.started_at)) / 1000);
-        this.handles.delete(e.job_id);
+        this.release(e.job_id);
         this.cancelling.delete(e.job_id);
         metrics.job_tokens_per_second.remove({ job_id: e.job_id });
       }

@@ -20,6 +20,8 @@ import { connectFast, ended, startJob, useCleanup, waitFor } from '../training/j
 class ScriptedProvider {
   readonly jobs = new Map<string, { script: Array<RemotePoll | Error>; polls: number; cancels: number; submitted: { files: { train: string; validation?: string } } }>();
   script: Array<RemotePoll | Error> = [{ status: 'succeeded', result: { model_ref: 'scripted:model' } }];
+  /** A provider that takes the cancel request but never stops the job. */
+  ignoresCancel = false;
   private ids = 0;
 
   backend(): RemoteTrainingBackend {
@@ -44,7 +46,7 @@ class ScriptedProvider {
       cancel: async (remote_id: string, _ctx: RemoteJobContext) => {
         const job = this.jobs.get(remote_id)!;
         job.cancels++;
-        job.script = [{ status: 'cancelled' }];
+        if (!this.ignoresCancel) job.script = [{ status: 'cancelled' }];
       },
     };
   }
@@ -243,5 +245,22 @@ describe('remote backends run through the job manager', () => {
     const second = await connectFast([pluginFor(provider)], home);
     clients.push(second);
     expect((await waitFor(second, job.job_id, ended)).status).toBe('succeeded');
+  });
+
+  it('a job the provider does not stop within the grace period ends cancelled here, and its follower stops polling', async () => {
+    const provider = new ScriptedProvider();
+    provider.script = [running(1)];
+    provider.ignoresCancel = true;
+    const t = await connectFast([pluginFor(provider)], undefined, { cancel_grace_ms: 300 });
+    clients.push(t);
+    const job = await startJob(t, { backend: 'scripted' });
+    await waitFor(t, job.job_id, (s) => s === 'running');
+    await t.callOk(cancelTrainingTool, { job_id: job.job_id });
+    const end = await waitFor(t, job.job_id, ended);
+    expect([end.status, end.error_message]).toEqual(['cancelled', expect.stringMatching(/grace period/)]);
+    const remote = provider.jobs.get(t.services.jobs.jobLedger.get(job.job_id).remote_id!)!;
+    const polls = remote.polls;
+    await sleep(100);
+    expect(remote.polls).toBe(polls);
   });
 });
