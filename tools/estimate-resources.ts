@@ -10,7 +10,7 @@ export const estimateResourcesTool = defineTool({
   description:
     'For a training config: memory (weights by dtype, LoRA parameters, optimizer states, activations, DPO reference, QLoRA ' +
     'quantisation), training tokens from the dataset\'s real token counts × epochs, FLOPs and time on each device the backend offers, ' +
-    'cost from the price table, and the recommended device. Every figure carries its formula; assumptions are listed. ' +
+    'cost as the backend quotes it (its list price per token or GPU-hour), and the recommended device. Every figure carries its formula; assumptions are listed. ' +
     'calibrate=true asks the backend for its own figures: the local trainer measures a short run; a remote backend is contacted ' +
     '(Together receives the training file for a price quote, then it is deleted). Without calibrate nothing leaves this machine. ' +
     'Spends nothing. Next: plan_training.',

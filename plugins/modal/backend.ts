@@ -3,7 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, FinetuneError, type ErrorCode } from '../../src/errors.js';
 import type { Logger } from '../../src/observability/logger.js';
-import type { JobHandle, JobSink, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import type { JobHandle, JobSink, Quote, QuoteBasis, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import { modalQuote } from './prices.js';
 import { writeDirAtomic, writeFileAtomic } from '../../src/workspace/atomic-write.js';
 import { follow, onPollError } from '../../src/plugins/follow-remote.js';
 import { throwOnErrors } from '../openai/prepare.js';
@@ -60,6 +61,10 @@ export class ModalBackend implements WorkerTrainingBackend {
     private readonly config: ModalConfig,
     private readonly logger: Logger,
   ) {}
+
+  async quote(_spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
+    return modalQuote(basis);
+  }
 
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues: SpecIssue[] = [];

@@ -1,13 +1,14 @@
 import { createReadStream } from 'node:fs';
 import type OpenAI from 'openai';
 import type { Logger } from '../../src/observability/logger.js';
-import type { JobHandle, JobSink, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import type { JobHandle, JobSink, Quote, QuoteBasis, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import type { OpenAIConfig } from './config.js';
 import { mapOpenAIError } from './errors.js';
 import { locateInSource } from './format.js';
 import { followJob, loadState, saveState, type FollowState } from './follow-job.js';
 import type { Follower } from '../../src/plugins/follow-remote.js';
-import { costEstimate, loadExamples, prepareFiles, throwOnErrors, validateSpec } from './prepare.js';
+import { prepareFiles, throwOnErrors, validateSpec } from './prepare.js';
+import { openAIQuote } from './quote.js';
 import { isTerminal, mapOpenAIStatus } from './status.js';
 
 /** A handle on an OpenAI job: cancel, plus pause/resume (which OpenAI offers) and detach. */
@@ -65,8 +66,8 @@ export class OpenAIBackend implements WorkerTrainingBackend {
     return validateSpec(spec, this.config, this.now());
   }
 
-  async estimate(spec: TrainingSpec): Promise<Record<string, unknown>> {
-    return costEstimate(spec, await loadExamples(spec, this.config));
+  quote(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
+    return openAIQuote(spec, basis, this.config);
   }
 
   async start(spec: TrainingSpec, sink: JobSink): Promise<OpenAIJobHandle> {

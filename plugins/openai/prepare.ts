@@ -65,27 +65,6 @@ export function tokenEstimate(examples: readonly OpenAIExample[], model: OpenAIM
   return { examples: examples.length, tokens_per_epoch, truncated_examples, longest_example_tokens };
 }
 
-/** Billed tokens and cost: n_epochs × Σ min(limit, tokens) × price. */
-export function costEstimate(spec: TrainingSpec, prepared: Pick<PreparedFiles, 'train' | 'model'>): Record<string, unknown> {
-  const tokens = tokenEstimate(prepared.train, prepared.model);
-  const n_epochs = spec.config.hyperparameters.epochs;
-  const billed_tokens = n_epochs * tokens.tokens_per_epoch;
-  const price = prepared.model?.usd_per_million_training_tokens;
-  return {
-    backend: 'openai',
-    model: spec.config.base_model,
-    n_epochs,
-    ...tokens,
-    token_limit: prepared.model?.token_limit ?? null,
-    billed_tokens,
-    usd_per_million_training_tokens: price ?? null,
-    cost_usd: price ? Math.round(billed_tokens * price * 100) / 1e8 : null,
-    currency: 'USD',
-    deprecation: OPENAI_DEPRECATION_NOTICE,
-    note: price ? 'Training tokens only; inference on the fine-tuned model is billed separately.' : 'No published price for this model: cost not estimated.',
-  };
-}
-
 /** The pre-flight rules OpenAI applies, as issues (errors refuse the job, warnings inform). */
 export async function validateSpec(spec: TrainingSpec, config: OpenAIConfig, now: Date): Promise<SpecIssue[]> {
   const issues: SpecIssue[] = [];

@@ -1,3 +1,5 @@
+import type { RemoteStatus } from '../../src/plugins/providers.js';
+
 /** The Together fine-tuning API's objects, as its OpenAPI spec (togethercomputer/openapi) defines them. */
 export interface TogetherFile {
   id: string;
@@ -51,12 +53,9 @@ export interface TogetherPriceEstimate {
   user_limit?: number;
 }
 
-type OurState = 'preparing' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-const TOGETHER_STATES: Record<string, OurState> = {
-  // Waiting in Together's queue is still `preparing` for our ledger (preparing → queued is not a legal move).
-  pending: 'preparing',
-  queued: 'preparing',
+const TOGETHER_STATES: Record<string, RemoteStatus> = {
+  pending: 'queued',
+  queued: 'queued',
   running: 'running',
   compressing: 'running',
   uploading: 'running',
@@ -68,7 +67,7 @@ const TOGETHER_STATES: Record<string, OurState> = {
   cancelled: 'cancelled',
 };
 
-/** Together's job status as ours; unknown ones give undefined (reported, never fatal). */
-export function mapTogetherStatus(status: string): OurState | undefined {
-  return Object.hasOwn(TOGETHER_STATES, status) ? TOGETHER_STATES[status] : undefined;
+/** Together's job status as one of the host's five; an unknown one is passed on as it is (the host reports it once). */
+export function mapTogetherStatus(status: string): RemoteStatus | string {
+  return Object.hasOwn(TOGETHER_STATES, status) ? TOGETHER_STATES[status] : status;
 }

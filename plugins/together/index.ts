@@ -1,4 +1,4 @@
-import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
+import { definePlugin, PLUGIN_API_VERSION, RestClient } from '../../src/plugin-sdk/index.js';
 import { TOGETHER_MISSING_KEY, TogetherConfigSchema, togetherCredentials, type TogetherConfig } from './config.js';
 
 /** Together AI's hosted fine-tuning (LoRA or full, SFT or DPO) over its REST API. Disabled without a key. */
@@ -31,7 +31,6 @@ export const togetherPlugin = definePlugin<TogetherConfig>({
     return { available: true, details: { base_url: credentials.baseURL } };
   },
   async create(ctx) {
-    const { RestClient } = await import('../../src/plugin-sdk/http.js');
     const { TogetherBackend } = await import('./backend.js');
     const credentials = togetherCredentials(ctx.config, ctx.env)!;
     const api = new RestClient({

@@ -105,9 +105,30 @@ export interface WorkerTrainingBackend {
   validate(spec: TrainingSpec): Promise<SpecIssue[]>;
   start(spec: TrainingSpec, sink: JobSink): Promise<JobHandle>;
   attach?(remoteId: string, spec: TrainingSpec, sink: JobSink): Promise<JobHandle>;
-  /** TRANSITIONAL (issue 14): the untyped estimate record, replaced by quote() and a typed measurement. */
-  estimate?(spec: TrainingSpec): Promise<Record<string, unknown>>;
-  quote?(spec: TrainingSpec): Promise<Quote>;
+  /** A short measured run of this spec (estimate_resources calibrate=true): how fast it trains here. */
+  measure?(spec: TrainingSpec): Promise<Measurement>;
+  quote?(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote>;
+}
+
+/** Throughput of a short measured run; the host times the whole run from it. */
+export interface Measurement {
+  /** Real (non-padding) training tokens per second. */
+  tokens_per_s: number;
+}
+
+/**
+ * What the host has worked out about a run when it asks a backend for a price: a backend priced per
+ * token or per hour multiplies its own list price; one with a price API may ask it when `calibrate`.
+ */
+export interface QuoteBasis {
+  /** Training tokens over all epochs, as the host counted them. */
+  tokens: number;
+  /** Seconds of training on `device`, from FLOPs or a measured run. */
+  seconds: number;
+  /** The device the run is timed on (one of the backend's `devices`). */
+  device: string;
+  /** estimate_resources calibrate=true: the backend may ask its provider (and upload data to do it); otherwise list prices only, offline. */
+  calibrate: boolean;
 }
 
 /** What a run would cost on a backend, and how that figure was reached. */
@@ -115,6 +136,8 @@ export interface Quote {
   usd: number;
   /** How the figure was reached, e.g. "12,400 billed tokens × 3 epochs at $3.00 per 1M (Together, 2026-11)". */
   basis: string;
+  /** Training tokens as the provider counts (and bills) them, when it said. */
+  billed_tokens?: number;
 }
 
 /** The five states a remote provider's job is mapped to. Anything else a poll returns is an unknown status: the host reports it once and keeps following. */
@@ -168,7 +191,7 @@ export interface RemoteTrainingBackend {
   poll(remote_id: string, ctx: RemoteJobContext): Promise<RemotePoll>;
   /** Asks the provider to stop the job; cancelling an ended job is not an error. */
   cancel(remote_id: string, ctx: RemoteJobContext): Promise<void>;
-  quote?(spec: TrainingSpec): Promise<Quote>;
+  quote?(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote>;
   /** Poll intervals: the first wait, growing ×1.5 while nothing changes up to max (defaults 5 s and 60 s). */
   poll_interval_ms?: { initial: number; max: number };
 }

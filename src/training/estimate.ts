@@ -1,5 +1,6 @@
+import { FinetuneError } from '../errors.js';
 import { readFileSync, statSync } from 'node:fs';
-import { isRemoteBackend, type TrainingHyperparameters } from '../plugins/providers.js';
+import type { Quote, QuoteBasis, TrainingBackend, TrainingHyperparameters, TrainingSpec } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 import { backendCapabilities } from './configure.js';
 import { kvDimension, resolveDataset, resolveModel, type DatasetFacts, type ModelFacts } from './inputs.js';
@@ -46,6 +47,9 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 
 export async function estimateResources(services: Services, config: StoredConfig, options: { calibrate?: boolean } = {}): Promise<ResourceEstimate> {
   const settings = services.config.training;
   const [dataset, model] = await Promise.all([resolveDataset(services, config.dataset_id), resolveModel(services, config.base_model)]);
+  const backend = await services.plugins.get('training_backend', config.backend);
+  const spec = await buildSpec(services, config, 'estimate', null, { dataset, model });
+  const price = (basis: QuoteBasis) => priceOf(backend, spec, config.backend, basis);
   const caps = backendCapabilities(services, config.backend);
   const assumptions: string[] = [];
   const h = config.hyperparameters;
@@ -78,9 +82,10 @@ export async function estimateResources(services: Services, config: StoredConfig
   };
 
   if (P < 1e7) assumptions.push('Under ~10M parameters, fixed per-step costs (data, optimizer in JS, evals, checkpoints) outweigh FLOPs: the time is a lower bound; calibrate=true measures it.');
-  const managed = Object.keys(settings.prices[config.backend]?.per_million_tokens ?? {}).length > 0;
-  if (managed) assumptions.push(`'${config.backend}' is a managed service priced per token: it picks the hardware, so memory is for information and does not block the run.`);
-  const devices = deviceOptions(config, caps.devices, settings, managed ? 0 : total_gb, flops.value, tokens.total.value, model, assumptions);
+  // A backend that names no device with known figures runs on hardware its provider picks.
+  const hosted = caps.devices.length > 0 && !caps.devices.some((d) => settings.devices[d]);
+  if (hosted) assumptions.push(`'${config.backend}' runs on hardware its provider picks: memory is for information and does not block the run.`);
+  const devices = await deviceOptions(caps.devices, settings, hosted ? 0 : total_gb, flops.value, (device, seconds) => price({ tokens: tokens.total.value, seconds, device, calibrate: false }), assumptions);
   const pinned = typeof config.backend_options.gpu === 'string' ? config.backend_options.gpu : typeof config.backend_options.device === 'string' ? config.backend_options.device : undefined;
   const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds);
   const recommended = fitting[0]?.device ?? null;
@@ -93,21 +98,22 @@ export async function estimateResources(services: Services, config: StoredConfig
     formula: `FLOPs / (${figures?.tflops ?? '?'} TFLOP/s peak of ${figuresOf} × MFU ${figures?.mfu ?? settings.mfu})`,
   };
   let calibrated: ResourceEstimate['calibrated'];
-  let cost = costFigure(config, chosen, time.value, tokens.total.value, model, settings);
+  let cost = costFigure(chosen ? await price({ tokens: tokens.total.value, seconds: time.value, device: chosen.device, calibrate: false }) : undefined);
   if (options.calibrate) {
-    // The backend's own figures win: a measured throughput, or the provider's token count and price.
-    calibrated = await calibrate(services, config);
-    if (calibrated?.billed_tokens) {
-      tokens.total = { value: calibrated.billed_tokens, unit: 'tokens', formula: `billed tokens counted by ${calibrated.source}` };
-    }
-    if (calibrated?.tokens_per_s) {
-      time = { value: tokens.total.value / calibrated.tokens_per_s, unit: 's', formula: `tokens / ${calibrated.tokens_per_s.toFixed(0)} tokens/s (measured by ${calibrated.source})` };
-    }
-    cost =
-      calibrated?.cost_usd !== undefined
-        ? { value: calibrated.cost_usd, unit: 'USD', formula: `cost quoted by ${calibrated.source}` }
-        : costFigure(config, chosen, time.value, tokens.total.value, model, settings);
-    if (!calibrated) assumptions.push(`Backend '${config.backend}' offers no estimate of its own; figures are from the formulas.`);
+    // The backend's own figures win: a measured throughput, the provider's token count and its price.
+    const measured = 'measure' in backend && backend.measure ? await backend.measure(spec) : undefined;
+    if (measured) time = { value: tokens.total.value / measured.tokens_per_s, unit: 's', formula: `tokens / ${measured.tokens_per_s.toFixed(0)} tokens/s (measured by a short run on '${config.backend}')` };
+    const quote = await price({ tokens: tokens.total.value, seconds: time.value, device: chosen?.device ?? caps.devices[0] ?? 'unknown', calibrate: true });
+    if (quote?.billed_tokens) tokens.total = { value: quote.billed_tokens, unit: 'tokens', formula: `billed tokens counted by the '${config.backend}' backend's own quote` };
+    cost = costFigure(quote);
+    if (measured || quote?.billed_tokens) {
+      calibrated = {
+        ...(measured ? { tokens_per_s: measured.tokens_per_s } : {}),
+        // A provider that counted the tokens priced them too.
+        ...(quote?.billed_tokens ? { billed_tokens: quote.billed_tokens, cost_usd: quote.usd } : {}),
+        source: measured ? `a short measured run on '${config.backend}'` : `the '${config.backend}' backend's own quote`,
+      };
+    } else assumptions.push(`Backend '${config.backend}' measures no run of its own; the time is from the formulas.`);
   }
   return {
     backend: config.backend,
@@ -255,18 +261,27 @@ function charsPerRow(path: string): number {
   }
 }
 
-function deviceOptions(config: StoredConfig, names: string[], settings: TrainingSettings, needGb: number, flops: number, tokens: number, model: ModelFacts, assumptions: string[]): DeviceOption[] {
+async function deviceOptions(
+  names: string[],
+  settings: TrainingSettings,
+  needGb: number,
+  flops: number,
+  price: (device: string, seconds: number) => Promise<Quote | undefined>,
+  assumptions: string[],
+): Promise<DeviceOption[]> {
   const known = names.filter((n) => settings.devices[n]);
   if (known.length < names.length) assumptions.push(`No speed or memory figures for: ${names.filter((n) => !settings.devices[n]).join(', ')} (add them under training.devices).`);
   // A hosted backend's own device (e.g. "openai-hosted") keeps its name; only its time borrows an A100's figures.
   const hosted = !known.length && names.length > 0 && HOSTED_REFERENCE in settings.devices;
   if (hosted) assumptions.push(`Time on ${names[0]} assumes one ${HOSTED_REFERENCE}, since the backend names no device with known figures.`);
-  return (hosted ? [names[0]] : known).map((device) => {
+  const options: DeviceOption[] = [];
+  for (const device of hosted ? [names[0]] : known) {
     const spec = deviceFigures(settings, device);
     const seconds = flops / (spec.tflops * 1e12 * (spec.mfu ?? settings.mfu));
-    const cost = costFigure(config, { device } as DeviceOption, seconds, tokens, model, settings).value;
-    return { device, fits: needGb <= spec.memory_gb, memory_gb: spec.memory_gb, seconds: Math.round(seconds), cost_usd: cost };
-  });
+    const cost = costFigure(await price(device, seconds)).value;
+    options.push({ device, fits: needGb <= spec.memory_gb, memory_gb: spec.memory_gb, seconds: Math.round(seconds), cost_usd: cost });
+  }
+  return options;
 }
 
 /** The device whose figures time a hosted backend that names no device with known figures. */
@@ -276,39 +291,16 @@ function deviceFigures(settings: TrainingSettings, device: string): TrainingSett
   return settings.devices[device] ?? settings.devices[HOSTED_REFERENCE];
 }
 
-function costFigure(config: StoredConfig, device: DeviceOption | undefined, seconds: number, tokens: number, model: ModelFacts, settings: TrainingSettings): Figure {
-  const prices = settings.prices[config.backend];
-  if (prices && Object.keys(prices.per_million_tokens ?? {}).length) {
-    const key = tokenPriceKey(config.backend, model, Object.keys(prices.per_million_tokens));
-    const price = prices.per_million_tokens[key];
-    return { value: round((tokens / 1e6) * price), unit: 'USD', formula: `tokens / 1e6 × $${price} per 1M training tokens (${config.backend} price for '${key}')` };
-  }
-  const hourly = device ? prices?.per_gpu_hour?.[device.device] : undefined;
-  if (hourly === undefined) return { value: 0, unit: 'USD', formula: `no price for backend '${config.backend}'${device ? ` on ${device.device}` : ''} in training.prices: counted as 0` };
-  return { value: round((seconds / 3600) * hourly), unit: 'USD', formula: `hours × $${hourly} per ${device!.device}-hour` };
+/** The backend's price for a run (its list prices, or its provider's quote when calibrating); none when it quotes none. */
+async function priceOf(backend: TrainingBackend, spec: TrainingSpec, name: string, basis: QuoteBasis): Promise<Quote | undefined> {
+  const quote = await backend.quote?.(spec, basis);
+  if (quote && !(Number.isFinite(quote.usd) && quote.usd >= 0)) throw new FinetuneError('INTERNAL', `Backend '${name}' quoted ${quote.usd} USD, which is no price.`);
+  return quote;
 }
 
-function tokenPriceKey(backend: string, model: ModelFacts, keys: string[]): string {
-  if (backend === 'together' && model.parameters) {
-    const b = model.parameters / 1e9;
-    const bucket = b <= 16 ? 'up-to-16b' : b < 70 ? '17b-69b' : '70b-100b';
-    if (keys.includes(bucket)) return bucket;
-  }
-  const name = model.name.toLowerCase();
-  const match = keys.filter((k) => k !== '*' && name.startsWith(k.toLowerCase())).sort((a, b) => b.length - a.length)[0];
-  return match ?? (keys.includes('*') ? '*' : keys[0]);
-}
-
-async function calibrate(services: Services, config: StoredConfig): Promise<ResourceEstimate['calibrated']> {
-  const backend = await services.plugins.get('training_backend', config.backend);
-  if (isRemoteBackend(backend) || !backend.estimate) return undefined;
-  const spec = await buildSpec(services, config, 'estimate');
-  const own = await backend.estimate(spec);
-  const positive = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
-  const figures = { tokens_per_s: positive(own.tokens_per_s) || undefined, billed_tokens: positive(own.billed_tokens) || undefined, cost_usd: positive(own.cost_usd) };
-  if (figures.tokens_per_s === undefined && figures.billed_tokens === undefined && figures.cost_usd === undefined) return undefined;
-  const source = figures.tokens_per_s ? `a short measured run on '${config.backend}'` : `the '${config.backend}' backend's own estimate`;
-  return { ...Object.fromEntries(Object.entries(figures).filter(([, v]) => v !== undefined)), source };
+function costFigure(quote: Quote | undefined): Figure {
+  if (!quote) return { value: 0, unit: 'USD', formula: 'the backend quotes no price: counted as 0' };
+  return { value: round(quote.usd), unit: 'USD', formula: quote.basis };
 }
 
 const gb = (bytes: number) => round(bytes / GB);

@@ -1,5 +1,6 @@
 import { FinetuneError, toFinetuneError } from '../errors.js';
-import { isRemoteBackend, type JobHandle, type TrainingBackend, type WorkerTrainingBackend } from '../plugins/providers.js';
+import { isRemoteBackend, type JobHandle, type WorkerTrainingBackend } from '../plugins/providers.js';
+import { createRemoteJobRunner, type RemoteJobRunner } from '../plugins/remote-jobs.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
 import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
@@ -47,10 +48,13 @@ export class JobManager {
     this.timer.unref();
   }
 
+  /** Stops watching and following: remote jobs run on at their provider, local workers in their own process; the next server re-attaches. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
+    for (const job_id of [...this.handles.keys()]) this.release(job_id);
+    this.cancelling.clear();
   }
 
   get jobLedger(): JobLedger {
@@ -282,7 +286,7 @@ export class JobManager {
     try {
       const config = this.ledger.getConfig(job.config_id);
       const spec = await buildSpec(this.services, config, job.job_id, job.resume_from);
-      const backend = workerBackend(await this.services.plugins.get('training_backend', job.backend), job.backend);
+      const backend = await this.runnable(job.backend);
       const sink = createLedgerSink(this.services.workspace, job.job_id);
       const handle = await backend.start(spec, sink);
       this.handles.set(job.job_id, handle);
@@ -328,7 +332,7 @@ export class JobManager {
       return;
     }
     try {
-      const backend = workerBackend(await this.services.plugins.get('training_backend', job.backend), job.backend);
+      const backend = await this.runnable(job.backend);
       if (!backend.attach) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${job.backend}' cannot re-attach to jobs.`);
       const spec = await buildSpec(this.services, this.ledger.getConfig(job.config_id), job.job_id, job.resume_from);
       const handle = await backend.attach(job.remote_id!, spec, createLedgerSink(this.services.workspace, job.job_id));
@@ -341,10 +345,16 @@ export class JobManager {
     }
   }
 
+  /** The backend as the manager drives it: a remote backend runs through the host's remote job loop. */
+  private async runnable(name: string): Promise<WorkerTrainingBackend | RemoteJobRunner> {
+    const backend = await this.services.plugins.get('training_backend', name);
+    return isRemoteBackend(backend) ? createRemoteJobRunner(backend, { name, logger: this.services.logger.child({ backend: name }) }) : backend;
+  }
+
   private interrupt(job: JobRecord, message: string): void {
     const now = this.ledger.get(job.job_id);
     if (now.status !== 'preparing' && now.status !== 'running') return;
-    this.handles.delete(job.job_id);
+    this.release(job.job_id);
     this.ledger.transition(job.job_id, 'interrupted', { message });
     if (this.mayAutoResume(job)) void this.resume(job.job_id).catch(() => undefined);
   }
@@ -387,9 +397,15 @@ export class JobManager {
     return false;
   }
 
+  /** Stops following a job here (a remote follower stops polling; a worker runs on by itself). */
+  private release(job_id: string): void {
+    this.handles.get(job_id)?.detach?.();
+    this.handles.delete(job_id);
+  }
+
   private finishCancel(job_id: string, message: string): JobRecord {
     this.cancelling.delete(job_id);
-    this.handles.delete(job_id);
+    this.release(job_id);
     return this.ledger.transition(job_id, 'cancelled', { message }); // queues the job_ended alert
   }
 
@@ -404,7 +420,7 @@ export class JobManager {
       if (to && isTerminal(to as JobRecord['status'])) {
         metrics.runs_total.inc({ backend: e.backend, status: to });
         if (e.started_at && e.finished_at) metrics.run_duration.observe({ backend: e.backend }, (Date.parse(e.finished_at) - Date.parse(e.started_at)) / 1000);
-        this.handles.delete(e.job_id);
+        this.release(e.job_id);
         this.cancelling.delete(e.job_id);
         metrics.job_tokens_per_second.remove({ job_id: e.job_id });
       }
@@ -428,12 +444,6 @@ export class JobManager {
     if (!caps && strict) throw new FinetuneError('PLUGIN_UNAVAILABLE', `No training backend '${backend}' on this server.`, { recovery: 'Call list_backends.' });
     return caps;
   }
-}
-
-/** TRANSITIONAL (issue 14): remote backends run through the host's follow loop, which is being written. */
-function workerBackend(backend: TrainingBackend, name: string): WorkerTrainingBackend {
-  if (isRemoteBackend(backend)) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${name}' is a remote backend; the host's remote job loop is not wired yet.`);
-  return backend;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

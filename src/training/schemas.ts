@@ -27,7 +27,7 @@ export const EstimateSchema = z.object({
     .describe('Token counts from the dataset manifest.'),
   flops: FigureSchema.describe('Training FLOPs: 6·params·tokens for full, (4·frozen + 6·trainable)·tokens for adapters.'),
   time: FigureSchema.describe('Wall time in seconds on the chosen device.'),
-  cost: FigureSchema.describe('Cost in USD from training.prices.'),
+  cost: FigureSchema.describe("Cost in USD as the backend quotes it (its list prices, or its provider's own quote with calibrate); the formula says how."),
   device: z.string().describe('Device the time and cost are for (pinned by backend_options.gpu, else the recommended one), e.g. "A100-80GB".'),
   recommended_device: z.string().nullable().describe('Cheapest device that fits, or null when none does.'),
   devices: z

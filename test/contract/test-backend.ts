@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { JobHandle, JobSink, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import type { JobHandle, JobSink, Quote, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
 import { definePlugin, PLUGIN_API_VERSION, type PluginDefinition, type TrainingCapabilities } from '../../src/plugins/types.js';
 import { cancelRequested, recordWorker } from '../../src/training/cancel-signal.js';
 import { JobLedger } from '../../src/training/ledger.js';
@@ -53,9 +53,15 @@ export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', works
       if (spec.config.hyperparameters.lora_r > 256) issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'lora_r', message: 'The test backend supports lora_r ≤ 256.' });
       return issues;
     },
-    async estimate(spec) {
-      // backend_options.estimate stands in for a provider's own quote; otherwise a pretend measured run.
-      return (spec.config.backend_options.estimate as Record<string, unknown> | undefined) ?? { tokens_per_s: 1000 };
+    async measure() {
+      return { tokens_per_s: 1000 }; // a pretend measured run
+    },
+    async quote(spec, basis) {
+      // backend_options.quote stands in for a provider's price API (asked when calibrating); the list price is per token.
+      const provider = spec.config.backend_options.quote as Quote | undefined;
+      if (basis.calibrate && provider) return provider;
+      const usd_per_million = typeof spec.config.backend_options.usd_per_million_tokens === 'number' ? spec.config.backend_options.usd_per_million_tokens : 0;
+      return { usd: (basis.tokens / 1e6) * usd_per_million, basis: `tokens / 1e6 × $${usd_per_million} per 1M training tokens (test list price)` };
     },
     async start(spec, sink) {
       if (mode === 'worker') return startWorker(spec, workspace);

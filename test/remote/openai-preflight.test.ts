@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { OpenAIConfigSchema } from '../../plugins/openai/config.js';
 import { codeForJobError } from '../../plugins/openai/errors.js';
 import { lineNamedIn } from '../../src/plugin-sdk/upstream-errors.js';
-import { costEstimate, prepareFiles, validateSpec } from '../../plugins/openai/prepare.js';
+import { prepareFiles, tokenEstimate, validateSpec } from '../../plugins/openai/prepare.js';
+import { openAIQuote } from '../../plugins/openai/quote.js';
 import { countChatTokens } from '../../plugins/openai/tokens.js';
 import { chatRows, makeSpec } from './support.js';
 
@@ -21,15 +22,28 @@ describe('OpenAI pre-flight rules', () => {
     const trainable = [...cookbook.slice(0, 5), { ...cookbook[5], role: 'assistant' }];
     const rows = Array.from({ length: 10 }, () => ({ messages: trainable }));
     const spec = makeSpec({ backend: 'openai', base_model: 'gpt-3.5-turbo-0125', rows, hyperparameters: { epochs: 3 } });
-    const full = costEstimate(spec, await prepareFiles(spec, config));
-    expect(full).toMatchObject({ examples: 10, tokens_per_epoch: 1290, billed_tokens: 3870, truncated_examples: 0, usd_per_million_training_tokens: 8 });
-    expect(full.cost_usd).toBeCloseTo((3870 * 8) / 1e6, 10);
+    const calibrate = { tokens: 0, seconds: 0, device: 'openai-hosted', calibrate: true };
+    const prepared = await prepareFiles(spec, config);
+    expect(tokenEstimate(prepared.train, prepared.model)).toMatchObject({ examples: 10, tokens_per_epoch: 1290, truncated_examples: 0 });
+    const full = await openAIQuote(spec, calibrate, config);
+    expect(full).toMatchObject({ billed_tokens: 3870, basis: expect.stringContaining('× $8 per 1M training tokens') });
+    expect(full.usd).toBeCloseTo((3870 * 8) / 1e6, 10);
 
     const tight = OpenAIConfigSchema.parse({ models: { 'gpt-3.5-turbo-0125': { token_limit: 100, usd_per_million_training_tokens: 8, encoding: 'cl100k_base' } } });
-    const capped = costEstimate(spec, await prepareFiles(spec, tight));
-    expect(capped).toMatchObject({ tokens_per_epoch: 1000, billed_tokens: 3000, truncated_examples: 10, longest_example_tokens: 129 });
+    const cappedFiles = await prepareFiles(spec, tight);
+    expect(tokenEstimate(cappedFiles.train, cappedFiles.model)).toMatchObject({ tokens_per_epoch: 1000, truncated_examples: 10, longest_example_tokens: 129 });
+    expect(await openAIQuote(spec, calibrate, tight)).toMatchObject({ billed_tokens: 3000, usd: (3000 * 8) / 1e6 });
     const issues = await validateSpec(spec, tight, NOW);
     expect(issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'EXAMPLES_TRUNCATED' }));
+  });
+
+  it('quotes the host’s token count at the model’s list price: OpenAI’s published example, 100k tokens × 3 epochs on gpt-3.5-turbo ≈ $2.40', async () => {
+    const spec = makeSpec({ backend: 'openai', base_model: 'gpt-3.5-turbo-0125', rows: chatRows(10), hyperparameters: { epochs: 3 } });
+    const quote = await openAIQuote(spec, { tokens: 300_000, seconds: 0, device: 'openai-hosted', calibrate: false }, config);
+    expect(quote.usd).toBeCloseTo(2.4, 10);
+    expect(quote.basis).toBe("tokens / 1e6 × $8 per 1M training tokens (OpenAI list price for 'gpt-3.5-turbo-0125')");
+    const unknown = await openAIQuote({ ...spec, config: { ...spec.config, base_model: 'gpt-9' } }, { tokens: 300_000, seconds: 0, device: 'openai-hosted', calibrate: false }, config);
+    expect(unknown).toEqual({ usd: 0, basis: "No published OpenAI training price for 'gpt-9': counted as 0 (add it under plugins.openai.models)." });
   });
 
   it('needs at least 10 examples', async () => {

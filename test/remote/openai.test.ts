@@ -267,7 +267,7 @@ describe('openai plugin against a local fake of the OpenAI API', () => {
   it('validates and estimates without writing into the workspace', async () => {
     const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) });
     await backend.validate(spec);
-    expect(await backend.estimate!(spec)).toMatchObject({ examples: 10, n_epochs: 3 });
+    expect(await backend.quote!(spec, { tokens: 0, seconds: 0, device: 'openai-hosted', calibrate: true })).toMatchObject({ billed_tokens: expect.any(Number), basis: expect.stringMatching(/^3 epochs × \d+ tokens \(10 examples/) });
     expect(readdirSync(spec.output_dir)).toEqual([]);
   });
 });

@@ -84,21 +84,28 @@ export class RecordingSink implements JobSink {
   readonly checkpoints: Array<{ step: number; path: string; metrics?: Record<string, number> }> = [];
   readonly artifacts: Array<{ kind: string; path?: string; uri?: string; meta?: Record<string, unknown> }> = [];
   readonly statuses: Array<{ state: string; detail?: { message?: string; error_code?: string; remote_id?: string } }> = [];
+  /** Which method was called, in order (e.g. to see the model artifact arrive before the end). */
+  readonly calls: Array<keyof JobSink> = [];
   private waiters: Array<{ states: string[]; resolve: () => void }> = [];
 
   event(type: string, message: string, data?: Record<string, unknown>): void {
+    this.calls.push('event');
     this.events.push({ type, message, data });
   }
   metric(name: string, step: number, value: number): void {
+    this.calls.push('metric');
     this.metrics.push({ name, step, value });
   }
   checkpoint(checkpoint: { step: number; path: string; metrics?: Record<string, number> }): void {
+    this.calls.push('checkpoint');
     this.checkpoints.push(checkpoint);
   }
   artifact(artifact: { kind: string; path?: string; uri?: string; meta?: Record<string, unknown> }): void {
+    this.calls.push('artifact');
     this.artifacts.push(artifact);
   }
   status(state: string, detail?: { message?: string; error_code?: string; remote_id?: string }): void {
+    this.calls.push('status');
     this.statuses.push({ state, detail });
     this.waiters = this.waiters.filter((w) => (w.states.includes(state) ? (w.resolve(), false) : true));
   }

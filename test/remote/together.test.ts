@@ -1,8 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TogetherJobHandle } from '../../plugins/together/backend.js';
 import { togetherPlugin } from '../../plugins/together/index.js';
-import type { TrainingBackend } from '../../src/plugins/providers.js';
+import { createSilentLogger } from '../../src/observability/logger.js';
+import { isRemoteBackend, type RemoteTrainingBackend } from '../../src/plugins/providers.js';
+import { createRemoteJobRunner, type RemoteJobRunner } from '../../src/plugins/remote-jobs.js';
 import { listBackendsTool } from '../../tools/list-backends.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { FakeTogether } from './fake-together.js';
@@ -15,13 +16,15 @@ describe('together plugin against a local fake of the Together API', () => {
   let fake: FakeTogether;
   let baseURL: string;
   let client: TestClient;
-  let backend: TrainingBackend;
+  let backend: RemoteTrainingBackend;
+  /** The host's remote job loop over the plugin, as the job manager runs it. */
+  let runner: RemoteJobRunner;
 
   beforeAll(async () => {
     fake = new FakeTogether();
     baseURL = await fake.start();
     client = await connectTestClient({ plugins: [togetherPlugin], env: { TOGETHER_API_KEY: fake.apiKey, TOGETHER_BASE_URL: baseURL }, config: { plugins: { together: FAST } } });
-    backend = await client.services.plugins.get('training_backend', 'together');
+    ({ backend, runner } = await remoteBackend(client));
   });
   afterAll(async () => {
     await client.close();
@@ -70,7 +73,7 @@ describe('together plugin against a local fake of the Together API', () => {
       backend_options: { suffix: 'caps', n_checkpoints: 2 },
     });
     const sink = new RecordingSink();
-    const handle = (await backend.start(spec, sink)) as TogetherJobHandle;
+    const handle = await runner.start(spec, sink);
     await handle.followed;
     const job = fake.jobs.get(handle.remote_id)!;
     expect(job.body).toMatchObject({
@@ -111,7 +114,7 @@ describe('together plugin against a local fake of the Together API', () => {
   it('sends DPO with dpo_beta and a full fine-tune', async () => {
     fake.script = [{ status: 'pending' }, { status: 'completed' }];
     const spec = makeSpec({ backend: 'together', base_model: MODEL, method: 'dpo', approach: 'full', rows: preferenceRows(5), hyperparameters: { dpo_beta: 0.3 } });
-    const handle = (await backend.start(spec, new RecordingSink())) as TogetherJobHandle;
+    const handle = await runner.start(spec, new RecordingSink());
     await handle.followed;
     const job = fake.jobs.get(handle.remote_id)!;
     expect(job.body.training_method).toEqual({ method: 'dpo', dpo_beta: 0.3 });
@@ -119,49 +122,61 @@ describe('together plugin against a local fake of the Together API', () => {
     expect(JSON.parse(fake.files.get(job.body.training_file)!.content.split('\n')[0])).toHaveProperty('preferred_output');
   });
 
-  it('feeds estimate() from estimate-price and removes the uploaded file', async () => {
+  it('quotes from estimate-price and removes the uploaded file', async () => {
     const spec = makeSpec({ backend: 'together', base_model: MODEL, approach: 'lora', rows: chatRows(5), hyperparameters: { epochs: 3 } });
     const before = fake.files.size;
-    const estimate = await backend.estimate!(spec);
+    const quote = await backend.quote!(spec, { tokens: 0, seconds: 0, device: 'together-hosted', calibrate: true });
     const uploaded = [...fake.files.values()].slice(before);
     expect(uploaded).toHaveLength(1);
     expect(uploaded[0].deleted).toBe(true);
     const train = uploaded[0].content.length * 3;
-    expect(estimate).toMatchObject({ backend: 'together', estimated_train_tokens: train, allowed_to_proceed: true, user_limit_usd: 100 });
-    expect(estimate.cost_usd).toBeCloseTo(train * 1e-6, 12);
+    expect(quote.usd).toBeCloseTo(train * 1e-6, 12);
+    expect(quote.billed_tokens).toBe(train);
+    expect(quote.basis).toBe(`Together POST /fine-tunes/estimate-price for ${MODEL}: ${train} training and 0 eval tokens over 3 epochs; user limit $100`);
     expect(readdirSync(spec.output_dir)).toEqual([]);
+  });
+
+  it('quotes offline from the host’s token count at the list price for the model’s size, without a request', async () => {
+    const requests = fake.http.requests.length;
+    const basis = { tokens: 2_000_000, seconds: 0, device: 'together-hosted', calibrate: false };
+    const small = await backend.quote!(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), basis);
+    expect(small).toEqual({ usd: 0.96, basis: `tokens / 1e6 × $0.48 per 1M training tokens (Together list price for '${MODEL}', 8B)` });
+    const large = await backend.quote!(makeSpec({ backend: 'together', base_model: 'meta-llama/Llama-3.3-70B-Instruct-Reference', rows: chatRows(3) }), basis);
+    expect(large.usd).toBeCloseTo(5.8, 10);
+    expect((await backend.quote!(makeSpec({ backend: 'together', base_model: 'acme/mystery', rows: chatRows(3) }), basis)).basis).toMatch(/\$2\.9 per 1M.*size not in the name/);
+    expect(fake.http.requests.length).toBe(requests);
   });
 
   it('retries 429 on create, but never retries a 5xx create (no idempotency key), and cleans up', async () => {
     fake.script = [{ status: 'pending' }, { status: 'completed' }];
     fake.http.fail({ method: 'POST', path: /\/fine-tunes$/, times: 1, reply: { status: 429, body: { error: { message: 'rate limited' } }, headers: { 'retry-after-ms': '1' } } });
-    const ok = (await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink())) as TogetherJobHandle;
+    const ok = await runner.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink());
     await ok.followed;
 
     fake.http.fail({ method: 'POST', path: /\/fine-tunes$/, times: 1, reply: { status: 500, body: { error: { message: 'internal error' } } } });
     const createsBefore = fake.http.count('POST', /\/fine-tunes$/);
     const filesBefore = fake.files.size;
-    const error = await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
+    const error = await runner.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'UPSTREAM_ERROR' });
     expect((error as Error).message).toMatch(/request id req_\d+/);
     expect(fake.http.count('POST', /\/fine-tunes$/) - createsBefore).toBe(1);
     expect([...fake.files.values()].slice(filesBefore).every((f) => f.deleted)).toBe(true);
 
     fake.http.fail({ method: 'POST', path: /\/fine-tunes$/, times: 3, reply: { status: 429, body: { error: { message: 'rate limited' } }, headers: { 'retry-after-ms': '1' } } });
-    const limited = await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
+    const limited = await runner.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
     expect(limited).toMatchObject({ code: 'RATE_LIMITED', retryable: true });
   });
 
   it('turns a 400 on upload naming a line into DATASET_INVALID there', async () => {
     fake.http.fail({ method: 'POST', path: /\/files\/upload$/, times: 1, reply: { status: 400, body: { error: { message: 'Invalid format on line 2: missing "messages"', type: 'invalid_request_error' } } } });
-    const error = await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
+    const error = await runner.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'DATASET_INVALID', details: { line: 2 } });
   });
 
   it('reports a job that ends in error with the error event’s message', async () => {
     fake.script = [{ status: 'pending' }, { status: 'running' }, { status: 'error', events: [{ message: 'Training failed: the training file has an invalid format', type: 'job_error', level: 'error' }] }];
     const sink = new RecordingSink();
-    const handle = (await backend.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), sink)) as TogetherJobHandle;
+    const handle = await runner.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), sink);
     await handle.followed;
     expect(sink.statuses.at(-1)).toMatchObject({ state: 'failed', detail: { error_code: 'DATASET_INVALID', message: expect.stringContaining('invalid format') } });
   });
@@ -170,15 +185,15 @@ describe('together plugin against a local fake of the Together API', () => {
     fake.script = [{ status: 'running' }, ...Array.from({ length: 1000 }, () => ({ status: 'running' }))];
     const spec = makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) });
     const sink = new RecordingSink();
-    const handle = (await backend.start(spec, sink)) as TogetherJobHandle;
+    const handle = await runner.start(spec, sink);
     handle.detach();
     await handle.followed;
 
     const restarted = await connectTestClient({ plugins: [togetherPlugin], env: { TOGETHER_API_KEY: fake.apiKey, TOGETHER_BASE_URL: baseURL }, config: { plugins: { together: FAST } } });
     try {
-      const again = await restarted.services.plugins.get('training_backend', 'together');
+      const again = (await remoteBackend(restarted)).runner;
       const second = new RecordingSink();
-      const attached = (await again.attach!(handle.remote_id, spec, second)) as TogetherJobHandle;
+      const attached = await again.attach(handle.remote_id, spec, second);
       await attached.cancel();
       await attached.cancel();
       await attached.followed;
@@ -197,14 +212,21 @@ describe('together plugin against a local fake of the Together API', () => {
   });
 
   it('refuses QLoRA and a wrong key', async () => {
-    const issues = await backend.validate(makeSpec({ backend: 'together', base_model: MODEL, approach: 'qlora', rows: chatRows(3) }));
+    const issues = await backend.validate!(makeSpec({ backend: 'together', base_model: MODEL, approach: 'qlora', rows: chatRows(3) }));
     expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach' }));
     const wrong = await connectTestClient({ plugins: [togetherPlugin], env: { TOGETHER_API_KEY: 'nope', TOGETHER_BASE_URL: baseURL }, config: { plugins: { together: FAST } } });
     try {
-      const b = await wrong.services.plugins.get('training_backend', 'together');
+      const b = (await remoteBackend(wrong)).runner;
       await expect(b.start(makeSpec({ backend: 'together', base_model: MODEL, rows: chatRows(3) }), new RecordingSink())).rejects.toMatchObject({ code: 'AUTH_INVALID' });
     } finally {
       await wrong.close();
     }
   });
 });
+
+/** The plugin's backend and the host's runner over it, on one test server. */
+async function remoteBackend(t: TestClient): Promise<{ backend: RemoteTrainingBackend; runner: RemoteJobRunner }> {
+  const backend = await t.services.plugins.get('training_backend', 'together');
+  if (!isRemoteBackend(backend)) throw new Error('the together plugin is a remote backend');
+  return { backend, runner: createRemoteJobRunner(backend, { name: 'together', logger: createSilentLogger() }) };
+}

@@ -50,10 +50,11 @@ describe('estimate_resources and plan_training', () => {
   let t: TestClient;
   afterEach(async () => t?.close());
 
+  // A hosted, token-priced backend like OpenAI's; its list price comes with each config (backend_options.usd_per_million_tokens).
   const connect = () =>
-    connectTestClient({ plugins: [testBackendPlugin({ name: 'openai', mode: 'remote', capabilities: { devices: ['A100-80GB'], approaches: ['lora', 'qlora', 'full'] } })] });
+    connectTestClient({ plugins: [testBackendPlugin({ name: 'openai', mode: 'remote', capabilities: { devices: ['openai-hosted'], approaches: ['lora', 'qlora', 'full'] } })] });
 
-  it("reproduces OpenAI's published cost example: 100k tokens × 3 epochs on gpt-3.5-turbo ≈ $2.40", async () => {
+  it("prices the host's token count with the backend's quote: OpenAI's published example, 100k tokens × 3 epochs at $8 per 1M ≈ $2.40", async () => {
     t = await connect();
     const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 1000, split: false });
     const config = await t.callOk(configureTrainingTool, {
@@ -62,11 +63,13 @@ describe('estimate_resources and plan_training', () => {
       method: 'sft',
       backend: 'openai',
       overrides: { epochs: 3, max_seq_length: 4096 },
+      backend_options: { usd_per_million_tokens: 8 },
     });
     const estimate = await t.callOk(estimateResourcesTool, { config_id: config.config_id });
     expect(estimate.tokens.total.value).toBe(300_000);
     expect(estimate.cost.value).toBeCloseTo(2.4, 6);
-    expect(estimate.cost.formula).toMatch(/gpt-3\.5-turbo/);
+    expect(estimate.cost.formula).toBe('tokens / 1e6 × $8 per 1M training tokens (test list price)');
+    expect(estimate.assumptions).toContain("'openai' runs on hardware its provider picks: memory is for information and does not block the run.");
   });
 
   it('every figure has a formula; memory orders QLoRA < LoRA < full and DPO full adds a reference copy', async () => {
@@ -120,17 +123,20 @@ describe('estimate_resources and plan_training', () => {
       method: 'sft',
       backend: 'openai',
       overrides: { epochs: 3, max_seq_length: 4096 },
-      backend_options: { estimate: { billed_tokens: 290_000, cost_usd: 2.32 } },
+      backend_options: { usd_per_million_tokens: 8, quote: { usd: 2.32, billed_tokens: 290_000, basis: 'the provider’s price API' } },
     });
+    const listed = await t.callOk(estimateResourcesTool, { config_id: config.config_id });
+    expect([listed.tokens.total.value, listed.cost.value]).toEqual([300_000, 2.4]);
     const quoted = await t.callOk(estimateResourcesTool, { config_id: config.config_id, calibrate: true });
-    expect(quoted.tokens.total).toMatchObject({ value: 290_000, formula: "billed tokens counted by the 'openai' backend's own estimate" });
-    expect(quoted.cost).toMatchObject({ value: 2.32, formula: "cost quoted by the 'openai' backend's own estimate" });
+    expect(quoted.tokens.total).toMatchObject({ value: 290_000, formula: "billed tokens counted by the 'openai' backend's own quote" });
+    expect(quoted.cost).toMatchObject({ value: 2.32, formula: 'the provider’s price API' });
+    expect(quoted.calibrated).toMatchObject({ billed_tokens: 290_000, cost_usd: 2.32 });
   });
 
   it('a plan over budget is no-go with BUDGET_EXCEEDED, and start_training on the config refuses for the same reason', async () => {
     t = await connect();
     const dataset_id = writeTestDataset(t.home, { rows: 100, tokens_per_row: 1000, split: false });
-    const config = await t.callOk(configureTrainingTool, { base_model: 'gpt-4o-mini-2024-07-18', dataset_id, method: 'sft', backend: 'openai', overrides: { epochs: 3, max_seq_length: 4096 }, policy: { max_cost_usd: 0.5 } });
+    const config = await t.callOk(configureTrainingTool, { base_model: 'gpt-4o-mini-2024-07-18', dataset_id, method: 'sft', backend: 'openai', overrides: { epochs: 3, max_seq_length: 4096 }, backend_options: { usd_per_million_tokens: 3 }, policy: { max_cost_usd: 0.5 } });
     const plan = await t.callOk(planTrainingTool, { config_id: config.config_id });
     expect(plan.verdict).toBe('no_go');
     expect(plan.reasons[0]).toMatch(/^\[BUDGET_EXCEEDED\] Estimated cost \$0\.90/);

@@ -1,4 +1,5 @@
-import { expect } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterEach, expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { PluginDefinition } from '../../src/plugins/types.js';
 import type { JobStatus } from '../../src/training/ledger.js';
@@ -41,3 +42,14 @@ export async function waitFor(t: TestClient, job_id: string, done: (status: JobS
 }
 
 export const ended = (s: JobStatus) => s === 'succeeded' || s === 'failed' || s === 'cancelled' || s === 'interrupted';
+
+/** Clients and workspace folders a describe block opens, closed and removed after each test. */
+export function useCleanup(): { clients: TestClient[]; homes: string[] } {
+  const clients: TestClient[] = [];
+  const homes: string[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close().catch(() => undefined);
+    for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+  });
+  return { clients, homes };
+}

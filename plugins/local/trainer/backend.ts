@@ -4,11 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/observability/logger.js';
-import type { JobHandle, JobSink, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
+import type { JobHandle, JobSink, Quote, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
 import { recordWorker, signalWorker, workerAlive, type WorkerRef } from '../../../src/training/cancel-signal.js';
 import { JobLedger } from '../../../src/training/ledger.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import type { Workspace } from '../../../src/workspace/workspace.js';
+import type { RunMeasurement } from './estimate.js';
 import { validateSpec } from './validate.js';
 
 export const SPEC_FILE = 'worker-spec.json';
@@ -41,9 +42,14 @@ export class LocalTrainingBackend implements WorkerTrainingBackend {
   }
 
   /** A short measured run (three steps of this run's own train step): tokens/s, seconds per step, total. */
-  async estimate(spec: TrainingSpec): Promise<Record<string, unknown>> {
+  async measure(spec: TrainingSpec): Promise<RunMeasurement> {
     const { measureRun } = await import('./estimate.js');
     return measureRun(spec, jobThreads(spec) ?? this.options.threads);
+  }
+
+  /** Training here sends no bill (the machine's power is not counted). */
+  async quote(): Promise<Quote> {
+    return { usd: 0, basis: 'runs on this machine: no bill (power is not counted)' };
   }
 
   async start(spec: TrainingSpec, sink: JobSink): Promise<JobHandle> {

@@ -1,4 +1,5 @@
-import type { TrainingSpec } from '../../../src/plugins/providers.js';
+import { FinetuneError } from '../../../src/errors.js';
+import type { Measurement, TrainingSpec } from '../../../src/plugins/providers.js';
 import { createTrainStep } from '../engine/train-step.js';
 import { chunk, dpoBatch, packExamples, sftBatch, type DpoBatch, type SftBatch } from './batches.js';
 import { prepareRun, trainStepSpec } from './job.js';
@@ -7,18 +8,28 @@ import { toTrainData } from './dataset.js';
 
 const MEASURED_STEPS = 3;
 
+/** What the measured run found: the throughput the host times the run with, and this trainer's own figures. */
+export interface RunMeasurement extends Measurement {
+  seconds_per_step: number;
+  total_steps: number;
+  estimated_seconds: number;
+  seq_len: number;
+  trainable_parameters: number;
+  provider: string;
+}
+
 /**
  * Calibrates the estimate with a short measured run: the run's own train step (same model, shape
  * and LoRA targets) on its first micro-batch, timed after one warm-up step. tokens_per_s counts
  * real (non-padding) tokens, as the dataset's token statistics do.
  */
-export async function measureRun(spec: TrainingSpec, threads?: number): Promise<Record<string, unknown>> {
+export async function measureRun(spec: TrainingSpec, threads?: number): Promise<RunMeasurement> {
   const hyper = spec.config.hyperparameters;
   const method = spec.config.method;
   const { model, train, seqLen, padId } = await prepareRun(spec);
   const data = toTrainData(train, method, hyper.packing);
   const empty = method === 'dpo' ? train.pairs.length === 0 : train.examples.length === 0;
-  if (empty) return { note: 'no usable training rows to measure' };
+  if (empty) throw new FinetuneError('DATASET_INVALID', 'No usable training rows to measure a run on.', { details: { field: 'dataset_id' } });
   const step = await createTrainStep(trainStepSpec(spec, model, seqLen, threads));
   try {
     const B = hyper.batch_size;
