@@ -8,10 +8,10 @@ import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import OpenAI from 'openai';
 import { OpenAIBackend } from '../plugins/openai/backend.js';
 import { OpenAIConfigSchema } from '../plugins/openai/config.js';
-import { costEstimate, prepareFiles } from '../plugins/openai/prepare.js';
+import { prepareFiles, tokenEstimate } from '../plugins/openai/prepare.js';
 import { createSilentLogger } from '../src/observability/logger.js';
 import { FakeOpenAI } from '../test/remote/fake-openai.js';
-import { chatRows, makeSpec, RecordingSink } from '../test/remote/support.js';
+import { chatRows, makeSpec, RemoteRun } from '../test/remote/support.js';
 
 const EXAMPLES = 20_000;
 const rows = chatRows(EXAMPLES);
@@ -25,14 +25,15 @@ for (const row of rows) for (const m of row.messages as Array<{ content: string 
 const rawMs = performance.now() - t0;
 
 t0 = performance.now();
-const estimate = costEstimate(spec, await prepareFiles(spec, config));
+const prepared = await prepareFiles(spec, config);
+const estimate = tokenEstimate(prepared.train, prepared.model);
 const preflightMs = performance.now() - t0;
 const billed = Number(estimate.tokens_per_epoch);
 console.log(`pre-flight: ${EXAMPLES} examples, ${billed} billed tokens/epoch in ${preflightMs.toFixed(0)} ms = ${((EXAMPLES / preflightMs) * 1000).toFixed(0)} examples/s, ${((billed / preflightMs) * 1000).toFixed(0)} tokens/s`);
 console.log(`reference (gpt-tokenizer countTokens on the contents only): ${rawTokens} tokens in ${rawMs.toFixed(0)} ms = ${((rawTokens / rawMs) * 1000).toFixed(0)} tokens/s`);
 console.log(`pre-flight / reference time: ${(preflightMs / rawMs).toFixed(2)}× (includes JSONL read, conversion, atomic write and chat framing)`);
 
-// Import speed: one job with STEPS metric events, followed with a 1 ms poll interval.
+// Import speed: one job with STEPS metric events, polled back to back (the host's wait between polls left out).
 const STEPS = 2000;
 const fake = new FakeOpenAI();
 const baseURL = await fake.start();
@@ -41,14 +42,15 @@ fake.script = [
   { status: 'succeeded' },
 ];
 const followed = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) });
-const backend = new OpenAIBackend(new OpenAI({ apiKey: fake.apiKey, baseURL, maxRetries: 0 }), OpenAIConfigSchema.parse({ poll_interval_ms: 1, max_poll_interval_ms: 5 }), createSilentLogger());
-const sink = new RecordingSink();
+const backend = new OpenAIBackend(new OpenAI({ apiKey: fake.apiKey, baseURL, maxRetries: 0 }), OpenAIConfigSchema.parse({}), createSilentLogger());
+const run = new RemoteRun(backend, followed);
 t0 = performance.now();
-const handle = await backend.start(followed, sink);
-await handle.followed;
+await run.submit();
+await run.pollUntil();
 const followMs = performance.now() - t0;
+const points = run.polls.reduce((n, p) => n + (p.metric_points?.length ?? 0), 0);
 const pages = fake.http.requests.filter((r) => r.path.endsWith('/events')).length;
-console.log(`follow: ${sink.metrics.length} metric points from ${STEPS} events (${pages} event pages of 3) in ${followMs.toFixed(0)} ms = ${((STEPS / followMs) * 1000).toFixed(0)} events/s`);
+console.log(`follow: ${points} metric points from ${STEPS} events (${pages} event pages of 3) in ${followMs.toFixed(0)} ms = ${((STEPS / followMs) * 1000).toFixed(0)} events/s`);
 await fake.stop();
 rmSync(spec.home, { recursive: true, force: true });
 rmSync(followed.home, { recursive: true, force: true });

@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, FinetuneError, type ErrorCode } from '../../src/errors.js';
-import type { Logger } from '../../src/observability/logger.js';
-import type { JobHandle, JobSink, Quote, QuoteBasis, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import { FinetuneError } from '../../src/errors.js';
+import type { Quote, QuoteBasis, RemoteJobContext, RemotePoll, RemoteTrainingBackend, SpecIssue, TrainingSpec } from '../../src/plugins/providers.js';
 import { modalQuote } from './prices.js';
-import { writeDirAtomic, writeFileAtomic } from '../../src/workspace/atomic-write.js';
-import { follow, onPollError } from '../../src/plugins/follow-remote.js';
-import { throwOnErrors } from '../openai/prepare.js';
+import { writeDirAtomic } from '../../src/workspace/atomic-write.js';
 import type { RestClient } from '../../src/plugin-sdk/http.js';
 import type { ModalConfig } from './config.js';
 
 /** What the app's endpoints answer (plugins/modal/app/modal_app.py). */
-interface RemoteStatus {
+interface AppStatus {
   job_id: string;
   state: string;
   message?: string;
@@ -21,46 +18,26 @@ interface RemoteStatus {
   error_code?: string;
 }
 
-interface RemoteEvent {
+interface AppEvent {
   seq: number;
   type: string;
   name?: string;
   step?: number;
   value?: number;
-  path?: string;
-  state?: string;
   message?: string;
 }
 
-interface FollowState {
-  remote_id: string;
-  last_seq: number;
-  last_state?: string;
-  /** The app's own state last seen, so an unknown one is reported once. */
-  last_remote_state?: string;
-  total_steps?: number;
-}
+/** Submits TrainingSpecs to the deployed Modal app, reads their progress and brings the PEFT adapter home. */
+export class ModalBackend implements RemoteTrainingBackend {
+  readonly kind = 'remote';
+  readonly poll_interval_ms: { initial: number; max: number };
 
-export interface ModalJobHandle extends JobHandle {
-  detach(): void;
-  readonly followed: Promise<void>;
-}
-
-const STATES: Record<string, 'preparing' | 'running' | 'succeeded' | 'failed' | 'cancelled'> = {
-  queued: 'preparing',
-  running: 'running',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  cancelled: 'cancelled',
-};
-
-/** Submits TrainingSpecs to the deployed Modal app, follows them and brings the PEFT adapter home. */
-export class ModalBackend implements WorkerTrainingBackend {
   constructor(
     private readonly api: RestClient,
     private readonly config: ModalConfig,
-    private readonly logger: Logger,
-  ) {}
+  ) {
+    this.poll_interval_ms = { initial: config.poll_interval_ms, max: config.max_poll_interval_ms };
+  }
 
   async quote(_spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
     return modalQuote(basis);
@@ -95,121 +72,73 @@ export class ModalBackend implements WorkerTrainingBackend {
     return issues;
   }
 
-  async start(spec: TrainingSpec, sink: JobSink): Promise<ModalJobHandle> {
-    throwOnErrors(await this.validate(spec));
-    // A fresh remote id per start: a retried job is a new run on Modal, never the old folder.
-    const remote_id = `${spec.job_id}-${randomBytes(3).toString('hex')}`;
+  async submit(job: { job_id: string; spec: TrainingSpec; files: { train: string; validation?: string } }): Promise<{ remote_id: string }> {
+    const { spec, files } = job;
+    // A fresh remote id per submit: a retried job is a new run on Modal, never the old folder.
+    const remote_id = `${job.job_id}-${randomBytes(3).toString('hex')}`;
     const remoteDir = `/runs/${remote_id}`;
-    const status = await this.api.request<RemoteStatus>('/jobs', {
+    await this.api.request<AppStatus>('/jobs', {
       method: 'POST',
       action: 'submitting the training job',
-      file: spec.dataset.train_path,
+      file: files.train,
       // The app answers a repeated job id with the job already there, so a retry is safe.
       json: {
         job_id: remote_id,
         spec: {
           ...spec,
-          dataset: { ...spec.dataset, dir: remoteDir, train_path: `${remoteDir}/train.jsonl`, validation_path: spec.dataset.validation_path ? `${remoteDir}/validation.jsonl` : undefined },
+          dataset: { ...spec.dataset, dir: remoteDir, train_path: `${remoteDir}/train.jsonl`, validation_path: files.validation ? `${remoteDir}/validation.jsonl` : undefined },
           model: { ...spec.model, dir: '' },
         },
-        train_jsonl: readFileSync(spec.dataset.train_path, 'utf8'),
-        ...(spec.dataset.validation_path && existsSync(spec.dataset.validation_path) ? { validation_jsonl: readFileSync(spec.dataset.validation_path, 'utf8') } : {}),
+        train_jsonl: readFileSync(files.train, 'utf8'),
+        ...(files.validation ? { validation_jsonl: readFileSync(files.validation, 'utf8') } : {}),
       },
     });
-    const first = STATES[status.state] === 'running' ? 'running' : 'preparing';
-    const state: FollowState = { remote_id, last_seq: 0, last_state: first };
-    this.save(spec, state);
-    sink.status(first, { remote_id, message: `Modal job ${remote_id} submitted (${status.state}).` });
-    return this.handle(spec, sink, state);
+    return { remote_id };
   }
 
-  async attach(remoteId: string, spec: TrainingSpec, sink: JobSink): Promise<ModalJobHandle> {
-    await this.api.request<RemoteStatus>(`/jobs/${encodeURIComponent(remoteId)}`, { action: `reading Modal job ${remoteId}` });
-    const path = this.statePath(spec);
-    const saved = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as FollowState) : undefined;
-    sink.event('attached', `Following Modal job ${remoteId} again.`, { remote_id: remoteId });
-    return this.handle(spec, sink, saved?.remote_id === remoteId ? saved : { remote_id: remoteId, last_seq: 0 });
+  /** The app's states are the contract's by name; another one is passed on as the app's word (the host reports it). */
+  async poll(remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
+    const id = encodeURIComponent(remoteId);
+    const status = await this.api.request<AppStatus>(`/jobs/${id}`, { action: `reading Modal job ${remoteId}` });
+    const found = await this.readEvents(remoteId, ctx.state as { last_seq?: number });
+    const poll: RemotePoll = { status: status.state, step: status.step, total_steps: status.total_steps || undefined, message: status.message || undefined, ...found };
+    if (status.state === 'succeeded') {
+      const adapter_dir = await this.downloadAdapter(ctx.output_dir, remoteId);
+      poll.message ??= 'Adapter downloaded.';
+      poll.result = { model_ref: `modal:${remoteId}`, adapter_dir, meta: { provider: 'modal', remote_id: remoteId, format: 'peft' } };
+    }
+    // The trainer's own code (OUT_OF_MEMORY, DATASET_INVALID, …); the host keeps an unknown one as the provider's word.
+    if (status.state === 'failed') poll.error_code = status.error_code;
+    return poll;
   }
 
-  private handle(spec: TrainingSpec, sink: JobSink, state: FollowState): ModalJobHandle {
-    const id = encodeURIComponent(state.remote_id);
-    const follower = follow({
-      initialMs: this.config.poll_interval_ms,
-      maxMs: this.config.max_poll_interval_ms,
-      tick: async () => {
-        const status = await this.api.request<RemoteStatus>(`/jobs/${id}`, { action: `reading Modal job ${state.remote_id}` });
-        let changed = await this.importEvents(id, state, sink);
-        if (status.total_steps && status.total_steps !== state.total_steps) {
-          // The ledger reads total_steps from event data: progress shows as step / total_steps.
-          state.total_steps = status.total_steps;
-          sink.event('progress', `The trainer plans ${status.total_steps} steps.`, { step: status.step ?? 0, total_steps: status.total_steps });
-        }
-        const mapped = Object.hasOwn(STATES, status.state) ? STATES[status.state] : undefined;
-        const fresh = status.state !== state.last_remote_state;
-        state.last_remote_state = status.state;
-        if (!mapped) {
-          if (fresh) sink.event('remote_status_unknown', `Modal job reports state '${status.state}', which this server does not know; still following.`, { remote_status: status.state });
-        } else if (mapped === 'succeeded' || mapped === 'failed' || mapped === 'cancelled') {
-          await this.finish(spec, sink, state, status, mapped);
-          this.save(spec, state);
-          return 'done';
-        } else if (mapped !== state.last_state) {
-          changed = true;
-          state.last_state = mapped;
-          sink.status(mapped, { remote_id: state.remote_id, message: status.message || `Modal state: ${status.state}` });
-        }
-        this.save(spec, state);
-        return changed ? 'changed' : 'same';
-      },
-      onError: onPollError('Modal', this.logger, sink, () => state.remote_id),
-    });
-    return {
-      remote_id: state.remote_id,
-      cancel: async () => {
-        // The app's cancel is idempotent: an ended job is answered as it is.
-        await this.api.request<RemoteStatus>(`/jobs/${id}/cancel`, { method: 'POST', action: `cancelling Modal job ${state.remote_id}` });
-        sink.event('cancel_requested', `Asked Modal to cancel job ${state.remote_id}.`);
-        follower.nudge();
-      },
-      detach: () => follower.stop(),
-      followed: follower.finished,
-    };
+  async cancel(remoteId: string): Promise<void> {
+    // The app's cancel is idempotent: an ended job is answered as it is.
+    await this.api.request<AppStatus>(`/jobs/${encodeURIComponent(remoteId)}/cancel`, { method: 'POST', action: `cancelling Modal job ${remoteId}` });
   }
 
-  /** Pages through events after the last seq seen: metrics and checkpoints into the sink. */
-  private async importEvents(id: string, state: FollowState, sink: JobSink): Promise<boolean> {
-    let changed = false;
+  /** Pages through events after the last seq seen (ctx.state.last_seq): metric points, checkpoints and log lines. */
+  private async readEvents(remoteId: string, cursor: { last_seq?: number }): Promise<Required<Pick<RemotePoll, 'events' | 'metric_points' | 'checkpoints'>>> {
+    const found: Required<Pick<RemotePoll, 'events' | 'metric_points' | 'checkpoints'>> = { events: [], metric_points: [], checkpoints: [] };
     for (;;) {
-      const page = await this.api.request<{ data: RemoteEvent[]; last_seq: number; has_more: boolean }>(`/jobs/${id}/events?after=${state.last_seq}&limit=500`, {
+      const after = cursor.last_seq ?? 0;
+      const page = await this.api.request<{ data: AppEvent[]; has_more: boolean }>(`/jobs/${encodeURIComponent(remoteId)}/events?after=${after}&limit=500`, {
         action: 'reading job events',
       });
       for (const event of page.data) {
-        changed = true;
-        if (event.type === 'metric' && event.name && typeof event.step === 'number' && typeof event.value === 'number') sink.metric(event.name, event.step, event.value);
-        else if (event.type === 'checkpoint' && typeof event.step === 'number') sink.checkpoint({ step: event.step, path: `modal:${state.remote_id}/checkpoints/checkpoint-${event.step}` });
-        else if (event.type !== 'status' && event.type !== 'artifact') sink.event(`remote_${event.type}`, event.message ?? event.type, { seq: event.seq });
-        state.last_seq = Math.max(state.last_seq, event.seq);
+        if (event.type === 'metric' && event.name && typeof event.step === 'number' && typeof event.value === 'number') found.metric_points.push({ name: event.name, step: event.step, value: event.value });
+        else if (event.type === 'checkpoint' && typeof event.step === 'number') found.checkpoints.push({ step: event.step, model_ref: `modal:${remoteId}/checkpoints/checkpoint-${event.step}` });
+        // Status and artifact events repeat what the job's status says.
+        else if (event.type !== 'status' && event.type !== 'artifact') found.events.push({ type: `remote_${event.type}`, message: event.message ?? event.type, data: { seq: event.seq } });
+        cursor.last_seq = Math.max(cursor.last_seq ?? 0, event.seq);
       }
-      if (!page.has_more || page.data.length === 0) return changed;
-    }
-  }
-
-  private async finish(spec: TrainingSpec, sink: JobSink, state: FollowState, status: RemoteStatus, end: 'succeeded' | 'failed' | 'cancelled'): Promise<void> {
-    if (end === 'succeeded') {
-      const path = await this.downloadAdapter(spec, state.remote_id);
-      sink.artifact({ kind: 'adapter', path, meta: { provider: 'modal', remote_id: state.remote_id, format: 'peft' } });
-      sink.status('succeeded', { remote_id: state.remote_id, message: status.message || 'Adapter downloaded.' });
-    } else if (end === 'failed') {
-      const code: ErrorCode = status.error_code && Object.hasOwn(ERROR_CODES, status.error_code) ? (status.error_code as ErrorCode) : 'UPSTREAM_ERROR';
-      sink.status('failed', { remote_id: state.remote_id, error_code: code, message: `Modal job ${state.remote_id} failed: ${status.message ?? 'no message'}` });
-    } else {
-      sink.status('cancelled', { remote_id: state.remote_id, message: status.message || 'Cancelled.' });
+      if (!page.has_more || page.data.length === 0) return found;
     }
   }
 
   /** Brings the PEFT adapter into `<job>/output/adapter/` as one atomic folder (kept if already there). */
-  private async downloadAdapter(spec: TrainingSpec, remote_id: string): Promise<string> {
-    const target = join(spec.output_dir, 'output', 'adapter');
+  private async downloadAdapter(outputDir: string, remote_id: string): Promise<string> {
+    const target = join(outputDir, 'output', 'adapter');
     if (existsSync(join(target, 'adapter_config.json'))) return target;
     const id = encodeURIComponent(remote_id);
     const { files } = await this.api.request<{ files: Array<{ name: string; bytes: number }> }>(`/jobs/${id}/adapter`, { action: 'listing the adapter files' });
@@ -226,13 +155,5 @@ export class ModalBackend implements WorkerTrainingBackend {
       }
     });
     return target;
-  }
-
-  private statePath(spec: TrainingSpec): string {
-    return join(spec.output_dir, 'modal', 'remote.json');
-  }
-
-  private save(spec: TrainingSpec, state: FollowState): void {
-    writeFileAtomic(this.statePath(spec), `${JSON.stringify(state, null, 2)}\n`);
   }
 }

@@ -1,5 +1,6 @@
 import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { ModalConfigSchema, modalAccess, type ModalConfig } from './config.js';
+import { MODAL_USD_PER_GPU_HOUR } from './prices.js';
 
 /**
  * LoRA/QLoRA SFT and DPO on Modal GPUs, through the app in plugins/modal/app (deployed by the
@@ -21,7 +22,8 @@ export const modalPlugin = definePlugin<ModalConfig>({
       // Preemption is handled on Modal (the GPU function resumes from its last checkpoint on the volume).
       resume: false,
       cancel: true,
-      devices: ['H100', 'A100-80GB', 'A100-40GB', 'L40S', 'A10G', 'L4', 'T4'],
+      // The GPUs the app deploys on are the ones Modal prices.
+      devices: Object.keys(MODAL_USD_PER_GPU_HOUR),
       remote: true,
       inference: false,
       max_concurrent_jobs: 4,
@@ -46,6 +48,6 @@ export const modalPlugin = definePlugin<ModalConfig>({
       timeoutMs: ctx.config.timeout_ms,
       provider: 'Modal',
     });
-    return { training_backend: new ModalBackend(api, ctx.config, ctx.logger) };
+    return { training_backend: new ModalBackend(api, ctx.config) };
   },
 });

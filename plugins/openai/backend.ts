@@ -1,25 +1,15 @@
 import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
 import type OpenAI from 'openai';
 import type { Logger } from '../../src/observability/logger.js';
-import type { JobHandle, JobSink, Quote, QuoteBasis, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
+import type { Quote, QuoteBasis, RemoteJobContext, RemotePoll, RemoteTrainingBackend, SpecIssue, TrainingSpec } from '../../src/plugins/providers.js';
 import type { OpenAIConfig } from './config.js';
 import { mapOpenAIError } from './errors.js';
 import { locateInSource } from './format.js';
-import { followJob, loadState, saveState, type FollowState } from './follow-job.js';
-import type { Follower } from '../../src/plugins/follow-remote.js';
-import { prepareFiles, throwOnErrors, validateSpec } from './prepare.js';
+import { openAICursor, pollOpenAIJob } from './poll.js';
+import { prepareFiles, validateSpec } from './prepare.js';
 import { openAIQuote } from './quote.js';
-import { isTerminal, mapOpenAIStatus } from './status.js';
-
-/** A handle on an OpenAI job: cancel, plus pause/resume (which OpenAI offers) and detach. */
-export interface OpenAIJobHandle extends JobHandle {
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-  /** Stops following the job here; it keeps running at OpenAI. */
-  detach(): void;
-  /** Settles when following stops (the job ended, or it was detached). */
-  readonly followed: Promise<void>;
-}
+import { hasEnded } from './status.js';
 
 /** The job-creation body: method and hyperparameters from our frozen config. */
 export function jobCreateBody(spec: TrainingSpec, config: OpenAIConfig, files: { training: string; validation?: string }): OpenAI.FineTuning.JobCreateParams {
@@ -54,13 +44,19 @@ export function jobCreateBody(spec: TrainingSpec, config: OpenAIConfig, files: {
   };
 }
 
-export class OpenAIBackend implements WorkerTrainingBackend {
+/** OpenAI fine-tuning as a remote backend: the host follows the job; this class talks to the API. */
+export class OpenAIBackend implements RemoteTrainingBackend {
+  readonly kind = 'remote';
+  readonly poll_interval_ms: { initial: number; max: number };
+
   constructor(
     private readonly client: OpenAI,
     private readonly config: OpenAIConfig,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.poll_interval_ms = { initial: config.poll_interval_ms, max: config.max_poll_interval_ms };
+  }
 
   validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     return validateSpec(spec, this.config, this.now());
@@ -70,52 +66,42 @@ export class OpenAIBackend implements WorkerTrainingBackend {
     return openAIQuote(spec, basis, this.config);
   }
 
-  async start(spec: TrainingSpec, sink: JobSink): Promise<OpenAIJobHandle> {
-    throwOnErrors(await this.validate(spec));
-    const prepared = await prepareFiles(spec, this.config);
+  async submit(job: { job_id: string; spec: TrainingSpec; files: { train: string; validation?: string } }, ctx: RemoteJobContext): Promise<{ remote_id: string }> {
+    const spec = { ...job.spec, dataset: { ...job.spec.dataset, train_path: job.files.train, validation_path: job.files.validation } };
+    const prepared = await prepareFiles(spec, this.config, join(ctx.output_dir, 'openai'));
     const uploaded: string[] = [];
-    let job: OpenAI.FineTuning.FineTuningJob;
     try {
-      const training = await this.upload(prepared.train_path, spec.dataset.train_path);
+      const training = await this.upload(prepared.train_path, job.files.train);
       uploaded.push(training);
-      const validation = prepared.validation_path ? await this.upload(prepared.validation_path, spec.dataset.validation_path!) : undefined;
+      const validation = prepared.validation_path ? await this.upload(prepared.validation_path, job.files.validation!) : undefined;
       if (validation) uploaded.push(validation);
-      sink.event('files_uploaded', `Uploaded ${prepared.train.length} training${validation ? ` and ${prepared.validation!.length} validation` : ''} examples to OpenAI.`, {
-        training_file: training,
-        validation_file: validation,
-      });
-      job = await this.client.fineTuning.jobs
+      const created = await this.client.fineTuning.jobs
         .create(jobCreateBody(spec, this.config, { training, validation }))
-        .catch((error: unknown) => Promise.reject(mapOpenAIError(error, { provider: 'OpenAI', action: 'creating the fine-tuning job', file: spec.dataset.train_path })));
+        .catch((error: unknown) => Promise.reject(mapOpenAIError(error, { provider: 'OpenAI', action: 'creating the fine-tuning job', file: job.files.train })));
+      Object.assign(openAICursor(ctx), { training_file: training, ...(validation ? { validation_file: validation } : {}) });
+      return { remote_id: created.id };
     } catch (error) {
       await this.deleteFiles(uploaded);
       throw error;
     }
-    // Terminal states are reported by the follower, with the model artifact before them.
-    const created = mapOpenAIStatus(job.status);
-    const first = created && !isTerminal(created) ? created : 'preparing';
-    const state: FollowState = {
-      remote_id: job.id,
-      training_file: job.training_file,
-      validation_file: job.validation_file,
-      last_state: first,
-      metric_steps: {},
-      checkpoint_steps: [],
-    };
-    saveState(spec, state);
-    sink.status(first, { remote_id: job.id, message: `OpenAI job ${job.id} created (${job.status}).` });
-    sink.event('remote_job_created', `OpenAI job ${job.id} created (${job.status}).`, { remote_id: job.id, remote_status: job.status });
-    return this.handle(spec, sink, state);
   }
 
-  async attach(remoteId: string, spec: TrainingSpec, sink: JobSink): Promise<OpenAIJobHandle> {
-    // Reading the job first turns a wrong id or key into a clear error now, not in the poll loop.
-    await this.client.fineTuning.jobs
-      .retrieve(remoteId)
-      .catch((error: unknown) => Promise.reject(mapOpenAIError(error, { provider: 'OpenAI', action: `reading fine-tuning job ${remoteId}` })));
-    const state = loadState(spec, remoteId);
-    sink.event('attached', `Following OpenAI job ${remoteId} again.`, { remote_id: remoteId });
-    return this.handle(spec, sink, state);
+  async poll(remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
+    try {
+      return await pollOpenAIJob(this.client, remoteId, ctx);
+    } catch (error) {
+      throw mapOpenAIError(error, { provider: 'OpenAI', action: `reading fine-tuning job ${remoteId}` });
+    }
+  }
+
+  async cancel(remoteId: string): Promise<void> {
+    try {
+      // Cancelling an ended job is a no-op, so cancel stays idempotent.
+      if (hasEnded((await this.client.fineTuning.jobs.retrieve(remoteId)).status)) return;
+      await this.client.fineTuning.jobs.cancel(remoteId);
+    } catch (error) {
+      throw mapOpenAIError(error, { provider: 'OpenAI', action: `cancelling fine-tuning job ${remoteId}` });
+    }
   }
 
   /** Reads one fine-tuning job (for migrate_openai_finetune). */
@@ -135,32 +121,6 @@ export class OpenAIBackend implements WorkerTrainingBackend {
     } catch (error) {
       throw mapOpenAIError(error, { provider: 'OpenAI', action: `downloading file ${fileId}` });
     }
-  }
-
-  private handle(spec: TrainingSpec, sink: JobSink, state: FollowState): OpenAIJobHandle {
-    const follower: Follower = followJob({ client: this.client, config: this.config, logger: this.logger, spec, sink, state });
-    const jobs = this.client.fineTuning.jobs;
-    const act = async (verb: 'cancel' | 'pause' | 'resume') => {
-      const context = { provider: 'OpenAI', action: `${verb}ing fine-tuning job ${state.remote_id}` };
-      try {
-        const current = await jobs.retrieve(state.remote_id);
-        // Cancelling an ended job is a no-op, so cancel stays idempotent.
-        if (isTerminal(mapOpenAIStatus(current.status))) return;
-        await jobs[verb](state.remote_id);
-      } catch (error) {
-        throw mapOpenAIError(error, context);
-      }
-      sink.event(`${verb}_requested`, `Asked OpenAI to ${verb} job ${state.remote_id}.`);
-      follower.nudge();
-    };
-    return {
-      remote_id: state.remote_id,
-      cancel: () => act('cancel'),
-      pause: () => act('pause'),
-      resume: () => act('resume'),
-      detach: () => follower.stop(),
-      followed: follower.finished,
-    };
   }
 
   private async upload(path: string, sourcePath: string): Promise<string> {

@@ -27,7 +27,6 @@ export const openaiPlugin = definePlugin<OpenAIConfig>({
       // A conservative default: OpenAI limits active jobs per organization and refuses extras itself.
       max_concurrent_jobs: 6,
     },
-    pause: true,
     models: Object.keys(OPENAI_FINETUNE_MODELS),
     deprecation: { no_new_jobs_after: OPENAI_FINETUNE_SHUTDOWN, notice: OPENAI_DEPRECATION_NOTICE, migrate_with: 'migrate_openai_finetune' },
   },

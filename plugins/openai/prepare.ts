@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, FinetuneError, isFinetuneError, type ErrorCode } from '../../src/errors.js';
+import { isFinetuneError } from '../../src/errors.js';
 import type { SpecIssue, TrainingSpec } from '../../src/plugins/providers.js';
 import type { OpenAIConfig } from './config.js';
 import { billedMessages, convertSplit, writeOpenAIFile, type OpenAIExample } from './format.js';
@@ -19,7 +19,7 @@ export interface PreparedFiles {
   model: OpenAIModelInfo | undefined;
 }
 
-/** The spec's splits as OpenAI examples, without writing anything (validate, estimate). */
+/** The spec's splits as OpenAI examples, without writing anything (validate, quote). */
 export async function loadExamples(spec: TrainingSpec, config: OpenAIConfig): Promise<Pick<PreparedFiles, 'train' | 'validation' | 'model'>> {
   const method = spec.config.method;
   const train = await convertSplit(spec.dataset.train_path, method);
@@ -129,12 +129,4 @@ export async function validateSpec(spec: TrainingSpec, config: OpenAIConfig, now
     });
   }
   return issues;
-}
-
-/** Throws the first error issue as a FinetuneError (start() refuses what validate() refuses). */
-export function throwOnErrors(issues: SpecIssue[]): void {
-  const first = issues.find((i) => i.severity === 'error');
-  if (!first) return;
-  const code = first.code === 'DATASET_TOO_SMALL' ? 'DATASET_INVALID' : first.code === 'BACKEND_DEPRECATED' ? 'CAPABILITY_UNSUPPORTED' : first.code;
-  throw new FinetuneError(Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : 'CONFIG_INVALID', first.message, { details: { field: first.field } });
 }

@@ -1,13 +1,8 @@
-/** Our job states (src/training) that a remote status can move a job to. */
-export type JobState = 'queued' | 'preparing' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+import type { RemoteStatus } from '../../src/plugins/providers.js';
 
-/**
- * Our ledger has the job `preparing` from the moment it is claimed until it runs (preparing →
- * queued is not a legal move), so OpenAI's own queue is still `preparing` for us.
- */
-const OPENAI_STATES: Record<string, JobState> = {
-  validating_files: 'preparing',
-  queued: 'preparing',
+const OPENAI_STATES: Record<string, RemoteStatus> = {
+  validating_files: 'queued',
+  queued: 'queued',
   running: 'running',
   // A paused job keeps its slot and resumes where it stopped: it is still running for us.
   paused: 'running',
@@ -18,13 +13,14 @@ const OPENAI_STATES: Record<string, JobState> = {
   cancelled: 'cancelled',
 };
 
-/** OpenAI's job status as ours; an unknown status gives undefined (reported, never fatal). */
-export function mapOpenAIStatus(status: string): JobState | undefined {
-  return Object.hasOwn(OPENAI_STATES, status) ? OPENAI_STATES[status] : undefined;
+/** OpenAI's job status as a remote status; an unknown one is passed on as OpenAI's word (the host reports it). */
+export function mapOpenAIStatus(status: string): RemoteStatus | (string & {}) {
+  return Object.hasOwn(OPENAI_STATES, status) ? OPENAI_STATES[status] : status;
 }
 
-export function isTerminal(state: JobState | undefined): boolean {
-  return state === 'succeeded' || state === 'failed' || state === 'cancelled';
+export function hasEnded(status: string): boolean {
+  const mapped = mapOpenAIStatus(status);
+  return mapped === 'succeeded' || mapped === 'failed' || mapped === 'cancelled';
 }
 
 /**

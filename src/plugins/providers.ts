@@ -170,7 +170,12 @@ export interface RemotePoll {
   /** Our error code for a failed job (default UPSTREAM_ERROR). */
   error_code?: string;
   /** On 'succeeded': the trained model, as a model reference the plugin's inference provider (if any) can run, e.g. `together:acct/model-ft`. */
-  result?: { model_ref: string; meta?: Record<string, unknown> };
+  result?: {
+    model_ref: string;
+    meta?: Record<string, unknown>;
+    /** A PEFT adapter folder the plugin brought into the job (`<output_dir>/output/adapter`): the host records it as the job's 'adapter' artifact. */
+    adapter_dir?: string;
+  };
   /** Points and events that happened between polls (metric series, provider log lines, checkpoints). */
   metric_points?: Array<{ name: string; step: number; value: number }>;
   events?: Array<{ type: string; message: string; level?: 'info' | 'warning' | 'error'; data?: Record<string, unknown> }>;

@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JobSink, TrainingHyperparameters, TrainingSpec } from '../../src/plugins/providers.js';
+import { deepStrictEqual } from 'node:assert/strict';
+import { isRemoteBackend, type JobSink, type RemoteJobContext, type RemotePoll, type RemoteTrainingBackend, type TrainingBackend, type TrainingHyperparameters, type TrainingSpec } from '../../src/plugins/providers.js';
 import { BASE_HYPERPARAMETERS } from '../../src/training/templates.js';
 
 /** The shared base with only what this test needs changed. */
@@ -122,5 +123,74 @@ export class RecordingSink implements JobSink {
   waitFor(...states: string[]): Promise<void> {
     if (this.statuses.some((s) => states.includes(s.state))) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ states, resolve }));
+  }
+}
+
+export function asRemote(backend: TrainingBackend): RemoteTrainingBackend {
+  if (!isRemoteBackend(backend)) throw new Error('expected a remote training backend');
+  return backend;
+}
+
+/**
+ * One job of a remote backend driven call by call, as the host's loop would (without its timers), to
+ * test what a plugin answers: every poll is kept. `state` starts as a copy of a persisted one after a "restart".
+ */
+export class RemoteRun {
+  readonly polls: RemotePoll[] = [];
+  readonly ctx: RemoteJobContext;
+  remote_id = '';
+
+  constructor(
+    readonly backend: RemoteTrainingBackend,
+    readonly spec: TrainingSpec,
+    persisted?: { remote_id: string; state: Record<string, unknown> },
+  ) {
+    this.ctx = { job_id: spec.job_id, output_dir: spec.output_dir, state: persisted ? structuredClone(persisted.state) : {} };
+    if (persisted) this.remote_id = persisted.remote_id;
+  }
+
+  async submit(): Promise<string> {
+    const files = { train: this.spec.dataset.train_path, ...(this.spec.dataset.validation_path ? { validation: this.spec.dataset.validation_path } : {}) };
+    ({ remote_id: this.remote_id } = await this.backend.submit({ job_id: this.spec.job_id, spec: this.spec, files }, this.ctx));
+    return this.remote_id;
+  }
+
+  async poll(): Promise<RemotePoll> {
+    const poll = await this.backend.poll(this.remote_id, this.ctx);
+    // The host persists ctx.state as JSON after every poll: it must survive the round trip.
+    deepStrictEqual(JSON.parse(JSON.stringify(this.ctx.state)), this.ctx.state);
+    this.polls.push(poll);
+    return poll;
+  }
+
+  /** Polls until one of `statuses` is reported (at most `max` polls, `waitMs` apart for fakes that run on the clock). */
+  async pollUntil(statuses: string[] = ['succeeded', 'failed', 'cancelled'], { max = 2000, waitMs = 0 } = {}): Promise<RemotePoll> {
+    for (let i = 0; i < max; i++) {
+      const poll = await this.poll();
+      if (statuses.includes(poll.status)) return poll;
+      if (waitMs) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+    throw new Error(`no ${statuses.join('/')} after ${max} polls (last: ${this.polls.at(-1)?.status})`);
+  }
+
+  /** The statuses reported, each change once. */
+  get statuses(): string[] {
+    return this.polls.map((p) => p.status).filter((s, i, all) => s !== all[i - 1]);
+  }
+
+  get last(): RemotePoll {
+    return this.polls.at(-1)!;
+  }
+
+  series(name: string): Array<[number, number]> {
+    return this.polls.flatMap((p) => p.metric_points ?? []).filter((m) => m.name === name).map((m) => [m.step, m.value]);
+  }
+
+  get events(): NonNullable<RemotePoll['events']> {
+    return this.polls.flatMap((p) => p.events ?? []);
+  }
+
+  get checkpoints(): NonNullable<RemotePoll['checkpoints']> {
+    return this.polls.flatMap((p) => p.checkpoints ?? []);
   }
 }
