@@ -1,6 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { FinetuneError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Workspace } from '../workspace/workspace.js';
 import {
   PLUGIN_API_VERSION,
   PROVIDER_KINDS,
@@ -9,6 +10,7 @@ import {
   type PluginDefinition,
   type PluginProviders,
   type ProviderKind,
+  type WorkerLedger,
 } from './types.js';
 
 export interface PluginStatus {
@@ -33,7 +35,9 @@ interface Entry {
 }
 
 export interface PluginHostOptions {
-  workspace: Workspace;
+  /** Where each plugin's own folder goes: `<plugins_dir>/<name>` becomes its `ctx.data_dir`. */
+  pluginsDir: string;
+  workers: WorkerLedger;
   logger: Logger;
   /** Per-plugin config sections, keyed by plugin name (`plugins.<name>` in the config file). */
   configs: Record<string, unknown>;
@@ -101,8 +105,9 @@ export class PluginHost {
     const context: PluginContext<unknown> = {
       config,
       logger: this.options.logger.child({ plugin: name }),
-      workspace: this.options.workspace,
       env: this.options.env,
+      data_dir: join(this.options.pluginsDir, name),
+      workers: this.options.workers,
     };
     const status = baseStatus(definition, source);
     const entry: Entry = { definition, status, context };
@@ -155,7 +160,10 @@ export class PluginHost {
       throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Plugin '${name}' does not provide a ${kind}.`);
     }
     entry.providers ??= Promise.resolve()
-      .then(() => entry.definition.create(entry.context!))
+      .then(() => {
+        mkdirSync(entry.context!.data_dir, { recursive: true });
+        return entry.definition.create(entry.context!);
+      })
       .catch((error: unknown) => {
         Object.assign(entry.status, {
           status: 'disabled',
