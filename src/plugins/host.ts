@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { importPluginPackage } from './load-package.js';
 import {
   PLUGIN_API_VERSION,
   PROVIDER_KINDS,
@@ -63,7 +64,7 @@ export class PluginHost {
     for (const packageName of packages) {
       let definition: unknown;
       try {
-        const module = (await import(packageName)) as { default?: unknown; plugin?: unknown };
+        const module = await importPluginPackage(packageName);
         definition = module.default ?? module.plugin;
       } catch (error) {
         this.reject(packageName, 'package', 'PLUGIN_LOAD_FAILED', `Cannot import plugin package '${packageName}': ${(error as Error).message}`);
