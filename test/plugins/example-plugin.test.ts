@@ -57,7 +57,7 @@ describe('example third-party plugin (examples/acme-backend), installed beside t
     rmSync(root, { recursive: true, force: true });
   });
 
-  async function serve(pluginSection: Record<string, unknown>): Promise<{ client: Client; call(name: string, args?: Record<string, unknown>): Promise<ToolText> }> {
+  async function serve(pluginSection: Record<string, unknown>): Promise<{ client: Client; pid: number; call(name: string, args?: Record<string, unknown>): Promise<ToolText> }> {
     const config = join(root, 'finetune-mcp.json');
     writeFileSync(config, JSON.stringify({ external_plugins: ['acme-backend'], plugins: { acme: pluginSection } }));
     const transport = new StdioClientTransport({
@@ -74,7 +74,7 @@ describe('example third-party plugin (examples/acme-backend), installed beside t
       const result = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: Array<{ type: string; text?: string }>; structuredContent?: Record<string, any> };
       return { isError: result.isError, text: result.content.map((c) => c.text ?? '').join('\n'), data: result.structuredContent ?? {} };
     };
-    return { client, call };
+    return { client, pid: transport.pid!, call };
   }
 
   const ok = async (pending: Promise<ToolText>): Promise<Record<string, any>> => {
@@ -152,11 +152,16 @@ describe('example third-party plugin (examples/acme-backend), installed beside t
     fake.next = { total_steps: 25, step_ms: 200 };
     const second = await start('second');
     await waitFor(second.job_id, (status) => status === 'running');
+    // Killed without a chance to detach, as by the OOM killer or a closed laptop.
+    process.kill(server.pid, 'SIGKILL');
     await server.client.close();
+    const secondRemote = [...fake.jobs.values()].at(-1)!.id;
+    expect(fake.statusOf(secondRemote), 'Acme still runs the job while no server follows it').toBe('running');
     server = await serve(section);
     const secondEnd = await waitFor(second.job_id, ended);
     expect(secondEnd.data.status, secondEnd.text).toBe('succeeded');
     expect(fake.jobs.size, 'the restarted server followed the same Acme job').toBe(2);
+    expect(secondEnd.data.events.filter((e: { type: string }) => e.type === 'reattached').map((e: { data: { remote_id: string } }) => e.data.remote_id)).toEqual([secondRemote]);
 
     // 3. cancel_training reaches Acme's cancel endpoint.
     fake.next = { total_steps: 50, step_ms: 200 };
@@ -174,5 +179,14 @@ describe('example third-party plugin (examples/acme-backend), installed beside t
     const fourthEnd = await waitFor(fourth.job_id, ended);
     expect(fourthEnd.data.status).toBe('failed');
     expect(fourthEnd.text).toMatch(/\[OUT_OF_MEMORY\] .*Acme job .* failed: worker stopped at step 2.* Recovery: .+/);
+
+    // 5. Acme refuses the job (quota): the same shape.
+    fake.refuse_next = true;
+    const filesBefore = fake.files.size;
+    const fifth = await start('fifth');
+    expect(fifth.status).toBe('failed');
+    const fifthEnd = await waitFor(fifth.job_id, ended);
+    expect(fifthEnd.text).toMatch(/\[QUOTA_EXCEEDED\] .*Acme refused creating the fine-tuning job: HTTP 402: monthly fine-tuning quota used up .* Recovery: Raise the provider account's quota/);
+    expect(fake.files.size, 'the refused submit took its uploads back').toBe(filesBefore);
   }, 240_000);
 });

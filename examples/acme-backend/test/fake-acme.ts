@@ -106,6 +106,12 @@ export class FakeAcme {
     return error(404, `no route ${req.method} ${path}`);
   }
 
+  /** A job's status as GET /v1/fine-tunes/{id} would show it now (without counting as a poll). */
+  statusOf(id: string): string | undefined {
+    const job = this.jobs.get(id);
+    return job && this.view(job).status;
+  }
+
   /** The job as the API shows it now. */
   private view(job: Job) {
     const elapsed = Date.now() - job.started;
