@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { PACKAGE_VERSION } from './version.js';
 import type { Config } from './config.js';
 import type { Logger } from './observability/logger.js';
@@ -8,6 +9,7 @@ import { DatasetService } from './datasets/service.js';
 import { PluginHost } from './plugins/host.js';
 import type { PluginDefinition } from './plugins/types.js';
 import { JobManager } from './training/job-manager.js';
+import { workerLedgerOf } from './training/worker-ledger.js';
 import { ModelService } from './models/service.js';
 import { Workspace } from './workspace/workspace.js';
 
@@ -56,7 +58,7 @@ export async function createServices(config: Config, options: ServicesOptions): 
   // Every secret of the config and environment is scrubbed from results, logs and records from here on.
   registerConfigSecrets(config, options.env ?? process.env);
   const workspace = Workspace.open({ root: config.home, allowedRoots: config.allowed_roots, sweep: false });
-  const plugins = new PluginHost({ workspace, logger: options.logger, configs: config.plugins, env: options.env ?? process.env });
+  const plugins = new PluginHost({ pluginsDir: join(workspace.root, 'plugins'), workers: workerLedgerOf(workspace), logger: options.logger, configs: config.plugins, env: options.env ?? process.env });
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
   let metrics: Metrics | undefined;
   let started: Promise<void> | undefined;

@@ -76,7 +76,7 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
     const { LocalTrainingBackend } = await import('./trainer/backend.js');
     const { LocalInference } = await import('./inference.js');
     return {
-      training_backend: new LocalTrainingBackend({ logger: ctx.logger, workspace: ctx.workspace, ...(ctx.config.threads ? { threads: ctx.config.threads } : {}) }),
+      training_backend: new LocalTrainingBackend({ logger: ctx.logger, workers: ctx.workers, ...(ctx.config.threads ? { threads: ctx.config.threads } : {}) }),
       exporter: {
         format: 'onnx',
         // The ONNX graph builder (onnx-proto) loads only when a model is exported.

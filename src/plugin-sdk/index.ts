@@ -12,6 +12,7 @@ export type {
   ProbeResult,
   ProviderKind,
   TrainingCapabilities,
+  WorkerLedger,
 } from '../plugins/types.js';
 export { REMOTE_STATUSES, isRemoteBackend } from '../plugins/providers.js';
 export type {
@@ -50,3 +51,5 @@ export { RestClient, retryDelayMs, type RequestOptions, type RestClientOptions }
 export { chatCompletionsProvider, type ChatCompletionsOptions } from './chat-completions.js';
 export { codeForStatus, lineNamedIn, upstreamError, type UpstreamContext } from './upstream-errors.js';
 export { writeFileAtomic } from '../workspace/atomic-write.js';
+// The zod the host validates plugin configs with: a plugin's configSchema built from it always fits PluginDefinition.
+export { z } from 'zod';

@@ -1,6 +1,8 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { FinetuneError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import type { Workspace } from '../workspace/workspace.js';
+import { importPluginPackage } from './load-package.js';
 import {
   PLUGIN_API_VERSION,
   PROVIDER_KINDS,
@@ -9,6 +11,7 @@ import {
   type PluginDefinition,
   type PluginProviders,
   type ProviderKind,
+  type WorkerLedger,
 } from './types.js';
 
 export interface PluginStatus {
@@ -33,7 +36,9 @@ interface Entry {
 }
 
 export interface PluginHostOptions {
-  workspace: Workspace;
+  /** Where each plugin's own folder goes: `<plugins_dir>/<name>` becomes its `ctx.data_dir`. */
+  pluginsDir: string;
+  workers: WorkerLedger;
   logger: Logger;
   /** Per-plugin config sections, keyed by plugin name (`plugins.<name>` in the config file). */
   configs: Record<string, unknown>;
@@ -59,7 +64,7 @@ export class PluginHost {
     for (const packageName of packages) {
       let definition: unknown;
       try {
-        const module = (await import(packageName)) as { default?: unknown; plugin?: unknown };
+        const module = await importPluginPackage(packageName);
         definition = module.default ?? module.plugin;
       } catch (error) {
         this.reject(packageName, 'package', 'PLUGIN_LOAD_FAILED', `Cannot import plugin package '${packageName}': ${(error as Error).message}`);
@@ -101,8 +106,9 @@ export class PluginHost {
     const context: PluginContext<unknown> = {
       config,
       logger: this.options.logger.child({ plugin: name }),
-      workspace: this.options.workspace,
       env: this.options.env,
+      data_dir: join(this.options.pluginsDir, name),
+      workers: this.options.workers,
     };
     const status = baseStatus(definition, source);
     const entry: Entry = { definition, status, context };
@@ -155,7 +161,10 @@ export class PluginHost {
       throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Plugin '${name}' does not provide a ${kind}.`);
     }
     entry.providers ??= Promise.resolve()
-      .then(() => entry.definition.create(entry.context!))
+      .then(() => {
+        mkdirSync(entry.context!.data_dir, { recursive: true });
+        return entry.definition.create(entry.context!);
+      })
       .catch((error: unknown) => {
         Object.assign(entry.status, {
           status: 'disabled',

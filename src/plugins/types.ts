@@ -1,6 +1,5 @@
+import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Logger } from '../observability/logger.js';
-import type { Workspace } from '../workspace/workspace.js';
 import type { DataSource, InferenceProvider, Judge, ModelExporter, TrainingBackend } from './providers.js';
 
 /** The plugin API version this server speaks; a plugin built for another is refused at registration. */
@@ -34,11 +33,31 @@ export interface PluginCapabilities {
   [other: string]: unknown;
 }
 
+/**
+ * The host's record of a job's detached worker process (the local backend's side of the ledger
+ * contract, docs/plugin-sdk.md): the backend spawns the worker, the host keeps who runs the job.
+ */
+export interface WorkerLedger {
+  /** Records the process that runs a job (its start identity is taken now) and the backend's remote id. */
+  record(job_id: string, who: { worker_pid: number; remote_id: string }): void;
+  /** The worker recorded for a job: pid and start identity (null where none could be read). */
+  recorded(job_id: string): { worker_pid: number | null; worker_start: string | null } | undefined;
+  /** This process saw the worker exit (a kill, a crash): the host notes how, if the job had not ended. */
+  exited(job_id: string, pid: number, code: number | null, signal: string | null): void;
+}
+
+/**
+ * What the host gives a plugin: its validated config, a logger, the environment, a folder of its own
+ * and the worker ledger. Nothing of the server's internals: a plugin works through its providers.
+ */
 export interface PluginContext<Config> {
   config: Config;
+  /** pino, bound to `{plugin: <name>}`; writes to stderr (stdout belongs to the MCP transport). */
   logger: Logger;
-  workspace: Workspace;
   env: Readonly<Record<string, string | undefined>>;
+  /** `<workspace>/plugins/<name>`: the plugin's own files (caches, downloads). Created before create() runs. */
+  data_dir: string;
+  workers: WorkerLedger;
 }
 
 /** What `probe()` answers: whether the plugin can work here and, when not, why and how to fix it. */

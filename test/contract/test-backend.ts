@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { JobHandle, JobSink, Quote, SpecIssue, TrainingBackend, TrainingSpec } from '../../src/plugins/providers.js';
-import { definePlugin, PLUGIN_API_VERSION, type PluginDefinition, type TrainingCapabilities } from '../../src/plugins/types.js';
-import { cancelRequested, recordWorker } from '../../src/training/cancel-signal.js';
-import { JobLedger } from '../../src/training/ledger.js';
-import type { Workspace } from '../../src/workspace/workspace.js';
+import { definePlugin, PLUGIN_API_VERSION, type PluginDefinition, type TrainingCapabilities, type WorkerLedger } from '../../src/plugins/types.js';
+import { cancelRequested } from '../../src/training/cancel-signal.js';
+import { Workspace } from '../../src/workspace/workspace.js';
 import { runFakeTraining } from './fake-training.js';
 
 /**
@@ -42,11 +41,11 @@ export function testBackendPlugin(options: TestBackendOptions = {}): PluginDefin
     meta: { name: options.name ?? 'fake', version: '1.0.0', api_version: PLUGIN_API_VERSION, description: `Test backend (${mode}).` },
     provides: ['training_backend'],
     capabilities: { training },
-    create: (ctx) => ({ training_backend: createTestBackend(mode, ctx.workspace) }),
+    create: (ctx) => ({ training_backend: createTestBackend(mode, ctx.workers) }),
   });
 }
 
-export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', workspace: Workspace): TrainingBackend {
+export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', workers: WorkerLedger): TrainingBackend {
   return {
     async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
       const issues: SpecIssue[] = [];
@@ -64,10 +63,14 @@ export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', works
       return { usd: (basis.tokens / 1e6) * usd_per_million, basis: `tokens / 1e6 × $${usd_per_million} per 1M training tokens (test list price)` };
     },
     async start(spec, sink) {
-      if (mode === 'worker') return startWorker(spec, workspace);
+      if (mode === 'worker') return startWorker(spec, workers);
       if (mode === 'remote') return FakeProvider.submit(spec, sink);
       let stop = false;
-      void runFakeTraining(spec, sink, () => stop || cancelRequested(workspace, spec.job_id)).catch(() => undefined);
+      // Plugins get no workspace: like a thin client it opens the one at spec.home to see the cancel flag set by another process.
+      const workspace = Workspace.open({ root: spec.home, sweep: false });
+      void runFakeTraining(spec, sink, () => stop || cancelRequested(workspace, spec.job_id))
+        .catch(() => undefined)
+        .finally(() => workspace.close());
       return {
         remote_id: `inproc-${spec.job_id}`,
         async cancel() {
@@ -82,18 +85,16 @@ export function createTestBackend(mode: 'inprocess' | 'worker' | 'remote', works
   };
 }
 
-function startWorker(spec: TrainingSpec, workspace: Workspace): JobHandle {
+function startWorker(spec: TrainingSpec, workers: WorkerLedger): JobHandle {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, spec.home, spec.job_id, JSON.stringify(spec)], {
     detached: true,
     stdio: 'ignore',
   });
   child.unref();
   // As the local backend does: the spawning server records how its worker ended.
-  child.on('exit', (code, signal) => {
-    if (workspace.db.open) new JobLedger(workspace.db).recordWorkerExit(spec.job_id, child.pid!, code, signal);
-  });
+  child.on('exit', (code, signal) => workers.exited(spec.job_id, child.pid!, code, signal));
   // Recorded before start() returns, so a server restarting at once already knows who runs the job.
-  recordWorker(workspace, spec.job_id, { worker_pid: child.pid });
+  workers.record(spec.job_id, { worker_pid: child.pid!, remote_id: `pid-${child.pid}` });
   return {
     remote_id: `pid-${child.pid}`,
     async cancel() {

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhoenixSpan } from '../../plugins/phoenix/client.js';
 import { phoenixPlugin } from '../../plugins/phoenix/index.js';
 import { spanToChat } from '../../plugins/phoenix/span-to-chat.js';
-import { createSilentLogger } from '../../src/observability/logger.js';
 import type { DataSource } from '../../src/plugins/providers.js';
 import { startFakePhoenix } from './fake-phoenix.js';
+import { testPluginContext } from '../../src/plugin-sdk/testing.js';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/openinference/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const toolCalls = fixture('openinference_client_span_tool_calls.json');
@@ -75,7 +75,7 @@ describe('phoenix data source against a local Phoenix REST v1 server', () => {
   let source: DataSource;
   beforeAll(async () => {
     phoenix = await startFakePhoenix({ project: 'support-bot', spans, annotations: [annotation(1, 'correct', 1), annotation(2, 'incorrect', 0)], api_key: 'phx-key' });
-    const providers = await phoenixPlugin.create({ config: { base_url: phoenix.url, api_key: 'phx-key' }, logger: createSilentLogger(), workspace: {} as never, env: {} });
+    const providers = await phoenixPlugin.create(testPluginContext({ base_url: phoenix.url, api_key: 'phx-key' }));
     source = providers.data_source!;
   });
   afterAll(() => phoenix.close());
@@ -108,10 +108,10 @@ describe('phoenix data source against a local Phoenix REST v1 server', () => {
 
   it('honours limit, and maps auth and missing-project failures to stable codes', async () => {
     expect((await collect({ limit: 3 })).rows).toHaveLength(3);
-    const noKey = (await phoenixPlugin.create({ config: { base_url: phoenix.url }, logger: createSilentLogger(), workspace: {} as never, env: {} })).data_source!;
+    const noKey = (await phoenixPlugin.create(testPluginContext({ base_url: phoenix.url }))).data_source!;
     await expect(noKey.extract({ project: 'support-bot' })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'AUTH_INVALID' });
     await expect(source.extract({ project: 'nope' })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    const down = (await phoenixPlugin.create({ config: { base_url: 'http://127.0.0.1:9' }, logger: createSilentLogger(), workspace: {} as never, env: {} })).data_source!;
+    const down = (await phoenixPlugin.create(testPluginContext({ base_url: 'http://127.0.0.1:9' }))).data_source!;
     await expect(down.extract({ project: 'x' })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'UPSTREAM_ERROR' });
   });
 });

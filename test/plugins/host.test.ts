@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { definePlugin, PLUGIN_API_VERSION, type PluginDefinition } from '../../src/plugins/types.js';
 import { listBackendsTool } from '../../tools/list-backends.js';
@@ -26,6 +28,7 @@ describe('plugin host', () => {
       plugins: [
         plugin('good'),
         plugin('good'),
+        plugin('api-one', { meta: { name: 'api-one', version: '1.0.0', api_version: 1, description: 'written for plugin API 1' } }),
         plugin('future', { meta: { name: 'future', version: '1.0.0', api_version: PLUGIN_API_VERSION + 1, description: 'from the future' } }),
         plugin('configured', { configSchema: z.object({ gpu: z.enum(['A100', 'H100']).default('A100') }) }),
         plugin('probe-throws', { probe: () => { throw new Error('native binding missing'); } }),
@@ -41,6 +44,13 @@ describe('plugin host', () => {
     expect(byName('good')[0]).toMatchObject({ status: 'enabled' });
     expect(byName('good')[1]).toMatchObject({ status: 'disabled', code: 'PLUGIN_DUPLICATE' });
     expect(byName('future')[0]).toMatchObject({ status: 'disabled', code: 'PLUGIN_API_VERSION' });
+    expect(byName('api-one')[0]).toMatchObject({
+      status: 'disabled',
+      code: 'PLUGIN_API_VERSION',
+      reason: "Plugin 'api-one' targets plugin API 1; this server speaks 2.",
+      fix: 'Upgrade the plugin (or finetune-mcp) so both speak the same plugin API version.',
+    });
+    await expect(t.services.plugins.get('training_backend', 'api-one')).rejects.toMatchObject({ code: 'PLUGIN_UNAVAILABLE', message: expect.stringContaining('this server speaks 2') });
     expect(byName('configured')[0]).toMatchObject({ status: 'disabled', code: 'PLUGIN_CONFIG_INVALID' });
     expect(byName('configured')[0].reason).toContain('plugins.configured.gpu');
     expect(byName('probe-throws')[0]).toMatchObject({ status: 'disabled', code: 'PLUGIN_PROBE_FAILED' });
@@ -68,5 +78,21 @@ describe('plugin host', () => {
     expect(created).toBe(0);
     await Promise.all([t.services.plugins.get('training_backend', 'lazy'), t.services.plugins.get('training_backend', 'lazy')]);
     expect(created).toBe(1);
+  });
+
+  it('gives a plugin a small public context: config, logger, env, its own data folder (made before create) and the worker ledger', async () => {
+    let seen: Record<string, unknown> | undefined;
+    t = await connectTestClient({
+      plugins: [
+        plugin('ctx', {
+          create: (ctx) => {
+            seen = { keys: Object.keys(ctx).sort(), data_dir: ctx.data_dir, made: existsSync(ctx.data_dir), recorded: ctx.workers.recorded('job_none') };
+            return { training_backend: { validate: async () => [], start: async () => ({ remote_id: '1', cancel: async () => {} }) } };
+          },
+        }),
+      ],
+    });
+    await t.services.plugins.get('training_backend', 'ctx');
+    expect(seen).toEqual({ keys: ['config', 'data_dir', 'env', 'logger', 'workers'], data_dir: join(t.home, 'plugins', 'ctx'), made: true, recorded: undefined });
   });
 });

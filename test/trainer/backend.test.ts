@@ -8,6 +8,8 @@ import { validateSpec } from '../../plugins/local/trainer/validate.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { convertStories260K, makeSpec, memorySink, STYLE_STORIES } from './helpers/job-fixtures.js';
+import { testPluginContext } from '../../src/plugin-sdk/testing.js';
+import { workerLedgerOf } from '../../src/training/worker-ledger.js';
 
 let root: string;
 let modelDir: string;
@@ -22,7 +24,7 @@ const spec = (overrides: Partial<Parameters<typeof makeSpec>[0]> = {}) =>
 
 describe('local plugin', () => {
   it('probes the native binding cheaply and declares its capabilities', async () => {
-    const probe = await localPlugin.probe!({ config: {}, logger: createSilentLogger(), workspace: undefined as never, env: {} });
+    const probe = await localPlugin.probe!(testPluginContext({}));
     expect(probe.available).toBe(true);
     const caps = localPlugin.capabilities.training!;
     expect(caps.methods).toEqual(['sft', 'dpo']);
@@ -62,7 +64,7 @@ describe('estimate', () => {
   it('measures this run’s own train step: tokens/s, seconds per step and the step count', async () => {
     const workspace = Workspace.open({ root: join(root, 'ws-estimate') });
     try {
-      const backend = new LocalTrainingBackend({ logger: createSilentLogger(), workspace, threads: 1 });
+      const backend = new LocalTrainingBackend({ logger: createSilentLogger(), workers: workerLedgerOf(workspace), threads: 1 });
       const figures = await backend.measure(spec({ job_id: 'job_estimate', hyper: { batch_size: 4, epochs: 1, max_seq_length: 96, gradient_accumulation: 2 } }));
       expect(figures.total_steps).toBe(Math.ceil(Math.ceil(52 / 4) / 2));
       expect(figures.seq_len).toBe(96);
@@ -79,7 +81,7 @@ describe('attach', () => {
   it('reports a vanished worker as interrupted, and a finished one as the state it left', async () => {
     const workspace = Workspace.open({ root: join(root, 'ws') });
     try {
-      const backend = new LocalTrainingBackend({ logger: createSilentLogger(), workspace });
+      const backend = new LocalTrainingBackend({ logger: createSilentLogger(), workers: workerLedgerOf(workspace) });
       const s = spec({ job_id: 'job_attach' });
       const gone = memorySink();
       // pid 2^22 + 1 is above Linux's pid_max default: no such process.

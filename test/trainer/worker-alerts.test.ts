@@ -12,6 +12,7 @@ import { jobAlerts } from '../../src/training/webhook.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { receiver, type Receiver } from '../training/webhook-receiver.js';
 import { convertStories260K, makeSpec, STYLE_STORIES } from './helpers/job-fixtures.js';
+import { workerLedgerOf } from '../../src/training/worker-ledger.js';
 
 /**
  * The real local worker (stories260K) with no server running: only the worker can send its alerts,
@@ -51,7 +52,7 @@ describe('local worker: alerts and checkpoints', () => {
     ledger.insertConfig({ ...spec.config, config_id: `cfg_${job_id}`, policy: policy as never, parent_config_id: null });
     ledger.create({ config_id: `cfg_${job_id}`, backend: 'local', policy: policy as never, job_id });
     ledger.transition(job_id, 'preparing');
-    const backend = new LocalTrainingBackend({ logger: createSilentLogger(), workspace, threads: 1 });
+    const backend = new LocalTrainingBackend({ logger: createSilentLogger(), workers: workerLedgerOf(workspace), threads: 1 });
     const handle = await backend.start(spec, createLedgerSink(workspace, job_id));
     const pid = Number(handle.remote_id);
     const deadline = Date.now() + 90_000;

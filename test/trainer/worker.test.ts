@@ -12,6 +12,7 @@ import { JobLedger, type JobRecord } from '../../src/training/ledger.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { convertStories260K, makeSpec, memorySink, STYLE_STORIES } from './helpers/job-fixtures.js';
 import type { TrainingSpec } from '../../src/plugins/providers.js';
+import { workerLedgerOf } from '../../src/training/worker-ledger.js';
 
 /** The detached worker, end to end: spawned process, ledger reporting, cancel, resume. */
 let home: string;
@@ -25,7 +26,7 @@ beforeAll(() => {
   workspace = Workspace.open({ root: home });
   ledger = new JobLedger(workspace.db);
   modelDir = convertStories260K(home);
-  backend = new LocalTrainingBackend({ logger: createSilentLogger(), workspace, threads: 1 });
+  backend = new LocalTrainingBackend({ logger: createSilentLogger(), workers: workerLedgerOf(workspace), threads: 1 });
 });
 afterAll(() => {
   workspace.close();
@@ -114,7 +115,7 @@ describe('detached training worker', () => {
     const spec = newJob({ ...HYPER, epochs: 4, eval_steps: 0, save_steps: 0 });
     const started = await backend.start(spec, createLedgerSink(workspace, spec.job_id));
     await waitFor(spec.job_id, () => ledger.metricSeries(spec.job_id, 'loss').length >= 2);
-    const another = new LocalTrainingBackend({ logger: createSilentLogger(), workspace });
+    const another = new LocalTrainingBackend({ logger: createSilentLogger(), workers: workerLedgerOf(workspace) });
     const sink = memorySink();
     const handle = await another.attach(started.remote_id, spec, sink);
     expect(handle.remote_id).toBe(started.remote_id);

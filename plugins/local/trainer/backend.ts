@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/observability/logger.js';
 import type { JobHandle, JobSink, Quote, SpecIssue, WorkerTrainingBackend, TrainingSpec } from '../../../src/plugins/providers.js';
-import { recordWorker, signalWorker, workerAlive, type WorkerRef } from '../../../src/training/cancel-signal.js';
-import { JobLedger } from '../../../src/training/ledger.js';
+import type { WorkerLedger } from '../../../src/plugins/types.js';
+import { signalWorker, workerAlive, type WorkerRef } from '../../../src/training/cancel-signal.js';
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
-import type { Workspace } from '../../../src/workspace/workspace.js';
 import type { RunMeasurement } from './estimate.js';
 import { validateSpec } from './validate.js';
 
@@ -17,7 +16,8 @@ export const LOG_FILE = 'worker.log';
 
 export interface LocalBackendOptions {
   logger: Logger;
-  workspace: Workspace;
+  /** The host's worker ledger (PluginContext.workers): who runs each job. */
+  workers: WorkerLedger;
   /** ONNX Runtime intra-op threads for each worker; undefined = the runtime's default (all cores). */
   threads?: number;
 }
@@ -81,7 +81,7 @@ export class LocalTrainingBackend implements WorkerTrainingBackend {
     if (!pid) throw new FinetuneError('INTERNAL', `Could not start the training worker for ${spec.job_id}.`);
     const remote_id = String(pid);
     sink.event('worker_started', `Training worker started (pid ${pid}); its log is ${join(spec.output_dir, LOG_FILE)}.`, { pid, log: join(spec.output_dir, LOG_FILE) });
-    recordWorker(this.options.workspace, spec.job_id, { worker_pid: pid, remote_id });
+    this.options.workers.record(spec.job_id, { worker_pid: pid, remote_id });
     this.options.logger.info({ job_id: spec.job_id, pid }, 'training worker started');
     return this.handle(this.recorded(spec.job_id, pid));
   }
@@ -107,7 +107,7 @@ export class LocalTrainingBackend implements WorkerTrainingBackend {
   /** This server spawned the worker, so it sees how it ended (killed by SIGKILL, an exit code): the job manager says so. */
   private workerExited(job_id: string, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null): void {
     try {
-      if (pid && this.options.workspace.db.open) new JobLedger(this.options.workspace.db).recordWorkerExit(job_id, pid, code, signal);
+      if (pid) this.options.workers.exited(job_id, pid, code, signal);
     } catch (error) {
       this.options.logger.warn({ err: error, job_id }, 'could not record the worker exit');
     }
@@ -115,8 +115,8 @@ export class LocalTrainingBackend implements WorkerTrainingBackend {
 
   /** The worker as the job records it: the pid with the start identity taken when it was recorded. */
   private recorded(job_id: string, pid: number): WorkerRef {
-    const job = new JobLedger(this.options.workspace.db).find(job_id);
-    return { worker_pid: pid, worker_start: job?.worker_pid === pid ? job.worker_start : null };
+    const recorded = this.options.workers.recorded(job_id);
+    return { worker_pid: pid, worker_start: recorded?.worker_pid === pid ? recorded.worker_start : null };
   }
 
   private handle(worker: WorkerRef): JobHandle {
