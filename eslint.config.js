@@ -22,7 +22,7 @@ function coreOwnsNoPlugin() {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'plugins/modal/app/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'plugins/modal/app/**', '.gpu/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

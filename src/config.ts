@@ -70,12 +70,16 @@ export const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+/** Settings as written in a config file: every field with a default may be left out, at any depth. */
+export type ConfigOverrides = Partial<z.input<typeof ConfigSchema>>;
 
 export interface LoadConfigInput {
   argv?: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
   readFile?: (path: string) => string;
   cwd?: string;
+  /** Settings given in code (an embedding program, a test), over every other layer; parsed like the rest. */
+  overrides?: ConfigOverrides;
 }
 
 /** Flags that map onto config keys; other argv entries are ignored here (the CLI owns them). */
@@ -103,7 +107,10 @@ const ENV_KEYS: Record<string, string> = {
 
 type Layer = { source: string; values: Record<string, unknown> };
 
-/** Parses the layers with zod; a bad value throws CONFIG_INVALID naming the key, its source and the fix. */
+/**
+ * Parses the layers with zod; a bad value throws CONFIG_INVALID naming the key, its source and the fix.
+ * Every section of the result is whole (defaults filled in), so code using a section never re-parses it.
+ */
 export function loadConfig(input: LoadConfigInput = {}): Config {
   const env = input.env ?? {};
   const argv = input.argv ?? [];
@@ -130,6 +137,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
     if (raw !== undefined) setPath(flagValues, key, coerce(key, raw));
   }
   layers.push({ source: 'command-line flags', values: flagValues });
+  if (input.overrides) layers.push({ source: 'overrides given in code', values: input.overrides });
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer.values), {});
   const parsed = ConfigSchema.safeParse(merged);

@@ -22,8 +22,10 @@ export const estimateResourcesTool = defineTool({
       .describe('Ask the backend for its own figures: a short measured run (local) or a quote from the provider (remote: contacts it, e.g. uploads the training file to Together). Default false.'),
   },
   output: EstimateSchema.shape,
-  // calibrate reaches remote providers: annotations are per tool, so the honest hint is true.
-  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
+  // Annotations are per tool, so they tell what calibrate may do: upload the training file to a provider
+  // (Together prices a job from an uploaded file, deleted afterwards) — not read-only, open world, and it
+  // destroys nothing of the user's. A client must not run it unasked as it would a pure read.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handler({ config_id, calibrate }, { services }) {
     const config = new JobLedger(services.workspace.db).getConfig(config_id);
     return (await estimateResources(services, config, { calibrate })) as z.infer<typeof EstimateSchema>;

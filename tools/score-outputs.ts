@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { DEFAULT_GATES, type EvaluationSettings } from '../src/evaluation/gates.js';
 import { BLEU_TOKENIZERS } from '../src/evaluation/metrics/tokenizers.js';
 import { CLASSIFICATION_METRICS, TEXT_METRICS } from '../src/evaluation/score-metrics.js';
 import { defineTool } from '../src/server/tool.js';
@@ -89,20 +88,16 @@ export const scoreOutputsTool = defineTool({
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { services, signal, progress }) {
     const path = services.workspace.resolveUserPath(args.path);
-    // Tests may replace the whole evaluation section; fall back to the schema defaults field by field.
-    const settings: Partial<EvaluationSettings> = services.config.evaluation ?? {};
-    const [{ scoreOutputs }, { DEFAULT_BOOTSTRAP_SAMPLES, DEFAULT_BOOTSTRAP_SEED }] = await Promise.all([
-      import('../src/evaluation/score-outputs.js'),
-      import('../src/evaluation/metrics/bootstrap.js'),
-    ]);
+    const settings = services.config.evaluation;
+    const { scoreOutputs } = await import('../src/evaluation/score-outputs.js');
     const result = await scoreOutputs(path, {
       metrics: args.metrics,
       bleu_tokenize: args.bleu_tokenize,
       rouge_stemmer: args.rouge_stemmer,
-      bootstrap_samples: args.bootstrap_samples ?? settings.bootstrap_samples ?? DEFAULT_BOOTSTRAP_SAMPLES,
-      seed: args.seed ?? settings.bootstrap_seed ?? DEFAULT_BOOTSTRAP_SEED,
+      bootstrap_samples: args.bootstrap_samples ?? settings.bootstrap_samples,
+      seed: args.seed ?? settings.bootstrap_seed,
       max_examples: args.max_examples,
-      gates: settings.gates ?? DEFAULT_GATES,
+      gates: settings.gates,
       signal,
       onProgress: (rows) => progress(rows, undefined, `${rows} rows scored`),
     });

@@ -1,5 +1,4 @@
 import { FinetuneError } from '../errors.js';
-import { EvaluationSettingsSchema } from './gates.js';
 import type { ToolContext } from '../server/tool.js';
 import { compareAndStore, type ModelOutputs } from './compare.js';
 import { selectJudge, type JudgeChoice } from './judges/select.js';
@@ -48,7 +47,7 @@ export async function runComparison(ctx: ToolContext, args: CompareArgs) {
   const metrics = withReferences ? (args.metrics ?? defaultTextMetrics(cases[0].task)) : [];
   if (!withReferences) notes.push('no text metrics: some cases have no reference answer');
   // Significance needs resamples: a config that turned intervals off (0) still gets sacreBLEU's 1000 here.
-  const settings = EvaluationSettingsSchema.parse((services.config as { evaluation?: unknown }).evaluation ?? {});
+  const settings = services.config.evaluation;
   const bootstrap = { samples: settings.bootstrap_samples || 1000, seed: settings.bootstrap_seed };
   const result = await compareAndStore({
     services,

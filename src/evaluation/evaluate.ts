@@ -9,7 +9,6 @@ import { throwIfCancelled } from './abort.js';
 import { readCases } from './cases.js';
 import { bootstrapInterval } from './metrics/bootstrap.js';
 import { classificationReport } from './metrics/classification.js';
-import { EvaluationSettingsSchema } from './gates.js';
 import { DEFAULT_SAMPLES } from './schemas.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from './model-ref.js';
 import type { CaseScore } from './runners/model-runner.js';
@@ -104,7 +103,7 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     }
   }
 
-  const settings = EvaluationSettingsSchema.parse((services.config as { evaluation?: unknown }).evaluation ?? {});
+  const settings = services.config.evaluation;
   const bootstrap = { samples: settings.bootstrap_samples, seed: settings.bootstrap_seed };
   const values: Record<string, number> = {};
   const ci: Record<string, { low: number; high: number }> = {};

@@ -23,7 +23,6 @@ export const EvaluationSettingsSchema = z.object({
   bootstrap_samples: z.number().int().min(0).max(100_000).default(1000).describe('Bootstrap resamples for confidence intervals (0 turns them off).'),
   bootstrap_seed: z.number().int().min(0).default(12345).describe('Seed of the bootstrap resampling (sacreBLEU\'s default 12345).'),
 });
-export type EvaluationSettings = z.infer<typeof EvaluationSettingsSchema>;
 
 export interface GateResult {
   metric: string;

@@ -1,13 +1,8 @@
 /**
- * Versioned schema migrations, applied once each, in list order, inside a transaction.
- * Append only: a shipped migration is never edited; a change is a new entry.
- * Each area of the code owns its entries (ids prefixed by area) and adds them to MIGRATIONS.
+ * What a schema migration is, and the workspace's own steps. Every area's migrations module imports
+ * this one, so it imports none of them: the ordered list lives in ./migration-list.ts, which nothing
+ * here imports back (importing any area's steps first must not meet a half-initialised module).
  */
-import { TRAINING_MIGRATIONS } from '../training/migrations.js';
-import { REGISTRY_MIGRATIONS } from '../registry/migrations.js';
-import { EVALUATION_RUN_MIGRATIONS } from '../evaluation/migrations.js';
-import { DATASET_MIGRATIONS } from '../datasets/migrations.js';
-import { MODELS_MIGRATIONS } from '../models/migrations.js';
 
 export interface Migration {
   id: string;
@@ -26,5 +21,3 @@ export const CORE_MIGRATIONS: Migration[] = [
     sql: `CREATE TABLE workspace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   },
 ];
-
-export const MIGRATIONS: Migration[] = [...CORE_MIGRATIONS, ...TRAINING_MIGRATIONS, ...EVALUATION_RUN_MIGRATIONS, ...REGISTRY_MIGRATIONS, ...DATASET_MIGRATIONS, ...MODELS_MIGRATIONS];

@@ -5,7 +5,8 @@ import { activeRoots, canonicalPath, confinePath, isInside, withRoots } from './
 import { writeDirAtomic, writeFileAtomic, sweepTempFiles } from './atomic-write.js';
 import { migrate, openDatabase, type Db } from './database.js';
 import { newId, type RecordKind } from './ids.js';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { MIGRATIONS } from './migration-list.js';
+import type { Migration } from './migrations.js';
 
 /** Top-level artifact folders; each record's files live in `<area>/<record id>/`. */
 export const ARTIFACT_AREAS = ['datasets', 'models', 'jobs', 'evaluations', 'registry', 'exports', 'hub-cache'] as const;

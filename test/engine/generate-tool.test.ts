@@ -18,7 +18,7 @@ describe('generate tool', () => {
   let modelDir: string;
   const scratch = mkdtempSync(join(tmpdir(), 'ftm-gen-'));
   beforeAll(async () => {
-    t = await connectTestClient({ config: { allowed_roots: [ASSETS, scratch] } as never });
+    t = await connectTestClient({ config: { allowed_roots: [ASSETS, scratch] } });
     const imported = await t.callOk(importModelTool, { source: join(ASSETS, 'stories260K.bin'), tokenizer: join(ASSETS, 'tok512.bin') });
     modelId = imported.model_id;
     modelDir = t.services.models.get(modelId).dir;

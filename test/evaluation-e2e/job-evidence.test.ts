@@ -25,7 +25,7 @@ describe('a job and its evaluations', () => {
   let jobId: string;
   let modelId: string;
   beforeAll(async () => {
-    t = await connectTestClient({ config: { evaluation: { gates: [], bootstrap_samples: 0, bootstrap_seed: 1 } } as never });
+    t = await connectTestClient({ config: { evaluation: { gates: [], bootstrap_samples: 0, bootstrap_seed: 1 } } });
     const { model } = await t.services.models.import(join(ASSETS, 'stories260K.bin'), { tokenizer: join(ASSETS, 'tok512.bin') });
     modelId = model.id;
     writeDatasetVersion(t.services, 'ds_job_eval', 'f'.repeat(64), { test: TEST_ROWS, task_type: 'completion' });

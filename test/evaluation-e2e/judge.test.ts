@@ -89,7 +89,7 @@ describe('compare_models with an LLM judge', () => {
       res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 0, model: 'judge-1', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: fakeJudge(body.messages[1].content) } }] }));
     });
     const baseURL = await listen(server);
-    t = await connectTestClient({ config: { judge: { base_url: baseURL, model: 'judge-1', api_key: 'sk-test-judge', max_tokens: 256, timeout_s: 10, max_retries: 0 } } as never });
+    t = await connectTestClient({ config: { judge: { base_url: baseURL, model: 'judge-1', api_key: 'sk-test-judge', max_tokens: 256, timeout_s: 10, max_retries: 0 } } });
     const out = await t.callOk(compareModelsTool, { outputs_path: writeOutputs(mkdtempSync(join(t.home, 'cmp-'))), baseline: 'base' });
     expect(out.judge!.used).toBe(`endpoint judge-1 at ${baseURL}`);
     expect(out.judge!.results[0]).toMatchObject({ wins: 8, losses: 2, win_rate: 0.8 });
@@ -106,7 +106,7 @@ describe('compare_models with an LLM judge', () => {
       res.end(JSON.stringify({ error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } }));
     });
     const baseURL = await listen(server);
-    t = await connectTestClient({ config: { judge: { base_url: baseURL, model: 'judge-1', api_key: 'bad', max_tokens: 64, timeout_s: 10, max_retries: 0 } } as never });
+    t = await connectTestClient({ config: { judge: { base_url: baseURL, model: 'judge-1', api_key: 'bad', max_tokens: 64, timeout_s: 10, max_retries: 0 } } });
     const path = writeOutputs(mkdtempSync(join(t.home, 'cmp-')));
     const denied = await t.call('compare_models', { outputs_path: path, baseline: 'base' });
     expect(errorCode(denied)).toBe('AUTH_INVALID');

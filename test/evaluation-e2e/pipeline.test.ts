@@ -31,7 +31,7 @@ describe('evaluate → compare → register → promote → card → export', ()
   beforeAll(async () => {
     t = await connectTestClient({
       clientCapabilities: { capabilities: { sampling: {} } },
-      config: { evaluation: { gates: [{ metric: 'perplexity', comparator: '<=', threshold: 1e6 }, { metric: 'win_rate', comparator: '>=', threshold: 0.65 }], bootstrap_samples: 200, bootstrap_seed: 1 } } as never,
+      config: { evaluation: { gates: [{ metric: 'perplexity', comparator: '<=', threshold: 1e6 }, { metric: 'win_rate', comparator: '>=', threshold: 0.65 }], bootstrap_samples: 200, bootstrap_seed: 1 } },
     });
     // A judge that prefers the shorter answer (deterministic, order-blind).
     t.client.setRequestHandler(CreateMessageRequestSchema, async (request) => {

@@ -31,7 +31,7 @@ describe('remote models (openai plugin inference) in evaluate_model and compare_
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    t = await connectTestClient({ config: { plugins: { openai: { api_key: 'sk-test', base_url: baseURL, max_retries: 0 } } } as never });
+    t = await connectTestClient({ config: { plugins: { openai: { api_key: 'sk-test', base_url: baseURL, max_retries: 0 } } } });
   });
   afterAll(async () => {
     await t?.close();

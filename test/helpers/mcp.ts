@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfig, type Config, type ToolGroup } from '../../src/config.js';
+import { loadConfig, type ConfigOverrides, type ToolGroup } from '../../src/config.js';
 import { createSilentLogger, type Logger } from '../../src/observability/logger.js';
 import type { PluginDefinition } from '../../src/plugins/types.js';
 import { createServer } from '../../src/server/create-server.js';
@@ -26,8 +26,8 @@ export interface TestClient {
 export interface TestClientOptions {
   /** Plugins to register instead of the built-in list. */
   plugins?: readonly PluginDefinition<any>[];
-  /** Extra config layered over the defaults (e.g. allowed_roots, plugin sections). */
-  config?: Partial<Config>;
+  /** Settings over the defaults, as in a config file (e.g. allowed_roots, `training: { watch_interval_ms: 50 }`): parsed by the real schema. */
+  config?: ConfigOverrides;
   /** Use this workspace folder instead of a fresh temporary one (it is then not deleted). */
   home?: string;
   env?: Record<string, string | undefined>;
@@ -42,7 +42,7 @@ export interface TestClientOptions {
 export async function connectTestClient(options: TestClientOptions = {}): Promise<TestClient> {
   const ownHome = !options.home;
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'ftm-test-'));
-  const config: Config = { ...loadConfig({ argv: ['--home', home], env: {} }), ...options.config };
+  const config = loadConfig({ argv: ['--home', home], env: {}, overrides: options.config });
   const services = await createServices(config, { logger: options.logger ?? createSilentLogger(), plugins: options.plugins, env: options.env ?? {} });
   const toolGroups = options.toolGroups ?? ['all'];
   const server = createServer({ services, toolGroups: toolGroups === 'config' ? undefined : toolGroups });

@@ -30,7 +30,7 @@ describe('hostile chat templates', () => {
     data = join(scratch, 'chat.jsonl');
     const row = { messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello!' }] };
     writeFileSync(data, `${JSON.stringify(row)}\n`.repeat(3));
-    t = await connectTestClient({ config: { allowed_roots: [scratch, ASSETS] } as never });
+    t = await connectTestClient({ config: { allowed_roots: [scratch, ASSETS] } });
   });
   afterAll(async () => {
     await t.close();

@@ -42,7 +42,7 @@ describe('token counting is linear in the length of a word', () => {
     let scratch: string;
     beforeAll(async () => {
       scratch = mkdtempSync(join(tmpdir(), 'ftm-hostile-count-'));
-      t = await connectTestClient({ config: { allowed_roots: [scratch] } as never });
+      t = await connectTestClient({ config: { allowed_roots: [scratch] } });
     });
     afterAll(async () => {
       await t.close();

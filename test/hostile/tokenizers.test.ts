@@ -57,7 +57,7 @@ describe('hostile tokenizer.json through the tools', () => {
     scratch = mkdtempSync(join(tmpdir(), 'ftm-hostile-tok-'));
     base = join(scratch, 'base');
     convertLlama2c({ checkpoint: join(ASSETS, 'stories260K.bin'), tokenizer: join(ASSETS, 'tok512.bin'), out_dir: base });
-    t = await connectTestClient({ config: { allowed_roots: [scratch, ASSETS] } as never });
+    t = await connectTestClient({ config: { allowed_roots: [scratch, ASSETS] } });
   });
   afterAll(async () => {
     await t.close();

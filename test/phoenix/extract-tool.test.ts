@@ -24,7 +24,7 @@ describe('extract_dataset from Phoenix through the MCP tool', () => {
       attributes: { ...attributes, 'llm.input_messages.0.message.contents.0.message_content.text': `Weather in city number ${i}?` },
     }));
     phoenix = await startFakePhoenix({ project: 'support-bot', spans, annotations: [] });
-    t = await connectTestClient({ config: { plugins: { phoenix: { base_url: phoenix.url } } } as never });
+    t = await connectTestClient({ config: { plugins: { phoenix: { base_url: phoenix.url } } } });
   });
   afterAll(async () => {
     await t.close();

@@ -36,7 +36,7 @@ describe('plugin host', () => {
         { meta: { name: 'Bad Name', version: '1', api_version: 1, description: '' } } as never,
         plugin('create-fails', { create: () => { throw new Error('boom'); } }),
       ],
-      config: { plugins: { configured: { gpu: 'TPU' } }, external_plugins: ['finetune-mcp-plugin-that-does-not-exist'] } as never,
+      config: { plugins: { configured: { gpu: 'TPU' } }, external_plugins: ['finetune-mcp-plugin-that-does-not-exist'] },
     });
     const info = await t.callOk(serverInfoTool);
     const byName = (name: string) => info.plugins.filter((p) => p.name === name);

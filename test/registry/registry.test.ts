@@ -8,11 +8,13 @@ import { modelCardTool } from '../../tools/model-card.js';
 import { promoteModelTool } from '../../tools/promote-model.js';
 import { registerModelTool } from '../../tools/register-model.js';
 import { rollbackModelTool } from '../../tools/rollback-model.js';
+import type { ConfigOverrides } from '../../src/config.js';
+import type { Gate } from '../../src/evaluation/gates.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { insertEvaluation as insertStoredEvaluation, makeSucceededJob, writeAdapter, writeDatasetVersion } from './records.js';
 
 // Gates as a team playbook would set them; the registry reads them from the config.
-const GATES = [
+const GATES: Gate[] = [
   { metric: 'bleu', comparator: '>=', threshold: 35 },
   { metric: 'rouge_l', comparator: '>=', threshold: 0.4 },
 ];
@@ -201,8 +203,8 @@ describe('model registry through MCP', () => {
   });
 });
 
-function gatesConfig(gates: typeof GATES) {
-  return { evaluation: { gates } } as never;
+function gatesConfig(gates: Gate[]): ConfigOverrides {
+  return { evaluation: { gates } };
 }
 
 function insertEvaluation(t: TestClient, metrics: Record<string, number>): string {

@@ -11,7 +11,7 @@ const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 describe('registry results an agent reads', () => {
   let t: TestClient;
   beforeEach(async () => {
-    t = await connectTestClient({ config: { evaluation: { gates: [{ metric: 'bleu', comparator: '>=', threshold: 35 }] } } as never });
+    t = await connectTestClient({ config: { evaluation: { gates: [{ metric: 'bleu', comparator: '>=', threshold: 35 }] } } });
   });
   afterEach(async () => t?.close());
 
@@ -44,7 +44,7 @@ describe('registry results an agent reads', () => {
   });
 
   it('GATE_FAILED on an unmeasured win-rate says to compare with a judge and register with the comparison_id', async () => {
-    const gated = await connectTestClient({ config: { evaluation: { gates: [{ metric: 'win_rate', comparator: '>=', threshold: 0.65 }] } } as never });
+    const gated = await connectTestClient({ config: { evaluation: { gates: [{ metric: 'win_rate', comparator: '>=', threshold: 0.65 }] } } });
     try {
       await gated.callOk(registerModelTool, { name: 'bot', version: '1.0.0', adapter_path: writeAdapter(join(gated.home, 'a')) });
       const refused = await gated.call('promote_model', { name: 'bot', version: '1.0.0' });

@@ -18,7 +18,7 @@ describe('migrate_openai_finetune', () => {
     fake = new FakeOpenAI();
     const url = await fake.start();
     // Credentials in the plugin's config section: the training API and the chat completions that score the OpenAI model both read them.
-    t = await connectTestClient({ plugins: [openaiPlugin, testBackendPlugin({ mode: 'inprocess' })], config: { plugins: { openai: { api_key: fake.apiKey, base_url: url, max_retries: 0 } } } as never });
+    t = await connectTestClient({ plugins: [openaiPlugin, testBackendPlugin({ mode: 'inprocess' })], config: { plugins: { openai: { api_key: fake.apiKey, base_url: url, max_retries: 0 } } } });
   });
   afterAll(async () => {
     await t.close();

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { modalPlugin } from '../../plugins/modal/index.js';
 import { openaiPlugin } from '../../plugins/openai/index.js';
 import { togetherPlugin } from '../../plugins/together/index.js';
+import type { ConfigOverrides } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { scrubSecrets } from '../../src/observability/secrets.js';
 import type { PluginDefinition } from '../../src/plugins/types.js';
@@ -29,7 +30,7 @@ const echo = (request: SeenRequest) => ({
 });
 
 /** A server whose every log line is kept, and every tool result text, to search for a secret afterwards. */
-async function observed(options: { plugins?: PluginDefinition<any>[]; env?: Record<string, string>; config?: object }) {
+async function observed(options: { plugins?: PluginDefinition<any>[]; env?: Record<string, string>; config?: ConfigOverrides }) {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
@@ -37,7 +38,7 @@ async function observed(options: { plugins?: PluginDefinition<any>[]; env?: Reco
       done();
     },
   });
-  const t = await connectTestClient({ ...options, config: options.config as never, logger: createLogger({ level: 'trace', destination: stream }) });
+  const t = await connectTestClient({ ...options, config: options.config, logger: createLogger({ level: 'trace', destination: stream }) });
   const texts: string[] = [];
   const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => {
     const result = await t.call(name, args);

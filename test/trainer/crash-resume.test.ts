@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localPlugin } from '../../plugins/local/index.js';
-import { loadConfig } from '../../src/config.js';
 import { processAlive } from '../../src/training/cancel-signal.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { monitorTrainingTool } from '../../tools/monitor-training.js';
@@ -22,8 +21,7 @@ afterAll(async () => {
 });
 
 async function connect(): Promise<TestClient> {
-  const base = loadConfig({ argv: ['--home', home], env: {} });
-  const t = await connectTestClient({ home, plugins: [localPlugin], config: { training: { ...base.training, watch_interval_ms: 50 } } });
+  const t = await connectTestClient({ home, plugins: [localPlugin], config: { training: { watch_interval_ms: 50 } } });
   clients.push(t);
   return t;
 }

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../../src/config.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { testBackendPlugin } from '../contract/test-backend.js';
@@ -34,8 +33,7 @@ describe('configure_training', () => {
   });
 
   it('the auto thresholds come from the training config section', async () => {
-    const defaults = loadConfig({ argv: ['--home', '/tmp/unused'], env: {} }).training;
-    t = await connectTestClient({ plugins, config: { training: { ...defaults, auto_min_examples: 5 } } });
+    t = await connectTestClient({ plugins, config: { training: { auto_min_examples: 5 } } });
     const out = await t.callOk(configureTrainingTool, { base_model: 'tiny-model', backend: 'fake', dataset_id: await prepareTestDataset(t, { rows: 6 }) });
     expect(out.method).toBe('sft');
   });

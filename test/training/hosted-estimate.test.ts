@@ -30,7 +30,7 @@ describe('estimates for hosted backends (issue 12 item 16)', () => {
   it('estimate_resources says it may reach the network: calibrate contacts remote providers', async () => {
     t = await connectTestClient({ plugins: [testBackendPlugin()] });
     const listed = (await t.client.listTools()).tools.find((tool) => tool.name === 'estimate_resources')!;
-    expect(listed.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
+    expect(listed.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, openWorldHint: true });
     expect(listed.description).toMatch(/Together receives the training file for a price quote/);
   });
 });

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterEach, expect } from 'vitest';
-import { loadConfig, type Config } from '../../src/config.js';
+import type { ConfigOverrides } from '../../src/config.js';
 import type { PluginDefinition } from '../../src/plugins/types.js';
 import type { JobStatus } from '../../src/training/ledger.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
@@ -10,9 +10,8 @@ import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { prepareTestDataset } from './datasets.js';
 
 /** A test client whose job watcher runs fast (50 ms) so budget and liveness checks show quickly. */
-export function connectFast(plugins: PluginDefinition<any>[], home?: string, training: Partial<Config['training']> = {}): Promise<TestClient> {
-  const defaults = loadConfig({ argv: ['--home', home ?? '/tmp/unused'], env: {} }).training;
-  return connectTestClient({ plugins, home, config: { training: { ...defaults, watch_interval_ms: 50, cancel_grace_ms: 3000, ...training } } });
+export function connectFast(plugins: PluginDefinition<any>[], home?: string, training: ConfigOverrides['training'] = {}): Promise<TestClient> {
+  return connectTestClient({ plugins, home, config: { training: { watch_interval_ms: 50, cancel_grace_ms: 3000, ...training } } });
 }
 
 export async function startJob(

@@ -37,7 +37,7 @@ describe('training tool schemas', () => {
 
   it('are honest: only the inspections are read-only, cancel is destructive and idempotent', () => {
     const readOnly = TRAINING_TOOLS.filter((t) => t.annotations.readOnlyHint).map((t) => t.name);
-    expect(readOnly.sort()).toEqual(['estimate_resources', 'list_jobs', 'monitor_training']);
+    expect(readOnly.sort()).toEqual(['list_jobs', 'monitor_training']);
     expect(cancelTrainingTool.annotations).toMatchObject({ destructiveHint: true, idempotentHint: true });
   });
 });

@@ -7,7 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeDirAtomic, writeFileAtomic } from '../../src/workspace/atomic-write.js';
 import { migrate, openDatabase } from '../../src/workspace/database.js';
 import { idKind, newId } from '../../src/workspace/ids.js';
-import { immutableTable, MIGRATIONS } from '../../src/workspace/migrations.js';
+import { MIGRATIONS } from '../../src/workspace/migration-list.js';
+import { immutableTable } from '../../src/workspace/migrations.js';
 import { Workspace } from '../../src/workspace/workspace.js';
 import { REPO_ROOT } from '../helpers/build.js';
 

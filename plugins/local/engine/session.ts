@@ -100,8 +100,3 @@ export async function createSession(model: Uint8Array | string, options: Session
     throw new FinetuneError('INTERNAL', `ONNX Runtime rejected the generated graph: ${message}`, { cause: error });
   }
 }
-
-export async function tensor(data: Float32Array | BigInt64Array, dims: readonly number[]): Promise<Ort.Tensor> {
-  const ort = await loadOrt();
-  return new ort.Tensor(data instanceof Float32Array ? 'float32' : 'int64', data, dims);
-}

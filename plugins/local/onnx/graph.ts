@@ -47,12 +47,6 @@ export interface TapeEntry {
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
 
-export interface GraphInput {
-  name: string;
-  dtype: DType;
-  shape: readonly Dim[];
-}
-
 type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 
 export class GraphBuildError extends Error {}

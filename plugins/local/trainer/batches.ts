@@ -68,11 +68,6 @@ export function sftBatch(rows: readonly TokenizedExample[], batchSize: number, s
   return { input_ids, loss_mask, attention_mask };
 }
 
-export interface ReferenceLogps {
-  chosen: Float32Array;
-  rejected: Float32Array;
-}
-
 export function dpoBatch(
   pairs: readonly PreferenceExample[],
   reference: { chosen: number[]; rejected: number[] },

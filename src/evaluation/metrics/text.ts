@@ -44,10 +44,3 @@ export function overlapCount(a: ReadonlyMap<string, number>, b: ReadonlyMap<stri
   }
   return overlap;
 }
-
-export function mean(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
-}
