@@ -211,6 +211,7 @@ function reportEnd(poll: RemotePoll, status: 'succeeded' | 'failed' | 'cancelled
     const model = poll.result?.model_ref;
     // The model goes on record before the job is seen as ended: a watcher reading `succeeded` finds it.
     if (model) sink.artifact({ kind: 'remote_model', uri: model, meta: { provider: name, remote_id, ...poll.result?.meta } });
+    if (poll.result?.adapter_dir) sink.artifact({ kind: 'adapter', path: poll.result.adapter_dir, meta: { provider: name, remote_id } });
     sink.status('succeeded', { remote_id, message: poll.message ?? `${name} job ${remote_id} trained ${model ?? '(no model reported)'}.` });
   } else if (status === 'failed') {
     const given = poll.error_code;

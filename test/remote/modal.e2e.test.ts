@@ -40,6 +40,8 @@ describe('a Modal-trained adapter registers like a local one (MCP tools end to e
     expect(m.status, `${m.error_code}: ${m.error_message}`).toBe('succeeded');
     const adapterDir = join(t.home, 'jobs', job.job_id, 'output', 'adapter');
     expect(existsSync(join(adapterDir, 'adapter_model.safetensors'))).toBe(true);
+    // The host records the adapter the plugin brought home as the job's adapter, beside the remote model.
+    expect(m.artifacts).toEqual(expect.arrayContaining([{ kind: 'adapter', path: adapterDir }, { kind: 'remote_model', uri: expect.stringMatching(/^modal:/) }]));
 
     const { model_version } = await t.callOk(registerModelTool, { name: 'modal-bot', version: '1.0.0', job_id: job.job_id });
     expect(model_version.source_kind).toBe('job');
