@@ -118,7 +118,10 @@ describe('modal plugin against a local fake of the finetune-mcp Modal app', () =
     expect(sink.series('loss')).toHaveLength(30);
     expect(sink.checkpoints.map((c) => c.step)).toEqual([10, 20, 30]);
     expect(sink.events.find((e) => e.type === 'progress')?.data).toMatchObject({ total_steps: 30 });
-    expect(sink.artifacts).toEqual([expect.objectContaining({ uri: `modal:${handle.remote_id}`, meta: expect.objectContaining({ provider: 'modal', format: 'peft' }) })]);
+    expect(sink.artifacts).toEqual([
+      expect.objectContaining({ kind: 'remote_model', uri: `modal:${handle.remote_id}`, meta: expect.objectContaining({ provider: 'modal', format: 'peft' }) }),
+      expect.objectContaining({ kind: 'adapter', path: join(spec.output_dir, 'output', 'adapter') }),
+    ]);
     expect(JSON.parse(readFileSync(join(spec.output_dir, 'output', 'adapter', 'adapter_config.json'), 'utf8'))).toMatchObject({ peft_type: 'LORA' });
   });
 
