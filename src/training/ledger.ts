@@ -486,6 +486,22 @@ export class JobLedger {
     return row !== undefined;
   }
 
+  /**
+   * Writes an event unless one of this type with this `data[key]` exists, check and write in one
+   * immediate transaction: the server's watch loop and a job's worker both check budgets, and a
+   * check-then-write across two processes sent one warning twice under load.
+   */
+  appendEventOnce(job_id: string, type: string, key: string, message: string, data: Record<string, unknown>, level: JobEvent['level'] = 'info'): boolean {
+    const value = data[key] as string | number;
+    return this.db
+      .transaction(() => {
+        if (this.hasEvent(job_id, type, key, value)) return false;
+        this.appendEvent(job_id, type, message, data, level);
+        return true;
+      })
+      .immediate();
+  }
+
   /** Writes an event; an alert event (ALERT_EVENTS) of a job with a webhook also queues its alert, in the caller's transaction. */
   private insertEvent(job_id: string, type: string, level: JobEvent['level'], text: string, details?: Record<string, unknown>): number {
     const [message, data] = [scrubSecrets(text), details && scrubDeep(details)];

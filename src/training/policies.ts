@@ -76,10 +76,10 @@ export function checkRuntimePolicies(ledger: JobLedger, job_id: string, nowMs = 
     const fraction = b.used / b.limit;
     for (const threshold of [...job.policy.warn_at].sort((x, y) => x - y)) {
       // Keyed by the limit too: a budget raised on resume warns again at its own thresholds.
-      if (fraction < threshold || ledger.hasEvent(job_id, 'budget_warning', 'key', `${b.budget}:${threshold}@${b.limit}`)) continue;
+      if (fraction < threshold) continue;
       const message = `${b.budget} budget ${Math.round(threshold * 100)} % used (${b.used.toFixed(2)} of ${b.limit} ${b.unit}).`;
       const data = { key: `${b.budget}:${threshold}@${b.limit}`, budget: b.budget, threshold, used: b.used, limit: b.limit };
-      ledger.appendEvent(job_id, 'budget_warning', message, data, 'warning');
+      ledger.appendEventOnce(job_id, 'budget_warning', 'key', message, data, 'warning');
     }
     if (fraction >= 1) {
       const message = `Stopped: the ${b.budget} budget of ${b.limit} ${b.unit} is used up (${b.used.toFixed(2)} ${b.unit}).`;
@@ -92,8 +92,7 @@ export function checkRuntimePolicies(ledger: JobLedger, job_id: string, nowMs = 
 
 function trip(ledger: JobLedger, job: JobRecord, rule: string, action: 'stop' | 'warn', message: string, data: Record<string, unknown>): void {
   if (action === 'warn') {
-    if (ledger.hasEvent(job.job_id, 'guardrail_warning', 'rule', rule)) return;
-    ledger.appendEvent(job.job_id, 'guardrail_warning', `Guardrail ${rule}: ${message}`, { rule, ...data }, 'warning');
+    ledger.appendEventOnce(job.job_id, 'guardrail_warning', 'rule', `Guardrail ${rule}: ${message}`, { ...data, rule }, 'warning');
     return;
   }
   if (job.cancel_requested_at) return;
