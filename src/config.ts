@@ -8,6 +8,7 @@ import { DatasetSettingsSchema } from './datasets/settings.js';
 import { ModelSettingsSchema } from './models/settings.js';
 import { TrainingSettingsSchema } from './training/settings.js';
 import { JudgeSettingsSchema } from './evaluation/judges/settings.js';
+import { GeneratorSettingsSchema } from './generation/settings.js';
 import { EvaluationSettingsSchema } from './evaluation/gates.js';
 import { implicitRoots } from './workspace/confine.js';
 
@@ -55,6 +56,8 @@ export const ConfigSchema = z.object({
   models: ModelSettingsSchema.prefault({}),
   /** LLM-as-judge endpoint (OpenAI-compatible) used when the client cannot sample. */
   judge: JudgeSettingsSchema.prefault({}),
+  /** The model that writes candidate rows for human review (generate_dataset), configured like the judge. */
+  generator: GeneratorSettingsSchema.prefault({}),
   /** Evaluation: quality gates (BLEU ≥ 35, ROUGE-L ≥ 0.40, win-rate ≥ 0.65 by default) and bootstrap settings. */
   evaluation: EvaluationSettingsSchema.prefault({}),
   /** Which tool groups tools/list shows; the others still run when called by name, and enable_tools lists them. */
@@ -102,6 +105,7 @@ const ENV_KEYS: Record<string, string> = {
   FINETUNE_MCP_ALLOWED_ROOTS: 'allowed_roots',
   HF_ENDPOINT: 'models.hub_url',
   FINETUNE_MCP_JUDGE_API_KEY: 'judge.api_key',
+  FINETUNE_MCP_GENERATOR_API_KEY: 'generator.api_key',
   FINETUNE_MCP_TOOL_GROUPS: 'tools.groups',
 };
 

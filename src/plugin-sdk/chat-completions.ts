@@ -43,6 +43,7 @@ export function chatCompletionsProvider(options: ChatCompletionsOptions): Infere
         ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
         ...(request.seed !== undefined ? { seed: request.seed } : {}),
         ...(request.logprobs ? { logprobs: true } : {}),
+        ...(request.response_format ? { response_format: request.response_format } : {}),
       };
       const action = `generating with ${request.model}`;
       // Generation creates nothing upstream, so a 5xx may be retried like a 429.

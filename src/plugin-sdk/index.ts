@@ -22,6 +22,7 @@ export type {
   ExportResult,
   InferenceProvider,
   InferenceRequest,
+  JsonSchemaFormat,
   InferenceResult,
   JobHandle,
   JobSink,

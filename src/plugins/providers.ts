@@ -229,6 +229,18 @@ export interface InferenceRequest {
   prompt?: string;
   /** A model on this machine, resolved by the host to its folders (local providers only); `model` is then its label. */
   local_model?: LocalModelFiles;
+  /**
+   * OpenAI-style structured output: the answer must be JSON matching the schema. Chat-completions
+   * providers send it as `response_format`; a provider that cannot constrain its output (the local
+   * engine) ignores it, so callers always parse and validate the text they get back.
+   */
+  response_format?: JsonSchemaFormat;
+}
+
+/** `response_format: {type: "json_schema", json_schema: {name, schema, strict}}` of the chat-completions API. */
+export interface JsonSchemaFormat {
+  type: 'json_schema';
+  json_schema: { name: string; schema: Record<string, unknown>; strict?: boolean };
 }
 
 /** A model on this machine: its Hugging Face-layout folder and, for a fine-tune, the adapter folder to merge. */

@@ -13,6 +13,7 @@ export const ID_PREFIXES = {
   human_eval: 'he',
   experiment: 'exp',
   consent: 'cns',
+  review_queue: 'rq',
 } as const;
 
 export type RecordKind = keyof typeof ID_PREFIXES;

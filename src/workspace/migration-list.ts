@@ -10,6 +10,7 @@ import { REGISTRY_MIGRATIONS } from '../registry/migrations.js';
 import { EVALUATION_RUN_MIGRATIONS } from '../evaluation/migrations.js';
 import { DATASET_MIGRATIONS } from '../datasets/migrations.js';
 import { MODELS_MIGRATIONS } from '../models/migrations.js';
+import { GENERATION_MIGRATIONS } from '../generation/migrations.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...CORE_MIGRATIONS,
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...REGISTRY_MIGRATIONS,
   ...DATASET_MIGRATIONS,
   ...MODELS_MIGRATIONS,
+  ...GENERATION_MIGRATIONS,
 ];
