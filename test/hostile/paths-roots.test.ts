@@ -98,6 +98,15 @@ describe("the client's MCP roots", () => {
     expect(asked).toBe(2);
   });
 
+  it('that are /, the home folder or a system folder are not used: every file would be open to any call', async () => {
+    t = await connectTestClient({ config: { allowed_roots: [] }, clientCapabilities: { capabilities: { roots: {} } } });
+    t.client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: ['/', homedir(), '/etc', work].map((r) => ({ uri: pathToFileURL(r).href })) }));
+    const refused = await t.call('validate_dataset', { path: '/etc/hostname' });
+    expect(errorCode(refused)).toBe('PATH_NOT_ALLOWED');
+    expect((await t.call('validate_dataset', { path: a })).isError).toBeFalsy();
+    expect((await t.callOk(serverInfoTool)).allowed_roots).toEqual([realpathSync(t.home), work]);
+  });
+
   it('a client without the roots capability gets the configured roots only', async () => {
     t = await connectTestClient({ config: { allowed_roots: [] } });
     expect(errorCode(await t.call('validate_dataset', { path: a }))).toBe('PATH_NOT_ALLOWED');
