@@ -7,6 +7,7 @@ import { readModelConfig, SHARDED_INDEX_FILE, weightsPath } from './files/load-m
 import type { ModelConfig } from './files/model-config.js';
 import { readSafetensorsShapes, shardFiles } from './files/safetensors.js';
 import { loadTokenizer } from './files/tokenizer.js';
+import { probeTokenizer } from './files/tokenizer-probe.js';
 import { copyUserFile } from '../workspace/confine.js';
 
 /** What an import learns about a Hugging Face folder without decoding its weights. */
@@ -56,6 +57,7 @@ export async function summarizeFolder(dir: string): Promise<FolderSummary> {
   let parameters = 0;
   for (const { shape } of shapes.values()) parameters += shape.reduce((a, b) => a * b, 1);
   loadTokenizer(dir); // a tokenizer that does not load is refused here, not at the first generate
+  await probeTokenizer(dir); // and one that loads but encodes too slowly (a polynomial regex), in a worker with a deadline
   const sha256 = await hashFiles(weights.length > 1 ? weights.slice(1) : weights);
   const described = MODEL_FILES.filter((f) => f !== 'generation_config.json' && existsSync(join(dir, f))).map((f) => join(dir, f));
   const content = createHash('sha256').update(`weights:${sha256}\n`);

@@ -2,6 +2,8 @@
  * Issue 13 item 5: a hostile tokenizer.json hung the server: a pre-tokenizer regex `(a+)+$` spun at
  * 100 % CPU on the first long input, and a token id of 2^31 blocked ~110 s on every load. Both are now
  * refused when the tokenizer is read (import, counting, generation), naming the file and the field.
+ * A pattern the static check cannot see as slow (polynomial) is caught at import by a timed probe
+ * in a worker thread.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertLlama2c } from '../../src/models/files/llama2c.js';
 import { catastrophicRegex } from '../../src/models/files/tokenizer-check.js';
+import { probeTokenizer } from '../../src/models/files/tokenizer-probe.js';
 import { importModelTool } from '../../tools/import-model.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { serverInfoTool } from '../../tools/server-info.js';
@@ -90,5 +93,17 @@ describe('hostile tokenizer.json through the tools', () => {
     expect(resultText(imported)).toMatch(/model\.vocab\["<0x41>"\] is token id 2147483648, outside the vocabulary \(515 tokens/);
     const good = await t.callOk(importModelTool, { source: base });
     expect(good.created).toBe(true);
+  });
+
+  it('the import probe refuses a polynomial regex the static check lets through, when its worker misses the deadline', async () => {
+    // a*a*a*a*c: no repeated group, so not exponential, but n^4 steps per match attempt on a long run of "a".
+    const pattern = 'a*a*a*a*c';
+    expect(catastrophicRegex(pattern)).toBeUndefined();
+    const folder = hostileFolder('polynomial', (json) => {
+      json.pre_tokenizer = { type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false };
+    });
+    await expect(probeTokenizer(folder, 1_500)).rejects.toThrow(/tokenizer\.json did not load and encode 10 inputs of 4,096 characters within 1\.5 s/);
+    await expect(probeTokenizer(base)).resolves.toBeUndefined();
+    expect((await t.callOk(serverInfoTool)).name).toBe('finetune-mcp'); // the server's thread never ran the regex
   });
 });
