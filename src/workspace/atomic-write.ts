@@ -2,6 +2,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmS
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from '../training/process-identity.js';
+import { activeRoots, canonicalPath, confinePath, isInside } from './confine.js';
+import { FinetuneError } from '../errors.js';
 
 export const TEMP_MARK = '.tmp-';
 
@@ -24,13 +26,42 @@ function fsyncDir(dir: string): void {
 }
 
 /**
+ * In a tool call, the folder a write lands in is checked again just before the rename: a folder
+ * swapped for a link after the path was resolved (a check/use race) must not carry the file outside
+ * the allowed roots. After the rename the written path is checked once more and, if a swap slipped
+ * in between, removed. Outside a tool call (workers writing their own workspace) nothing is checked.
+ */
+function confineWrite(target: string, temp: string): void {
+  const roots = activeRoots();
+  if (!roots) return;
+  try {
+    confinePath(dirname(target), roots, 'path');
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function verifyWritten(target: string): void {
+  const roots = activeRoots();
+  if (!roots) return;
+  const real = canonicalPath(target);
+  if (roots.some((root) => isInside(root, real))) return;
+  rmSync(real, { recursive: true, force: true });
+  throw new FinetuneError('PATH_NOT_ALLOWED', `'${target}' changed while it was being written (a folder was replaced by a link to ${dirname(real)}); the write was undone.`, {
+    recovery: 'Call again once nothing is rewriting the folder.',
+    details: { file: target, field: 'path' },
+  });
+}
+
+/**
  * Writes a file so that readers see either the old content or the whole new one, never a part:
- * temp file in the same folder, fsync, rename, fsync the folder.
+ * temp file in the same folder (created, never an existing file or link), fsync, rename, fsync the folder.
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   mkdirSync(dirname(target), { recursive: true });
   const temp = tempPathFor(target);
-  const fd = openSync(temp, 'w', 0o644);
+  const fd = openSync(temp, 'wx', 0o644);
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let offset = 0;
@@ -42,7 +73,9 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
     throw error;
   }
   closeSync(fd);
+  confineWrite(target, temp);
   renameSync(temp, target);
+  verifyWritten(target);
   fsyncDir(dirname(target));
 }
 
@@ -68,7 +101,9 @@ export async function writeDirAtomic(target: string, fill: (dir: string) => void
         closeSync(fd);
       }
     }
+    confineWrite(target, temp);
     renameSync(temp, target);
+    verifyWritten(target);
     fsyncDir(dirname(target));
   } catch (error) {
     rmSync(temp, { recursive: true, force: true });

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeDirAtomic, writeFileAtomic } from '../../src/workspace/atomic-write.js';
+import { withRoots } from '../../src/workspace/confine.js';
 import { migrate, openDatabase } from '../../src/workspace/database.js';
 import { idKind, newId } from '../../src/workspace/ids.js';
 import { MIGRATIONS } from '../../src/workspace/migration-list.js';
@@ -122,5 +123,42 @@ describe('ids and paths', () => {
     symlinkSync('/etc', join(inside, 'escape'));
     expect(() => ws.resolveUserPath(join(inside, 'escape', 'passwd'))).toThrow(/outside the allowed roots/);
     ws.close();
+  });
+});
+
+describe('writes in a tool call are checked again after the folder was resolved', () => {
+  let root: string;
+  let outside: string;
+  beforeEach(() => {
+    root = realpathSync(mkdtempSync(join(tmpdir(), 'ftm-write-race-')));
+    outside = realpathSync(mkdtempSync(join(tmpdir(), 'ftm-write-outside-')));
+    mkdirSync(join(root, 'out'));
+  });
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  /** Moves root/out (with any temp in it) outside and leaves a link to it: the swap a check/use race needs. */
+  const swapForLink = () => {
+    renameSync(join(root, 'out'), join(outside, 'moved'));
+    symlinkSync(join(outside, 'moved'), join(root, 'out'));
+  };
+
+  it('a folder whose parent became a link outside the roots while it was filled is refused, and nothing lands outside', async () => {
+    const write = withRoots([root], () => writeDirAtomic(join(root, 'out', 'export'), (dir) => {
+      writeFileSync(join(dir, 'rows.jsonl'), '{}\n');
+      swapForLink();
+    }));
+    await expect(write).rejects.toThrow(/outside the allowed roots/);
+    expect(readdirSync(join(outside, 'moved'))).toEqual([]);
+  });
+
+  it('a file is created, never opened through an existing temp link, and lands inside the roots', () => {
+    withRoots([root], () => writeFileAtomic(join(root, 'out', 'a.json'), '{}'));
+    expect(readFileSync(join(root, 'out', 'a.json'), 'utf8')).toBe('{}');
+    swapForLink();
+    expect(() => withRoots([root], () => writeFileAtomic(join(root, 'out', 'b.json'), '{}'))).toThrow(/outside the allowed roots/);
+    expect(readdirSync(join(outside, 'moved'))).toEqual(['a.json']);
   });
 });
