@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Quote, QuoteBasis, TrainingBackend, TrainingHyperparameters, TrainingSpec } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 import { backendCapabilities } from './configure.js';
-import { kvDimension, resolveDataset, resolveModel, type DatasetFacts, type ModelFacts } from './inputs.js';
+import { kvDimension, resolveInputs, type DatasetFacts, type ModelFacts, type TrainingInputs } from './inputs.js';
 import type { StoredConfig } from './ledger.js';
 import type { TrainingSettings } from './settings.js';
 import { buildSpec } from './spec.js';
@@ -43,10 +43,13 @@ export interface ResourceEstimate {
 const GB = 1024 ** 3;
 const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 2 };
 
-/** Memory, tokens, FLOPs, time and cost of a config, each with its formula and assumptions. */
-export async function estimateResources(services: Services, config: StoredConfig, options: { calibrate?: boolean } = {}): Promise<ResourceEstimate> {
+/**
+ * Memory, tokens, FLOPs, time and cost of a config, each with its formula and assumptions. A caller
+ * that has resolved the config's inputs already (the pre-flight) passes them.
+ */
+export async function estimateResources(services: Services, config: StoredConfig, options: { calibrate?: boolean; inputs?: TrainingInputs } = {}): Promise<ResourceEstimate> {
   const settings = services.config.training;
-  const [dataset, model] = await Promise.all([resolveDataset(services, config.dataset_id), resolveModel(services, config.base_model)]);
+  const { dataset, model } = options.inputs ?? (await resolveInputs(services, config));
   const backend = await services.plugins.get('training_backend', config.backend);
   const spec = await buildSpec(services, config, 'estimate', null, { dataset, model });
   const price = (basis: QuoteBasis) => priceOf(backend, spec, config.backend, basis);

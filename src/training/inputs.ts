@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FinetuneError } from '../errors.js';
+import { FinetuneError, toFinetuneError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 /**
@@ -90,10 +90,17 @@ export async function resolveDataset(sources: InputSources, dataset_id: string):
   const dir = join(sources.workspace.root, 'datasets', dataset_id);
   const manifestPath = join(dir, 'manifest.json');
   const onDisk = /^[A-Za-z0-9_-]+$/.test(dataset_id) && existsSync(manifestPath);
-  let record: DatasetLike;
-  if (service && !onDisk) {
-    record = await service.get(dataset_id);
-  } else {
+  let record: DatasetLike | undefined;
+  // The service's record first (tools call services); a folder it has no record of (written by
+  // another tool, or a test) is read from the documented layout.
+  if (service) {
+    try {
+      record = await service.get(dataset_id);
+    } catch (error) {
+      if (!onDisk || toFinetuneError(error).code !== 'NOT_FOUND') throw error;
+    }
+  }
+  if (!record) {
     if (!onDisk) throw new FinetuneError('NOT_FOUND', `No dataset version '${dataset_id}'.`, { recovery: 'Call list_datasets and pass an existing dataset_id.', details: { field: 'dataset_id' } });
     try {
       record = { dir, manifest: JSON.parse(readFileSync(manifestPath, 'utf8')) as DatasetLike['manifest'] };

@@ -6,7 +6,7 @@ import type { Services } from '../services.js';
 import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
 import { ACTIVE_STATUSES, isTerminal, JobLedger, runningSeconds, type CheckpointRecord, type JobPolicy, type JobRecord } from './ledger.js';
 import { createLedgerSink } from './ledger-sink.js';
-import { resolveDataset } from './inputs.js';
+import { resolveDataset, resolveModel, type TrainingInputs } from './inputs.js';
 import { refusePlan, planTraining } from './plan.js';
 import { checkRuntimePolicies } from './policies.js';
 import { buildSpec } from './spec.js';
@@ -85,10 +85,12 @@ export class JobManager {
     if (plan && input.config_id && plan.config_id !== input.config_id) {
       throw new FinetuneError('INVALID_INPUT', `Plan ${plan.plan_id} is for config ${plan.config_id}, not ${input.config_id}.`, { details: { field: 'plan_id' } });
     }
-    plan ??= (await planTraining(this.services, { config_id: input.config_id! })).plan;
+    // The inputs are resolved once for the whole start: by the pre-flight, or by the check below.
+    let inputs: TrainingInputs | undefined;
+    if (!plan) ({ plan, inputs } = await planTraining(this.services, { config_id: input.config_id! }));
     if (plan.verdict !== 'go') throw refusePlan(plan);
     const config = this.ledger.getConfig(plan.config_id);
-    await this.requireInputs(plan.plan_id, config);
+    inputs ??= await this.requireInputs(plan.plan_id, config);
     const estimate = plan.estimate as { time?: { value: number }; cost?: { value: number }; tokens?: { steps?: { value: number } } };
     const seconds = estimate.time?.value ?? 0;
     const policy: JobPolicy = {
@@ -101,7 +103,7 @@ export class JobManager {
       keyOf(plan.plan_id),
     );
     if (created.existing) return { job: sameStart(created.job, input), existing: true };
-    await this.pump(config.backend);
+    await this.pump(config.backend, { job_id: created.job.job_id, inputs });
     return { job: this.ledger.get(created.job.job_id), existing: false };
   }
 
@@ -109,23 +111,16 @@ export class JobManager {
    * A plan outlives the records it names: refuse at once when its dataset or base model was deleted
    * since, instead of queueing a job that fails at launch.
    */
-  private async requireInputs(plan_id: string, config: { config_id: string; dataset_id: string; base_model: string }): Promise<void> {
-    const missing: string[] = [];
-    try {
-      await resolveDataset(this.services, config.dataset_id);
-    } catch (error) {
-      if (toFinetuneError(error).code !== 'NOT_FOUND') throw error;
-      missing.push(`dataset ${config.dataset_id}`);
-    }
-    if (config.base_model.startsWith('mdl_')) {
-      try {
-        this.services.models.get(config.base_model);
-      } catch (error) {
+  private async requireInputs(plan_id: string, config: { config_id: string; dataset_id: string; base_model: string }): Promise<TrainingInputs> {
+    const unlessGone = <T>(resolving: Promise<T>) =>
+      resolving.catch((error: unknown) => {
         if (toFinetuneError(error).code !== 'NOT_FOUND') throw error;
-        missing.push(`base model ${config.base_model}`);
-      }
-    }
-    if (missing.length === 0) return;
+        return undefined;
+      });
+    // A base model given by name (not mdl_…) is the backend's to resolve: only a model record can be gone.
+    const [dataset, model] = await Promise.all([unlessGone(resolveDataset(this.services, config.dataset_id)), unlessGone(resolveModel(this.services, config.base_model))]);
+    if (dataset && model) return { dataset, model };
+    const missing = [...(dataset ? [] : [`dataset ${config.dataset_id}`]), ...(model ? [] : [`base model ${config.base_model}`])];
     throw new FinetuneError('NOT_FOUND', `Plan ${plan_id} (config ${config.config_id}) trains on ${missing.join(' and ')}, which no longer exist${missing.length > 1 ? '' : 's'} (deleted).`, {
       recovery: 'Call configure_training with an existing dataset_id and base_model (list_datasets, list_models), then plan_training.',
       details: { field: 'plan_id' },
@@ -258,8 +253,11 @@ export class JobManager {
     }
   }
 
-  /** Launches queued jobs of one backend while it has free slots; one claim is atomic across processes. */
-  private async pump(backend: string): Promise<void> {
+  /**
+   * Launches queued jobs of one backend while it has free slots; one claim is atomic across processes.
+   * `prepared`: the inputs a start resolved for its job, used when that job is the one launched.
+   */
+  private async pump(backend: string, prepared?: { job_id: string; inputs: TrainingInputs }): Promise<void> {
     // A disabled backend (no key, no binding) keeps its jobs queued until a server can run them.
     if (this.services.plugins.status(backend)?.status !== 'enabled') return;
     const caps = this.capabilities(backend, false);
@@ -267,7 +265,7 @@ export class JobManager {
     for (;;) {
       const job = this.claimNext(backend, limit);
       if (!job) return;
-      await this.launch(job);
+      await this.launch(job, prepared?.job_id === job.job_id ? prepared.inputs : undefined);
     }
   }
 
@@ -282,10 +280,10 @@ export class JobManager {
     return claim.immediate();
   }
 
-  private async launch(job: JobRecord): Promise<void> {
+  private async launch(job: JobRecord, inputs?: TrainingInputs): Promise<void> {
     try {
       const config = this.ledger.getConfig(job.config_id);
-      const spec = await buildSpec(this.services, config, job.job_id, job.resume_from);
+      const spec = await buildSpec(this.services, config, job.job_id, job.resume_from, inputs);
       const backend = await this.runnable(job.backend);
       const sink = createLedgerSink(this.services.workspace, job.job_id);
       const handle = await backend.start(spec, sink);

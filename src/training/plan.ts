@@ -16,13 +16,14 @@ export interface PlanInput {
  * Pre-flight: the backend's own validation of the spec, data checks, the estimate and the budget,
  * in one record with a verdict. Nothing is spent: no job is created.
  */
-export async function planTraining(services: Services, input: PlanInput): Promise<{ plan: PlanRecord; estimate: ResourceEstimate }> {
+export async function planTraining(services: Services, input: PlanInput): Promise<{ plan: PlanRecord; estimate: ResourceEstimate; inputs: TrainingInputs }> {
   const ledger = new JobLedger(services.workspace.db);
   const config = ledger.getConfig(input.config_id);
-  // Resolved once here for validation and the backend's spec (a dataset or model that is gone throws NOT_FOUND, as the estimate would).
+  // Resolved once here for validation, the backend's spec and the estimate, and returned for a start
+  // to launch with (a dataset or model that is gone throws NOT_FOUND).
   const inputs = await resolveInputs(services, config);
   const validation = await validateConfig(services, config, inputs);
-  const estimate = await estimateResources(services, config);
+  const estimate = await estimateResources(services, config, { inputs });
   const budget = {
     ...(input.max_cost_usd ?? config.policy.max_cost_usd ? { max_cost_usd: input.max_cost_usd ?? config.policy.max_cost_usd } : {}),
     ...(input.max_runtime_s ?? config.policy.max_runtime_s ? { max_runtime_s: input.max_runtime_s ?? config.policy.max_runtime_s } : {}),
@@ -50,7 +51,7 @@ export async function planTraining(services: Services, input: PlanInput): Promis
     validation,
     budget,
   });
-  return { plan, estimate };
+  return { plan, estimate, inputs };
 }
 
 async function validateConfig(services: Services, config: StoredConfig, inputs: TrainingInputs): Promise<SpecIssue[]> {
