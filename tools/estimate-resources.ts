@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '../src/server/tool.js';
-import { estimateResources } from '../src/training/estimate.js';
-import { JobLedger } from '../src/training/ledger.js';
+import { estimateConfig } from '../src/training/estimate.js';
 import { EstimateSchema } from '../src/training/schemas.js';
 
 export const estimateResourcesTool = defineTool({
@@ -27,8 +26,7 @@ export const estimateResourcesTool = defineTool({
   // destroys nothing of the user's. A client must not run it unasked as it would a pure read.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async handler({ config_id, calibrate }, { services }) {
-    const config = new JobLedger(services.workspace.db).getConfig(config_id);
-    return (await estimateResources(services, config, { calibrate })) as z.infer<typeof EstimateSchema>;
+    return (await estimateConfig(services, config_id, { calibrate })) as z.infer<typeof EstimateSchema>;
   },
   summarize: (o) =>
     `~${o.memory.total_gb.toFixed(2)} GB, ${o.tokens.total.value} tokens in ${o.tokens.steps.value} steps, ~${o.time.value} s and ~$${o.cost.value.toFixed(2)} on ${o.device}` +

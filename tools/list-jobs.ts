@@ -22,7 +22,7 @@ export const listJobsTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler({ status, backend, limit, offset }, { services }) {
-    const { jobs, total } = services.jobs.jobLedger.list({ status, backend, limit, offset });
+    const { jobs, total } = services.jobs.list({ status, backend, limit, offset });
     return { jobs: jobs.map(summarizeJob), total, next_offset: offset + jobs.length < total ? offset + jobs.length : null };
   },
   summarize: (o) => (o.jobs.length ? o.jobs.map((j) => `${j.job_id} ${j.status} ${j.backend} step ${j.step}/${j.total_steps}`).join('\n') : 'No jobs.') + (o.next_offset !== null ? `\nMore: offset ${o.next_offset}.` : ''),

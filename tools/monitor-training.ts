@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineTool } from '../src/server/tool.js';
 import { runningSeconds } from '../src/training/ledger.js';
 import { JobEventSchema } from '../src/training/schemas.js';
-import { AlertSummarySchema, alertSummaries, bestEval, etaSeconds, JobSummarySchema, summarizeJob } from '../src/training/views.js';
+import { AlertSummarySchema, etaSeconds, JobSummarySchema, summarizeJob } from '../src/training/views.js';
 
 export const monitorTrainingTool = defineTool({
   name: 'monitor_training',
@@ -34,27 +34,15 @@ export const monitorTrainingTool = defineTool({
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler({ job_id, wait_s, events_cursor, events_limit, include_plot }, ctx) {
-    const ledger = ctx.services.jobs.jobLedger;
-    let job = ledger.get(job_id);
+    const { jobs } = ctx.services;
+    let job = jobs.get(job_id);
     if (wait_s > 0) {
       const progress = (j: typeof job) => ctx.progress(j.step, j.total_steps || undefined, `${j.status} step ${j.step}`);
-      job = await ctx.services.jobs.waitForChange(job_id, wait_s, ctx.signal, progress, events_cursor || undefined);
+      job = await jobs.waitForChange(job_id, wait_s, ctx.signal, progress, events_cursor || undefined);
     }
-    const { events, next_cursor } = ledger.eventsSince(job_id, events_cursor, events_limit);
-    if (include_plot) ctx.attachImage((await import('../src/training/loss-plot.js')).renderLossCurve({ loss: ledger.metricSeries(job_id, 'loss'), eval_loss: ledger.metricSeries(job_id, 'eval_loss') }));
-    const metrics = Object.fromEntries(Object.entries(ledger.latestMetrics(job_id)).map(([k, v]) => [k, { step: v.step, value: Number.isFinite(v.value) ? v.value : null }]));
-    return {
-      ...summarizeJob(job),
-      eta_s: etaSeconds(job),
-      run_s: Math.round(runningSeconds(job) * 10) / 10,
-      metrics,
-      best_eval: bestEval(ledger, job_id),
-      events: events.map(({ job_id: _j, ...e }) => e),
-      next_cursor,
-      checkpoints: ledger.checkpoints(job_id).map(({ step, path, created_at }) => ({ step, path, created_at })),
-      artifacts: ledger.artifacts(job_id).map(({ kind, path, uri }) => ({ kind, ...(path ? { path } : {}), ...(uri ? { uri } : {}) })),
-      ...(job.policy.webhook_url ? { alerts: alertSummaries(ledger, job_id) } : {}),
-    };
+    const shown = jobs.progress(job, { cursor: events_cursor, limit: events_limit });
+    if (include_plot) ctx.attachImage((await import('../src/training/loss-plot.js')).renderLossCurve(jobs.lossCurves(job_id)));
+    return { ...summarizeJob(job), eta_s: etaSeconds(job), run_s: Math.round(runningSeconds(job) * 10) / 10, ...shown };
   },
   summarize: (o) => {
     const loss = o.metrics.loss?.value;

@@ -6,14 +6,13 @@ import { isTerminal, JOB_STATUSES, type JobRecord } from '../src/training/ledger
 /** Starts the job (with a chosen id when it runs as an MCP task), or finds the one this plan or key started, and shapes the answer. */
 export async function startTraining(services: Services, args: { plan_id?: string; config_id?: string; idempotency_key?: string }, job_id?: string) {
   const { job, existing } = await services.jobs.startOnce({ ...args, job_id });
-  const position = services.jobs.jobLedger.queued(job.backend).map((j) => j.job_id).indexOf(job.job_id);
   return {
     job_id: job.job_id,
     status: job.status,
     backend: job.backend,
     plan_id: job.plan_id,
     total_steps: job.total_steps,
-    queue_position: position < 0 ? 0 : position + 1,
+    queue_position: services.jobs.queuePosition(job),
     existing,
     ...(existing ? { note: existingNote(job) } : {}),
   };

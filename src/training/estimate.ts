@@ -4,7 +4,7 @@ import type { Quote, QuoteBasis, TrainingBackend, TrainingHyperparameters, Train
 import type { Services } from '../services.js';
 import { backendCapabilities } from './configure.js';
 import { kvDimension, resolveInputs, type DatasetFacts, type ModelFacts, type TrainingInputs } from './inputs.js';
-import type { StoredConfig } from './ledger.js';
+import { JobLedger, type StoredConfig } from './ledger.js';
 import type { TrainingSettings } from './settings.js';
 import { buildSpec } from './spec.js';
 
@@ -138,6 +138,11 @@ export async function estimateResources(services: Services, config: StoredConfig
     ...(calibrated ? { calibrated } : {}),
     assumptions,
   };
+}
+
+/** estimate_resources: the estimate of a stored config. */
+export function estimateConfig(services: Services, config_id: string, options: { calibrate?: boolean } = {}): Promise<ResourceEstimate> {
+  return estimateResources(services, new JobLedger(services.workspace.db).getConfig(config_id), options);
 }
 
 export interface Shape {

@@ -4,12 +4,13 @@ import { createRemoteJobRunner, type RemoteJobRunner } from '../plugins/remote-j
 import type { TrainingCapabilities } from '../plugins/types.js';
 import type { Services } from '../services.js';
 import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
-import { ACTIVE_STATUSES, isTerminal, JobLedger, runningSeconds, type CheckpointRecord, type JobPolicy, type JobRecord } from './ledger.js';
+import { ACTIVE_STATUSES, isTerminal, JobLedger, runningSeconds, type CheckpointRecord, type JobFilter, type JobPolicy, type JobRecord, type MetricPoint } from './ledger.js';
 import { createLedgerSink } from './ledger-sink.js';
 import { resolveDataset, resolveModel, type TrainingInputs } from './inputs.js';
 import { refusePlan, planTraining } from './plan.js';
 import { checkRuntimePolicies } from './policies.js';
 import { buildSpec } from './spec.js';
+import { jobDocument, jobProgress } from './views.js';
 import { configureAlerts, deliverDue } from './webhook.js';
 
 /** Attempts (first run + automatic resumes) before auto_resume gives up on a job that keeps dying. */
@@ -59,6 +60,34 @@ export class JobManager {
 
   get jobLedger(): JobLedger {
     return this.ledger;
+  }
+
+  /** Reads for tools and resources, which call the manager rather than its ledger. */
+  get(job_id: string): JobRecord {
+    return this.ledger.get(job_id);
+  }
+
+  list(filter: JobFilter): { jobs: JobRecord[]; total: number } {
+    return this.ledger.list(filter);
+  }
+
+  /** 0 unless the job waits in its backend's queue; then 1 for the next to run, 2 behind it… */
+  queuePosition(job: JobRecord): number {
+    return this.ledger.queued(job.backend).findIndex((j) => j.job_id === job.job_id) + 1;
+  }
+
+  /** Metrics, best eval, events after a cursor, checkpoints, artifacts and alerts of a job (monitor_training). */
+  progress(job: JobRecord, events: { cursor: number; limit: number }): ReturnType<typeof jobProgress> {
+    return jobProgress(this.ledger, job, events);
+  }
+
+  /** Everything a resource reader wants about one job. */
+  document(job_id: string): Record<string, unknown> {
+    return jobDocument(this.ledger, job_id);
+  }
+
+  lossCurves(job_id: string): { loss: MetricPoint[]; eval_loss: MetricPoint[] } {
+    return { loss: this.ledger.metricSeries(job_id, 'loss'), eval_loss: this.ledger.metricSeries(job_id, 'eval_loss') };
   }
 
   onChange(listener: JobListener): () => void {

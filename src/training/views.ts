@@ -81,6 +81,21 @@ export function alertSummaries(ledger: JobLedger, job_id: string): Array<z.infer
   return jobAlerts(ledger.db, job_id).map(({ alert_id, event, status, attempts, last_error, delivered_at }) => ({ alert_id, event, status, attempts, last_error, delivered_at }));
 }
 
+/** What monitor_training shows of a job besides its summary: metrics, best eval, events after a cursor, checkpoints, artifacts, alerts. */
+export function jobProgress(ledger: JobLedger, job: JobRecord, events: { cursor: number; limit: number }) {
+  const { job_id } = job;
+  const { events: list, next_cursor } = ledger.eventsSince(job_id, events.cursor, events.limit);
+  return {
+    metrics: Object.fromEntries(Object.entries(ledger.latestMetrics(job_id)).map(([k, v]) => [k, { step: v.step, value: Number.isFinite(v.value) ? v.value : null }])),
+    best_eval: bestEval(ledger, job_id),
+    events: list.map(({ job_id: _j, ...e }) => e),
+    next_cursor,
+    checkpoints: ledger.checkpoints(job_id).map(({ step, path, created_at }) => ({ step, path, created_at })),
+    artifacts: ledger.artifacts(job_id).map(({ kind, path, uri }) => ({ kind, ...(path ? { path } : {}), ...(uri ? { uri } : {}) })),
+    ...(job.policy.webhook_url ? { alerts: alertSummaries(ledger, job_id) } : {}),
+  };
+}
+
 /** Everything a resource reader wants about one job. */
 export function jobDocument(ledger: JobLedger, job_id: string): Record<string, unknown> {
   const job = ledger.get(job_id);

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Services } from '../../services.js';
-import { jobDocument, summarizeJob } from '../../training/views.js';
+import { summarizeJob } from '../../training/views.js';
 import { defineResource } from '../resource.js';
 
 const LISTED = 100;
@@ -13,8 +13,8 @@ export const jobResource = defineResource({
   description: 'One training job as JSON: status, step/total, ETA, latest metrics, best eval, checkpoints, artifacts, budgets. Subscribe for resources/updated on every change.',
   uri: 'finetune://jobs/{job_id}',
   list: (services) =>
-    services.jobs.jobLedger.list({ limit: LISTED }).jobs.map((job) => ({ uri: `finetune://jobs/${job.job_id}`, name: `${job.job_id} (${job.status}, ${job.backend})` })),
-  read: (services, { job_id }) => jobDocument(services.jobs.jobLedger, job_id),
+    services.jobs.list({ limit: LISTED }).jobs.map((job) => ({ uri: `finetune://jobs/${job.job_id}`, name: `${job.job_id} (${job.status}, ${job.backend})` })),
+  read: (services, { job_id }) => services.jobs.document(job_id),
 });
 
 /** The newest jobs of the workspace. */
@@ -24,7 +24,7 @@ export const jobsListResource = defineResource({
   description: `The ${LISTED} newest training jobs as JSON summaries. Subscribe for resources/updated when any job changes.`,
   uri: 'finetune://jobs',
   read: (services) => {
-    const { jobs, total } = services.jobs.jobLedger.list({ limit: LISTED });
+    const { jobs, total } = services.jobs.list({ limit: LISTED });
     return { total, jobs: jobs.map(summarizeJob) };
   },
 });
