@@ -62,10 +62,12 @@ export async function createServices(config: Config, options: ServicesOptions): 
   await plugins.load(options.plugins ?? BUILTIN_PLUGINS, config.external_plugins);
   let metrics: Metrics | undefined;
   let started: Promise<void> | undefined;
+  const models = new ModelService({ workspace, logger: options.logger, settings: config.models, env: options.env ?? process.env });
+  const datasets = new DatasetService(workspace, config.datasets, options.logger.child({ area: 'datasets' }), () => models);
   const services: Services = {
-    jobs: new JobManager(),
-    datasets: new DatasetService(workspace, config.datasets, options.logger.child({ area: 'datasets' }), () => services.models),
-    models: new ModelService({ workspace, logger: options.logger, settings: config.models, env: options.env ?? process.env }),
+    jobs: new JobManager({ config, logger: options.logger, workspace, plugins, datasets, models, metrics: () => services.metrics }),
+    datasets,
+    models,
     config,
     logger: options.logger,
     workspace,
@@ -86,7 +88,7 @@ export async function createServices(config: Config, options: ServicesOptions): 
           // registry folders whose version row never committed.
           (await import('./workspace/pending-temps.js')).sweepPendingTemps(workspace.root);
           (await import('./registry/orphans.js')).sweepOrphanVersionFolders(workspace);
-          await services.jobs.open(services);
+          await services.jobs.open();
         })
         .catch((error: unknown) => {
           started = undefined;

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { sentence } from '../plugins/host.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
-import type { Services } from '../services.js';
+import type { TrainingDeps } from './deps.js';
 import { ConfigDocumentSchema, PolicySchema, type ConfigDocument } from './config-schema.js';
 import { resolveInputs, type DatasetFacts } from './inputs.js';
 
@@ -56,7 +56,7 @@ const CONVERSIONS: Record<string, string> = {
 };
 
 /** Validates a request against the data, the model and the backend's declared capabilities, then stores it immutably. */
-export async function configureTraining(services: Services, input: ConfigureInput): Promise<ConfigureResult> {
+export async function configureTraining(services: TrainingDeps, input: ConfigureInput): Promise<ConfigureResult> {
   const doc = mergeDocument(services, input);
   const settings = services.config.training;
   const { dataset, model } = await resolveInputs(services, doc);
@@ -112,7 +112,7 @@ export function exportConfig(config: StoredConfig, format: 'yaml' | 'json'): str
   return format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : yaml().stringify(doc);
 }
 
-function mergeDocument(services: Services, input: ConfigureInput): ConfigDocument & { base_model: string; dataset_id: string } {
+function mergeDocument(services: TrainingDeps, input: ConfigureInput): ConfigDocument & { base_model: string; dataset_id: string } {
   let imported: Record<string, unknown> = {};
   let where = 'arguments';
   if (input.from_file || input.from_text) {
@@ -202,7 +202,7 @@ export function chooseMethod(
  * Refuses data the backend cannot train with this method (from its declared tasks), naming what it
  * does train and the nearest option: another method here, another backend, or a conversion.
  */
-function checkTaskType(services: Services, backend: string, caps: TrainingCapabilities, method: 'sft' | 'dpo', dataset: DatasetFacts): void {
+function checkTaskType(services: TrainingDeps, backend: string, caps: TrainingCapabilities, method: 'sft' | 'dpo', dataset: DatasetFacts): void {
   const tasks = trainableTasks(caps);
   const task = dataset.task_type;
   if (tasks[method].includes(task)) return;
@@ -226,7 +226,7 @@ function checkTaskType(services: Services, backend: string, caps: TrainingCapabi
   });
 }
 
-export function backendCapabilities(services: Services, backend: string): TrainingCapabilities {
+export function backendCapabilities(services: TrainingDeps, backend: string): TrainingCapabilities {
   const status = services.plugins.status(backend);
   const enabled = services.plugins.providersOf('training_backend').map((s) => s.name);
   if (!status || !status.provides.includes('training_backend')) {
@@ -249,7 +249,7 @@ export function backendCapabilities(services: Services, backend: string): Traini
 const APPROACH_NEIGHBOURS: Record<string, Array<'lora' | 'qlora' | 'full'>> = { qlora: ['lora', 'full'], lora: ['qlora', 'full'], full: ['lora', 'qlora'] };
 
 /** Refuses an unsupported method/approach, naming the nearest combination that is supported. */
-function checkCapabilities(services: Services, backend: string, caps: TrainingCapabilities, method: 'sft' | 'dpo', approach: 'lora' | 'qlora' | 'full'): void {
+function checkCapabilities(services: TrainingDeps, backend: string, caps: TrainingCapabilities, method: 'sft' | 'dpo', approach: 'lora' | 'qlora' | 'full'): void {
   if (caps.methods.includes(method) && caps.approaches.includes(approach)) return;
   const candidates: string[] = [];
   if (caps.methods.includes(method)) {

@@ -1,7 +1,7 @@
 import { FinetuneError } from '../errors.js';
 import { readFileSync, statSync } from 'node:fs';
 import type { Quote, QuoteBasis, TrainingBackend, TrainingHyperparameters, TrainingSpec } from '../plugins/providers.js';
-import type { Services } from '../services.js';
+import type { TrainingDeps } from './deps.js';
 import { backendCapabilities } from './configure.js';
 import { kvDimension, resolveInputs, type DatasetFacts, type ModelFacts, type TrainingInputs } from './inputs.js';
 import { JobLedger, type StoredConfig } from './ledger.js';
@@ -47,7 +47,7 @@ const DTYPE_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 
  * Memory, tokens, FLOPs, time and cost of a config, each with its formula and assumptions. A caller
  * that has resolved the config's inputs already (the pre-flight) passes them.
  */
-export async function estimateResources(services: Services, config: StoredConfig, options: { calibrate?: boolean; inputs?: TrainingInputs } = {}): Promise<ResourceEstimate> {
+export async function estimateResources(services: TrainingDeps, config: StoredConfig, options: { calibrate?: boolean; inputs?: TrainingInputs } = {}): Promise<ResourceEstimate> {
   const settings = services.config.training;
   const { dataset, model } = options.inputs ?? (await resolveInputs(services, config));
   const backend = await services.plugins.get('training_backend', config.backend);
@@ -141,7 +141,7 @@ export async function estimateResources(services: Services, config: StoredConfig
 }
 
 /** estimate_resources: the estimate of a stored config. */
-export function estimateConfig(services: Services, config_id: string, options: { calibrate?: boolean } = {}): Promise<ResourceEstimate> {
+export function estimateConfig(services: TrainingDeps, config_id: string, options: { calibrate?: boolean } = {}): Promise<ResourceEstimate> {
   return estimateResources(services, new JobLedger(services.workspace.db).getConfig(config_id), options);
 }
 

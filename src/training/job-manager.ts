@@ -2,9 +2,9 @@ import { FinetuneError, toFinetuneError } from '../errors.js';
 import { isRemoteBackend, type JobHandle, type WorkerTrainingBackend } from '../plugins/providers.js';
 import { createRemoteJobRunner, type RemoteJobRunner } from '../plugins/remote-jobs.js';
 import type { TrainingCapabilities } from '../plugins/types.js';
-import type { Services } from '../services.js';
 import { requestCancel, signalWorker, workerAlive } from './cancel-signal.js';
 import { ACTIVE_STATUSES, isTerminal, JobLedger, runningSeconds, type CheckpointRecord, type JobFilter, type JobPolicy, type JobRecord, type MetricPoint } from './ledger.js';
+import type { JobManagerDeps } from './deps.js';
 import { createLedgerSink } from './ledger-sink.js';
 import { resolveDataset, resolveModel, type TrainingInputs } from './inputs.js';
 import { refusePlan, planTraining } from './plan.js';
@@ -25,7 +25,6 @@ export type JobListener = (job: JobRecord) => void;
  * listeners (resource subscriptions, waiting monitors) which jobs changed.
  */
 export class JobManager {
-  private services!: Services;
   private ledger!: JobLedger;
   private readonly handles = new Map<string, JobHandle>();
   private readonly cancelling = new Map<string, number>();
@@ -35,17 +34,19 @@ export class JobManager {
   private lastSeq = 0;
   private ticking = false;
 
-  /** Binds to the services, reconciles unfinished jobs and starts the watch loop. */
-  async open(services: Services): Promise<void> {
-    this.services = services;
-    this.ledger = new JobLedger(services.workspace.db);
+  constructor(private readonly deps: JobManagerDeps) {}
+
+  /** Opens the ledger (the database opens here, not at construction), reconciles unfinished jobs and starts the watch loop. */
+  async open(): Promise<void> {
+    const { workspace, config } = this.deps;
+    this.ledger = new JobLedger(workspace.db);
     this.lastSeq = this.ledger.lastSeq();
     this.lastSeen = new Date().toISOString();
-    const { alert_retry_ms, alert_max_attempts } = services.config.training;
-    configureAlerts(services.workspace.db, { retry_ms: alert_retry_ms, max_attempts: alert_max_attempts });
-    void deliverDue(services.workspace.db); // alerts a worker could not send before it exited
+    const { alert_retry_ms, alert_max_attempts } = config.training;
+    configureAlerts(workspace.db, { retry_ms: alert_retry_ms, max_attempts: alert_max_attempts });
+    void deliverDue(workspace.db); // alerts a worker could not send before it exited
     await this.reconcile();
-    this.timer = setInterval(() => void this.tick(), services.config.training.watch_interval_ms);
+    this.timer = setInterval(() => void this.tick(), config.training.watch_interval_ms);
     this.timer.unref();
   }
 
@@ -116,7 +117,7 @@ export class JobManager {
     }
     // The inputs are resolved once for the whole start: by the pre-flight, or by the check below.
     let inputs: TrainingInputs | undefined;
-    if (!plan) ({ plan, inputs } = await planTraining(this.services, { config_id: input.config_id! }));
+    if (!plan) ({ plan, inputs } = await planTraining(this.deps, { config_id: input.config_id! }));
     if (plan.verdict !== 'go') throw refusePlan(plan);
     const config = this.ledger.getConfig(plan.config_id);
     inputs ??= await this.requireInputs(plan.plan_id, config);
@@ -147,7 +148,7 @@ export class JobManager {
         return undefined;
       });
     // A base model given by name (not mdl_…) is the backend's to resolve: only a model record can be gone.
-    const [dataset, model] = await Promise.all([unlessGone(resolveDataset(this.services, config.dataset_id)), unlessGone(resolveModel(this.services, config.base_model))]);
+    const [dataset, model] = await Promise.all([unlessGone(resolveDataset(this.deps, config.dataset_id)), unlessGone(resolveModel(this.deps, config.base_model))]);
     if (dataset && model) return { dataset, model };
     const missing = [...(dataset ? [] : [`dataset ${config.dataset_id}`]), ...(model ? [] : [`base model ${config.base_model}`])];
     throw new FinetuneError('NOT_FOUND', `Plan ${plan_id} (config ${config.config_id}) trains on ${missing.join(' and ')}, which no longer exist${missing.length > 1 ? '' : 's'} (deleted).`, {
@@ -163,12 +164,12 @@ export class JobManager {
     if (job.status === 'queued' || job.status === 'interrupted') {
       return { job: this.finishCancel(job_id, 'Cancelled before it ran.'), already_ended: false };
     }
-    requestCancel(this.services.workspace, job_id);
+    requestCancel(this.deps.workspace, job_id);
     this.ledger.appendEvent(job_id, 'cancel_requested', 'Cancel requested.');
     const handle = this.handles.get(job_id);
-    if (handle) await handle.cancel().catch((error: unknown) => this.services.logger.warn({ err: error, job_id }, 'backend cancel failed'));
+    if (handle) await handle.cancel().catch((error: unknown) => this.deps.logger.warn({ err: error, job_id }, 'backend cancel failed'));
     this.cancelling.set(job_id, Date.now());
-    const deadline = Date.now() + Math.min(this.services.config.training.cancel_grace_ms, 5000);
+    const deadline = Date.now() + Math.min(this.deps.config.training.cancel_grace_ms, 5000);
     while (Date.now() < deadline && !isTerminal(this.ledger.get(job_id).status)) await sleep(50);
     const after = this.ledger.get(job_id);
     if (!isTerminal(after.status) && !handle && !workerAlive(after)) {
@@ -249,7 +250,7 @@ export class JobManager {
       this.observe();
       void deliverDue(this.ledger.db); // webhook alerts due now (retries, or left by an exited worker)
     } catch (error) {
-      this.services.logger.error({ err: error }, 'job watch loop failed');
+      this.deps.logger.error({ err: error }, 'job watch loop failed');
     } finally {
       this.ticking = false;
     }
@@ -261,10 +262,10 @@ export class JobManager {
     const handle = this.handles.get(job.job_id);
     if (current.cancel_requested_at && !this.cancelling.has(job.job_id)) {
       this.cancelling.set(job.job_id, Date.now());
-      if (handle) await handle.cancel().catch((error: unknown) => this.services.logger.warn({ err: error }, 'backend cancel failed'));
+      if (handle) await handle.cancel().catch((error: unknown) => this.deps.logger.warn({ err: error }, 'backend cancel failed'));
     }
     const since = this.cancelling.get(job.job_id);
-    if (since !== undefined && Date.now() - since > this.services.config.training.cancel_grace_ms && !isTerminal(current.status)) {
+    if (since !== undefined && Date.now() - since > this.deps.config.training.cancel_grace_ms && !isTerminal(current.status)) {
       // A local worker that ignored SIGTERM for the whole grace period is stopped for good.
       signalWorker(current, 'SIGKILL');
       this.finishCancel(job.job_id, 'The backend did not stop within the grace period; marked as cancelled.');
@@ -288,7 +289,7 @@ export class JobManager {
    */
   private async pump(backend: string, prepared?: { job_id: string; inputs: TrainingInputs }): Promise<void> {
     // A disabled backend (no key, no binding) keeps its jobs queued until a server can run them.
-    if (this.services.plugins.status(backend)?.status !== 'enabled') return;
+    if (this.deps.plugins.status(backend)?.status !== 'enabled') return;
     const caps = this.capabilities(backend, false);
     const limit = caps?.max_concurrent_jobs ?? 1;
     for (;;) {
@@ -312,9 +313,9 @@ export class JobManager {
   private async launch(job: JobRecord, inputs?: TrainingInputs): Promise<void> {
     try {
       const config = this.ledger.getConfig(job.config_id);
-      const spec = await buildSpec(this.services, config, job.job_id, job.resume_from, inputs);
+      const spec = await buildSpec(this.deps, config, job.job_id, job.resume_from, inputs);
       const backend = await this.runnable(job.backend);
-      const sink = createLedgerSink(this.services.workspace, job.job_id);
+      const sink = createLedgerSink(this.deps.workspace, job.job_id);
       const handle = await backend.start(spec, sink);
       this.handles.set(job.job_id, handle);
       if (handle.remote_id) this.ledger.update(job.job_id, { remote_id: handle.remote_id });
@@ -323,7 +324,7 @@ export class JobManager {
       this.ledger.setWorkerIfUnset(job.job_id, process.pid);
     } catch (thrown) {
       const error = toFinetuneError(thrown);
-      this.services.logger.warn({ job_id: job.job_id, code: error.code, err: thrown }, 'job failed to start');
+      this.deps.logger.warn({ job_id: job.job_id, code: error.code, err: thrown }, 'job failed to start');
       const now = this.ledger.get(job.job_id);
       if (!isTerminal(now.status)) this.ledger.transition(job.job_id, 'failed', { error_code: error.code, message: `Backend could not start the job: ${error.message}` });
     }
@@ -353,16 +354,16 @@ export class JobManager {
   }
 
   private async reattach(job: JobRecord): Promise<void> {
-    if (this.services.plugins.status(job.backend)?.status !== 'enabled') {
+    if (this.deps.plugins.status(job.backend)?.status !== 'enabled') {
       // Not usable in this process (no key here): the job runs on at the provider; another server can follow it.
-      this.services.logger.warn({ job_id: job.job_id, backend: job.backend }, 'cannot re-attach: backend disabled in this process');
+      this.deps.logger.warn({ job_id: job.job_id, backend: job.backend }, 'cannot re-attach: backend disabled in this process');
       return;
     }
     try {
       const backend = await this.runnable(job.backend);
       if (!backend.attach) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend '${job.backend}' cannot re-attach to jobs.`);
-      const spec = await buildSpec(this.services, this.ledger.getConfig(job.config_id), job.job_id, job.resume_from);
-      const handle = await backend.attach(job.remote_id!, spec, createLedgerSink(this.services.workspace, job.job_id));
+      const spec = await buildSpec(this.deps, this.ledger.getConfig(job.config_id), job.job_id, job.resume_from);
+      const handle = await backend.attach(job.remote_id!, spec, createLedgerSink(this.deps.workspace, job.job_id));
       this.handles.set(job.job_id, handle);
       this.ledger.update(job.job_id, { worker_pid: process.pid });
       this.ledger.appendEvent(job.job_id, 'reattached', `Re-attached to remote job ${job.remote_id} after a server restart.`, { remote_id: job.remote_id });
@@ -374,8 +375,8 @@ export class JobManager {
 
   /** The backend as the manager drives it: a remote backend runs through the host's remote job loop. */
   private async runnable(name: string): Promise<WorkerTrainingBackend | RemoteJobRunner> {
-    const backend = await this.services.plugins.get('training_backend', name);
-    return isRemoteBackend(backend) ? createRemoteJobRunner(backend, { name, logger: this.services.logger.child({ backend: name }) }) : backend;
+    const backend = await this.deps.plugins.get('training_backend', name);
+    return isRemoteBackend(backend) ? createRemoteJobRunner(backend, { name, logger: this.deps.logger.child({ backend: name }) }) : backend;
   }
 
   private interrupt(job: JobRecord, message: string): void {
@@ -438,7 +439,7 @@ export class JobManager {
 
   /** Prometheus and listeners: what changed since the last look. */
   private observe(): void {
-    const { metrics } = this.services;
+    const metrics = this.deps.metrics();
     const events = this.ledger.db
       .prepare(`SELECT e.seq, e.job_id, e.data, j.backend, j.started_at, j.finished_at FROM job_events e JOIN jobs j ON j.job_id = e.job_id WHERE e.seq > ? AND e.type = 'status' ORDER BY e.seq`)
       .all(this.lastSeq) as Array<{ seq: number; job_id: string; data: string | null; backend: string; started_at: string | null; finished_at: string | null }>;
@@ -467,7 +468,7 @@ export class JobManager {
   private capabilities(backend: string): TrainingCapabilities;
   private capabilities(backend: string, strict: false): TrainingCapabilities | undefined;
   private capabilities(backend: string, strict = true): TrainingCapabilities | undefined {
-    const caps = this.services.plugins.status(backend)?.capabilities.training;
+    const caps = this.deps.plugins.status(backend)?.capabilities.training;
     if (!caps && strict) throw new FinetuneError('PLUGIN_UNAVAILABLE', `No training backend '${backend}' on this server.`, { recovery: 'Call list_backends.' });
     return caps;
   }

@@ -1,6 +1,6 @@
 import { ERROR_CODES, FinetuneError, toFinetuneError, type ErrorCode } from '../errors.js';
 import type { SpecIssue } from '../plugins/providers.js';
-import type { Services } from '../services.js';
+import type { TrainingDeps } from './deps.js';
 import { estimateResources, type ResourceEstimate } from './estimate.js';
 import { resolveInputs, type TrainingInputs } from './inputs.js';
 import { JobLedger, type PlanRecord, type StoredConfig } from './ledger.js';
@@ -16,7 +16,7 @@ export interface PlanInput {
  * Pre-flight: the backend's own validation of the spec, data checks, the estimate and the budget,
  * in one record with a verdict. Nothing is spent: no job is created.
  */
-export async function planTraining(services: Services, input: PlanInput): Promise<{ plan: PlanRecord; estimate: ResourceEstimate; inputs: TrainingInputs }> {
+export async function planTraining(services: TrainingDeps, input: PlanInput): Promise<{ plan: PlanRecord; estimate: ResourceEstimate; inputs: TrainingInputs }> {
   const ledger = new JobLedger(services.workspace.db);
   const config = ledger.getConfig(input.config_id);
   // Resolved once here for validation, the backend's spec and the estimate, and returned for a start
@@ -54,7 +54,7 @@ export async function planTraining(services: Services, input: PlanInput): Promis
   return { plan, estimate, inputs };
 }
 
-async function validateConfig(services: Services, config: StoredConfig, inputs: TrainingInputs): Promise<SpecIssue[]> {
+async function validateConfig(services: TrainingDeps, config: StoredConfig, inputs: TrainingInputs): Promise<SpecIssue[]> {
   const issues: SpecIssue[] = [];
   const { dataset } = inputs;
   try {
