@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { FinetuneError } from '../errors.js';
-import { canonicalPath, openForRead, readUserFile } from '../workspace/confine.js';
+import { activeRoots, canonicalPath, isInside, openForRead, readUserFile } from '../workspace/confine.js';
 import { htmlToText } from './html-text.js';
 import type { DocumentChunk } from './types.js';
 
@@ -77,6 +77,10 @@ export function listDocuments(paths: string[], resolve: (path: string, field?: s
   const skipped: SkippedDocument[] = [];
   const seen = new Set<string>();
   const visited = new Set<string>();
+  const roots = activeRoots();
+  // Entries looked at while walking: a folder of a million non-documents is refused, not walked for minutes.
+  const maxEntries = maxFiles * 100;
+  let entriesSeen = 0;
   const keep = (file: string, named: string) => {
     if (seen.has(file)) return;
     if (files.length >= maxFiles) {
@@ -94,6 +98,13 @@ export function listDocuments(paths: string[], resolve: (path: string, field?: s
     const entries = readdirSync(dir, { withFileTypes: true })
       .map((e) => e.name)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    entriesSeen += entries.length;
+    if (entriesSeen > maxEntries) {
+      throw new FinetuneError('INVALID_INPUT', `'${named}' holds more than ${maxEntries} entries (files and folders) to look through (reached in ${dir}).`, {
+        recovery: 'Name the folder that holds the documents themselves, not one far above it.',
+        details: { file: dir, field: 'source.documents', max_entries: maxEntries },
+      });
+    }
     for (const name of entries) {
       const path = join(dir, name);
       if (name.startsWith('.')) {
@@ -107,11 +118,14 @@ export function listDocuments(paths: string[], resolve: (path: string, field?: s
         skipped.push({ file: path, reason: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
         continue;
       }
-      if (stats.isDirectory()) walk(canonicalPath(path), named);
+      // A link inside a named folder may lead out of the allowed roots: skipped here, not refused later.
+      const real = canonicalPath(path);
+      if (roots && !roots.some((root) => isInside(root, real))) skipped.push({ file: path, reason: 'a link to outside the allowed roots' });
+      else if (stats.isDirectory()) walk(real, named);
       else if (!stats.isFile()) skipped.push({ file: path, reason: 'not a regular file' });
       else if (!formatOf(name)) skipped.push({ file: path, reason: `not a document kind that is read (${SUPPORTED})` });
       else if (stats.size === 0) skipped.push({ file: path, reason: 'empty' });
-      else keep(path, named);
+      else keep(real, named);
     }
   };
   paths.forEach((named, i) => {

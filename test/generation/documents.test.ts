@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -73,6 +73,26 @@ describe('listDocuments', () => {
     const seen: string[] = [];
     listDocuments([HANDBOOK], (p, field) => (seen.push(`${field}=${p}`), p));
     expect(seen).toEqual([`source.documents[0]=${HANDBOOK}`]);
+  });
+
+  it('skips links inside a folder that lead out of the call roots, and refuses a folder too large to look through', async () => {
+    const inside = join(dir, 'linked');
+    write('linked/own.md', '# Own');
+    symlinkSync(HANDBOOK, join(inside, 'handbook'));
+    symlinkSync(join(HANDBOOK, '01-accounts-and-plans.md'), join(inside, 'plans.md'));
+    const list = withRoots([dir], () => listDocuments([inside], same));
+    expect([...list]).toEqual([join(inside, 'own.md')]);
+    expect(list.skipped).toEqual([
+      { file: join(inside, 'handbook'), reason: 'a link to outside the allowed roots' },
+      { file: join(inside, 'plans.md'), reason: 'a link to outside the allowed roots' },
+    ]);
+    // With the handbook allowed too, the links are followed; a file reached twice is listed once, by its real path.
+    const followed = withRoots([dir, HANDBOOK], () => listDocuments([inside], same));
+    expect([...followed]).toEqual([...listDocuments([HANDBOOK], same), join(inside, 'own.md')]);
+    for (let i = 0; i < 101; i++) write(`crowded/f${i}.png`, 'x');
+    const crowded = await refusal(() => listDocuments([join(dir, 'crowded')], same, { max_files: 1 }));
+    expect(crowded.message).toContain('more than 100 entries');
+    expect(crowded.details).toMatchObject({ file: join(dir, 'crowded'), max_entries: 100 });
   });
 
   it('refuses a named file of another kind, a missing path, an empty folder and too many files', async () => {
