@@ -281,6 +281,9 @@ function blocksOf(text: string): Block[] {
     paraLines = 0;
   };
   const line = /[^\n]*/g;
+  // YAML front matter (---, fields, ---) is metadata, not text: not read as a setext heading either.
+  const frontMatter = /^---[ \t]*\n(?:[^\n]*\n)*?(?:---|\.\.\.)[ \t]*(?:\n|$)/.exec(text);
+  if (frontMatter) line.lastIndex = frontMatter[0].length;
   for (let m = line.exec(text); m; m = line.exec(text)) {
     const start = m.index;
     const stop = start + m[0].length;
@@ -297,7 +300,8 @@ function blocksOf(text: string): Block[] {
       end();
       fence = fenceMark;
       para = [start, stop];
-    } else if (!content.trim()) {
+    } else if (!content.trim() || (!para && /^ {0,3}([-*_=])(?:[ \t]*\1){2,}[ \t]*$/.test(content))) {
+      // A blank line ends a paragraph; a thematic break (---, ***, ___) on its own is no text.
       end();
     } else {
       const atx = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/.exec(content);

@@ -280,6 +280,14 @@ describe('chunkDocument', () => {
     ]);
   });
 
+  it('leaves out YAML front matter and thematic breaks', () => {
+    const text = '---\ntitle: Guide\ntags: [a]\n---\n# Guide\n\nFirst part.\n\n---\n\n***\n\nSecond part.';
+    const chunks = chunkDocument(doc(text), { chunk_tokens: 100, count: words });
+    expect(chunks.map((c) => [c.text, c.heading_path])).toEqual([['First part.\n\n---\n\n***\n\nSecond part.', ['Guide']]]);
+    const small = chunkDocument(doc(text), { chunk_tokens: 2, count: words });
+    expect(small.map((c) => c.text)).toEqual(['First part.', 'Second part.']);
+  });
+
   it('refuses a budget that is not a positive whole number', async () => {
     const error = await refusal(() => chunkDocument(doc('text'), { chunk_tokens: 0, count: words }));
     expect(error.details.field).toBe('source.chunk_tokens');
