@@ -33,6 +33,7 @@ import { setupHumanEvalTool } from './setup-human-eval.js';
 import { recordHumanEvalTool } from './record-human-eval.js';
 import { exportModelTool } from './export-model.js';
 import { scoreOutputsTool } from './score-outputs.js';
+import { judgeOutputsTool } from './judge-outputs.js';
 import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
@@ -61,7 +62,7 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     cancelTrainingTool,
     listJobsTool,
   ],
-  judge: [evaluateModelTool, compareModelsTool, generateTool],
+  judge: [evaluateModelTool, compareModelsTool, judgeOutputsTool, generateTool],
   ship: [registerModelTool, promoteModelTool, modelCardTool],
   admin: [
     // data beyond the common path

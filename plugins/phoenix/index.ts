@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FinetuneError } from '../../src/errors.js';
 import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
+import { writeSpanAnnotations } from './annotate.js';
 import { PhoenixClient, type PhoenixSpanAnnotation } from './client.js';
 import { spanToChat } from './span-to-chat.js';
 
@@ -41,12 +42,15 @@ export const phoenixPlugin = definePlugin({
   capabilities: { data_source: { kinds: ['openinference_llm_spans'], filters: ['time range', 'annotation label', 'annotation score'] } },
   configSchema: PhoenixConfig,
   create(ctx) {
-    const client = new PhoenixClient({
+    const connection = {
       base_url: ctx.config.base_url ?? ctx.env.PHOENIX_BASE_URL ?? 'http://localhost:6006',
       api_key: ctx.config.api_key ?? ctx.env.PHOENIX_API_KEY,
-    });
+    };
+    const client = new PhoenixClient(connection);
     return {
       data_source: {
+        // judge_outputs writes its scores back as span annotations (annotator kind LLM).
+        annotate: (feedback) => writeSpanAnnotations(connection, feedback),
         async *extract(raw, onSkip) {
           const parsed = PhoenixExtractQuery.safeParse(raw);
           if (!parsed.success) {

@@ -52,4 +52,57 @@ CREATE TABLE human_eval_verdicts (
 ${immutableTable('human_eval_verdicts')}
 `,
   },
+  {
+    // judge_outputs: a run and its rows are written together, in one transaction, once every row is
+    // judged, so a run that exists is complete. Write-backs to the source (Phoenix span annotations)
+    // happen after and are appended to their own table.
+    id: 'evaluation_0002_judge_runs',
+    sql: `
+CREATE TABLE judge_runs (
+  id TEXT PRIMARY KEY,
+  source TEXT NOT NULL,
+  source_ref TEXT NOT NULL,
+  rubric_name TEXT NOT NULL,
+  rubric_text TEXT NOT NULL,
+  rubric_sha256 TEXT NOT NULL,
+  judge TEXT NOT NULL,
+  rows_total INTEGER NOT NULL,
+  scored INTEGER NOT NULL,
+  failed INTEGER NOT NULL,
+  distribution TEXT NOT NULL,
+  tokens TEXT NOT NULL,
+  cost_usd REAL,
+  cost_note TEXT,
+  created_at TEXT NOT NULL
+);
+${immutableTable('judge_runs')}
+CREATE TABLE judge_run_rows (
+  run_id TEXT NOT NULL REFERENCES judge_runs (id),
+  position INTEGER NOT NULL,
+  ref TEXT NOT NULL,
+  span_id TEXT,
+  trace_id TEXT,
+  score REAL CHECK (score IS NULL OR (score >= 0 AND score <= 1)),
+  reason TEXT,
+  error TEXT,
+  attempts INTEGER NOT NULL,
+  prompt_tokens INTEGER,
+  completion_tokens INTEGER,
+  row TEXT NOT NULL,
+  PRIMARY KEY (run_id, position),
+  CHECK ((score IS NULL) <> (error IS NULL))
+);
+${immutableTable('judge_run_rows')}
+CREATE INDEX judge_run_rows_span ON judge_run_rows (span_id);
+CREATE TABLE judge_run_writebacks (
+  run_id TEXT NOT NULL REFERENCES judge_runs (id),
+  target TEXT NOT NULL,
+  written INTEGER NOT NULL,
+  failed INTEGER NOT NULL,
+  failures TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+${immutableTable('judge_run_writebacks')}
+`,
+  },
 ];

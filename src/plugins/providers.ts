@@ -352,6 +352,25 @@ export interface DataSource {
    * records it cannot use are reported through `onSkip` (what, and why), never dropped silently.
    */
   extract(query: Record<string, unknown>, onSkip?: (skipped: { ref: string; reason: string }) => void): AsyncIterable<Record<string, unknown>>;
+  /**
+   * Optional: writes feedback (a judge's scores) back onto the source's own records, e.g. Phoenix span
+   * annotations. Never throws for a record it could not write: each is named in `failed` with the reason.
+   */
+  annotate?(feedback: SourceFeedback[]): Promise<{ written: number; failed: Array<{ ref: string; reason: string }> }>;
+}
+
+/** One score for one record of a data source, as judge_outputs writes it back. */
+export interface SourceFeedback {
+  /** The record as the source named it in the extracted row's metadata (Phoenix: the span id). */
+  ref: string;
+  /** What was judged, e.g. the rubric name "helpfulness". */
+  name: string;
+  annotator_kind: 'LLM' | 'HUMAN' | 'CODE';
+  score: number;
+  explanation?: string;
+  /** Feedback sent again with the same name and identifier replaces the earlier one instead of adding another. */
+  identifier?: string;
+  metadata?: Record<string, unknown>;
 }
 
 export interface JudgeVerdict {

@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   experiment: 'exp',
   consent: 'cns',
   review_queue: 'rq',
+  judge_run: 'jrun',
 } as const;
 
 export type RecordKind = keyof typeof ID_PREFIXES;

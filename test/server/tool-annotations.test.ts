@@ -21,6 +21,7 @@ const OPEN_WORLD = [
   'evaluate_model', // remote models and the judge endpoint
   'extract_dataset', // reads traces from Phoenix
   'import_model', // downloads from the Hugging Face Hub
+  'judge_outputs', // the judge endpoint, Phoenix spans and annotation write-back
   'migrate_openai_finetune', // reads an OpenAI fine-tuning job
   'resume_training', // submits to a remote backend
   'start_training', // uploads data and submits to a remote backend

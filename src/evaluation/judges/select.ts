@@ -1,9 +1,10 @@
 import { FinetuneError } from '../../errors.js';
-import type { Judge } from '../../plugins/providers.js';
+import type { InferenceProvider, Judge, LocalModelFiles } from '../../plugins/providers.js';
 import type { SamplingRequest } from '../../server/tool.js';
 import type { Services } from '../../services.js';
-import { PROVIDER_REF } from '../model-ref.js';
+import { PROVIDER_REF, providerReference, resolveModel } from '../model-ref.js';
 import { inferenceJudge } from './inference-judge.js';
+import { inferenceOutputScorer, samplingOutputScorer, type OutputScorer } from './output-scorer.js';
 import { samplingJudge } from './sampling-judge.js';
 import { JudgeSettingsSchema, type JudgeSettings } from './settings.js';
 
@@ -43,17 +44,29 @@ export async function selectJudge(
 /** OpenAI's API when judge.api_key is set without judge.base_url (as the openai SDK defaulted). */
 const DEFAULT_JUDGE_URL = 'https://api.openai.com/v1';
 
+/** A model on an inference provider that judges: the configured judge, or one named by reference. */
+interface InferenceBackend {
+  inference: InferenceProvider;
+  model: string;
+  used: string;
+  local_model?: LocalModelFiles;
+}
+
+async function endpointJudge(services: Services, settings: JudgeSettings, signal?: AbortSignal): Promise<SelectedJudge> {
+  const backend = await endpointBackend(services, settings);
+  return { judge: inferenceJudge(backend.inference, backend.model, { max_tokens: settings.max_tokens, signal }), used: backend.used };
+}
+
 /**
  * The configured LLM judge, always on an inference provider: judge.model as `<plugin>:<model>` (and no
  * base_url) runs on that plugin with its own credentials; judge.base_url (or api_key) is an endpoint
  * given to the openai-compatible plugin with the judge's settings.
  */
-async function endpointJudge(services: Services, settings: JudgeSettings, signal?: AbortSignal): Promise<SelectedJudge> {
-  const options = { max_tokens: settings.max_tokens, signal };
+async function endpointBackend(services: Services, settings: JudgeSettings): Promise<InferenceBackend> {
   const reference = judgeModelReference(services, settings);
   if (reference) {
     const inference = await services.plugins.get('inference', reference.plugin);
-    return { judge: inferenceJudge(inference, reference.model, options), used: `model ${settings.model}` };
+    return { inference, model: reference.model, used: `model ${settings.model}` };
   }
   if (!settings.api_key && !settings.base_url) {
     throw new FinetuneError('CAPABILITY_UNSUPPORTED', 'No judge is available: the client does not support sampling and no judge endpoint is configured.', {
@@ -69,7 +82,66 @@ async function endpointJudge(services: Services, settings: JudgeSettings, signal
     timeout_ms: Math.round(settings.timeout_s * 1000),
   };
   const inference = await services.plugins.createWith('inference', 'openai-compatible', endpoint, 'judge');
-  return { judge: inferenceJudge(inference, settings.model, options), used: `endpoint ${settings.model} at ${settings.base_url ?? 'api.openai.com'}` };
+  return { inference, model: settings.model, used: `endpoint ${settings.model} at ${settings.base_url ?? 'api.openai.com'}` };
+}
+
+export interface SelectedOutputScorer {
+  scorer: OutputScorer;
+  /** The price per million tokens when the judge is the configured one and its price is set; else why there is none. */
+  price: { usd_per_1m_input: number; usd_per_1m_output: number } | { missing: string };
+}
+
+/**
+ * Picks the single-output judge of judge_outputs. `auto` prefers the configured judge over client
+ * sampling (the reverse of compare_models): only a provider gives structured output and token counts.
+ * A model reference (`together:<model>`, `local:mdl_…`) judges on that inference provider.
+ */
+export async function selectOutputScorer(services: Services, choice: string, sample: ((request: SamplingRequest) => Promise<string>) | undefined): Promise<SelectedOutputScorer> {
+  const settings = JudgeSettingsSchema.parse((services.config as { judge?: unknown }).judge ?? {});
+  const options = { max_tokens: settings.max_tokens, max_retries: settings.max_retries };
+  const configured = Boolean(settings.base_url || settings.api_key || judgeModelReference(services, settings));
+  if (choice === 'sampling' || (choice === 'auto' && !configured && sample)) {
+    if (!sample) {
+      throw new FinetuneError('CAPABILITY_UNSUPPORTED', 'judge "sampling" was asked for, but this client does not support MCP sampling.', {
+        recovery: 'Use judge "auto" or "endpoint" with judge.base_url set in the config, or a model reference such as "together:<model>".',
+        details: { field: 'judge' },
+      });
+    }
+    return { scorer: samplingOutputScorer(sample, options), price: { missing: "client sampling: the client's model, its price and its tokens are unknown here" } };
+  }
+  let backend: InferenceBackend;
+  if (choice === 'auto' || choice === 'endpoint') backend = await endpointBackend(services, settings);
+  else if (choice.startsWith('plugin:')) {
+    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `judge '${choice}': judge plugins compare two answers (compare_models); they cannot score one output.`, {
+      recovery: 'Pass a model reference "<plugin>:<model>" (e.g. "together:meta-llama/Llama-3.3-70B-Instruct-Turbo"), "endpoint" or "sampling".',
+      details: { field: 'judge' },
+    });
+  } else backend = await referenceBackend(services, choice);
+  const scorer = inferenceOutputScorer(backend.inference, backend.model, { ...options, used: backend.used, local_model: backend.local_model });
+  const isConfigured = choice === 'auto' || choice === 'endpoint' || choice === settings.model;
+  const { usd_per_1m_input_tokens: input, usd_per_1m_output_tokens: output } = settings;
+  if (!isConfigured) return { scorer, price: { missing: `no price is known for ${choice} (judge.usd_per_1m_* price the configured judge.model only)` } };
+  if (input === undefined || output === undefined) return { scorer, price: { missing: 'judge.usd_per_1m_input_tokens and judge.usd_per_1m_output_tokens are not both set in the config' } };
+  return { scorer, price: { usd_per_1m_input: input, usd_per_1m_output: output } };
+}
+
+/** A judge named by model reference: a model served by an inference plugin, or a model on this machine. */
+async function referenceBackend(services: Services, reference: string): Promise<InferenceBackend> {
+  const provider = providerReference(services, reference, 'judge');
+  if (provider) return { inference: await services.plugins.get('inference', provider.plugin), model: provider.model, used: `model ${reference}` };
+  if (!PROVIDER_REF.test(reference) && !/^mdl_/.test(reference)) {
+    throw new FinetuneError('INVALID_INPUT', `judge '${reference}' is not "auto", "endpoint", "sampling" or a model reference "<plugin>:<model>".`, {
+      recovery: 'Pass "auto" (the configured judge, else client sampling), "endpoint", "sampling", or e.g. "together:<model>" or "local:mdl_…".',
+      details: { field: 'judge' },
+    });
+  }
+  const local = resolveModel(services, { model_id: reference }, 'judge');
+  return {
+    inference: await services.plugins.get('inference', 'local'),
+    model: local.label,
+    used: `local model ${local.label}`,
+    local_model: { base_dir: local.base_dir, adapter_dir: local.adapter_dir },
+  };
 }
 
 /** judge.model as `<plugin>:<model>` on an inference plugin, when no endpoint of its own is set. */
