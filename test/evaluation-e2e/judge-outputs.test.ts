@@ -16,9 +16,9 @@ import { startFakePhoenix } from '../phoenix/fake-phoenix.js';
  * A local OpenAI-compatible judge. It refuses (400) any request without the verdict's json_schema
  * response_format, and answers by a marker in the output it is shown: GOOD 0.9, BAD 0.1, SHAKY
  * (malformed JSON the first time, then 0.7), WILD (score 1.7 every time). `fail_first` answers
- * that many requests with 500 first; `status` answers every request with that status.
+ * that many requests with 500 first; `status` answers with that status from request `status_from` (default 1) on.
  */
-async function startFakeJudge(options: { fail_first?: number; status?: number } = {}) {
+async function startFakeJudge(options: { fail_first?: number; status?: number; status_from?: number } = {}) {
   const requests: Array<{ auth: string | undefined; body: any }> = [];
   const seen = new Map<string, number>();
   let failures = 0;
@@ -26,7 +26,7 @@ async function startFakeJudge(options: { fail_first?: number; status?: number } 
     const body = JSON.parse(await readBody(req));
     requests.push({ auth: req.headers.authorization, body });
     const reply = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_${requests.length}`, 'retry-after-ms': '0' }).end(JSON.stringify(json));
-    if (options.status) return reply(options.status, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
+    if (options.status && requests.length >= (options.status_from ?? 1)) return reply(options.status, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
     if (failures < (options.fail_first ?? 0)) {
       failures++;
       return reply(500, { error: { message: 'The server had an error while processing your request.' } });
@@ -125,7 +125,7 @@ describe('judge_outputs against an OpenAI-compatible judge', () => {
     expect(metrics).toMatch(/finetune_mcp_judge_tokens_total\{judge="endpoint judge-1 at [^"]+",kind="prompt"\} 700/);
   });
 
-  it('rides out 500s (retried by the HTTP client), and turns a 401 into AUTH_INVALID with nothing stored', async () => {
+  it('rides out 500s (retried by the HTTP client), and turns a 401 mid-run into AUTH_INVALID with nothing stored', async () => {
     const flaky = await startFakeJudge({ fail_first: 2 });
     closers.push(flaky.close);
     t = await connectTestClient({ config: judgeConfig(flaky.url) });
@@ -137,10 +137,13 @@ describe('judge_outputs against an OpenAI-compatible judge', () => {
     expect(out.cost_note).toMatch(/usd_per_1m_input_tokens/);
     await t.close();
 
-    const denied = await startFakeJudge({ status: 401 });
+    // Two rows are judged before the key is refused: the run is all or nothing.
+    const denied = await startFakeJudge({ status: 401, status_from: 3 });
     closers.push(denied.close);
     t = await connectTestClient({ config: judgeConfig(denied.url) });
-    const refused = await t.call('judge_outputs', { path: writeRows(mkdtempSync(join(t.home, 'j-')), [{ input: 'Hi', output: 'GOOD' }]), rubric: 'helpfulness' });
+    const rows = [1, 2, 3, 4].map((i) => ({ input: `Hi ${i}`, output: `GOOD ${i}` }));
+    const refused = await t.call('judge_outputs', { path: writeRows(mkdtempSync(join(t.home, 'j-')), rows), rubric: 'helpfulness', concurrency: 1 });
+    expect(denied.requests).toHaveLength(3);
     expect(errorCode(refused)).toBe('AUTH_INVALID');
     expect(resultText(refused)).toContain('Incorrect API key provided');
     expect(t.services.workspace.db.prepare('SELECT COUNT(*) FROM judge_runs').pluck().get()).toBe(0);
@@ -169,6 +172,10 @@ describe('judge_outputs against an OpenAI-compatible judge', () => {
     expect(errorCode(await t.call('judge_outputs', { path: file, rubric: 'nice' }))).toBe('INVALID_INPUT');
     expect(errorCode(await t.call('judge_outputs', { path: file, dataset_id: prepared.record.id, rubric: 'safety' }))).toBe('INVALID_INPUT');
     expect(errorCode(await t.call('judge_outputs', { path: file, rubric: 'safety', write_back: true }))).toBe('INVALID_INPUT');
+    expect(errorCode(await t.call('judge_outputs', { path: file, rubric: 'safety', judge: 'plugin:pairwise' }))).toBe('CAPABILITY_UNSUPPORTED');
+    expect(errorCode(await t.call('judge_outputs', { path: file, rubric: 'safety', judge: 'best-one' }))).toBe('INVALID_INPUT');
+    expect(errorCode(await t.call('judge_outputs', { path: file, rubric: 'safety', judge: 'sampling' }))).toBe('CAPABILITY_UNSUPPORTED');
+    expect(t.services.workspace.db.prepare('SELECT COUNT(*) FROM judge_runs').pluck().get()).toBe(1);
   });
 
   it('asks the client model through sampling with the schema in the prompt; tokens and cost are then unknown', async () => {
@@ -183,6 +190,23 @@ describe('judge_outputs against an OpenAI-compatible judge', () => {
     expect(out).toMatchObject({ judge: 'client sampling', scored: 1, tokens: null, cost_usd: null, rubric: 'politeness' });
     expect(out.results[0].score).toBe(0.6);
     expect(systems[0]).toContain('"score":{"type":"number","minimum":0,"maximum":1');
+  });
+});
+
+describe('judge_outputs with a local model as the judge', () => {
+  it('runs the local engine; a prompt longer than the judge model takes fails that row with the engine\'s reason', async () => {
+    // stories260K (llama2.c's test model, MIT: assets/models/stories260K/SOURCE.md) writes children's stories, never a verdict.
+    const assets = new URL('../../assets/models/stories260K/', import.meta.url).pathname;
+    t = await connectTestClient({ config: { judge: { max_tokens: 16, max_retries: 1 } } });
+    const { model } = await t.services.models.import(join(assets, 'stories260K.bin'), { tokenizer: join(assets, 'tok512.bin') });
+    const path = writeRows(mkdtempSync(join(t.home, 'j-')), [{ input: 'Once upon a time', output: 'there was a cat.' }]);
+    const out = await t.callOk(judgeOutputsTool, { path, rubric: 'helpfulness', judge: `local:${model.id}` });
+    expect(out.judge).toMatch(/^local model /);
+    expect(out).toMatchObject({ rows: 1, scored: 0, failed: 1, cost_usd: null });
+    // The rubric and the verdict schema fill stories260K's 512-token context: refused as bad input, so that row fails and is not retried.
+    expect(out.results[0].error).toMatch(/the prompt has \d+ tokens/);
+    expect(getJudgeRun(t.services.workspace, out.run_id)!.rows[0].attempts).toBe(1);
+    expect(out.cost_note).toMatch(/no price is known for local:/);
   });
 });
 
