@@ -22,19 +22,25 @@ export interface PhoenixSpanAnnotation {
   annotator_kind: 'LLM' | 'CODE' | 'HUMAN' | string;
   result: { label: string | null; score: number | null; explanation: string | null } | null;
   identifier?: string;
+  metadata?: Record<string, unknown> | null;
 }
 
 export interface PhoenixClientOptions {
   base_url: string;
   api_key?: string;
   fetch?: typeof fetch;
+  /** Pages read from one listing before giving up (a server whose cursor never ends). */
+  max_pages?: number;
+  /** Tries after a 5xx, 429 or a dropped connection, waiting retry_base_ms × 2^attempt between. */
+  retries?: number;
+  retry_base_ms?: number;
 }
 
 export interface SpanQuery {
   project: string;
   start_time?: string;
   end_time?: string;
-  span_kind?: string;
+  span_kind?: string | string[];
   page_size?: number;
 }
 
@@ -55,16 +61,47 @@ export class PhoenixClient {
 
   /** Every span of a project matching the filters, newest first, following `next_cursor`. */
   async *spans(query: SpanQuery): AsyncGenerator<PhoenixSpan> {
-    let cursor: string | null = null;
-    do {
-      const params = new URLSearchParams({ limit: String(query.page_size ?? 1000) });
-      if (query.span_kind) params.append('span_kind', query.span_kind);
+    const path = `/v1/projects/${encodeURIComponent(query.project)}/spans`;
+    yield* this.pages<PhoenixSpan>(path, (params) => {
+      params.set('limit', String(query.page_size ?? 1000));
+      for (const kind of [query.span_kind ?? []].flat()) params.append('span_kind', kind);
       if (query.start_time) params.set('start_time', query.start_time);
       if (query.end_time) params.set('end_time', query.end_time);
+    });
+  }
+
+  /**
+   * Follows `next_cursor` page by page. A cursor seen before, or more than `max_pages` pages, stops
+   * the listing with an error naming the page: a server that pages forever must not hang the call.
+   */
+  private async *pages<T>(path: string, fill: (params: URLSearchParams) => void): AsyncGenerator<T> {
+    const maxPages = this.options.max_pages ?? 1000;
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    let page = 0;
+    do {
+      if (++page > maxPages) {
+        throw new FinetuneError('UPSTREAM_ERROR', `Phoenix kept paging GET ${path}: stopped after ${maxPages} pages (cursor ${cursor}); nothing was extracted.`, {
+          recovery: 'Narrow the query (start_time / end_time, limit) or raise plugins.phoenix.max_pages, then extract again.',
+          retryable: false,
+          details: { field: 'plugins.phoenix.max_pages', page },
+        });
+      }
+      const params = new URLSearchParams();
+      fill(params);
       if (cursor) params.set('cursor', cursor);
-      const page: Page<PhoenixSpan> = await this.get(`/v1/projects/${encodeURIComponent(query.project)}/spans?${params}`);
-      yield* page.data;
-      cursor = page.next_cursor;
+      const body: Page<T> = await this.get(`${path}?${params}`, page);
+      if (!body || !Array.isArray(body.data)) throw new FinetuneError('UPSTREAM_ERROR', `Phoenix answered GET ${path} (page ${page}) without a data list.`, { details: { page } });
+      yield* body.data;
+      if (body.next_cursor && seen.has(body.next_cursor)) {
+        throw new FinetuneError('UPSTREAM_ERROR', `Phoenix returned cursor ${body.next_cursor} twice for GET ${path} (page ${page}): its listing loops; nothing was extracted.`, {
+          recovery: 'Narrow the query (start_time / end_time) or upgrade Phoenix; the server is paging in a circle.',
+          retryable: false,
+          details: { page },
+        });
+      }
+      if (body.next_cursor) seen.add(body.next_cursor);
+      cursor = body.next_cursor ?? null;
     } while (cursor);
   }
 
@@ -72,20 +109,31 @@ export class PhoenixClient {
   async annotations(project: string, spanIds: string[]): Promise<PhoenixSpanAnnotation[]> {
     const all: PhoenixSpanAnnotation[] = [];
     for (let i = 0; i < spanIds.length; i += 100) {
-      let cursor: string | null = null;
-      do {
-        const params = new URLSearchParams({ limit: '10000' });
-        for (const id of spanIds.slice(i, i + 100)) params.append('span_ids', id);
-        if (cursor) params.set('cursor', cursor);
-        const page: Page<PhoenixSpanAnnotation> = await this.get(`/v1/projects/${encodeURIComponent(project)}/span_annotations?${params}`);
-        all.push(...page.data);
-        cursor = page.next_cursor;
-      } while (cursor);
+      const ids = spanIds.slice(i, i + 100);
+      for await (const a of this.pages<PhoenixSpanAnnotation>(`/v1/projects/${encodeURIComponent(project)}/span_annotations`, (params) => {
+        params.set('limit', '10000');
+        for (const id of ids) params.append('span_ids', id);
+      })) {
+        all.push(a);
+      }
     }
     return all;
   }
 
-  private async get<T>(path: string): Promise<T> {
+  /** One GET, retried after a dropped connection, 5xx or 429 (`retries` times, backoff doubling). */
+  private async get<T>(path: string, page?: number): Promise<T> {
+    const retries = this.options.retries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.getOnce<T>(path, page);
+      } catch (error) {
+        if (!(error instanceof FinetuneError) || !error.retryable || attempt >= retries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retry_base_ms ?? 500) * 2 ** attempt));
+      }
+    }
+  }
+
+  private async getOnce<T>(path: string, page?: number): Promise<T> {
     const url = `${this.base}${path}`;
     let response: Response;
     try {
@@ -95,9 +143,16 @@ export class PhoenixClient {
         recovery: 'Check that Phoenix runs and that plugins.phoenix.base_url (or PHOENIX_BASE_URL) points at it.',
       });
     }
-    if (response.ok) return (await response.json()) as T;
+    if (response.ok) {
+      const text = await response.text();
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new FinetuneError('UPSTREAM_ERROR', `Phoenix answered GET ${path.split('?')[0]}${page ? ` (page ${page})` : ''} with something that is not JSON.`, { retryable: false, details: { page } });
+      }
+    }
     const body = (await response.text()).slice(0, 300);
-    const where = `GET ${path.split('?')[0]} → HTTP ${response.status}${body ? `: ${body}` : ''}`;
+    const where = `GET ${path.split('?')[0]}${page ? ` (page ${page})` : ''} → HTTP ${response.status}${body ? `: ${body}` : ''}`;
     if (response.status === 401 || response.status === 403) {
       throw new FinetuneError('AUTH_INVALID', `Phoenix refused the request (${where}).`, { recovery: 'Set PHOENIX_API_KEY (or plugins.phoenix.api_key) to a valid API key.' });
     }

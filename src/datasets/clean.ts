@@ -206,7 +206,7 @@ function redactionRecord(service: DatasetService, ids: { consent: string; datase
   };
 }
 
-function logConsent(service: DatasetService, r: GovernanceRecord): void {
+export function logConsent(service: DatasetService, r: GovernanceRecord): void {
   service.workspace.db
     .prepare(
       `INSERT INTO dataset_consent_log (id, dataset_id, source_dataset_id, actor, legal_basis, consent_reference, purpose, kinds, findings, rows_affected, created_at)

@@ -15,7 +15,7 @@ import { estimateRows, readSourceBatches, sourceFiles, sourceKind, type SourceRe
 import { CountColumn, distribution } from './stats.js';
 import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
-import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
+import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type GovernanceRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
 import { documentSeparatorIn, validateRecords, type ValidationResult } from './validate.js';
 import { validateSource } from './parallel-validate.js';
 import { JsonlWriter } from './version-writer.js';
@@ -39,6 +39,12 @@ export interface PrepareOptions {
   chat_template?: string;
   /** For .txt sources: the literal that ends a document (default from the config: blank lines). */
   text_separator?: string;
+  /**
+   * What the caller adds to the new version, given its id: files beside rows.jsonl (an extraction's
+   * lineage.jsonl), facts merged into the manifest's report, governance records. Written inside the
+   * same atomic folder write, so the version appears with them or not at all.
+   */
+  attach?: (datasetId: string) => { files?: Record<string, string>; report?: Record<string, unknown>; governance?: GovernanceRecord[] };
 }
 
 export interface SkippedRow {
@@ -287,6 +293,8 @@ export class DatasetService {
       if (template && summary.task_type !== 'chat') {
         throw new FinetuneError('INVALID_INPUT', `chat_template applies to chat data; '${options.path}' holds ${summary.task_type} rows.`, { details: { field: 'chat_template' } });
       }
+      const attached = options.attach?.(id) ?? {};
+      for (const [name, content] of Object.entries(attached.files ?? {})) this.workspace.writeFile(join(dir, name), content);
       manifest = {
         dataset_id: id,
         parent_id: null,
@@ -298,7 +306,8 @@ export class DatasetService {
         token_stats: tokenStats(counter.name, tokens),
         created_at: new Date().toISOString(),
         lineage: [{ operation: 'prepare', dataset_id: id, parent_id: null, at: new Date().toISOString(), params: { path: options.path, format: summary.format, on_invalid: options.on_invalid ?? 'fail', ...(template ? { chat_template: template.origin, chat_template_sha256: createHash('sha256').update(template.template).digest('hex') } : {}) } }],
-        report: { skipped_rows: skippedCount, issues_by_code: summary.by_code },
+        report: { skipped_rows: skippedCount, issues_by_code: summary.by_code, ...attached.report },
+        ...(attached.governance?.length ? { governance: attached.governance } : {}),
       };
       this.workspace.writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     });

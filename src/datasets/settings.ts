@@ -41,6 +41,15 @@ export const DatasetSettingsSchema = z.object({
     })
     .prefault({})
     .describe('PII redaction settings.'),
+  extraction: z
+    .object({
+      min_dpo_pairs: z.number().int().min(1).default(20).describe('extract_dataset kind "auto" picks DPO (preference pairs) from this many pairs, e.g. 20.'),
+      min_sft_examples: z.number().int().min(1).default(50).describe('…else SFT (chat) from this many approved examples, e.g. 50.'),
+      min_triplets: z.number().int().min(1).default(50).describe('…else embedding triplets (anchor, positive, negative) from this many, e.g. 50.'),
+      max_pairs_per_input: z.number().int().min(1).default(4).describe('Most DPO pairs (or triplets) made from one input (or one query), e.g. 4.'),
+    })
+    .prefault({})
+    .describe('Telemetry extraction (extract_dataset): the thresholds of kind "auto" and pairing limits.'),
 });
 
 export type DatasetSettings = z.infer<typeof DatasetSettingsSchema>;

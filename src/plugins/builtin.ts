@@ -1,5 +1,6 @@
 import { localPlugin } from '../../plugins/local/index.js';
 import { phoenixPlugin } from '../../plugins/phoenix/index.js';
+import { otelFilesPlugin } from '../../plugins/otel-files/index.js';
 import { modalPlugin } from '../../plugins/modal/index.js';
 import { openaiPlugin } from '../../plugins/openai/index.js';
 import { openaiCompatiblePlugin } from '../../plugins/openai-compatible/index.js';
@@ -7,4 +8,4 @@ import { togetherPlugin } from '../../plugins/together/index.js';
 import type { PluginDefinition } from './types.js';
 
 /** The built-in plugins, in load order: an explicit list, never a directory scan. */
-export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [localPlugin, phoenixPlugin, openaiPlugin, togetherPlugin, modalPlugin, openaiCompatiblePlugin];
+export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [localPlugin, phoenixPlugin, otelFilesPlugin, openaiPlugin, togetherPlugin, modalPlugin, openaiCompatiblePlugin];

@@ -346,12 +346,57 @@ export interface ModelExporter {
   }): Promise<ExportResult>;
 }
 
+/**
+ * Feedback on a span as telemetry stores it (Phoenix span annotations, the same shape in exported
+ * files). `document_position` marks feedback on one retrieved document of a retriever/reranker span.
+ */
+export interface TelemetryAnnotation {
+  id: string;
+  span_id: string;
+  name: string;
+  annotator_kind: 'HUMAN' | 'LLM' | 'CODE' | string;
+  label: string | null;
+  score: number | null;
+  explanation: string | null;
+  metadata: Record<string, unknown>;
+  /** 0-based index into the span's documents (retrieval.documents / reranker.output_documents). */
+  document_position?: number;
+}
+
+/**
+ * One span in a neutral shape, whatever it came from (Phoenix REST, an OpenInference JSONL dump,
+ * an OTLP/JSON export): attributes flattened to dot paths (`llm.input_messages.0.message.role`),
+ * ids as lower-case hex, with the feedback attached to it.
+ */
+export interface TelemetrySpan {
+  trace_id: string;
+  span_id: string;
+  parent_id: string | null;
+  name: string;
+  /** OpenInference span kind when known (LLM, RETRIEVER, RERANKER, CHAIN, TOOL…), else the source's own. */
+  span_kind: string;
+  status_code: string;
+  status_message?: string;
+  start_time: string | null;
+  attributes: Record<string, unknown>;
+  annotations: TelemetryAnnotation[];
+  /** Where the span was read: a project name, or a file and line. */
+  origin: string;
+}
+
+export type OnSkip = (skipped: { ref: string; reason: string }) => void;
+
 export interface DataSource {
   /**
    * Pulls rows from an external system (telemetry, knowledge base) as canonical dataset rows;
    * records it cannot use are reported through `onSkip` (what, and why), never dropped silently.
    */
-  extract(query: Record<string, unknown>, onSkip?: (skipped: { ref: string; reason: string }) => void): AsyncIterable<Record<string, unknown>>;
+  extract(query: Record<string, unknown>, onSkip?: OnSkip): AsyncIterable<Record<string, unknown>>;
+  /**
+   * Telemetry sources: spans with their annotations, for the host to build SFT chats, DPO pairs or
+   * retrieval triplets from (src/datasets/telemetry). When present, extract_dataset uses it.
+   */
+  spans?(query: Record<string, unknown>, onSkip?: OnSkip): AsyncIterable<TelemetrySpan>;
   /**
    * Optional: writes feedback (a judge's scores) back onto the source's own records, e.g. Phoenix span
    * annotations. Never throws for a record it could not write: each is named in `failed` with the reason.

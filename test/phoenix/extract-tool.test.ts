@@ -32,8 +32,8 @@ describe('extract_dataset from Phoenix through the MCP tool', () => {
   });
 
   it('turns LLM spans into a chat dataset version and lists what it skipped', async () => {
-    const out = await t.callOk(extractDatasetTool, { source: 'phoenix', query: { project: 'support-bot' }, name: 'support-nov' });
-    expect(out).toMatchObject({ task_type: 'chat', examples: 11, skipped_count: 1 });
+    const out = await t.callOk(extractDatasetTool, { source: 'phoenix', query: { project: 'support-bot' }, kind: 'sft', name: 'support-nov' });
+    expect(out).toMatchObject({ task_type: 'chat', kind: 'sft', examples: 11, skipped_count: 1, candidates: { sft: 11, dpo: 0, triplets: 0 } });
     expect(out.skipped[0]).toEqual({ ref: '11'.padStart(16, '0'), reason: 'span status ERROR' });
     const version = t.services.datasets.get(out.dataset_id);
     expect(version.manifest.counts.rows).toBe(11);
@@ -43,7 +43,7 @@ describe('extract_dataset from Phoenix through the MCP tool', () => {
   });
 
   it('refuses an empty extraction and an unknown source with clear codes', async () => {
-    const empty = await t.call('extract_dataset', { source: 'phoenix', query: { project: 'support-bot', start_time: 'x', annotation_name: 'never', labels: ['x'] } });
+    const empty = await t.call('extract_dataset', { source: 'phoenix', query: { project: 'support-bot', start_time: 'x', annotation_name: 'never', labels: ['x'] }, kind: 'sft' });
     expect(errorCode(empty)).toBe('DATASET_INVALID');
     const unknown = await t.call('extract_dataset', { source: 'nope', query: {} });
     expect(errorCode(unknown)).toBe('PLUGIN_UNAVAILABLE');

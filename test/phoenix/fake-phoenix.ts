@@ -9,6 +9,10 @@ interface FakePhoenixOptions {
   api_key?: string;
   /** Spans that annotations cannot reach (deleted since they were read): a POST naming one gets Phoenix's 404. */
   gone_span_ids?: string[];
+  /** Answer this request with a status instead (a 5xx, say); undefined serves it. */
+  fail?: (path: string, nth: number) => number | undefined;
+  /** A broken server: every spans page names a next cursor, so the listing never ends. */
+  endless?: boolean;
 }
 
 /** One annotation as `POST /v1/span_annotations` received it (SpanAnnotationData). */
@@ -47,7 +51,8 @@ function receiveAnnotations(req: IncomingMessage, res: ServerResponse, url: URL,
 /**
  * A local server speaking the Phoenix REST v1 routes the extractor uses, as its OpenAPI schema
  * describes them: `{data, next_cursor}` pages (newest first), span_kind filter, span annotations by
- * span_ids, bearer auth (401), unknown project (404 text/plain).
+ * span_ids, bearer auth (401), unknown project (404 text/plain); and, when asked, 5xx answers and a
+ * listing whose cursor never ends.
  */
 export async function startFakePhoenix(options: FakePhoenixOptions) {
   const requests: string[] = [];
@@ -55,6 +60,8 @@ export async function startFakePhoenix(options: FakePhoenixOptions) {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const status = options.fail?.(url.pathname, requests.length);
+    if (status) return void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: 'Internal Server Error' }));
     if (options.api_key && req.headers.authorization !== `Bearer ${options.api_key}`) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Invalid token');
       return;
@@ -73,6 +80,10 @@ export async function startFakePhoenix(options: FakePhoenixOptions) {
       const ids = url.searchParams.getAll('span_ids');
       if (!ids.length) return void res.writeHead(422, { 'content-type': 'application/json' }).end('{"detail":"span_ids or identifier required"}');
       rows = options.annotations.filter((a) => ids.includes(a.span_id));
+    }
+    if (options.endless && match[2] === 'spans') {
+      const n = Number(cursor ?? 0);
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: rows.slice(0, 1), next_cursor: String(n + 1) }));
     }
     const start = cursor ? rows.findIndex((r) => r.id === cursor) : 0;
     const page = rows.slice(start, start + limit);
