@@ -147,11 +147,17 @@ describe('extract_dataset from Phoenix: the kind follows the feedback', () => {
 
   it('too little feedback for any kind: refused with the counts, nothing written', async () => {
     const spans = [llmSpan('a?', 'b'), llmSpan('a?', 'c')];
-    const { t } = await setup(spans, [annotation(spans[0], { label: 'good' }), annotation(spans[1], { label: 'bad' })]);
+    const { t, phoenix } = await setup(spans, [annotation(spans[0], { label: 'good' }), annotation(spans[1], { label: 'bad' })]);
     const result = await t.call('extract_dataset', { source: 'phoenix', query: { project: 'support-bot' } });
     expect(errorCode(result)).toBe('DATASET_INVALID');
     expect(resultText(result)).toContain('1 preference pair(s), 1 SFT example(s), 0 triplet(s)');
     expect(t.services.datasets.list({ limit: 10, offset: 0 }).total).toBe(0);
+
+    // The thresholds are configuration: with datasets.extraction.min_dpo_pairs 1, the same spans make DPO.
+    const lowered = await connectTestClient({ config: { plugins: { phoenix: { base_url: phoenix.url } }, datasets: { extraction: { min_dpo_pairs: 1 } } } });
+    open.push(lowered);
+    const dpo = await lowered.callOk(extractDatasetTool, { source: 'phoenix', query: { project: 'support-bot' } });
+    expect(dpo).toMatchObject({ kind: 'dpo', examples: 1, reason: expect.stringMatching(/^DPO: 1 preference pairs ≥ 1/) });
   });
 
   it('a Phoenix answering 5xx is retried, then reported with the page; one that pages forever is stopped; nothing half-written', async () => {
