@@ -57,6 +57,22 @@ function hexId(id: unknown, bytes: number): string {
   return decoded.length === bytes ? decoded.toString('hex') : s;
 }
 
+/**
+ * GenAI semconv ≤ 1.27 put prompt and completion in span events (`gen_ai.content.prompt` with a
+ * `gen_ai.prompt` attribute, `gen_ai.content.completion` with `gen_ai.completion`); read them as
+ * the span attributes of the same name (a span's own attributes win).
+ */
+function contentEvents(events: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!Array.isArray(events)) return out;
+  for (const e of events as Json[]) {
+    const attrs = keyValues(e?.attributes);
+    if (e?.name === 'gen_ai.content.prompt' && attrs['gen_ai.prompt'] !== undefined) out['gen_ai.prompt'] = attrs['gen_ai.prompt'];
+    if (e?.name === 'gen_ai.content.completion' && attrs['gen_ai.completion'] !== undefined) out['gen_ai.completion'] = attrs['gen_ai.completion'];
+  }
+  return out;
+}
+
 export function isOtlpRequest(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Array.isArray((value as Json).resourceSpans);
 }
@@ -67,7 +83,7 @@ export function otlpSpans(request: Json, where: string): TelemetrySpan[] {
   for (const rs of request.resourceSpans as Json[]) {
     for (const ss of ((rs?.scopeSpans ?? rs?.instrumentationLibrarySpans ?? []) as Json[])) {
       for (const s of (ss?.spans ?? []) as Json[]) {
-        const attributes = keyValues(s.attributes);
+        const attributes = { ...contentEvents(s.events), ...keyValues(s.attributes) };
         out.push({
           trace_id: hexId(s.traceId, 16),
           span_id: hexId(s.spanId, 8),

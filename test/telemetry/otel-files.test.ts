@@ -127,7 +127,7 @@ describe('extract_dataset from exported span files (source "otel-files")', () =>
     expect(lineage.sources).toEqual([{ trace_id: hex(7000, 16), span_id: hex(5000, 8), annotation_ids: ['doc-a-0', 'doc-b-0'], role: 'query', document_positions: [0, 1] }]);
   });
 
-  it('redact_pii replaces PII in the rows and records the redaction; paths stay inside the allowed roots', async () => {
+  it('redact_pii replaces PII in the rows and records the redaction; GenAI content events are read; paths stay inside the allowed roots', async () => {
     const spans = Array.from({ length: 3 }, (_, i) => otlpSpan(300 + i, { ...genai, 'gen_ai.input.messages': String(genai['gen_ai.input.messages']).replace('Weather in Paris?', `Mail me at jo${i}@example.org`) }));
     const path = join(dir, 'pii.json');
     writeFileSync(path, JSON.stringify(exportRequest(spans)));
@@ -137,6 +137,16 @@ describe('extract_dataset from exported span files (source "otel-files")', () =>
     expect(text).not.toContain('@example.org');
     expect(JSON.parse(text.split('\n')[0]).messages[0].content).toBe('Mail me at [EMAIL]');
     expect(t.services.datasets.get(out.dataset_id).manifest.governance).toEqual([expect.objectContaining({ kind: 'pii_redaction', found: { email: 3 }, rows_affected: 3 })]);
+
+    // GenAI semconv ≤ 1.27: prompt and completion in span events.
+    const evented = { ...otlpSpan(400, { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4' }), events: [
+      { name: 'gen_ai.content.prompt', timeUnixNano: '1764669600000000000', attributes: [{ key: 'gen_ai.prompt', value: { stringValue: '[{"role": "user", "content": "Ping?"}]' } }] },
+      { name: 'gen_ai.content.completion', timeUnixNano: '1764669600000000001', attributes: [{ key: 'gen_ai.completion', value: { stringValue: '[{"role": "assistant", "content": "Pong."}]' } }] },
+    ] };
+    const eventsPath = join(dir, 'events.jsonl');
+    writeFileSync(eventsPath, `${JSON.stringify(exportRequest([evented]))}\n`);
+    const fromEvents = await t.callOk(extractDatasetTool, { source: 'otel-files', query: { path: eventsPath }, kind: 'sft' });
+    expect(JSON.parse(readFileSync(t.services.datasets.rowsPath(fromEvents.dataset_id), 'utf8')).messages).toEqual([{ role: 'user', content: 'Ping?' }, { role: 'assistant', content: 'Pong.' }]);
 
     const outside = await t.call('extract_dataset', { source: 'otel-files', query: { path: '/etc/hostname' } });
     expect(errorCode(outside)).toBe('PATH_NOT_ALLOWED');
