@@ -23,7 +23,7 @@ export const DEFAULT_TOOL_GROUPS: readonly ToolGroup[] = ['data', 'train', 'judg
  * defaults < config file (`--config` or FINETUNE_MCP_CONFIG; JSON or YAML) < environment < flags.
  * Areas add their own sections here (datasets, training, evaluation) with defaults.
  */
-export const ConfigSchema = z.object({
+const ConfigSchema = z.object({
   home: z.string().min(1).describe('Workspace root: database and artifacts. Default ~/.finetune-mcp.'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   allowed_roots: z.array(z.string()).describe('Folders tools may read and write besides the workspace (and the MCP roots a client sends). Default: the folder the server starts in, unless that is /, the home folder or a system folder.'),
@@ -76,7 +76,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 /** Settings as written in a config file: every field with a default may be left out, at any depth. */
 export type ConfigOverrides = Partial<z.input<typeof ConfigSchema>>;
 
-export interface LoadConfigInput {
+interface LoadConfigInput {
   argv?: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
   readFile?: (path: string) => string;

@@ -1,7 +1,7 @@
 // The server reports only runtimes it uses itself. TensorFlow.js is a dev dependency that tests use
 // as an independent autodiff oracle; the server never loads it, so server_info does not report it.
 
-export interface OnnxRuntimeInfo {
+interface OnnxRuntimeInfo {
   available: boolean;
   providers: string[];
   version?: string;

@@ -41,7 +41,7 @@ export interface Services {
   startup(): Promise<void>;
 }
 
-export interface ServicesOptions {
+interface ServicesOptions {
   logger: Logger;
   env?: Readonly<Record<string, string | undefined>>;
   /** Replaces the built-in plugin list (tests register their own). */

@@ -7,7 +7,7 @@ import { definePlugin, PLUGIN_API_VERSION, type TrainingCapabilities } from '../
 const LocalConfigSchema = z.object({
   threads: z.number().int().min(1).max(256).optional().describe('ONNX Runtime intra-op threads per training worker, e.g. 2. Default: all cores.'),
 });
-export type LocalPluginConfig = z.infer<typeof LocalConfigSchema>;
+type LocalPluginConfig = z.infer<typeof LocalConfigSchema>;
 
 const capabilities: TrainingCapabilities = {
   methods: ['sft', 'dpo'],
@@ -86,5 +86,3 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
     };
   },
 });
-
-export default localPlugin;

@@ -16,7 +16,7 @@ export const ModalConfigSchema = z.object({
 
 export type ModalConfig = z.infer<typeof ModalConfigSchema>;
 
-export interface ModalAccess {
+interface ModalAccess {
   endpoint: string;
   tokenId: string;
   tokenSecret: string;

@@ -3,7 +3,7 @@ import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const OpenAICompatibleConfigSchema = z.object({
+const OpenAICompatibleConfigSchema = z.object({
   base_url: z.string().url().optional().describe('API root of the server, e.g. "http://127.0.0.1:8000/v1" (vLLM), "http://127.0.0.1:11434/v1" (Ollama), "http://127.0.0.1:8080/v1" (llama.cpp server). Required.'),
   api_key: z.string().min(1).optional().describe('Bearer key, when the server wants one; default the variable named by api_key_env.'),
   api_key_env: z.string().regex(ENV_NAME, 'an environment variable name').default('OPENAI_COMPATIBLE_API_KEY').describe('Environment variable the key is read from when api_key is not set.'),
@@ -13,9 +13,9 @@ export const OpenAICompatibleConfigSchema = z.object({
   timeout_ms: z.number().int().positive().default(120_000),
 });
 
-export type OpenAICompatibleConfig = z.infer<typeof OpenAICompatibleConfigSchema>;
+type OpenAICompatibleConfig = z.infer<typeof OpenAICompatibleConfigSchema>;
 
-export const MISSING_BASE_URL = {
+const MISSING_BASE_URL = {
   reason: 'No endpoint: plugins.openai-compatible.base_url is not set.',
   fix: 'Set plugins.openai-compatible.base_url in the config to the server\u2019s API root (e.g. "http://127.0.0.1:8000/v1" for vLLM) and restart.',
 };
@@ -48,5 +48,3 @@ export const openaiCompatiblePlugin = definePlugin<OpenAICompatibleConfig>({
     return { inference: chatCompletionsProvider({ client, provider, maxTokensField: ctx.config.max_tokens_field, models: ctx.config.models }) };
   },
 });
-
-export default openaiCompatiblePlugin;

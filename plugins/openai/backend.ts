@@ -12,7 +12,7 @@ import { openAIQuote } from './quote.js';
 import { hasEnded } from './status.js';
 
 /** The job-creation body: method and hyperparameters from our frozen config. */
-export function jobCreateBody(spec: TrainingSpec, config: OpenAIConfig, files: { training: string; validation?: string }): OpenAI.FineTuning.JobCreateParams {
+function jobCreateBody(spec: TrainingSpec, config: OpenAIConfig, files: { training: string; validation?: string }): OpenAI.FineTuning.JobCreateParams {
   const { hyperparameters: hp, backend_options: options, method } = spec.config;
   const common = {
     n_epochs: hp.epochs,

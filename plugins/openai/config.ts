@@ -33,7 +33,7 @@ export const OpenAIConfigSchema = z.object({
 
 export type OpenAIConfig = z.infer<typeof OpenAIConfigSchema>;
 
-export interface OpenAICredentials {
+interface OpenAICredentials {
   apiKey: string;
   baseURL?: string;
   organization?: string;

@@ -14,13 +14,13 @@ export interface OpenAIChatMessage {
 }
 
 /** One line of a supervised file: `{messages, tools?}`. */
-export interface OpenAISftExample {
+interface OpenAISftExample {
   messages: OpenAIChatMessage[];
   tools?: unknown[];
 }
 
 /** One line of a DPO file: `{input: {messages}, preferred_output, non_preferred_output}`. */
-export interface OpenAIDpoExample {
+interface OpenAIDpoExample {
   input: { messages: OpenAIChatMessage[]; tools?: unknown[] };
   preferred_output: OpenAIChatMessage[];
   non_preferred_output: OpenAIChatMessage[];
@@ -56,7 +56,7 @@ function messagesOf(value: unknown, file: string, line: number, field: string): 
  * One canonical dataset row (see docs/CONVENTIONS.md) as an OpenAI fine-tuning example.
  * SFT takes chat and completion rows; DPO takes preference rows.
  */
-export function toOpenAIExample(row: unknown, method: 'sft' | 'dpo', file: string, line: number): OpenAIExample {
+function toOpenAIExample(row: unknown, method: 'sft' | 'dpo', file: string, line: number): OpenAIExample {
   if (!row || typeof row !== 'object' || Array.isArray(row)) fail(file, line, '(row)', 'expected a JSON object');
   const r = row as Record<string, unknown>;
   if (method === 'dpo') {
@@ -89,7 +89,7 @@ export function billedMessages(example: OpenAIExample): OpenAIChatMessage[] {
 }
 
 /** Streams canonical rows from a JSONL file, with 1-based line numbers; blank lines are skipped. */
-export async function* readJsonl(path: string): AsyncGenerator<{ line: number; value: unknown }> {
+async function* readJsonl(path: string): AsyncGenerator<{ line: number; value: unknown }> {
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {

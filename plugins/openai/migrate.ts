@@ -8,7 +8,7 @@ import { planTraining } from '../../src/training/plan.js';
 import { OpenAIBackend } from './backend.js';
 import { OPENAI_DEPRECATION_NOTICE } from './models.js';
 
-export interface MigrateInput {
+interface MigrateInput {
   openai_job_id: string;
   base_model: string;
   backend: string;
@@ -26,10 +26,10 @@ export interface MigrateInput {
 }
 
 /** Text metrics both models can be scored with (a remote model gives no token log-probabilities). */
-export const PARITY_METRICS = ['exact_match', 'f1', 'rouge_l', 'chrf'];
+const PARITY_METRICS = ['exact_match', 'f1', 'rouge_l', 'chrf'];
 const PARITY_MAX_NEW_TOKENS = 256;
 
-export interface ParityReport {
+interface ParityReport {
   /** The rows neither model is scored off-sample on: where they come from and whether OpenAI trained on them. */
   held_out: { dataset_id: string; split: 'test' | null; rows: number; source: 'openai_validation_file' | 'test_split'; seen_by_openai: boolean } | null;
   metrics: string[];
@@ -41,7 +41,7 @@ export interface ParityReport {
   notes: string[];
 }
 
-export interface MigrateResult {
+interface MigrateResult {
   openai_job: { id: string; status: string; model: string; fine_tuned_model: string | null; method: 'sft' | 'dpo'; n_epochs: number | null; beta: number | null };
   dataset_id: string;
   validation_dataset_id: string | null;

@@ -4,7 +4,7 @@ import { codeForJobError } from './errors.js';
 import { OPENAI_METRIC_NAMES, mapOpenAIStatus } from './status.js';
 
 /** What has been imported from a job so far (ctx.state, persisted by the host) so a restart imports nothing twice. */
-export interface OpenAICursor {
+interface OpenAICursor {
   training_file?: string;
   validation_file?: string;
   last_event_id?: string;

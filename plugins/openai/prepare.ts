@@ -8,10 +8,10 @@ import { OPENAI_DEPRECATION_NOTICE, openAIModelInfo, pastShutdown, type OpenAIMo
 import { countChatTokens } from './tokens.js';
 
 /** OpenAI refuses training files with fewer examples than this. */
-export const MIN_EXAMPLES = 10;
+const MIN_EXAMPLES = 10;
 const MAX_SUFFIX = 64;
 
-export interface PreparedFiles {
+interface PreparedFiles {
   train_path: string;
   validation_path?: string;
   train: OpenAIExample[];
@@ -42,7 +42,7 @@ export async function prepareFiles(spec: TrainingSpec, config: OpenAIConfig, dir
   return { train_path, train, validation_path, validation, model: openAIModelInfo(spec.config.base_model, config.models) };
 }
 
-export interface TokenEstimate {
+interface TokenEstimate {
   examples: number;
   tokens_per_epoch: number;
   truncated_examples: number;

@@ -25,7 +25,7 @@ export interface PhoenixSpanAnnotation {
   metadata?: Record<string, unknown> | null;
 }
 
-export interface PhoenixClientOptions {
+interface PhoenixClientOptions {
   base_url: string;
   api_key?: string;
   fetch?: typeof fetch;
@@ -36,7 +36,7 @@ export interface PhoenixClientOptions {
   retry_base_ms?: number;
 }
 
-export interface SpanQuery {
+interface SpanQuery {
   project: string;
   start_time?: string;
   end_time?: string;

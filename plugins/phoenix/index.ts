@@ -17,7 +17,7 @@ const PhoenixConfig = z.object({
 });
 
 /** What `extract` accepts: which spans, and which feedback a span needs to become an example. */
-export const PhoenixExtractQuery = z.object({
+const PhoenixExtractQuery = z.object({
   project: z.string().min(1),
   start_time: z.string().optional(),
   end_time: z.string().optional(),
@@ -30,7 +30,7 @@ export const PhoenixExtractQuery = z.object({
   /** …or whose score is at least this. */
   min_score: z.number().optional(),
 });
-export type PhoenixExtractQuery = z.infer<typeof PhoenixExtractQuery>;
+type PhoenixExtractQuery = z.infer<typeof PhoenixExtractQuery>;
 
 /** What `spans` accepts: which spans to read. Feedback filters are the host's (extract_dataset `feedback`). */
 const PhoenixSpansQuery = z.object({
@@ -181,5 +181,3 @@ export const phoenixPlugin = definePlugin({
     };
   },
 });
-
-export default phoenixPlugin;

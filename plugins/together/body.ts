@@ -21,7 +21,7 @@ export function trainingMethod(spec: TrainingSpec): Record<string, unknown> {
 }
 
 /** Our scheduler as Together's: it offers linear and cosine; a constant rate is linear decay to a ratio of 1. */
-export function lrScheduler(spec: TrainingSpec): Record<string, unknown> {
+function lrScheduler(spec: TrainingSpec): Record<string, unknown> {
   const { lr_scheduler } = spec.config.hyperparameters;
   const minRatio = typeof spec.config.backend_options.min_lr_ratio === 'number' ? spec.config.backend_options.min_lr_ratio : 0;
   if (lr_scheduler === 'constant') return { lr_scheduler_type: 'linear', lr_scheduler_args: { min_lr_ratio: 1 } };

@@ -14,7 +14,7 @@ export const TogetherConfigSchema = z.object({
 
 export type TogetherConfig = z.infer<typeof TogetherConfigSchema>;
 
-export const DEFAULT_TOGETHER_URL = 'https://api.together.xyz/v1';
+const DEFAULT_TOGETHER_URL = 'https://api.together.xyz/v1';
 
 export function togetherCredentials(config: TogetherConfig, env: Readonly<Record<string, string | undefined>>): { apiKey: string; baseURL: string } | undefined {
   const apiKey = config.api_key ?? env.TOGETHER_API_KEY;

@@ -11,7 +11,7 @@ import type { CanonicalRow, DatasetManifest, DatasetRecord, GovernanceRecord } f
 import { validateRecords } from './validate.js';
 import { JsonlWriter } from './version-writer.js';
 
-export interface CleanOptions {
+interface CleanOptions {
   dataset_id: string;
   remove_duplicates: boolean;
   remove_near_duplicates: boolean;
@@ -28,14 +28,14 @@ export interface CleanOptions {
   model?: string;
 }
 
-export interface PiiFindingRow {
+interface PiiFindingRow {
   line: number;
   field: string;
   kind: string;
   count: number;
 }
 
-export interface CleanResult {
+interface CleanResult {
   record: DatasetRecord;
   rows_in: number;
   rows_out: number;
@@ -215,4 +215,4 @@ export function logConsent(service: DatasetService, r: GovernanceRecord): void {
     .run(r.consent_log_id, r.dataset_id, r.source_dataset_id, r.actor, r.legal_basis, r.consent_reference, r.purpose, JSON.stringify({ redacted: r.redacted_kinds, custom: r.custom_patterns, found: r.found }), r.findings, r.rows_affected, r.at);
 }
 
-export { consentLog, type ConsentEntry } from './governance.js';
+export { consentLog } from './governance.js';

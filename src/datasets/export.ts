@@ -6,7 +6,7 @@ import type { CanonicalRow, ChatMessage, DatasetStore, ChatRow, ClassificationRo
 import { HashingFileWriter } from './version-writer.js';
 
 export const EXPORT_FORMATS = ['openai_chat', 'openai_dpo', 'jsonl', 'alpaca', 'sharegpt', 'trl_preference', 'csv'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Task types each format can express without loss. */
 const ACCEPTS: Record<ExportFormat, TaskType[]> = {

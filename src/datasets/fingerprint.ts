@@ -13,7 +13,7 @@ export interface Hash64 {
 }
 
 /** One text of a row and the role it belongs to (a chat message, or a field of another layout). */
-export interface RoleText {
+interface RoleText {
   role: string;
   text: string;
 }

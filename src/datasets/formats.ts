@@ -12,7 +12,6 @@ import { normalizeShareGpt } from './formats/sharegpt.js';
 import { describe, FORMAT_FIX, isObject, type Normalized } from './formats/shared.js';
 import type { SourceFormat } from './types.js';
 
-export type { Normalized } from './formats/shared.js';
 
 /** Guesses the source layout of one record from its keys; undefined when no layout fits. */
 export function detectFormat(value: unknown): SourceFormat | undefined {

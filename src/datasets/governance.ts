@@ -3,7 +3,7 @@ import type { DatasetRecord, DatasetStore, GovernanceRecord, RedactionFacts } fr
 export const NOT_STATED = 'not stated by the caller';
 
 /** One row of the append-only consent log, its kinds column read into fields. */
-export interface ConsentEntry extends RedactionFacts {
+interface ConsentEntry extends RedactionFacts {
   id: string;
   redacted_kinds: string[];
   custom_patterns: string[];

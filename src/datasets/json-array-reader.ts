@@ -3,7 +3,7 @@ import { closeSync, readSync } from 'node:fs';
 import { openForRead } from '../workspace/confine.js';
 
 /** One top-level element of a JSON array, located in the file. */
-export interface RawElement {
+interface RawElement {
   /** 0-based position in the array. */
   index: number;
   /** 1-based line of the element's first byte. */
@@ -24,13 +24,8 @@ export interface RawElement {
   too_long: boolean;
 }
 
-/** An element's bytes as a view (valid until the next batch). */
-export function elementBytes(element: RawElement): Buffer {
-  return element.buffer.subarray(element.start, element.end);
-}
-
 /** Where the array's structure broke (not closed, a missing element, bytes after `]`): reading stops there. */
-export interface ArrayProblem {
+interface ArrayProblem {
   line: number;
   offset: number;
   /** The element the problem is in or before. */
@@ -40,7 +35,7 @@ export interface ArrayProblem {
 
 export type ArrayBatch = { elements: RawElement[]; problem?: ArrayProblem };
 
-export interface ReadArrayOptions {
+interface ReadArrayOptions {
   /** Elements longer than this are reported as too long and skipped, never held in memory. */
   maxElementBytes: number;
   chunkBytes?: number;

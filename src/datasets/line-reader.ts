@@ -15,7 +15,7 @@ export interface RawLine {
   too_long: boolean;
 }
 
-export interface ReadLinesOptions {
+interface ReadLinesOptions {
   /** Lines longer than this are reported as too long and skipped, never held in memory. */
   maxLineBytes: number;
   chunkBytes?: number;

@@ -17,7 +17,7 @@ import { FORMAT_TASK, type SourceFormat } from './types.js';
 import { datasetChecks, LineOrderDuplicates, validateRecords, type ValidateOptions, type ValidationResult, type ValidationSummary, type ValidationThresholds } from './validate.js';
 
 /** Files from this size up are validated in two ranges (smaller ones are not worth two thread start-ups). */
-export const PARALLEL_MIN_BYTES = 32 << 20;
+const PARALLEL_MIN_BYTES = 32 << 20;
 /** How far into the file the layout is looked for before the second range starts (else single-threaded). */
 const FORMAT_SCAN_BYTES = 4 << 20;
 
@@ -56,7 +56,7 @@ export interface RangeDone extends Pick<ValidationSummary, 'format' | 'records' 
   labels: Array<[string, number]>;
 }
 
-export interface ParallelOptions {
+interface ParallelOptions {
   /** Files smaller than this take the single-threaded path. */
   minBytes?: number;
   /** Another worker module (tests: one that fails, to prove the fallback). */

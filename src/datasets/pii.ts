@@ -13,7 +13,7 @@ export interface PiiPattern {
   accept?: (match: string, text: string, index: number) => boolean;
 }
 
-export interface PiiFinding {
+interface PiiFinding {
   kind: string;
   /** Offset of the value in the original text (the value itself is never reported). */
   start: number;
@@ -62,7 +62,7 @@ function ipAddress(match: string, text: string, index: number): boolean {
   return true;
 }
 
-export const BUILTIN_PII: Record<Exclude<PiiKind, 'phone'>, PiiPattern> = {
+const BUILTIN_PII: Record<Exclude<PiiKind, 'phone'>, PiiPattern> = {
   email: { name: 'email', placeholder: '[EMAIL]', regex: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
   iban: { name: 'iban', placeholder: '[IBAN]', regex: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g, accept: (m) => ibanValid(m) },
   credit_card: { name: 'credit_card', placeholder: '[CREDIT_CARD]', regex: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g, accept: (m) => cardNumber(m) },
@@ -75,7 +75,7 @@ export const BUILTIN_PII: Record<Exclude<PiiKind, 'phone'>, PiiPattern> = {
 };
 
 /** Phone numbers: international ones of every country, national ones in the formats of `regions` (libphonenumber). */
-export function phonePattern(regions: readonly string[] = DEFAULT_PII_REGIONS): PiiPattern {
+function phonePattern(regions: readonly string[] = DEFAULT_PII_REGIONS): PiiPattern {
   return { name: 'phone', placeholder: '[PHONE]', regex: new RegExp(PHONE_CANDIDATE), accept: phoneAcceptor(regions) };
 }
 

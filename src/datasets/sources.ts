@@ -22,7 +22,7 @@ export interface SourceRecord {
   fingerprint?: Hash64;
 }
 
-export type SourceKind = 'jsonl' | 'json' | 'csv' | 'tsv' | 'txt';
+type SourceKind = 'jsonl' | 'json' | 'csv' | 'tsv' | 'txt';
 
 export interface ReadSourceOptions {
   maxLineBytes: number;
@@ -81,11 +81,6 @@ export async function sourceFiles(path: string): Promise<string[]> {
     throw new FinetuneError('FILE_ERROR', `Folder '${path}' holds no .jsonl, .json, .csv, .tsv or .txt files.`, { details: { file: path, field: 'path' } });
   }
   return files;
-}
-
-/** Reads every record of a file or folder, never stopping at a bad line. */
-export async function* readSource(path: string, options: ReadSourceOptions): AsyncGenerator<SourceRecord> {
-  for await (const batch of readSourceBatches(path, options)) yield* batch;
 }
 
 /** readSource in batches (a chunk's worth of JSON Lines at a time): the fast path for large files. */

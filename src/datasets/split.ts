@@ -9,7 +9,7 @@ import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecor
 import { JsonlWriter } from './version-writer.js';
 import { mulberry32 } from '../random.js';
 
-export interface SplitOptions {
+interface SplitOptions {
   dataset_id: string;
   train: number;
   validation: number;
@@ -21,7 +21,7 @@ export interface SplitOptions {
   group_by?: string;
 }
 
-export interface LeakageReport {
+interface LeakageReport {
   /** Rows whose exact content also appears in another split. */
   exact: Record<string, number>;
   /** Rows equal to a row of another split up to case, punctuation and whitespace. */
@@ -29,7 +29,7 @@ export interface LeakageReport {
   examples: Array<{ kind: 'exact' | 'normalized'; split: SplitName; line: number; other_split: SplitName; other_line: number }>;
 }
 
-export interface SplitResult {
+interface SplitResult {
   record: DatasetRecord;
   groups: number;
   strata?: Record<string, Record<SplitName, number>>;
@@ -38,7 +38,7 @@ export interface SplitResult {
 
 
 /** Reads a value by a JSON path such as "label", "messages[0].content" or "messages.0.content". */
-export function valueAt(row: unknown, path: string): unknown {
+function valueAt(row: unknown, path: string): unknown {
   const parts = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean);
   let node: unknown = row;
   for (const part of parts) {
@@ -174,7 +174,7 @@ function normalizedKey(task: TaskType, row: CanonicalRow): Hash64 {
 }
 
 /** Deals shuffled groups per stratum to the split with the largest remaining shortfall against its target. */
-export function dealGroups(groupStratum: string[], groupSize: ArrayLike<number>, ratios: Record<SplitName, number>, seed: number): number[] {
+function dealGroups(groupStratum: string[], groupSize: ArrayLike<number>, ratios: Record<SplitName, number>, seed: number): number[] {
   const random = mulberry32(seed);
   const byStratum = new Map<string, number[]>();
   groupStratum.forEach((s, g) => {

@@ -5,7 +5,7 @@ import { readUserJson } from '../workspace/confine.js';
 import { chatRenderer } from './tokenizers.js';
 import type { ChatRow, CompletionRow } from './types.js';
 
-export interface ChatTemplate {
+interface ChatTemplate {
   /** Where the template came from: "inline" or the tokenizer_config.json path. */
   origin: string;
   template: string;

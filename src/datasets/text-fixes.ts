@@ -13,7 +13,7 @@ const INVISIBLE = /\uFEFF|\u200B|\u2060/g;
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
 
 /** UTF-8 text that was decoded as Latin-1/Windows-1252 once ("cafÃ©" → "café"), when re-decoding is clean. */
-export function fixMojibake(text: string): string {
+function fixMojibake(text: string): string {
   if (!MOJIBAKE.test(text)) return text;
   const bytes = Buffer.from(text, 'latin1');
   if ([...text].some((c) => c.charCodeAt(0) > 0xff)) return text;

@@ -19,7 +19,7 @@ export interface EvalCase {
   text?: string;
 }
 
-export interface CaseSource {
+interface CaseSource {
   dataset_id?: string;
   path?: string;
   split?: 'train' | 'validation' | 'test';

@@ -7,7 +7,7 @@ import { generateForModels } from './runners/generate-all.js';
 import { textScorer, defaultTextMetrics } from './text-scorer.js';
 import type { EvalCase } from './cases.js';
 
-export interface CompareArgs {
+interface CompareArgs {
   models?: Array<{ model_id?: string; job_id?: string; adapter_path?: string; version?: string; label?: string }>;
   outputs_path?: string;
   baseline?: string;

@@ -64,7 +64,7 @@ export interface ComparisonResult {
 const ALPHA = 0.05;
 
 /** Compares candidates with the baseline on the same cases: metrics, paired significance, judge win-rate, a verdict. */
-export async function compareOutputs(input: {
+async function compareOutputs(input: {
   cases: EvalCase[];
   baseline: ModelOutputs;
   candidates: ModelOutputs[];
@@ -181,7 +181,7 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toPrecision(3);
 }
 
-export interface ComparisonRecordInput {
+interface ComparisonRecordInput {
   services: Services;
   cases: EvalCase[];
   dataset_label: string;

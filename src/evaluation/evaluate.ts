@@ -15,7 +15,7 @@ import type { CaseScore } from './runners/model-runner.js';
 import { openRunner } from './runners/open.js';
 import { TEXT_METRICS, textScorer } from './text-scorer.js';
 
-export interface EvaluateArgs extends ModelRefInput {
+interface EvaluateArgs extends ModelRefInput {
   dataset_id?: string;
   path?: string;
   split?: 'train' | 'validation' | 'test';
@@ -29,12 +29,11 @@ export interface EvaluateArgs extends ModelRefInput {
   detail?: boolean;
 }
 
-/** Default number of sample outputs, and how much of each text a sample shows without detail. */
-export { DEFAULT_SAMPLES };
+/** How much of each text a sample shows without detail. */
 const SAMPLE_CHARS = 200;
 const DETAIL_PER_EXAMPLE = 50;
 
-export interface PerExample {
+interface PerExample {
   line: number;
   nll: number | null;
   tokens: number | null;
@@ -47,7 +46,7 @@ const SCORE_METRICS = ['perplexity', 'mean_token_loss', 'answer_perplexity'] as 
 const CLASSIFICATION_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'] as const;
 
 /** Metrics by task when none are asked for: likelihood always; text or label metrics when rows carry answers. */
-export function defaultMetrics(task: string): string[] {
+function defaultMetrics(task: string): string[] {
   if (task === 'text') return ['perplexity', 'mean_token_loss'];
   if (task === 'classification') return ['perplexity', 'mean_token_loss', 'accuracy', 'macro_f1'];
   return ['perplexity', 'mean_token_loss', 'answer_perplexity', 'bleu', 'chrf', 'rouge_1', 'rouge_2', 'rouge_l', 'exact_match', 'f1'];

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const GateSchema = z.object({
+const GateSchema = z.object({
   metric: z.string().min(1).describe('Metric name as tools report it, e.g. "bleu", "rouge_l", "win_rate", "macro_f1".'),
   comparator: z.enum(['>=', '<=']).default('>=').describe('">=" for scores (higher is better), "<=" for losses and perplexity.'),
   threshold: z.number().describe('The value the metric must reach, on the metric\'s own scale (BLEU 0–100, ROUGE 0–1).'),

@@ -12,7 +12,7 @@ import { signTestPValue } from './sign-test.js';
  * criterion); the A/B-to-model key stays in the workspace. record reads the filled sheet back.
  */
 
-export const DEFAULT_CRITERIA = ['accuracy', 'helpfulness', 'safety'];
+const DEFAULT_CRITERIA = ['accuracy', 'helpfulness', 'safety'];
 const VERDICTS = new Map([['a', 'a'], ['b', 'b'], ['tie', 'tie'], ['t', 'tie'], ['=', 'tie']]);
 
 interface KeyItem {

@@ -18,13 +18,12 @@ import { RougeScorer } from './metrics/rouge.js';
 import { exactMatch, maxOverReferences, tokenF1 } from './metrics/squad.js';
 import { CLASSIFICATION_METRICS, TEXT_METRICS } from './score-metrics.js';
 
-export { CLASSIFICATION_METRICS, TEXT_METRICS };
 
 /** score_outputs metric name → rouge-score type. */
 const ROUGE_TYPES = { rouge_1: 'rouge1', rouge_2: 'rouge2', rouge_l: 'rougeL', rouge_lsum: 'rougeLsum' } as const;
-export type ScoreMetric = (typeof TEXT_METRICS)[number] | (typeof CLASSIFICATION_METRICS)[number];
+type ScoreMetric = (typeof TEXT_METRICS)[number] | (typeof CLASSIFICATION_METRICS)[number];
 
-export interface ScoreOutputsOptions {
+interface ScoreOutputsOptions {
   /** Which metrics; default: every metric of the file's kind. */
   metrics?: readonly string[];
   bleu_tokenize?: BleuTokenizer;
@@ -40,7 +39,7 @@ export interface ScoreOutputsOptions {
   onProgress?: (rows: number) => void | Promise<void>;
 }
 
-export interface ScoredExample {
+interface ScoredExample {
   line: number;
   prediction: string;
   references?: string[];
@@ -48,7 +47,7 @@ export interface ScoredExample {
   scores: Record<string, number>;
 }
 
-export interface ScoreOutputsResult {
+interface ScoreOutputsResult {
   kind: 'text' | 'classification';
   rows: number;
   metrics: Record<string, number>;

@@ -5,7 +5,7 @@ import { FinetuneError } from '../errors.js';
 import type { ExportResult } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 
-export interface ExportArgs {
+interface ExportArgs {
   model_id?: string;
   job_id?: string;
   adapter_path?: string;

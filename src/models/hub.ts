@@ -13,7 +13,7 @@ import type { Logger } from '../observability/logger.js';
  * hash the Hub reports (sha256 of LFS files, git blob sha1 of small files) before it is used.
  */
 
-export interface HubDownloadOptions {
+interface HubDownloadOptions {
   repo: string;
   revision?: string;
   cacheDir: string;
@@ -25,7 +25,7 @@ export interface HubDownloadOptions {
   onFile?: (path: string, index: number, total: number) => void | Promise<void>;
 }
 
-export interface HubDownloadResult {
+interface HubDownloadResult {
   snapshot_dir: string;
   commit: string;
   files: string[];
@@ -56,7 +56,7 @@ const SHARD = /^model-\d+-of-\d+\.safetensors$/;
 type HubLib = typeof import('@huggingface/hub');
 
 /** Translates a Hub failure once, here: 404 → NOT_FOUND, 401/403 (gated, private) → AUTH_INVALID, else UPSTREAM_ERROR. */
-export function translateHubError(error: unknown, repo: string, hubUrl: string): FinetuneError {
+function translateHubError(error: unknown, repo: string, hubUrl: string): FinetuneError {
   if (error instanceof FinetuneError) return error;
   const e = error as { statusCode?: number; requestId?: string; message?: string; name?: string };
   const request = e.requestId ? ` (request id ${e.requestId})` : '';

@@ -6,7 +6,7 @@ import { readSafetensorsShapes } from './files/safetensors.js';
 import { loadTokenizer } from './files/tokenizer.js';
 import type { ModelRecord } from './service.js';
 
-export interface ModelInspection {
+interface ModelInspection {
   config: ModelConfig;
   weights: { tensors: number; dtypes: string[] };
   tokenizer: {

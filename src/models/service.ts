@@ -31,7 +31,7 @@ export interface ModelRecord {
   created_at: string;
 }
 
-export interface ImportOptions {
+interface ImportOptions {
   /** llama2.c sources: the tokenizer.bin (default: tokenizer.bin beside the checkpoint). */
   tokenizer?: string;
   name?: string;
@@ -41,7 +41,7 @@ export interface ImportOptions {
   progress?: (done: number, total: number, message: string) => void | Promise<void>;
 }
 
-export interface ModelServiceOptions {
+interface ModelServiceOptions {
   workspace: Workspace;
   logger: Logger;
   settings?: ModelSettings;

@@ -9,10 +9,10 @@
  * stays scrubbed for the life of the process, whichever workspace or session later runs.
  */
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** Environment variables that hold secrets, named for readers; any variable named like a secret counts too. */
-export const SECRET_ENV_VARS = [
+const SECRET_ENV_VARS = [
   'OPENAI_API_KEY',
   'TOGETHER_API_KEY',
   'PHOENIX_API_KEY',
@@ -28,7 +28,7 @@ export const SECRET_ENV_VARS = [
 ] as const;
 
 /** Values shorter than this are not scrubbed as text (a 3-letter "key" would garble every message); real keys are far longer. */
-export const MIN_SECRET_LENGTH = 8;
+const MIN_SECRET_LENGTH = 8;
 
 /** A word of a variable or config key name that makes its value a secret: OPENAI_API_KEY, token_secret, apiKey, password. */
 const SECRET_WORDS = new Set(['key', 'apikey', 'token', 'secret', 'password', 'passwd', 'credential', 'credentials']);
@@ -44,7 +44,7 @@ let pattern: RegExp | undefined;
 let processEnvSeen = false;
 
 /** True when a variable or config key of this name holds a secret (by its words: api_key, MODAL_TOKEN_ID, apiKey). */
-export function isSecretName(name: string): boolean {
+function isSecretName(name: string): boolean {
   const words = name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()
@@ -53,7 +53,7 @@ export function isSecretName(name: string): boolean {
 }
 
 /** Adds values to scrub from now on (empty and too-short values are ignored). */
-export function registerSecrets(values: Iterable<string | undefined | null>): void {
+function registerSecrets(values: Iterable<string | undefined | null>): void {
   let added = false;
   for (const value of values) {
     if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH || registered.has(value)) continue;

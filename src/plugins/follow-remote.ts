@@ -2,7 +2,7 @@ import { toFinetuneError, type FinetuneError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { JobSink } from './providers.js';
 
-export interface FollowOptions {
+interface FollowOptions {
   /** First wait between polls; it grows ×1.5 while nothing changes, up to maxMs, and resets on change. */
   initialMs: number;
   maxMs: number;
@@ -12,7 +12,7 @@ export interface FollowOptions {
   onError(error: FinetuneError): 'continue' | 'stop';
 }
 
-export interface Follower {
+interface Follower {
   /** Polls now instead of waiting for the timer (after a cancel, say). */
   nudge(): void;
   /** Stops polling; the remote job is untouched. */

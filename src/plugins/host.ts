@@ -14,7 +14,7 @@ import {
   type WorkerLedger,
 } from './types.js';
 
-export interface PluginStatus {
+interface PluginStatus {
   name: string;
   version: string;
   description: string;
@@ -35,7 +35,7 @@ interface Entry {
   providers?: Promise<PluginProviders>;
 }
 
-export interface PluginHostOptions {
+interface PluginHostOptions {
   /** Where each plugin's own folder goes: `<plugins_dir>/<name>` becomes its `ctx.data_dir`. */
   pluginsDir: string;
   workers: WorkerLedger;

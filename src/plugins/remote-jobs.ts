@@ -24,7 +24,7 @@ import {
  */
 
 /** A followed remote job: cancel reaches the provider; detach stops following here (the job runs on). */
-export interface RemoteJobHandle extends JobHandle {
+interface RemoteJobHandle extends JobHandle {
   detach(): void;
   /** Settles when following stops: the job ended, polling gave up, or it was detached. */
   readonly followed: Promise<void>;
@@ -37,7 +37,7 @@ export interface RemoteJobRunner {
   attach(remote_id: string, spec: TrainingSpec, sink: JobSink): Promise<RemoteJobHandle>;
 }
 
-export interface RemoteJobOptions {
+interface RemoteJobOptions {
   /** The plugin's name: it names the provider in events and messages. */
   name: string;
   logger: Logger;

@@ -1,7 +1,7 @@
 import { metricDirection } from './metric-direction.js';
 import type { Lineage, ModelVersion } from './types.js';
 
-export interface MetricDelta {
+interface MetricDelta {
   metric: string;
   a: number | null;
   b: number | null;
@@ -11,7 +11,7 @@ export interface MetricDelta {
   better: 'a' | 'b' | 'same' | 'unknown';
 }
 
-export interface VersionComparison {
+interface VersionComparison {
   a: string;
   b: string;
   metrics: MetricDelta[];

@@ -3,7 +3,7 @@ import type { Services } from '../services.js';
 import { isRanked, metricDirection, type MetricDirection } from './metric-direction.js';
 import { lookupJob } from './sources.js';
 
-export interface ExperimentRun {
+interface ExperimentRun {
   run_id: string;
   experiment: string;
   run_name: string;
@@ -14,7 +14,7 @@ export interface ExperimentRun {
   created_at: string;
 }
 
-export interface LogRunInput {
+interface LogRunInput {
   experiment?: string;
   project?: string;
   run_name?: string;
@@ -140,7 +140,7 @@ export class Experiments {
   }
 }
 
-export interface MetricRanking {
+interface MetricRanking {
   metric: string;
   values: Array<number | null>;
   /** The best run, or null when the metric is not ranked (context or unknown direction). */
@@ -150,7 +150,7 @@ export interface MetricRanking {
   note?: string;
 }
 
-export interface RunsComparison {
+interface RunsComparison {
   runs: Array<{ run_id: string; run_name: string; experiment: string }>;
   /** Params whose value differs between runs (the ones that explain the metric differences). */
   varying_params: Array<{ param: string; values: unknown[] }>;

@@ -3,7 +3,7 @@ import { describeGate } from './registry.js';
 import { betterLabel } from './metric-direction.js';
 import type { AliasEvent, GateOutcome, ModelVersion } from './types.js';
 
-export interface CardInputs {
+interface CardInputs {
   version: ModelVersion;
   gates: GateOutcome[];
   history: AliasEvent[];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Workspace } from '../workspace/workspace.js';
 
 /** A registry folder younger than this may belong to a register_model that has not committed its row yet. */
-export const ORPHAN_GRACE_MS = 60 * 60 * 1000;
+const ORPHAN_GRACE_MS = 60 * 60 * 1000;
 
 /**
  * register_model copies the adapter into `registry/<mv_id>/` (renamed into place whole), then inserts

@@ -8,7 +8,7 @@ import type { AliasEvent, GateChecker, GateOutcome, Lineage, ModelVersion } from
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const ALIAS_RE = /^[a-z][a-z0-9_-]{0,39}$/;
 
-export interface RegisterInput {
+interface RegisterInput {
   name: string;
   version: string;
   job_id?: string;

@@ -12,7 +12,7 @@ export const GateSchema = z.object({
   message: z.string().optional().describe('Why it failed, when it did.'),
 });
 
-export const LineageSchema = z.object({
+const LineageSchema = z.object({
   base_model: z.string().nullable().describe('Base model id or name, e.g. "mdl_01j…" or "stories260K".'),
   dataset_id: z.string().nullable().describe('Dataset version the adapter was trained on, e.g. "ds_01j…".'),
   dataset_hash: z.string().nullable().describe("That dataset version's content hash (sha256 hex)."),

@@ -14,7 +14,7 @@ import { JobLedger } from '../training/ledger.js';
  * rest of the code does not depend on how the other areas store them.
  */
 
-export interface JobFacts {
+interface JobFacts {
   job_id: string;
   state: string;
   config?: TrainingConfigRecord;
@@ -46,7 +46,7 @@ export function lookupJob(services: Services, jobId: string): JobFacts {
   };
 }
 
-export interface DatasetFacts {
+interface DatasetFacts {
   dataset_id: string;
   task_type: string;
   content_hash: string;

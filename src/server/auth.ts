@@ -18,7 +18,7 @@ export function bearerTokenMatches(header: string | undefined, expected: string)
 const WILDCARD = new Set(['0.0.0.0', '::', '[::]', '']);
 
 /** The host name of a `Host` header or an allowed-hosts entry, lower case, port dropped (`[::1]` keeps its brackets); undefined when unparsable. */
-export function hostnameOf(value: string): string | undefined {
+function hostnameOf(value: string): string | undefined {
   try {
     const url = new URL(`http://${value.trim()}`);
     return url.username || url.password || url.pathname !== '/' || url.search || url.hash ? undefined : url.hostname;
@@ -28,7 +28,7 @@ export function hostnameOf(value: string): string | undefined {
 }
 
 /** The serialised origin (`scheme://host[:port]`, default port dropped) of an `Origin` header or an allowed-origins entry; undefined for `null` or garbage. */
-export function originOf(value: string): string | undefined {
+function originOf(value: string): string | undefined {
   try {
     const url = new URL(value.trim());
     return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
@@ -37,7 +37,7 @@ export function originOf(value: string): string | undefined {
   }
 }
 
-export interface RequestGuardOptions {
+interface RequestGuardOptions {
   /** The address the server listens on: a specific one is an allowed Host name besides the loopback names. */
   bindHost: string;
   /** With no token, only requests without an `Origin` (non-browser clients) are served. */

@@ -14,7 +14,7 @@ import { attachJobSubscriptions } from './resources/jobs-resource.js';
 import { LedgerTaskStore, registerStartTrainingTask } from './job-tasks.js';
 import type { AnyToolDefinition } from './tool.js';
 
-export interface ServerDeps {
+interface ServerDeps {
   services: Services;
   /** Tools to register instead of the built-in ones (a tool outside every group is always listed). */
   tools?: readonly AnyToolDefinition[];

@@ -12,7 +12,7 @@ interface Session {
   streams: number;
 }
 
-export interface HttpSessionOptions {
+interface HttpSessionOptions {
   idleMs: number;
   max: number;
   logger: Logger;

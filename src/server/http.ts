@@ -15,7 +15,7 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
-export interface HttpServeOptions {
+interface HttpServeOptions {
   host: string;
   port: number;
   token?: string;

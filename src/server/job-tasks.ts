@@ -39,7 +39,7 @@ const MIN_POLL_MS = 500;
 const MAX_POLL_MS = 30_000;
 
 /** About 20 polls over the plan's estimated run time, within 0.5–30 s; 2 s when there is no estimate. */
-export function pollIntervalFor(estimated_s: number | undefined): number {
+function pollIntervalFor(estimated_s: number | undefined): number {
   if (estimated_s === undefined || !Number.isFinite(estimated_s) || estimated_s < 0) return POLL_MS;
   return Math.round(Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, (estimated_s * 1000) / 20)));
 }

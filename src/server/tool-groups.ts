@@ -114,7 +114,7 @@ function pruneSchema(node: unknown, drop: (key: string, value: unknown) => boole
 }
 
 /** An input schema as listed: what zod makes of the tool's input, less the members that constrain nothing. */
-export function listedInputSchema(schema: JsonSchema): JsonSchema {
+function listedInputSchema(schema: JsonSchema): JsonSchema {
   return pruneSchema(schema, isNoOp) as JsonSchema;
 }
 
@@ -126,7 +126,7 @@ export function listedInputSchema(schema: JsonSchema): JsonSchema {
  * description and the input schema) stays whole. The tool's zod schema keeps every description and
  * constraint, and the server checks each result against it before sending it.
  */
-export function compactOutputSchema(schema: JsonSchema): JsonSchema {
+function compactOutputSchema(schema: JsonSchema): JsonSchema {
   const pruned = pruneSchema(
     schema,
     (key, value) => key === 'description' || key === 'required' || key === '$schema' || (key === 'additionalProperties' && value === false) || isNoOp(key, value),

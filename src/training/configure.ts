@@ -14,7 +14,7 @@ import { JobLedger, type StoredConfig } from './ledger.js';
 import type { TrainingSettings } from './settings.js';
 import { resolveHyperparameters } from './templates.js';
 
-export interface ConfigureInput {
+interface ConfigureInput {
   base_model?: string;
   dataset_id?: string;
   method?: 'sft' | 'dpo' | 'auto';
@@ -29,7 +29,7 @@ export interface ConfigureInput {
   from_text?: string;
 }
 
-export interface ConfigureResult {
+interface ConfigureResult {
   config: StoredConfig;
   method_reason: string;
   notes: string[];
@@ -40,7 +40,7 @@ export interface ConfigureResult {
 const UNDECLARED_TASKS: Record<'sft' | 'dpo', string[]> = { sft: ['chat', 'completion', 'text'], dpo: ['preference'] };
 
 /** The task types each method of this backend trains (its declaration, or the undeclared default). */
-export function trainableTasks(caps: TrainingCapabilities): Record<'sft' | 'dpo', string[]> {
+function trainableTasks(caps: TrainingCapabilities): Record<'sft' | 'dpo', string[]> {
   const declared = (m: 'sft' | 'dpo') => (caps.methods.includes(m) ? (caps.tasks?.[m] ?? UNDECLARED_TASKS[m]) : []);
   return { sft: declared('sft'), dpo: declared('dpo') };
 }
@@ -168,7 +168,7 @@ function mergeDocument(services: TrainingDeps, input: ConfigureInput): ConfigDoc
  * sft/dpo as asked (checked against the data), or the auto choice with its reason. `tasks` is what
  * each method of the chosen backend trains: auto picks only among those.
  */
-export function chooseMethod(
+function chooseMethod(
   requested: 'sft' | 'dpo' | 'auto',
   dataset: DatasetFacts,
   settings: TrainingSettings,

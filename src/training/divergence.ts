@@ -16,12 +16,12 @@ import type { Guardrails } from './job-records.js';
  */
 
 /** The absolute margin by method, in loss units, and why that size. */
-export const LOSS_SCALES: Record<string, { margin: number; why: string }> = {
+const LOSS_SCALES: Record<string, { margin: number; why: string }> = {
   sft: { margin: 1, why: 'token cross-entropy in nats: +1 means the targets became e ≈ 2.7× less likely' },
   dpo: { margin: Math.LN2, why: '−log σ(0) = ln 2 ≈ 0.693 is the loss of a policy no better than its reference' },
 };
 
-export interface DivergenceTrip {
+interface DivergenceTrip {
   rule: 'nan_loss' | 'exploding_loss' | 'grad_norm_spike';
   message: string;
   data: Record<string, unknown>;
@@ -30,7 +30,7 @@ export interface DivergenceTrip {
 const GRAD_WINDOW = 50;
 const GRAD_MIN_POINTS = 10;
 
-export function lossMargin(method: string, guardrails: Pick<Guardrails, 'explode_margin'>): number {
+function lossMargin(method: string, guardrails: Pick<Guardrails, 'explode_margin'>): number {
   return guardrails.explode_margin ?? (LOSS_SCALES[method] ?? LOSS_SCALES.sft).margin;
 }
 

@@ -191,7 +191,7 @@ export function kvDimension(m: Pick<ModelFacts, 'hidden_size' | 'heads' | 'kv_he
 }
 
 /** "Llama-3-8B", "qwen2.5-0.5b-instruct" → 8e9, 5e8; undefined when the name says nothing. */
-export function parametersFromName(name: string): number | undefined {
+function parametersFromName(name: string): number | undefined {
   const match = /(\d+(?:\.\d+)?)\s*([bm])(?![a-z])/i.exec(name);
   if (!match) return undefined;
   return Number(match[1]) * (match[2].toLowerCase() === 'b' ? 1e9 : 1e6);

@@ -16,7 +16,7 @@ import { configureAlerts, deliverDue } from './webhook.js';
 /** Attempts (first run + automatic resumes) before auto_resume gives up on a job that keeps dying. */
 const MAX_AUTO_ATTEMPTS = 3;
 
-export type JobListener = (job: JobRecord) => void;
+type JobListener = (job: JobRecord) => void;
 
 /**
  * Runs jobs on backends and keeps the ledger true: a per-backend queue, cancel and resume,
@@ -476,7 +476,7 @@ export class JobManager {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export interface StartInput {
+interface StartInput {
   config_id?: string;
   plan_id?: string;
   /** The job id to use (an MCP task's id); ignored when the start returns an existing job. */
@@ -485,7 +485,7 @@ export interface StartInput {
   idempotency_key?: string;
 }
 
-export type ResumeBudget = Pick<JobPolicy, 'max_runtime_s' | 'max_cost_usd'>;
+type ResumeBudget = Pick<JobPolicy, 'max_runtime_s' | 'max_cost_usd'>;
 
 /** A start key reused with other arguments (another config or plan) is a mistake, not a retry. */
 function sameStart(job: JobRecord, input: StartInput): JobRecord {

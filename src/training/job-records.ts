@@ -5,7 +5,7 @@ import type { TrainingConfigRecord } from '../plugins/providers.js';
 export const JOB_STATUSES = ['queued', 'preparing', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['preparing', 'running'];
 
 /**

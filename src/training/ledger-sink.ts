@@ -4,7 +4,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { isJobStatus, isTerminal, JobLedger } from './ledger.js';
 import { checkRuntimePolicies, createMetricPolicies } from './policies.js';
 
-export interface LedgerSinkOptions {
+interface LedgerSinkOptions {
   /** Called after every write, e.g. to wake watchers in the same process. */
   onChange?: (job_id: string) => void;
 }

@@ -6,7 +6,7 @@ import { resolveInputs, type TrainingInputs } from './inputs.js';
 import { JobLedger, type PlanRecord, type StoredConfig } from './ledger.js';
 import { buildSpec } from './spec.js';
 
-export interface PlanInput {
+interface PlanInput {
   config_id: string;
   max_cost_usd?: number;
   max_runtime_s?: number;

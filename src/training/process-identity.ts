@@ -55,7 +55,7 @@ function procStart(pid: number): string | null {
  * where none could be read, or before starts were recorded) trusts the pid; a start that can no
  * longer be read means the process is gone.
  */
-export function sameProcess(pid: number, start: string | null | undefined): boolean {
+function sameProcess(pid: number, start: string | null | undefined): boolean {
   if (!start) return true;
   return processStart(pid, { proc: start.startsWith('linux:') }) === start;
 }

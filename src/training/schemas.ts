@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** Output schemas the training tools share (estimate inside plan_training, events in monitor and resources). */
 
-export const FigureSchema = z.object({
+const FigureSchema = z.object({
   value: z.number().describe('The number, e.g. 1.25.'),
   unit: z.string().describe('Its unit, e.g. "GB", "tokens", "s", "USD".'),
   formula: z.string().describe('How it was computed, e.g. "parameters × 2 bytes".'),

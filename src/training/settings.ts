@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** Dense BF16/FP16 tensor throughput (TFLOP/s, no sparsity) and memory (GB), from NVIDIA datasheets. */
-export const DEFAULT_DEVICES: Record<string, { tflops: number; memory_gb: number; mfu?: number }> = {
+const DEFAULT_DEVICES: Record<string, { tflops: number; memory_gb: number; mfu?: number }> = {
   H100: { tflops: 989, memory_gb: 80 },
   'A100-80GB': { tflops: 312, memory_gb: 80 },
   'A100-40GB': { tflops: 312, memory_gb: 40 },

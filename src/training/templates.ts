@@ -63,7 +63,7 @@ export const TEMPLATES = {
   },
 } as const satisfies Record<string, { description: string; values: Partial<TrainingHyperparameters> }>;
 
-export type TemplateName = keyof typeof TEMPLATES;
+type TemplateName = keyof typeof TEMPLATES;
 export const TEMPLATE_NAMES = Object.keys(TEMPLATES) as TemplateName[];
 
 /**

@@ -24,7 +24,7 @@ export const JobSummarySchema = z.object({
   started_at: z.string().nullable().describe('ISO time it started running.'),
   finished_at: z.string().nullable().describe('ISO time it ended.'),
 });
-export type JobSummary = z.infer<typeof JobSummarySchema>;
+type JobSummary = z.infer<typeof JobSummarySchema>;
 
 export function summarizeJob(job: JobRecord): JobSummary {
   const code = job.error_code as ErrorCode | null;

@@ -11,7 +11,7 @@ import type { Db } from '../workspace/database.js';
  * until the one before it is delivered or given up. Every attempt is logged in `alert_deliveries`.
  */
 
-export interface AlertOptions {
+interface AlertOptions {
   /** First retry after this many ms, doubling each attempt (capped at 5 minutes). */
   retry_ms: number;
   /** Attempts before an alert is given up as `failed`. */
@@ -21,14 +21,14 @@ export interface AlertOptions {
   fetch: typeof fetch;
 }
 
-export const DEFAULT_ALERT_OPTIONS: AlertOptions = { retry_ms: 1000, max_attempts: 10, timeout_ms: 5000, fetch: (...args) => fetch(...args) };
+const DEFAULT_ALERT_OPTIONS: AlertOptions = { retry_ms: 1000, max_attempts: 10, timeout_ms: 5000, fetch: (...args) => fetch(...args) };
 
 /** Event types that are alerts; a terminal status change adds `job_ended`. */
 export const ALERT_EVENTS: ReadonlySet<string> = new Set(['budget_warning', 'budget_exceeded', 'guardrail_warning', 'guardrail_stop']);
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
-export interface AlertRow {
+interface AlertRow {
   alert_id: number;
   job_id: string;
   event_seq: number | null;
@@ -43,7 +43,7 @@ export interface AlertRow {
   delivered_at: string | null;
 }
 
-export interface AlertDelivery {
+interface AlertDelivery {
   alert_id: number;
   attempt: number;
   time: string;
@@ -106,7 +106,7 @@ export function configureAlerts(db: Db, options: Partial<AlertOptions>): void {
 }
 
 /** Starts a delivery round soon (after the current transaction commits); never throws. */
-export function scheduleDelivery(db: Db): void {
+function scheduleDelivery(db: Db): void {
   setImmediate(() => void deliverDue(db));
 }
 

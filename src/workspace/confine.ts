@@ -24,7 +24,7 @@ export function activeRoots(): readonly string[] | undefined {
   return scope.getStore();
 }
 
-export const HOW_TO_ALLOW =
+const HOW_TO_ALLOW =
   'Add the folder to allowed_roots (config file, or FINETUNE_MCP_ALLOWED_ROOTS=/a:/b in the server environment), start the server from that folder, or open it as a root in the MCP client.';
 
 /** Follows symlinks of the longest existing prefix, so a link cannot smuggle a path out of a root. */
@@ -57,7 +57,7 @@ const SHARED_FOLDERS = ['/var', '/var/tmp', '/tmp', '/opt', '/srv', '/mnt', '/me
  * Whether a folder is too broad to be allowed without being named: the filesystem root, the home
  * folder or a folder above it, a system folder (or inside one), or a shared top folder like /tmp.
  */
-export function isBroadFolder(path: string, home = homedir()): boolean {
+function isBroadFolder(path: string, home = homedir()): boolean {
   const folder = resolve(path);
   if (folder === parse(folder).root) return true;
   if (isInside(folder, resolve(home))) return true;

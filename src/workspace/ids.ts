@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Record kinds and the prefix of their ids, so an id says what it names (`ds_…`, `job_…`). */
-export const ID_PREFIXES = {
+const ID_PREFIXES = {
   dataset: 'ds',
   config: 'cfg',
   plan: 'plan',
@@ -31,9 +31,4 @@ export function newId(kind: RecordKind, now: number = Date.now()): string {
   }
   const random = Array.from(randomBytes(10), (b) => ALPHABET[b % 32]).join('');
   return `${ID_PREFIXES[kind]}_${time}${random}`;
-}
-
-export function idKind(id: string): RecordKind | undefined {
-  const prefix = id.split('_', 1)[0];
-  return (Object.keys(ID_PREFIXES) as RecordKind[]).find((k) => ID_PREFIXES[k] === prefix);
 }

@@ -20,7 +20,7 @@ const DELETABLE = {
   datasets: { table: 'datasets', key: 'id' },
   jobs: { table: 'jobs', key: 'job_id' },
 } as const;
-export type DeletableArea = keyof typeof DELETABLE;
+type DeletableArea = keyof typeof DELETABLE;
 
 /** `<area>/.deleting-<pid>-<id>`: the pid tells a deletion in progress (a live process) from a crashed one. */
 const TRASH_MARK = '.deleting-';
@@ -37,7 +37,7 @@ export const DeletionShape = {
   bytes_freed: z.number().int().describe('Bytes those files held, e.g. 1056904.'),
 };
 
-export interface DeleteRecordOptions {
+interface DeleteRecordOptions {
   area: DeletableArea;
   id: string;
   /** Runs inside the transaction before anything changes: throws (NOT_FOUND, STATE_CONFLICT …) to refuse. */

@@ -9,10 +9,10 @@ import { MIGRATIONS } from './migration-list.js';
 import type { Migration } from './migrations.js';
 
 /** Top-level artifact folders; each record's files live in `<area>/<record id>/`. */
-export const ARTIFACT_AREAS = ['datasets', 'models', 'jobs', 'evaluations', 'registry', 'exports', 'hub-cache'] as const;
-export type ArtifactArea = (typeof ARTIFACT_AREAS)[number];
+const ARTIFACT_AREAS = ['datasets', 'models', 'jobs', 'evaluations', 'registry', 'exports', 'hub-cache'] as const;
+type ArtifactArea = (typeof ARTIFACT_AREAS)[number];
 
-export interface WorkspaceOptions {
+interface WorkspaceOptions {
   root: string;
   /** Folders a tool may read from or write to besides the workspace itself. */
   allowedRoots?: string[];

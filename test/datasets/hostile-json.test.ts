@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { join } from 'node:path';
 import { validateDatasetTool } from '../../tools/validate-dataset.js';
-import { countJsonValues, elementBytes, readJsonArrayBatches, type ArrayBatch } from '../../src/datasets/json-array-reader.js';
+import { countJsonValues, readJsonArrayBatches, type ArrayBatch } from '../../src/datasets/json-array-reader.js';
 import { readSourceBatches } from '../../src/datasets/sources.js';
 import { datasetClient } from './helpers.js';
 import type { TestClient } from '../helpers/mcp.js';
@@ -15,6 +15,9 @@ import type { TestClient } from '../helpers/mcp.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ft-hostile-json-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** An element's bytes: a view into the reader's chunk, valid until the next batch. */
+const elementBytes = (e: ArrayBatch['elements'][number]) => e.buffer.subarray(e.start, e.end);
 
 async function scan(text: string, chunkBytes: number, maxElementBytes = 1 << 20): Promise<ArrayBatch> {
   const path = join(scratch, 'scan.json');

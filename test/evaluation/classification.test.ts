@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classificationReport, type ZeroDivision } from '../../src/evaluation/metrics/classification.js';
-import { perplexity } from '../../src/evaluation/metrics/perplexity.js';
 import { expected, fixturePath } from './fixtures.js';
 
 const readLabels = (name: string) => readFileSync(fixturePath(name), 'utf8').split(/\s+/).filter(Boolean).map(Number);
@@ -36,20 +35,4 @@ describe('classification against scikit-learn 1.9.1 (expected_values.json)', () 
       }
     },
   );
-});
-
-describe('perplexity', () => {
-  it('is exp(total NLL / predicted tokens), pooled over sequences', () => {
-    // Uniform over 4 outcomes: perplexity is exactly 4 by definition.
-    expect(perplexity([[Math.log(0.25), Math.log(0.25)], [Math.log(0.25)]]).perplexity).toBeCloseTo(4, 12);
-    // Pooled, not averaged per sequence: NLL ln2 (1 token) and ln8 (3 tokens) → exp((ln2 + 3 ln8)/4) = 2^(10/4).
-    const r = perplexity([[Math.log(0.5)], [Math.log(0.125), Math.log(0.125), Math.log(0.125)]]);
-    expect(r.tokens).toBe(4);
-    expect(r.perplexity).toBeCloseTo(2 ** 2.5, 12);
-  });
-  it('refuses positive or non-finite log-probabilities and empty input with INVALID_INPUT', () => {
-    expect(() => perplexity([[0.5]])).toThrow(/not a finite number/);
-    expect(() => perplexity([[Number.NaN]])).toThrow(/logprobs|finite/);
-    expect(() => perplexity([[]])).toThrow(/at least one predicted token/);
-  });
 });

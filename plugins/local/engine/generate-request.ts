@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import { generate, type GenerateRequest, type GenerateResult, loadRuntimeModel } from './runtime.js';
 
-export interface GenerateToolRequest
+interface GenerateToolRequest
   extends Pick<GenerateRequest, 'prompt' | 'messages' | 'max_tokens' | 'temperature' | 'top_k' | 'top_p' | 'repetition_penalty' | 'stop' | 'seed'> {
   model_dir: string;
   /** Workspace root, to find `<home>/jobs/<job_id>/output/adapter/`. */

@@ -4,7 +4,7 @@ import * as op from '../onnx/ops.js';
 import type { ArchConfig } from '../../../src/models/files/arch.js';
 import { attention } from './attention.js';
 
-export interface WeightTensor {
+interface WeightTensor {
   shape: number[];
   data: Float32Array;
 }
@@ -19,7 +19,7 @@ export interface LoraPlan {
   targets: ReadonlySet<string>;
 }
 
-export interface ModelGraphOptions {
+interface ModelGraphOptions {
   arch: ArchConfig;
   weights: Weights;
   batch: Dim;
@@ -42,7 +42,7 @@ export interface TrainableInput {
   init: { kind: 'lora_A'; fan_in: number } | { kind: 'zeros' } | { kind: 'weight'; source: string };
 }
 
-export interface ModelGraph {
+interface ModelGraph {
   /** Final hidden states after the last norm: [B·T, D] or [B, T, D]. */
   hidden: Value;
   /** Output head weight [V, D] (tied embedding or lm_head). */

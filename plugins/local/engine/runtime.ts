@@ -27,9 +27,9 @@ export interface RuntimeModel {
 }
 
 /** decode: last-position logits + KV cache in and out; logits: every position; score: row log-prob sums. */
-export type GraphVariant = 'decode' | 'logits' | 'score';
+type GraphVariant = 'decode' | 'logits' | 'score';
 
-export interface RuntimeOptions {
+interface RuntimeOptions {
   adapter_dir?: string;
   threads?: number;
   provider?: string;
@@ -114,7 +114,7 @@ function buildVariant(model: RuntimeModel, variant: GraphVariant): Graph {
   return g;
 }
 
-export function session(model: RuntimeModel, variant: GraphVariant): Promise<Ort.InferenceSession> {
+function session(model: RuntimeModel, variant: GraphVariant): Promise<Ort.InferenceSession> {
   let s = model.sessions.get(variant);
   if (!s) {
     const started = performance.now();
@@ -163,7 +163,7 @@ function padRows(rows: readonly (readonly number[])[], arch: ArchConfig): { ids:
   return { ids, mask, T };
 }
 
-export interface ScoreBatch {
+interface ScoreBatch {
   /** Token ids per row (ragged; padded internally). */
   input_ids: readonly (readonly number[])[];
   /** Per row, 1 where the token at t is scored (predicted from t-1); default: every token but the first. */

@@ -4,7 +4,7 @@ import { mulberry32 } from '../../../src/random.js';
  * Next-token choice with the usual knobs, in the order transformers applies its logits processors:
  * repetition penalty, temperature, top-k, top-p, then a seeded draw (greedy when temperature is 0).
  */
-export interface SamplingOptions {
+interface SamplingOptions {
   /** 0 = greedy (argmax). */
   temperature: number;
   top_k?: number;
@@ -12,7 +12,7 @@ export interface SamplingOptions {
   repetition_penalty?: number;
 }
 
-export type Rng = () => number;
+type Rng = () => number;
 
 /** A seeded uniform [0, 1) source (mulberry32), so a seed always gives the same text. */
 export const seededRng: (seed: number) => Rng = mulberry32;

@@ -12,7 +12,7 @@ export function loadOrt(): Promise<typeof Ort> {
   return ortModule;
 }
 
-export interface SessionOptions {
+interface SessionOptions {
   threads?: number;
   provider?: string;
   /** Writes an ONNX Runtime profile (JSON) with this file prefix. */
@@ -28,7 +28,7 @@ export interface SessionOptions {
 }
 
 /** Below the 2 GB protobuf limit with room for the graph itself. */
-export const EXTERNAL_DATA_THRESHOLD = 1.5 * 1024 ** 3;
+const EXTERNAL_DATA_THRESHOLD = 1.5 * 1024 ** 3;
 
 /**
  * Creates a session for a built graph: from memory when it fits in one protobuf, else from a
@@ -79,7 +79,7 @@ export async function resolveProvider(provider: string | undefined): Promise<str
   return wanted;
 }
 
-export async function createSession(model: Uint8Array | string, options: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
+async function createSession(model: Uint8Array | string, options: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
   const ort = await loadOrt();
   const provider = await resolveProvider(options.provider);
   const sessionOptions: Ort.InferenceSession.SessionOptions = {

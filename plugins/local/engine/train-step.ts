@@ -37,7 +37,7 @@ export interface TrainStepSpec {
   allow_spinning?: boolean;
 }
 
-export interface TrainableTensor {
+interface TrainableTensor {
   /** PEFT name for LoRA (…q_proj.lora_A.weight), Hugging Face name for full fine-tuning. */
   name: string;
   shape: number[];

@@ -26,10 +26,10 @@ import { loadRuntimeModel } from '../engine/index.js';
  */
 
 const PROTOBUF_LIMIT = 2_000_000_000;
-export const ONNX_FILE = 'model.onnx';
-export const ONNX_DATA_FILE = 'model.onnx_data';
+const ONNX_FILE = 'model.onnx';
+const ONNX_DATA_FILE = 'model.onnx_data';
 
-export interface ExportedGraph {
+interface ExportedGraph {
   inputs: Array<{ name: string; dtype: DType; shape: Dim[] }>;
   outputs: Array<{ name: string; dtype: DType; shape: Dim[] }>;
 }
@@ -143,9 +143,9 @@ export async function writeOnnx(graph: Graph, dir: string, external: 'auto' | 'a
 }
 
 /** The files transformers.js reads beside the graph: config and tokenizer. */
-export const COMPANION_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const COMPANION_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
-export function copyCompanions(sourceDir: string, targetDir: string): string[] {
+function copyCompanions(sourceDir: string, targetDir: string): string[] {
   const copied: string[] = [];
   for (const name of COMPANION_FILES) {
     if (existsSync(join(sourceDir, name))) {

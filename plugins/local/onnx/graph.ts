@@ -38,14 +38,14 @@ export class Value {
 }
 
 /** One differentiable step recorded while the forward graph is built. */
-export interface TapeEntry {
+interface TapeEntry {
   inputs: readonly Value[];
   outputs: readonly Value[];
   /** Emits the nodes that turn output gradients (undefined = no gradient) into input gradients. */
   vjp(outputGrads: ReadonlyArray<Value | undefined>): Array<Value | undefined>;
 }
 
-export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
+type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
 
 type TypedData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
 

@@ -24,7 +24,7 @@ export function softmax(x: Value, axis = -1): Value {
   return y!;
 }
 
-export function logSoftmax(x: Value, axis = -1): Value {
+function logSoftmax(x: Value, axis = -1): Value {
   const grad = needsGrad(x);
   const [y] = x.graph.node('LogSoftmax', [x], [{ dtype: x.dtype, shape: x.shape, requiresGrad: grad }], { axis });
   if (grad)
@@ -55,23 +55,6 @@ export function gather(data: Value, indices: Value): Value {
         const idx = reshape(indices, [n, 1]);
         const upd = reshape(g, [n, data.shape[1] as number]);
         const [d] = g.graph.node('ScatterND', [zerosLike(data), idx, upd], [{ dtype: 'float32', shape: data.shape }], { reduction: 'add' });
-        return [d!, undefined];
-      },
-    });
-  return y!;
-}
-
-/** Picks one entry per row along `axis`; the VJP scatters the gradient into zeros. */
-export function gatherElements(data: Value, indices: Value, axis: number): Value {
-  const grad = needsGrad(data);
-  const [y] = data.graph.node('GatherElements', [data, indices], [{ dtype: data.dtype, shape: indices.shape, requiresGrad: grad }], { axis });
-  if (grad)
-    data.graph.record({
-      inputs: [data, indices],
-      outputs: [y!],
-      vjp: ([g]) => {
-        if (!g) return [undefined, undefined];
-        const [d] = g.graph.node('ScatterElements', [zerosLike(data), indices, g], [{ dtype: 'float32', shape: data.shape }], { axis });
         return [d!, undefined];
       },
     });

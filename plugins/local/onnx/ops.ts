@@ -1,4 +1,4 @@
-import { type Dim, type DType, GraphBuildError, MS_DOMAIN, numel, shapeToString, type Value } from './graph.js';
+import { type Dim, GraphBuildError, MS_DOMAIN, numel, shapeToString, type Value } from './graph.js';
 
 /**
  * Typed ONNX ops with build-time shape checks. Every differentiable op records its
@@ -17,7 +17,7 @@ function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-export function broadcastShapes(op: string, a: readonly Dim[], b: readonly Dim[]): Dim[] {
+function broadcastShapes(op: string, a: readonly Dim[], b: readonly Dim[]): Dim[] {
   const rank = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < rank; i++) {
@@ -73,7 +73,7 @@ function binary(op: Binary, a: Value, b: Value): Value {
 export const add = (a: Value, b: Value): Value => binary('Add', a, b);
 export const sub = (a: Value, b: Value): Value => binary('Sub', a, b);
 export const mul = (a: Value, b: Value): Value => binary('Mul', a, b);
-export const div = (a: Value, b: Value): Value => binary('Div', a, b);
+const div = (a: Value, b: Value): Value => binary('Div', a, b);
 export const scale = (a: Value, s: number): Value => mul(a, a.graph.scalar(s));
 export const addScalar = (a: Value, s: number): Value => add(a, a.graph.scalar(s));
 
@@ -90,7 +90,6 @@ export const neg = (x: Value): Value => unary('Neg', x, (g) => neg(g));
 export const sqrt = (x: Value): Value => unary('Sqrt', x, (g, y) => div(scale(g, 0.5), y));
 export const reciprocal = (x: Value): Value => unary('Reciprocal', x, (g, y) => neg(mul(g, mul(y, y))));
 export const exp = (x: Value): Value => unary('Exp', x, (g, y) => mul(g, y));
-export const log = (x: Value): Value => unary('Log', x, (g) => div(g, x));
 export const sigmoid = (x: Value): Value => unary('Sigmoid', x, (g, y) => mul(g, mul(y, sub(x.graph.scalar(1), y))));
 export const tanh = (x: Value): Value => unary('Tanh', x, (g, y) => mul(g, sub(x.graph.scalar(1), mul(y, y))));
 export const erf = (x: Value): Value =>
@@ -169,7 +168,7 @@ export function reshape(x: Value, dims: readonly number[], shape?: readonly Dim[
 }
 
 /** Reshapes g to x's shape, statically when x's shape is known. */
-export function reshapeLike(g: Value, x: Value): Value {
+function reshapeLike(g: Value, x: Value): Value {
   if (numel(x.shape) !== undefined) return reshape(g, x.shape as number[]);
   const [s] = g.graph.node('Shape', [x], [{ dtype: 'int64', shape: [x.rank] }]);
   const [y] = g.graph.node('Reshape', [g, s!], [{ dtype: g.dtype, shape: x.shape }]);
@@ -276,12 +275,6 @@ function broadcastBack(g: Value, x: Value, axes: readonly number[], keepdims: bo
   }
   const [s] = g.graph.node('Shape', [x], [{ dtype: 'int64', shape: [x.rank] }]);
   const [y] = g.graph.node('Expand', [kept, s!], [{ dtype: g.dtype, shape: x.shape }]);
-  return y!;
-}
-
-export function cast(x: Value, to: DType): Value {
-  const codes: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
-  const [y] = x.graph.node('Cast', [x], [{ dtype: to, shape: x.shape }], { to: codes[to] });
   return y!;
 }
 

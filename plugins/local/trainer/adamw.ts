@@ -4,7 +4,7 @@
  * `p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)`.
  * The moments are float32 like PyTorch's, so a checkpoint holds them exactly.
  */
-export interface AdamWOptions {
+interface AdamWOptions {
   beta1: number;
   beta2: number;
   eps: number;
@@ -87,7 +87,7 @@ export function decaysWeight(name: string): boolean {
 }
 
 /** The L2 norm of all gradients together (computed in float64). */
-export function globalNorm(grads: readonly Float32Array[]): number {
+function globalNorm(grads: readonly Float32Array[]): number {
   let sum = 0;
   for (const g of grads) for (let j = 0; j < g.length; j++) sum += g[j] * g[j];
   return Math.sqrt(sum);

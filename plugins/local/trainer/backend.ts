@@ -11,10 +11,10 @@ import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import type { RunMeasurement } from './estimate.js';
 import { validateSpec } from './validate.js';
 
-export const SPEC_FILE = 'worker-spec.json';
-export const LOG_FILE = 'worker.log';
+const SPEC_FILE = 'worker-spec.json';
+const LOG_FILE = 'worker.log';
 
-export interface LocalBackendOptions {
+interface LocalBackendOptions {
   logger: Logger;
   /** The host's worker ledger (PluginContext.workers): who runs each job. */
   workers: WorkerLedger;
@@ -23,7 +23,7 @@ export interface LocalBackendOptions {
 }
 
 /** How to start the worker: sources under tsx (tests, dev), the build with plain node. */
-export function workerCommand(): { file: string; args: string[] } {
+function workerCommand(): { file: string; args: string[] } {
   const fromSources = import.meta.url.endsWith('.ts');
   const file = fileURLToPath(new URL(fromSources ? './worker.ts' : './worker.js', import.meta.url));
   return { file, args: fromSources ? ['--import', import.meta.resolve('tsx'), file] : [file] };
@@ -130,7 +130,7 @@ export class LocalTrainingBackend implements WorkerTrainingBackend {
 }
 
 /** `backend_options.threads` of the job's config, when it sets one. */
-export function jobThreads(spec: TrainingSpec): number | undefined {
+function jobThreads(spec: TrainingSpec): number | undefined {
   const threads = spec.config.backend_options?.threads;
   return typeof threads === 'number' && Number.isInteger(threads) && threads > 0 ? threads : undefined;
 }

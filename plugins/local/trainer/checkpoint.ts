@@ -35,7 +35,7 @@ export interface ParamsIo {
   read(dir: string): Float32Array[];
 }
 
-export const STATE_FILE = 'trainer_state.json';
+const STATE_FILE = 'trainer_state.json';
 const OPTIMIZER_FILE = 'optimizer.safetensors';
 
 export function checkpointDir(root: string, step: number): string {

@@ -14,7 +14,7 @@ import { adapterParamsIo, loraTargetModules, toPeftAdapter, weightsParamsIo, typ
 import { Renderer, type PreferenceExample } from './render.js';
 import type { TrainStepLike } from './step-contract.js';
 
-export interface RunJobOptions {
+interface RunJobOptions {
   /** True once the job was asked to stop (cancel); polled between steps. */
   shouldStop?: () => boolean;
   threads?: number;
@@ -104,7 +104,7 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
   }
 }
 
-export interface PreparedRun {
+interface PreparedRun {
   model: LoadedModel;
   train: RenderedSplit;
   validation?: RenderedSplit;

@@ -34,7 +34,7 @@ export type LoopHyperparameters = Pick<
 >;
 
 /** Where the loop reports: the worker forwards these to the job sink. */
-export interface LoopReporter {
+interface LoopReporter {
   metric(name: string, step: number, value: number): void;
   event(type: string, message: string, data?: Record<string, unknown>): void;
   checkpoint(step: number, path: string, metrics: Record<string, number>): void;
@@ -70,7 +70,7 @@ export interface TrainingOutcome {
 }
 
 /** Eval loss (token-weighted mean) and token-weighted means of the engine's metrics. */
-export async function evaluate(step: TrainStepLike, batches: Array<SftBatch | DpoBatch>, params: Float32Array[]): Promise<Record<string, number>> {
+async function evaluate(step: TrainStepLike, batches: Array<SftBatch | DpoBatch>, params: Float32Array[]): Promise<Record<string, number>> {
   let lossSum = 0;
   let tokens = 0;
   const sums: Record<string, number> = {};

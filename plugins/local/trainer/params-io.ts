@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { WeightTensor } from '../../../src/models/files/load-model.js';
-import { ADAPTER_WEIGHTS_FILE, peftTensorName, readPeftAdapter, writePeftAdapter, type LoraPair, type PeftAdapter } from '../../../src/models/files/peft.js';
+import { ADAPTER_WEIGHTS_FILE, readPeftAdapter, writePeftAdapter, type LoraPair, type PeftAdapter } from '../../../src/models/files/peft.js';
 import { readSafetensors, writeSafetensors } from '../../../src/models/files/safetensors.js';
 import type { ParamsIo } from './checkpoint.js';
 
-export interface NamedShape {
+interface NamedShape {
   name: string;
   shape: number[];
 }
@@ -17,7 +17,7 @@ export type LoraAdapterConfig = Omit<PeftAdapter, 'tensors'>;
 const PEFT_NAME = /^base_model\.model\.(.+)\.lora_([AB])\.weight$/;
 
 /** The Hugging Face module names (`model.layers.0.self_attn.q_proj`) of PEFT tensor names. */
-export function adaptedModules(tensorNames: readonly string[]): string[] {
+function adaptedModules(tensorNames: readonly string[]): string[] {
   return [...new Set(tensorNames.map((n) => PEFT_NAME.exec(n)?.[1]).filter((m): m is string => Boolean(m)))];
 }
 
@@ -40,7 +40,7 @@ export function toPeftAdapter(tensors: readonly NamedShape[], params: readonly F
 }
 
 /** Reads a PEFT adapter folder back into the order of `tensors`, checking names and shapes. */
-export function fromPeftAdapter(dir: string, tensors: readonly NamedShape[]): Float32Array[] {
+function fromPeftAdapter(dir: string, tensors: readonly NamedShape[]): Float32Array[] {
   const adapter = readPeftAdapter(dir);
   return tensors.map((t) => {
     const match = PEFT_NAME.exec(t.name);
@@ -56,7 +56,7 @@ export function fromPeftAdapter(dir: string, tensors: readonly NamedShape[]): Fl
 }
 
 /** Reads named tensors from a safetensors file in the order of `tensors`, checking shapes. */
-export function readNamed(file: string, tensors: readonly NamedShape[]): Float32Array[] {
+function readNamed(file: string, tensors: readonly NamedShape[]): Float32Array[] {
   if (!existsSync(file)) throw new FinetuneError('FILE_ERROR', `${file} is missing.`, { details: { file } });
   const stored = readSafetensors(file);
   return tensors.map((t) => {
@@ -95,4 +95,3 @@ export function weightsParamsIo(tensors: readonly NamedShape[]): ParamsIo {
   };
 }
 
-export { peftTensorName };

@@ -31,7 +31,7 @@ export interface TokenizerLike {
   applyChatTemplate(messages: readonly ChatTurn[], options?: { add_generation_prompt?: boolean }): string;
 }
 
-export interface ChatTurn {
+interface ChatTurn {
   role: string;
   content: string;
   weight?: number;
@@ -211,7 +211,7 @@ interface Part {
   loss: boolean;
 }
 
-export interface RowLocation {
+interface RowLocation {
   file: string;
   line: number;
 }

@@ -4,7 +4,7 @@
  * optimizer step k (0-based) is `base · factor(k)`, as the HF Trainer steps its LambdaLR after each
  * optimizer step.
  */
-export type ScheduleKind = 'cosine' | 'linear' | 'constant';
+type ScheduleKind = 'cosine' | 'linear' | 'constant';
 
 export interface Schedule {
   kind: ScheduleKind;

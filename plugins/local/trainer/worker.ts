@@ -17,7 +17,7 @@ import { runJob } from './job.js';
 import { reportWorkerFailure } from './worker-failure.js';
 
 /** Written at the end so attach() can tell a finished worker from a crashed one. */
-export const WORKER_STATE_FILE = 'worker-state.json';
+const WORKER_STATE_FILE = 'worker-state.json';
 
 async function main(specPath: string): Promise<number> {
   const logger = createLogger({ level: process.env.FINETUNE_MCP_LOG_LEVEL ?? 'info' }).child({ worker: process.pid });

@@ -11,7 +11,7 @@ import { JudgeSettingsSchema, type JudgeSettings } from './settings.js';
 /** 'auto': the client's model when it can sample, else the configured endpoint, else no judge. */
 export type JudgeChoice = 'auto' | 'none' | 'sampling' | 'endpoint' | `plugin:${string}`;
 
-export interface SelectedJudge {
+interface SelectedJudge {
   judge: Judge;
   used: string;
 }

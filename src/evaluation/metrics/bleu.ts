@@ -6,9 +6,8 @@
 import { pyRstrip, pySplit } from './text.js';
 import { BLEU_TOKENIZER_FUNCTIONS, type BleuTokenizer } from './tokenizers.js';
 
-export { BLEU_TOKENIZERS, tokenize13a, tokenizeChar, tokenizeIntl, type BleuTokenizer } from './tokenizers.js';
-export const BLEU_SMOOTHING = ['exp', 'floor', 'add-k', 'none'] as const;
-export type BleuSmoothing = (typeof BLEU_SMOOTHING)[number];
+export { tokenize13a, tokenizeChar, tokenizeIntl, type BleuTokenizer } from './tokenizers.js';
+export type BleuSmoothing = 'exp' | 'floor' | 'add-k' | 'none';
 
 /** The sacreBLEU release whose behaviour (and signature `version:`) this reproduces. */
 export const SACREBLEU_COMPAT_VERSION = '2.6.0';
@@ -17,7 +16,7 @@ const SMOOTH_DEFAULTS: Record<BleuSmoothing, number | undefined> = { none: undef
 /** sacreBLEU's floor for log(0). */
 const LOG_ZERO = -9999999999;
 
-export interface BleuOptions {
+interface BleuOptions {
   tokenize?: BleuTokenizer;
   smooth_method?: BleuSmoothing;
   /** For floor (default 0.1) and add-k (default 1). */
@@ -28,7 +27,7 @@ export interface BleuOptions {
   effective_order?: boolean;
 }
 
-export interface BleuScore {
+interface BleuScore {
   score: number;
   counts: number[];
   totals: number[];
@@ -39,7 +38,7 @@ export interface BleuScore {
 }
 
 /** Segment statistics, flat like sacreBLEU's: [hyp_len, ref_len, correct_1..N, total_1..N]. */
-export type BleuStats = number[];
+type BleuStats = number[];
 
 export class Bleu {
   readonly tokenize: BleuTokenizer;
@@ -149,7 +148,7 @@ export class Bleu {
   }
 }
 
-export interface ComputeBleuInput {
+interface ComputeBleuInput {
   correct: readonly number[];
   total: readonly number[];
   sys_len: number;
@@ -199,7 +198,7 @@ export function computeBleu(input: ComputeBleuInput): BleuScore {
   return result(bp * Math.exp(logSum / effOrder));
 }
 
-export function sumStats(rows: readonly (readonly number[])[]): number[] {
+function sumStats(rows: readonly (readonly number[])[]): number[] {
   if (rows.length === 0) return [];
   const out = new Array<number>(rows[0].length).fill(0);
   for (const row of rows) for (let i = 0; i < row.length; i++) out[i] += row[i];

@@ -36,7 +36,7 @@ export interface BootstrapInterval {
   seed: number;
 }
 
-export interface PairedBootstrapResult {
+interface PairedBootstrapResult {
   baseline_score: number;
   system_score: number;
   /** system − baseline. */
@@ -46,8 +46,8 @@ export interface PairedBootstrapResult {
   baseline: BootstrapInterval;
 }
 
-export const DEFAULT_BOOTSTRAP_SAMPLES = 1000;
-export const DEFAULT_BOOTSTRAP_SEED = 12345;
+const DEFAULT_BOOTSTRAP_SAMPLES = 1000;
+const DEFAULT_BOOTSTRAP_SEED = 12345;
 
 /** Scores a summed statistics vector (e.g. BLEU from counts, or sum/count for a mean metric). */
 export type StatsScorer = (summed: Float64Array) => number;
@@ -61,7 +61,7 @@ export function meanStats(values: readonly number[], scale = 1): { stats: number
  * B × n resample indices, shared by every metric (and both systems of a paired test): numpy's
  * `default_rng(seed).choice(n, size=(B, n), replace=True)`, row by row, as sacreBLEU draws them.
  */
-export function resampleIndices(n: number, options: BootstrapOptions = {}): Uint32Array[] {
+function resampleIndices(n: number, options: BootstrapOptions = {}): Uint32Array[] {
   const samples = options.samples ?? DEFAULT_BOOTSTRAP_SAMPLES;
   if (n === 0) return Array.from({ length: samples }, () => new Uint32Array(0));
   const rng = new NumpyGenerator(options.seed ?? DEFAULT_BOOTSTRAP_SEED);
@@ -116,7 +116,7 @@ export class StatsMatrix {
   }
 }
 
-export type StatsInput = readonly (readonly number[])[] | StatsMatrix;
+type StatsInput = readonly (readonly number[])[] | StatsMatrix;
 
 function asMatrix(stats: StatsInput): StatsMatrix {
   return stats instanceof StatsMatrix ? stats : StatsMatrix.from(stats);

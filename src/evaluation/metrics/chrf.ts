@@ -6,7 +6,7 @@
 import { SACREBLEU_COMPAT_VERSION } from './bleu.js';
 import { pySplit } from './text.js';
 
-export interface ChrfOptions {
+interface ChrfOptions {
   char_order?: number;
   /** 0 for chrF, 2 for chrF++. */
   word_order?: number;
@@ -22,7 +22,7 @@ const PUNCTUATION = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
 const EPS = 1e-16;
 
 /** Segment statistics: per order [hyp count, ref count, matches], flattened. */
-export type ChrfStats = number[];
+type ChrfStats = number[];
 
 export class Chrf {
   readonly charOrder: number;

@@ -5,17 +5,15 @@
  * `_nanaverage` does). Labels are the sorted union of gold and predicted labels.
  */
 
-export type Label = string | number;
+type Label = string | number;
 export type ZeroDivision = 0 | 1 | 'nan';
-export type Average = 'macro' | 'micro' | 'weighted';
-
-export interface PrfScores {
+interface PrfScores {
   precision: number;
   recall: number;
   f1: number;
 }
 
-export interface ClassificationReport {
+interface ClassificationReport {
   labels: Label[];
   accuracy: number;
   macro: PrfScores;
@@ -33,14 +31,14 @@ export function sortedLabels(values: Iterable<Label>): Label[] {
   return unique.map(String).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export function accuracy(gold: readonly Label[], predicted: readonly Label[]): number {
+function accuracy(gold: readonly Label[], predicted: readonly Label[]): number {
   if (gold.length === 0) return 0;
   let correct = 0;
   for (let i = 0; i < gold.length; i++) if (gold[i] === predicted[i]) correct++;
   return correct / gold.length;
 }
 
-export function confusionMatrix(gold: readonly Label[], predicted: readonly Label[], labels: readonly Label[]): number[][] {
+function confusionMatrix(gold: readonly Label[], predicted: readonly Label[], labels: readonly Label[]): number[][] {
   const index = new Map(labels.map((l, i) => [l, i]));
   const matrix = labels.map(() => new Array<number>(labels.length).fill(0));
   for (let i = 0; i < gold.length; i++) {

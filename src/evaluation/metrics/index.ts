@@ -5,6 +5,5 @@ export * from './rouge.js';
 export * from './porter.js';
 export * from './squad.js';
 export * from './classification.js';
-export * from './perplexity.js';
 export * from './bootstrap.js';
 export * from './numpy-random.js';

@@ -9,13 +9,13 @@ import { porterStem } from './porter.js';
 
 export type RougeType = 'rouge1' | 'rouge2' | 'rougeL' | 'rougeLsum' | `rouge${number}`;
 
-export interface RougeScore {
+interface RougeScore {
   precision: number;
   recall: number;
   fmeasure: number;
 }
 
-export interface RougeOptions {
+interface RougeOptions {
   types?: readonly RougeType[];
   use_stemmer?: boolean;
 }
@@ -110,7 +110,7 @@ function sentences(text: string): string[] {
   return text.split('\n').filter((s) => s.length > 0);
 }
 
-export function fmeasure(precision: number, recall: number): number {
+function fmeasure(precision: number, recall: number): number {
   return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0.0;
 }
 
@@ -136,7 +136,7 @@ function scoreNgrams(target: readonly string[], prediction: readonly string[], n
 }
 
 /** LCS length with one row of the DP table (O(min) memory, same result as rouge-score's full table). */
-export function lcsLength(a: readonly string[], b: readonly string[]): number {
+function lcsLength(a: readonly string[], b: readonly string[]): number {
   const [rows, cols] = a.length >= b.length ? [a, b] : [b, a];
   let previous = new Uint32Array(cols.length + 1);
   let current = new Uint32Array(cols.length + 1);

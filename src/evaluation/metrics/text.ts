@@ -16,7 +16,7 @@ export function pySplit(text: string): string[] {
   return parts;
 }
 
-export function isPyWhitespace(char: string): boolean {
+function isPyWhitespace(char: string): boolean {
   return PY_WHITESPACE_CHAR.test(char);
 }
 

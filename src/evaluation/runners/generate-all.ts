@@ -7,7 +7,7 @@ import { resolveModel, type ModelRefInput } from '../model-ref.js';
 import type { ModelRunner } from './model-runner.js';
 import { openRunner } from './open.js';
 
-export interface GenerateAllArgs {
+interface GenerateAllArgs {
   models?: ModelRefInput[];
   dataset_id?: string;
   path?: string;

@@ -29,7 +29,7 @@ export interface ArchConfig {
   eos_token_ids: number[];
 }
 
-export interface RopeScaling {
+interface RopeScaling {
   rope_type: 'linear' | 'llama3' | 'dynamic';
   factor: number;
   low_freq_factor?: number;
@@ -37,8 +37,8 @@ export interface RopeScaling {
   original_max_position_embeddings?: number;
 }
 
-export const LLAMA_TYPES = ['llama', 'mistral', 'qwen2', 'smollm', 'tinyllama'] as const;
-export const SUPPORTED_MODEL_TYPES = [...LLAMA_TYPES, 'gpt2'] as const;
+const LLAMA_TYPES = ['llama', 'mistral', 'qwen2', 'smollm', 'tinyllama'] as const;
+const SUPPORTED_MODEL_TYPES = [...LLAMA_TYPES, 'gpt2'] as const;
 
 /** Linear layers LoRA can target, by Hugging Face module name. */
 export const LINEAR_MODULES: Record<ArchConfig['family'], readonly string[]> = {

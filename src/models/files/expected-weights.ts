@@ -2,14 +2,14 @@ import { FinetuneError } from '../../errors.js';
 import type { ArchConfig } from './arch.js';
 
 /** The dtypes the runtime decodes (safetensors.ts upcasts them to f32); any other tensor fails the load. */
-export const LOADABLE_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
+const LOADABLE_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
 
 /**
  * The tensors the graph builder (model-graph.ts) reads for this architecture, with the shape each
  * must have: Hugging Face names, Llama [out, in] linears, GPT-2 Conv1D [in, out]. GPT-2 names are
  * given without `transformer.` (its own checkpoints drop it; both spellings are accepted).
  */
-export function expectedWeights(arch: ArchConfig, hasLmHead: boolean): Map<string, number[]> {
+function expectedWeights(arch: ArchConfig, hasLmHead: boolean): Map<string, number[]> {
   const D = arch.hidden_size;
   const I = arch.intermediate_size;
   const V = arch.vocab_size;

@@ -7,7 +7,7 @@ import { FinetuneError } from '../../errors.js';
  * by the score of the piece they produce (run.c merges the highest-scoring pair first, leftmost on ties).
  */
 
-export interface Llama2cVocab {
+interface Llama2cVocab {
   max_token_length: number;
   pieces: string[];
   scores: number[];

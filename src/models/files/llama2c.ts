@@ -12,7 +12,7 @@ import { writeSafetensors, type TensorToWrite } from './safetensors.js';
  * export.py: q/k rows are permuted from interleaved-pair RoPE to transformers' rotate_half RoPE.
  */
 
-export interface Llama2cHeader {
+interface Llama2cHeader {
   dim: number;
   hidden_dim: number;
   n_layers: number;
@@ -24,13 +24,13 @@ export interface Llama2cHeader {
   seq_len: number;
 }
 
-export interface ConvertLlama2cOptions {
+interface ConvertLlama2cOptions {
   checkpoint: string;
   tokenizer: string;
   out_dir: string;
 }
 
-export interface ConvertLlama2cResult {
+interface ConvertLlama2cResult {
   header: Llama2cHeader;
   config: Record<string, unknown>;
   files: string[];
@@ -45,7 +45,7 @@ function readFile(path: string, field: string): Buffer {
   return readUserFile(path, field);
 }
 
-export function readLlama2cHeader(bytes: Uint8Array, path: string): Llama2cHeader {
+function readLlama2cHeader(bytes: Uint8Array, path: string): Llama2cHeader {
   const fail = (what: string) =>
     new FinetuneError('FILE_ERROR', `${path} is not a llama2.c version-0 checkpoint: ${what}.`, {
       recovery: 'Pass a .bin written by llama2.c export.py --version 0 (legacy), complete, with its tokenizer.bin.',
@@ -114,7 +114,7 @@ export function permuteForRotateHalf(data: Float32Array, heads: number, headSize
 }
 
 /** Reads the float32 arrays in file order and names them as transformers' LlamaForCausalLM does. */
-export function llama2cWeights(bytes: Uint8Array, h: Llama2cHeader): Map<string, TensorToWrite> {
+function llama2cWeights(bytes: Uint8Array, h: Llama2cHeader): Map<string, TensorToWrite> {
   // Copy (Uint8Array's slice, not Buffer's view): the pooled Buffer's offset need not be 4-byte aligned.
   const floats = new Float32Array(Uint8Array.prototype.slice.call(bytes, HEADER_BYTES).buffer);
   let at = 0;
@@ -146,7 +146,7 @@ export function llama2cWeights(bytes: Uint8Array, h: Llama2cHeader): Map<string,
   return out;
 }
 
-export function llama2cConfig(h: Llama2cHeader): Record<string, unknown> {
+function llama2cConfig(h: Llama2cHeader): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',

@@ -21,7 +21,7 @@ export interface LoadedModel {
   tokenizer: TextTokenizer;
 }
 
-export const SINGLE_WEIGHTS_FILE = 'model.safetensors';
+const SINGLE_WEIGHTS_FILE = 'model.safetensors';
 export const SHARDED_INDEX_FILE = 'model.safetensors.index.json';
 
 function notAModelFolder(dir: string, missing: string): FinetuneError {
@@ -112,9 +112,4 @@ export async function loadModelFolder(dir: string): Promise<LoadedModel> {
   cache.set(folder, { stamp, model });
   while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   return model;
-}
-
-/** Drops cached models (tests; callers that rewrote a folder in place). */
-export function clearModelCache(): void {
-  cache.clear();
 }

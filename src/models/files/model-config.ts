@@ -4,7 +4,7 @@ import { FinetuneError } from '../../errors.js';
  * A Hugging Face config.json normalised to the fields the runtime needs. The Llama family
  * (llama, mistral, qwen2; SmolLM and TinyLlama declare model_type llama) and GPT-2 are supported.
  */
-export interface RopeScaling {
+interface RopeScaling {
   /** linear | dynamic | llama3 | yarn (as config.json declares it). */
   type: 'linear' | 'dynamic' | 'llama3' | 'yarn';
   factor: number;
@@ -40,7 +40,7 @@ export interface ModelConfig {
   eos_token_id: number | number[] | null;
 }
 
-export const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'gpt2'] as const;
+const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'gpt2'] as const;
 
 type Json = Record<string, unknown>;
 

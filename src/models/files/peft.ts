@@ -33,17 +33,17 @@ export interface PeftAdapter {
   tensors: Map<string, LoraPair>;
 }
 
-export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
+const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
 const PEFT_PREFIX = 'base_model.model.';
 
 /** The PEFT tensor name of a module's lora_A / lora_B weight. */
-export function peftTensorName(module: string, which: 'A' | 'B'): string {
+function peftTensorName(module: string, which: 'A' | 'B'): string {
   return `${PEFT_PREFIX}${module}.lora_${which}.weight`;
 }
 
 /** LoRA's scale: alpha / r, or alpha / sqrt(r) with rank-stabilised LoRA. */
-export function loraScale(adapter: Pick<PeftAdapter, 'lora_alpha' | 'use_rslora'>, r: number): number {
+function loraScale(adapter: Pick<PeftAdapter, 'lora_alpha' | 'use_rslora'>, r: number): number {
   return adapter.use_rslora ? adapter.lora_alpha / Math.sqrt(r) : adapter.lora_alpha / r;
 }
 

@@ -10,9 +10,9 @@ import { writeFileAtomic } from '../../workspace/atomic-write.js';
  * little-endian buffers. F32, F16 and BF16 are read and upcast to f32 for the CPU runtime.
  */
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
+type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
-export interface SafetensorsTensor {
+interface SafetensorsTensor {
   /** The dtype stored in the file; `data` is always f32. */
   dtype: SafetensorsDtype;
   shape: number[];
@@ -49,7 +49,7 @@ function corrupt(path: string, what: string, field?: string): FinetuneError {
 }
 
 /** Reads the JSON header of a safetensors buffer and returns it with the byte offset of the data section. */
-export function parseSafetensorsHeader(bytes: Uint8Array, path = '<buffer>'): { entries: Map<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
+function parseSafetensorsHeader(bytes: Uint8Array, path = '<buffer>'): { entries: Map<string, HeaderEntry>; metadata: Record<string, string>; dataStart: number } {
   return parseSafetensorsHeaderWithDataLength(bytes, undefined, path);
 }
 
@@ -240,11 +240,6 @@ export function shardFiles(indexPath: string): string[] {
     }
     return shardPath;
   });
-}
-
-/** Reads the metadata (`__metadata__`) of a safetensors file without decoding tensors. */
-export function readSafetensorsMetadata(path: string): Record<string, string> {
-  return parseSafetensorsHeader(readBytes(path), path).metadata;
 }
 
 /** `model.safetensors.index.json`: {weight_map: {tensor name: shard file}}; every shard must exist and hold its tensors. */

@@ -18,7 +18,7 @@ export interface ChatMessage {
   [key: string]: unknown;
 }
 
-export interface SpecialTokens {
+interface SpecialTokens {
   bos_token: string | null;
   eos_token: string | null;
   pad_token: string | null;
