@@ -99,11 +99,12 @@ export class ModalBackend implements RemoteTrainingBackend {
   /** The app's states are the contract's by name; another one is passed on as the app's word (the host reports it). */
   async poll(remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
     const id = encodeURIComponent(remoteId);
-    const status = await this.api.request<AppStatus>(`/jobs/${id}`, { action: `reading Modal job ${remoteId}` });
-    const found = await this.readEvents(remoteId, ctx.state as { last_seq?: number });
+    const { signal } = ctx; // the host aborts it when it stops following: a poll in flight (a download too) ends there
+    const status = await this.api.request<AppStatus>(`/jobs/${id}`, { action: `reading Modal job ${remoteId}`, signal });
+    const found = await this.readEvents(remoteId, ctx.state as { last_seq?: number }, signal);
     const poll: RemotePoll = { status: status.state, step: status.step, total_steps: status.total_steps || undefined, message: status.message || undefined, ...found };
     if (status.state === 'succeeded') {
-      const adapter_dir = await this.downloadAdapter(ctx.output_dir, remoteId);
+      const adapter_dir = await this.downloadAdapter(ctx.output_dir, remoteId, signal);
       poll.message ??= 'Adapter downloaded.';
       poll.result = { model_ref: `modal:${remoteId}`, adapter_dir, meta: { provider: 'modal', remote_id: remoteId, format: 'peft' } };
     }
@@ -118,12 +119,13 @@ export class ModalBackend implements RemoteTrainingBackend {
   }
 
   /** Pages through events after the last seq seen (ctx.state.last_seq): metric points, checkpoints and log lines. */
-  private async readEvents(remoteId: string, cursor: { last_seq?: number }): Promise<Required<Pick<RemotePoll, 'events' | 'metric_points' | 'checkpoints'>>> {
+  private async readEvents(remoteId: string, cursor: { last_seq?: number }, signal: AbortSignal | undefined): Promise<Required<Pick<RemotePoll, 'events' | 'metric_points' | 'checkpoints'>>> {
     const found: Required<Pick<RemotePoll, 'events' | 'metric_points' | 'checkpoints'>> = { events: [], metric_points: [], checkpoints: [] };
     for (;;) {
       const after = cursor.last_seq ?? 0;
       const page = await this.api.request<{ data: AppEvent[]; has_more: boolean }>(`/jobs/${encodeURIComponent(remoteId)}/events?after=${after}&limit=500`, {
         action: 'reading job events',
+        signal,
       });
       for (const event of page.data) {
         if (event.type === 'metric' && event.name && typeof event.step === 'number' && typeof event.value === 'number') found.metric_points.push({ name: event.name, step: event.step, value: event.value });
@@ -137,18 +139,18 @@ export class ModalBackend implements RemoteTrainingBackend {
   }
 
   /** Brings the PEFT adapter into `<job>/output/adapter/` as one atomic folder (kept if already there). */
-  private async downloadAdapter(outputDir: string, remote_id: string): Promise<string> {
+  private async downloadAdapter(outputDir: string, remote_id: string, signal: AbortSignal | undefined): Promise<string> {
     const target = join(outputDir, 'output', 'adapter');
     if (existsSync(join(target, 'adapter_config.json'))) return target;
     const id = encodeURIComponent(remote_id);
-    const { files } = await this.api.request<{ files: Array<{ name: string; bytes: number }> }>(`/jobs/${id}/adapter`, { action: 'listing the adapter files' });
+    const { files } = await this.api.request<{ files: Array<{ name: string; bytes: number }> }>(`/jobs/${id}/adapter`, { action: 'listing the adapter files', signal });
     if (!files.some((f) => f.name === 'adapter_config.json') || !files.some((f) => f.name.startsWith('adapter_model.'))) {
       throw new FinetuneError('UPSTREAM_ERROR', `Modal job ${remote_id} finished without a PEFT adapter (files: ${files.map((f) => f.name).join(', ') || 'none'}).`);
     }
     await writeDirAtomic(target, async (dir) => {
       for (const file of files) {
         if (!/^[\w.-]+$/.test(file.name)) throw new FinetuneError('UPSTREAM_ERROR', `Modal returned an adapter file with an unsafe name: ${file.name}`);
-        const response = await this.api.send(`/jobs/${id}/adapter/${encodeURIComponent(file.name)}`, { action: `downloading ${file.name}` });
+        const response = await this.api.send(`/jobs/${id}/adapter/${encodeURIComponent(file.name)}`, { action: `downloading ${file.name}`, signal });
         const bytes = Buffer.from(await response.arrayBuffer());
         if (bytes.length !== file.bytes) throw new FinetuneError('UPSTREAM_ERROR', `Downloaded ${file.name} has ${bytes.length} bytes, Modal listed ${file.bytes}.`);
         writeFileSync(join(dir, file.name), bytes);

@@ -36,9 +36,9 @@ function addMetric(cursor: OpenAICursor, points: Points, openaiName: string, ste
 const EVENT_TYPES = { error: ['remote_error', 'error'], warn: ['remote_warning', 'warning'], info: ['remote_event', 'info'] } as const;
 
 /** New events (the API lists newest first, paged with has_more/after) in time order: metric points, progress and log lines. */
-async function readEvents(client: OpenAI, remoteId: string, cursor: OpenAICursor, out: Required<Pick<RemotePoll, 'events' | 'metric_points'>>): Promise<void> {
+async function readEvents(client: OpenAI, remoteId: string, cursor: OpenAICursor, out: Required<Pick<RemotePoll, 'events' | 'metric_points'>>, signal?: AbortSignal): Promise<void> {
   const fresh: OpenAI.FineTuning.Jobs.FineTuningJobEvent[] = [];
-  for await (const event of client.fineTuning.jobs.listEvents(remoteId, { limit: 100 })) {
+  for await (const event of client.fineTuning.jobs.listEvents(remoteId, { limit: 100 }, { signal })) {
     if (event.id === cursor.last_event_id) break;
     fresh.push(event);
   }
@@ -57,9 +57,9 @@ async function readEvents(client: OpenAI, remoteId: string, cursor: OpenAICursor
 }
 
 /** Checkpoints not seen before, oldest first; a remote checkpoint is a usable model name, not a folder. */
-async function readCheckpoints(client: OpenAI, remoteId: string, cursor: OpenAICursor, points: Points): Promise<NonNullable<RemotePoll['checkpoints']>> {
+async function readCheckpoints(client: OpenAI, remoteId: string, cursor: OpenAICursor, points: Points, signal?: AbortSignal): Promise<NonNullable<RemotePoll['checkpoints']>> {
   const fresh: OpenAI.FineTuning.Jobs.FineTuningJobCheckpoint[] = [];
-  for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(remoteId, { limit: 100 })) {
+  for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(remoteId, { limit: 100 }, { signal })) {
     if (!cursor.checkpoint_steps.includes(checkpoint.step_number)) fresh.push(checkpoint);
   }
   fresh.sort((a, b) => a.step_number - b.step_number);
@@ -94,10 +94,12 @@ function outcome(job: OpenAI.FineTuning.FineTuningJob): Pick<RemotePoll, 'messag
 export async function pollOpenAIJob(client: OpenAI, remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
   const cursor = openAICursor(ctx);
   // The job is read first: everything that happened before a terminal status is imported in the same poll.
-  const job = await client.fineTuning.jobs.retrieve(remoteId);
+  // The host aborts ctx.signal when it stops following: a request in flight ends there.
+  const { signal } = ctx;
+  const job = await client.fineTuning.jobs.retrieve(remoteId, { signal });
   const found = { events: [], metric_points: [] } as Required<Pick<RemotePoll, 'events' | 'metric_points'>>;
-  await readEvents(client, remoteId, cursor, found);
-  const checkpoints = await readCheckpoints(client, remoteId, cursor, found.metric_points);
+  await readEvents(client, remoteId, cursor, found, signal);
+  const checkpoints = await readCheckpoints(client, remoteId, cursor, found.metric_points, signal);
   return {
     status: mapOpenAIStatus(job.status),
     ...(cursor.step !== undefined ? { step: cursor.step } : {}),

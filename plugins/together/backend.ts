@@ -102,10 +102,11 @@ export class TogetherBackend implements RemoteTrainingBackend {
   async poll(remote_id: string, ctx: RemoteJobContext): Promise<RemotePoll> {
     const id = encodeURIComponent(remote_id);
     const cursor = ctx.state as TogetherCursor;
-    const job = await this.api.request<TogetherJob>(`/fine-tunes/${id}`, { action: `reading fine-tuning job ${remote_id}` });
-    const { data: events } = await this.api.request<{ data: TogetherEvent[] }>(`/fine-tunes/${id}/events`, { action: 'listing job events' });
-    const { data: checkpoints } = await this.api.request<{ data: TogetherCheckpoint[] }>(`/fine-tunes/${id}/checkpoints`, { action: 'listing job checkpoints' });
-    const metric_points = await this.metricPoints(id, cursor);
+    const { signal } = ctx; // the host aborts it when it stops following: a poll in flight ends there
+    const job = await this.api.request<TogetherJob>(`/fine-tunes/${id}`, { action: `reading fine-tuning job ${remote_id}`, signal });
+    const { data: events } = await this.api.request<{ data: TogetherEvent[] }>(`/fine-tunes/${id}/events`, { action: 'listing job events', signal });
+    const { data: checkpoints } = await this.api.request<{ data: TogetherCheckpoint[] }>(`/fine-tunes/${id}/checkpoints`, { action: 'listing job checkpoints', signal });
+    const metric_points = await this.metricPoints(id, cursor, signal);
     const fresh = events.slice(cursor.events_seen ?? 0);
     cursor.events_seen = Math.max(cursor.events_seen ?? 0, events.length);
     const progress = fresh.filter((e) => typeof e.step === 'number' && typeof e.total_steps === 'number' && e.total_steps > 0).at(-1);
@@ -143,10 +144,10 @@ export class TogetherBackend implements RemoteTrainingBackend {
   }
 
   /** GET /fine-tunes/{id}/metrics: `train/*` and `eval/*` snapshots in time order, from the lowest last step seen (the host drops repeats). */
-  private async metricPoints(id: string, cursor: TogetherCursor): Promise<NonNullable<RemotePoll['metric_points']>> {
+  private async metricPoints(id: string, cursor: TogetherCursor, signal: AbortSignal | undefined): Promise<NonNullable<RemotePoll['metric_points']>> {
     const seen = (cursor.metric_steps ??= {});
     const query = Object.keys(seen).length ? `?global_step_from=${Math.min(...Object.values(seen))}` : '';
-    const { metrics = [] } = await this.api.request<{ metrics?: Array<Record<string, number>> }>(`/fine-tunes/${id}/metrics${query}`, { action: 'reading job metrics' });
+    const { metrics = [] } = await this.api.request<{ metrics?: Array<Record<string, number>> }>(`/fine-tunes/${id}/metrics${query}`, { action: 'reading job metrics', signal });
     const points: NonNullable<RemotePoll['metric_points']> = [];
     for (const snapshot of metrics) {
       for (const [prefix, stepKey] of [['train/', 'train/global_step'], ['eval/', 'eval/global_step']] as const) {

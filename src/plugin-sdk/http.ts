@@ -9,6 +9,8 @@ export interface RestClientOptions {
   /** Provider name for messages, e.g. "Together". */
   provider: string;
   fetch?: typeof fetch;
+  /** Stops every request of this client when it aborts (the plugin shutting down). */
+  signal?: AbortSignal;
 }
 
 export interface RequestOptions {
@@ -24,9 +26,24 @@ export interface RequestOptions {
    * idempotency key (a retry could create it twice). 429 is always retried: it was not processed.
    */
   retryServerErrors?: boolean;
+  /**
+   * Stops this request, its retries and its waits between them (pass RemoteJobContext.signal: the host
+   * aborts it when it stops following the job). The call then rejects with CANCELLED.
+   */
+  signal?: AbortSignal;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts first (the caller then checks the signal). */
+const sleep = (ms: number, signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 /** How long to wait before retry `attempt` (0-based): the server's retry-after, else 0.5 s × 2^attempt with jitter, ≤ 8 s. */
 export function retryDelayMs(response: Response | undefined, attempt: number): number {
@@ -47,7 +64,12 @@ export class RestClient {
 
   async request<T>(path: string, request: RequestOptions): Promise<T> {
     const response = await this.send(path, request);
-    const text = await response.text();
+    const text = await response.text().catch((error: unknown) => {
+      // The body is read under the same signals as the request: an abort or a timeout can land here too.
+      const aborted = request.signal?.aborted || this.options.signal?.aborted;
+      const code = aborted ? 'CANCELLED' : 'UPSTREAM_ERROR';
+      throw new FinetuneError(code, `${this.options.provider}: the answer to ${request.action} was cut off: ${(error as Error).message}`, { cause: error });
+    });
     try {
       return (text ? JSON.parse(text) : {}) as T;
     } catch {
@@ -60,18 +82,26 @@ export class RestClient {
     const { maxRetries, provider } = this.options;
     const context: UpstreamContext = { provider, action: request.action, file: request.file };
     const doFetch = this.options.fetch ?? fetch;
+    const stops = [this.options.signal, request.signal].filter((signal): signal is AbortSignal => signal !== undefined);
+    const stop = stops.length > 1 ? AbortSignal.any(stops) : stops[0];
+    const stopped = () => {
+      if (!stop?.aborted) return;
+      throw new FinetuneError('CANCELLED', `${provider}: stopped ${request.action} (the caller aborted the request).`, { cause: stop.reason });
+    };
     for (let attempt = 0; ; attempt++) {
+      stopped();
       let response: Response | undefined;
       try {
         response = await doFetch(`${this.options.baseURL.replace(/\/$/, '')}${path}`, {
           method: request.method ?? 'GET',
           headers: { ...this.options.headers, ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}) },
           body: request.form ?? (request.json !== undefined ? JSON.stringify(request.json) : undefined),
-          signal: AbortSignal.timeout(this.options.timeoutMs),
+          signal: stop ? AbortSignal.any([stop, AbortSignal.timeout(this.options.timeoutMs)]) : AbortSignal.timeout(this.options.timeoutMs),
         });
       } catch (error) {
+        stopped();
         if (attempt < maxRetries && (request.retryServerErrors ?? true)) {
-          await sleep(retryDelayMs(undefined, attempt));
+          await sleep(retryDelayMs(undefined, attempt), stop);
           continue;
         }
         throw new FinetuneError('UPSTREAM_ERROR', `${provider} could not be reached while ${request.action}: ${(error as Error).message}`, { cause: error });
@@ -80,7 +110,7 @@ export class RestClient {
       const retryable = response.status === 429 || (response.status >= 500 && (request.retryServerErrors ?? true));
       if (retryable && attempt < maxRetries) {
         await response.body?.cancel();
-        await sleep(retryDelayMs(response, attempt));
+        await sleep(retryDelayMs(response, attempt), stop);
         continue;
       }
       const body = await response.text();

@@ -154,6 +154,7 @@ export interface RemoteJobContext {
    * persists it after every poll and gives it back after a restart; the plugin mutates it in place.
    */
   state: Record<string, unknown>;
+  /** Aborted when the host stops following the job (detach on shutdown): pass it to every request a poll makes. */
   signal?: AbortSignal;
 }
 
