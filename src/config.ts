@@ -112,6 +112,15 @@ const ENV_KEYS: Record<string, string> = {
 type Layer = { source: string; values: Record<string, unknown> };
 
 /**
+ * Settings that were removed, with where their job went. A config that still sets one is refused
+ * with this, so that a value the server used to honour is not silently ignored.
+ */
+const REMOVED_KEYS: Record<string, string> = {
+  'training.prices':
+    "Prices are each training backend's own now (its quote()): OpenAI's per-model price is set with plugins.openai.models.<model>: {token_limit, usd_per_million_training_tokens}; Together and Modal quote their published list prices and local training is free, none of them configurable.",
+};
+
+/**
  * Parses the layers with zod; a bad value throws CONFIG_INVALID naming the key, its source and the fix.
  * Every section of the result is whole (defaults filled in), so code using a section never re-parses it.
  */
@@ -143,12 +152,29 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
   layers.push({ source: 'command-line flags', values: flagValues });
   if (input.overrides) layers.push({ source: 'overrides given in code', values: input.overrides });
 
+  const sourceOf = (key: string) => envSources[key] ?? [...layers].reverse().find((l) => getPath(l.values, key) !== undefined)?.source ?? 'defaults';
+  for (const [key, moved] of Object.entries(REMOVED_KEYS)) {
+    if (!layers.some((l) => getPath(l.values, key) !== undefined)) continue;
+    const source = sourceOf(key);
+    throw new FinetuneError('CONFIG_INVALID', `Config key '${key}' (from ${source}) was removed and would be ignored. ${moved}`, {
+      recovery: `Remove '${key}' from ${source} (move a price you rely on to where the message says).`,
+      details: { field: key, source },
+    });
+  }
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer.values), {});
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    if (issue.code === 'unrecognized_keys') {
+      const key = [...issue.path, issue.keys[0]].join('.');
+      const source = sourceOf(key);
+      throw new FinetuneError('CONFIG_INVALID', `Config key '${key}' (from ${source}) is not a setting of '${issue.path.join('.')}'.`, {
+        recovery: `Remove '${key}' from ${source}, or correct its spelling${issue.path[0] === 'training' ? ' (docs/training.md lists the settings)' : ''}.`,
+        details: { field: key, source },
+      });
+    }
     const key = issue.path.join('.');
-    const source = envSources[key] ?? [...layers].reverse().find((l) => getPath(l.values, key) !== undefined)?.source ?? 'defaults';
+    const source = sourceOf(key);
     throw new FinetuneError('CONFIG_INVALID', `Config key '${key}' (from ${source}) is invalid: ${issue.message}.`, {
       recovery: `Set '${key}' to a valid value in ${source}, or remove it to use the default.`,
       details: { field: key, source },

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { FinetuneError } from '../src/errors.js';
+import { openaiPlugin } from '../plugins/openai/index.js';
+import { openAIModelInfo } from '../plugins/openai/models.js';
 
 const files: Record<string, string> = {
   '/cfg/a.yaml': 'home: /from-file\nhttp:\n  port: 9000\n  host: 127.0.0.1\nlog_level: debug\n',
   '/cfg/b.json': '{"http": {"port": "eighty"}}',
   '/cfg/broken.json': '{"http": ',
+  // A config written for an older server: prices were a core setting until issue 14.
+  '/cfg/old-prices.yaml': 'training:\n  watch_interval_ms: 500\n  prices:\n    openai:\n      per_million_tokens:\n        gpt-4o-mini: 3\n',
+  '/cfg/typo.json': '{"training": {"watch_intervall_ms": 100}}',
+  '/cfg/openai-price.yaml': 'plugins:\n  openai:\n    models:\n      gpt-4o-mini-2024-07-18:\n        token_limit: 65536\n        usd_per_million_training_tokens: 2.5\n',
 };
 const readFile = (path: string) => {
   if (!(path in files)) throw new Error(`ENOENT: no such file ${path}`);
@@ -54,5 +60,32 @@ describe('config layers: defaults < file < env < flags', () => {
   it('reports unreadable and malformed files', () => {
     expect(failure(() => loadConfig({ argv: ['--config', '/cfg/missing.yaml'], env: {}, readFile })).message).toContain('Cannot read config file /cfg/missing.yaml');
     expect(failure(() => loadConfig({ argv: ['--config', '/cfg/broken.json'], env: {}, readFile })).message).toContain('is not valid JSON');
+  });
+
+  it('refuses the removed training.prices by name and source, saying where prices live now', () => {
+    const old = failure(() => loadConfig({ argv: ['--config', '/cfg/old-prices.yaml'], env: {}, readFile }));
+    expect(old.code).toBe('CONFIG_INVALID');
+    expect(old.message).toContain("Config key 'training.prices' (from config file /cfg/old-prices.yaml) was removed");
+    expect(old.message).toContain('plugins.openai.models.<model>: {token_limit, usd_per_million_training_tokens}');
+    expect(old.recovery).toContain("Remove 'training.prices' from config file /cfg/old-prices.yaml");
+    expect(old.details).toMatchObject({ field: 'training.prices', source: 'config file /cfg/old-prices.yaml' });
+    // Given in code too (an embedding program), not only in a file.
+    const inCode = failure(() => loadConfig({ argv: [], env: {}, overrides: { training: { prices: {} } } as never }));
+    expect(inCode.message).toContain("'training.prices' (from overrides given in code) was removed");
+  });
+
+  it('the replacement the message names is a setting the config takes', () => {
+    const config = loadConfig({ argv: ['--config', '/cfg/openai-price.yaml'], env: {}, readFile });
+    // Validated by the OpenAI plugin's own schema, as the host does, and read where its quote reads prices.
+    const openai = openaiPlugin.configSchema!.parse(config.plugins.openai);
+    expect(openAIModelInfo('gpt-4o-mini-2024-07-18', openai.models)?.usd_per_million_training_tokens).toBe(2.5);
+  });
+
+  it('refuses any other unknown key under training, naming it and its source', () => {
+    const typo = failure(() => loadConfig({ argv: ['--config', '/cfg/typo.json'], env: {}, readFile }));
+    expect(typo.code).toBe('CONFIG_INVALID');
+    expect(typo.message).toBe("Config key 'training.watch_intervall_ms' (from config file /cfg/typo.json) is not a setting of 'training'.");
+    expect(typo.recovery).toContain('docs/training.md');
+    expect(loadConfig({ argv: [], env: {}, overrides: { training: { watch_interval_ms: 100 } } }).training.watch_interval_ms).toBe(100);
   });
 });

@@ -36,6 +36,6 @@ export const TrainingSettingsSchema = z.object({
   alert_retry_ms: z.number().int().min(10).default(1000),
   /** Webhook alerts: attempts before one is given up (marked failed in the delivery log). */
   alert_max_attempts: z.number().int().min(1).default(10),
-});
+}).strict(); // a key not listed here is refused by name (a typo, or a removed setting: see REMOVED_KEYS in src/config.ts)
 
 export type TrainingSettings = z.infer<typeof TrainingSettingsSchema>;
