@@ -114,9 +114,10 @@ export async function validateSpec(spec: TrainingSpec, config: OpenAIConfig, now
   if (prepared.train.length < MIN_EXAMPLES) {
     issues.push({
       severity: 'error',
-      code: 'DATASET_TOO_SMALL',
+      // One of ERROR_CODES, so that the refusal at submit keeps it (an unknown code would come back as CONFIG_INVALID).
+      code: 'DATASET_INVALID',
       field: 'dataset_id',
-      message: `OpenAI needs at least ${MIN_EXAMPLES} training examples; the train split has ${prepared.train.length}.`,
+      message: `OpenAI needs at least ${MIN_EXAMPLES} training examples; the train split of ${cfg.dataset_id} has ${prepared.train.length}. Add examples (or split fewer off for validation and test) and prepare the dataset again.`,
     });
   }
   const tokens = tokenEstimate(prepared.train, model);

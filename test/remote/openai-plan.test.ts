@@ -24,6 +24,6 @@ describe('plan_training on an OpenAI config', () => {
     const small = await t.callOk(configureTrainingTool, { base_model: 'gpt-4o-mini-2024-07-18', dataset_id: tiny, backend: 'openai', approach: 'full', method: 'sft' });
     const refused = await t.callOk(planTrainingTool, { config_id: small.config_id });
     expect(refused.verdict).toBe('no_go');
-    expect(refused.reasons.join('\n')).toMatch(/DATASET_TOO_SMALL/);
+    expect(refused.reasons.join('\n')).toMatch(/DATASET_INVALID.*OpenAI needs at least 10 training examples; the train split of ds_\w+ has \d\b/);
   });
 });

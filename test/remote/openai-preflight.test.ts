@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OpenAIConfigSchema } from '../../plugins/openai/config.js';
 import { codeForJobError } from '../../plugins/openai/errors.js';
 import { lineNamedIn } from '../../src/plugin-sdk/upstream-errors.js';
 import { prepareFiles, tokenEstimate, validateSpec } from '../../plugins/openai/prepare.js';
 import { openAIQuote } from '../../plugins/openai/quote.js';
 import { countChatTokens } from '../../plugins/openai/tokens.js';
-import { chatRows, makeSpec } from './support.js';
+import { OpenAIBackend } from '../../plugins/openai/backend.js';
+import { createOpenAIClient, OpenAIConfigSchema } from '../../plugins/openai/config.js';
+import { isFinetuneError, type FinetuneError } from '../../src/errors.js';
+import { createSilentLogger } from '../../src/observability/logger.js';
+import { createRemoteJobRunner } from '../../src/plugins/remote-jobs.js';
+import { chatRows, makeSpec, RecordingSink } from './support.js';
 
 const cookbook = JSON.parse(readFileSync(new URL('../fixtures/openai-token-count/cookbook-messages.json', import.meta.url), 'utf8'));
 const config = OpenAIConfigSchema.parse({});
@@ -48,9 +52,30 @@ describe('OpenAI pre-flight rules', () => {
 
   it('needs at least 10 examples', async () => {
     const issues = await validateSpec(makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(9) }), config, NOW);
-    expect(issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'DATASET_TOO_SMALL' }));
+    expect(issues).toContainEqual({
+      severity: 'error',
+      code: 'DATASET_INVALID',
+      field: 'dataset_id',
+      message: expect.stringMatching(/^OpenAI needs at least 10 training examples; the train split of ds_test has 9\. Add examples/),
+    });
     const ok = await validateSpec(makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) }), config, NOW);
     expect(ok.filter((i) => i.severity === 'error')).toEqual([]);
+  });
+
+  it('refuses too few examples at submit as DATASET_INVALID with the field and the minimum, before any request', async () => {
+    // An unreachable API: the host's pre-submit check must refuse without a request.
+    const client = createOpenAIClient({ ...config, api_key: 'sk-unused', base_url: 'http://127.0.0.1:9/v1' }, {});
+    const runner = createRemoteJobRunner(new OpenAIBackend(client, config, createSilentLogger(), () => NOW), { name: 'openai', logger: createSilentLogger() });
+    const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(9) });
+    const refused = await runner.start(spec, new RecordingSink()).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isFinetuneError(refused), String(refused)).toBe(true);
+    const error = refused as FinetuneError;
+    expect(error.code).toBe('DATASET_INVALID');
+    expect(error.details).toMatchObject({ field: 'dataset_id' });
+    expect(error.toText()).toMatch(/^\[DATASET_INVALID\] OpenAI needs at least 10 training examples; the train split of ds_test has 9\./);
   });
 
   it('warns of the 2027-01-06 shutdown on every plan, and refuses after it', async () => {
