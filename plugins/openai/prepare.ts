@@ -71,7 +71,8 @@ export async function validateSpec(spec: TrainingSpec, config: OpenAIConfig, now
   const { config: cfg } = spec;
   issues.push(
     pastShutdown(now)
-      ? { severity: 'error', code: 'BACKEND_DEPRECATED', field: 'backend', message: `${OPENAI_DEPRECATION_NOTICE} The date has passed: choose another backend.` }
+      ? // An ERROR_CODES code, kept by the refusal at submit (BACKEND_DEPRECATED came back as CONFIG_INVALID).
+        { severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'backend', message: `${OPENAI_DEPRECATION_NOTICE} The date has passed: choose another backend.` }
       : { severity: 'warning', code: 'BACKEND_DEPRECATED', field: 'backend', message: OPENAI_DEPRECATION_NOTICE },
   );
   const model = openAIModelInfo(cfg.base_model, config.models);

@@ -81,7 +81,7 @@ describe('OpenAI pre-flight rules', () => {
   it('warns of the 2027-01-06 shutdown on every plan, and refuses after it', async () => {
     const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) });
     expect(await validateSpec(spec, config, NOW)).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'BACKEND_DEPRECATED', message: expect.stringContaining('2027-01-06') }));
-    expect(await validateSpec(spec, config, new Date('2027-01-07T00:00:00Z'))).toContainEqual(expect.objectContaining({ severity: 'error', code: 'BACKEND_DEPRECATED' }));
+    expect(await validateSpec(spec, config, new Date('2027-01-07T00:00:00Z'))).toContainEqual(expect.objectContaining({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'backend' }));
   });
 
   it('locates bad rows and refuses DPO on models without it', async () => {
