@@ -56,5 +56,3 @@ export const otelFilesPlugin = definePlugin({
     };
   },
 });
-
-export default otelFilesPlugin;

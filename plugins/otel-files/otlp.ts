@@ -17,7 +17,7 @@ import { flattenAttributes } from '../../src/datasets/telemetry/attributes.js';
 type Json = Record<string, any>;
 
 /** An OTLP AnyValue as a plain value (int64 strings become numbers when exact). */
-export function anyValue(value: Json | undefined): unknown {
+function anyValue(value: Json | undefined): unknown {
   if (!value || typeof value !== 'object') return value ?? null;
   if ('stringValue' in value) return value.stringValue;
   if ('boolValue' in value) return value.boolValue;
@@ -32,7 +32,7 @@ export function anyValue(value: Json | undefined): unknown {
   return null;
 }
 
-export function keyValues(list: unknown): Record<string, unknown> {
+function keyValues(list: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (Array.isArray(list)) for (const kv of list as Json[]) if (kv && typeof kv.key === 'string') out[kv.key] = anyValue(kv.value);
   return out;

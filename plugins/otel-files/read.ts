@@ -5,7 +5,7 @@ import { jsonErrorWhere, openForRead, readUserFile } from '../../src/workspace/c
 import { closeSync } from 'node:fs';
 import { isAnnotationRecord, isOtlpRequest, openInferenceSpan, otlpSpans, toAnnotation } from './otlp.js';
 
-export interface ReadOptions {
+interface ReadOptions {
   /** Canonical paths, already confined by the host. */
   path: string;
   annotations_path?: string;

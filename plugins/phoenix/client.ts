@@ -25,7 +25,7 @@ export interface PhoenixSpanAnnotation {
   metadata?: Record<string, unknown> | null;
 }
 
-interface PhoenixClientOptions {
+export interface PhoenixClientOptions {
   base_url: string;
   api_key?: string;
   fetch?: typeof fetch;

@@ -12,7 +12,7 @@ import { FeedbackSchema, type ExtractKind, type Feedback } from './telemetry/opt
 import { scanRow, type PiiTally } from './telemetry/pii-scan.js';
 import type { GovernanceRecord } from './types.js';
 
-export interface ExtractOptions {
+interface ExtractOptions {
   /** Name of an enabled data_source plugin, e.g. "phoenix" or "otel-files". */
   source: string;
   /** The plugin's own query (project, time range, a file path…). */

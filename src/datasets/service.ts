@@ -15,7 +15,7 @@ import { estimateRows, readSourceBatches, sourceFiles, sourceKind, type SourceRe
 import { CountColumn, distribution } from './stats.js';
 import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
-import { SPLIT_NAMES, type CanonicalRow, type DatasetManifest, type DatasetRecord, type GovernanceRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
+import { type CanonicalRow, type DatasetManifest, type DatasetRecord, type GovernanceRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
 import { documentSeparatorIn, validateRecords, type ValidationResult } from './validate.js';
 import { validateSource } from './parallel-validate.js';
 import { JsonlWriter } from './version-writer.js';
@@ -26,7 +26,7 @@ export interface RunContext {
   progress?: (done: number, total: number, message: string) => void;
 }
 
-export interface PrepareOptions {
+interface PrepareOptions {
   /** Already resolved against the allowed roots. */
   path: string;
   format?: SourceFormat;
@@ -61,7 +61,7 @@ export interface PrepareResult {
   validation: ValidationResult['summary'];
 }
 
-export interface ListOptions {
+interface ListOptions {
   task_type?: TaskType;
   parent_id?: string;
   limit: number;
@@ -69,7 +69,7 @@ export interface ListOptions {
 }
 
 /** What the dataset service needs of the model service (src/models): a model's folder and context length. */
-export interface ModelLookup {
+interface ModelLookup {
   get(id: string): { dir: string; context_length?: number | null };
 }
 
@@ -439,4 +439,3 @@ function throttledProgress(run: RunContext): ((done: number, total: number) => v
   };
 }
 
-export { SPLIT_NAMES };

@@ -14,7 +14,7 @@ import { resolveRubric, type Rubric } from './judges/rubrics.js';
 import { selectOutputScorer, type SelectedOutputScorer } from './judges/select.js';
 
 /** Where the rows come from (dataset_id, split, path, source, query, limit), and how to judge them. */
-export interface JudgeOutputsArgs extends Omit<RowsRequest, 'signal'> {
+interface JudgeOutputsArgs extends Omit<RowsRequest, 'signal'> {
   rubric: string;
   rubric_name?: string;
   judge: string;
@@ -23,20 +23,20 @@ export interface JudgeOutputsArgs extends Omit<RowsRequest, 'signal'> {
   concurrency: number;
 }
 
-export interface JudgeOutputsContext {
+interface JudgeOutputsContext {
   services: Services;
   signal?: AbortSignal;
   progress?: (done: number, total: number, message: string) => void | Promise<void>;
   sample?: (request: SamplingRequest) => Promise<string>;
 }
 
-export interface WriteBackOutcome {
+interface WriteBackOutcome {
   target: string;
   written: number;
   failed: Array<{ ref: string; reason: string }>;
 }
 
-export interface JudgeOutputsResult {
+interface JudgeOutputsResult {
   run: JudgeRunRecord;
   rows: JudgeRunRow[];
   truncated: boolean;

@@ -1,6 +1,6 @@
 import type { Workspace } from '../workspace/workspace.js';
 
-export interface ScoreDistribution {
+interface ScoreDistribution {
   /** Null when no row was scored. */
   mean: number | null;
   p10: number | null;

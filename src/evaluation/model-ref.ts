@@ -36,7 +36,7 @@ export const PROVIDER_REF = /^([a-z][a-z0-9-]{0,63}):(.+)$/s;
  * as that model; a prefix that is no inference plugin is refused with the list of those there are,
  * unless an imported model carries the whole name.
  */
-function providerReference(services: Services, id: string | undefined, field = 'model_id'): { plugin: string; model: string } | null {
+export function providerReference(services: Services, id: string | undefined, field = 'model_id'): { plugin: string; model: string } | null {
   const match = id ? PROVIDER_REF.exec(id) : null;
   if (!match) return null;
   const [, plugin, model] = match;

@@ -9,13 +9,13 @@ import type { TrainingSettings } from './settings.js';
 import { buildSpec } from './spec.js';
 
 /** One number of the estimate with how it was computed. */
-export interface Figure {
+interface Figure {
   value: number;
   unit: string;
   formula: string;
 }
 
-export interface DeviceOption {
+interface DeviceOption {
   device: string;
   fits: boolean;
   memory_gb: number;
@@ -145,7 +145,7 @@ export function estimateConfig(services: TrainingDeps, config_id: string, option
   return estimateResources(services, new JobLedger(services.workspace.db).getConfig(config_id), options);
 }
 
-export interface Shape {
+interface Shape {
   layers: number;
   hidden: number;
   ff: number;

@@ -77,7 +77,7 @@ export const AlertSummarySchema = z.object({
 });
 
 /** The job's webhook alerts, for monitor_training (the full attempt log is in the job resource). */
-export function alertSummaries(ledger: JobLedger, job_id: string): Array<z.infer<typeof AlertSummarySchema>> {
+function alertSummaries(ledger: JobLedger, job_id: string): Array<z.infer<typeof AlertSummarySchema>> {
   return jobAlerts(ledger.db, job_id).map(({ alert_id, event, status, attempts, last_error, delivered_at }) => ({ alert_id, event, status, attempts, last_error, delivered_at }));
 }
 

@@ -57,7 +57,7 @@ const SHARED_FOLDERS = ['/var', '/var/tmp', '/tmp', '/opt', '/srv', '/mnt', '/me
  * Whether a folder is too broad to be allowed without being named: the filesystem root, the home
  * folder or a folder above it, a system folder (or inside one), or a shared top folder like /tmp.
  */
-function isBroadFolder(path: string, home = homedir()): boolean {
+export function isBroadFolder(path: string, home = homedir()): boolean {
   const folder = resolve(path);
   if (folder === parse(folder).root) return true;
   if (isInside(folder, resolve(home))) return true;

@@ -10,7 +10,7 @@ import { spanToRetrieval } from './retrieval.js';
 import { spanToExchange, type ChatMessage } from './span-to-chat.js';
 
 /** One span a row came from: its ids, the annotations that decided, and the part it plays in the row. */
-export interface RowSource {
+interface RowSource {
   trace_id: string;
   span_id: string;
   annotation_ids: string[];
@@ -30,7 +30,7 @@ export interface Skip {
 
 export type BuiltKind = 'sft' | 'dpo' | 'triplets';
 
-export interface TelemetryCollection {
+interface TelemetryCollection {
   rows: Record<BuiltKind, BuiltRow[]>;
   /** Skips of every kind (unreadable spans), then those of one kind (an answer no annotation approved, for SFT). */
   skipped: { common: Skip[] } & Record<BuiltKind, Skip[]>;
@@ -44,7 +44,7 @@ export interface TelemetryCollection {
   };
 }
 
-export interface BuildOptions {
+interface BuildOptions {
   feedback: Feedback;
   include_errors: boolean;
   max_pairs_per_input: number;
@@ -236,7 +236,7 @@ export function foldDuplicates(rows: Array<BuiltRow & { count?: number }>): { ro
   return { rows: folded, folded: total - folded.length };
 }
 
-export interface Thresholds {
+interface Thresholds {
   min_dpo_pairs: number;
   min_sft_examples: number;
   min_triplets: number;

@@ -8,11 +8,11 @@
 import type { TelemetryAnnotation } from '../../plugins/providers.js';
 import type { Feedback } from './options.js';
 
-export const DEFAULT_APPROVE_LABELS = ['correct', 'good', 'approved', 'accepted', 'positive', 'thumbs_up', 'helpful', 'pass', 'yes', 'relevant', 'factual'];
-export const DEFAULT_REJECT_LABELS = ['incorrect', 'bad', 'rejected', 'negative', 'thumbs_down', 'unhelpful', 'fail', 'no', 'wrong', 'irrelevant', 'unrelated', 'hallucinated'];
+const DEFAULT_APPROVE_LABELS = ['correct', 'good', 'approved', 'accepted', 'positive', 'thumbs_up', 'helpful', 'pass', 'yes', 'relevant', 'factual'];
+const DEFAULT_REJECT_LABELS = ['incorrect', 'bad', 'rejected', 'negative', 'thumbs_down', 'unhelpful', 'fail', 'no', 'wrong', 'irrelevant', 'unrelated', 'hallucinated'];
 const PRECEDENCE = ['HUMAN', 'CODE', 'LLM'];
 
-export type Judgement = 'approved' | 'rejected';
+type Judgement = 'approved' | 'rejected';
 
 export interface SpanVerdict {
   verdict: 'approved' | 'rejected' | 'unjudged' | 'conflicting';
@@ -27,7 +27,7 @@ export interface SpanVerdict {
 const norm = (label: string) => label.trim().toLowerCase().replace(/[\s-]+/g, '_');
 
 /** One annotation's judgement, or undefined when it says nothing this feedback understands. */
-export function judge(a: TelemetryAnnotation, fb: Feedback, scoreThreshold = fb.min_score): Judgement | undefined {
+function judge(a: TelemetryAnnotation, fb: Feedback, scoreThreshold = fb.min_score): Judgement | undefined {
   let byLabel: Judgement | undefined;
   if (a.label !== null && a.label !== '') {
     const label = norm(a.label);
@@ -44,7 +44,7 @@ export function judge(a: TelemetryAnnotation, fb: Feedback, scoreThreshold = fb.
 const describe = (a: TelemetryAnnotation) => `${a.name}=${a.label ?? a.score ?? '∅'} (${a.annotator_kind})`;
 
 /** The corrected answer an annotation carries: its explanation, else metadata.correction / corrected_output / text. */
-export function correctionText(a: TelemetryAnnotation): string | undefined {
+function correctionText(a: TelemetryAnnotation): string | undefined {
   for (const value of [a.explanation, a.metadata.correction, a.metadata.corrected_output, a.metadata.text]) if (typeof value === 'string' && value.trim()) return value;
   return undefined;
 }

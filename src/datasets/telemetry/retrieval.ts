@@ -7,14 +7,14 @@
  */
 import { groupByIndex, parseJsonAttribute, type FlatAttributes } from './attributes.js';
 
-export interface RetrievedDocument {
+interface RetrievedDocument {
   position: number;
   id: string | null;
   content: string;
   score: number | null;
 }
 
-export type RetrievalRead = { ok: true; query: string; documents: RetrievedDocument[]; prefix: string } | { ok: false; reason: string };
+type RetrievalRead = { ok: true; query: string; documents: RetrievedDocument[]; prefix: string } | { ok: false; reason: string };
 
 function documentsAt(attributes: FlatAttributes, prefix: string): RetrievedDocument[] {
   const out: RetrievedDocument[] = [];

@@ -7,7 +7,7 @@
  */
 import { groupByIndex, parseJsonAttribute, valueAt, type FlatAttributes } from './attributes.js';
 
-export interface ChatToolCall {
+interface ChatToolCall {
   id?: string;
   type: 'function';
   function: { name: string; arguments: string };
@@ -21,7 +21,7 @@ export interface ChatMessage {
   tool_call_id?: string;
 }
 
-export type SpanAttributes = FlatAttributes;
+type SpanAttributes = FlatAttributes;
 
 function flatToObject(entries: Map<string, unknown>, prefix: string): SpanAttributes {
   const out: SpanAttributes = {};
@@ -97,7 +97,7 @@ function outputText(value: unknown): string | undefined {
   return typeof text === 'string' ? text : undefined;
 }
 
-export type SpanConversion = { ok: true; messages: ChatMessage[] } | { ok: false; reason: string };
+type SpanConversion = { ok: true; messages: ChatMessage[] } | { ok: false; reason: string };
 type Read = { ok: true; messages: ChatMessage[] } | { ok: false; reason: string };
 
 /** A JSON attribute read as messages (a list) or as one answer (an object or text); a located reason when it is not JSON. */
@@ -149,7 +149,7 @@ function outputMessages(attributes: SpanAttributes): Read {
   return { ok: true, messages: text === undefined || text === '' ? [] : [{ role: 'assistant', content: text }] };
 }
 
-export type SpanExchange = { ok: true; input: ChatMessage[]; output: ChatMessage[] } | { ok: false; reason: string };
+type SpanExchange = { ok: true; input: ChatMessage[]; output: ChatMessage[] } | { ok: false; reason: string };
 
 /** The input messages and the assistant answer of one LLM span; the reason when the span cannot give them. */
 export function spanToExchange(attributes: SpanAttributes): SpanExchange {

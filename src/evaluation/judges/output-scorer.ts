@@ -12,7 +12,7 @@ import type { Rubric } from './rubrics.js';
  */
 
 /** `reason` comes first: with structured output the model writes properties in schema order, so it explains before it scores. */
-export const VERDICT_JSON_SCHEMA = {
+const VERDICT_JSON_SCHEMA = {
   type: 'object',
   properties: {
     reason: { type: 'string', description: 'Why this score, in one to three sentences.' },
@@ -22,7 +22,7 @@ export const VERDICT_JSON_SCHEMA = {
   additionalProperties: false,
 } as const;
 
-export const VERDICT_FORMAT: JsonSchemaFormat = { type: 'json_schema', json_schema: { name: 'verdict', strict: true, schema: VERDICT_JSON_SCHEMA } };
+const VERDICT_FORMAT: JsonSchemaFormat = { type: 'json_schema', json_schema: { name: 'verdict', strict: true, schema: VERDICT_JSON_SCHEMA } };
 
 const VerdictSchema = z.object({ score: z.number(), reason: z.string().trim().min(1) });
 
@@ -42,7 +42,7 @@ export interface OutputToJudge {
  * The schema is in the prompt for every judge: client sampling has no structured output, and a provider
  * that cannot constrain its output (the local engine) ignores response_format.
  */
-export function judgeOutputMessages(item: OutputToJudge, rubric: Rubric): { system: string; user: string } {
+function judgeOutputMessages(item: OutputToJudge, rubric: Rubric): { system: string; user: string } {
   const system = `${SYSTEM}\nThe object must match this JSON Schema: ${JSON.stringify(VERDICT_JSON_SCHEMA)}`;
   const conversation = item.input.map((m) => `${m.role}: ${m.content}`).join('\n\n');
   const user =
@@ -53,7 +53,7 @@ export function judgeOutputMessages(item: OutputToJudge, rubric: Rubric): { syst
   return { system, user };
 }
 
-export type ParsedVerdict = { ok: true; score: number; reason: string } | { ok: false; error: string };
+type ParsedVerdict = { ok: true; score: number; reason: string } | { ok: false; error: string };
 
 /** Reads a verdict; anything but a JSON object with a string reason and a score in [0, 1] is an error, never a guess. */
 export function parseOutputVerdict(text: string): ParsedVerdict {
@@ -78,7 +78,7 @@ export function parseOutputVerdict(text: string): ParsedVerdict {
   return { ok: true, score, reason };
 }
 
-export interface Usage {
+interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
 }

@@ -3,7 +3,7 @@ import { FinetuneError } from '../../errors.js';
 
 /** The rubrics judge_outputs knows by name; any other text is taken as a rubric of its own. */
 export const NAMED_RUBRICS = ['helpfulness', 'correctness', 'safety', 'faithfulness'] as const;
-export type NamedRubric = (typeof NAMED_RUBRICS)[number];
+type NamedRubric = (typeof NAMED_RUBRICS)[number];
 
 /**
  * Each rubric anchors the ends and the middle of the 0–1 scale, so that scores from different runs

@@ -10,7 +10,7 @@ import { FinetuneError } from '../../errors.js';
  * cap: it loads tokenizer.json and encodes a few long adversarial inputs. A worker that misses the
  * deadline is terminated and the model refused; the server's own thread never runs the regex.
  */
-export const TOKENIZER_PROBE_DEADLINE_MS = 15_000;
+const TOKENIZER_PROBE_DEADLINE_MS = 15_000;
 
 /** Long runs of the characters tokenizer regexes branch on: letters, spaces, digits, apostrophes, newlines, punctuation, accents. */
 const PROBE_INPUTS = ['a', ' ', '1', "'s", 'a ', '\n', ' \n', 'é', '!?', 'Ab1 '].map((unit) => unit.repeat(Math.ceil(4096 / unit.length)));
