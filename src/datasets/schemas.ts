@@ -91,7 +91,7 @@ export const CountsSchema = z
   })
   .describe('Row counts.');
 
-export const GovernanceSchema = z
+export const PiiGovernanceSchema = z
   .object({
     kind: z.literal('pii_redaction').describe('What was done: "pii_redaction".'),
     consent_log_id: z.string().describe('Consent-log entry, e.g. "cns_01jc…".'),
@@ -110,8 +110,26 @@ export const GovernanceSchema = z
   })
   .describe('A governance record: a PII redaction with its legal basis and consent reference.');
 
+export const GeneratedReviewGovernanceSchema = z
+  .object({
+    kind: z.literal('generated_review').describe('What was done: "generated_review" (generated rows approved by people, commit_review).'),
+    dataset_id: z.string().describe('Version commit_review made, e.g. "ds_01jc…".'),
+    queue_id: z.string().describe('Review queue the rows came from, e.g. "rq_01jc…".'),
+    approved: z.number().describe('Approved rows committed into the version, e.g. 25.'),
+    rejected: z.number().describe('Rejected rows of the queue, left out, e.g. 15.'),
+    pending: z.number().describe('Undecided rows of the queue, left out.'),
+    edited: z.number().describe('Committed rows a reviewer edited.'),
+    reviewers: z.array(z.string()).describe('Who approved the committed rows, e.g. ["alice"].'),
+    at: z.string().describe('ISO time.'),
+  })
+  .describe('A governance record: generated rows that entered the version after human review.');
+
+export const GovernanceSchema = z
+  .discriminatedUnion('kind', [PiiGovernanceSchema, GeneratedReviewGovernanceSchema])
+  .describe('A governance record: a PII redaction (legal basis, consent reference) or a review of generated rows.');
+
 /** One row of the append-only consent log. */
-export const ConsentEntrySchema = GovernanceSchema.pick({
+export const ConsentEntrySchema = PiiGovernanceSchema.pick({
   dataset_id: true,
   source_dataset_id: true,
   actor: true,
@@ -152,6 +170,6 @@ export const ManifestSchema = z
     created_at: z.string().describe('ISO time, e.g. "2026-11-22T01:00:00.000Z".'),
     lineage: z.array(z.record(z.string(), z.unknown())).describe('Operations from the import to this version, oldest first.'),
     report: z.record(z.string(), z.unknown()).optional().describe('Facts of the operation that made it (dropped rows, PII findings, leakage).'),
-    governance: z.array(GovernanceSchema).optional().describe('PII redactions (legal basis, consent reference) of this version and every version it derives from.'),
+    governance: z.array(GovernanceSchema).optional().describe('PII redactions (legal basis, consent reference) and reviews of generated rows of this version and every version it derives from.'),
   })
   .describe('The manifest.json of the version.');
