@@ -1,9 +1,9 @@
-import { statSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { AtomicSink, csvField } from '../datasets/export.js';
 import { FinetuneError } from '../errors.js';
-import { jsonErrorWhere, readUserFile } from '../workspace/confine.js';
+import { jsonErrorWhere, openForRead, readUserFile } from '../workspace/confine.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ReviewQueueStore, type DecisionOutcome } from './queue-store.js';
 import { checkRows, describeErrors } from './row-check.js';
@@ -85,7 +85,9 @@ export async function importReview(workspace: Workspace, options: { queue_id: st
   const file = options.path;
   const format = { '.csv': 'csv', '.jsonl': 'jsonl', '.json': 'jsonl' }[extname(file).toLowerCase()] as SheetFormat | undefined;
   if (!format) throw new FinetuneError('INVALID_INPUT', `'${file}' is neither .csv nor .jsonl: import_review reads the files export_review writes.`, { details: { file, field: 'path' } });
-  if (statSync(file).size > MAX_IMPORT_BYTES) throw new FinetuneError('INVALID_INPUT', `'${file}' is over ${MAX_IMPORT_BYTES >> 20} MB; a review file holds one queue's rows.`, { details: { file, field: 'path' } });
+  const opened = openForRead(file, 'path');
+  closeSync(opened.fd);
+  if (opened.size > MAX_IMPORT_BYTES) throw new FinetuneError('INVALID_INPUT', `'${file}' is over ${MAX_IMPORT_BYTES >> 20} MB; a review file holds one queue's rows.`, { details: { file, field: 'path' } });
   const text = readUserFile(file, 'path', 'utf8');
   const rows = new Map(store.rows(queue.id).map((r) => [r.id, r]));
   const problems: Array<{ line: number; column: number; message: string }> = [];

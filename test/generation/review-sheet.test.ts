@@ -95,6 +95,8 @@ describe('export_review / import_review', () => {
     expect(text).toContain(`${path}:6:1: '${queue.id}:77' is not a row of ${queue.id}`);
     expect(t.services.workspace.db.prepare('SELECT COUNT(*) AS n FROM review_decisions').get()).toEqual({ n: 0 });
 
+    expect(errorCode(await t.call('import_review', { queue_id: queue.id, path: join(dir(), 'missing.csv'), reviewer: 'carol' }))).toBe('FILE_ERROR');
+    expect(errorCode(await t.call('import_review', { queue_id: queue.id, path: join(dir(), 'notes.txt'), reviewer: 'carol' }))).toBe('INVALID_INPUT');
     const broken = join(dir(), 'broken.csv');
     writeFileSync(broken, `${csvLine(header)}\n${queue.id}:1,"approve"x,\n`);
     expect(resultText(await t.call('import_review', { queue_id: queue.id, path: broken, reviewer: 'carol' }))).toContain(`${broken}:2:`);
@@ -109,6 +111,7 @@ describe('export_review / import_review', () => {
     const path = join(dir(), 'batch.jsonl');
     await t.callOk(exportReviewTool, { queue_id: queue.id, path, format: 'jsonl' });
     expect(errorCode(await t.call('export_review', { queue_id: queue.id, path, format: 'jsonl' }))).toBe('INVALID_INPUT');
+    expect(errorCode(await t.call('export_review', { queue_id: queue.id, path: '/etc/review.jsonl', format: 'jsonl' }))).toBe('PATH_NOT_ALLOWED');
     const entries = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(entries[0]).toMatchObject({ id: `${queue.id}:1`, decision: null, status: 'pending', row: { anchor: expect.stringContaining(marker(1)) }, provenance: { source: { chunk: 0 } } });
     entries[0].decision = 'approve';

@@ -5,11 +5,16 @@ import { ReviewQueueStore } from '../../src/generation/queue-store.js';
 import { commitReviewTool } from '../../tools/commit-review.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { exportDatasetTool } from '../../tools/export-dataset.js';
+import { inspectDatasetTool } from '../../tools/inspect-dataset.js';
+import { modelCardTool } from '../../tools/model-card.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
+import { registerModelTool } from '../../tools/register-model.js';
 import { reviewExamplesTool } from '../../tools/review-examples.js';
 import { reviewQueueTool } from '../../tools/review-queue.js';
+import { splitDatasetTool } from '../../tools/split-dataset.js';
 import { testBackendPlugin } from '../contract/test-backend.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
+import { writeAdapter } from '../registry/records.js';
 import { createTestQueue, ids, marker, testRow } from './queues.js';
 
 const plugins = [testBackendPlugin({ name: 'fake' })];
@@ -60,6 +65,9 @@ describe('review of generated rows (issue 16)', () => {
     const provenance = readFileSync(join(version.dir, 'provenance.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(provenance).toHaveLength(25);
     expect(provenance[2]).toMatchObject({ line: 3, review_row_id: `${queue.id}:3`, reviewer: 'alice', edited: true, provenance: { source: { chunk: 2 } } });
+
+    // The committed version trains (its edited row's generated text is not in it).
+    expect((await t.callOk(configureTrainingTool, { base_model: 'tiny-model', backend: 'fake', method: 'sft', dataset_id: commit.dataset_id })).dataset_id).toBe(commit.dataset_id);
 
     // No rejected text, nor the text an edit replaced, in the version folder or in an export of it.
     const exportPath = join(t.home, 'exports', 'committed.jsonl');
@@ -179,6 +187,23 @@ describe('review of generated rows (issue 16)', () => {
     await t.callOk(reviewExamplesTool, { queue_id: chat.id, approve: [`${chat.id}:1`], reviewer: 'alice' });
     const mismatch = await t.call('commit_review', { queue_id: chat.id, parent_dataset_id: v1.dataset_id });
     expect(resultText(mismatch)).toContain(`parent_dataset_id ${v1.dataset_id} holds triplet rows; the queue's rows are chat`);
+  });
+
+  it('the review record follows the data: a split of the committed version, the model registered on it and its card carry it', async () => {
+    t = await connectTestClient({ plugins });
+    const queue = createTestQueue(t.services.workspace, { count: 10 });
+    await t.callOk(reviewExamplesTool, { queue_id: queue.id, approve: ids(queue.id, 1, 8), reject: ids(queue.id, 9, 10), reviewer: 'alice' });
+    const commit = await t.callOk(commitReviewTool, { queue_id: queue.id });
+    const split = await t.callOk(splitDatasetTool, { dataset_id: commit.dataset_id, train: 0.75, validation: 0.25, test: 0 });
+    const view = await t.callOk(inspectDatasetTool, { dataset_id: split.dataset_id, limit: 0 });
+    expect(view.manifest.governance).toEqual([expect.objectContaining({ kind: 'generated_review', dataset_id: commit.dataset_id, queue_id: queue.id, approved: 8, rejected: 2 })]);
+    expect(view.manifest.lineage.map((s) => s.operation)).toEqual(['generate', 'split']);
+    const adapter = writeAdapter(join(t.home, 'exports', 'adapter'));
+    const { model_version: v } = await t.callOk(registerModelTool, { name: 'handbook-bot', version: '1.0.0', adapter_path: adapter, dataset_id: split.dataset_id });
+    expect(v.lineage.data_governance).toEqual([expect.objectContaining({ kind: 'generated_review', queue_id: queue.id })]);
+    const card = await t.callOk(modelCardTool, { name: 'handbook-bot', version: '1.0.0' });
+    expect(card.markdown).toContain(`- Generated rows reviewed by people: \`${commit.dataset_id}\` holds 8 approved row(s) of review queue \`${queue.id}\``);
+    expect(card.markdown).toContain('2 rejected and 0 undecided row(s) were left out. Reviewers: alice.');
   });
 
   it('review_queue without queue_id lists the queues with their counts', async () => {
