@@ -43,7 +43,7 @@ export const commitReviewTool = defineTool({
       edited: result.edited,
       previously_committed: result.previously_committed,
       rejected_left_out: result.governance.rejected,
-      pending_left_out: result.governance.pending,
+      pending_left_out: result.pending,
       reviewers: result.governance.reviewers,
       counts: result.record.manifest.counts,
       token_stats: result.record.manifest.token_stats,

@@ -177,12 +177,9 @@ export interface GeneratedReviewRecord {
   /** The version commit_review made. */
   dataset_id: string;
   queue_id: string;
-  /** Rows of the queue committed into this version (approved), and the queue's rejected and still pending rows then. */
+  /** Rows of the queue committed into this version (approved), and the queue's rejected rows then (left out). */
   approved: number;
   rejected: number;
-  pending: number;
-  /** Committed rows a reviewer edited. */
-  edited: number;
   reviewers: string[];
   at: string;
 }

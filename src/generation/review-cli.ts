@@ -83,7 +83,7 @@ export async function runReviewCommand(services: Pick<Services, 'workspace' | 'd
       const r = await commitReview(services.datasets, { queue_id: queueId, name: flags.get('--name'), parent_dataset_id: flags.get('--parent'), via: 'cli' });
       out(
         `Committed ${r.committed} approved row(s) of ${queueId} into ${r.record.id}${r.parent_rows ? ` after ${r.parent_rows} rows of ${r.record.parent_id}` : ''} ` +
-          `(${r.record.manifest.counts.rows} rows; ${r.governance.rejected} rejected and ${r.governance.pending} pending left out). Train on it: configure_training --dataset_id ${r.record.id}`,
+          `(${r.record.manifest.counts.rows} rows; ${r.governance.rejected} rejected and ${r.pending} pending left out). Train on it: configure_training --dataset_id ${r.record.id}`,
       );
       return 0;
     }

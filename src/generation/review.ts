@@ -28,6 +28,8 @@ export interface CommitResult {
   edited: number;
   /** Rows of the queue committed by earlier commits (not repeated here). */
   previously_committed: number;
+  /** Rows of the queue still undecided, left out. */
+  pending: number;
   governance: GeneratedReviewRecord;
 }
 
@@ -86,8 +88,6 @@ export async function commitReview(datasets: DatasetService, options: CommitOpti
     queue_id: queue.id,
     approved: rows.length,
     rejected: queue.counts.rejected,
-    pending: queue.counts.pending,
-    edited,
     reviewers,
     at: now,
   };
@@ -141,7 +141,7 @@ export async function commitReview(datasets: DatasetService, options: CommitOpti
   });
   const record = recordCommit(datasets, store, manifest!, rows, options.via, target);
   datasets.logger.info({ dataset_id: id, queue_id: queue.id, rows: rows.length, parent_rows: parentRows }, 'review queue committed');
-  return { record, committed: rows.length, parent_rows: parentRows, edited, previously_committed: committedBefore.size, governance };
+  return { record, committed: rows.length, parent_rows: parentRows, edited, previously_committed: committedBefore.size, pending: queue.counts.pending, governance };
 }
 
 /** The parent a commit appends to: same task type, and not a split version (its rows would lose their split). */

@@ -101,8 +101,8 @@ function governanceLines(datasetId: string | null, records: GovernanceRecord[] |
   return records.map((r) => {
     if (r.kind === 'generated_review') {
       return (
-        `- Generated rows reviewed by people: \`${r.dataset_id}\` holds ${r.approved} approved row(s) of review queue \`${r.queue_id}\` (${r.at}), ${r.edited} of them edited; ` +
-        `${r.rejected} rejected and ${r.pending} undecided row(s) were left out. Reviewers: ${r.reviewers.join(', ') || 'none recorded'}.`
+        `- Generated rows reviewed by people: \`${r.dataset_id}\` holds ${r.approved} approved row(s) of review queue \`${r.queue_id}\` (${r.at}); ` +
+        `${r.rejected} rejected row(s) were left out. Reviewers: ${r.reviewers.join(', ') || 'none recorded'}.`
       );
     }
     const found = Object.entries(r.found).map(([kind, n]) => `${kind} ${n}`).join(', ') || 'nothing found';

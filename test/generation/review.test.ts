@@ -61,7 +61,7 @@ describe('review of generated rows (issue 16)', () => {
     const lines = readFileSync(join(version.dir, 'rows.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual(Array.from({ length: 25 }, (_, i) => (i === 2 ? edited : testRow('chat', i + 1))));
     expect(version.manifest.lineage.at(-1)).toMatchObject({ operation: 'generate', params: { queue_id: queue.id, approved: 25, parent_dataset_id: null } });
-    expect(version.manifest.governance).toEqual([expect.objectContaining({ kind: 'generated_review', queue_id: queue.id, approved: 25, rejected: 15, edited: 1, reviewers: ['alice'] })]);
+    expect(version.manifest.governance).toEqual([expect.objectContaining({ kind: 'generated_review', queue_id: queue.id, approved: 25, rejected: 15, reviewers: ['alice'] })]);
     const provenance = readFileSync(join(version.dir, 'provenance.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(provenance).toHaveLength(25);
     expect(provenance[2]).toMatchObject({ line: 3, review_row_id: `${queue.id}:3`, reviewer: 'alice', edited: true, provenance: { source: { chunk: 2 } } });
@@ -203,7 +203,7 @@ describe('review of generated rows (issue 16)', () => {
     expect(v.lineage.data_governance).toEqual([expect.objectContaining({ kind: 'generated_review', queue_id: queue.id })]);
     const card = await t.callOk(modelCardTool, { name: 'handbook-bot', version: '1.0.0' });
     expect(card.markdown).toContain(`- Generated rows reviewed by people: \`${commit.dataset_id}\` holds 8 approved row(s) of review queue \`${queue.id}\``);
-    expect(card.markdown).toContain('2 rejected and 0 undecided row(s) were left out. Reviewers: alice.');
+    expect(card.markdown).toContain('2 rejected row(s) were left out. Reviewers: alice.');
   });
 
   it('review_queue without queue_id lists the queues with their counts', async () => {
