@@ -21,6 +21,8 @@ Usage:
   finetune-mcp demo                         the whole path, offline, on a tiny model
   finetune-mcp <tool> [--arg value ...]     call one tool in-process and print its result
   finetune-mcp tools                        list the tools and their arguments
+  finetune-mcp review list|show|approve|reject|commit …
+                                            review generated rows (finetune-mcp review --help)
   finetune-mcp --help | --version
 
 Tool arguments: --dataset_id ds_123 (or --dataset-id), numbers and booleans as text,
@@ -42,7 +44,7 @@ FINETUNE_MCP_CONFIG, FINETUNE_MCP_ALLOWED_ROOTS, FINETUNE_MCP_HOST, FINETUNE_MCP
 const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--port', '--tool-groups', '--json', '--http', '--args']);
 
 /** The CLI's own commands; any other command names a tool. */
-const COMMANDS = new Set(['serve', 'demo', 'tools', 'help']);
+const COMMANDS = new Set(['serve', 'demo', 'tools', 'review', 'help']);
 
 /**
  * The command (the first word that is neither a flag nor a global flag's value) and whether the
@@ -70,6 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${PACKAGE_VERSION}\n`);
     return 0;
   }
+  if (command === 'review' && (argv.includes('--help') || argv.includes('-h'))) {
+    process.stdout.write(`${(await import('./generation/review-cli.js')).REVIEW_HELP}\n`);
+    return 0;
+  }
   if (!command || argv.includes('--help') || argv.includes('-h') || command === 'help') {
     process.stdout.write(`${HELP}\n`);
     return command || argv.includes('--help') || argv.includes('-h') ? 0 : 1;
@@ -87,7 +93,34 @@ export async function main(argv: string[]): Promise<number> {
     return runDemo(config, argv);
   }
   if (command === 'tools') return listTools();
+  if (command === 'review') return review(config, argv);
   return callTool(config, command, argv);
+}
+
+/** `review …`: the review queue for people at a terminal (src/generation/review-cli.ts). */
+async function review(config: Config, argv: string[]): Promise<number> {
+  const { closeServices, createServices } = await import('./services.js');
+  const { runReviewCommand } = await import('./generation/review-cli.js');
+  const services = await createServices(config, { logger: createLogger({ level: flagValue(argv, '--log-level') ?? 'warn' }) });
+  try {
+    // Global flags and their values go first, so the first 'review' left is the command.
+    const words = withoutGlobalFlags(argv);
+    return await runReviewCommand(services, words.slice(words.indexOf('review') + 1), (text) => process.stdout.write(`${text}\n`));
+  } catch (error) {
+    process.stderr.write(`${isFinetuneError(error) ? error.toText() : String(error)}\n`);
+    return 1;
+  } finally {
+    await closeServices(services);
+  }
+}
+
+function withoutGlobalFlags(args: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (!GLOBAL_FLAGS.has(args[i])) kept.push(args[i]);
+    else if (!['--json', '--http'].includes(args[i])) i++; // and its value
+  }
+  return kept;
 }
 
 async function serve(config: Config, argv: string[]): Promise<number> {

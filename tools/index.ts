@@ -42,6 +42,11 @@ import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 import { deleteModelTool } from './delete-model.js';
 import { deleteDatasetTool } from './delete-dataset.js';
 import { deleteJobTool } from './delete-job.js';
+import { reviewQueueTool } from './review-queue.js';
+import { reviewExamplesTool } from './review-examples.js';
+import { exportReviewTool } from './export-review.js';
+import { importReviewTool } from './import-review.js';
+import { commitReviewTool } from './commit-review.js';
 
 /**
  * The tools of each group, in the order clients list them: explicit lists. The config's `tools.groups`
@@ -68,6 +73,13 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     // data beyond the common path
     exportDatasetTool,
     extractDatasetTool,
+    // generated rows under human review (docs/data-generation.md): ~12 KB of tools/list, which the
+    // default groups' 80 KB budget cannot hold beside the common path; enable_tools lists them
+    reviewQueueTool,
+    reviewExamplesTool,
+    exportReviewTool,
+    importReviewTool,
+    commitReviewTool,
     // models and training beyond the common path
     inspectModelTool,
     estimateResourcesTool,

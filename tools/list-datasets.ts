@@ -23,7 +23,7 @@ export const listDatasetsTool = defineTool({
           parent_id: z.string().nullable().describe('Version it was made from; null for an import.'),
           name: z.string().nullable().describe('Human name, if given.'),
           task_type: TaskTypeSchema,
-          operation: z.string().describe('What made it: prepare, clean or split.'),
+          operation: z.string().describe('What made it: prepare, clean, split, or generate (commit_review of a review queue).'),
           counts: CountsSchema,
           source_path: z.string().describe('Imported file or folder.'),
           content_hash: z.string().describe('sha256 of the rows.'),

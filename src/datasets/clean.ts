@@ -7,7 +7,7 @@ import { canonicalFormat, inheritedManifest, tokenStats, type DatasetService, ty
 import type { SourceRecord } from './sources.js';
 import { CountColumn } from './stats.js';
 import { fixText } from './text-fixes.js';
-import type { CanonicalRow, DatasetManifest, DatasetRecord, GovernanceRecord } from './types.js';
+import type { CanonicalRow, DatasetManifest, DatasetRecord, PiiRedactionRecord } from './types.js';
 import { validateRecords } from './validate.js';
 import { JsonlWriter } from './version-writer.js';
 
@@ -161,7 +161,7 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
     service.workspace.writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   });
   const record = service.insert(manifest!, 'clean', target);
-  const redaction = manifest!.governance?.find((g) => g.consent_log_id === consentId);
+  const redaction = manifest!.governance?.find((g): g is PiiRedactionRecord => g.kind === 'pii_redaction' && g.consent_log_id === consentId);
   if (redaction) logConsent(service, redaction);
   const droppedCount = Object.values(droppedByCode).reduce((a, b) => a + b, 0);
   return {
@@ -187,7 +187,7 @@ function dropReason(issues: Array<{ severity: string; code: string; field: strin
 }
 
 /** The governance record of this redaction: it goes into the new version's manifest and, as the same entry, the consent log. */
-function redactionRecord(service: DatasetService, ids: { consent: string; dataset: string; source: string }, options: CleanOptions, found: Record<string, number>, findings: number, rows: number, at: string): GovernanceRecord {
+function redactionRecord(service: DatasetService, ids: { consent: string; dataset: string; source: string }, options: CleanOptions, found: Record<string, number>, findings: number, rows: number, at: string): PiiRedactionRecord {
   return {
     kind: 'pii_redaction',
     consent_log_id: ids.consent,
@@ -206,7 +206,7 @@ function redactionRecord(service: DatasetService, ids: { consent: string; datase
   };
 }
 
-export function logConsent(service: DatasetService, r: GovernanceRecord): void {
+export function logConsent(service: DatasetService, r: PiiRedactionRecord): void {
   service.workspace.db
     .prepare(
       `INSERT INTO dataset_consent_log (id, dataset_id, source_dataset_id, actor, legal_basis, consent_reference, purpose, kinds, findings, rows_affected, created_at)

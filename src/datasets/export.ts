@@ -161,12 +161,12 @@ function csvValues(task: TaskType, row: CanonicalRow): string[] {
 }
 
 /** RFC 4180 quoting. */
-function csvField(value: string): string {
+export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 /** Writes through a 1 MiB buffer to a temp file beside the target, then renames it into place. */
-class AtomicSink {
+export class AtomicSink {
   private readonly temp: string;
   private readonly fd: number;
   private readonly out: HashingFileWriter;

@@ -10,7 +10,7 @@ import type { RunContext } from './service.js';
 import { chooseKind, foldDuplicates, TelemetryCollector, type BuiltKind, type BuiltRow, type Skip } from './telemetry/build.js';
 import { FeedbackSchema, type ExtractKind, type Feedback } from './telemetry/options.js';
 import { scanRow, type PiiTally } from './telemetry/pii-scan.js';
-import type { GovernanceRecord } from './types.js';
+import type { PiiRedactionRecord } from './types.js';
 
 interface ExtractOptions {
   /** Name of an enabled data_source plugin, e.g. "phoenix" or "otel-files". */
@@ -122,7 +122,7 @@ export async function extractDataset(services: Services, options: ExtractOptions
   const lineage = final.rows.map((r, i) => `${JSON.stringify({ line: i + 1, count: r.count, sources: r.sources })}\n`).join('');
   const consentId = options.redact_pii && pii.findings ? services.workspace.newId('consent') : undefined;
   const at = new Date().toISOString();
-  const redaction = (datasetId: string): GovernanceRecord => ({
+  const redaction = (datasetId: string): PiiRedactionRecord => ({
     kind: 'pii_redaction',
     consent_log_id: consentId!,
     dataset_id: datasetId,
@@ -166,7 +166,7 @@ export async function extractDataset(services: Services, options: ExtractOptions
     }
     throw error;
   }
-  const redacted = prepared.record.manifest.governance?.find((g) => g.consent_log_id === consentId);
+  const redacted = prepared.record.manifest.governance?.find((g): g is PiiRedactionRecord => g.kind === 'pii_redaction' && g.consent_log_id === consentId);
   if (redacted) logConsent(services.datasets, redacted);
   return {
     prepared,

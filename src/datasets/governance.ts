@@ -41,7 +41,7 @@ export function governanceOf(service: DatasetStore, record: DatasetRecord): Gove
   const ids = new Set(lineageIds(service, record.id));
   return consentLog(service, record.id)
     .filter((e) => ids.has(e.dataset_id))
-    .map(({ id, created_at, ...facts }) => ({ kind: 'pii_redaction', consent_log_id: id, ...facts, at: created_at }));
+    .map(({ id, created_at, ...facts }) => ({ kind: 'pii_redaction' as const, consent_log_id: id, ...facts, at: created_at }));
 }
 
 /** The version and every version it derives from (its manifest's lineage). */

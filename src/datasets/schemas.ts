@@ -91,7 +91,7 @@ export const CountsSchema = z
   })
   .describe('Row counts.');
 
-export const GovernanceSchema = z
+export const PiiGovernanceSchema = z
   .object({
     kind: z.literal('pii_redaction').describe('What was done: "pii_redaction".'),
     consent_log_id: z.string().describe('Consent-log entry, e.g. "cns_01jc…".'),
@@ -110,8 +110,25 @@ export const GovernanceSchema = z
   })
   .describe('A governance record: a PII redaction with its legal basis and consent reference.');
 
+/**
+ * A governance record of either kind as one object (kind says which; the other kind's fields are
+ * absent), not a union: three default tools list it, and a union's second branch cost ~350 bytes of
+ * tools/list in each, past the 80 KB budget.
+ */
+export const GovernanceSchema = PiiGovernanceSchema.partial()
+  .extend({
+    kind: z.enum(['pii_redaction', 'generated_review']).describe('What was done: "pii_redaction", or "generated_review" (generated rows approved by people, commit_review).'),
+    dataset_id: z.string().describe('Version the redaction or commit produced, e.g. "ds_01jc…".'),
+    at: z.string().describe('ISO time.'),
+    queue_id: z.string().optional().describe('generated_review: the review queue, e.g. "rq_01jc…".'),
+    approved: z.number().optional().describe('generated_review: approved rows committed, e.g. 25.'),
+    rejected: z.number().optional().describe('generated_review: rejected rows of the queue, left out, e.g. 15.'),
+    reviewers: z.array(z.string()).optional().describe('generated_review: who approved the committed rows, e.g. ["alice"].'),
+  })
+  .describe('A governance record: a PII redaction (legal basis, consent reference) or a review of generated rows.');
+
 /** One row of the append-only consent log. */
-export const ConsentEntrySchema = GovernanceSchema.pick({
+export const ConsentEntrySchema = PiiGovernanceSchema.pick({
   dataset_id: true,
   source_dataset_id: true,
   actor: true,
@@ -152,6 +169,6 @@ export const ManifestSchema = z
     created_at: z.string().describe('ISO time, e.g. "2026-11-22T01:00:00.000Z".'),
     lineage: z.array(z.record(z.string(), z.unknown())).describe('Operations from the import to this version, oldest first.'),
     report: z.record(z.string(), z.unknown()).optional().describe('Facts of the operation that made it (dropped rows, PII findings, leakage).'),
-    governance: z.array(GovernanceSchema).optional().describe('PII redactions (legal basis, consent reference) of this version and every version it derives from.'),
+    governance: z.array(GovernanceSchema).optional().describe('PII redactions (legal basis, consent reference) and reviews of generated rows of this version and every version it derives from.'),
   })
   .describe('The manifest.json of the version.');

@@ -105,8 +105,8 @@ export type TokenStats = {
 } & Omit<Distribution, 'count'>;
 
 export interface LineageStep {
-  /** What made this version: prepare, clean, split. */
-  operation: 'prepare' | 'clean' | 'split';
+  /** What made this version: prepare, clean, split, or generate (commit_review: approved rows of a review queue). */
+  operation: 'prepare' | 'clean' | 'split' | 'generate';
   dataset_id: string;
   parent_id: string | null;
   at: string;
@@ -150,12 +150,14 @@ export interface DatasetStore {
 }
 
 /**
- * A governance record of a dataset version: a PII redaction with who asked, the legal basis and the
- * consent reference given. A version carries the records of every version it derives from (in its
- * manifest, `governance`), so a split of a redacted version, the registry lineage of a model trained
- * on it and that model's card all show them.
+ * A governance record of a dataset version: a PII redaction (who asked, the legal basis and the
+ * consent reference given) or the human review of generated rows. A version carries the records of
+ * every version it derives from (in its manifest, `governance`), so a split of a redacted or reviewed
+ * version, the registry lineage of a model trained on it and that model's card all show them.
  */
-export interface GovernanceRecord extends RedactionFacts {
+export type GovernanceRecord = PiiRedactionRecord | GeneratedReviewRecord;
+
+export interface PiiRedactionRecord extends RedactionFacts {
   kind: 'pii_redaction';
   /** The consent-log entry (cns_…). */
   consent_log_id: string;
@@ -163,6 +165,22 @@ export interface GovernanceRecord extends RedactionFacts {
   redacted_kinds: string[];
   custom_patterns: string[];
   found: Record<string, number>;
+  at: string;
+}
+
+/**
+ * Generated rows entered this version only after a person approved them (commit_review,
+ * docs/data-generation.md): the queue, how its rows were decided and by whom.
+ */
+export interface GeneratedReviewRecord {
+  kind: 'generated_review';
+  /** The version commit_review made. */
+  dataset_id: string;
+  queue_id: string;
+  /** Rows of the queue committed into this version (approved), and the queue's rejected rows then (left out). */
+  approved: number;
+  rejected: number;
+  reviewers: string[];
   at: string;
 }
 

@@ -4,6 +4,28 @@ import { FinetuneError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { CandidateRow, GenerationKind, ReviewQueueRecord, ReviewRow, ReviewStatus, RowFlag } from './types.js';
 
+/** Where a decision came from, as the governance log records it. */
+export type DecisionVia = 'tool' | 'import' | 'elicitation' | 'cli';
+
+/** A batch of decisions on one queue: applied together or not at all. */
+export interface DecisionBatch {
+  approve?: string[];
+  reject?: string[];
+  /** New rows for these ids, in the queue's task type; checked like prepare_dataset checks a row. */
+  edits?: Array<{ id: string; row: unknown }>;
+  reviewer: string;
+  via: DecisionVia;
+}
+
+export interface DecisionOutcome {
+  approved: number;
+  rejected: number;
+  edited: number;
+  /** Ids asked for that already had that decision (and edits equal to the row): nothing recorded for them. */
+  unchanged: string[];
+  counts: Record<ReviewStatus, number>;
+}
+
 interface QueueRow {
   id: string;
   name: string | null;
@@ -92,6 +114,104 @@ export class ReviewQueueStore {
     };
   }
 
+  /** Every queue, newest first, with its counts. */
+  list(): ReviewQueueRecord[] {
+    const ids = this.workspace.db.prepare('SELECT id FROM review_queues ORDER BY created_at DESC, id DESC').all() as Array<{ id: string }>;
+    return ids.map(({ id }) => this.get(id));
+  }
+
+  /**
+   * Records a batch of decisions in one transaction: every id is checked first (unknown ids, an id both
+   * approved and rejected, rows already committed into a version), every edit is checked against the
+   * row schema of the queue's task type, and only then is anything written; each change is appended to
+   * review_decisions (edits with the row before and after).
+   */
+  async decide(queueId: string, batch: DecisionBatch): Promise<DecisionOutcome> {
+    const queue = this.get(queueId);
+    if (!batch.reviewer.trim()) throw new FinetuneError('INVALID_INPUT', 'reviewer is empty: every decision names who made it.', { details: { field: 'reviewer' } });
+    this.checkIds(queueId, batch);
+    const edits = batch.edits ?? [];
+    // The dataset validator loads with the first decision, not with the store.
+    const { checkRows, describeErrors } = await import('./row-check.js');
+    const checked = await checkRows(queue.task_type, edits.map((e) => e.row));
+    const bad = checked.findIndex((c) => c.errors.length > 0);
+    if (bad >= 0) {
+      throw new FinetuneError('INVALID_INPUT', `The edit of ${edits[bad].id} is not a valid ${queue.task_type} row: ${describeErrors(checked[bad].errors)}.`, {
+        recovery: `Correct the row (the ${queue.task_type} layout: docs/CONVENTIONS.md "Canonical rows") and call again; nothing was recorded.`,
+        details: { field: `edits[${bad}].row${checked[bad].errors[0].field ? `.${checked[bad].errors[0].field}` : ''}`, row_id: edits[bad].id },
+      });
+    }
+    const db = this.workspace.db;
+    const now = new Date().toISOString();
+    const log = db.prepare('INSERT INTO review_decisions (queue_id, row_id, decision, reviewer, via, before, after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const outcome: DecisionOutcome = { approved: 0, rejected: 0, edited: 0, unchanged: [], counts: queue.counts };
+    db.transaction(() => {
+      // Checked again inside: another process may have committed or decided meanwhile.
+      this.checkIds(queueId, batch);
+      const read = db.prepare('SELECT * FROM review_rows WHERE id = ?');
+      edits.forEach((edit, i) => {
+        const current = readRow(read.get(edit.id) as StoredRow);
+        const after = checked[i].row!;
+        if (JSON.stringify(after) === JSON.stringify(current.row)) return void outcome.unchanged.push(edit.id);
+        const generated = current.generated_row ?? current.row;
+        // An edit back to the row as generated clears the edit.
+        const stored = JSON.stringify(after) === JSON.stringify(generated) ? null : JSON.stringify(after);
+        db.prepare('UPDATE review_rows SET edited_row = ?, reviewer = ?, decided_at = ? WHERE id = ?').run(stored, batch.reviewer, now, edit.id);
+        log.run(queueId, edit.id, 'edit', batch.reviewer, batch.via, JSON.stringify(current.row), JSON.stringify(after), now);
+        outcome.edited++;
+      });
+      for (const [ids, status, decision] of [[batch.approve ?? [], 'approved', 'approve'], [batch.reject ?? [], 'rejected', 'reject']] as const) {
+        for (const id of new Set(ids)) {
+          const changed = db.prepare('UPDATE review_rows SET status = ?, reviewer = ?, decided_at = ? WHERE id = ? AND status != ?').run(status, batch.reviewer, now, id, status).changes;
+          if (!changed) {
+            outcome.unchanged.push(id);
+            continue;
+          }
+          log.run(queueId, id, decision, batch.reviewer, batch.via, null, null, now);
+          outcome[status]++;
+        }
+      }
+    })();
+    outcome.counts = this.get(queueId).counts;
+    return outcome;
+  }
+
+  /** Ids of rows of this queue that a version holds already (a commit decision names them). */
+  committedIds(queueId: string): Set<string> {
+    const rows = this.workspace.db.prepare("SELECT DISTINCT row_id FROM review_decisions WHERE queue_id = ? AND decision = 'commit'").all(queueId) as Array<{ row_id: string }>;
+    return new Set(rows.map((r) => r.row_id));
+  }
+
+  /** Refuses unknown ids, an id both approved and rejected, an id edited twice, and changes to committed rows. */
+  private checkIds(queueId: string, batch: DecisionBatch): void {
+    const approve = batch.approve ?? [];
+    const reject = batch.reject ?? [];
+    const editIds = (batch.edits ?? []).map((e) => e.id);
+    const all = [...new Set([...approve, ...reject, ...editIds])];
+    if (!all.length) throw new FinetuneError('INVALID_INPUT', 'No decision given: approve, reject and edits are all empty.', { details: { field: 'approve' } });
+    const known = new Set((this.workspace.db.prepare('SELECT id FROM review_rows WHERE queue_id = ?').all(queueId) as Array<{ id: string }>).map((r) => r.id));
+    const unknown = all.filter((id) => !known.has(id));
+    if (unknown.length) {
+      const field = approve.includes(unknown[0]) ? 'approve' : reject.includes(unknown[0]) ? 'reject' : 'edits';
+      throw new FinetuneError('INVALID_INPUT', `${unknown.length} id(s) are not rows of ${queueId}: ${listIds(unknown)}. Nothing was recorded.`, {
+        recovery: `Call review_queue with queue_id "${queueId}" for its row ids (they look like ${queueId}:1).`,
+        details: { field, unknown_ids: unknown.slice(0, 100) },
+      });
+    }
+    const both = approve.filter((id) => reject.includes(id));
+    if (both.length) throw new FinetuneError('INVALID_INPUT', `${listIds(both)} both approved and rejected. Nothing was recorded.`, { recovery: 'Name each id in approve or in reject, not both.', details: { field: 'reject', ids: both } });
+    const twice = editIds.filter((id, i) => editIds.indexOf(id) !== i);
+    if (twice.length) throw new FinetuneError('INVALID_INPUT', `${listIds(twice)} edited twice in one call. Nothing was recorded.`, { recovery: 'Give one edit per id.', details: { field: 'edits', ids: twice } });
+    const committed = this.committedIds(queueId);
+    const frozen = [...reject, ...editIds].filter((id) => committed.has(id));
+    if (frozen.length) {
+      throw new FinetuneError('IMMUTABLE_RECORD', `${listIds(frozen)} are in a dataset version already (commit_review), so their decision and text stay. Nothing was recorded.`, {
+        recovery: 'Leave them out of this call; to drop them from training data, make a new version without them (clean_dataset, or prepare_dataset from an edited export).',
+        details: { field: reject.some((id) => committed.has(id)) ? 'reject' : 'edits', ids: frozen },
+      });
+    }
+  }
+
   /** Rows in generation order, optionally of one status. */
   rows(queueId: string, options: { status?: ReviewStatus; offset?: number; limit?: number } = {}): ReviewRow[] {
     const where = options.status ? 'AND status = ?' : '';
@@ -99,6 +219,10 @@ export class ReviewQueueStore {
     const stored = this.workspace.db.prepare(`SELECT * FROM review_rows WHERE queue_id = ? ${where} ORDER BY position LIMIT ? OFFSET ?`).all(...params) as StoredRow[];
     return stored.map(readRow);
   }
+}
+
+function listIds(ids: string[]): string {
+  return ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ');
 }
 
 function readRow(r: StoredRow): ReviewRow {

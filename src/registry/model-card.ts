@@ -94,11 +94,17 @@ export function renderModelCard(inputs: CardInputs): string {
   return lines.join('\n');
 }
 
-/** The training data's PII redactions with legal basis and consent reference, as recorded; none is said as such. */
+/** The training data's PII redactions with legal basis and consent reference, and its reviews of generated rows, as recorded; none is said as such. */
 function governanceLines(datasetId: string | null, records: GovernanceRecord[] | undefined): string[] {
   if (!datasetId) return ['- Not recorded (no training dataset in the lineage).'];
   if (!records?.length) return [`- No PII redaction, legal basis or consent reference is recorded for \`${datasetId}\` or the versions it derives from.`];
   return records.map((r) => {
+    if (r.kind === 'generated_review') {
+      return (
+        `- Generated rows reviewed by people: \`${r.dataset_id}\` holds ${r.approved} approved row(s) of review queue \`${r.queue_id}\` (${r.at}); ` +
+        `${r.rejected} rejected row(s) were left out. Reviewers: ${r.reviewers.join(', ') || 'none recorded'}.`
+      );
+    }
     const found = Object.entries(r.found).map(([kind, n]) => `${kind} ${n}`).join(', ') || 'nothing found';
     const kinds = [...r.redacted_kinds, ...r.custom_patterns].join(', ');
     return (

@@ -1,11 +1,11 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitResultSchema, type CallToolResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { toFinetuneError } from '../errors.js';
 import { containsSecret, scrubDeep } from '../observability/secrets.js';
 import type { Services } from '../services.js';
 import { ClientRoots } from './client-roots.js';
-import { textWithStructured, type AnyToolDefinition, type SamplingRequest, type ToolContext, type ToolGroupsControl } from './tool.js';
+import { textWithStructured, type AnyToolDefinition, type ElicitationAnswer, type ElicitationRequest, type SamplingRequest, type ToolContext, type ToolGroupsControl } from './tool.js';
 import type { RegisteredEntry } from './tool-groups.js';
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -62,6 +62,7 @@ async function runTool(
       images.push({ type: 'image', data: Buffer.from(data).toString('base64'), mimeType });
     },
     sample: server.server.getClientCapabilities()?.sampling ? (request) => sampleThroughClient(server, request) : undefined,
+    elicit: formElicitation(server) ? (request) => elicitThroughClient(server, request, extra) : undefined,
     toolGroups,
   };
   const started = performance.now();
@@ -101,4 +102,40 @@ async function sampleThroughClient(server: McpServer, request: SamplingRequest):
   const content = result.content as { type: string; text?: string } | Array<{ type: string; text?: string }>;
   const first = Array.isArray(content) ? content[0] : content;
   return first?.type === 'text' ? (first.text ?? '') : '';
+}
+
+/**
+ * Whether the client takes form elicitations: it declares `elicitation` with `form`, or an empty
+ * `elicitation` object (clients written before the URL mode, which the specification reads as form).
+ */
+function formElicitation(server: McpServer): boolean {
+  const declared = server.server.getClientCapabilities()?.elicitation as { form?: object; url?: object } | undefined;
+  if (!declared) return false;
+  return declared.form !== undefined || declared.url === undefined;
+}
+
+/**
+ * Sends `elicitation/create` in form mode (related to the tool call, so a client shows it beside it).
+ * The request goes out directly rather than through elicitInput, which refuses clients that declare
+ * `elicitation: {}`; the answer is checked against the options here.
+ */
+async function elicitThroughClient(server: McpServer, request: ElicitationRequest, extra: Extra): Promise<ElicitationAnswer> {
+  const properties = Object.fromEntries(
+    Object.entries(request.fields).map(([name, f]) => [
+      name,
+      f.labels ? { type: 'string', title: f.title, description: f.description, oneOf: f.options.map((o, i) => ({ const: o, title: f.labels![i] ?? o })) } : { type: 'string', title: f.title, description: f.description, enum: f.options },
+    ]),
+  );
+  const result = await server.server.request(
+    { method: 'elicitation/create', params: { mode: 'form', message: request.message, requestedSchema: { type: 'object', properties } } },
+    ElicitResultSchema,
+    { relatedRequestId: extra.requestId, signal: extra.signal },
+  );
+  if (result.action !== 'accept') return { action: result.action };
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(result.content ?? {})) {
+    const field = request.fields[name];
+    if (field && typeof value === 'string' && field.options.includes(value)) values[name] = value;
+  }
+  return { action: 'accept', values };
 }

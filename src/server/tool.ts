@@ -10,6 +10,17 @@ export interface SamplingRequest {
   max_tokens: number;
 }
 
+/** A form for the user: one choice a field (MCP elicitation, form mode: flat, primitive fields). */
+export interface ElicitationRequest {
+  /** What the user is asked, shown above the fields. */
+  message: string;
+  /** Field name → a single choice among `options`; `labels` are what the user sees for each option. */
+  fields: Record<string, { title: string; description?: string; options: string[]; labels?: string[] }>;
+}
+
+/** The user's answer: the chosen option of each field they filled, or that they declined or cancelled. */
+export type ElicitationAnswer = { action: 'accept'; values: Record<string, string> } | { action: 'decline' | 'cancel' };
+
 export interface ToolContext {
   services: Services;
   logger: Logger;
@@ -21,6 +32,8 @@ export interface ToolContext {
   attachImage(data: Uint8Array, mimeType?: string): void;
   /** Asks the client's own model through MCP sampling; undefined when the client cannot. */
   sample?: (request: SamplingRequest) => Promise<string>;
+  /** Asks the user through MCP elicitation (a form in the client); undefined when the client cannot. */
+  elicit?: (request: ElicitationRequest) => Promise<ElicitationAnswer>;
   /** This session's tool groups: which ones tools/list shows, and listing more. */
   toolGroups?: ToolGroupsControl;
 }

@@ -59,7 +59,10 @@ const CONVERSIONS: Record<string, string> = {
 export async function configureTraining(services: TrainingDeps, input: ConfigureInput): Promise<ConfigureResult> {
   const doc = mergeDocument(services, input);
   const settings = services.config.training;
+  const guard = await import('../generation/guard.js');
+  guard.refuseReviewQueue(doc.dataset_id);
   const { dataset, model } = await resolveInputs(services, doc);
+  await guard.refuseUnapprovedRows(services.workspace, dataset);
   const notes: string[] = [];
   if (!model.known) notes.push(`Model '${doc.base_model}' is not a local model record; the backend must know it by this name.`);
   const capabilities = backendCapabilities(services, doc.backend);
