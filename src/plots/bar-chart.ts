@@ -33,7 +33,8 @@ const BAND = 26;
  */
 export function barChartSpec(chart: BarChart): Spec {
   const width = chart.width ?? 560;
-  const rows = chart.bars.map((b) => ({
+  // A metric that came out NaN (e.g. no case scored) has no bar to draw; its number is in the tool's text.
+  const rows = chart.bars.filter((b) => Number.isFinite(b.value)).map((b) => ({
     ...b,
     low: Number.isFinite(b.low) ? b.low : null,
     high: Number.isFinite(b.high) ? b.high : null,
@@ -53,6 +54,7 @@ export function barChartSpec(chart: BarChart): Spec {
     scales: [{ name: 'colour', type: 'ordinal', domain: keys.map((k) => k.key), range: keys.map((k) => k.colour) }],
     legends: [{ fill: 'colour', orient: 'top', direction: 'horizontal', symbolType: 'square', columnPadding: 16, labelLimit: 400 }],
     marks: [
+      ...(rows.length ? [] : [{ type: 'text', encode: { enter: { x: { value: 0 }, y: { value: 20 }, text: { value: 'no metric values to chart' }, fontSize: { value: 13 }, fill: { value: '#777' } } } }]),
       {
         type: 'group',
         from: { facet: { name: 'panel', data: 'bars', groupby: 'panel' } },

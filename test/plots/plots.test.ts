@@ -119,6 +119,10 @@ describe('plots', () => {
     const texts = svgTexts(svg);
     expect(texts).toEqual(expect.arrayContaining(['bot@1.0.0 against bot@1.1.0', 'perplexity', 'rouge_l', 'bot@1.0.0', 'bot@1.1.0', '12.3', '9.8', '0.31', 'value']));
     expect([...png.subarray(0, 8)]).toEqual(PNG_SIGNATURE);
+
+    const none = svgTexts((await renderPlot(barChartSpec({ ...chart, bars: [{ panel: 'bleu', label: 'x', value: Number.NaN, key: 'bot@1.0.0' }] }))).svg);
+    expect(none).toContain('no metric values to chart');
+    expect(none).not.toContain('bleu');
   });
 });
 
