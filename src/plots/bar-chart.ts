@@ -40,8 +40,6 @@ export function barChartSpec(chart: BarChart): Spec {
     high: Number.isFinite(b.high) ? b.high : null,
     text: formatValue(b.value),
   }));
-  const perPanel = Math.max(1, ...[...new Set(rows.map((r) => r.panel))].map((p) => rows.filter((r) => r.panel === p).length));
-  const height = perPanel * BAND;
   const used = chart.keys.filter((k) => rows.some((r) => r.key === k.key));
   const keys = used.length ? used : chart.keys.slice(0, 1);
   return {
@@ -57,13 +55,13 @@ export function barChartSpec(chart: BarChart): Spec {
       ...(rows.length ? [] : [{ type: 'text', encode: { enter: { x: { value: 0 }, y: { value: 20 }, text: { value: 'no metric values to chart' }, fontSize: { value: 13 }, fill: { value: '#777' } } } }]),
       {
         type: 'group',
-        from: { facet: { name: 'panel', data: 'bars', groupby: 'panel' } },
+        from: { facet: { name: 'panel', data: 'bars', groupby: 'panel', aggregate: { ops: ['count'], as: ['bars'] } } },
         title: { text: { signal: 'parent.panel' }, anchor: 'start', fontSize: 13, offset: 6 },
-        encode: { enter: { width: { value: width }, height: { value: height } } },
+        encode: { enter: { width: { value: width }, height: { signal: `datum.bars * ${BAND}` } } },
         data: [{ name: 'extent', source: 'panel', transform: [{ type: 'fold', fields: ['value', 'low', 'high'] }, { type: 'filter', expr: 'datum.value != null' }] }],
         scales: [
           { name: 'x', type: 'linear', domain: { data: 'extent', field: 'value' }, range: [0, width], zero: true, nice: true },
-          { name: 'y', type: 'band', domain: { data: 'panel', field: 'label' }, range: [0, height], paddingInner: 0.3, paddingOuter: 0.15 },
+          { name: 'y', type: 'band', domain: { data: 'panel', field: 'label' }, range: { step: BAND }, paddingInner: 0.3, paddingOuter: 0.15 },
         ],
         axes: [
           { orient: 'bottom', scale: 'x', gridScale: 'y', grid: true, tickCount: 5, format: '~g', title: chart.value_title },
@@ -75,7 +73,7 @@ export function barChartSpec(chart: BarChart): Spec {
             from: { data: 'panel' },
             encode: { enter: { x: { scale: 'x', field: 'value' }, x2: { scale: 'x', value: 0 }, y: { scale: 'y', field: 'label' }, height: { scale: 'y', band: 1 }, fill: { scale: 'colour', field: 'key' }, opacity: { value: 0.85 } } },
           },
-          { type: 'rule', encode: { enter: { x: { scale: 'x', value: 0 }, y: { value: 0 }, y2: { value: height }, stroke: { value: '#333' }, strokeWidth: { value: 1 } } } },
+          { type: 'rule', encode: { enter: { x: { scale: 'x', value: 0 }, y: { value: 0 }, y2: { signal: `parent.bars * ${BAND}` }, stroke: { value: '#333' }, strokeWidth: { value: 1 } } } },
           ...whiskers(),
           {
             type: 'text',

@@ -25,7 +25,8 @@ function fontFile(): string {
 
 /** Fonts, sizes and colours shared by every plot (Vega's config block). */
 export const PLOT_CONFIG = {
-  background: 'white',
+  // No background rect in the SVG, so the PNG can be cropped to what is drawn (see svgToPng).
+  background: null,
   padding: 12,
   title: { font: PLOT_FONT, fontSize: 15, fontWeight: 'normal', anchor: 'start', offset: 10 },
   axis: { labelFont: PLOT_FONT, titleFont: PLOT_FONT, labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#e6e6e6', domainColor: '#555', tickColor: '#555', labelColor: '#333', titleColor: '#222' },
@@ -44,16 +45,32 @@ export async function renderSvg(spec: Spec): Promise<string> {
   }
 }
 
-/** Rasterises an SVG from renderSvg to PNG bytes; `scale` 2 gives a sharper image at twice the size. */
+/**
+ * Rasterises an SVG from renderSvg to PNG bytes on white; `scale` 2 gives a sharper image at twice the size.
+ * Without a canvas Vega estimates text wider than DejaVu Sans draws it, which leaves a blank band on the
+ * right of wide titles; the PNG is cropped to what is drawn, plus a margin.
+ */
 export async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
-  const { renderAsync } = await import('@resvg/resvg-js');
-  const image = await renderAsync(svg, {
+  const { Resvg } = await import('@resvg/resvg-js');
+  const resvg = new Resvg(svg, {
     font: { loadSystemFonts: false, fontFiles: [fontFile()], defaultFontFamily: PLOT_FONT, sansSerifFamily: PLOT_FONT },
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
     logLevel: 'off',
   });
-  return new Uint8Array(image.asPng());
+  const drawn = resvg.getBBox();
+  if (drawn) {
+    const margin = 12;
+    const right = Math.min(resvg.width, Math.ceil(drawn.x + drawn.width + margin));
+    const bottom = Math.min(resvg.height, Math.ceil(drawn.y + drawn.height + margin));
+    // cropByBBox takes only a BBox that resvg made: this one, moved.
+    drawn.x = Math.max(0, Math.floor(drawn.x - margin));
+    drawn.y = Math.max(0, Math.floor(drawn.y - margin));
+    drawn.width = right - drawn.x;
+    drawn.height = bottom - drawn.y;
+    resvg.cropByBBox(drawn);
+  }
+  return new Uint8Array(resvg.render().asPng());
 }
 
 /** Both forms of one plot: the SVG for pages, the PNG for tool results. */
