@@ -34,6 +34,7 @@ export const compareModelsTool = defineTool({
     judge: z.string().default('auto').describe('"auto" (sampling, else configured endpoint, else none), "sampling", "endpoint", "none" or "plugin:<name>".'),
     criteria: z.array(z.string()).optional().describe('What the judge weighs, e.g. ["accuracy","helpfulness","safety"].'),
     max_new_tokens: z.number().int().min(1).max(4096).default(128).describe('Generation length per case, e.g. 128.'),
+    include_chart: z.boolean().default(false).describe('Attach a PNG bar chart: per metric, each candidate − baseline with its 95 % interval. Default false.'),
   },
   output: {
     comparison_id: z.string().describe('Stored comparison, e.g. "cmp_01j…" (setup_human_eval takes it).'),
@@ -49,9 +50,11 @@ export const compareModelsTool = defineTool({
     notes: z.array(z.string()).describe('What was skipped and why, e.g. "no judge: client cannot sample and judge.base_url is unset".'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler(args, ctx) {
+  async handler({ include_chart, ...args }, ctx) {
     const { runComparison } = await import('../src/evaluation/compare-run.js');
-    return runComparison(ctx, args);
+    const result = await runComparison(ctx, args);
+    if (include_chart) ctx.attachImage(await (await import('../src/plots/comparison-charts.js')).modelComparisonPng(result));
+    return result;
   },
   summarize: (o) =>
     `${o.comparison_id}: ${o.cases} cases, verdict ${o.verdict}. ` +

@@ -13,6 +13,7 @@ export const compareVersionsTool = defineTool({
     name: z.string().describe('Model name, e.g. "support-bot".'),
     version_a: z.string().describe('Earlier or baseline version, e.g. "1.0.0".'),
     version_b: z.string().describe('Candidate version, e.g. "1.1.0".'),
+    include_chart: z.boolean().default(false).describe('Attach a PNG bar chart of both versions per metric, with the 95 % interval of the evaluation behind each value where one was stored. Default false.'),
   },
   output: {
     a: z.string().describe('name@version of a.'),
@@ -33,10 +34,16 @@ export const compareVersionsTool = defineTool({
     same_weights: z.boolean().describe('True when both versions hold byte-identical weights.'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(args, { services }) {
+  async handler(args, ctx) {
     const [{ compareVersions }, { registryOf }] = await Promise.all([import('../src/registry/compare-versions.js'), import('../src/registry/index.js')]);
-    const registry = registryOf(services);
-    return compareVersions(registry.get({ name: args.name, version: args.version_a }), registry.get({ name: args.name, version: args.version_b }));
+    const registry = registryOf(ctx.services);
+    const [a, b] = [registry.get({ name: args.name, version: args.version_a }), registry.get({ name: args.name, version: args.version_b })];
+    const result = compareVersions(a, b);
+    if (args.include_chart) {
+      const intervals = { a: registry.metricIntervals(a), b: registry.metricIntervals(b) };
+      ctx.attachImage(await (await import('../src/plots/comparison-charts.js')).versionComparisonPng({ ...result, intervals }));
+    }
+    return result;
   },
   summarize: (o) =>
     `${o.a} vs ${o.b}: ` +

@@ -212,6 +212,29 @@ export class ModelRegistry {
     return this.checkGates(version.metrics);
   }
 
+  /**
+   * The 95 % intervals behind a version's metrics: from the last of its evaluations that measured
+   * the metric (the one whose value registration kept), and only while the version's value is still
+   * that evaluation's (a metric passed by hand at registration has no interval).
+   */
+  metricIntervals(version: ModelVersion): Record<string, { low: number; high: number }> {
+    const out: Record<string, { low: number; high: number }> = {};
+    const read = this.db.prepare('SELECT metrics, ci FROM evaluations WHERE id = ?');
+    for (const id of version.lineage.evaluation_ids) {
+      const row = read.get(id) as { metrics: string; ci: string } | undefined;
+      if (!row) continue; // comparison and human-eval ids sit in the same list
+      const metrics = numericOnly(JSON.parse(row.metrics) as Record<string, unknown>);
+      const ci = JSON.parse(row.ci) as Record<string, { low?: unknown; high?: unknown }>;
+      for (const [name, value] of Object.entries(metrics)) {
+        const interval = ci[name];
+        if (version.metrics[name] !== value) continue;
+        if (interval && typeof interval.low === 'number' && typeof interval.high === 'number') out[name] = { low: interval.low, high: interval.high };
+        else delete out[name];
+      }
+    }
+    return out;
+  }
+
   /** Points an alias at a version. Refused when a gate fails, unless forced with a reason. */
   promote(input: { name: string; version: string; alias: string; force?: boolean; reason?: string }): {
     version: ModelVersion;

@@ -87,8 +87,16 @@ export class JobManager {
     return jobDocument(this.ledger, job_id);
   }
 
-  lossCurves(job_id: string): { loss: MetricPoint[]; eval_loss: MetricPoint[] } {
-    return { loss: this.ledger.metricSeries(job_id, 'loss'), eval_loss: this.ledger.metricSeries(job_id, 'eval_loss') };
+  /** The series monitor_training plots, each under the first name the backend used for it. */
+  trainingCurves(job_id: string): { train_loss: MetricPoint[]; eval_loss: MetricPoint[]; learning_rate: MetricPoint[] } {
+    const first = (names: string[]) => names.map((n) => this.ledger.metricSeries(job_id, n)).find((s) => s.length) ?? [];
+    return {
+      // The local trainer and OpenAI (mapped) record `loss`; some trainers log `train_loss`.
+      train_loss: first(['loss', 'train_loss']),
+      eval_loss: first(['eval_loss']),
+      // The local trainer records `learning_rate`; Together and Modal record `lr`.
+      learning_rate: first(['learning_rate', 'lr']),
+    };
   }
 
   onChange(listener: JobListener): () => void {

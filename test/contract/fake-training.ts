@@ -51,6 +51,8 @@ export async function runFakeTraining(spec: TrainingSpec, sink: JobSink, stopped
     const loss = step === o.nan_at_step ? Number.NaN : (o.loss_series?.[step - 1] ?? o.loss_start * o.loss_decay ** step);
     sink.metric('loss', step, loss);
     if (o.grad_norm_series?.[step - 1] !== undefined) sink.metric('grad_norm', step, o.grad_norm_series[step - 1]);
+    // As the local trainer does: the rate this step used, decaying linearly from the configured one.
+    sink.metric('learning_rate', step, h.learning_rate * (1 - (step - 1) / total));
     sink.metric('tokens_per_s', step, 1000);
     sink.metric('epoch', step, step / total);
     if (o.cost_per_step) sink.metric('cost_usd', step, step * o.cost_per_step);

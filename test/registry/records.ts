@@ -97,10 +97,10 @@ export function makeSucceededJob(services: Services, options: { dataset_id: stri
 }
 
 /** A stored evaluation row, as evaluate_model writes them, so registration can cite it. */
-export function insertEvaluation(services: Services, metrics: Record<string, number>): string {
+export function insertEvaluation(services: Services, metrics: Record<string, number>, ci: Record<string, { low: number; high: number }> = {}): string {
   const id = services.workspace.newId('evaluation');
   services.workspace.db
     .prepare('INSERT INTO evaluations (id, model, dataset, metrics, ci, gates, examples, dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(id, '{}', 'ds_stories/test', JSON.stringify(metrics), '{}', '[]', 2, services.workspace.root, new Date().toISOString());
+    .run(id, '{}', 'ds_stories/test', JSON.stringify(metrics), JSON.stringify(ci), '[]', 2, services.workspace.root, new Date().toISOString());
   return id;
 }

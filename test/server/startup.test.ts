@@ -18,9 +18,9 @@ beforeEach(() => {
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
 // The local engine (graph builder, ops, runtime) is heavy; the config checks import_model uses live in src/models/files.
-const HEAVY = /node_modules\/(better-sqlite3|prom-client|onnx-proto|protobufjs|openai|yaml|pngjs|csv-parse|onnxruntime-node|@hono|express|@huggingface)\/|\/plugins\/local\/(engine|export|onnx)\//;
+const HEAVY = /node_modules\/(better-sqlite3|prom-client|onnx-proto|protobufjs|openai|yaml|vega[^/]*|d3-[^/]+|@resvg|csv-parse|onnxruntime-node|@hono|express|@huggingface)\/|\/plugins\/local\/(engine|export|onnx)\//;
 // What tools run, as opposed to what their definitions list: a tool's handler imports it with `await import()`.
-const HANDLER_CODE = /\/src\/(evaluation\/(evaluate|compare-run|compare|human-eval|score-outputs|cases|runners\/[^/]+)|registry\/(index|registry|card-service|experiments|compare-versions|model-card)|datasets\/(clean|split|extract)|models\/(inspect|export)|training\/loss-plot)\.[jt]s$/;
+const HANDLER_CODE = /\/src\/(evaluation\/(evaluate|compare-run|compare|human-eval|score-outputs|cases|runners\/[^/]+)|registry\/(index|registry|card-service|experiments|compare-versions|model-card)|datasets\/(clean|split|extract)|models\/(inspect|export)|plots\/[^/]+)\.[jt]s$/;
 
 describe('what the stdio server loads before its handshake', () => {
   it('builds services and the MCP server without the database, native modules or heavy libraries; startup() opens them', () => {
@@ -28,7 +28,7 @@ describe('what the stdio server loads before its handshake', () => {
     // ESM loads are seen by a load hook, CommonJS ones (createRequire, CJS packages) in require.cache;
     // the local engine (ONNX graph builder and ops) is ours but heavy too.
     const hook = `data:text/javascript,${encodeURIComponent(
-      'export async function load(url, context, next) { const result = await next(url, context); if (url.includes("/node_modules/") || url.includes("/plugins/local/") || /\\/src\\/(evaluation|registry|datasets|models|training)\\//.test(url)) process.stderr.write("ESM " + url + "\\n"); return result; }',
+      'export async function load(url, context, next) { const result = await next(url, context); if (url.includes("/node_modules/") || url.includes("/plugins/local/") || /\\/src\\/(evaluation|registry|datasets|models|training|plots)\\//.test(url)) process.stderr.write("ESM " + url + "\\n"); return result; }',
     )}`;
     const script = `
       import { register, createRequire } from 'node:module';
