@@ -7,10 +7,9 @@ export const evaluateModelTool = defineTool({
   name: 'evaluate_model',
   title: 'Evaluate a model',
   description:
-    'Evaluates a model — a local base model, a training job\'s adapter, an adapter folder, a registered version, or a remote model of a ' +
-    'backend that serves inference ("openai:<model>", text metrics only) — on a dataset ' +
-    "version (its test split by default) or a JSONL file of canonical rows; a job or version without either is evaluated on the test " +
-    "split of the dataset it trained on. Likelihood metrics: perplexity = exp(total NLL / predicted " +
+    'Evaluates a model (local base, a job\'s adapter, an adapter folder, a registered version, or a served "<plugin>:<model>", text ' +
+    'metrics only) on a dataset version (its test split by default) or a JSONL file of canonical rows; a job or version without either ' +
+    'uses the test split it trained on. Likelihood: perplexity = exp(total NLL / predicted ' +
     'tokens) over rows tokenised with BOS and no EOS, mean_token_loss, answer_perplexity (answer tokens only). Text metrics on greedy ' +
     'generations against the references: BLEU and chrF (sacreBLEU, 0–100), ROUGE-1/2/L F (0–1), exact_match and f1 (SQuAD, 0–100); ' +
     'accuracy and macro_f1 for classification. Gives 95 % bootstrap intervals, a few samples (texts cut at 200 characters) and the ' +

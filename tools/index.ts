@@ -69,17 +69,13 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
   ],
   judge: [evaluateModelTool, compareModelsTool, judgeOutputsTool, generateTool],
   ship: [registerModelTool, promoteModelTool, modelCardTool],
+  // Generated rows under human review (docs/data-generation.md): its own group, ~16 KB of tools/list
+  // that the default groups' 80 KB budget cannot hold beside the common path; enable_tools lists it.
+  generate: [reviewQueueTool, reviewExamplesTool, exportReviewTool, importReviewTool, commitReviewTool],
   admin: [
     // data beyond the common path
     exportDatasetTool,
     extractDatasetTool,
-    // generated rows under human review (docs/data-generation.md): ~12 KB of tools/list, which the
-    // default groups' 80 KB budget cannot hold beside the common path; enable_tools lists them
-    reviewQueueTool,
-    reviewExamplesTool,
-    exportReviewTool,
-    importReviewTool,
-    commitReviewTool,
     // models and training beyond the common path
     inspectModelTool,
     estimateResourcesTool,

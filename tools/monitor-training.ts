@@ -12,13 +12,13 @@ export const monitorTrainingTool = defineTool({
     'events since a cursor (status changes, checkpoints, budget and guardrail warnings), the checkpoints that exist, artifacts, ' +
     'running time over all attempts (run_s, what the runtime budget counts), webhook alert deliveries, and the local worker pid or remote id. wait_s (≤ 50) first waits until the status changes (or, with events_cursor, a new event arrives), ' +
     'sending progress notifications when asked. ' +
-    'include_plot adds a PNG chart (train and eval loss against step; learning rate below when recorded). Call again with events_cursor = next_cursor to get only new events.',
+    'include_plot adds a PNG chart. Call again with events_cursor = next_cursor to get only new events.',
   input: {
     job_id: z.string().describe('The job, e.g. "job_01hx…".'),
     wait_s: z.number().min(0).max(50).default(0).describe('Wait up to this many seconds for a change (0–50). Default 0.'),
     events_cursor: z.number().int().min(0).default(0).describe('Return events after this seq (next_cursor of the last call). Default 0 = all.'),
     events_limit: z.number().int().min(1).max(500).default(100).describe('Most events to return, 1–500. Default 100.'),
-    include_plot: z.boolean().default(false).describe('Attach a PNG chart of train/eval loss (and learning rate) against step, with axes and legend. Default false.'),
+    include_plot: z.boolean().default(false).describe('Attach a PNG chart of train/eval loss (and learning rate) against step. Default false.'),
   },
   output: {
     ...JobSummarySchema.shape,

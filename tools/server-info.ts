@@ -61,7 +61,7 @@ export const serverInfoTool = defineTool({
           .describe('Groups not listed now, with their tools (they still run when called by name).'),
         how_to_enable: z.string().describe('How to list more: the enable_tools call, or the config key for later sessions.'),
       })
-      .describe('Tool groups (data, train, judge, ship, admin) and which ones this session lists.'),
+      .describe('Tool groups (data, train, judge, ship, generate, admin) and which ones this session lists.'),
     onnxruntime: z
       .object({
         available: z.boolean().describe('Whether onnxruntime-node loads here.'),
