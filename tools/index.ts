@@ -18,6 +18,7 @@ import { cleanDatasetTool } from './clean-dataset.js';
 import { splitDatasetTool } from './split-dataset.js';
 import { exportDatasetTool } from './export-dataset.js';
 import { extractDatasetTool } from './extract-dataset.js';
+import { generateDatasetTool } from './generate-dataset.js';
 import { registerModelTool } from './register-model.js';
 import { listModelVersionsTool } from './list-model-versions.js';
 import { getModelVersionTool } from './get-model-version.js';
@@ -55,7 +56,7 @@ import { commitReviewTool } from './commit-review.js';
  * when called by name.
  */
 export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefinition[]>> = {
-  data: [validateDatasetTool, prepareDatasetTool, cleanDatasetTool, splitDatasetTool, inspectDatasetTool, listDatasetsTool],
+  data: [validateDatasetTool, prepareDatasetTool, cleanDatasetTool, splitDatasetTool, inspectDatasetTool, listDatasetsTool, generateDatasetTool],
   train: [
     listBackendsTool,
     importModelTool,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { FinetuneError } from '../errors.js';
+import { PROVIDER_REF } from '../plugins/endpoint-inference.js';
 import { registryOf } from '../registry/index.js';
 import { lookupJob, readAdapterFolder } from '../registry/sources.js';
 import type { Services } from '../services.js';
@@ -28,8 +29,7 @@ export interface ResolvedModel {
   provider: { plugin: string; model: string } | null;
 }
 
-/** `<plugin>:<model>`: a plugin name (lower-case letters, digits, dashes) before the first colon. */
-export const PROVIDER_REF = /^([a-z][a-z0-9-]{0,63}):(.+)$/s;
+export { PROVIDER_REF };
 
 /**
  * Splits a `<plugin>:<model>` reference. `local:<model>` means a model on this machine and comes back

@@ -18,7 +18,8 @@ export interface ChatCompletionsOptions {
 
 interface ChatCompletionBody {
   choices?: Array<{ finish_reason?: string | null; message?: { content?: string | null }; logprobs?: { content?: Array<{ logprob: number }> | null } | null }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  /** `cost`: what the request cost, in USD, where the server reports it (OpenRouter does). */
+  usage?: { prompt_tokens?: number; completion_tokens?: number; cost?: number } | null;
 }
 
 /**
@@ -58,6 +59,7 @@ export function chatCompletionsProvider(options: ChatCompletionsOptions): Infere
         finish_reason: choice.finish_reason ?? null,
         usage: data.usage ? { prompt_tokens: data.usage.prompt_tokens ?? 0, completion_tokens: data.usage.completion_tokens ?? 0 } : null,
         request_id: requestId,
+        ...(typeof data.usage?.cost === 'number' && Number.isFinite(data.usage.cost) ? { cost_usd: data.usage.cost } : {}),
         ...(logprobs ? { token_logprobs: logprobs } : {}),
       };
     },

@@ -255,6 +255,8 @@ export interface InferenceResult {
   finish_reason: string | null;
   usage: { prompt_tokens: number; completion_tokens: number } | null;
   request_id?: string | null;
+  /** What the request cost in USD, when the provider reports it with the answer. */
+  cost_usd?: number;
   /** Log-probability of each generated token, when asked for and the provider has them. */
   token_logprobs?: number[];
   /** What ran it, when the provider knows better than its plugin name (the local engine: the ONNX Runtime execution provider, e.g. "cpu"). */

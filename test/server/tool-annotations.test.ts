@@ -20,6 +20,7 @@ const OPEN_WORLD = [
   'estimate_resources', // calibrate uploads the training file to Together for a price quote
   'evaluate_model', // remote models and the judge endpoint
   'extract_dataset', // reads traces from Phoenix
+  'generate_dataset', // asks the generator model (an endpoint or an inference plugin)
   'import_model', // downloads from the Hugging Face Hub
   'judge_outputs', // the judge endpoint, Phoenix spans and annotation write-back
   'migrate_openai_finetune', // reads an OpenAI fine-tuning job

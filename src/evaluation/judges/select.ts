@@ -1,8 +1,10 @@
 import { FinetuneError } from '../../errors.js';
-import type { InferenceProvider, Judge, LocalModelFiles } from '../../plugins/providers.js';
+import { endpointInference, pluginModelReference, PROVIDER_REF } from '../../plugins/endpoint-inference.js';
+import type { Judge } from '../../plugins/providers.js';
 import type { SamplingRequest } from '../../server/tool.js';
 import type { Services } from '../../services.js';
-import { PROVIDER_REF, providerReference, resolveModel } from '../model-ref.js';
+import { localBackend, type InferenceBackend } from '../inference-backend.js';
+import { providerReference } from '../model-ref.js';
 import { inferenceJudge } from './inference-judge.js';
 import { inferenceOutputScorer, samplingOutputScorer, type OutputScorer } from './output-scorer.js';
 import { samplingJudge } from './sampling-judge.js';
@@ -24,7 +26,7 @@ export async function selectJudge(
   signal?: AbortSignal,
 ): Promise<SelectedJudge | undefined> {
   const settings = JudgeSettingsSchema.parse((services.config as { judge?: unknown }).judge ?? {});
-  const endpointConfigured = Boolean(settings.base_url || settings.api_key || judgeModelReference(services, settings));
+  const endpointConfigured = hasJudge(services, settings);
   if (choice === 'none') return undefined;
   if (choice.startsWith('plugin:')) {
     const name = choice.slice('plugin:'.length);
@@ -41,17 +43,6 @@ export async function selectJudge(
   return endpointJudge(services, settings, signal);
 }
 
-/** OpenAI's API when judge.api_key is set without judge.base_url (as the openai SDK defaulted). */
-const DEFAULT_JUDGE_URL = 'https://api.openai.com/v1';
-
-/** A model on an inference provider that judges: the configured judge, or one named by reference. */
-interface InferenceBackend {
-  inference: InferenceProvider;
-  model: string;
-  used: string;
-  local_model?: LocalModelFiles;
-}
-
 async function endpointJudge(services: Services, settings: JudgeSettings, signal?: AbortSignal): Promise<SelectedJudge> {
   const backend = await endpointBackend(services, settings);
   return { judge: inferenceJudge(backend.inference, backend.model, { max_tokens: settings.max_tokens, signal }), used: backend.used };
@@ -63,7 +54,7 @@ async function endpointJudge(services: Services, settings: JudgeSettings, signal
  * given to the openai-compatible plugin with the judge's settings.
  */
 async function endpointBackend(services: Services, settings: JudgeSettings): Promise<InferenceBackend> {
-  const reference = judgeModelReference(services, settings);
+  const reference = pluginModelReference(services.plugins, settings, settings.model);
   if (reference) {
     const inference = await services.plugins.get('inference', reference.plugin);
     return { inference, model: reference.model, used: `model ${settings.model}` };
@@ -74,15 +65,17 @@ async function endpointBackend(services: Services, settings: JudgeSettings): Pro
       details: { field: 'judge' },
     });
   }
-  const endpoint = {
-    base_url: settings.base_url ?? DEFAULT_JUDGE_URL,
-    ...(settings.api_key ? { api_key: settings.api_key } : {}),
-    api_key_env: 'FINETUNE_MCP_JUDGE_API_KEY',
-    max_retries: settings.max_retries,
-    timeout_ms: Math.round(settings.timeout_s * 1000),
-  };
-  const inference = await services.plugins.createWith('inference', 'openai-compatible', endpoint, 'judge');
-  return { inference, model: settings.model, used: `endpoint ${settings.model} at ${settings.base_url ?? 'api.openai.com'}` };
+  const { inference, url } = await endpointInference(services.plugins, settings, { api_key_env: 'FINETUNE_MCP_JUDGE_API_KEY', where: 'judge' });
+  return { inference, model: settings.model, used: `endpoint ${settings.model} at ${url}` };
+}
+
+/** Whether config `judge` names a judge (an endpoint, a key, or a model reference on an inference plugin). */
+export function judgeConfigured(services: Services): boolean {
+  return hasJudge(services, JudgeSettingsSchema.parse((services.config as { judge?: unknown }).judge ?? {}));
+}
+
+function hasJudge(services: Services, settings: JudgeSettings): boolean {
+  return Boolean(settings.base_url || settings.api_key || pluginModelReference(services.plugins, settings, settings.model));
 }
 
 export interface SelectedOutputScorer {
@@ -99,7 +92,7 @@ export interface SelectedOutputScorer {
 export async function selectOutputScorer(services: Services, choice: string, sample: ((request: SamplingRequest) => Promise<string>) | undefined): Promise<SelectedOutputScorer> {
   const settings = JudgeSettingsSchema.parse((services.config as { judge?: unknown }).judge ?? {});
   const options = { max_tokens: settings.max_tokens, max_retries: settings.max_retries };
-  const configured = Boolean(settings.base_url || settings.api_key || judgeModelReference(services, settings));
+  const configured = hasJudge(services, settings);
   if (choice === 'sampling' || (choice === 'auto' && !configured && sample)) {
     if (!sample) {
       throw new FinetuneError('CAPABILITY_UNSUPPORTED', 'judge "sampling" was asked for, but this client does not support MCP sampling.', {
@@ -135,18 +128,5 @@ async function referenceBackend(services: Services, reference: string): Promise<
       details: { field: 'judge' },
     });
   }
-  const local = resolveModel(services, { model_id: reference }, 'judge');
-  return {
-    inference: await services.plugins.get('inference', 'local'),
-    model: local.label,
-    used: `local model ${local.label}`,
-    local_model: { base_dir: local.base_dir, adapter_dir: local.adapter_dir },
-  };
-}
-
-/** judge.model as `<plugin>:<model>` on an inference plugin, when no endpoint of its own is set. */
-function judgeModelReference(services: Services, settings: JudgeSettings): { plugin: string; model: string } | null {
-  if (settings.base_url || settings.api_key) return null;
-  const match = PROVIDER_REF.exec(settings.model);
-  return match && services.plugins.status(match[1])?.provides.includes('inference') ? { plugin: match[1], model: match[2] } : null;
+  return localBackend(services, { model_id: reference }, 'judge');
 }
