@@ -56,7 +56,7 @@ import { commitReviewTool } from './commit-review.js';
  * when called by name.
  */
 export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefinition[]>> = {
-  data: [validateDatasetTool, prepareDatasetTool, cleanDatasetTool, splitDatasetTool, inspectDatasetTool, listDatasetsTool, generateDatasetTool],
+  data: [validateDatasetTool, prepareDatasetTool, cleanDatasetTool, splitDatasetTool, inspectDatasetTool, listDatasetsTool],
   train: [
     listBackendsTool,
     importModelTool,
@@ -72,7 +72,7 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
   ship: [registerModelTool, promoteModelTool, modelCardTool],
   // Generated rows under human review (docs/data-generation.md): its own group, ~16 KB of tools/list
   // that the default groups' 80 KB budget cannot hold beside the common path; enable_tools lists it.
-  generate: [reviewQueueTool, reviewExamplesTool, exportReviewTool, importReviewTool, commitReviewTool],
+  generate: [generateDatasetTool, reviewQueueTool, reviewExamplesTool, exportReviewTool, importReviewTool, commitReviewTool],
   admin: [
     // data beyond the common path
     exportDatasetTool,

@@ -29,7 +29,6 @@ export interface ResolvedModel {
   provider: { plugin: string; model: string } | null;
 }
 
-export { PROVIDER_REF };
 
 /**
  * Splits a `<plugin>:<model>` reference. `local:<model>` means a model on this machine and comes back

@@ -9,7 +9,7 @@ import { listDocuments, type SkippedDocument } from './documents.js';
 import { DOCUMENT_KINDS, documentUnits, seedUnits, type GenerationUnit, type PlannedUnit } from './sources.js';
 import { KIND_TASK, type CandidateRow, type FlagCode, type GenerationKind, type ReviewQueueRecord } from './types.js';
 
-export interface GenerateDatasetInput {
+interface GenerateDatasetInput {
   source: { documents: string[]; chunk_tokens?: number } | { seed_dataset_id: string };
   kind: GenerationKind;
   count: number;
@@ -22,7 +22,7 @@ export interface GenerateDatasetInput {
   seed?: number;
 }
 
-export interface GenerateDatasetResult {
+interface GenerateDatasetResult {
   queue: ReviewQueueRecord;
   flagged: Partial<Record<FlagCode, number>>;
   failures: GenerationFailure[];
@@ -32,8 +32,8 @@ export interface GenerateDatasetResult {
 }
 
 /** Rows asked of one structured request; a unit with more is asked in several requests. */
-export const ROWS_PER_REQUEST = 5;
-export const DEFAULT_CHUNK_TOKENS = 512;
+const ROWS_PER_REQUEST = 5;
+const DEFAULT_CHUNK_TOKENS = 512;
 
 /**
  * generate_dataset: candidate rows from documents or seed rows, flagged, held in a new review queue
@@ -178,7 +178,7 @@ async function* datasetRows(services: Services, id: string, signal?: AbortSignal
 }
 
 /** An answer the judge scores under this (of 1, on the faithfulness rubric) is flagged `unfaithful`: 0.5 is "some unsupported detail". */
-export const FAITHFUL_SCORE = 0.75;
+const FAITHFUL_SCORE = 0.75;
 
 /**
  * The configured judge (config `judge`) asked whether each answer is supported by its chunk, when one

@@ -10,7 +10,7 @@ import { GeneratorSettingsSchema, type GeneratorSettings } from './settings.js';
 import type { GenerationKind } from './types.js';
 
 /** The model that writes candidate rows, on its inference provider. */
-export interface SelectedGenerator {
+interface SelectedGenerator {
   inference: InferenceProvider;
   /** The model as the provider takes it (without a `<plugin>:` prefix). */
   model: string;

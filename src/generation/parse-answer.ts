@@ -7,7 +7,7 @@ import type { GenerationKind } from './types.js';
 export type GeneratedItem = Record<string, string>;
 
 /** The rows of an answer, or why the answer cannot be used (for a retry, then the queue's report). */
-export type ParsedAnswer = { items: GeneratedItem[] } | { problem: string };
+type ParsedAnswer = { items: GeneratedItem[] } | { problem: string };
 
 const schemas = new Map<GenerationKind, z.ZodType<{ rows: GeneratedItem[] }>>();
 

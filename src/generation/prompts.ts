@@ -20,7 +20,7 @@ export interface FieldSpec {
   description: string;
 }
 
-export interface PromptTemplate {
+interface PromptTemplate {
   id: GenerationKind;
   version: number;
   fields: FieldSpec[];

@@ -23,7 +23,7 @@ export interface GenerationUnit {
 }
 
 /** A unit that cannot be used (a seed row without an answer): reported as a failure, never skipped silently. */
-export interface UnusableUnit {
+interface UnusableUnit {
   ref: string;
   problem: string;
 }
@@ -35,7 +35,6 @@ export interface PlannedUnit {
 }
 
 export const DOCUMENT_KINDS: readonly GenerationKind[] = ['qa', 'instructions', 'triplets'];
-export const SEED_KINDS: readonly GenerationKind[] = ['paraphrase', 'preference_negatives'];
 
 /**
  * Rows per unit: round-robin over the units in order while count ≥ units (so they differ by at most

@@ -6,7 +6,7 @@ import type { InferenceProvider } from './providers.js';
  * (`base_url`, `api_key`), or, without one, a model reference `<plugin>:<model>` run by that
  * inference plugin with the plugin's own credentials.
  */
-export interface EndpointSettings {
+interface EndpointSettings {
   base_url?: string;
   api_key?: string;
   model: string;
@@ -18,7 +18,7 @@ export interface EndpointSettings {
 export const PROVIDER_REF = /^([a-z][a-z0-9-]{0,63}):(.+)$/s;
 
 /** OpenAI's API when an api_key is set without a base_url (as the openai SDK defaulted). */
-export const DEFAULT_ENDPOINT_URL = 'https://api.openai.com/v1';
+const DEFAULT_ENDPOINT_URL = 'https://api.openai.com/v1';
 
 /** `model` as `<plugin>:<model>` on an inference plugin, when no endpoint of its own is set. */
 export function pluginModelReference(plugins: PluginHost, settings: Pick<EndpointSettings, 'base_url' | 'api_key'>, model: string): { plugin: string; model: string } | null {

@@ -3,7 +3,7 @@ import type { ResolvedModel } from '../model-ref.js';
 import { ModelRunner } from './model-runner.js';
 
 /** The plugin that runs models on this machine (the local engine). */
-const LOCAL_INFERENCE = 'local';
+export const LOCAL_INFERENCE = 'local';
 
 /**
  * The runner of a resolved model, on the inference provider its reference names: `<plugin>:<model>`
