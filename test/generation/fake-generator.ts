@@ -23,10 +23,11 @@ export interface GenRequest {
 export type Scripted = Reply | { content: string } | undefined;
 
 /** The rows an honest generator writes for a request, derived from its subject and numbered. */
-export function honestRows(kind: string, subject: string, asked: number): Array<Record<string, string>> {
+export function honestRows(kind: string, subject: string, asked: number, request = 0): Array<Record<string, string>> {
   const firstSentence = (/^[^.!?\n]+[.!?]?/.exec(subject.trim()) ?? [subject])[0].trim();
   return Array.from({ length: asked }, (_, i) => {
-    if (kind === 'qa') return { question: `What does it say (${i}) about "${firstSentence.slice(0, 30)}"?`, answer: firstSentence };
+    // Questions carry the request's number too, so no two requests write the same question.
+    if (kind === 'qa') return { question: `What does it say (${request}.${i}) about "${firstSentence.slice(0, 30)}"?`, answer: firstSentence };
     if (kind === 'instructions') return { instruction: `How do I do this (${i})?`, answer: `1. ${firstSentence}` };
     if (kind === 'triplets') return { query: `search ${i}: ${firstSentence.slice(0, 40)}` };
     if (kind === 'paraphrase') return { request: `In other words (${i}): ${subject}` };
@@ -64,7 +65,7 @@ export async function startFakeGenerator(script: (request: GenRequest) => Script
     if (format?.type !== 'json_schema' || format.json_schema.strict !== true) return { status: 400, body: { error: { message: 'response_format json_schema (strict) expected', type: 'invalid_request_error' } } };
     const scripted = await script(r);
     if (scripted && 'status' in scripted) return scripted;
-    return completion(body.model, scripted?.content ?? JSON.stringify({ rows: honestRows(r.kind, r.subject, r.asked) }));
+    return completion(body.model, scripted?.content ?? JSON.stringify({ rows: honestRows(r.kind, r.subject, r.asked, r.n) }));
   });
   const url = `${await fake.start()}/v1`;
   return { url, seen, fake };

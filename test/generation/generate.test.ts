@@ -116,6 +116,19 @@ describe('generate_dataset from documents', () => {
     const queue = new ReviewQueueStore(client.services.workspace).get(out.queue_id);
     expect(queue).toMatchObject({ name: 'handbook-qa', kind: 'qa', task_type: 'chat', counts: { pending: 40, approved: 0, rejected: 0 }, source: { documents: [dir] } });
     expect(queue.report).toMatchObject({ requested: 40, generated: 40, failed: 0, requests: seen.length, attempts: seen.length });
+
+    // The rest of the acceptance on the generated queue (configure_training's refusal: review.test.ts).
+    const ids = rows.map((r) => r.id);
+    const edited = { messages: [{ role: 'user', content: 'How long do refunds take?' }, { role: 'assistant', content: 'Five working days, back to the original payment method.' }] };
+    expect((await client.call('review_examples', { queue_id: out.queue_id, approve: ids.slice(0, 25), reject: ids.slice(25), edits: [{ id: ids[0], row: edited }], reviewer: 'ana' })).isError).toBeFalsy();
+    const commit = await client.call('commit_review', { queue_id: out.queue_id });
+    const committed = commit.structuredContent as { dataset_id: string; committed: number; rejected_left_out: number };
+    expect(committed).toMatchObject({ committed: 25, rejected_left_out: 15 });
+    const version = readFileSync(client.services.datasets.rowsPath(committed.dataset_id), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(version).toHaveLength(25);
+    expect(version[0]).toEqual(edited);
+    const rejectedQuestions = rows.slice(25).map((r) => (r.row as { messages: Array<{ content: string }> }).messages[0].content);
+    expect(version.some((row: { messages: Array<{ content: string }> }) => rejectedQuestions.includes(row.messages[0].content))).toBe(false);
   });
 
   it('flags rows through the quality filters: duplicates in the batch, and answers the configured judge finds unfaithful', async () => {
