@@ -91,7 +91,7 @@ export const CountsSchema = z
   })
   .describe('Row counts.');
 
-export const PiiGovernanceSchema = z
+const PiiGovernanceSchema = z
   .object({
     kind: z.literal('pii_redaction').describe('What was done: "pii_redaction".'),
     consent_log_id: z.string().describe('Consent-log entry, e.g. "cns_01jc…".'),

@@ -24,10 +24,10 @@ export interface DocumentText {
   pages?: number;
 }
 
-export type DocumentFormat = 'markdown' | 'text' | 'html' | 'pdf';
+type DocumentFormat = 'markdown' | 'text' | 'html' | 'pdf';
 
 /** File name endings read as documents, and how. */
-export const DOCUMENT_EXTENSIONS: Record<string, DocumentFormat> = {
+const DOCUMENT_EXTENSIONS: Record<string, DocumentFormat> = {
   '.md': 'markdown',
   '.markdown': 'markdown',
   '.txt': 'text',
@@ -36,14 +36,14 @@ export const DOCUMENT_EXTENSIONS: Record<string, DocumentFormat> = {
   '.pdf': 'pdf',
 };
 
-export interface DocumentLimits {
+interface DocumentLimits {
   /** Largest file read, in bytes (default 20 MiB: a 500-page handbook PDF is under 10 MiB; a larger file is most likely not prose). */
   max_file_bytes: number;
   /** Most documents one call reads (default 1,000), counted while folders are walked. */
   max_files: number;
 }
 
-export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = { max_file_bytes: 20 * 1024 * 1024, max_files: 1000 };
+const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = { max_file_bytes: 20 * 1024 * 1024, max_files: 1000 };
 
 export interface SkippedDocument {
   file: string;
@@ -51,9 +51,9 @@ export interface SkippedDocument {
 }
 
 /** The documents to read, in order, and what a folder held that is not read (with why). */
-export type DocumentList = string[] & { skipped: SkippedDocument[] };
+type DocumentList = string[] & { skipped: SkippedDocument[] };
 
-export interface ChunkOptions {
+interface ChunkOptions {
   /** Most tokens a chunk holds (a paragraph longer than this is cut on sentences, then words). */
   chunk_tokens: number;
   count(text: string): number;

@@ -12,7 +12,7 @@ import type { TokenCounter } from '../datasets/tokenizers.js';
 import type { CanonicalRow, ChatMessage, TaskType } from '../datasets/types.js';
 import type { CandidateRow, RowFlag } from './types.js';
 
-export interface FilterSettings {
+interface FilterSettings {
   /** `unsupported` below this share of the answer's content words found in its context (lexical support). */
   min_support: number;
   /** `near_duplicate` at or above this Jaccard similarity of two rows' word shingles. */

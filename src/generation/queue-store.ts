@@ -5,10 +5,10 @@ import type { Workspace } from '../workspace/workspace.js';
 import type { CandidateRow, GenerationKind, ReviewQueueRecord, ReviewRow, ReviewStatus, RowFlag } from './types.js';
 
 /** Where a decision came from, as the governance log records it. */
-export type DecisionVia = 'tool' | 'import' | 'elicitation' | 'cli';
+type DecisionVia = 'tool' | 'import' | 'elicitation' | 'cli';
 
 /** A batch of decisions on one queue: applied together or not at all. */
-export interface DecisionBatch {
+interface DecisionBatch {
   approve?: string[];
   reject?: string[];
   /** New rows for these ids, in the queue's task type; checked like prepare_dataset checks a row. */
@@ -53,7 +53,7 @@ interface StoredRow {
 }
 
 /** sha256 of a row's JSON: how a review row is recognised in a dataset (docs/data-generation.md). */
-export function rowSha256(row: CanonicalRow): string {
+function rowSha256(row: CanonicalRow): string {
   return createHash('sha256').update(JSON.stringify(row)).digest('hex');
 }
 

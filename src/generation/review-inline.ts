@@ -6,10 +6,10 @@ import { SHEET_LAYOUTS } from './sheet-layout.js';
 import type { ReviewRow } from './types.js';
 
 /** A form holds a few rows: enough to read each one, few enough to answer at once. */
-export const INLINE_BATCH = 5;
+const INLINE_BATCH = 5;
 const SHOWN_CHARS = 1200;
 
-export interface InlineReview {
+interface InlineReview {
   /** Rows put to the user. */
   asked: string[];
   /** accept, decline or cancel; 'none' when no row was pending. */

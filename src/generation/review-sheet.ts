@@ -10,15 +10,14 @@ import { checkRows, describeErrors } from './row-check.js';
 import { flagsCell, provenanceCells, PROVENANCE_COLUMNS, SHEET_LAYOUTS } from './sheet-layout.js';
 import type { ReviewRow, ReviewStatus } from './types.js';
 
-export const SHEET_FORMATS = ['csv', 'jsonl'] as const;
-export type SheetFormat = (typeof SHEET_FORMATS)[number];
+type SheetFormat = 'csv' | 'jsonl';
 
 /** A review file is read whole: a queue of a few thousand rows is a few MB. */
 const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
 /** Spreadsheets run a cell that starts like a formula; such text is written behind a quote, which import takes off again. */
 const FORMULA_START = /^'*[=+\-@\t\r]/;
 
-export interface ExportReviewResult {
+interface ExportReviewResult {
   path: string;
   format: SheetFormat;
   rows: number;
@@ -69,7 +68,7 @@ interface Entry {
   edit?: { row: unknown; column: number; what: string };
 }
 
-export interface ImportReviewResult extends DecisionOutcome {
+interface ImportReviewResult extends DecisionOutcome {
   path: string;
   lines: number;
 }

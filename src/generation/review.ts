@@ -11,7 +11,7 @@ import { ReviewQueueStore } from './queue-store.js';
 import { checkRows, describeErrors } from './row-check.js';
 import type { ReviewRow } from './types.js';
 
-export interface CommitOptions {
+interface CommitOptions {
   queue_id: string;
   name?: string;
   /** A version of the same task type whose rows come first in the new version. */
@@ -19,7 +19,7 @@ export interface CommitOptions {
   via: 'tool' | 'cli';
 }
 
-export interface CommitResult {
+interface CommitResult {
   record: DatasetRecord;
   /** Rows of this queue committed now. */
   committed: number;
@@ -34,7 +34,7 @@ export interface CommitResult {
 }
 
 /** One line of provenance.jsonl: where the version's row at `line` came from. */
-export interface ProvenanceLine {
+interface ProvenanceLine {
   line: number;
   review_row_id: string;
   queue_id: string;

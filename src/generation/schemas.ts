@@ -7,7 +7,7 @@ export const QueueIdSchema = z.string().regex(/^rq_[0-9a-z]+$/, 'a review queue 
 export const ReviewStatusSchema = z.enum(REVIEW_STATUSES).describe('pending, approved or rejected.');
 export const ReviewerSchema = z.string().trim().min(1).max(200).describe('Who decides, recorded in the review log, e.g. "jane@acme.example".');
 
-export const ReviewCountsSchema = z
+const ReviewCountsSchema = z
   .object({
     pending: z.number().describe('Rows not decided yet, e.g. 12.'),
     approved: z.number().describe('Rows approved, e.g. 25.'),

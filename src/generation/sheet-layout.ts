@@ -6,7 +6,7 @@ import type { ReviewRow } from './types.js';
  * chat), so a reviewer reads and edits text, not JSON. A row the columns cannot hold without loss
  * (tool calls, weights, a conversation that does not end user → assistant) goes whole into `row_json`.
  */
-export interface SheetLayout {
+interface SheetLayout {
   /** The text columns of this task type, in order; `row_json` follows them. */
   columns: readonly string[];
   /** The cells of a row, or undefined when the columns cannot hold it. */

@@ -2,7 +2,7 @@ import type { Spec } from 'vega';
 import { PLOT_CONFIG } from './render.js';
 
 /** One bar: its panel (a metric), its label on the band axis (a model), its value and interval. */
-export interface Bar {
+interface Bar {
   panel: string;
   label: string;
   value: number;

@@ -2,7 +2,7 @@ import { type BarChart, barChartSpec } from './bar-chart.js';
 import { renderPlot } from './render.js';
 
 /** What compare_models measured per candidate and metric (its `deltas`). */
-export interface ModelDelta {
+interface ModelDelta {
   model: string;
   metric: string;
   delta: number;

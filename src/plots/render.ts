@@ -11,7 +11,7 @@ import type { Spec } from 'vega';
  */
 
 /** The family every plot's text uses: the one font file resvg is given. */
-export const PLOT_FONT = 'DejaVu Sans';
+const PLOT_FONT = 'DejaVu Sans';
 
 /** assets/ sits beside src/ in the source tree and beside dist/src in the build. */
 function fontFile(): string {
@@ -35,7 +35,7 @@ export const PLOT_CONFIG = {
 } as const;
 
 /** Renders a Vega spec to an SVG document. */
-export async function renderSvg(spec: Spec): Promise<string> {
+async function renderSvg(spec: Spec): Promise<string> {
   const vega = await import('vega');
   const view = new vega.View(vega.parse(spec), { renderer: 'none', logLevel: vega.Error });
   try {
@@ -50,7 +50,7 @@ export async function renderSvg(spec: Spec): Promise<string> {
  * Without a canvas Vega estimates text wider than DejaVu Sans draws it, which leaves a blank band on the
  * right of wide titles; the PNG is cropped to what is drawn, plus a margin.
  */
-export async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
+async function svgToPng(svg: string, scale = 1): Promise<Uint8Array> {
   const { Resvg } = await import('@resvg/resvg-js');
   const resvg = new Resvg(svg, {
     font: { loadSystemFonts: false, fontFiles: [fontFile()], defaultFontFamily: PLOT_FONT, sansSerifFamily: PLOT_FONT },

@@ -2,12 +2,12 @@ import type { Spec } from 'vega';
 import { PLOT_CONFIG } from './render.js';
 
 /** One point of a metric series, as the job ledger stores it (value NaN/∞ when the trainer reported one). */
-export interface SeriesPoint {
+interface SeriesPoint {
   step: number;
   value: number;
 }
 
-export interface TrainingCurves {
+interface TrainingCurves {
   /** Shown as the plot's title, e.g. "job_01j… · training loss". */
   title: string;
   train_loss: SeriesPoint[];
@@ -17,8 +17,8 @@ export interface TrainingCurves {
   width?: number;
 }
 
-export const TRAIN_LOSS = 'train loss';
-export const EVAL_LOSS = 'eval loss';
+const TRAIN_LOSS = 'train loss';
+const EVAL_LOSS = 'eval loss';
 const LOSS_H = 280;
 const LR_H = 110;
 const COLOURS = { [TRAIN_LOSS]: '#1f77b4', [EVAL_LOSS]: '#e6550d' };

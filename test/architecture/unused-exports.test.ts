@@ -19,18 +19,7 @@ const PUBLIC_ENTRIES = ['src/cli.ts', 'src/plugin-sdk/index.ts', 'src/plugin-sdk
  * Exports kept with no user yet, each with why. Delete an entry when its first user lands (an entry
  * that has become used does not fail, so that parallel work merges cleanly).
  */
-const ALLOWED: Array<{ file: string; names: string[]; why: string }> = [
-  // Issue 16 (data generation) is being built in parallel on this contract: its tools land after it.
-  {
-    file: 'src/generation/documents.ts',
-    names: ['DocumentFormat', 'DOCUMENT_EXTENSIONS', 'DocumentLimits', 'DEFAULT_DOCUMENT_LIMITS', 'SkippedDocument', 'DocumentList', 'ChunkOptions'],
-    why: 'issue 16 contract (document reading and chunking)',
-  },
-  { file: 'src/generation/filters.ts', names: ['FilterSettings', 'ReferencedRow', 'FilterContext'], why: 'issue 16 contract (row filters)' },
-  { file: 'src/generation/queue-store.ts', names: ['rowSha256', 'ReviewQueueStore'], why: 'issue 16 contract (review queue)' },
-  { file: 'src/generation/settings.ts', names: ['GeneratorSettings'], why: 'issue 16 contract (generator config section)' },
-  { file: 'src/generation/types.ts', names: ['GENERATION_KINDS', 'KIND_TASK', 'FLAG_CODES', 'FlagCode', 'REVIEW_STATUSES'], why: 'issue 16 contract (generation types)' },
-];
+const ALLOWED: Array<{ file: string; names: string[]; why: string }> = [];
 
 function fixFor(use: ExportUse): string {
   const where = `${use.file}: export '${use.name}' is imported by no other file.`;
