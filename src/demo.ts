@@ -9,7 +9,7 @@ import { connectInProcess, resultText, type InProcessClient } from './server/in-
 import { closeServices, createServices } from './services.js';
 
 /** The package root: assets/ (the demo model and data) sits beside src/ in the source and the build. */
-function packageRoot(): string {
+export function packageRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   return here.endsWith(join('dist', 'src')) ? join(here, '..', '..') : join(here, '..');
 }
@@ -41,9 +41,9 @@ const DEMO_TRAINING = {
   seed: 42,
 };
 
-type Structured = Record<string, any>;
+export type Structured = Record<string, any>;
 
-class Steps {
+export class Steps {
   private index = 0;
   private readonly started = performance.now();
   constructor(private readonly total: number) {}
@@ -58,15 +58,15 @@ class Steps {
   }
 }
 
-const say = (line: string) => process.stdout.write(`    ${line}\n`);
+export const say = (line: string) => process.stdout.write(`    ${line}\n`);
 
-async function call(link: InProcessClient, tool: string, args: Record<string, unknown>): Promise<Structured> {
+export async function call(link: InProcessClient, tool: string, args: Record<string, unknown>): Promise<Structured> {
   const result: CallToolResult = await link.call(tool, args);
   if (result.isError) throw new Error(`${tool} failed:\n${resultText(result)}`);
   return result.structuredContent as Structured;
 }
 
-const fmt = (x: unknown, digits = 3) => (typeof x === 'number' ? x.toFixed(digits) : String(x ?? 'n/a'));
+export const fmt = (x: unknown, digits = 3) => (typeof x === 'number' ? x.toFixed(digits) : String(x ?? 'n/a'));
 
 /**
  * `finetune-mcp demo`: the whole path on a tiny model, offline, with no GPU and no Python,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,5 +33,31 @@ describe('finetune-mcp demo (the README main job)', () => {
       expect(existsSync(join(home, 'jobs', jobs[0], part)), part).toBe(true);
     }
     expect(existsSync(join(home, 'registry', 'moon-stories-1.0.0.md'))).toBe(true);
+  });
+});
+
+describe('finetune-mcp demo generate (issue 16: generated rows under human review)', () => {
+  it('the local model writes rows from the handbook, the review CLI decides, the approved version trains', { timeout: 300_000 }, () => {
+    const genHome = mkdtempSync(join(tmpdir(), 'ftm-demo-generate-'));
+    try {
+      const run = spawnSync(process.execPath, [builtCli(), 'demo', 'generate', '--home', genHome], { encoding: 'utf8', timeout: 290_000, env: { ...process.env, FINETUNE_MCP_HOME: '' } });
+      expect(run.stderr).not.toContain('The demo stopped');
+      expect(run.status).toBe(0);
+      const out = run.stdout;
+      expect(out).toMatch(/rq_\w+: 8 rows pending review, 0 failed/);
+      expect(out).toMatch(/from examples\/handbook\/\S+\.md chunk \d+ \[\d+, \d+\)/);
+      expect(out).toMatch(/\$ npx finetune-mcp review approve rq_\w+ 1-4 --reviewer demo-reviewer\n\s+Approved 4 row\(s\)/);
+      expect(out).toMatch(/ds_\w+: 4 approved rows \(4 rejected left out\), reviewers demo-reviewer/);
+      expect(out).toContain('refused, as it must be');
+      expect(out).toMatch(/job_\w+ succeeded in \d+ steps/);
+      // The version holds the approved rows only, each with its provenance line.
+      const [dataset] = readdirSync(join(genHome, 'datasets')).filter((d) => d.startsWith('ds_'));
+      const rows = readFileSync(join(genHome, 'datasets', dataset, 'rows.jsonl'), 'utf8').trim().split('\n');
+      const provenance = readFileSync(join(genHome, 'datasets', dataset, 'provenance.jsonl'), 'utf8').trim().split('\n');
+      expect(rows).toHaveLength(4);
+      expect(provenance).toHaveLength(4);
+    } finally {
+      rmSync(genHome, { recursive: true, force: true });
+    }
   });
 });
