@@ -68,7 +68,7 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     cancelTrainingTool,
     listJobsTool,
   ],
-  judge: [evaluateModelTool, compareModelsTool, judgeOutputsTool, generateTool],
+  judge: [evaluateModelTool, compareModelsTool, generateTool],
   ship: [registerModelTool, promoteModelTool, modelCardTool],
   // Generated rows under human review (docs/data-generation.md): its own group, ~16 KB of tools/list
   // that the default groups' 80 KB budget cannot hold beside the common path; enable_tools lists it.
@@ -77,6 +77,8 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     // data beyond the common path
     exportDatasetTool,
     extractDatasetTool,
+    // production outputs scored one by one (the improvement loop's judge)
+    judgeOutputsTool,
     // models and training beyond the common path
     inspectModelTool,
     estimateResourcesTool,
