@@ -7,7 +7,7 @@ export const enableToolsTool = defineTool({
   name: 'enable_tools',
   title: 'List more tool groups',
   description:
-    'Adds the tools of more groups (data, train, judge, ship, generate, admin) to tools/list in this session; the client is told ' +
+    'Adds the tools of more groups (data, train, judge, ship, generate, improve, admin) to tools/list in this session; the client is told ' +
     'the list changed. Config tools.groups (env FINETUNE_MCP_TOOL_GROUPS) sets the groups listed at the start. A tool not listed ' +
     'also runs when called by name. Next: call the tools it listed.',
   input: {
@@ -18,7 +18,7 @@ export const enableToolsTool = defineTool({
   },
   output: {
     added: z.array(z.string()).describe('Tools this call added to tools/list, e.g. ["export_dataset"].'),
-    listed_groups: z.array(z.string()).describe('Every group listed now, e.g. ["data","train","judge","ship","generate","admin"].'),
+    listed_groups: z.array(z.string()).describe('Every group listed now, e.g. ["data","train","judge","ship","generate","improve","admin"].'),
     not_listed: z.array(z.string()).describe('Tools still not listed (their group is not), e.g. [].'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

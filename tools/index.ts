@@ -48,6 +48,10 @@ import { reviewExamplesTool } from './review-examples.js';
 import { exportReviewTool } from './export-review.js';
 import { importReviewTool } from './import-review.js';
 import { commitReviewTool } from './commit-review.js';
+import { createImprovementPolicyTool } from './create-improvement-policy.js';
+import { runImprovementPolicyTool } from './run-improvement-policy.js';
+import { getImprovementPolicyTool } from './get-improvement-policy.js';
+import { listImprovementPoliciesTool } from './list-improvement-policies.js';
 
 /**
  * The tools of each group, in the order clients list them: explicit lists. The config's `tools.groups`
@@ -73,6 +77,8 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
   // Generated rows under human review (docs/data-generation.md): its own group, ~16 KB of tools/list
   // that the default groups' 80 KB budget cannot hold beside the common path; enable_tools lists it.
   generate: [generateDatasetTool, reviewQueueTool, reviewExamplesTool, exportReviewTool, importReviewTool, commitReviewTool],
+  // Improvement policies (docs/improvement-loop.md): production outputs judged, pooled, retrained on, gated.
+  improve: [createImprovementPolicyTool, runImprovementPolicyTool, getImprovementPolicyTool, listImprovementPoliciesTool],
   admin: [
     // data beyond the common path
     exportDatasetTool,

@@ -42,8 +42,8 @@ interface PerExample {
   scores: Record<string, number>;
 }
 
-const SCORE_METRICS = ['perplexity', 'mean_token_loss', 'answer_perplexity'] as const;
-const CLASSIFICATION_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'] as const;
+export const SCORE_METRICS = ['perplexity', 'mean_token_loss', 'answer_perplexity'] as const;
+export const CLASSIFICATION_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'] as const;
 
 /** Metrics by task when none are asked for: likelihood always; text or label metrics when rows carry answers. */
 function defaultMetrics(task: string): string[] {

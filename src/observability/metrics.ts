@@ -22,6 +22,13 @@ export interface Metrics {
   judge_tokens: Counter<'judge' | 'kind'>;
   /** What the judge cost, by judge, where its price is known. */
   judge_cost_usd: Counter<'judge'>;
+  /** Improvement policies: rows in the pool not yet used by a retraining, per policy. */
+  improvement_pool_size: Gauge<'policy'>;
+  /** Cycles run, by policy and decision (promoted, regression, waiting, pooled, retraining, nothing_new, failed). */
+  improvement_cycles: Counter<'policy' | 'decision'>;
+  improvement_retrains: Counter<'policy'>;
+  improvement_promotions: Counter<'policy'>;
+  improvement_regressions: Counter<'policy'>;
 }
 
 export function createMetrics(): Metrics {
@@ -52,5 +59,10 @@ export function createMetrics(): Metrics {
     judged_outputs: new Counter({ name: 'finetune_mcp_judged_outputs_total', help: 'Outputs judged by judge_outputs, by rubric, source and outcome (scored, failed).', labelNames: ['rubric', 'source', 'outcome'], registers: [registry] }),
     judge_tokens: new Counter({ name: 'finetune_mcp_judge_tokens_total', help: 'Tokens read (prompt) and written (completion) by the LLM judge.', labelNames: ['judge', 'kind'], registers: [registry] }),
     judge_cost_usd: new Counter({ name: 'finetune_mcp_judge_cost_usd_total', help: 'Cost of the LLM judge in US dollars, where its price is configured.', labelNames: ['judge'], registers: [registry] }),
+    improvement_pool_size: new Gauge({ name: 'finetune_mcp_improvement_pool_size', help: 'Judged rows waiting in an improvement policy\'s pool (not yet used by a retraining).', labelNames: ['policy'], registers: [registry] }),
+    improvement_cycles: new Counter({ name: 'finetune_mcp_improvement_cycles_total', help: 'Improvement policy cycles, by policy and decision.', labelNames: ['policy', 'decision'], registers: [registry] }),
+    improvement_retrains: new Counter({ name: 'finetune_mcp_improvement_retrains_total', help: 'Retraining jobs started by improvement policies.', labelNames: ['policy'], registers: [registry] }),
+    improvement_promotions: new Counter({ name: 'finetune_mcp_improvement_promotions_total', help: 'Retrained models promoted by improvement policies.', labelNames: ['policy'], registers: [registry] }),
+    improvement_regressions: new Counter({ name: 'finetune_mcp_improvement_regressions_total', help: 'Retrained models not promoted (failed a gate or worse than the alias holder).', labelNames: ['policy'], registers: [registry] }),
   };
 }

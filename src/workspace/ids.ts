@@ -15,6 +15,8 @@ const ID_PREFIXES = {
   consent: 'cns',
   review_queue: 'rq',
   judge_run: 'jrun',
+  improvement_policy: 'pol',
+  improvement_cycle: 'cyc',
 } as const;
 
 export type RecordKind = keyof typeof ID_PREFIXES;

@@ -11,6 +11,7 @@ import { EVALUATION_RUN_MIGRATIONS } from '../evaluation/migrations.js';
 import { DATASET_MIGRATIONS } from '../datasets/migrations.js';
 import { MODELS_MIGRATIONS } from '../models/migrations.js';
 import { GENERATION_MIGRATIONS } from '../generation/migrations.js';
+import { IMPROVEMENT_MIGRATIONS } from '../improvement/migrations.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...CORE_MIGRATIONS,
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...DATASET_MIGRATIONS,
   ...MODELS_MIGRATIONS,
   ...GENERATION_MIGRATIONS,
+  ...IMPROVEMENT_MIGRATIONS,
 ];

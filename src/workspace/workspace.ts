@@ -9,7 +9,7 @@ import { MIGRATIONS } from './migration-list.js';
 import type { Migration } from './migrations.js';
 
 /** Top-level artifact folders; each record's files live in `<area>/<record id>/`. */
-const ARTIFACT_AREAS = ['datasets', 'models', 'jobs', 'evaluations', 'registry', 'exports', 'hub-cache'] as const;
+const ARTIFACT_AREAS = ['datasets', 'models', 'jobs', 'evaluations', 'registry', 'exports', 'hub-cache', 'improvement'] as const;
 type ArtifactArea = (typeof ARTIFACT_AREAS)[number];
 
 interface WorkspaceOptions {

@@ -9,8 +9,8 @@ import { TOOLS } from '../../tools/index.js';
 
 /** Only read the workspace (or compute from it): nothing is written, nothing leaves the machine. */
 const READ_ONLY = [
-  'compare_experiments', 'compare_versions', 'generate', 'get_model_version', 'inspect_dataset', 'inspect_model', 'list_backends',
-  'list_datasets', 'list_jobs', 'list_model_versions', 'list_models', 'monitor_training', 'review_queue', 'score_outputs', 'server_info', 'validate_dataset',
+  'compare_experiments', 'compare_versions', 'generate', 'get_improvement_policy', 'get_model_version', 'inspect_dataset', 'inspect_model', 'list_backends',
+  'list_datasets', 'list_improvement_policies', 'list_jobs', 'list_model_versions', 'list_models', 'monitor_training', 'review_queue', 'score_outputs', 'server_info', 'validate_dataset',
 ];
 
 /** Reach something outside this machine: a remote backend, a judge endpoint, the Hub, a trace store. */
@@ -25,11 +25,12 @@ const OPEN_WORLD = [
   'judge_outputs', // the judge endpoint, Phoenix spans and annotation write-back
   'migrate_openai_finetune', // reads an OpenAI fine-tuning job
   'resume_training', // submits to a remote backend
+  'run_improvement_policy', // the judge endpoint, Phoenix spans, and a retraining job's backend
   'start_training', // uploads data and submits to a remote backend
 ];
 
 /** Remove or overwrite what the user had: records, files, an alias's target, a running job. */
-const DESTRUCTIVE = ['cancel_training', 'delete_dataset', 'delete_job', 'delete_model', 'promote_model', 'rollback_model'];
+const DESTRUCTIVE = ['cancel_training', 'delete_dataset', 'delete_job', 'delete_model', 'promote_model', 'rollback_model', 'run_improvement_policy'];
 
 describe('tool annotations', () => {
   it.each(TOOLS.map((tool) => [tool.name, tool] as const))('%s says what it does', (name, tool) => {

@@ -57,12 +57,14 @@ describe('tool groups', () => {
     expect(info.tool_groups.listed).toEqual([...DEFAULT_TOOL_GROUPS]);
     expect(info.tool_groups.not_listed).toEqual([
       { group: 'generate', tools: names(['generate']) },
+      { group: 'improve', tools: names(['improve']) },
       { group: 'admin', tools: names(['admin']) },
     ]);
-    expect(info.tool_groups.how_to_enable).toContain('enable_tools {"groups": ["generate","admin"]}');
+    expect(info.tool_groups.how_to_enable).toContain('enable_tools {"groups": ["generate","improve","admin"]}');
     const enableTools = (await t.client.listTools()).tools.find((x) => x.name === 'enable_tools')!;
     expect(enableTools.description).toContain(`admin: ${names(['admin']).join(', ')}`);
     expect(enableTools.description).toContain(`generate: ${names(['generate']).join(', ')}`);
+    expect(enableTools.description).toContain(`improve: ${names(['improve']).join(', ')}`);
 
     // Groups choose what is listed, not what may run.
     const byName = await t.call('list_model_versions', {});
@@ -72,8 +74,8 @@ describe('tool groups', () => {
     t.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       changed++;
     });
-    const enabled = await t.callOk(enableToolsTool, { groups: ['generate', 'admin'] });
-    expect(enabled.added).toEqual(names(['generate', 'admin']));
+    const enabled = await t.callOk(enableToolsTool, { groups: ['generate', 'improve', 'admin'] });
+    expect(enabled.added).toEqual(names(['generate', 'improve', 'admin']));
     expect(enabled.listed_groups).toEqual([...TOOL_GROUPS]);
     expect(enabled.not_listed).toEqual([]);
     await expect.poll(() => changed).toBe(1);

@@ -1,0 +1,177 @@
+/**
+ * One cycle of an improvement policy (docs/improvement-loop.md): decide on a retraining job that has
+ * ended; finish a batch a crash left judged but not pooled; read what is new since the cursor, judge it
+ * (judge_outputs) and pool the rows scoring ≥ min_score, moving the cursor in the same transaction;
+ * start one retraining job when the pool reaches retrain_threshold. One cycle at a time per policy,
+ * across processes (a lease on the policy row).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { FinetuneError } from '../errors.js';
+import { getJudgeRun, type JudgeRunRow } from '../evaluation/judge-run-store.js';
+import type { Services } from '../services.js';
+import { isTerminal, JobLedger, type StoredConfig } from '../training/ledger.js';
+import { decideRetrain } from './decide.js';
+import { fetchNew, writeBatch } from './fetch.js';
+import { startRetrain } from './retrain.js';
+import { PolicyStore, type CycleRecord, type Decision, type PolicyRecord } from './store.js';
+
+/** How long a cycle may hold its policy before another process may take it (a holder that died). */
+const LEASE_MS = 3600_000;
+
+interface CycleOptions {
+  signal?: AbortSignal;
+  /** Who holds the lease (default: this process and a random tag). */
+  owner?: string;
+  /** Tests: runs after the judge run is stored and before its rows are pooled (a crash there). */
+  afterJudge?: () => void;
+}
+
+interface CycleOutcome {
+  cycle: CycleRecord;
+  pool: { unused: number; used: number };
+}
+
+export async function runImprovementCycle(services: Services, policyRef: string, options: CycleOptions = {}): Promise<CycleOutcome> {
+  const store = new PolicyStore(services.workspace);
+  const policy = store.get(policyRef);
+  const owner = options.owner ?? `${process.pid}:${randomBytes(4).toString('hex')}`;
+  const now = new Date();
+  if (!store.lease(policy.id, owner, new Date(now.getTime() + LEASE_MS), now)) {
+    throw new FinetuneError('STATE_CONFLICT', `Improvement policy '${policy.name}' is running a cycle in another call or process.`, {
+      recovery: 'Wait for it to end (get_improvement_policy shows its cycles), then run it again.',
+      retryable: true,
+      details: { field: 'policy_id' },
+    });
+  }
+  let cycle: CycleRecord | undefined;
+  try {
+    const base = baseConfig(services, policy);
+    cycle = store.newCycle(policy.id);
+    const decided = await decidePending(services, store, policy, cycle, options.signal);
+    await resumeBatch(services, store, policy, options);
+    const pooled = await judgeNew(services, store, policy, cycle, options);
+    const retrain = await maybeRetrain(services, store, policy, cycle, base);
+    const decision: Decision = decided?.status === 'promoted' || decided?.status === 'regression' ? decided.status : retrain ?? (store.training(policy.id) ? 'waiting' : pooled ? 'pooled' : 'nothing_new');
+    const reason = [decided?.reason, retrainReason(store, policy, cycle.id, decision)].filter(Boolean).join('; ');
+    store.updateCycle(cycle.id, { decision, reason, ended_at: new Date().toISOString() });
+    record(services, store, policy, decision);
+    return { cycle: store.cycle(cycle.id), pool: store.poolSize(policy.id) };
+  } catch (error) {
+    if (cycle) {
+      store.updateCycle(cycle.id, { decision: 'failed', reason: (error as Error).message, ended_at: new Date().toISOString() });
+      record(services, store, policy, 'failed');
+    }
+    throw error;
+  } finally {
+    store.release(policy.id, owner, policy.spec.interval_s ? new Date(Date.now() + policy.spec.interval_s * 1000).toISOString() : null);
+  }
+}
+
+/** The base config, or a located error naming the policy when it is gone. */
+export function baseConfig(services: Services, policy: PolicyRecord): StoredConfig {
+  try {
+    return new JobLedger(services.workspace.db).getConfig(policy.spec.base_config_id);
+  } catch (error) {
+    if (error instanceof FinetuneError && error.code === 'NOT_FOUND') {
+      throw new FinetuneError('NOT_FOUND', `Policy '${policy.name}' (${policy.id}): its base config ${policy.spec.base_config_id} no longer exists, so it cannot retrain.`, {
+        recovery: 'Create a new policy with an existing base_config_id (configure_training makes one); this policy keeps its pool and history.',
+        details: { field: 'base_config_id', policy_id: policy.id },
+      });
+    }
+    throw error;
+  }
+}
+
+/** A retraining job of this policy that has ended gets its evaluation and decision, once. */
+async function decidePending(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, signal?: AbortSignal) {
+  const retrain = store.training(policy.id);
+  if (!retrain || !isTerminal(services.jobs.get(retrain.job_id).status)) return undefined;
+  const decided = await decideRetrain(services, policy, cycle, retrain, signal);
+  store.updateCycle(cycle.id, { evaluation_ids: decided.evaluation_ids });
+  store.decideRetrain(retrain.job_id, { status: decided.status, decided_cycle_id: cycle.id, version_id: decided.version_id, reason: decided.reason });
+  if (decided.status === 'promoted') services.metrics.improvement_promotions.inc({ policy: policy.name });
+  if (decided.status === 'regression') services.metrics.improvement_regressions.inc({ policy: policy.name });
+  return decided;
+}
+
+/** A batch an earlier cycle fetched but never pooled: its stored judge run is pooled as it is (not judged again), or the batch is judged now. */
+async function resumeBatch(services: Services, store: PolicyStore, policy: PolicyRecord, options: CycleOptions): Promise<void> {
+  const earlier = store.unpooledBatch(policy.id);
+  if (!earlier) return;
+  const stored = services.workspace.db.prepare('SELECT id FROM judge_runs WHERE source_ref = ? ORDER BY created_at DESC LIMIT 1').pluck().get(earlier.batch_path) as string | undefined;
+  const rows = stored ? getJudgeRun(services.workspace, stored)!.rows : undefined;
+  await poolBatch(services, store, policy, earlier, options, rows && stored ? { id: stored, rows } : undefined);
+  store.updateCycle(earlier.id, { decision: 'pooled', reason: `cut short after judging (${earlier.reason ?? 'the process stopped'}); its batch was pooled by a later cycle`, ended_at: earlier.ended_at ?? new Date().toISOString() });
+}
+
+async function judgeNew(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions): Promise<boolean> {
+  const current = store.get(policy.id);
+  const batch = await fetchNew(services, current, options.signal);
+  if (!batch.lines.length) {
+    // Blank lines only: the cursor still moves past them.
+    if (JSON.stringify(batch.cursor_after) !== JSON.stringify(current.cursor)) store.pool(policy.id, cycle.id, batch.cursor_after, null, 0, []);
+    return false;
+  }
+  const batch_path = writeBatch(services, policy.id, cycle.id, batch);
+  store.updateCycle(cycle.id, { batch_path, batch_origins: batch.origins, cursor_after: batch.cursor_after });
+  await poolBatch(services, store, policy, store.cycle(cycle.id), options);
+  return true;
+}
+
+async function poolBatch(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions, judged?: { id: string; rows: JudgeRunRow[] }): Promise<void> {
+  const { spec } = policy;
+  if (!judged) {
+    const { judgeOutputs } = await import('../evaluation/judge-outputs.js');
+    const out = await judgeOutputs(
+      { services, signal: options.signal },
+      { path: cycle.batch_path!, rubric: spec.rubric, rubric_name: spec.rubric_name, judge: spec.judge, write_back: false, concurrency: 4, limit: cycle.batch_origins!.length },
+    );
+    judged = { id: out.run.id, rows: out.rows };
+    options.afterJudge?.();
+  }
+  const origins = cycle.batch_origins!;
+  const rows = judged.rows
+    .filter((r) => r.score !== null && r.score >= spec.min_score)
+    .map((r) => {
+      const row = r.row as { messages: Array<{ role: string; content: string }>; context?: string };
+      const origin = origins[r.position];
+      return { row, score: r.score!, row_sha256: createHash('sha256').update(JSON.stringify(row)).digest('hex'), ref: origin.ref, span_id: origin.span_id ?? r.span_id, trace_id: origin.trace_id ?? r.trace_id };
+    });
+  store.pool(policy.id, cycle.id, cycle.cursor_after!, judged.id, judged.rows.length, rows);
+  services.metrics.improvement_pool_size.set({ policy: policy.name }, store.unusedCount(policy.id));
+}
+
+/** One job per threshold crossing: never while one of this policy's jobs is training. */
+async function maybeRetrain(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, base: StoredConfig): Promise<Decision | undefined> {
+  if (store.training(policy.id)) return undefined;
+  let owner = store.pendingRetrain(policy.id);
+  if (!owner) {
+    if (store.unusedCount(policy.id) < policy.spec.retrain_threshold) return undefined;
+    store.takePool(policy.id, cycle.id);
+    owner = store.cycle(cycle.id);
+  }
+  try {
+    await startRetrain(services, store, policy, owner, base);
+  } catch (error) {
+    // Nothing started: the rows go back to the pool, and the next cycle tries again.
+    if (!store.cycle(owner.id).job_id) store.releasePool(policy.id, owner.id);
+    throw error;
+  }
+  if (owner.id !== cycle.id) store.updateCycle(cycle.id, { job_id: store.cycle(owner.id).job_id });
+  services.metrics.improvement_retrains.inc({ policy: policy.name });
+  services.metrics.improvement_pool_size.set({ policy: policy.name }, store.unusedCount(policy.id));
+  return 'retraining';
+}
+
+function retrainReason(store: PolicyStore, policy: PolicyRecord, cycleId: string, decision: Decision): string {
+  const c = store.cycle(cycleId);
+  const unused = store.unusedCount(policy.id);
+  if (decision === 'retraining') return `pool reached ${policy.spec.retrain_threshold}: job ${c.job_id} trains on ${c.dataset_id ?? 'the new version'}`;
+  if (decision === 'waiting') return `job ${store.training(policy.id)!.job_id} is still training; pool holds ${unused}`;
+  return `judged ${c.judged}, added ${c.added}; pool ${unused}/${policy.spec.retrain_threshold}`;
+}
+
+function record(services: Services, store: PolicyStore, policy: PolicyRecord, decision: Decision): void {
+  services.metrics.improvement_cycles.inc({ policy: policy.name, decision });
+  services.metrics.improvement_pool_size.set({ policy: policy.name }, store.unusedCount(policy.id));
+}

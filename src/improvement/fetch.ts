@@ -1,0 +1,97 @@
+/**
+ * What is new since a policy's cursor, written as a batch file of judge_outputs rows inside the
+ * workspace: lines after the last one consumed (a JSONL file), or spans that started at or after the
+ * last span's start time and were not seen at that instant (Phoenix). The cursor moves only when the
+ * batch's judged rows are pooled (store.pool), so a batch that never got there is read again.
+ */
+import { mkdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { readLines } from '../datasets/line-reader.js';
+import { FinetuneError } from '../errors.js';
+import type { Services } from '../services.js';
+import type { PolicyCursor, PolicyRecord } from './store.js';
+
+interface Batch {
+  /** One judge_outputs row per line, in this order. */
+  lines: string[];
+  /** Where each line came from: "outputs.jsonl line 12" or a span id. */
+  origins: Array<{ ref: string; span_id: string | null; trace_id: string | null }>;
+  cursor_after: PolicyCursor;
+}
+
+const MAX_LINE_BYTES = 16 << 20;
+
+export async function fetchNew(services: Services, policy: PolicyRecord, signal?: AbortSignal): Promise<Batch> {
+  const source = policy.spec.source;
+  if ('path' in source) return fromFile(services, policy, source.path, signal);
+  return fromPhoenix(services, policy, source.query, signal);
+}
+
+/** Writes the batch where judge_outputs reads it; the path names the cycle, so its judge run can be found again after a crash. */
+export function writeBatch(services: Services, policyId: string, cycleId: string, batch: Batch): string {
+  const path = services.workspace.artifactPath('improvement', policyId, 'batches', `${cycleId}.jsonl`);
+  mkdirSync(dirname(path), { recursive: true });
+  services.workspace.writeFile(path, batch.lines.map((l) => `${l}\n`).join(''));
+  return path;
+}
+
+async function fromFile(services: Services, policy: PolicyRecord, userPath: string, signal?: AbortSignal): Promise<Batch> {
+  const path = services.workspace.resolveUserPath(userPath, 'source.path');
+  const consumed = policy.cursor.lines ?? 0;
+  const batch: Batch = { lines: [], origins: [], cursor_after: { lines: consumed } };
+  for await (const raw of readLines(path, { maxLineBytes: MAX_LINE_BYTES, signal })) {
+    if (raw.line <= consumed) continue;
+    if (batch.lines.length >= policy.spec.max_rows_per_cycle) break;
+    if (raw.too_long) throw lineError(path, raw.line, `is longer than ${MAX_LINE_BYTES >> 20} MiB`);
+    const text = raw.bytes.toString('utf8').trim();
+    batch.cursor_after = { lines: raw.line };
+    if (!text) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw lineError(path, raw.line, `is not valid JSON (${(error as Error).message})`);
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw lineError(path, raw.line, 'is not a JSON object');
+    const row = value as Record<string, unknown>;
+    batch.lines.push(text);
+    batch.origins.push({ ref: `${basename(path)} line ${raw.line}`, span_id: typeof row.span_id === 'string' ? row.span_id : null, trace_id: typeof row.trace_id === 'string' ? row.trace_id : null });
+  }
+  return batch;
+}
+
+async function fromPhoenix(services: Services, policy: PolicyRecord, query: Record<string, unknown>, signal?: AbortSignal): Promise<Batch> {
+  const source = await services.plugins.get('data_source', 'phoenix');
+  const { start_time, seen_at_start_time = [] } = policy.cursor;
+  const seen = new Set(start_time ? seen_at_start_time : []);
+  const spans: Array<{ start: string; row: Record<string, unknown>; span_id: string; trace_id: string | null }> = [];
+  for await (const raw of source.extract({ ...query, ...(start_time ? { start_time } : {}) })) {
+    signal?.throwIfAborted();
+    const meta = (raw.metadata ?? {}) as { span_id?: unknown; trace_id?: unknown; start_time?: unknown };
+    if (typeof meta.span_id !== 'string' || typeof meta.start_time !== 'string') continue;
+    // Phoenix's start_time filter is inclusive: spans at the cursor's instant were read unless new.
+    if (meta.start_time === start_time && seen.has(meta.span_id)) continue;
+    if (start_time && meta.start_time < start_time) continue;
+    spans.push({ start: meta.start_time, span_id: meta.span_id, trace_id: typeof meta.trace_id === 'string' ? meta.trace_id : null, row: { messages: raw.messages, ...(typeof raw.context === 'string' ? { context: raw.context } : {}) } });
+  }
+  spans.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const taken = spans.slice(0, policy.spec.max_rows_per_cycle);
+  const batch: Batch = { lines: [], origins: [], cursor_after: { ...policy.cursor } };
+  for (const s of taken) {
+    batch.lines.push(JSON.stringify({ ...s.row, span_id: s.span_id, ...(s.trace_id ? { trace_id: s.trace_id } : {}) }));
+    batch.origins.push({ ref: s.span_id, span_id: s.span_id, trace_id: s.trace_id });
+  }
+  const last = taken.at(-1);
+  if (last) {
+    const atLast = taken.filter((s) => s.start === last.start).map((s) => s.span_id);
+    batch.cursor_after = { start_time: last.start, seen_at_start_time: last.start === start_time ? [...seen, ...atLast] : atLast };
+  }
+  return batch;
+}
+
+function lineError(file: string, line: number, what: string): FinetuneError {
+  return new FinetuneError('DATASET_INVALID', `Line ${line} of ${file} ${what}.`, {
+    recovery: 'Each line must be one JSON object {"input", "output", "context"?} (or {"messages"}). Fix that line, then run the policy again: the cursor stays before it.',
+    details: { file, line },
+  });
+}

@@ -1,0 +1,208 @@
+/**
+ * Improvement policies end to end (issue 15, point 3): production outputs in a growing JSONL are judged
+ * by a local OpenAI-compatible judge, rows scoring ≥ min_score pool up, the threshold crossing starts
+ * exactly one LoRA job on the local backend (stories260K), and the cycle after it ends evaluates the new
+ * model against the alias holder and promotes it or records a regression.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runImprovementCycle } from '../../src/improvement/cycle.js';
+import { createImprovementPolicyTool } from '../../tools/create-improvement-policy.js';
+import { getImprovementPolicyTool } from '../../tools/get-improvement-policy.js';
+import { listImprovementPoliciesTool } from '../../tools/list-improvement-policies.js';
+import { runImprovementPolicyTool } from '../../tools/run-improvement-policy.js';
+import { errorCode, resultText, type TestClient } from '../helpers/mcp.js';
+import { startFakeJudge } from './fake-judge.js';
+import { appendOutputs, GATES, loopWorkspace } from './helpers.js';
+
+let t: TestClient | undefined;
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+  for (const close of closers.splice(0)) await close();
+});
+
+async function jobEnd(client: TestClient, jobId: string): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const status = client.services.jobs.get(jobId).status;
+    if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(status)) return status;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const jobCount = (client: TestClient) => client.services.jobs.list({} as never).total;
+
+describe('improvement policy: judge → pool → one retrain per crossing → gated release', () => {
+  it('starts exactly one job when the pool reaches the threshold, trains on those rows, then promotes', { timeout: 240_000 }, async () => {
+    const judge = await startFakeJudge();
+    closers.push(judge.close);
+    const w = await loopWorkspace(judge.url);
+    t = w.t;
+    const policy = await t.callOk(createImprovementPolicyTool, {
+      name: 'stories-loop', source: { path: w.prod }, rubric: 'helpfulness', min_score: 0.8, retrain_threshold: 5,
+      base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
+    });
+    expect(policy).toMatchObject({ name: 'stories-loop', status: 'idle', pool: { unused: 0, used: 0 } });
+    expect(policy.policy_id).toMatch(/^pol_/);
+
+    // Cycle 1: 3 good + 1 bad → 3 pooled, under the threshold: no job.
+    appendOutputs(w.prod, 'a', 3, 1);
+    const first = await t.callOk(runImprovementPolicyTool, { policy_id: 'stories-loop' });
+    expect(first).toMatchObject({ decision: 'pooled', policy: { pool: { unused: 3, used: 0 }, cursor: { lines: 4 } } });
+    expect(first.reason).toBe('judged 4, added 3; pool 3/5');
+    expect(jobCount(t)).toBe(0);
+    expect(judge.judged).toHaveLength(4);
+
+    // Cycle 2: 2 more good (+1 bad) → 5 pooled: one job, on base rows + the 5 pooled rows.
+    appendOutputs(w.prod, 'b', 2, 1);
+    const second = await t.callOk(runImprovementPolicyTool, { policy_id: policy.policy_id });
+    expect(second.decision).toBe('retraining');
+    expect(judge.judged).toHaveLength(7);
+    const cycle2 = second.policy.cycles.at(-1)!;
+    expect(cycle2.job_id).toMatch(/^job_/);
+    expect(second.policy.pool).toEqual({ unused: 0, used: 5 });
+    expect(jobCount(t)).toBe(1);
+    const dataset = t.services.datasets.get(cycle2.dataset_id!);
+    expect(dataset.manifest.counts).toMatchObject({ rows: 25 });
+    expect(dataset.manifest.splits).toMatchObject({ seed: 3, ratios: { train: 0.8, validation: 0.1, test: 0.1 } });
+    const all = ['train', 'validation', 'test'].flatMap((s) => readFileSync(join(dataset.dir, `${s}.jsonl`), 'utf8').trim().split('\n'));
+    for (const tag of ['a-0', 'a-1', 'a-2', 'b-0', 'b-1']) expect(all.filter((l) => l.includes(`GOOD answer ${tag}.`))).toHaveLength(1);
+    expect(all.some((l) => l.includes('BAD'))).toBe(false);
+    // Lineage: the unsplit version the split came from carries lineage.jsonl back to each row's line and span.
+    const lineage = readFileSync(join(t.services.datasets.get(dataset.parent_id!).dir, 'lineage.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lineage.map((l) => [l.ref, l.span_id])).toEqual([
+      ['prod.jsonl line 1', 'span-a-g0'], ['prod.jsonl line 2', 'span-a-g1'], ['prod.jsonl line 3', 'span-a-g2'], ['prod.jsonl line 5', 'span-b-g0'], ['prod.jsonl line 6', 'span-b-g1'],
+    ]);
+    expect(lineage.every((l) => l.judge_run_id.startsWith('jrun_') && l.score === 0.9 && l.cycle_id === cycle2.cycle_id)).toBe(true);
+    const config = t.services.jobs.get(cycle2.job_id!);
+    expect(config.backend).toBe('local');
+
+    // Cycle 3 with nothing new: no second job.
+    const third = await t.callOk(runImprovementPolicyTool, { policy_id: policy.policy_id });
+    expect(['waiting', 'promoted']).toContain(third.decision);
+    expect(jobCount(t)).toBe(1);
+    expect(judge.judged).toHaveLength(7);
+
+    expect(await jobEnd(t, cycle2.job_id!)).toBe('succeeded');
+    const decided = third.decision === 'promoted' ? third : await t.callOk(runImprovementPolicyTool, { policy_id: policy.policy_id });
+    expect(decided.decision).toBe('promoted');
+    expect(decided.reason).toMatch(/^stories-bot@1\.0\.0 promoted to staging: perplexity \d/);
+    const cycle = decided.policy.cycles.at(-1)!;
+    expect(cycle.evaluation_ids).toHaveLength(1); // no version held staging before: nothing to compare with
+    expect(decided.policy.retrains).toEqual([expect.objectContaining({ job_id: cycle2.job_id, status: 'promoted' })]);
+    const { registryOf } = await import('../../src/registry/index.js');
+    const staged = registryOf(t.services).get({ name: 'stories-bot', alias: 'staging' });
+    expect(staged.lineage.job_id).toBe(cycle2.job_id);
+    expect(jobCount(t)).toBe(1);
+
+    const shown = await t.callOk(getImprovementPolicyTool, { policy_id: 'stories-loop' });
+    expect(shown.cycles.map((c) => c.decision)).toEqual(['pooled', 'retraining', ...(third.decision === 'promoted' ? [] : ['waiting']), 'promoted']);
+    const listed = await t.callOk(listImprovementPoliciesTool, {});
+    expect(listed.policies.map((p) => p.name)).toEqual(['stories-loop']);
+    const metrics = await t.services.metrics.registry.metrics();
+    expect(metrics).toContain('finetune_mcp_improvement_retrains_total{policy="stories-loop"} 1');
+    expect(metrics).toContain('finetune_mcp_improvement_promotions_total{policy="stories-loop"} 1');
+    expect(metrics).toContain('finetune_mcp_improvement_pool_size{policy="stories-loop"} 0');
+  });
+
+  it('records a regression, and promotes nothing, when the new model fails a gate', { timeout: 240_000 }, async () => {
+    const judge = await startFakeJudge();
+    closers.push(judge.close);
+    const w = await loopWorkspace(judge.url);
+    t = w.t;
+    await t.callOk(createImprovementPolicyTool, {
+      name: 'strict', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 2,
+      base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: [{ metric: 'perplexity', comparator: '<=', threshold: 1.0001 }],
+    });
+    appendOutputs(w.prod, 'a', 2, 0);
+    const started = await t.callOk(runImprovementPolicyTool, { policy_id: 'strict' });
+    expect(started.decision).toBe('retraining');
+    const jobId = started.policy.cycles.at(-1)!.job_id!;
+    expect(await jobEnd(t, jobId)).toBe('succeeded');
+    const decided = await t.callOk(runImprovementPolicyTool, { policy_id: 'strict' });
+    expect(decided.decision).toBe('regression');
+    expect(decided.reason).toMatch(/gate perplexity <= 1\.0001: [\d.]+ fails/);
+    expect(decided.policy.retrains[0]).toMatchObject({ status: 'regression', version_id: null });
+    const { registryOf } = await import('../../src/registry/index.js');
+    expect(registryOf(t.services).list({ name: 'stories-bot' })).toEqual([]);
+    expect(await t.services.metrics.registry.metrics()).toContain('finetune_mcp_improvement_regressions_total{policy="strict"} 1');
+  });
+});
+
+describe('improvement policy: bad input and crashes', () => {
+  it('a crash between judging and pooling does not judge twice; the next cycle pools the stored run', { timeout: 120_000 }, async () => {
+    const judge = await startFakeJudge();
+    closers.push(judge.close);
+    const w = await loopWorkspace(judge.url);
+    t = w.t;
+    const { policy_id } = await t.callOk(createImprovementPolicyTool, {
+      name: 'crashy', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 100, base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
+    });
+    appendOutputs(w.prod, 'a', 3, 1);
+    await expect(runImprovementCycle(t.services, policy_id, { afterJudge: () => { throw new Error('simulated crash after judging'); } })).rejects.toThrow('simulated crash');
+    expect(judge.judged).toHaveLength(4);
+    let shown = await t.callOk(getImprovementPolicyTool, { policy_id });
+    expect(shown.pool.unused).toBe(0);
+    expect(shown.cursor).toEqual({});
+
+    appendOutputs(w.prod, 'b', 1, 0);
+    const next = await t.callOk(runImprovementPolicyTool, { policy_id });
+    // The stored run of the first batch was pooled as it was; only the new line went to the judge.
+    expect(judge.judged).toHaveLength(5);
+    expect(next.decision).toBe('pooled');
+    shown = await t.callOk(getImprovementPolicyTool, { policy_id });
+    expect(shown.pool.unused).toBe(4);
+    expect(shown.cursor).toEqual({ lines: 5 });
+    expect(shown.cycles.map((c) => c.decision)).toEqual(['pooled', 'pooled']);
+    expect(shown.cycles[0].reason).toContain('cut short after judging (simulated crash after judging)');
+  });
+
+  it('a policy whose base config was deleted gives a located error; bad creates are refused with the field', { timeout: 120_000 }, async () => {
+    const judge = await startFakeJudge();
+    closers.push(judge.close);
+    const w = await loopWorkspace(judge.url);
+    t = w.t;
+    const args = { name: 'orphan', source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES };
+    const { policy_id } = await t.callOk(createImprovementPolicyTool, args);
+    const dup = await t.call('create_improvement_policy', args);
+    expect(errorCode(dup)).toBe('STATE_CONFLICT');
+    const missing = await t.call('create_improvement_policy', { ...args, name: 'p1', base_config_id: 'cfg_nope' });
+    expect(errorCode(missing)).toBe('NOT_FOUND');
+    expect(missing._meta).toMatchObject({ details: { field: 'base_config_id' } });
+    const prod = await t.call('create_improvement_policy', { ...args, name: 'p2', promote_to: 'production' });
+    expect(errorCode(prod)).toBe('INVALID_INPUT');
+    expect(resultText(prod)).toContain('require_approval: false');
+    const gate = await t.call('create_improvement_policy', { ...args, name: 'p3', gates: [{ metric: 'win_rate', comparator: '>=', threshold: 0.6 }] });
+    expect(resultText(gate)).toContain("gates[0].metric 'win_rate' is not measured by evaluate_model");
+
+    t.services.workspace.db.prepare('DELETE FROM training_configs WHERE config_id = ?').run(w.config_id);
+    const result = await t.call('run_improvement_policy', { policy_id });
+    expect(errorCode(result)).toBe('NOT_FOUND');
+    expect(resultText(result)).toContain(`Policy 'orphan' (${policy_id}): its base config ${w.config_id} no longer exists`);
+    expect(result._meta).toMatchObject({ details: { field: 'base_config_id' } });
+  });
+
+  it('a malformed production line is a located error and the cursor stays before it', { timeout: 120_000 }, async () => {
+    const judge = await startFakeJudge();
+    closers.push(judge.close);
+    const w = await loopWorkspace(judge.url);
+    t = w.t;
+    const { policy_id } = await t.callOk(createImprovementPolicyTool, {
+      name: 'broken', source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
+    });
+    appendOutputs(w.prod, 'a', 1, 0);
+    const { appendFileSync } = await import('node:fs');
+    appendFileSync(w.prod, '{"input": "half a line\n');
+    const result = await t.call('run_improvement_policy', { policy_id });
+    expect(errorCode(result)).toBe('DATASET_INVALID');
+    expect(resultText(result)).toContain(`Line 2 of ${w.prod} is not valid JSON`);
+    expect(judge.judged).toHaveLength(0);
+    const shown = await t.callOk(getImprovementPolicyTool, { policy_id });
+    expect(shown.cursor).toEqual({});
+    expect(shown.cycles.at(-1)).toMatchObject({ decision: 'failed' });
+  });
+});
