@@ -25,6 +25,8 @@ Usage:
   finetune-mcp tools                        list the tools and their arguments
   finetune-mcp review list|show|approve|reject|commit …
                                             review generated rows (finetune-mcp review --help)
+  finetune-mcp improve --policy NAME        run one cycle of an improvement policy (from cron);
+                                            exit 1 when it fails
   finetune-mcp --help | --version
 
 Tool arguments: --dataset_id ds_123 (or --dataset-id), numbers and booleans as text,
@@ -35,7 +37,7 @@ Options for every command:
   --config FILE      JSON or YAML config (or FINETUNE_MCP_CONFIG)
   --home DIR         workspace root (or FINETUNE_MCP_HOME; default ~/.finetune-mcp)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (logs go to stderr)
-  --tool-groups G,G  tool groups a served session lists: data, train, judge, ship, generate, admin or all
+  --tool-groups G,G  tool groups a served session lists: data, train, judge, ship, generate, improve, admin or all
                      (or FINETUNE_MCP_TOOL_GROUPS; default data,train,judge,ship; enable_tools adds
                      the others in a session); tool commands and the demo reach every tool
 
@@ -46,7 +48,7 @@ FINETUNE_MCP_CONFIG, FINETUNE_MCP_ALLOWED_ROOTS, FINETUNE_MCP_HOST, FINETUNE_MCP
 const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--port', '--tool-groups', '--json', '--http', '--args']);
 
 /** The CLI's own commands; any other command names a tool. */
-const COMMANDS = new Set(['serve', 'demo', 'tools', 'review', 'help']);
+const COMMANDS = new Set(['serve', 'demo', 'tools', 'review', 'improve', 'help']);
 
 /**
  * The command (the first word that is neither a flag nor a global flag's value) and whether the
@@ -97,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'tools') return listTools();
   if (command === 'review') return review(config, argv);
+  if (command === 'improve') return improve(config, argv);
   return callTool(config, command, argv);
 }
 
@@ -109,6 +112,29 @@ async function review(config: Config, argv: string[]): Promise<number> {
     // Global flags and their values go first, so the first 'review' left is the command.
     const words = withoutGlobalFlags(argv);
     return await runReviewCommand(services, words.slice(words.indexOf('review') + 1), (text) => process.stdout.write(`${text}\n`));
+  } catch (error) {
+    process.stderr.write(`${isFinetuneError(error) ? error.toText() : String(error)}\n`);
+    return 1;
+  } finally {
+    await closeServices(services);
+  }
+}
+
+/** `improve --policy NAME`: one cycle of an improvement policy, for cron (docs/improvement-loop.md). */
+async function improve(config: Config, argv: string[]): Promise<number> {
+  const policy = flagValue(argv, '--policy');
+  if (!policy) {
+    process.stderr.write('Usage: finetune-mcp improve --policy NAME [--json]  (list_improvement_policies names them)\n');
+    return 2;
+  }
+  const { closeServices, createServices } = await import('./services.js');
+  const services = await createServices(config, { logger: createLogger({ level: flagValue(argv, '--log-level') ?? 'warn' }) });
+  try {
+    const { runImprovementCycle } = await import('./improvement/cycle.js');
+    const { cycle, pool } = await runImprovementCycle(services, policy);
+    const out = { cycle_id: cycle.id, decision: cycle.decision, reason: cycle.reason, judged: cycle.judged, added: cycle.added, job_id: cycle.job_id, evaluation_ids: cycle.evaluation_ids, pool };
+    process.stdout.write(argv.includes('--json') ? `${JSON.stringify(out)}\n` : `${policy} ${cycle.id}: ${cycle.decision} (${cycle.reason}); pool ${pool.unused} waiting, ${pool.used} trained on\n`);
+    return 0;
   } catch (error) {
     process.stderr.write(`${isFinetuneError(error) ? error.toText() : String(error)}\n`);
     return 1;
