@@ -160,7 +160,9 @@ async function serve(config: Config, argv: string[]): Promise<number> {
     routeConsoleToStderr();
     // The stdio server runs the start-up duties after the handshake: agents start it every session.
     const services = await createServices(config, { logger, deferStartup: true });
+    const scheduler = (await import('./improvement/scheduler.js')).startPolicyScheduler(services);
     await serveStdio(services);
+    await scheduler.stop();
     await closeServices(services);
     return 0;
   }
@@ -169,10 +171,12 @@ async function serve(config: Config, argv: string[]): Promise<number> {
   try {
     const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token });
     process.stderr.write(`finetune-mcp listening on ${handle.url}/mcp\n`);
+    const scheduler = (await import('./improvement/scheduler.js')).startPolicyScheduler(services);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    await scheduler.stop();
     await handle.close();
     await closeServices(services);
     return 0;

@@ -206,3 +206,40 @@ describe('improvement policy: bad input and crashes', () => {
     expect(shown.cycles.at(-1)).toMatchObject({ decision: 'failed' });
   });
 });
+
+describe('improvement policy: the serve scheduler', () => {
+  it('runs a policy with interval_s when due, moves next_run_at, and skips a policy another process holds', { timeout: 120_000 }, async () => {
+    const judge = await startFakeJudge();
+    closers.push(judge.close);
+    const w = await loopWorkspace(judge.url);
+    t = w.t;
+    const { startPolicyScheduler } = await import('../../src/improvement/scheduler.js');
+    const { PolicyStore } = await import('../../src/improvement/store.js');
+    const store = new PolicyStore(t.services.workspace);
+    const created = await t.callOk(createImprovementPolicyTool, {
+      name: 'timed', source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES, interval_s: 3600,
+    });
+    expect(created.status).toBe('scheduled');
+    expect(Date.parse(created.next_run_at!)).toBeLessThanOrEqual(Date.now());
+    appendOutputs(w.prod, 'a', 2, 0);
+
+    // Another server holds the policy: this one's ticks skip it.
+    const now = new Date();
+    expect(store.lease(created.policy_id, 'other-server', new Date(now.getTime() + 60_000), now)).toBe(true);
+    let scheduler = startPolicyScheduler(t.services, { tick_ms: 50 });
+    await new Promise((r) => setTimeout(r, 400));
+    await scheduler.stop();
+    expect(store.cycles(created.policy_id)).toEqual([]);
+    store.release(created.policy_id, 'other-server', now.toISOString());
+
+    scheduler = startPolicyScheduler(t.services, { tick_ms: 50 });
+    await expect.poll(() => store.cycles(created.policy_id).filter((c) => c.ended_at).length, { timeout: 30_000 }).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    await scheduler.stop();
+    const after = store.get(created.policy_id);
+    // One cycle, then the next is an interval away (kept in the row, so a restarted server keeps the schedule).
+    expect(store.cycles(created.policy_id).map((c) => c.decision)).toEqual(['pooled']);
+    expect(Date.parse(after.next_run_at!) - Date.now()).toBeGreaterThan(3500 * 1000);
+    expect(judge.judged).toHaveLength(2);
+  });
+});
