@@ -88,7 +88,11 @@ async function decidePending(services: Services, store: PolicyStore, policy: Pol
   if (!retrain || !isTerminal(services.jobs.get(retrain.job_id).status)) return undefined;
   const decided = await decideRetrain(services, policy, cycle, retrain, signal);
   store.updateCycle(cycle.id, { evaluation_ids: decided.evaluation_ids });
-  store.decideRetrain(retrain.job_id, { status: decided.status, decided_cycle_id: cycle.id, version_id: decided.version_id, reason: decided.reason });
+  services.workspace.db.transaction(() => {
+    store.decideRetrain(retrain.job_id, { status: decided.status, decided_cycle_id: cycle.id, version_id: decided.version_id, reason: decided.reason });
+    // A job that produced no model trained on nothing: its rows go back to the pool for the next crossing.
+    if (decided.status === 'failed') store.releasePool(policy.id, retrain.cycle_id);
+  })();
   if (decided.status === 'promoted') services.metrics.improvement_promotions.inc({ policy: policy.name });
   if (decided.status === 'regression') services.metrics.improvement_regressions.inc({ policy: policy.name });
   return decided;
