@@ -1,7 +1,7 @@
 /**
- * A threshold crossing: the base config's training rows plus the pool's rows (deduplicated, as chat
- * rows, each pool row's lineage in lineage.jsonl) become a dataset version, split like the base data
- * when it was split; a config copied from the base config trains on it after a go pre-flight. Each
+ * A threshold crossing: the previous training rows (the last promoted retraining's set, else the base
+ * config's) plus the pool's rows (deduplicated, as chat rows, each pool row's lineage in lineage.jsonl)
+ * become a dataset version, split like the previous data when it was split; a config copied from the base config trains on it after a go pre-flight. Each
  * step's result is kept on the cycle before the next, and the job starts with an idempotency key of
  * the cycle, so a cycle resumed after a crash starts no second job.
  */
@@ -16,7 +16,9 @@ import type { CycleRecord, PolicyRecord, PolicyStore, PoolRow } from './store.js
 export async function startRetrain(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, base: StoredConfig): Promise<string> {
   let { dataset_id, config_id } = cycle;
   if (!dataset_id) {
-    dataset_id = await cutDataset(services, policy, cycle.id, base, store.poolRows(policy.id, cycle.id));
+    // The previous training data: the last promoted retraining's set (it holds the base rows and earlier pools), else the base config's.
+    const previous = store.retrains(policy.id).filter((r) => r.status === 'promoted').at(-1)?.dataset_id ?? base.dataset_id;
+    dataset_id = await cutDataset(services, policy, cycle.id, base, previous, store.poolRows(policy.id, cycle.id));
     store.updateCycle(cycle.id, { dataset_id });
   }
   const { configureTraining } = await import('../training/configure.js');
@@ -48,8 +50,8 @@ export async function startRetrain(services: Services, store: PolicyStore, polic
 }
 
 /** The new version's id: the split version when the base data was split, else the imported one. */
-async function cutDataset(services: Services, policy: PolicyRecord, cycleId: string, base: StoredConfig, pool: PoolRow[]): Promise<string> {
-  const record = baseDataset(services, policy, base);
+async function cutDataset(services: Services, policy: PolicyRecord, cycleId: string, base: StoredConfig, previousId: string, pool: PoolRow[]): Promise<string> {
+  const record = previousData(services, policy, base, previousId);
   const seen = new Set<string>();
   const lines: string[] = [];
   const add = (row: unknown): boolean => {
@@ -90,14 +92,15 @@ function chatRow(row: PoolRow['row']): { messages: Array<{ role: string; content
   return { messages: messages.map((m) => ({ role: m.role, content: m.content })) };
 }
 
-function baseDataset(services: Services, policy: PolicyRecord, base: StoredConfig): DatasetRecord {
+function previousData(services: Services, policy: PolicyRecord, base: StoredConfig, id: string): DatasetRecord {
   try {
-    return services.datasets.get(base.dataset_id);
+    return services.datasets.get(id);
   } catch (error) {
     if (error instanceof FinetuneError && error.code === 'NOT_FOUND') {
-      throw new FinetuneError('NOT_FOUND', `Policy '${policy.name}': the dataset ${base.dataset_id} of its base config ${base.config_id} is gone, so no retraining set can be cut.`, {
+      const whose = id === base.dataset_id ? `of its base config ${base.config_id}` : 'of its last promoted retraining';
+      throw new FinetuneError('NOT_FOUND', `Policy '${policy.name}': the dataset ${id} ${whose} is gone, so no retraining set can be cut.`, {
         recovery: 'Create a new policy whose base_config_id trains on an existing dataset (configure_training, then create_improvement_policy).',
-        details: { field: 'base_config_id', policy_id: policy.id, dataset_id: base.dataset_id },
+        details: { field: 'base_config_id', policy_id: policy.id, dataset_id: id },
       });
     }
     throw error;

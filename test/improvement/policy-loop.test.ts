@@ -101,12 +101,30 @@ describe('improvement policy: judge → pool → one retrain per crossing → ga
 
     const shown = await t.callOk(getImprovementPolicyTool, { policy_id: 'stories-loop' });
     expect(shown.cycles.map((c) => c.decision)).toEqual(['pooled', 'retraining', ...(third.decision === 'promoted' ? [] : ['waiting']), 'promoted']);
+
     const listed = await t.callOk(listImprovementPoliciesTool, {});
     expect(listed.policies.map((p) => p.name)).toEqual(['stories-loop']);
     const metrics = await t.services.metrics.registry.metrics();
     expect(metrics).toContain('finetune_mcp_improvement_retrains_total{policy="stories-loop"} 1');
     expect(metrics).toContain('finetune_mcp_improvement_promotions_total{policy="stories-loop"} 1');
     expect(metrics).toContain('finetune_mcp_improvement_pool_size{policy="stories-loop"} 0');
+    // A second crossing: the next model is compared with the one staging holds now, on the same set.
+    appendOutputs(w.prod, 'c', 5, 0);
+    const again = await t.callOk(runImprovementPolicyTool, { policy_id: policy.policy_id });
+    expect(again.decision).toBe('retraining');
+    expect(jobCount(t)).toBe(2);
+    const jobId2 = again.policy.cycles.at(-1)!.job_id!;
+    expect(t.services.datasets.get(again.policy.cycles.at(-1)!.dataset_id!).manifest.counts.rows).toBe(30);
+    expect(await jobEnd(t, jobId2)).toBe('succeeded');
+    const second2 = await t.callOk(runImprovementPolicyTool, { policy_id: policy.policy_id });
+    expect(['promoted', 'regression']).toContain(second2.decision);
+    expect(second2.policy.cycles.at(-1)!.evaluation_ids).toHaveLength(2);
+    expect(second2.reason).toContain('stories-bot@1.0.0');
+    const [candidate, incumbent] = second2.policy.cycles.at(-1)!.evaluation_ids.map((id) => JSON.parse((t!.services.workspace.db.prepare('SELECT metrics FROM evaluations WHERE id = ?').get(id) as { metrics: string }).metrics).perplexity as number);
+    // Promoted exactly when it is no worse on the gated metric (perplexity, lower is better).
+    expect(second2.decision).toBe(candidate <= incumbent ? 'promoted' : 'regression');
+    expect(registryOf(t.services).get({ name: 'stories-bot', alias: 'staging' }).version).toBe(candidate <= incumbent ? '1.1.0' : '1.0.0');
+    expect(await t.services.metrics.registry.metrics()).toContain('finetune_mcp_improvement_retrains_total{policy="stories-loop"} 2');
   });
 
   it('records a regression, and promotes nothing, when the new model fails a gate', { timeout: 240_000 }, async () => {
