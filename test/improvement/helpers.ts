@@ -13,12 +13,13 @@ export const GATES = [{ metric: 'perplexity', comparator: '<=' as const, thresho
 export const chat = (q: string, a: string) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
 
 /** A workspace with the judge configured, the stories260K model, a split chat base set, a base config and an evaluation set. */
-export async function loopWorkspace(judgeUrl: string) {
+export async function loopWorkspace(judgeUrl: string, plugins?: Record<string, Record<string, unknown>>) {
   const t: TestClient = await connectTestClient({
     config: {
       judge: { base_url: judgeUrl, model: 'judge-1', api_key: 'sk-test-judge', max_tokens: 256, timeout_s: 10, max_retries: 0 },
       evaluation: { gates: GATES, bootstrap_samples: 0, bootstrap_seed: 1 },
       training: { watch_interval_ms: 50 },
+      ...(plugins ? { plugins } : {}),
     },
   });
   const { model } = await t.services.models.import(join(STORIES_260K, 'stories260K.bin'), { tokenizer: join(STORIES_260K, 'tok512.bin') });
