@@ -107,7 +107,7 @@ async function fromFile(path: string, request: RowsRequest): Promise<LoadedRows>
   return { source: 'file', source_ref: path, rows, truncated, source_skipped: [] };
 }
 
-function parseFileRow(path: string, line: number, text: string, position: number): JudgeRow {
+export function parseFileRow(path: string, line: number, text: string, position: number): JudgeRow {
   let value: unknown;
   try {
     value = JSON.parse(text);

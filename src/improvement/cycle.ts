@@ -49,10 +49,10 @@ export async function runImprovementCycle(services: Services, policyRef: string,
     cycle = store.newCycle(policy.id);
     const decided = await decidePending(services, store, policy, cycle, options.signal);
     await resumeBatch(services, store, policy, options);
-    const pooled = await judgeNew(services, store, policy, cycle, options);
+    const { pooled, skipped } = await judgeNew(services, store, policy, cycle, options);
     const retrain = await maybeRetrain(services, store, policy, cycle, base);
     const decision: Decision = decided?.status === 'promoted' || decided?.status === 'regression' ? decided.status : retrain ?? (store.training(policy.id) ? 'waiting' : pooled ? 'pooled' : 'nothing_new');
-    const reason = [decided?.reason, retrainReason(store, policy, cycle.id, decision)].filter(Boolean).join('; ');
+    const reason = [decided?.reason, retrainReason(store, policy, cycle.id, decision), skipped].filter(Boolean).join('; ');
     store.updateCycle(cycle.id, { decision, reason, ended_at: new Date().toISOString() });
     record(services, store, policy, decision);
     return { cycle: store.cycle(cycle.id), pool: store.poolSize(policy.id) };
@@ -108,18 +108,22 @@ async function resumeBatch(services: Services, store: PolicyStore, policy: Polic
   store.updateCycle(earlier.id, { decision: 'pooled', reason: `cut short after judging (${earlier.reason ?? 'the process stopped'}); its batch was pooled by a later cycle`, ended_at: earlier.ended_at ?? new Date().toISOString() });
 }
 
-async function judgeNew(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions): Promise<boolean> {
+/** Judges and pools what is new; returns whether there was anything, and the source lines skipped as no row (with why). */
+async function judgeNew(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions): Promise<{ pooled: boolean; skipped: string | undefined }> {
   const current = store.get(policy.id);
   const batch = await fetchNew(services, current, options.signal);
+  const first = batch.skipped[0];
+  const skipped = first ? `skipped ${batch.skipped.length} line(s) that are no row to judge, e.g. ${first.ref}: ${first.reason}` : undefined;
+  if (skipped) services.logger.warn({ policy: policy.name, skipped: batch.skipped.slice(0, 20) }, 'improvement policy: source lines skipped');
   if (!batch.lines.length) {
-    // Blank lines only: the cursor still moves past them.
+    // Blank or skipped lines only: the cursor still moves past them.
     if (JSON.stringify(batch.cursor_after) !== JSON.stringify(current.cursor)) store.pool(policy.id, cycle.id, batch.cursor_after, null, 0, []);
-    return false;
+    return { pooled: false, skipped };
   }
   const batch_path = writeBatch(services, policy.id, cycle.id, batch);
   store.updateCycle(cycle.id, { batch_path, batch_origins: batch.origins, cursor_after: batch.cursor_after });
   await poolBatch(services, store, policy, store.cycle(cycle.id), options);
-  return true;
+  return { pooled: true, skipped };
 }
 
 async function poolBatch(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions, judged?: { id: string; rows: JudgeRunRow[] }): Promise<void> {

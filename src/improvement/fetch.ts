@@ -4,10 +4,10 @@
  * last span's start time and were not seen at that instant (Phoenix). The cursor moves only when the
  * batch's judged rows are pooled (store.pool), so a batch that never got there is read again.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { readLines } from '../datasets/line-reader.js';
-import { FinetuneError } from '../errors.js';
+import { parseFileRow, type JudgeRow } from '../evaluation/judge-outputs-rows.js';
 import type { Services } from '../services.js';
 import type { PolicyCursor, PolicyRecord } from './store.js';
 
@@ -16,6 +16,8 @@ interface Batch {
   lines: string[];
   /** Where each line came from: "outputs.jsonl line 12" or a span id. */
   origins: Array<{ ref: string; span_id: string | null; trace_id: string | null }>;
+  /** Lines that are no row to judge, with the reason; the cursor moves past them. */
+  skipped: Array<{ ref: string; reason: string }>;
   cursor_after: PolicyCursor;
 }
 
@@ -38,26 +40,49 @@ export function writeBatch(services: Services, policyId: string, cycleId: string
 async function fromFile(services: Services, policy: PolicyRecord, userPath: string, signal?: AbortSignal): Promise<Batch> {
   const path = services.workspace.resolveUserPath(userPath, 'source.path');
   const consumed = policy.cursor.lines ?? 0;
-  const batch: Batch = { lines: [], origins: [], cursor_after: { lines: consumed } };
+  const batch: Batch = { lines: [], origins: [], skipped: [], cursor_after: { lines: consumed } };
+  // A bad line is skipped with its reason, unless it is the last one and has no newline yet: a writer
+  // may be halfway through it, so it waits for the next cycle.
+  let bad: { line: number; reason: string } | undefined;
   for await (const raw of readLines(path, { maxLineBytes: MAX_LINE_BYTES, signal })) {
     if (raw.line <= consumed) continue;
     if (batch.lines.length >= policy.spec.max_rows_per_cycle) break;
-    if (raw.too_long) throw lineError(path, raw.line, `is longer than ${MAX_LINE_BYTES >> 20} MiB`);
-    const text = raw.bytes.toString('utf8').trim();
+    if (bad) batch.skipped.push({ ref: `${basename(path)} line ${bad.line}`, reason: bad.reason });
+    bad = undefined;
     batch.cursor_after = { lines: raw.line };
-    if (!text) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw lineError(path, raw.line, `is not valid JSON (${(error as Error).message})`);
+    const text = raw.too_long ? '' : raw.bytes.toString('utf8').trim();
+    if (raw.too_long) {
+      bad = { line: raw.line, reason: `is longer than ${MAX_LINE_BYTES >> 20} MiB` };
+      continue;
     }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw lineError(path, raw.line, 'is not a JSON object');
-    const row = value as Record<string, unknown>;
+    if (!text) continue;
+    let row: JudgeRow;
+    try {
+      // The judge's own reading of a row: what passes here, judge_outputs reads.
+      row = parseFileRow(path, raw.line, text, 0);
+    } catch (error) {
+      bad = { line: raw.line, reason: (error as Error).message };
+      continue;
+    }
     batch.lines.push(text);
-    batch.origins.push({ ref: `${basename(path)} line ${raw.line}`, span_id: typeof row.span_id === 'string' ? row.span_id : null, trace_id: typeof row.trace_id === 'string' ? row.trace_id : null });
+    batch.origins.push({ ref: `${basename(path)} line ${raw.line}`, span_id: row.span_id, trace_id: row.trace_id });
+  }
+  if (bad) {
+    if (endsWithNewline(path)) batch.skipped.push({ ref: `${basename(path)} line ${bad.line}`, reason: bad.reason });
+    else batch.cursor_after = { lines: bad.line - 1 };
   }
   return batch;
+}
+
+function endsWithNewline(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    return size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function fromPhoenix(services: Services, policy: PolicyRecord, query: Record<string, unknown>, signal?: AbortSignal): Promise<Batch> {
@@ -76,7 +101,7 @@ async function fromPhoenix(services: Services, policy: PolicyRecord, query: Reco
   }
   spans.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   const taken = spans.slice(0, policy.spec.max_rows_per_cycle);
-  const batch: Batch = { lines: [], origins: [], cursor_after: { ...policy.cursor } };
+  const batch: Batch = { lines: [], origins: [], skipped: [], cursor_after: { ...policy.cursor } };
   for (const s of taken) {
     batch.lines.push(JSON.stringify({ ...s.row, span_id: s.span_id, ...(s.trace_id ? { trace_id: s.trace_id } : {}) }));
     batch.origins.push({ ref: s.span_id, span_id: s.span_id, trace_id: s.trace_id });
@@ -87,11 +112,4 @@ async function fromPhoenix(services: Services, policy: PolicyRecord, query: Reco
     batch.cursor_after = { start_time: last.start, seen_at_start_time: last.start === start_time ? [...seen, ...atLast] : atLast };
   }
   return batch;
-}
-
-function lineError(file: string, line: number, what: string): FinetuneError {
-  return new FinetuneError('DATASET_INVALID', `Line ${line} of ${file} ${what}.`, {
-    recovery: 'Each line must be one JSON object {"input", "output", "context"?} (or {"messages"}). Fix that line, then run the policy again: the cursor stays before it.',
-    details: { file, line },
-  });
 }

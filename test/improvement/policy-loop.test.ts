@@ -204,7 +204,7 @@ describe('improvement policy: bad input and crashes', () => {
     expect(result._meta).toMatchObject({ details: { field: 'base_config_id' } });
   });
 
-  it('a malformed production line is a located error and the cursor stays before it', { timeout: 120_000 }, async () => {
+  it('a bad production line is skipped with its reason; a half-written last line waits for the next cycle', { timeout: 120_000 }, async () => {
     const judge = await startFakeJudge();
     closers.push(judge.close);
     const w = await loopWorkspace(judge.url);
@@ -212,16 +212,24 @@ describe('improvement policy: bad input and crashes', () => {
     const { policy_id } = await t.callOk(createImprovementPolicyTool, {
       name: 'broken', source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
     });
-    appendOutputs(w.prod, 'a', 1, 0);
     const { appendFileSync } = await import('node:fs');
-    appendFileSync(w.prod, '{"input": "half a line\n');
-    const result = await t.call('run_improvement_policy', { policy_id });
-    expect(errorCode(result)).toBe('DATASET_INVALID');
-    expect(resultText(result)).toContain(`Line 2 of ${w.prod} is not valid JSON`);
-    expect(judge.judged).toHaveLength(0);
-    const shown = await t.callOk(getImprovementPolicyTool, { policy_id });
-    expect(shown.cursor).toEqual({});
-    expect(shown.cycles.at(-1)).toMatchObject({ decision: 'failed' });
+    appendOutputs(w.prod, 'a', 1, 0);
+    appendFileSync(w.prod, '{"input": "no output here"}\n');
+    appendOutputs(w.prod, 'b', 1, 0);
+    appendFileSync(w.prod, '{"input": "being writ');
+    const first = await t.callOk(runImprovementPolicyTool, { policy_id });
+    expect(first.decision).toBe('pooled');
+    expect(first.reason).toContain(`skipped 1 line(s) that are no row to judge, e.g. prod.jsonl line 2: Line 2 of ${w.prod} has no output (a string) to judge, nor chat messages.`);
+    expect(judge.judged).toEqual(['GOOD answer a-0.', 'GOOD answer b-0.']);
+    expect(first.policy.cursor).toEqual({ lines: 3 });
+
+    // The writer finishes the line: the next cycle reads it.
+    appendFileSync(w.prod, 'ten", "output": "GOOD late answer."}\n');
+    const second = await t.callOk(runImprovementPolicyTool, { policy_id });
+    expect(second.decision).toBe('pooled');
+    expect(judge.judged).toHaveLength(3);
+    expect(second.policy.cursor).toEqual({ lines: 4 });
+    expect(second.policy.pool.unused).toBe(3);
   });
 });
 
