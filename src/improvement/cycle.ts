@@ -165,7 +165,11 @@ async function maybeRetrain(services: Services, store: PolicyStore, policy: Poli
     if (!store.cycle(owner.id).job_id) store.releasePool(policy.id, owner.id);
     throw error;
   }
-  if (owner.id !== cycle.id) store.updateCycle(cycle.id, { job_id: store.cycle(owner.id).job_id });
+  if (owner.id !== cycle.id) {
+    const jobId = store.cycle(owner.id).job_id;
+    store.updateCycle(cycle.id, { job_id: jobId });
+    store.updateCycle(owner.id, { decision: 'retraining', reason: `cut short; its job ${jobId} was started or found by cycle ${cycle.id}`, ended_at: owner.ended_at ?? new Date().toISOString() });
+  }
   services.metrics.improvement_retrains.inc({ policy: policy.name });
   services.metrics.improvement_pool_size.set({ policy: policy.name }, store.unusedCount(policy.id));
   return 'retraining';

@@ -37,11 +37,16 @@ export async function startRetrain(services: Services, store: PolicyStore, polic
     config_id = configured.config.config_id;
     store.updateCycle(cycle.id, { config_id });
   }
-  const { planTraining, refusePlan } = await import('../training/plan.js');
-  const { plan } = await planTraining(services, { config_id });
-  store.updateCycle(cycle.id, { plan_id: plan.plan_id });
-  if (plan.verdict !== 'go') throw refusePlan(plan);
-  const { job } = await services.jobs.startOnce({ plan_id: plan.plan_id, idempotency_key: `improvement:${cycle.id}` });
+  let { plan_id } = cycle;
+  if (!plan_id) {
+    const { planTraining, refusePlan } = await import('../training/plan.js');
+    const { plan } = await planTraining(services, { config_id });
+    store.updateCycle(cycle.id, { plan_id: plan.plan_id });
+    if (plan.verdict !== 'go') throw refusePlan(plan);
+    plan_id = plan.plan_id;
+  }
+  // The same plan and key as before a crash: a job that started then is returned, not started again.
+  const { job } = await services.jobs.startOnce({ plan_id, idempotency_key: `improvement:${cycle.id}` });
   services.workspace.db.transaction(() => {
     store.updateCycle(cycle.id, { job_id: job.job_id });
     store.insertRetrain({ job_id: job.job_id, policy_id: policy.id, cycle_id: cycle.id, dataset_id });

@@ -179,6 +179,31 @@ describe('improvement policy: bad input and crashes', () => {
     expect(shown.cycles[0].reason).toContain('cut short after judging (simulated crash after judging)');
   });
 
+  it('a crash after a job started but before the cycle recorded it: the next cycle finds that job, starts no second one', { timeout: 120_000 }, async () => {
+    const judge = await startFakeJudge();
+    closers.push(judge.close);
+    const w = await loopWorkspace(judge.url);
+    t = w.t;
+    const { policy_id } = await t.callOk(createImprovementPolicyTool, {
+      name: 'restart', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 2, base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
+    });
+    appendOutputs(w.prod, 'a', 2, 0);
+    const started = await t.callOk(runImprovementPolicyTool, { policy_id });
+    expect(started.decision).toBe('retraining');
+    const crossing = started.policy.cycles.at(-1)!;
+    // What a crash right after startOnce leaves: the job exists, the cycle and the retrain table do not name it.
+    const db = t.services.workspace.db;
+    db.prepare('DELETE FROM improvement_retrains WHERE job_id = ?').run(crossing.job_id);
+    db.prepare('UPDATE improvement_cycles SET job_id = NULL, ended_at = NULL, decision = NULL WHERE id = ?').run(crossing.cycle_id);
+    const resumed = await t.callOk(runImprovementPolicyTool, { policy_id });
+    expect(resumed.decision).toBe('retraining');
+    expect(resumed.policy.cycles.at(-1)!.job_id).toBe(crossing.job_id);
+    expect(resumed.policy.retrains).toEqual([expect.objectContaining({ job_id: crossing.job_id, cycle_id: crossing.cycle_id, status: 'training' })]);
+    expect(resumed.policy.cycles.find((c) => c.cycle_id === crossing.cycle_id)).toMatchObject({ decision: 'retraining', job_id: crossing.job_id });
+    expect(jobCount(t)).toBe(1);
+    expect(await jobEnd(t, crossing.job_id!)).toBe('succeeded');
+  });
+
   it('a policy whose base config was deleted gives a located error; bad creates are refused with the field', { timeout: 120_000 }, async () => {
     const judge = await startFakeJudge();
     closers.push(judge.close);
