@@ -34,18 +34,23 @@ async function jobEnd(client: TestClient, jobId: string): Promise<string> {
   }
 }
 
+/** A workspace (judge, model, base and eval sets, base config) and a policy on its prod.jsonl; extra fields override. */
+async function withPolicy(name: string, extra: Record<string, unknown> = {}) {
+  const judge = await startFakeJudge();
+  closers.push(judge.close);
+  const w = await loopWorkspace(judge.url);
+  t = w.t;
+  const policy = await t.callOk(createImprovementPolicyTool, {
+    name, source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES, ...extra,
+  });
+  return { judge, w, policy };
+}
+
 const jobCount = (client: TestClient) => client.services.jobs.list({} as never).total;
 
 describe('improvement policy: judge → pool → one retrain per crossing → gated release', () => {
   it('starts exactly one job when the pool reaches the threshold, trains on those rows, then promotes', { timeout: 240_000 }, async () => {
-    const judge = await startFakeJudge();
-    closers.push(judge.close);
-    const w = await loopWorkspace(judge.url);
-    t = w.t;
-    const policy = await t.callOk(createImprovementPolicyTool, {
-      name: 'stories-loop', source: { path: w.prod }, rubric: 'helpfulness', min_score: 0.8, retrain_threshold: 5,
-      base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
-    });
+    const { judge, w, policy } = await withPolicy('stories-loop', { min_score: 0.8, retrain_threshold: 5 });
     expect(policy).toMatchObject({ name: 'stories-loop', status: 'idle', pool: { unused: 0, used: 0 } });
     expect(policy.policy_id).toMatch(/^pol_/);
 
@@ -128,14 +133,7 @@ describe('improvement policy: judge → pool → one retrain per crossing → ga
   });
 
   it('records a regression, and promotes nothing, when the new model fails a gate', { timeout: 240_000 }, async () => {
-    const judge = await startFakeJudge();
-    closers.push(judge.close);
-    const w = await loopWorkspace(judge.url);
-    t = w.t;
-    await t.callOk(createImprovementPolicyTool, {
-      name: 'strict', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 2,
-      base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: [{ metric: 'perplexity', comparator: '<=', threshold: 1.0001 }],
-    });
+    const { w } = await withPolicy('strict', { retrain_threshold: 2, gates: [{ metric: 'perplexity', comparator: '<=', threshold: 1.0001 }] });
     appendOutputs(w.prod, 'a', 2, 0);
     const started = await t.callOk(runImprovementPolicyTool, { policy_id: 'strict' });
     expect(started.decision).toBe('retraining');
@@ -153,13 +151,7 @@ describe('improvement policy: judge → pool → one retrain per crossing → ga
 
 describe('improvement policy: bad input and crashes', () => {
   it('a crash between judging and pooling does not judge twice; the next cycle pools the stored run', { timeout: 120_000 }, async () => {
-    const judge = await startFakeJudge();
-    closers.push(judge.close);
-    const w = await loopWorkspace(judge.url);
-    t = w.t;
-    const { policy_id } = await t.callOk(createImprovementPolicyTool, {
-      name: 'crashy', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 100, base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
-    });
+    const { judge, w, policy: { policy_id } } = await withPolicy('crashy', { retrain_threshold: 100 });
     appendOutputs(w.prod, 'a', 3, 1);
     await expect(runImprovementCycle(t.services, policy_id, { afterJudge: () => { throw new Error('simulated crash after judging'); } })).rejects.toThrow('simulated crash');
     expect(judge.judged).toHaveLength(4);
@@ -180,13 +172,7 @@ describe('improvement policy: bad input and crashes', () => {
   });
 
   it('a crash after a job started but before the cycle recorded it: the next cycle finds that job, starts no second one', { timeout: 120_000 }, async () => {
-    const judge = await startFakeJudge();
-    closers.push(judge.close);
-    const w = await loopWorkspace(judge.url);
-    t = w.t;
-    const { policy_id } = await t.callOk(createImprovementPolicyTool, {
-      name: 'restart', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 2, base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
-    });
+    const { w, policy: { policy_id } } = await withPolicy('restart', { retrain_threshold: 2 });
     appendOutputs(w.prod, 'a', 2, 0);
     const started = await t.callOk(runImprovementPolicyTool, { policy_id });
     expect(started.decision).toBe('retraining');
@@ -230,13 +216,7 @@ describe('improvement policy: bad input and crashes', () => {
   });
 
   it('a bad production line is skipped with its reason; a half-written last line waits for the next cycle', { timeout: 120_000 }, async () => {
-    const judge = await startFakeJudge();
-    closers.push(judge.close);
-    const w = await loopWorkspace(judge.url);
-    t = w.t;
-    const { policy_id } = await t.callOk(createImprovementPolicyTool, {
-      name: 'broken', source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES,
-    });
+    const { judge, w, policy: { policy_id } } = await withPolicy('broken');
     const { appendFileSync } = await import('node:fs');
     appendOutputs(w.prod, 'a', 1, 0);
     appendFileSync(w.prod, '{"input": "no output here"}\n');
@@ -260,16 +240,10 @@ describe('improvement policy: bad input and crashes', () => {
 
 describe('improvement policy: the serve scheduler', () => {
   it('runs a policy with interval_s when due, moves next_run_at, and skips a policy another process holds', { timeout: 120_000 }, async () => {
-    const judge = await startFakeJudge();
-    closers.push(judge.close);
-    const w = await loopWorkspace(judge.url);
-    t = w.t;
+    const { judge, w, policy: created } = await withPolicy('timed', { interval_s: 3600 });
     const { startPolicyScheduler } = await import('../../src/improvement/scheduler.js');
     const { PolicyStore } = await import('../../src/improvement/store.js');
     const store = new PolicyStore(t.services.workspace);
-    const created = await t.callOk(createImprovementPolicyTool, {
-      name: 'timed', source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES, interval_s: 3600,
-    });
     expect(created.status).toBe('scheduled');
     expect(Date.parse(created.next_run_at!)).toBeLessThanOrEqual(Date.now());
     appendOutputs(w.prod, 'a', 2, 0);
