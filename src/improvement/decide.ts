@@ -30,6 +30,15 @@ export async function decideRetrain(services: Services, policy: PolicyRecord, cy
   const { evaluateModel } = await import('../evaluation/evaluate.js');
   const ctx = { services, logger: services.logger, signal: signal ?? new AbortController().signal, progress: async () => {}, attachImage: () => {} };
   const args = { dataset_id: spec.eval_dataset_id, metrics, max_new_tokens: 64, batch_size: 8, ...(spec.eval_max_examples ? { max_examples: spec.eval_max_examples } : {}) };
+  // The evaluation set is read first: one deleted since the policy was made is this policy's problem, said so.
+  try {
+    services.datasets.get(spec.eval_dataset_id);
+  } catch (error) {
+    throw new FinetuneError('NOT_FOUND', `Policy '${policy.name}': its evaluation set ${spec.eval_dataset_id} is gone, so job ${job.job_id} cannot be judged against ${spec.promote_to}. ${(error as Error).message}`, {
+      recovery: 'Create a new policy with an existing eval_dataset_id; evaluate_model and promote_model can still judge and ship this job by hand.',
+      details: { field: 'eval_dataset_id', policy_id: policy.id },
+    });
+  }
   const candidate = await evaluateModel(ctx, { ...args, job_id: job.job_id, label: 'candidate' });
   const evaluation_ids = [candidate.evaluation_id];
   const against = incumbent ? await evaluateModel(ctx, { ...args, version: `${incumbent.name}@${incumbent.version}`, label: 'incumbent' }) : undefined;
@@ -54,15 +63,20 @@ export async function decideRetrain(services: Services, policy: PolicyRecord, cy
     evaluation_ids: [candidate.evaluation_id],
     description: `Retrained by improvement policy ${policy.name} (cycle ${cycle.id}) on ${retrain.dataset_id}.`,
   });
-  try {
-    registry.promote({ name: spec.model_name, version, alias: spec.promote_to, reason: `improvement policy ${policy.name}, cycle ${cycle.id}` });
-  } catch (error) {
-    // The configured registry gates refused it: registered, not promoted.
-    if (error instanceof FinetuneError && error.code === 'GATE_FAILED') return { status: 'regression', reason: `registered ${spec.model_name}@${version}, not promoted: ${error.message}`, evaluation_ids, version_id: registered.version_id };
-    throw error;
-  }
   const gated = gates.map((g) => `${g.metric} ${fmt(candidate.metrics[g.metric])}${against?.metrics[g.metric] !== undefined ? ` (was ${fmt(against.metrics[g.metric])})` : ''}`).join(', ');
-  return { status: 'promoted', reason: `${spec.model_name}@${version} promoted to ${spec.promote_to}: ${gated}${vs}`, evaluation_ids, version_id: registered.version_id };
+  // The registry's own gates (config evaluation.gates) apply too. One this loop does not measure (a
+  // judge win-rate, say) cannot pass; the promotion then goes through forced, naming them, and shows
+  // as forced in the alias history. A measured registry gate that fails stops it.
+  const registryFailed = registry.gates(registered).filter((g) => !g.passed);
+  const measuredFailed = registryFailed.filter((g) => g.value !== null);
+  if (measuredFailed.length) {
+    return { status: 'regression', reason: `registered ${spec.model_name}@${version}, not promoted: registry gates fail: ${measuredFailed.map((g) => g.message ?? g.metric).join('; ')}`, evaluation_ids, version_id: registered.version_id };
+  }
+  const unmeasured = registryFailed.map((g) => g.metric);
+  const why = `improvement policy ${policy.name}, cycle ${cycle.id}: ${gated}${unmeasured.length ? `; registry gates not measured by the policy: ${unmeasured.join(', ')}` : ''}`;
+  registry.promote({ name: spec.model_name, version, alias: spec.promote_to, reason: why, force: unmeasured.length > 0 });
+  const forced = unmeasured.length ? ` (forced past unmeasured registry gates: ${unmeasured.join(', ')})` : '';
+  return { status: 'promoted', reason: `${spec.model_name}@${version} promoted to ${spec.promote_to}: ${gated}${vs}${forced}`, evaluation_ids, version_id: registered.version_id };
 }
 
 /** The next minor version after the newest one (1.0.0 for the first). */

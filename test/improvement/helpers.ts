@@ -13,11 +13,11 @@ export const GATES = [{ metric: 'perplexity', comparator: '<=' as const, thresho
 export const chat = (q: string, a: string) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
 
 /** A workspace with the judge configured, the stories260K model, a split chat base set, a base config and an evaluation set. */
-export async function loopWorkspace(judgeUrl: string, plugins?: Record<string, Record<string, unknown>>) {
+export async function loopWorkspace(judgeUrl: string, plugins?: Record<string, Record<string, unknown>>, registryGates: Array<{ metric: string; comparator: '>=' | '<='; threshold: number }> = GATES) {
   const t: TestClient = await connectTestClient({
     config: {
       judge: { base_url: judgeUrl, model: 'judge-1', api_key: 'sk-test-judge', max_tokens: 256, timeout_s: 10, max_retries: 0 },
-      evaluation: { gates: GATES, bootstrap_samples: 0, bootstrap_seed: 1 },
+      evaluation: { gates: registryGates, bootstrap_samples: 0, bootstrap_seed: 1 },
       training: { watch_interval_ms: 50 },
       ...(plugins ? { plugins } : {}),
     },

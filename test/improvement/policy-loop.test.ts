@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runImprovementCycle } from '../../src/improvement/cycle.js';
 import { createImprovementPolicyTool } from '../../tools/create-improvement-policy.js';
+import { deleteDatasetTool } from '../../tools/delete-dataset.js';
 import { getImprovementPolicyTool } from '../../tools/get-improvement-policy.js';
 import { listImprovementPoliciesTool } from '../../tools/list-improvement-policies.js';
 import { runImprovementPolicyTool } from '../../tools/run-improvement-policy.js';
@@ -35,10 +36,10 @@ async function jobEnd(client: TestClient, jobId: string): Promise<string> {
 }
 
 /** A workspace (judge, model, base and eval sets, base config) and a policy on its prod.jsonl; extra fields override. */
-async function withPolicy(name: string, extra: Record<string, unknown> = {}) {
+async function withPolicy(name: string, extra: Record<string, unknown> = {}, registryGates = GATES) {
   const judge = await startFakeJudge();
   closers.push(judge.close);
-  const w = await loopWorkspace(judge.url);
+  const w = await loopWorkspace(judge.url, undefined, registryGates);
   t = w.t;
   const policy = await t.callOk(createImprovementPolicyTool, {
     name, source: { path: w.prod }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES, ...extra,
@@ -147,6 +148,20 @@ describe('improvement policy: judge → pool → one retrain per crossing → ga
     expect(registryOf(t.services).list({ name: 'stories-bot' })).toEqual([]);
     expect(await t.services.metrics.registry.metrics()).toContain('finetune_mcp_improvement_regressions_total{policy="strict"} 1');
   });
+  it('promotes past a registry gate the loop cannot measure (a judge win-rate) only forced, naming it in the alias history', { timeout: 240_000 }, async () => {
+    const registryGates = [...GATES, { metric: 'win_rate', comparator: '>=' as const, threshold: 0.65 }];
+    const { w } = await withPolicy('forced', { retrain_threshold: 2 }, registryGates);
+    appendOutputs(w.prod, 'a', 2, 0);
+    const started = await t.callOk(runImprovementPolicyTool, { policy_id: 'forced' });
+    expect(await jobEnd(t, started.policy.cycles.at(-1)!.job_id!)).toBe('succeeded');
+    const decided = await t.callOk(runImprovementPolicyTool, { policy_id: 'forced' });
+    expect(decided.decision).toBe('promoted');
+    expect(decided.reason).toContain('(forced past unmeasured registry gates: win_rate)');
+    const { registryOf } = await import('../../src/registry/index.js');
+    const [event] = registryOf(t.services).history('stories-bot', 'staging');
+    expect(event).toMatchObject({ forced: true });
+    expect(JSON.stringify(event)).toContain('registry gates not measured by the policy: win_rate');
+  });
 });
 
 describe('improvement policy: bad input and crashes', () => {
@@ -188,6 +203,14 @@ describe('improvement policy: bad input and crashes', () => {
     expect(resumed.policy.cycles.find((c) => c.cycle_id === crossing.cycle_id)).toMatchObject({ decision: 'retraining', job_id: crossing.job_id });
     expect(jobCount(t)).toBe(1);
     expect(await jobEnd(t, crossing.job_id!)).toBe('succeeded');
+
+    // Its evaluation set deleted meanwhile: a located error, and the job stays undecided for a later cycle.
+    await t.callOk(deleteDatasetTool, { dataset_id: w.eval_dataset_id });
+    const gone = await t.call('run_improvement_policy', { policy_id });
+    expect(errorCode(gone)).toBe('NOT_FOUND');
+    expect(resultText(gone)).toContain(`Policy 'restart': its evaluation set ${w.eval_dataset_id} is gone`);
+    expect(gone._meta).toMatchObject({ details: { field: 'eval_dataset_id' } });
+    expect((await t.callOk(getImprovementPolicyTool, { policy_id })).retrains[0].status).toBe('training');
   });
 
   it('a policy whose base config was deleted gives a located error; bad creates are refused with the field', { timeout: 120_000 }, async () => {
