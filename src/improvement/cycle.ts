@@ -10,6 +10,7 @@ import { FinetuneError } from '../errors.js';
 import { getJudgeRun, type JudgeRunRow } from '../evaluation/judge-run-store.js';
 import type { Services } from '../services.js';
 import { isTerminal, JobLedger, type StoredConfig } from '../training/ledger.js';
+import { enqueueAlert } from '../training/webhook.js';
 import { decideRetrain } from './decide.js';
 import { fetchNew, writeBatch } from './fetch.js';
 import { startRetrain } from './retrain.js';
@@ -88,8 +89,14 @@ async function decidePending(services: Services, store: PolicyStore, policy: Pol
   if (!retrain || !isTerminal(services.jobs.get(retrain.job_id).status)) return undefined;
   const decided = await decideRetrain(services, policy, cycle, retrain, signal);
   store.updateCycle(cycle.id, { evaluation_ids: decided.evaluation_ids });
+  const webhook = services.jobs.get(retrain.job_id).policy.webhook_url;
   services.workspace.db.transaction(() => {
     store.decideRetrain(retrain.job_id, { status: decided.status, decided_cycle_id: cycle.id, version_id: decided.version_id, reason: decided.reason });
+    // A regression goes to the retraining job's alert webhook (its base config's policy), with the decision, at least once.
+    if (decided.status === 'regression' && webhook) {
+      const body = { policy: policy.name, policy_id: policy.id, cycle_id: cycle.id, reason: decided.reason, evaluation_ids: decided.evaluation_ids, version_id: decided.version_id };
+      enqueueAlert(services.workspace.db, { job_id: retrain.job_id, event_seq: null, event: 'improvement_regression', url: webhook, time: new Date().toISOString(), body });
+    }
     // A job that produced no model trained on nothing: its rows go back to the pool for the next crossing.
     if (decided.status === 'failed') store.releasePool(policy.id, retrain.cycle_id);
   })();

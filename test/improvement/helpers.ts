@@ -7,7 +7,7 @@ import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { STORIES_260K } from '../trainer/helpers/job-fixtures.js';
 
 /** A LoRA on stories260K that trains in seconds on the local backend. */
-const TINY = { epochs: 1, batch_size: 4, learning_rate: 5e-3, max_seq_length: 128, lora_r: 4, lora_alpha: 8, eval_steps: 0, save_steps: 0, seed: 7 };
+export const TINY = { epochs: 1, batch_size: 4, learning_rate: 5e-3, max_seq_length: 128, lora_r: 4, lora_alpha: 8, eval_steps: 0, save_steps: 0, seed: 7 };
 export const GATES = [{ metric: 'perplexity', comparator: '<=' as const, threshold: 1e6 }];
 
 export const chat = (q: string, a: string) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });

@@ -15,7 +15,9 @@ import { listImprovementPoliciesTool } from '../../tools/list-improvement-polici
 import { runImprovementPolicyTool } from '../../tools/run-improvement-policy.js';
 import { errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { startFakeJudge } from './fake-judge.js';
-import { appendOutputs, GATES, loopWorkspace } from './helpers.js';
+import { appendOutputs, GATES, loopWorkspace, TINY } from './helpers.js';
+import { receiver } from '../training/webhook-receiver.js';
+import { configureTrainingTool } from '../../tools/configure-training.js';
 
 let t: TestClient | undefined;
 const closers: Array<() => Promise<void>> = [];
@@ -133,8 +135,13 @@ describe('improvement policy: judge → pool → one retrain per crossing → ga
     expect(await t.services.metrics.registry.metrics()).toContain('finetune_mcp_improvement_retrains_total{policy="stories-loop"} 2');
   });
 
-  it('records a regression, and promotes nothing, when the new model fails a gate', { timeout: 240_000 }, async () => {
+  it('records a regression, promotes nothing and alerts the webhook, when the new model fails a gate', { timeout: 240_000 }, async () => {
+    const hook = await receiver();
+    closers.push(hook.close);
     const { w } = await withPolicy('strict', { retrain_threshold: 2, gates: [{ metric: 'perplexity', comparator: '<=', threshold: 1.0001 }] });
+    // The retraining copies its base config, alert webhook included.
+    const { config_id } = await t.callOk(configureTrainingTool, { base_model: w.model_id, dataset_id: w.base_dataset_id, method: 'sft', approach: 'lora', backend: 'local', template: 'smoke', overrides: TINY, policy: { webhook_url: hook.url } });
+    t.services.workspace.db.prepare("UPDATE improvement_policies SET spec = json_set(spec, '$.base_config_id', ?) WHERE name = 'strict'").run(config_id);
     appendOutputs(w.prod, 'a', 2, 0);
     const started = await t.callOk(runImprovementPolicyTool, { policy_id: 'strict' });
     expect(started.decision).toBe('retraining');
@@ -147,6 +154,7 @@ describe('improvement policy: judge → pool → one retrain per crossing → ga
     const { registryOf } = await import('../../src/registry/index.js');
     expect(registryOf(t.services).list({ name: 'stories-bot' })).toEqual([]);
     expect(await t.services.metrics.registry.metrics()).toContain('finetune_mcp_improvement_regressions_total{policy="strict"} 1');
+    await expect.poll(() => hook.bodies.find((b) => b.event === 'improvement_regression'), { timeout: 15_000 }).toMatchObject({ job_id: jobId, policy: 'strict', reason: decided.policy.retrains[0].reason });
   });
   it('promotes past a registry gate the loop cannot measure (a judge win-rate) only forced, naming it in the alias history', { timeout: 240_000 }, async () => {
     const registryGates = [...GATES, { metric: 'win_rate', comparator: '>=' as const, threshold: 0.65 }];
