@@ -78,13 +78,11 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
   // that the default groups' 80 KB budget cannot hold beside the common path; enable_tools lists it.
   generate: [generateDatasetTool, reviewQueueTool, reviewExamplesTool, exportReviewTool, importReviewTool, commitReviewTool],
   // Improvement policies (docs/improvement-loop.md): production outputs judged, pooled, retrained on, gated.
-  improve: [createImprovementPolicyTool, runImprovementPolicyTool, getImprovementPolicyTool, listImprovementPoliciesTool],
+  improve: [judgeOutputsTool, createImprovementPolicyTool, runImprovementPolicyTool, getImprovementPolicyTool, listImprovementPoliciesTool],
   admin: [
     // data beyond the common path
     exportDatasetTool,
     extractDatasetTool,
-    // production outputs scored one by one (the improvement loop's judge)
-    judgeOutputsTool,
     // models and training beyond the common path
     inspectModelTool,
     estimateResourcesTool,
