@@ -68,11 +68,20 @@ export async function runImprovementCycle(services: Services, policyRef: string,
   }
 }
 
-/** The base config, or a located error naming the policy when it is gone. */
+/** The id a policy being created is checked under, before it has one. */
+export const NEW_POLICY = '(new)';
+
+/** The base config, or a located error naming the policy when it is gone (or, at creation, the field). */
 export function baseConfig(services: Services, policy: PolicyRecord): StoredConfig {
   try {
     return new JobLedger(services.workspace.db).getConfig(policy.spec.base_config_id);
   } catch (error) {
+    if (error instanceof FinetuneError && error.code === 'NOT_FOUND' && policy.id === NEW_POLICY) {
+      throw new FinetuneError('NOT_FOUND', `base_config_id ${policy.spec.base_config_id} names no training config, so policy '${policy.name}' could not retrain.`, {
+        recovery: 'Pass the config_id that configure_training returned for the model and data this policy should keep improving.',
+        details: { field: 'base_config_id' },
+      });
+    }
     if (error instanceof FinetuneError && error.code === 'NOT_FOUND') {
       throw new FinetuneError('NOT_FOUND', `Policy '${policy.name}' (${policy.id}): its base config ${policy.spec.base_config_id} no longer exists, so it cannot retrain.`, {
         recovery: 'Create a new policy with an existing base_config_id (configure_training makes one); this policy keeps its pool and history.',

@@ -4,7 +4,7 @@ import { SCORE_METRICS, CLASSIFICATION_METRICS } from '../evaluation/evaluate.js
 import { TEXT_METRICS } from '../evaluation/text-scorer.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
-import { baseConfig } from './cycle.js';
+import { baseConfig, NEW_POLICY } from './cycle.js';
 import { PolicySpecSchema, PolicyStore, type PolicyRecord, type PolicySpec } from './store.js';
 
 export function createPolicy(services: Services, input: unknown): PolicyRecord {
@@ -22,7 +22,7 @@ export function createPolicy(services: Services, input: unknown): PolicyRecord {
     });
   }
   const store = new PolicyStore(services.workspace);
-  const base = baseConfig(services, { id: '(new)', name: spec.name, spec } as PolicyRecord);
+  const base = baseConfig(services, { id: NEW_POLICY, name: spec.name, spec } as PolicyRecord);
   const data = services.datasets.get(base.dataset_id);
   if (data.task_type !== 'chat') {
     throw new FinetuneError('INVALID_INPUT', `base_config_id ${base.config_id} trains on ${data.task_type} rows (${data.id}); a policy adds judged chat rows, so its base config must train on chat rows.`, {
