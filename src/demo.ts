@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { flagValue, type Config } from './config.js';
 import { createLogger } from './observability/logger.js';
 import { connectInProcess, resultText, type InProcessClient } from './server/in-process-client.js';
-import { closeServices, createServices } from './services.js';
+import { closeServices, createServices, type Services } from './services.js';
 
 /** The package root: assets/ (the demo model and data) sits beside src/ in the source and the build. */
 export function packageRoot(): string {
@@ -68,6 +68,20 @@ export async function call(link: InProcessClient, tool: string, args: Record<str
 
 export const fmt = (x: unknown, digits = 3) => (typeof x === 'number' ? x.toFixed(digits) : String(x ?? 'n/a'));
 
+/** Runs a demo's steps: a failure is said on stderr with the workspace kept; the link and services close either way. */
+export async function runSteps(home: string, link: InProcessClient, services: Services, steps: () => Promise<void>): Promise<number> {
+  try {
+    await steps();
+    return 0;
+  } catch (error) {
+    process.stderr.write(`\nThe demo stopped: ${error instanceof Error ? error.message : String(error)}\nWorkspace kept for inspection: ${home}\n`);
+    return 1;
+  } finally {
+    await link.close();
+    await closeServices(services);
+  }
+}
+
 /**
  * `finetune-mcp demo`: the whole path on a tiny model, offline, with no GPU and no Python,
  * through the same MCP tools an agent calls: import, validate, prepare, split, configure, plan,
@@ -89,7 +103,7 @@ export async function runDemo(config: Config, argv: string[]): Promise<number> {
   const stories = join(root, 'assets', 'demo', 'moon-stories.jsonl');
   const modelDir = join(root, 'assets', 'models', 'stories260K');
   process.stdout.write(`finetune-mcp demo: fine-tune a 260K-parameter story model on stories in a new style.\nWorkspace: ${home}\n`);
-  try {
+  return runSteps(home, link, services, async () => {
     let done = steps.begin('Import the base model (stories260K, llama2.c checkpoint → Hugging Face folder)');
     const model = await call(link, 'import_model', { source: join(modelDir, 'stories260K.bin'), tokenizer: join(modelDir, 'tok512.bin'), name: 'stories260K' });
     say(`${model.model_id}: ${model.architecture ?? model.model_type} with ${model.parameters?.toLocaleString?.() ?? model.parameters} parameters, context ${model.context_length} [${done()}]`);
@@ -184,12 +198,5 @@ export async function runDemo(config: Config, argv: string[]): Promise<number> {
     for (const a of artifacts) if (a.path) say(`${a.kind.padEnd(10)}  ${a.path}`);
     say(`checkpoints: ${join(home, 'jobs', started.job_id, 'checkpoints')}`);
     say(`total time ${steps.elapsed()}`);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`\nThe demo stopped: ${error instanceof Error ? error.message : String(error)}\nWorkspace kept for inspection: ${home}\n`);
-    return 1;
-  } finally {
-    await link.close();
-    await closeServices(services);
-  }
+  });
 }
