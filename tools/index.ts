@@ -42,6 +42,7 @@ import { generateTool } from './generate.js';
 import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 import { deleteModelTool } from './delete-model.js';
 import { deleteDatasetTool } from './delete-dataset.js';
+import { eraseSubjectTool } from './erase-subject.js';
 import { deleteJobTool } from './delete-job.js';
 import { reviewQueueTool } from './review-queue.js';
 import { reviewExamplesTool } from './review-examples.js';
@@ -104,6 +105,8 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     deleteModelTool,
     deleteDatasetTool,
     deleteJobTool,
+    // the right to erasure: a person's rows out of every version, models trained on them tainted
+    eraseSubjectTool,
   ],
 };
 

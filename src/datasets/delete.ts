@@ -31,7 +31,7 @@ export function deleteDatasetVersion(workspace: Workspace, id: string): Deletion
       const consent = named(db, 'SELECT id FROM dataset_consent_log WHERE dataset_id = ? OR source_dataset_id = ? ORDER BY created_at', id, id);
       if (consent.length) {
         throw new FinetuneError('STATE_CONFLICT', `Dataset version ${id} cannot be deleted: the PII consent log (${consent.join(', ')}) records a redaction of it.`, {
-          recovery: 'The consent log is append-only evidence of each redaction and keeps the versions it names; keep this version.',
+          recovery: 'The consent log is append-only evidence of each redaction and keeps the versions it names; keep this version. To remove a person from it (and from every other version), use erase_subject.',
           details: { field: 'dataset_id' },
         });
       }

@@ -163,3 +163,23 @@ export function phoneAcceptor(regions: readonly string[], metadata: PhoneMetadat
     return verdict;
   };
 }
+
+/**
+ * The E.164 forms a written number can stand for: the one it names when written internationally (+ or
+ * 00), else one per region in whose national format it is a valid number. Erasure compares people's
+ * numbers written in different formats this way.
+ */
+export function phoneE164(candidate: string, regions: readonly string[]): string[] {
+  const { lib, metadata } = library('max');
+  const trimmed = candidate.trim();
+  if (trimmed.startsWith('+') || trimmed.replace(/\D/g, '').startsWith('00')) {
+    const parsed = lib.parsePhoneNumberFromString(trimmed.replace(/^00/, '+'), metadata);
+    return parsed?.isPossible() ? [parsed.number] : [];
+  }
+  const found = new Set<string>();
+  for (const region of regions) {
+    const parsed = lib.parsePhoneNumberFromString(trimmed, region as CountryCode, metadata);
+    if (parsed?.isValid()) found.add(parsed.number);
+  }
+  return [...found];
+}

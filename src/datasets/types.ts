@@ -129,6 +129,8 @@ export interface DatasetManifest {
   report?: Record<string, unknown>;
   /** Governance records (PII redactions with legal basis and consent) of this version and every version it derives from. */
   governance?: GovernanceRecord[];
+  /** Erasures (erase_subject) that removed rows from this version after it was written: its files and hash changed then. */
+  erasures?: Array<{ erasure_id: string; request_reference: string; at: string; rows_removed: Record<string, number> }>;
 }
 
 export interface DatasetRecord {

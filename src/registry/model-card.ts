@@ -44,7 +44,11 @@ export function renderModelCard(inputs: CardInputs): string {
   } else lines.push('- Not recorded.');
   lines.push('');
 
-  lines.push('## Data governance', '', ...governanceLines(v.lineage.dataset_id, v.lineage.data_governance ?? (manifest?.governance as GovernanceRecord[] | undefined)), '');
+  lines.push('## Data governance', '', ...governanceLines(v.lineage.dataset_id, v.lineage.data_governance ?? (manifest?.governance as GovernanceRecord[] | undefined)));
+  for (const t of v.tainted) {
+    lines.push(`- **Tainted:** data this version was trained on was erased under request ${t.request_reference} (\`${t.erasure_id}\`, ${t.at}); retrain before shipping it.`);
+  }
+  lines.push('');
 
   lines.push('## Training configuration', '');
   const config = v.lineage.config;

@@ -208,8 +208,17 @@ export class ModelRegistry {
     return this.toVersion(row);
   }
 
+  /** The quality gates, and one failing `erasure` gate per erasure that tainted the version. */
   gates(version: ModelVersion): GateOutcome[] {
-    return this.checkGates(version.metrics);
+    const taints = version.tainted.map((t) => ({
+      metric: 'erasure',
+      passed: false,
+      value: null,
+      threshold: 0,
+      comparator: 'none',
+      message: `erasure: trained on data erased under request ${t.request_reference} (${t.erasure_id}, ${t.at})`,
+    }));
+    return [...this.checkGates(version.metrics), ...taints];
   }
 
   /**
@@ -369,6 +378,7 @@ export class ModelRegistry {
       metrics: JSON.parse(row.metrics) as Record<string, number>,
       aliases,
       created_at: row.created_at,
+      tainted: this.db.prepare('SELECT erasure_id, request_reference, at FROM model_version_taints WHERE version_id = ? ORDER BY at').all(row.id) as ModelVersion['tainted'],
     };
   }
 }
@@ -397,7 +407,10 @@ function gateRecovery(ref: string, failed: GateOutcome[]): string {
   if (unmeasured.some((m) => m.startsWith('human_win_rate'))) {
     steps.push('human_win_rate is not measured: setup_human_eval on a comparison, record_human_eval, then register_model a new version with its human_eval_id');
   }
-  const others = unmeasured.filter((m) => m !== 'win_rate' && !m.startsWith('human_win_rate'));
+  if (unmeasured.includes('erasure')) {
+    steps.push('erasure: the version was trained on data a data subject had erased (erase_subject); train again on the erased dataset versions and register the new job');
+  }
+  const others = unmeasured.filter((m) => m !== 'win_rate' && m !== 'erasure' && !m.startsWith('human_win_rate'));
   if (others.length) steps.push(`${others.join(', ')} not measured: evaluate_model {version: "${ref}"}, then register_model a new version with its evaluation_ids`);
   if (failed.some((g) => g.value !== null)) steps.push('for a measured shortfall, improve the model (more data, another run) and register it as a new version');
   steps.push('or pass force=true with a reason to promote anyway (kept in the alias history)');
@@ -405,6 +418,7 @@ function gateRecovery(ref: string, failed: GateOutcome[]): string {
 }
 
 export function describeGate(g: GateOutcome): string {
+  if (g.metric === 'erasure' && g.message) return g.message;
   return `${g.metric} ${g.value === null ? 'not measured' : g.value} (needs ${g.comparator} ${g.threshold})`;
 }
 

@@ -44,6 +44,9 @@ export const ModelVersionSchema = z.object({
   metrics: z.record(z.string(), z.number()).describe('Metrics recorded with it, e.g. {"perplexity": 3.1, "bleu": 36.2}.'),
   aliases: z.array(z.string()).describe('Aliases pointing at it now, e.g. ["production"].'),
   created_at: z.string().describe('ISO time of registration.'),
+  tainted: z
+    .array(z.object({ erasure_id: z.string(), request_reference: z.string(), at: z.string() }))
+    .describe('Erasure requests (erase_subject) that removed data it was trained on; [] when none. A tainted version is promoted only with force and a reason.'),
 });
 
 export const AliasEventSchema = z.object({

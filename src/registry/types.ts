@@ -30,6 +30,8 @@ export interface ModelVersion {
   metrics: Record<string, number>;
   aliases: string[];
   created_at: string;
+  /** Erasures (erase_subject) of data this version was trained on; promote_model refuses it without force and a reason. */
+  tainted: Array<{ erasure_id: string; request_reference: string; at: string }>;
 }
 
 /** One quality gate's outcome (the shape of the metrics engineer's gates, narrowed to what the registry reads). */

@@ -17,6 +17,7 @@ const ID_PREFIXES = {
   judge_run: 'jrun',
   improvement_policy: 'pol',
   improvement_cycle: 'cyc',
+  erasure: 'ers',
 } as const;
 
 export type RecordKind = keyof typeof ID_PREFIXES;

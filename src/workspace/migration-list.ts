@@ -12,6 +12,7 @@ import { DATASET_MIGRATIONS } from '../datasets/migrations.js';
 import { MODELS_MIGRATIONS } from '../models/migrations.js';
 import { GENERATION_MIGRATIONS } from '../generation/migrations.js';
 import { IMPROVEMENT_MIGRATIONS } from '../improvement/migrations.js';
+import { ERASURE_MIGRATIONS } from '../erasure/migrations.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...CORE_MIGRATIONS,
@@ -22,4 +23,6 @@ export const MIGRATIONS: readonly Migration[] = [
   ...MODELS_MIGRATIONS,
   ...GENERATION_MIGRATIONS,
   ...IMPROVEMENT_MIGRATIONS,
+  // Last: it re-creates the immutability triggers of every area above.
+  ...ERASURE_MIGRATIONS,
 ];

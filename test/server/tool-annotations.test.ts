@@ -30,7 +30,7 @@ const OPEN_WORLD = [
 ];
 
 /** Remove or overwrite what the user had: records, files, an alias's target, a running job. */
-const DESTRUCTIVE = ['cancel_training', 'delete_dataset', 'delete_job', 'delete_model', 'promote_model', 'rollback_model', 'run_improvement_policy'];
+const DESTRUCTIVE = ['cancel_training', 'delete_dataset', 'delete_job', 'delete_model', 'erase_subject', 'promote_model', 'rollback_model', 'run_improvement_policy'];
 
 describe('tool annotations', () => {
   it.each(TOOLS.map((tool) => [tool.name, tool] as const))('%s says what it does', (name, tool) => {
