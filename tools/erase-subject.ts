@@ -33,6 +33,7 @@ export const eraseSubjectTool = defineTool({
     jobs: z.array(z.string()).describe('Training jobs that read an affected version.'),
     tainted_versions: z.array(z.object({ version_id: z.string(), name: z.string(), version: z.string() })).describe('Model versions now marked tainted.'),
     skipped_files: z.array(z.object({ file: z.string(), why: z.string() })).describe('Files not checked, and why: check them by hand.'),
+    outside_workspace: z.array(z.string()).describe('Files outside the workspace the affected versions were imported from: they still hold the person; erase_subject does not touch them.'),
     database_compacted: z.boolean().nullable().describe('The database was rebuilt and its write-ahead log emptied, so no old page keeps a value; false: another process held it, run again later.'),
     log: z.object({ entries: z.number(), verified: z.boolean(), problem: z.string().optional() }).describe('The erasure log: entries, and whether its hash chain verifies.'),
   },
@@ -42,5 +43,6 @@ export const eraseSubjectTool = defineTool({
     o.dry_run
       ? `Dry run: would remove rows from ${o.dataset_versions.length} dataset version(s), scrub ${o.files_scrubbed.length} file(s) and ${Object.values(o.database_cells).reduce((a, b) => a + b, 0)} database cell(s), taint ${o.tainted_versions.length} model version(s).`
       : `Erased (${o.erasure_id}): ${o.dataset_versions.reduce((n, v) => n + (v.rows_removed.rows ?? 0), 0)} row(s) from ${o.dataset_versions.length} dataset version(s), ${o.files_scrubbed.length} file(s) and ` +
-        `${Object.values(o.database_cells).reduce((a, b) => a + b, 0)} database cell(s) scrubbed, ${o.tainted_versions.length} model version(s) tainted; erasure log ${o.log.verified ? 'verifies' : `does NOT verify: ${o.log.problem}`}.`,
+        `${Object.values(o.database_cells).reduce((a, b) => a + b, 0)} database cell(s) scrubbed, ${o.tainted_versions.length} model version(s) tainted; erasure log ${o.log.verified ? 'verifies' : `does NOT verify: ${o.log.problem}`}.` +
+        (o.outside_workspace.length ? ` Not reached: ${o.outside_workspace.join(', ')} (the source files, outside the workspace) still hold the person.` : ''),
 });

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import { readLines } from '../datasets/line-reader.js';
@@ -53,6 +53,8 @@ interface ErasureResult {
   jobs: string[];
   tainted_versions: Array<{ version_id: string; name: string; version: string }>;
   skipped_files: Array<{ file: string; why: string }>;
+  /** Files outside the workspace that affected versions were imported from: out of reach, said so. */
+  outside_workspace: string[];
   database_compacted: boolean | null;
   log: { entries: number; verified: boolean; problem?: string };
 }
@@ -127,6 +129,7 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
       })
       .map((v) => ({ version_id: v.id, name: v.name, version: v.version }));
 
+    const outside_workspace = [...new Set(versions.map((v) => v.manifest.source.path))].filter((p) => isAbsolute(p) && !p.startsWith(workspace.root) && exists(p));
     const dataset_versions = versions.map((v) => ({ dataset_id: v.id, rows_removed: Object.fromEntries([...v.removed].map(([f, lines]) => [f.replace('.jsonl', ''), lines.size])) }));
     const database_cells: Record<string, number> = {};
     for (const c of cells) database_cells[c.table] = (database_cells[c.table] ?? 0) + 1;
@@ -140,7 +143,7 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
       tainted_versions: tainted.map((t) => t.version_id),
     };
     if (options.dry_run) {
-      return { erasure_id: null, dry_run: true, dataset_versions, files_scrubbed, database_cells, jobs, tainted_versions: tainted, skipped_files: skipped, database_compacted: null, log: logState(services) };
+      return { erasure_id: null, dry_run: true, dataset_versions, files_scrubbed, database_cells, jobs, tainted_versions: tainted, skipped_files: skipped, outside_workspace, database_compacted: null, log: logState(services) };
     }
 
     // 4. New content, beside the old.
@@ -207,7 +210,7 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
     }
     const database_compacted = compact(services);
     services.logger.info({ erasure_id: erasureId, versions: affected.length, files: files_scrubbed.length, tainted: tainted.length }, 'subject erased');
-    return { erasure_id: erasureId, dry_run: false, dataset_versions, files_scrubbed, database_cells, jobs, tainted_versions: tainted, skipped_files: skipped, database_compacted, log: logState(services) };
+    return { erasure_id: erasureId, dry_run: false, dataset_versions, files_scrubbed, database_cells, jobs, tainted_versions: tainted, skipped_files: skipped, outside_workspace, database_compacted, log: logState(services) };
   } finally {
     for (const r of replacements) rmSync(r.temp, { force: true });
   }

@@ -89,6 +89,7 @@ describe('erase_subject', () => {
     expect(done.jobs).toEqual([job]);
     expect(done.tainted_versions.map((v) => `${v.name}@${v.version}`)).toEqual(['support-bot@1.0.0']);
     expect(done.database_compacted).toBe(true);
+    expect(done.outside_workspace).toEqual([source]);
     expect(done.log).toEqual({ entries: 1, verified: true });
 
     // Acceptance: no file of the workspace holds the address or the number any more.
