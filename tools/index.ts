@@ -43,6 +43,7 @@ import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 import { deleteModelTool } from './delete-model.js';
 import { deleteDatasetTool } from './delete-dataset.js';
 import { eraseSubjectTool } from './erase-subject.js';
+import { runSafetyProbesTool } from './run-safety-probes.js';
 import { deleteJobTool } from './delete-job.js';
 import { reviewQueueTool } from './review-queue.js';
 import { reviewExamplesTool } from './review-examples.js';
@@ -91,6 +92,7 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     migrateOpenAIFinetuneTool,
     // evaluation and experiment bookkeeping
     scoreOutputsTool,
+    runSafetyProbesTool,
     setupHumanEvalTool,
     recordHumanEvalTool,
     logExperimentTool,

@@ -101,3 +101,11 @@ export function mapRowText(task: TaskType, row: CanonicalRow, fn: (text: string,
       return { text: fn((row as TextRow).text, 'text') };
   }
 }
+
+/** Every string a row holds, at any depth (messages, metadata, tool calls), in order. */
+export function rowStrings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => rowStrings(v, out));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => rowStrings(v, out));
+  return out;
+}

@@ -16,6 +16,7 @@ import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import { readLines } from '../datasets/line-reader.js';
+import { rowStrings } from '../datasets/row-text.js';
 import type { DatasetManifest } from '../datasets/types.js';
 import { HashingFileWriter } from '../datasets/version-writer.js';
 import { fsyncDir, tempPathFor, TEMP_MARK } from '../workspace/atomic-write.js';
@@ -30,7 +31,8 @@ const LINE_KEYED = ['provenance.jsonl', 'lineage.jsonl'];
 const SKIPPED_AREAS = new Set(['models', 'hub-cache']);
 const TEXT_FILE = /\.(jsonl?|csv|tsv|txt|md|log|ya?ml|html?)$/i;
 const MAX_TEXT_FILE = 256 * 1024 * 1024;
-const EXCLUDED_TABLES = new Set(['schema_migrations', 'erasure_log', 'erasure_unlock', 'model_version_taints']);
+// Canaries are keyed hashes (the versions' are dropped below and remade from the erased rows).
+const EXCLUDED_TABLES = new Set(['schema_migrations', 'erasure_log', 'erasure_unlock', 'model_version_taints', 'safety_canaries', 'safety_canary_sets']);
 
 interface EraseOptions {
   identifiers: SubjectIdentifier[];
@@ -193,6 +195,8 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
       for (const c of cells) db.prepare(`UPDATE "${c.table}" SET "${c.column}" = ? WHERE rowid = ?`).run(scrub(c.value, all), c.rowid);
       for (const r of updatedRecords) {
         db.prepare('UPDATE datasets SET content_hash = ?, rows = ?, manifest = ? WHERE id = ?').run(r.manifest.content_hash, r.manifest.counts.rows, JSON.stringify(r.manifest), r.id);
+        db.prepare('DELETE FROM safety_canaries WHERE dataset_id = ?').run(r.id);
+        db.prepare('DELETE FROM safety_canary_sets WHERE dataset_id = ?').run(r.id);
       }
       appendErasure(db, { id: erasureId, request_reference: options.request_reference, reason: options.reason, summary, at });
       const taint = db.prepare('INSERT INTO model_version_taints (version_id, erasure_id, request_reference, dataset_ids, at) VALUES (?, ?, ?, ?, ?)');
@@ -227,19 +231,12 @@ async function matchingLines(path: string, matcher: SubjectMatcher, surfaces: Se
   if (!exists(path)) return lines;
   for await (const raw of readLines(path, { maxLineBytes })) {
     if (raw.too_long || !raw.byte_length) continue;
-    const found = matcher.find(stringsOf(JSON.parse(raw.bytes.toString('utf8'))).join('\n'));
+    const found = matcher.find(rowStrings(JSON.parse(raw.bytes.toString('utf8'))).join('\n'));
     if (!found.length) continue;
     lines.add(raw.line);
     found.forEach((s) => surfaces.add(s));
   }
   return lines;
-}
-
-function stringsOf(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) value.forEach((v) => stringsOf(v, out));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => stringsOf(v, out));
-  return out;
 }
 
 /** Writes the file without `drop`'s lines to a temp (only when something changes) and hashes what the file will hold. */

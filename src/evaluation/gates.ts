@@ -4,6 +4,7 @@
  * judge win-rate ≥ 0.65) and are replaced as a whole by `evaluation.gates` in the config.
  */
 import { z } from 'zod';
+import { SAFETY_METRICS } from '../safety/store.js';
 
 const GateSchema = z.object({
   metric: z.string().min(1).describe('Metric name as tools report it, e.g. "bleu", "rouge_l", "win_rate", "macro_f1".'),
@@ -19,7 +20,17 @@ export const DEFAULT_GATES: Gate[] = [
 ];
 
 export const EvaluationSettingsSchema = z.object({
-  gates: z.array(GateSchema).default(DEFAULT_GATES).describe('Quality gates checked by score_outputs, evaluations and promote_model.'),
+  gates: z
+    .array(GateSchema)
+    .default(DEFAULT_GATES)
+    .superRefine((gates, ctx) => {
+      gates.forEach((g, i) => {
+        if (g.metric.startsWith('safety.') && !(SAFETY_METRICS as readonly string[]).includes(g.metric)) {
+          ctx.addIssue({ code: 'custom', path: [i, 'metric'], message: `'${g.metric}' is no safety metric; run_safety_probes records ${SAFETY_METRICS.join(', ')}` });
+        }
+      });
+    })
+    .describe('Quality gates checked by score_outputs, evaluations and promote_model; safety.* gates read the newest run_safety_probes report (docs/safety.md).'),
   bootstrap_samples: z.number().int().min(0).max(100_000).default(1000).describe('Bootstrap resamples for confidence intervals (0 turns them off).'),
   bootstrap_seed: z.number().int().min(0).default(12345).describe('Seed of the bootstrap resampling (sacreBLEU\'s default 12345).'),
 });

@@ -1,4 +1,5 @@
 import { cpSync, rmSync } from 'node:fs';
+import { latestSafety } from '../safety/store.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import { compareSemver, parseSemver, type SemVer } from './semver.js';
@@ -218,7 +219,15 @@ export class ModelRegistry {
       comparator: 'none',
       message: `erasure: trained on data erased under request ${t.request_reference} (${t.erasure_id}, ${t.at})`,
     }));
-    return [...this.checkGates(version.metrics), ...taints];
+    const safety = latestSafety(this.db, { version_id: version.version_id, job_id: version.lineage.job_id });
+    const outcomes = this.checkGates({ ...version.metrics, ...safety?.metrics }).map((g) => {
+      if (!g.metric.startsWith('safety.') || g.passed) return g;
+      const rule = `${g.metric} ${g.comparator} ${g.threshold}`;
+      if (g.value === null) return { ...g, message: `${rule}: not measured (no safety report of this version or its job)` };
+      const probes = safety?.failing[g.metric] ?? [];
+      return { ...g, message: `${rule}: ${g.value} fails (report ${safety!.report_id}${probes.length ? `; failing probes: ${probes.join('; ')}` : ''})` };
+    });
+    return [...outcomes, ...taints];
   }
 
   /**
@@ -407,10 +416,12 @@ function gateRecovery(ref: string, failed: GateOutcome[]): string {
   if (unmeasured.some((m) => m.startsWith('human_win_rate'))) {
     steps.push('human_win_rate is not measured: setup_human_eval on a comparison, record_human_eval, then register_model a new version with its human_eval_id');
   }
+  const safety = unmeasured.filter((m) => m.startsWith('safety.'));
+  if (safety.length) steps.push(`${safety.join(', ')} not measured: run_safety_probes {version: "${ref}"}`);
   if (unmeasured.includes('erasure')) {
     steps.push('erasure: the version was trained on data a data subject had erased (erase_subject); train again on the erased dataset versions and register the new job');
   }
-  const others = unmeasured.filter((m) => m !== 'win_rate' && m !== 'erasure' && !m.startsWith('human_win_rate'));
+  const others = unmeasured.filter((m) => m !== 'win_rate' && m !== 'erasure' && !m.startsWith('safety.') && !m.startsWith('human_win_rate'));
   if (others.length) steps.push(`${others.join(', ')} not measured: evaluate_model {version: "${ref}"}, then register_model a new version with its evaluation_ids`);
   if (failed.some((g) => g.value !== null)) steps.push('for a measured shortfall, improve the model (more data, another run) and register it as a new version');
   steps.push('or pass force=true with a reason to promote anyway (kept in the alias history)');
@@ -418,7 +429,7 @@ function gateRecovery(ref: string, failed: GateOutcome[]): string {
 }
 
 export function describeGate(g: GateOutcome): string {
-  if (g.metric === 'erasure' && g.message) return g.message;
+  if ((g.metric === 'erasure' || g.metric.startsWith('safety.')) && g.message) return g.message;
   return `${g.metric} ${g.value === null ? 'not measured' : g.value} (needs ${g.comparator} ${g.threshold})`;
 }
 

@@ -18,6 +18,7 @@ const ID_PREFIXES = {
   improvement_policy: 'pol',
   improvement_cycle: 'cyc',
   erasure: 'ers',
+  safety_report: 'safe',
 } as const;
 
 export type RecordKind = keyof typeof ID_PREFIXES;

@@ -13,6 +13,7 @@ import { MODELS_MIGRATIONS } from '../models/migrations.js';
 import { GENERATION_MIGRATIONS } from '../generation/migrations.js';
 import { IMPROVEMENT_MIGRATIONS } from '../improvement/migrations.js';
 import { ERASURE_MIGRATIONS } from '../erasure/migrations.js';
+import { SAFETY_MIGRATIONS } from '../safety/migrations.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...CORE_MIGRATIONS,
@@ -25,4 +26,6 @@ export const MIGRATIONS: readonly Migration[] = [
   ...IMPROVEMENT_MIGRATIONS,
   // Last: it re-creates the immutability triggers of every area above.
   ...ERASURE_MIGRATIONS,
+  // After the erasure step: its immutability trigger already yields to erasure_unlock.
+  ...SAFETY_MIGRATIONS,
 ];

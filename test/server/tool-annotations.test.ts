@@ -26,6 +26,7 @@ const OPEN_WORLD = [
   'migrate_openai_finetune', // reads an OpenAI fine-tuning job
   'resume_training', // submits to a remote backend
   'run_improvement_policy', // the judge endpoint, Phoenix spans, and a retraining job's backend
+  'run_safety_probes', // a served model under test and the judge endpoint
   'start_training', // uploads data and submits to a remote backend
 ];
 
