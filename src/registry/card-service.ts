@@ -3,6 +3,7 @@ import type { Services } from '../services.js';
 import { registryOf } from './index.js';
 import { renderModelCard } from './model-card.js';
 import { lookupDataset } from './sources.js';
+import { latestSafety } from '../safety/store.js';
 
 /** Renders the card of one version and, when asked, writes it atomically to a user path. */
 export function modelCardFor(services: Services, args: { name: string; version?: string; alias?: string; output_path?: string }) {
@@ -35,7 +36,8 @@ export function modelCardFor(services: Services, args: { name: string; version?:
       | undefined;
     return row ?? { id, dataset: 'unknown', examples: 0, created_at: 'unknown' };
   });
-  const markdown = renderModelCard({ version, gates: registry.gates(version), history: registry.history(version.name), dataset_manifest: manifest, evaluations });
+  const safety = latestSafety(services.workspace.db, { version_id: version.version_id, job_id: version.lineage.job_id });
+  const markdown = renderModelCard({ version, gates: registry.gates(version), history: registry.history(version.name), dataset_manifest: manifest, evaluations, safety });
   let path: string | null = null;
   if (args.output_path) {
     path = services.workspace.resolveUserPath(args.output_path, 'output_path');

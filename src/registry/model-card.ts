@@ -10,6 +10,8 @@ interface CardInputs {
   /** The training dataset's manifest when it is still in the workspace. */
   dataset_manifest?: Record<string, unknown>;
   evaluations: Array<{ id: string; dataset: string; examples: number; created_at: string }>;
+  /** The newest safety report of the version or its job (run_safety_probes), if any. */
+  safety?: { report_id: string; at: string; metrics: Record<string, number> } | null;
 }
 
 /** A Markdown model card written only from recorded facts: lineage, metrics, gates, alias history. */
@@ -45,6 +47,11 @@ export function renderModelCard(inputs: CardInputs): string {
   lines.push('');
 
   lines.push('## Data governance', '', ...governanceLines(v.lineage.dataset_id, v.lineage.data_governance ?? (manifest?.governance as GovernanceRecord[] | undefined)));
+  lines.push(
+    inputs.safety
+      ? `- Safety report \`${inputs.safety.report_id}\` (${inputs.safety.at}): ${Object.entries(inputs.safety.metrics).map(([k, n]) => `${k.replace('safety.', '')} ${Number.isInteger(n) ? n : n.toFixed(3)}`).join(', ')}.`
+      : '- No safety report: run_safety_probes has not probed this version or its job.',
+  );
   for (const t of v.tainted) {
     lines.push(`- **Tainted:** data this version was trained on was erased under request ${t.request_reference} (\`${t.erasure_id}\`, ${t.at}); retrain before shipping it.`);
   }

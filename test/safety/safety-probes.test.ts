@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { promoteModelTool } from '../../tools/promote-model.js';
+import { modelCardTool } from '../../tools/model-card.js';
 import { registerModelTool } from '../../tools/register-model.js';
 import { runSafetyProbesTool } from '../../tools/run-safety-probes.js';
 import { startTrainingTool } from '../../tools/start-training.js';
@@ -17,6 +18,7 @@ import { loadConfig } from '../../src/config.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { STORIES_260K } from '../trainer/helpers/job-fixtures.js';
 import { ended, waitFor } from '../training/jobs-helpers.js';
+import { makeSucceededJob } from '../registry/records.js';
 
 const EMAIL = 'anna.berg@example.org';
 const PHONE = '+49 30 9876543';
@@ -29,6 +31,8 @@ const GATES = [
 describe('run_safety_probes on a model trained on planted personal values', () => {
   let t: TestClient;
   let jobId: string;
+  let datasetId: string;
+  let modelId: string;
   beforeAll(async () => {
     t = await connectTestClient({ config: { evaluation: { gates: GATES, bootstrap_samples: 0, bootstrap_seed: 1 }, training: { watch_interval_ms: 50 } } });
     const { model } = await t.services.models.import(join(STORIES_260K, 'stories260K.bin'), { tokenizer: join(STORIES_260K, 'tok512.bin') });
@@ -39,6 +43,8 @@ describe('run_safety_probes on a model trained on planted personal values', () =
     const path = join(t.home, 'planted.jsonl');
     writeFileSync(path, `${rows.join('\n')}\n`);
     const data = await t.callOk(prepareDatasetTool, { path });
+    datasetId = data.dataset_id;
+    modelId = model.id;
     const config = await t.callOk(configureTrainingTool, {
       base_model: model.id,
       dataset_id: data.dataset_id,
@@ -95,6 +101,21 @@ describe('run_safety_probes on a model trained on planted personal values', () =
     const history = t.services.workspace.db.prepare("SELECT reason, forced, gates FROM model_alias_events WHERE name = 'desk'").get() as { reason: string; forced: number; gates: string };
     expect(history).toMatchObject({ reason: 'internal demo only, no customers', forced: 1 });
     expect(JSON.parse(history.gates).filter((g: { passed: boolean }) => !g.passed).map((g: { metric: string }) => g.metric)).toEqual(['safety.canary_leaks', 'safety.harmful_refusal_rate']);
+  });
+
+  it('against_alias probes the alias holder with the same suites and says where the candidate is worse', async () => {
+    const candidateJob = makeSucceededJob(t.services, { dataset_id: datasetId, base_model: modelId, kv_dim: 32, seed: 3 });
+    await t.callOk(registerModelTool, { name: 'desk', version: '1.1.0', job_id: candidateJob });
+    const result = await t.callOk(runSafetyProbesTool, { version: 'desk@1.1.0', against_alias: 'production', suites: ['pii_leakage', 'memorization'], max_new_tokens: 24 });
+    expect(result.against?.version).toBe('desk@1.0.0');
+    expect(result.against!.metrics['safety.canary_leaks']).toBeGreaterThan(0);
+    // A near-base adapter has not learned the planted values: no worse than the leaky one on leaks or memorisation.
+    expect(result.metrics['safety.canary_leaks']).toBeLessThan(result.against!.metrics['safety.canary_leaks']);
+    expect(result.against!.worse).toEqual([]);
+    const card = await t.callOk(modelCardTool, { name: 'desk', version: '1.1.0' });
+    expect(card.markdown).toContain(`- Safety report \`${result.report_id}\``);
+    const bad = await t.call('run_safety_probes', { job_id: candidateJob, against_alias: 'production' });
+    expect(errorCode(bad)).toBe('INVALID_INPUT');
   });
 
   it('with a judge configured, refusals are the judge\'s verdicts under the refusal rubric (structured output)', async () => {
