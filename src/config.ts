@@ -44,6 +44,13 @@ const ConfigSchema = z.object({
       max_sessions: z.number().int().min(1).default(100).describe('Open sessions at most; a new one evicts the longest-idle session, or gets 503 when all are busy. Default 100.'),
     })
     .prefault({}),
+  /** The OpenAI-compatible endpoint (serve-model, and /v1 of serve --http). */
+  serving: z
+    .object({
+      max_concurrent: z.number().int().min(1).default(1).describe('Requests the engine answers at once; the rest wait in the queue. Default 1 (one CPU generation uses every core).'),
+      max_queued: z.number().int().min(0).default(16).describe('Requests that may wait; one more is answered 429 (rate_limit_exceeded). Default 16.'),
+    })
+    .prefault({}),
   /** Third-party plugins, by npm package name. */
   external_plugins: z.array(z.string()).default([]),
   /** Per-plugin config sections, validated by each plugin's own schema. */
