@@ -40,7 +40,7 @@ Options for every command:
   --config FILE      JSON or YAML config (or FINETUNE_MCP_CONFIG)
   --home DIR         workspace root (or FINETUNE_MCP_HOME; default ~/.finetune-mcp)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (logs go to stderr)
-  --tool-groups G,G  tool groups a served session lists: data, train, judge, ship, generate, improve, admin or all
+  --tool-groups G,G  tool groups a served session lists: data, train, judge, ship, generate, improve, deploy, admin or all
                      (or FINETUNE_MCP_TOOL_GROUPS; default data,train,judge,ship; enable_tools adds
                      the others in a session); tool commands and the demo reach every tool
 

@@ -13,7 +13,7 @@ import { EvaluationSettingsSchema } from './evaluation/gates.js';
 import { implicitRoots } from './workspace/confine.js';
 
 /** Tool groups, by stage of the work; tools/index.ts says which tools each holds. */
-export const TOOL_GROUPS = ['data', 'train', 'judge', 'ship', 'generate', 'improve', 'admin'] as const;
+export const TOOL_GROUPS = ['data', 'train', 'judge', 'ship', 'generate', 'improve', 'deploy', 'admin'] as const;
 export type ToolGroup = (typeof TOOL_GROUPS)[number];
 /** The groups listed unless the config says otherwise: the common path from data to a promoted version. */
 export const DEFAULT_TOOL_GROUPS: readonly ToolGroup[] = ['data', 'train', 'judge', 'ship'];
@@ -74,7 +74,7 @@ const ConfigSchema = z.object({
         .array(z.enum([...TOOL_GROUPS, 'all']))
         .min(1)
         .default([...DEFAULT_TOOL_GROUPS])
-        .describe('Tool groups to list: data, train, judge, ship, generate, improve, admin, or "all". Default data, train, judge, ship.'),
+        .describe('Tool groups to list: data, train, judge, ship, generate, improve, deploy, admin, or "all". Default data, train, judge, ship.'),
     })
     .prefault({}),
 });

@@ -2,6 +2,7 @@ import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import { registryOf } from './index.js';
 import { renderModelCard } from './model-card.js';
+import { pushesOf } from './pushes.js';
 import { lookupDataset } from './sources.js';
 
 /** Renders the card of one version and, when asked, writes it atomically to a user path. */
@@ -35,7 +36,7 @@ export function modelCardFor(services: Services, args: { name: string; version?:
       | undefined;
     return row ?? { id, dataset: 'unknown', examples: 0, created_at: 'unknown' };
   });
-  const markdown = renderModelCard({ version, gates: registry.gates(version), history: registry.history(version.name), dataset_manifest: manifest, evaluations });
+  const markdown = renderModelCard({ version, gates: registry.gates(version), history: registry.history(version.name), dataset_manifest: manifest, evaluations, pushes: pushesOf(services.workspace.db, version.version_id) });
   let path: string | null = null;
   if (args.output_path) {
     path = services.workspace.resolveUserPath(args.output_path, 'output_path');
