@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { openAsBlob, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { openAsBlob } from 'node:fs';
+import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { modelCardFor } from '../registry/card-service.js';
 import { registryOf } from '../registry/index.js';
 import { pushesOf, recordPush, type ModelPush } from '../registry/pushes.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { Services } from '../services.js';
+import { filesIn } from '../workspace/folder-files.js';
 import { exportModel } from './export.js';
 
 interface PushArgs {
@@ -111,7 +112,7 @@ function lineageHash(version: ModelVersion): string {
 
 /** The folder whose files are pushed: the registry's adapter copy, or an export in `format`. */
 async function filesOf(services: Services, version: ModelVersion, format: string): Promise<{ dir: string; files: string[] }> {
-  if (format === 'adapter') return { dir: version.artifact_dir, files: listFiles(version.artifact_dir) };
+  if (format === 'adapter') return { dir: version.artifact_dir, files: filesIn(version.artifact_dir).map((f) => f.name) };
   const request = { version: version.version_id, external_data: 'auto' as const, format };
   const written = await exportModel(services, request);
   // Until the export service writes `format`, it writes its default: refuse rather than push the wrong thing.
@@ -123,13 +124,6 @@ async function filesOf(services: Services, version: ModelVersion, format: string
     });
   }
   return { dir: written.path, files: written.files.map((f) => f.name) };
-}
-
-function listFiles(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)).split('\\').join('/'))
-    .sort();
 }
 
 /** The model card with the Hub's metadata block on top (library, base model where it is a Hub id, tags). */

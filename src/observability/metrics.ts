@@ -11,6 +11,8 @@ export interface Metrics {
   runs_total: Counter<'backend' | 'status'>;
   run_duration: Histogram<'backend'>;
   running_jobs: Gauge<'backend'>;
+  /** Jobs stopped because a budget (runtime, cost) was used up, by backend and budget. */
+  budget_exceeded: Counter<'backend' | 'budget'>;
   job_tokens_per_second: Gauge<'job_id'>;
   /** Open MCP sessions of the HTTP transport (set at each scrape). */
   http_sessions: Gauge;
@@ -55,6 +57,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     running_jobs: new Gauge({ name: 'finetuning_running_jobs', help: 'Jobs running now, by backend.', labelNames: ['backend'], registers: [registry] }),
+    budget_exceeded: new Counter({ name: 'finetuning_budget_exceeded_total', help: 'Training jobs stopped because a budget (runtime or cost) was used up.', labelNames: ['backend', 'budget'], registers: [registry] }),
     job_tokens_per_second: new Gauge({ name: 'finetuning_tokens_per_second', help: 'Latest training throughput per running job.', labelNames: ['job_id'], registers: [registry] }),
     http_sessions: new Gauge({ name: 'finetune_mcp_http_sessions', help: 'Open MCP sessions of the HTTP transport.', registers: [registry] }),
     judge_scores: new Histogram({
