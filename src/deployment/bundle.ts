@@ -1,6 +1,9 @@
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
+
+/** YAML without folded lines (PromQL and commands stay on one line each). */
+const yaml = (value: unknown) => stringify(value, { lineWidth: 0 });
 import { resolveModel } from '../evaluation/model-ref.js';
 import { FinetuneError } from '../errors.js';
 import { registryOf } from '../registry/index.js';
@@ -100,7 +103,8 @@ function vllmArgs(plan: Plan, basePath: string, adapterPath: string): string[] {
 
 function composeFiles(plan: Plan, dashboard: string, rules: unknown): Record<string, string> {
   const serveCommand = ['serve-model', '--version', plan.served, '--host', '0.0.0.0', '--port', String(PORT)];
-  const workspace = '${FINETUNE_MCP_HOME_ON_HOST:-' + plan.home + '}:/workspace';
+  // The workspace records absolute paths (models, adapters), so it is mounted where it was written.
+  const workspace = '${FINETUNE_MCP_HOME_ON_HOST:-' + plan.home + '}:' + plan.home;
   const compose = {
     name: plan.slug,
     services: {
@@ -108,7 +112,7 @@ function composeFiles(plan: Plan, dashboard: string, rules: unknown): Record<str
         build: { context: '.', args: { FINETUNE_MCP_PACKAGE: `finetune-mcp@${PACKAGE_VERSION}` } },
         command: serveCommand,
         environment: {
-          FINETUNE_MCP_HOME: '/workspace',
+          FINETUNE_MCP_HOME: plan.home,
           FINETUNE_MCP_TOKEN: '${FINETUNE_MCP_TOKEN:?set FINETUNE_MCP_TOKEN in .env}',
           // Prometheus reaches the server as serve:8000; other Host names get 403 (DNS rebinding).
           FINETUNE_MCP_ALLOWED_HOSTS: 'serve',
@@ -149,14 +153,14 @@ function composeFiles(plan: Plan, dashboard: string, rules: unknown): Record<str
   // The dashboard's ${DS_PROMETHEUS} input is the provisioned data source's uid.
   const provisionedDashboard = dashboard.replaceAll('${DS_PROMETHEUS}', 'prometheus');
   return {
-    'compose.yaml': stringify(compose),
+    'compose.yaml': yaml(compose),
     Dockerfile: dockerfile(),
-    '.env.example': '# The bearer token of the endpoint (16+ characters); Prometheus reads the same from secrets/finetune-mcp-token.\nFINETUNE_MCP_TOKEN=\n# The workspace (registry, models) on this machine; default: the one that wrote this bundle.\n# FINETUNE_MCP_HOME_ON_HOST=\n',
-    'prometheus.yml': stringify(prometheus),
-    'prometheus-rules.yaml': stringify(rules),
+    '.env.example': '# The bearer token of the endpoint (16+ characters); Prometheus reads the same from secrets/finetune-mcp-token.\nFINETUNE_MCP_TOKEN=\n# Where the workspace (registry, models) is on this machine, if not where it was written (it is mounted at that path inside).\n# FINETUNE_MCP_HOME_ON_HOST=\n',
+    'prometheus.yml': yaml(prometheus),
+    'prometheus-rules.yaml': yaml(rules),
     'grafana-dashboard.json': provisionedDashboard,
-    'grafana/provisioning/datasources/prometheus.yaml': stringify({ apiVersion: 1, datasources: [{ name: 'Prometheus', uid: 'prometheus', type: 'prometheus', access: 'proxy', url: 'http://prometheus:9090', isDefault: true }] }),
-    'grafana/provisioning/dashboards/finetune-mcp.yaml': stringify({ apiVersion: 1, providers: [{ name: 'finetune-mcp', type: 'file', options: { path: '/var/lib/grafana/dashboards' } }] }),
+    'grafana/provisioning/datasources/prometheus.yaml': yaml({ apiVersion: 1, datasources: [{ name: 'Prometheus', uid: 'prometheus', type: 'prometheus', access: 'proxy', url: 'http://prometheus:9090', isDefault: true }] }),
+    'grafana/provisioning/dashboards/finetune-mcp.yaml': yaml({ apiVersion: 1, providers: [{ name: 'finetune-mcp', type: 'file', options: { path: '/var/lib/grafana/dashboards' } }] }),
   };
 }
 
@@ -177,7 +181,6 @@ function dockerfile(): string {
 function kubernetesFiles(plan: Plan, dashboard: string, rules: { groups: unknown }): Record<string, string> {
   const labels = { 'app.kubernetes.io/name': 'finetune-mcp', 'app.kubernetes.io/instance': plan.slug };
   const serveLabels = { ...labels, 'app.kubernetes.io/component': 'serve' };
-  const inWorkspace = (path: string) => `/workspace/${relative(plan.home, path).split('\\').join('/')}`;
   const workspaceVolume = { name: 'workspace', persistentVolumeClaim: { claimName: 'finetune-mcp-workspace' } };
   const token = { name: 'FINETUNE_MCP_TOKEN', valueFrom: { secretKeyRef: { name: 'finetune-mcp-token', key: 'token' } } };
   const serve = [
@@ -198,7 +201,7 @@ function kubernetesFiles(plan: Plan, dashboard: string, rules: { groups: unknown
                 args: ['serve-model', '--version', plan.served, '--host', '0.0.0.0', '--port', String(PORT)],
                 // A variable is expanded in a later one ($(POD_IP)) only when it comes first.
                 env: [
-                  { name: 'FINETUNE_MCP_HOME', value: '/workspace' },
+                  { name: 'FINETUNE_MCP_HOME', value: plan.home },
                   token,
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                   { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
@@ -209,7 +212,8 @@ function kubernetesFiles(plan: Plan, dashboard: string, rules: { groups: unknown
                 readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 30 },
                 resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { memory: '8Gi' } },
-                volumeMounts: [{ name: 'workspace', mountPath: '/workspace' }],
+                // The workspace records absolute paths (models, adapters): the claim is mounted where it was written.
+                volumeMounts: [{ name: 'workspace', mountPath: plan.home }],
               },
             ],
             volumes: [workspaceVolume],
@@ -235,11 +239,11 @@ function kubernetesFiles(plan: Plan, dashboard: string, rules: { groups: unknown
               {
                 name: 'vllm',
                 image: VLLM_IMAGE,
-                args: [...vllmArgs(plan, inWorkspace(plan.base_dir), inWorkspace(plan.version.artifact_dir)), '--api-key', '$(FINETUNE_MCP_TOKEN)'],
+                args: [...vllmArgs(plan, plan.base_dir, plan.version.artifact_dir), '--api-key', '$(FINETUNE_MCP_TOKEN)'],
                 env: [token],
                 ports: [{ name: 'http', containerPort: VLLM_PORT }],
                 resources: { limits: { 'nvidia.com/gpu': 1 } },
-                volumeMounts: [{ name: 'workspace', mountPath: '/workspace', readOnly: true }],
+                volumeMounts: [{ name: 'workspace', mountPath: plan.home, readOnly: true }],
               },
             ],
             volumes: [workspaceVolume],
@@ -264,13 +268,13 @@ function kubernetesFiles(plan: Plan, dashboard: string, rules: { groups: unknown
     configMapGenerator: [{ name: `${plan.slug}-dashboard`, files: ['grafana-dashboard.json'], options: { labels: { grafana_dashboard: '1' } } }],
     generatorOptions: { disableNameSuffixHash: true },
   };
-  const docs = (items: unknown[]) => items.map((item) => stringify(item)).join('---\n');
+  const docs = (items: unknown[]) => items.map((item) => yaml(item)).join('---\n');
   return {
-    'kustomization.yaml': stringify(kustomization),
+    'kustomization.yaml': yaml(kustomization),
     'serve.yaml': docs(serve),
     'vllm.yaml': docs(vllm),
-    'servicemonitor.yaml': stringify(monitor),
-    'prometheus-rule.yaml': stringify(rule),
+    'servicemonitor.yaml': yaml(monitor),
+    'prometheus-rule.yaml': yaml(rule),
     'grafana-dashboard.json': dashboard,
   };
 }
@@ -317,7 +321,7 @@ function readme(plan: Plan, target: BundleArgs['target']): string {
           '## Run (Docker Compose)',
           '',
           '1. `cp .env.example .env` and set FINETUNE_MCP_TOKEN (16+ characters); `mkdir -p secrets && printf %s "$TOKEN" > secrets/finetune-mcp-token` for Prometheus.',
-          `2. The \`serve\` container mounts the workspace (${plan.home}, or FINETUNE_MCP_HOME_ON_HOST) that holds the registry, the base model and the adapter; the image is built from \`Dockerfile\` (set FINETUNE_MCP_PACKAGE to a tarball from \`npm pack\` if the package is not on your registry).`,
+          `2. The \`serve\` container mounts the workspace that holds the registry, the base model and the adapter (FINETUNE_MCP_HOME_ON_HOST, default ${plan.home}) at ${plan.home}, the path its records name; the image is built from \`Dockerfile\` (set FINETUNE_MCP_PACKAGE to a tarball from \`npm pack\` if the package is not on your registry).`,
           '3. `docker compose up -d` starts the endpoint, Prometheus (:9090, with the rules) and Grafana (:3000, dashboard provisioned).',
           `4. The vLLM variant (GPU): \`docker compose --profile vllm up -d vllm\`; it serves the base from ${plan.base_dir} and this adapter (\`adapter/\`) as \`${plan.served}\`.`,
           '',
@@ -325,7 +329,7 @@ function readme(plan: Plan, target: BundleArgs['target']): string {
       : [
           '## Run (Kubernetes, kustomize)',
           '',
-          `1. A PersistentVolumeClaim \`finetune-mcp-workspace\` holding the workspace (a copy of ${plan.home}: registry, base model, adapter) and a Secret: \`kubectl create secret generic finetune-mcp-token --from-literal=token=...\`.`,
+          `1. A PersistentVolumeClaim \`finetune-mcp-workspace\` holding the workspace (a copy of ${plan.home}: registry, base model, adapter; mounted at that same path, which its records name) and a Secret: \`kubectl create secret generic finetune-mcp-token --from-literal=token=...\`.`,
           `2. An image \`finetune-mcp:${PACKAGE_VERSION}\` with the package installed (\`npm install -g finetune-mcp\` on node:20-bookworm).`,
           '3. `kubectl apply -k .` creates the endpoint (Deployment + Service), a ServiceMonitor and a PrometheusRule (Prometheus Operator / kube-prometheus-stack) and the dashboard ConfigMap (label grafana_dashboard=1 for the Grafana sidecar).',
           '4. The vLLM variant (a GPU node): `kubectl apply -f vllm.yaml`; it mounts the same claim read-only and serves the adapter as the same model id.',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { openAsBlob } from 'node:fs';
+import { openAsBlob, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { modelCardFor } from '../registry/card-service.js';
@@ -91,8 +91,9 @@ export async function pushModel(services: Services, args: PushArgs) {
       pushed_at: new Date().toISOString(),
     };
     recordPush(services.workspace.db, version.version_id, push);
+    const pushes = pushesOf(services.workspace.db, version.version_id);
     log.info({ commit: commit.oid, created, reused }, reused ? 'the version was already committed: recorded that commit' : 'pushed');
-    return { version_id: version.version_id, repo_created: created, reused_commit: reused, commit_title: title, source_dir: source.dir, push, pushes: pushesOf(services.workspace.db, version.version_id) };
+    return { version_id: version.version_id, repo_created: created, reused_commit: reused, commit_title: title, source_dir: source.dir, push: pushes.find((p) => p.commit_oid === push.commit_oid && p.repo === push.repo) ?? push, pushes };
   } catch (error) {
     throw translatePushError(error, args.repo, hubUrl);
   }
@@ -118,7 +119,8 @@ async function filesOf(services: Services, version: ModelVersion, format: string
   // Until the export service writes `format`, it writes its default: refuse rather than push the wrong thing.
   const wrote = (written as { format?: string }).format ?? (written.model_file.endsWith('.onnx') ? 'onnx' : format);
   if (wrote !== format) {
-    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `export_model cannot write format '${format}' here (it wrote ${wrote}, in ${written.path}).`, {
+    rmSync(written.path, { recursive: true, force: true });
+    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `export_model cannot write format '${format}' here (it writes ${wrote}); nothing was pushed.`, {
       recovery: "Push format 'adapter' (the PEFT folder) or 'onnx', or a format export_model lists.",
       details: { field: 'format' },
     });

@@ -82,6 +82,8 @@ describe('deployment_bundle', () => {
     expect(bundle.served_model).toBe('stories-bot@1.1.0');
     const compose = parse(readFileSync(join(bundle.path, 'compose.yaml'), 'utf8')) as { services: Record<string, { command?: string[]; volumes?: string[]; profiles?: string[] }> };
     expect(compose.services.serve.command).toEqual(['serve-model', '--version', 'stories-bot@1.1.0', '--host', '0.0.0.0', '--port', '8000']);
+    // Mounted where it was written: the workspace's records name absolute paths.
+    expect(compose.services.serve.volumes).toEqual([`\${FINETUNE_MCP_HOME_ON_HOST:-${t.home}}:${t.home}`]);
     const vllm = compose.services.vllm.command!;
     expect(vllm).toContain('--enable-lora');
     expect(vllm[vllm.indexOf('--lora-modules') + 1]).toBe('stories-bot@1.1.0=/adapters/stories-bot-1-1-0');
@@ -108,7 +110,7 @@ describe('deployment_bundle', () => {
     expectAllScraped([...dashboardExprs(bundle.dashboard_file), ...ruleExprs(rule.spec.groups)]);
     const vllm = parseAllDocuments(readFileSync(join(bundle.path, 'vllm.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; spec: { template?: { spec: { containers: Array<{ args: string[] }> } } } });
     const args = vllm[0].spec.template!.spec.containers[0].args;
-    expect(args[args.indexOf('--lora-modules') + 1]).toMatch(/^stories-bot@1\.1\.0=\/workspace\/registry\/.+/);
+    expect(args[args.indexOf('--lora-modules') + 1]).toBe(`stories-bot@1.1.0=${adapterDir}`);
     if (kubectl()) {
       const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', bundle.path], { encoding: 'utf8' })).map((d) => d.toJS() as { kind: string; metadata: { labels?: Record<string, string> } });
       expect(rendered.map((d) => d.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PrometheusRule', 'Service', 'ServiceMonitor']);

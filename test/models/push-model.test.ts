@@ -1,6 +1,6 @@
 /** push_model through a real MCP client against a local fake of the Hub's write API (test/models/fake-hub-upload.ts). */
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importModelTool } from '../../tools/import-model.js';
 import { modelCardTool } from '../../tools/model-card.js';
@@ -65,6 +65,7 @@ describe('push_model', () => {
     expect(again.reused_commit).toBe(true);
     expect(commitsTitled('me/stories-bot', '1.0.0')).toHaveLength(1);
     expect(again.pushes).toHaveLength(1);
+    expect(again.push).toEqual(again.pushes[0]);
   });
 
   it('after a failed upload, a retry commits once', async () => {
@@ -99,6 +100,8 @@ describe('push_model', () => {
     expect(['CAPABILITY_UNSUPPORTED', 'INVALID_INPUT']).toContain(errorCode(unknown));
     expect(resultText(unknown)).toContain('tflite');
     expect(hub.repos.has('me/x')).toBe(false);
+    // The refused export is removed; the onnx push's export stays (it is what was pushed).
+    expect(readdirSync(join(t.home, 'exports'))).toEqual([basename(onnx.source_dir)]);
   });
 
   it('says what is wrong: a bad repo id, an unknown version, a refused token, a Hub failure', async () => {
