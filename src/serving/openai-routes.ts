@@ -61,7 +61,9 @@ export function createOpenAiRoutes(services: Services, options: OpenAiRoutesOpti
       const route = ROUTES.find((r) => r === path);
       if (!route) return false;
       const started = performance.now();
-      let model = 'unknown';
+      // Metrics label: the served model's id; 'none' when the request named no model, 'unknown' when it named one not served.
+      let model = 'none';
+      const chat = route === '/v1/chat/completions';
       try {
         if (route === '/v1/models') {
           if (req.method !== 'GET') throw methodNotAllowed(req.method, 'GET');
@@ -71,12 +73,12 @@ export function createOpenAiRoutes(services: Services, options: OpenAiRoutesOpti
         }
         if (req.method !== 'POST') throw methodNotAllowed(req.method, 'POST');
         const body = await readJson(req);
-        const chat = route === '/v1/chat/completions';
+        const named = (body as { model?: unknown } | null)?.model;
+        if (typeof named === 'string') model = (only ? (only.id === named ? only : undefined) : findModel(services, named))?.id ?? 'unknown';
         const parsed = (chat ? ChatCompletionRequestSchema : CompletionRequestSchema).safeParse(body);
         if (!parsed.success) throw invalidRequest(parsed.error);
         const request = parsed.data as z.infer<typeof ChatCompletionRequestSchema> & z.infer<typeof CompletionRequestSchema>;
         const served = pick(request.model);
-        model = served.id;
         const abort = new AbortController();
         res.on('close', () => {
           if (!res.writableFinished) abort.abort();
@@ -84,7 +86,7 @@ export function createOpenAiRoutes(services: Services, options: OpenAiRoutesOpti
         await queue.run(() => answer(services, served, request, chat, res, abort.signal));
         return true;
       } catch (error) {
-        const failure = toOpenAiError(error);
+        const failure = toOpenAiError(error, chat ? 'messages' : 'prompt');
         metrics.serving_errors.inc({ model, code: failure.code ?? failure.type });
         if (failure.status >= 500) log.error({ err: error, model, route }, 'openai endpoint request failed');
         else log.info({ model, route, status: failure.status, code: failure.code }, failure.message);
@@ -135,7 +137,7 @@ async function answer(services: Services, served: ServedModel, request: z.infer<
   } catch (error) {
     if (!stream) throw error;
     // Headers are gone: the error travels as an event, which the OpenAI SDKs raise as an APIError.
-    const failure = toOpenAiError(error);
+    const failure = toOpenAiError(error, chat ? 'messages' : 'prompt');
     services.metrics.serving_errors.inc({ model: served.id, code: failure.code ?? failure.type });
     services.logger.error({ err: error, model: served.id }, 'streamed generation failed');
     writeEvent(res, failure.body());
@@ -201,17 +203,20 @@ function methodNotAllowed(method: string | undefined, allowed: string): OpenAiEr
 }
 
 /** OpenAI's status and type for a failure: our error codes map onto its classes; anything else is a 500. */
-function toOpenAiError(error: unknown): OpenAiError {
+function toOpenAiError(error: unknown, input: 'messages' | 'prompt'): OpenAiError {
   if (error instanceof OpenAiError) return error;
   if (error instanceof QueueFullError) return new OpenAiError(429, error.message, 'rate_limit_error', null, 'rate_limit_exceeded');
-  if (isFinetuneError(error)) return fromFinetuneError(error);
+  if (isFinetuneError(error)) return fromFinetuneError(error, input);
   return new OpenAiError(500, 'The server had an error while processing your request; its log (stderr) has the details.', 'server_error', null, null);
 }
 
-function fromFinetuneError(error: FinetuneError): OpenAiError {
-  const field = typeof error.details.field === 'string' ? error.details.field : null;
-  const message = `${error.message} ${error.recovery}`;
-  if (error.code === 'INVALID_INPUT') return new OpenAiError(400, message, 'invalid_request_error', field === 'prompt' ? 'messages' : field, 'invalid_value');
+/** The engine's errors name its own fields and tools; the endpoint's client gets OpenAI's words for them. */
+function fromFinetuneError(error: FinetuneError, input: 'messages' | 'prompt'): OpenAiError {
+  const message = `${error.message.replace(/\.?$/, '.')} ${error.recovery}`;
+  if (error.code === 'INVALID_INPUT' && /context holds/.test(error.message)) {
+    return new OpenAiError(400, `${error.message.replace(/\.?$/, '.')} Shorten the ${input} (max_tokens counts too).`, 'invalid_request_error', input, 'context_length_exceeded');
+  }
+  if (error.code === 'INVALID_INPUT') return new OpenAiError(400, `${error.message.replace(/\.?$/, '.')}`, 'invalid_request_error', input, 'invalid_value');
   if (error.code === 'NOT_FOUND') return new OpenAiError(404, message, 'invalid_request_error', 'model', 'model_not_found');
   if (error.code === 'CANCELLED') return new OpenAiError(499, message, 'invalid_request_error', null, 'cancelled');
   return new OpenAiError(500, `[${error.code}] ${message}`, 'server_error', null, error.code.toLowerCase());

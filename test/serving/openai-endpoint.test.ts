@@ -103,6 +103,9 @@ describe('OpenAI-compatible endpoint', () => {
     const hot = await fail(() => openai.chat.completions.create({ model: 'stories-bot@1.0.0', messages: [{ role: 'user', content: 'hi' }], temperature: 3 }));
     expect(hot).toBeInstanceOf(OpenAI.BadRequestError);
     expect(hot.param).toBe('temperature');
+    const long = await fail(() => openai.completions.create({ model: 'stories-bot@1.0.0', prompt: 'word '.repeat(3000), max_tokens: 5 }));
+    expect(long).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(long.error).toMatchObject({ code: 'context_length_exceeded', param: 'prompt' });
     const anonymous = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'wrong-token', maxRetries: 0 });
     const refused = await fail(() => anonymous.models.list());
     expect(refused).toBeInstanceOf(OpenAI.AuthenticationError);
