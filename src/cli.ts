@@ -158,9 +158,9 @@ function withoutGlobalFlags(args: readonly string[]): string[] {
 }
 
 async function serve(config: Config, argv: string[]): Promise<number> {
-  const { closeServices, createServices } = await import('./services.js');
-  const logger = createLogger({ level: config.log_level });
   if (!argv.includes('--http')) {
+    const { closeServices, createServices } = await import('./services.js');
+    const logger = createLogger({ level: config.log_level });
     const { routeConsoleToStderr, serveStdio } = await import('./server/stdio.js');
     routeConsoleToStderr();
     // The stdio server runs the start-up duties after the handshake: agents start it every session.
@@ -171,25 +171,7 @@ async function serve(config: Config, argv: string[]): Promise<number> {
     await closeServices(services);
     return 0;
   }
-  const { serveHttp } = await import('./server/http.js');
-  const services = await createServices(config, { logger });
-  try {
-    const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token });
-    process.stderr.write(`finetune-mcp listening on ${handle.url}/mcp\n`);
-    const scheduler = (await import('./improvement/scheduler.js')).startPolicyScheduler(services);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await scheduler.stop();
-    await handle.close();
-    await closeServices(services);
-    return 0;
-  } catch (error) {
-    process.stderr.write(`${isFinetuneError(error) ? error.toText() : String(error)}\n`);
-    await closeServices(services);
-    return 2;
-  }
+  return serveHttpUntilStopped(config);
 }
 
 /** `serve-model --version name@1.0.0`: the OpenAI-compatible API for one version, without /mcp (src/serving). */
@@ -199,16 +181,24 @@ async function serveModel(config: Config, argv: string[]): Promise<number> {
     process.stderr.write('Usage: finetune-mcp serve-model --version NAME@1.0.0 [--host H] [--port P]  (list_model_versions names the versions)\n');
     return 2;
   }
+  return serveHttpUntilStopped(config, version);
+}
+
+/** `serve --http` (MCP and /v1), or `serve-model` (one version's /v1): serves until SIGINT/SIGTERM; 2 when it cannot start. */
+async function serveHttpUntilStopped(config: Config, onlyVersion?: string): Promise<number> {
   const { serveHttp } = await import('./server/http.js');
   const { closeServices, createServices } = await import('./services.js');
   const services = await createServices(config, { logger: createLogger({ level: config.log_level }) });
   try {
-    const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token, onlyVersion: version });
-    process.stderr.write(`finetune-mcp serving ${version} at ${handle.url}/v1 (OpenAI-compatible)\n`);
+    const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token, onlyVersion });
+    process.stderr.write(onlyVersion ? `finetune-mcp serving ${onlyVersion} at ${handle.url}/v1 (OpenAI-compatible)\n` : `finetune-mcp listening on ${handle.url}/mcp (OpenAI-compatible API at /v1)\n`);
+    // Improvement policies run beside the MCP server, not beside one served version.
+    const scheduler = onlyVersion ? undefined : (await import('./improvement/scheduler.js')).startPolicyScheduler(services);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    await scheduler?.stop();
     await handle.close();
     await closeServices(services);
     return 0;

@@ -181,78 +181,34 @@ function dockerfile(): string {
 function kubernetesFiles(plan: Plan, dashboard: string, rules: { groups: unknown }): Record<string, string> {
   const labels = { 'app.kubernetes.io/name': 'finetune-mcp', 'app.kubernetes.io/instance': plan.slug };
   const serveLabels = { ...labels, 'app.kubernetes.io/component': 'serve' };
-  const workspaceVolume = { name: 'workspace', persistentVolumeClaim: { claimName: 'finetune-mcp-workspace' } };
   const token = { name: 'FINETUNE_MCP_TOKEN', valueFrom: { secretKeyRef: { name: 'finetune-mcp-token', key: 'token' } } };
-  const serve = [
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: `${plan.slug}-serve`, labels: serveLabels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: serveLabels },
-        template: {
-          metadata: { labels: serveLabels },
-          spec: {
-            containers: [
-              {
-                name: 'serve',
-                image: `finetune-mcp:${PACKAGE_VERSION}`,
-                args: ['serve-model', '--version', plan.served, '--host', '0.0.0.0', '--port', String(PORT)],
-                // A variable is expanded in a later one ($(POD_IP)) only when it comes first.
-                env: [
-                  { name: 'FINETUNE_MCP_HOME', value: plan.home },
-                  token,
-                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-                  // Prometheus scrapes the pod by IP, clients reach the Service by name; other Host names get 403.
-                  { name: 'FINETUNE_MCP_ALLOWED_HOSTS', value: `$(POD_IP),${plan.slug}-serve,${plan.slug}-serve.$(POD_NAMESPACE).svc` },
-                ],
-                ports: [{ name: 'http', containerPort: PORT }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
-                livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 30 },
-                resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { memory: '8Gi' } },
-                // The workspace records absolute paths (models, adapters): the claim is mounted where it was written.
-                volumeMounts: [{ name: 'workspace', mountPath: plan.home }],
-              },
-            ],
-            volumes: [workspaceVolume],
-          },
-        },
-      },
-    },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: `${plan.slug}-serve`, labels: serveLabels }, spec: { selector: serveLabels, ports: [{ name: 'http', port: PORT, targetPort: 'http' }] } },
-  ];
-  const vllmLabels = { ...labels, 'app.kubernetes.io/component': 'vllm' };
-  const vllm = [
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: `${plan.slug}-vllm`, labels: vllmLabels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: vllmLabels },
-        template: {
-          metadata: { labels: vllmLabels },
-          spec: {
-            containers: [
-              {
-                name: 'vllm',
-                image: VLLM_IMAGE,
-                args: [...vllmArgs(plan, plan.base_dir, plan.version.artifact_dir), '--api-key', '$(FINETUNE_MCP_TOKEN)'],
-                env: [token],
-                ports: [{ name: 'http', containerPort: VLLM_PORT }],
-                resources: { limits: { 'nvidia.com/gpu': 1 } },
-                volumeMounts: [{ name: 'workspace', mountPath: plan.home, readOnly: true }],
-              },
-            ],
-            volumes: [workspaceVolume],
-          },
-        },
-      },
-    },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: `${plan.slug}-vllm`, labels: vllmLabels }, spec: { selector: vllmLabels, ports: [{ name: 'http', port: VLLM_PORT, targetPort: 'http' }] } },
-  ];
+  const serve = workload(`${plan.slug}-serve`, serveLabels, PORT, {
+    name: 'serve',
+    image: `finetune-mcp:${PACKAGE_VERSION}`,
+    args: ['serve-model', '--version', plan.served, '--host', '0.0.0.0', '--port', String(PORT)],
+    // A variable is expanded in a later one ($(POD_IP)) only when it comes first.
+    env: [
+      { name: 'FINETUNE_MCP_HOME', value: plan.home },
+      token,
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      // Prometheus scrapes the pod by IP, clients reach the Service by name; other Host names get 403.
+      { name: 'FINETUNE_MCP_ALLOWED_HOSTS', value: `$(POD_IP),${plan.slug}-serve,${plan.slug}-serve.$(POD_NAMESPACE).svc` },
+    ],
+    readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10 },
+    livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 30 },
+    resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { memory: '8Gi' } },
+    // The workspace records absolute paths (models, adapters): the claim is mounted where it was written.
+    volumeMounts: [{ name: 'workspace', mountPath: plan.home }],
+  });
+  const vllm = workload(`${plan.slug}-vllm`, { ...labels, 'app.kubernetes.io/component': 'vllm' }, VLLM_PORT, {
+    name: 'vllm',
+    image: VLLM_IMAGE,
+    args: [...vllmArgs(plan, plan.base_dir, plan.version.artifact_dir), '--api-key', '$(FINETUNE_MCP_TOKEN)'],
+    env: [token],
+    resources: { limits: { 'nvidia.com/gpu': 1 } },
+    volumeMounts: [{ name: 'workspace', mountPath: plan.home, readOnly: true }],
+  });
   const monitor = {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'ServiceMonitor',
@@ -277,6 +233,16 @@ function kubernetesFiles(plan: Plan, dashboard: string, rules: { groups: unknown
     'prometheus-rule.yaml': yaml(rule),
     'grafana-dashboard.json': dashboard,
   };
+}
+
+/** A Deployment of one container on the workspace claim, and its Service on the container's `http` port. */
+function workload(name: string, labels: Record<string, string>, port: number, container: Record<string, unknown>): unknown[] {
+  const volumes = [{ name: 'workspace', persistentVolumeClaim: { claimName: 'finetune-mcp-workspace' } }];
+  const pod = { metadata: { labels }, spec: { containers: [{ ...container, ports: [{ name: 'http', containerPort: port }] }], volumes } };
+  return [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels }, spec: { replicas: 1, selector: { matchLabels: labels }, template: pod } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name, labels }, spec: { selector: labels, ports: [{ name: 'http', port, targetPort: 'http' }] } },
+  ];
 }
 
 function rollbackNote(plan: Plan, target: BundleArgs['target']): string {
