@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { z } from 'zod';
 import { localBackend } from '../evaluation/inference-backend.js';
 import { FinetuneError, isFinetuneError } from '../errors.js';
 import type { ChatMessage, InferenceResult } from '../plugins/providers.js';
 import { registryOf } from '../registry/index.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { Services } from '../services.js';
-import { ChatCompletionRequestSchema, CompletionRequestSchema, invalidRequest, OpenAiError } from './openai-schemas.js';
+import { ChatCompletionRequestSchema, CompletionRequestSchema, invalidRequest, OpenAiError, type ChatCompletionRequest, type CompletionRequest } from './openai-schemas.js';
 import { QueueFullError, RequestQueue } from './request-queue.js';
 
 /** Most bytes of a request body; OpenAI's own limit is larger, but a local model's context is small. */
@@ -77,7 +76,7 @@ export function createOpenAiRoutes(services: Services, options: OpenAiRoutesOpti
         if (typeof named === 'string') model = (only ? (only.id === named ? only : undefined) : findModel(services, named))?.id ?? 'unknown';
         const parsed = (chat ? ChatCompletionRequestSchema : CompletionRequestSchema).safeParse(body);
         if (!parsed.success) throw invalidRequest(parsed.error);
-        const request = parsed.data as z.infer<typeof ChatCompletionRequestSchema> & z.infer<typeof CompletionRequestSchema>;
+        const request = parsed.data as ChatCompletionRequest & CompletionRequest;
         const served = pick(request.model);
         const abort = new AbortController();
         res.on('close', () => {
@@ -102,7 +101,7 @@ export function createOpenAiRoutes(services: Services, options: OpenAiRoutesOpti
 const ROUTES = ['/v1/models', '/v1/chat/completions', '/v1/completions'] as const;
 
 /** Runs one generation and writes it, streamed or whole, in the shape of the route. */
-async function answer(services: Services, served: ServedModel, request: z.infer<typeof ChatCompletionRequestSchema> & Partial<z.infer<typeof CompletionRequestSchema>>, chat: boolean, res: ServerResponse, signal: AbortSignal): Promise<void> {
+async function answer(services: Services, served: ServedModel, request: ChatCompletionRequest & Partial<CompletionRequest>, chat: boolean, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const backend = await localBackend(services, { version: `${served.version.name}@${served.version.version}` }, 'model');
   const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
   const created = Math.floor(Date.now() / 1000);
@@ -162,7 +161,7 @@ async function answer(services: Services, served: ServedModel, request: z.infer<
   res.end();
 }
 
-function toChatMessage(m: z.infer<typeof ChatCompletionRequestSchema>['messages'][number]): ChatMessage {
+function toChatMessage(m: ChatCompletionRequest['messages'][number]): ChatMessage {
   return { role: m.role, content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('') };
 }
 
