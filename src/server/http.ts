@@ -67,9 +67,10 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
     const refusal = guard(req.headers);
     if (refusal) {
       log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin }, 'http request refused: host or origin');
+      if (pathOf(req).startsWith('/v1/')) return sendJson(res, 403, { error: { message: refusal, type: 'invalid_request_error', param: null, code: 'forbidden' } });
       return sendJson(res, 403, jsonRpcError(refusal));
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(req);
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok', version: services.version });
     if (token && !bearerTokenMatches(req.headers.authorization, token)) {
       if (path.startsWith('/v1/')) return sendOpenAiUnauthorized(res);
@@ -149,6 +150,10 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function pathOf(req: IncomingMessage): string {
+  return new URL(req.url ?? '/', 'http://localhost').pathname;
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

@@ -10,6 +10,7 @@ import { serveHttp, type HttpServerHandle } from '../../src/server/http.js';
 import { generateTool } from '../../tools/generate.js';
 import { importModelTool } from '../../tools/import-model.js';
 import { registerModelTool } from '../../tools/register-model.js';
+import { rawRequest } from '../helpers/http.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { writeAdapter } from '../registry/records.js';
 
@@ -113,6 +114,12 @@ describe('OpenAI-compatible endpoint', () => {
     const raw = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{not json' });
     expect(raw.status).toBe(400);
     expect(((await raw.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+    // The MCP endpoint's DNS-rebinding and cross-site checks guard /v1 too.
+    const rebound = await rawRequest(`${server.url}/v1/models`, { headers: { host: 'evil.example', authorization: `Bearer ${TOKEN}` } });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.text)).toMatchObject({ error: { type: 'invalid_request_error', code: 'forbidden' } });
+    const crossSite = await rawRequest(`${server.url}/v1/models`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${TOKEN}` } });
+    expect(crossSite.status).toBe(403);
     expect((await openai.models.list()).data).toHaveLength(1);
   });
 
