@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveHttp, type HttpServerHandle } from '../../src/server/http.js';
 import { generateTool } from '../../tools/generate.js';
 import { importModelTool } from '../../tools/import-model.js';
+import { promoteModelTool } from '../../tools/promote-model.js';
 import { registerModelTool } from '../../tools/register-model.js';
 import { rawRequest } from '../helpers/http.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
@@ -152,5 +153,14 @@ describe('OpenAI-compatible endpoint', () => {
       await single.close();
     }
     await expect(serveHttp(t.services, { host: '127.0.0.1', port: 0, onlyVersion: 'stories-bot@7.0.0' })).rejects.toThrow(/No registered model version 'stories-bot@7.0.0'/);
+  });
+
+  it('serves an alias under serve --http, following it when it moves', async () => {
+    await t.callOk(promoteModelTool, { name: 'stories-bot', version: '1.0.0', alias: 'production', force: true, reason: 'first release' });
+    expect((await openai.models.list()).data.map((m) => m.id)).toContain('stories-bot@production');
+    const viaAlias = await openai.completions.create({ model: 'stories-bot@production', prompt: 'Once upon a time', max_tokens: 12 });
+    const viaVersion = await openai.completions.create({ model: 'stories-bot@1.0.0', prompt: 'Once upon a time', max_tokens: 12 });
+    expect(viaAlias.model).toBe('stories-bot@production');
+    expect(viaAlias.choices[0]!.text).toBe(viaVersion.choices[0]!.text);
   });
 });
