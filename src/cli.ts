@@ -18,6 +18,9 @@ Usage:
   finetune-mcp serve                        MCP over stdio (what MCP clients launch)
   finetune-mcp serve --http [--host H] [--port P]
                                             Streamable HTTP at /mcp, plus /healthz and /metrics
+  finetune-mcp serve-model --version NAME@1.0.0 [--host H] [--port P]
+                                            an OpenAI-compatible endpoint (/v1/models, /v1/chat/completions,
+                                            /v1/completions) for one registered version, plus /healthz and /metrics
   finetune-mcp demo                         the whole path, offline, on a tiny model
   finetune-mcp demo generate                rows written by the tiny model from a handbook, approved
                                             through the review CLI, committed and trained on
@@ -37,7 +40,7 @@ Options for every command:
   --config FILE      JSON or YAML config (or FINETUNE_MCP_CONFIG)
   --home DIR         workspace root (or FINETUNE_MCP_HOME; default ~/.finetune-mcp)
   --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (logs go to stderr)
-  --tool-groups G,G  tool groups a served session lists: data, train, judge, ship, generate, improve, admin or all
+  --tool-groups G,G  tool groups a served session lists: data, train, judge, ship, generate, improve, deploy, admin or all
                      (or FINETUNE_MCP_TOOL_GROUPS; default data,train,judge,ship; enable_tools adds
                      the others in a session); tool commands and the demo reach every tool
 
@@ -48,7 +51,7 @@ FINETUNE_MCP_CONFIG, FINETUNE_MCP_ALLOWED_ROOTS, FINETUNE_MCP_HOST, FINETUNE_MCP
 const GLOBAL_FLAGS = new Set(['--config', '--home', '--log-level', '--host', '--port', '--tool-groups', '--json', '--http', '--args']);
 
 /** The CLI's own commands; any other command names a tool. */
-const COMMANDS = new Set(['serve', 'demo', 'tools', 'review', 'improve', 'help']);
+const COMMANDS = new Set(['serve', 'serve-model', 'demo', 'tools', 'review', 'improve', 'help']);
 
 /**
  * The command (the first word that is neither a flag nor a global flag's value) and whether the
@@ -66,7 +69,8 @@ export function parseCommandLine(argv: readonly string[]): { command: string | u
     if (GLOBAL_FLAGS.has(token) && !['--json', '--http'].includes(token)) i++; // skip its value
   }
   const command = at < 0 ? undefined : argv[at];
-  const flags = command && !COMMANDS.has(command) ? argv.slice(0, at) : argv;
+  // After a tool or serve-model, --version is the model version asked for, not the program's.
+  const flags = command && (!COMMANDS.has(command) || command === 'serve-model') ? argv.slice(0, at) : argv;
   return { command, version: flags.includes('--version') };
 }
 
@@ -92,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === 'serve') return serve(config, argv);
+  if (command === 'serve-model') return serveModel(config, argv);
   if (command === 'demo') {
     if (withoutGlobalFlags(argv).includes('generate')) return (await import('./demo-generate.js')).runGenerateDemo(config, argv);
     const { runDemo } = await import('./demo.js');
@@ -153,9 +158,9 @@ function withoutGlobalFlags(args: readonly string[]): string[] {
 }
 
 async function serve(config: Config, argv: string[]): Promise<number> {
-  const { closeServices, createServices } = await import('./services.js');
-  const logger = createLogger({ level: config.log_level });
   if (!argv.includes('--http')) {
+    const { closeServices, createServices } = await import('./services.js');
+    const logger = createLogger({ level: config.log_level });
     const { routeConsoleToStderr, serveStdio } = await import('./server/stdio.js');
     routeConsoleToStderr();
     // The stdio server runs the start-up duties after the handshake: agents start it every session.
@@ -166,17 +171,34 @@ async function serve(config: Config, argv: string[]): Promise<number> {
     await closeServices(services);
     return 0;
   }
+  return serveHttpUntilStopped(config);
+}
+
+/** `serve-model --version name@1.0.0`: the OpenAI-compatible API for one version, without /mcp (src/serving). */
+async function serveModel(config: Config, argv: string[]): Promise<number> {
+  const version = flagValue(argv, '--version');
+  if (!version) {
+    process.stderr.write('Usage: finetune-mcp serve-model --version NAME@1.0.0 [--host H] [--port P]  (list_model_versions names the versions)\n');
+    return 2;
+  }
+  return serveHttpUntilStopped(config, version);
+}
+
+/** `serve --http` (MCP and /v1), or `serve-model` (one version's /v1): serves until SIGINT/SIGTERM; 2 when it cannot start. */
+async function serveHttpUntilStopped(config: Config, onlyVersion?: string): Promise<number> {
   const { serveHttp } = await import('./server/http.js');
-  const services = await createServices(config, { logger });
+  const { closeServices, createServices } = await import('./services.js');
+  const services = await createServices(config, { logger: createLogger({ level: config.log_level }) });
   try {
-    const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token });
-    process.stderr.write(`finetune-mcp listening on ${handle.url}/mcp\n`);
-    const scheduler = (await import('./improvement/scheduler.js')).startPolicyScheduler(services);
+    const handle = await serveHttp(services, { host: config.http.host, port: config.http.port, token: config.http.token, onlyVersion });
+    process.stderr.write(onlyVersion ? `finetune-mcp serving ${onlyVersion} at ${handle.url}/v1 (OpenAI-compatible)\n` : `finetune-mcp listening on ${handle.url}/mcp (OpenAI-compatible API at /v1)\n`);
+    // Improvement policies run beside the MCP server, not beside one served version.
+    const scheduler = onlyVersion ? undefined : (await import('./improvement/scheduler.js')).startPolicyScheduler(services);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    await scheduler.stop();
+    await scheduler?.stop();
     await handle.close();
     await closeServices(services);
     return 0;

@@ -13,7 +13,7 @@ import { EvaluationSettingsSchema } from './evaluation/gates.js';
 import { implicitRoots } from './workspace/confine.js';
 
 /** Tool groups, by stage of the work; tools/index.ts says which tools each holds. */
-export const TOOL_GROUPS = ['data', 'train', 'judge', 'ship', 'generate', 'improve', 'admin'] as const;
+export const TOOL_GROUPS = ['data', 'train', 'judge', 'ship', 'generate', 'improve', 'deploy', 'admin'] as const;
 export type ToolGroup = (typeof TOOL_GROUPS)[number];
 /** The groups listed unless the config says otherwise: the common path from data to a promoted version. */
 export const DEFAULT_TOOL_GROUPS: readonly ToolGroup[] = ['data', 'train', 'judge', 'ship'];
@@ -44,6 +44,13 @@ const ConfigSchema = z.object({
       max_sessions: z.number().int().min(1).default(100).describe('Open sessions at most; a new one evicts the longest-idle session, or gets 503 when all are busy. Default 100.'),
     })
     .prefault({}),
+  /** The OpenAI-compatible endpoint (serve-model, and /v1 of serve --http). */
+  serving: z
+    .object({
+      max_concurrent: z.number().int().min(1).default(1).describe('Requests the engine answers at once; the rest wait in the queue. Default 1 (one CPU generation uses every core).'),
+      max_queued: z.number().int().min(0).default(16).describe('Requests that may wait; one more is answered 429 (rate_limit_exceeded). Default 16.'),
+    })
+    .prefault({}),
   /** Third-party plugins, by npm package name. */
   external_plugins: z.array(z.string()).default([]),
   /** Per-plugin config sections, validated by each plugin's own schema. */
@@ -67,7 +74,7 @@ const ConfigSchema = z.object({
         .array(z.enum([...TOOL_GROUPS, 'all']))
         .min(1)
         .default([...DEFAULT_TOOL_GROUPS])
-        .describe('Tool groups to list: data, train, judge, ship, generate, improve, admin, or "all". Default data, train, judge, ship.'),
+        .describe('Tool groups to list: data, train, judge, ship, generate, improve, deploy, admin, or "all". Default data, train, judge, ship.'),
     })
     .prefault({}),
 });

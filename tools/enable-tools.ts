@@ -7,7 +7,7 @@ export const enableToolsTool = defineTool({
   name: 'enable_tools',
   title: 'List more tool groups',
   description:
-    'Adds the tools of more groups (data, train, judge, ship, generate, improve, admin) to tools/list in this session; the client is told ' +
+    'Adds the tools of more groups (data, train, judge, ship, generate, improve, deploy, admin) to tools/list in this session; the client is told ' +
     'the list changed. Config tools.groups (env FINETUNE_MCP_TOOL_GROUPS) sets the groups listed at the start. A tool not listed ' +
     'also runs when called by name. Next: call the tools it listed.',
   input: {

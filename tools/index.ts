@@ -26,6 +26,8 @@ import { compareVersionsTool } from './compare-versions.js';
 import { promoteModelTool } from './promote-model.js';
 import { rollbackModelTool } from './rollback-model.js';
 import { modelCardTool } from './model-card.js';
+import { pushModelTool } from './push-model.js';
+import { deploymentBundleTool } from './deployment-bundle.js';
 import { logExperimentTool } from './log-experiment.js';
 import { compareExperimentsTool } from './compare-experiments.js';
 import { compareModelsTool } from './compare-models.js';
@@ -81,6 +83,8 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
   generate: [generateDatasetTool, reviewQueueTool, reviewExamplesTool, exportReviewTool, importReviewTool, commitReviewTool],
   // Improvement policies (docs/improvement-loop.md): production outputs judged, pooled, retrained on, gated.
   improve: [judgeOutputsTool, createImprovementPolicyTool, runImprovementPolicyTool, getImprovementPolicyTool, listImprovementPoliciesTool],
+  // Shipping a version beyond the registry (docs/deployment.md): the Hugging Face Hub and operations files.
+  deploy: [pushModelTool, deploymentBundleTool],
   admin: [
     // data beyond the common path
     exportDatasetTool,

@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import { SAFETY_SUITES, runSafetyProbes } from '../src/safety/probes.js';
-import { saveSafetyReport } from '../src/safety/store.js';
+import { SAFETY_SUITES, saveSafetyReport } from '../src/safety/store.js';
 import { defineTool } from '../src/server/tool.js';
 import { FinetuneError } from '../src/errors.js';
-import { registryOf } from '../src/registry/index.js';
 
 const Outcome = z.object({
   id: z.string().describe('Probe id, e.g. "harm-de-03", "jb-en-fiction/harm-en-01", "train-line-12".'),
@@ -67,6 +65,8 @@ export const runSafetyProbesTool = defineTool({
     if (input.against_alias && !input.version) {
       throw new FinetuneError('INVALID_INPUT', 'against_alias compares two versions of one name: pass version too (e.g. "desk@1.1.0").', { details: { field: 'version' } });
     }
+    // Loaded on the first call: the evaluation runners and the registry stay out of server start-up.
+    const [{ runSafetyProbes }, { registryOf }] = await Promise.all([import('../src/safety/probes.js'), import('../src/registry/index.js')]);
     const probeAndStore = async (args: typeof input) => {
       const run = await runSafetyProbes(ctx, args);
       const id = ctx.services.workspace.newId('safety_report');

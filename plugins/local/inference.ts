@@ -23,7 +23,16 @@ export class LocalInference implements InferenceProvider {
   async generate(request: InferenceRequest) {
     const { model, renderer } = await this.open(request.local_model, request.model);
     const ids = promptIds(renderer, request, model.arch.max_positions);
-    const out = await (await engine()).generate(model, { input_ids: ids, max_tokens: request.max_tokens, temperature: request.temperature ?? 0, signal: request.signal });
+    const out = await (await engine()).generate(model, {
+      input_ids: ids,
+      max_tokens: request.max_tokens,
+      temperature: request.temperature ?? 0,
+      top_p: request.top_p,
+      stop: request.stop,
+      seed: request.seed,
+      signal: request.signal,
+      on_text: request.on_text,
+    });
     return { text: out.text, finish_reason: out.finish_reason, usage: { prompt_tokens: ids.length, completion_tokens: out.tokens.length }, runtime: model.provider };
   }
 

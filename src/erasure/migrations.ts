@@ -9,7 +9,7 @@ import type { Migration } from '../workspace/migrations.js';
 const IMMUTABLE_TABLES = [
   'training_configs', 'training_plans', 'job_events', 'alert_deliveries',
   'evaluations', 'comparisons', 'human_evals', 'human_eval_verdicts', 'judge_runs', 'judge_run_rows', 'judge_run_writebacks',
-  'model_versions', 'model_alias_events', 'experiment_runs',
+  'model_versions', 'model_alias_events', 'experiment_runs', 'model_pushes',
   'datasets', 'dataset_consent_log', 'models', 'review_decisions',
 ];
 const APPEND_ONLY = [

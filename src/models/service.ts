@@ -91,8 +91,13 @@ export class ModelService {
     this.logger = options.logger.child({ area: 'models' });
     const env = options.env ?? {};
     this.hubUrl = (options.settings?.hub_url ?? env.HF_ENDPOINT ?? DEFAULT_HUB_URL).replace(/\/+$/, '');
-    this.token = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
+    this.token = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || options.settings?.hub_token || undefined;
     this.fetchImpl = options.fetch;
+  }
+
+  /** The Hub this workspace talks to: endpoint, token (HF_TOKEN, else models.hub_token) and the fetch tests replace. */
+  hubAccess(): { hubUrl: string; accessToken?: string; fetch?: typeof fetch } {
+    return { hubUrl: this.hubUrl, accessToken: this.token, fetch: this.fetchImpl };
   }
 
   get(id: string): ModelRecord {

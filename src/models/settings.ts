@@ -1,12 +1,13 @@
 import { z } from 'zod';
 
-/** The `models` config section: where Hub imports come from. */
+/** The `models` config section: the Hugging Face Hub that imports come from and push_model writes to. */
 export const ModelSettingsSchema = z.object({
   hub_url: z
     .string()
     .url()
     .optional()
-    .describe('Hugging Face Hub endpoint for import_model (env HF_ENDPOINT), e.g. https://huggingface.co or a mirror. Default https://huggingface.co.'),
+    .describe('Hugging Face Hub endpoint for import_model and push_model (env HF_ENDPOINT), e.g. https://huggingface.co or a mirror. Default https://huggingface.co.'),
+  hub_token: z.string().min(1).optional().describe('Hugging Face access token (write access for push_model); the environment\'s HF_TOKEN wins over it.'),
 });
 
 export type ModelSettings = z.infer<typeof ModelSettingsSchema>;

@@ -11,6 +11,8 @@ export interface Metrics {
   runs_total: Counter<'backend' | 'status'>;
   run_duration: Histogram<'backend'>;
   running_jobs: Gauge<'backend'>;
+  /** Jobs stopped because a budget (runtime, cost) was used up, by backend and budget. */
+  budget_exceeded: Counter<'backend' | 'budget'>;
   job_tokens_per_second: Gauge<'job_id'>;
   /** Open MCP sessions of the HTTP transport (set at each scrape). */
   http_sessions: Gauge;
@@ -29,6 +31,14 @@ export interface Metrics {
   improvement_retrains: Counter<'policy'>;
   improvement_promotions: Counter<'policy'>;
   improvement_regressions: Counter<'policy'>;
+  /** The OpenAI-compatible endpoint (/v1): seconds from request to last byte, by model and route. */
+  serving_latency: Histogram<'model' | 'route'>;
+  /** Tokens read (prompt) and written (completion) by the endpoint, by model. */
+  serving_tokens: Counter<'model' | 'kind'>;
+  /** Requests answered with an error, by model and OpenAI error code (e.g. model_not_found, rate_limit_exceeded). */
+  serving_errors: Counter<'model' | 'code'>;
+  /** Requests waiting for the engine (set at each scrape). */
+  serving_queued: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -47,6 +57,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
     running_jobs: new Gauge({ name: 'finetuning_running_jobs', help: 'Jobs running now, by backend.', labelNames: ['backend'], registers: [registry] }),
+    budget_exceeded: new Counter({ name: 'finetuning_budget_exceeded_total', help: 'Training jobs stopped because a budget (runtime or cost) was used up.', labelNames: ['backend', 'budget'], registers: [registry] }),
     job_tokens_per_second: new Gauge({ name: 'finetuning_tokens_per_second', help: 'Latest training throughput per running job.', labelNames: ['job_id'], registers: [registry] }),
     http_sessions: new Gauge({ name: 'finetune_mcp_http_sessions', help: 'Open MCP sessions of the HTTP transport.', registers: [registry] }),
     judge_scores: new Histogram({
@@ -63,6 +74,16 @@ export function createMetrics(): Metrics {
     improvement_cycles: new Counter({ name: 'finetune_mcp_improvement_cycles_total', help: 'Improvement policy cycles, by policy and decision.', labelNames: ['policy', 'decision'], registers: [registry] }),
     improvement_retrains: new Counter({ name: 'finetune_mcp_improvement_retrains_total', help: 'Retraining jobs started by improvement policies.', labelNames: ['policy'], registers: [registry] }),
     improvement_promotions: new Counter({ name: 'finetune_mcp_improvement_promotions_total', help: 'Retrained models promoted by improvement policies.', labelNames: ['policy'], registers: [registry] }),
+    serving_latency: new Histogram({
+      name: 'finetune_mcp_serving_request_duration_seconds',
+      help: 'Latency of the OpenAI-compatible endpoint (/v1), from request to last byte, by model and route.',
+      labelNames: ['model', 'route'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    serving_tokens: new Counter({ name: 'finetune_mcp_serving_tokens_total', help: 'Tokens read (prompt) and written (completion) by the OpenAI-compatible endpoint, by model.', labelNames: ['model', 'kind'], registers: [registry] }),
+    serving_errors: new Counter({ name: 'finetune_mcp_serving_errors_total', help: 'OpenAI-compatible endpoint requests answered with an error, by model and error code.', labelNames: ['model', 'code'], registers: [registry] }),
+    serving_queued: new Gauge({ name: 'finetune_mcp_serving_queued_requests', help: 'OpenAI-compatible endpoint requests waiting for the engine.', registers: [registry] }),
     improvement_regressions: new Counter({ name: 'finetune_mcp_improvement_regressions_total', help: 'Retrained models not promoted (failed a gate or worse than the alias holder).', labelNames: ['policy'], registers: [registry] }),
   };
 }

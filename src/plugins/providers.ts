@@ -219,7 +219,16 @@ export interface InferenceRequest {
   messages: ChatMessage[];
   max_tokens?: number;
   temperature?: number;
+  /** Nucleus sampling (with temperature > 0), e.g. 0.9; providers that cannot take it ignore it. */
+  top_p?: number;
+  /** Stop before the first of these strings (the text returned ends before it). */
+  stop?: string[];
   seed?: number;
+  /**
+   * Streaming: called with each new piece of the answer as it is generated; the pieces join to the
+   * result's text. A provider that cannot stream never calls it (the caller then sends the whole text).
+   */
+  on_text?: (delta: string) => void;
   /** Ask for the generated tokens' log-probabilities (providers that cannot leave them out). */
   logprobs?: boolean;
   signal?: AbortSignal;

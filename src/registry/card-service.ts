@@ -2,6 +2,7 @@ import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import { registryOf } from './index.js';
 import { renderModelCard } from './model-card.js';
+import { pushesOf } from './pushes.js';
 import { lookupDataset } from './sources.js';
 import { latestSafety } from '../safety/store.js';
 
@@ -37,7 +38,7 @@ export function modelCardFor(services: Services, args: { name: string; version?:
     return row ?? { id, dataset: 'unknown', examples: 0, created_at: 'unknown' };
   });
   const safety = latestSafety(services.workspace.db, { version_id: version.version_id, job_id: version.lineage.job_id });
-  const markdown = renderModelCard({ version, gates: registry.gates(version), history: registry.history(version.name), dataset_manifest: manifest, evaluations, safety });
+  const markdown = renderModelCard({ version, gates: registry.gates(version), history: registry.history(version.name), dataset_manifest: manifest, evaluations, safety, pushes: pushesOf(services.workspace.db, version.version_id) });
   let path: string | null = null;
   if (args.output_path) {
     path = services.workspace.resolveUserPath(args.output_path, 'output_path');

@@ -69,4 +69,26 @@ CREATE INDEX experiment_runs_experiment ON experiment_runs (experiment, created_
 ${immutableTable('experiment_runs')}
 `,
   },
+  {
+    // Where each version was pushed (push_model): append-only, one row per commit on a Hub repo.
+    id: 'registry_0003_model_pushes',
+    sql: `
+CREATE TABLE model_pushes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  version_id TEXT NOT NULL REFERENCES model_versions (id),
+  hub_url TEXT NOT NULL,
+  repo TEXT NOT NULL,
+  revision TEXT NOT NULL,
+  commit_oid TEXT NOT NULL,
+  commit_url TEXT NOT NULL,
+  format TEXT NOT NULL,
+  lineage_sha256 TEXT NOT NULL,
+  files TEXT NOT NULL,
+  pushed_at TEXT NOT NULL,
+  UNIQUE (version_id, hub_url, repo, commit_oid)
+);
+CREATE INDEX model_pushes_version ON model_pushes (version_id, seq);
+${immutableTable('model_pushes')}
+`,
+  },
 ];

@@ -1,6 +1,7 @@
 import type { GovernanceRecord } from '../datasets/types.js';
 import { describeGate } from './registry.js';
 import { betterLabel } from './metric-direction.js';
+import type { ModelPush } from './pushes.js';
 import type { AliasEvent, GateOutcome, ModelVersion } from './types.js';
 
 interface CardInputs {
@@ -12,6 +13,8 @@ interface CardInputs {
   evaluations: Array<{ id: string; dataset: string; examples: number; created_at: string }>;
   /** The newest safety report of the version or its job (run_safety_probes), if any. */
   safety?: { report_id: string; at: string; metrics: Record<string, number> } | null;
+  /** Where push_model committed this version. */
+  pushes?: ModelPush[];
 }
 
 /** A Markdown model card written only from recorded facts: lineage, metrics, gates, alias history. */
@@ -92,6 +95,12 @@ export function renderModelCard(inputs: CardInputs): string {
       lines.push(`- ${e.at}: ${e.action} \`${e.alias}\` ${e.from_version ?? '(none)'} → ${e.to_version}${e.forced ? ' (forced past failing gates)' : ''}${e.reason ? `: ${e.reason}` : ''}`);
     }
   } else lines.push('Never promoted.');
+  lines.push('');
+
+  lines.push('## Published', '');
+  if (inputs.pushes?.length) {
+    for (const p of inputs.pushes) lines.push(`- ${p.pushed_at}: ${p.format} to [${p.repo}](${p.hub_url}/${p.repo}) \`${p.revision}\`, commit [\`${p.commit_oid.slice(0, 12)}\`](${p.commit_url}).`);
+  } else lines.push('Not pushed to a model hub (push_model).');
   lines.push('');
 
   lines.push('## Limitations', '');

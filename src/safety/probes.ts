@@ -17,8 +17,7 @@ import type { ToolContext } from '../server/tool.js';
 import { canariesOf, personalValueFinder } from './canaries.js';
 import { probeSet } from './probe-set.js';
 
-export const SAFETY_SUITES = ['pii_leakage', 'memorization', 'system_prompt_extraction', 'harmful_requests', 'jailbreak'] as const;
-type Suite = (typeof SAFETY_SUITES)[number];
+import { SAFETY_SUITES, type SafetySuite as Suite } from './store.js';
 
 
 interface ProbeOutcome {

@@ -1,5 +1,8 @@
 import type { Db } from '../workspace/database.js';
 
+export const SAFETY_SUITES = ['pii_leakage', 'memorization', 'system_prompt_extraction', 'harmful_requests', 'jailbreak'] as const;
+export type SafetySuite = (typeof SAFETY_SUITES)[number];
+
 /** The metrics a report records; `safety.<name>` gates in evaluation.gates read them (docs/safety.md). */
 export const SAFETY_METRICS = [
   'safety.canary_leaks',

@@ -5,6 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
+import { createOpenAiRoutes, sendOpenAiUnauthorized } from '../serving/openai-routes.js';
 import { bearerTokenMatches, createRequestGuard, isLoopbackHost } from './auth.js';
 import { createServer } from './create-server.js';
 import { HttpSessions } from './http-sessions.js';
@@ -27,13 +28,16 @@ interface HttpServeOptions {
   sessionIdleMs?: number;
   /** Default: services.config.http.max_sessions. */
   maxSessions?: number;
+  /** Serve only the OpenAI-compatible API, for this one version (`serve-model`): no /mcp, and /v1 lists just it. */
+  onlyVersion?: string;
 }
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
  * Streamable HTTP at `/mcp` (stateful sessions: one McpServer per session, bounded by idle time and
- * count), `GET /healthz` and `GET /metrics`. Every route first checks Host and Origin (403: DNS
+ * count), the OpenAI-compatible API over registered versions under `/v1` (src/serving), `GET /healthz`
+ * and `GET /metrics`. Every route first checks Host and Origin (403: DNS
  * rebinding, cross-site pages), then the bearer token (401), required off loopback and for any
  * browser; compared in constant time.
  */
@@ -55,27 +59,37 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
   }
   const log = services.logger.child({ transport: 'http' });
   const guard = createRequestGuard({ bindHost: host, token, allowedHosts: options.allowedHosts ?? settings.allowed_hosts, allowedOrigins });
+  const openAi = createOpenAiRoutes(services, { only: options.onlyVersion });
+  const mcp = options.onlyVersion === undefined;
   const sessions = new HttpSessions({ idleMs: options.sessionIdleMs ?? settings.session_idle_s * 1000, max: options.maxSessions ?? settings.max_sessions, logger: log });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const refusal = guard(req.headers);
     if (refusal) {
       log.warn({ method: req.method, url: req.url, host: req.headers.host, origin: req.headers.origin }, 'http request refused: host or origin');
+      if (pathOf(req).startsWith('/v1/')) return sendJson(res, 403, { error: { message: refusal, type: 'invalid_request_error', param: null, code: 'forbidden' } });
       return sendJson(res, 403, jsonRpcError(refusal));
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = pathOf(req);
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok', version: services.version });
     if (token && !bearerTokenMatches(req.headers.authorization, token)) {
+      if (path.startsWith('/v1/')) return sendOpenAiUnauthorized(res);
       res.setHeader('WWW-Authenticate', 'Bearer');
       return sendJson(res, 401, { error: 'unauthorized', message: 'Send Authorization: Bearer <FINETUNE_MCP_TOKEN>.' });
     }
     if (req.method === 'GET' && path === '/metrics') {
       services.metrics.http_sessions.set(sessions.size);
+      services.metrics.serving_queued.set(openAi.queued());
       res.writeHead(200, { 'Content-Type': services.metrics.registry.contentType });
       res.end(await services.metrics.registry.metrics());
       return;
     }
-    if (path !== '/mcp') return sendJson(res, 404, { error: 'not_found', message: 'Endpoints: /mcp, /healthz, /metrics.' });
+    if (path.startsWith('/v1/') && (await openAi.handle(req, res, path))) return;
+    if (path !== '/mcp' || !mcp) {
+      const endpoints = `${mcp ? '/mcp, ' : ''}/v1/models, /v1/chat/completions, /v1/completions, /healthz, /metrics`;
+      const message = `No route ${path}. Endpoints: ${endpoints}.`;
+      return sendJson(res, 404, path.startsWith('/v1/') ? { error: { message, type: 'invalid_request_error', param: null, code: 'not_found' } } : { error: 'not_found', message });
+    }
 
     const sessionId = req.headers['mcp-session-id'];
     if (sessionId !== undefined) {
@@ -123,7 +137,7 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  log.info({ host: address.address, port: address.port, auth: token ? 'bearer' : 'none' }, 'serving MCP over HTTP at /mcp');
+  log.info({ host: address.address, port: address.port, auth: token ? 'bearer' : 'none', only_version: options.onlyVersion }, mcp ? 'serving MCP over HTTP at /mcp and the OpenAI-compatible API at /v1' : 'serving the OpenAI-compatible API at /v1');
   if (['0.0.0.0', '::'].includes(host) && (options.allowedHosts ?? settings.allowed_hosts).length === 0) {
     log.warn({ host }, 'listening on every interface but http.allowed_hosts is empty: clients that use a name or address other than loopback get 403; set FINETUNE_MCP_ALLOWED_HOSTS');
   }
@@ -136,6 +150,10 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function pathOf(req: IncomingMessage): string {
+  return new URL(req.url ?? '/', 'http://localhost').pathname;
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

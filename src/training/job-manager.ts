@@ -449,9 +449,13 @@ export class JobManager {
   private observe(): void {
     const metrics = this.deps.metrics();
     const events = this.ledger.db
-      .prepare(`SELECT e.seq, e.job_id, e.data, j.backend, j.started_at, j.finished_at FROM job_events e JOIN jobs j ON j.job_id = e.job_id WHERE e.seq > ? AND e.type = 'status' ORDER BY e.seq`)
-      .all(this.lastSeq) as Array<{ seq: number; job_id: string; data: string | null; backend: string; started_at: string | null; finished_at: string | null }>;
+      .prepare(`SELECT e.seq, e.type, e.job_id, e.data, j.backend, j.started_at, j.finished_at FROM job_events e JOIN jobs j ON j.job_id = e.job_id WHERE e.seq > ? AND e.type IN ('status', 'budget_exceeded') ORDER BY e.seq`)
+      .all(this.lastSeq) as Array<{ seq: number; type: string; job_id: string; data: string | null; backend: string; started_at: string | null; finished_at: string | null }>;
     for (const e of events) {
+      if (e.type === 'budget_exceeded') {
+        metrics.budget_exceeded.inc({ backend: e.backend, budget: (e.data ? (JSON.parse(e.data) as { budget?: string }).budget : undefined) ?? 'unknown' });
+        continue;
+      }
       const to = e.data ? (JSON.parse(e.data) as { to?: string }).to : undefined;
       if (to && isTerminal(to as JobRecord['status'])) {
         metrics.runs_total.inc({ backend: e.backend, status: to });

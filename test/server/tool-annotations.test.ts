@@ -24,6 +24,7 @@ const OPEN_WORLD = [
   'import_model', // downloads from the Hugging Face Hub
   'judge_outputs', // the judge endpoint, Phoenix spans and annotation write-back
   'migrate_openai_finetune', // reads an OpenAI fine-tuning job
+  'push_model', // commits to the Hugging Face Hub
   'resume_training', // submits to a remote backend
   'run_improvement_policy', // the judge endpoint, Phoenix spans, and a retraining job's backend
   'run_safety_probes', // a served model under test and the judge endpoint

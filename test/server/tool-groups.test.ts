@@ -58,9 +58,10 @@ describe('tool groups', () => {
     expect(info.tool_groups.not_listed).toEqual([
       { group: 'generate', tools: names(['generate']) },
       { group: 'improve', tools: names(['improve']) },
+      { group: 'deploy', tools: names(['deploy']) },
       { group: 'admin', tools: names(['admin']) },
     ]);
-    expect(info.tool_groups.how_to_enable).toContain('enable_tools {"groups": ["generate","improve","admin"]}');
+    expect(info.tool_groups.how_to_enable).toContain('enable_tools {"groups": ["generate","improve","deploy","admin"]}');
     const enableTools = (await t.client.listTools()).tools.find((x) => x.name === 'enable_tools')!;
     expect(enableTools.description).toContain(`admin: ${names(['admin']).join(', ')}`);
     expect(enableTools.description).toContain(`generate: ${names(['generate']).join(', ')}`);
@@ -74,8 +75,8 @@ describe('tool groups', () => {
     t.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       changed++;
     });
-    const enabled = await t.callOk(enableToolsTool, { groups: ['generate', 'improve', 'admin'] });
-    expect(enabled.added).toEqual(names(['generate', 'improve', 'admin']));
+    const enabled = await t.callOk(enableToolsTool, { groups: ['generate', 'improve', 'deploy', 'admin'] });
+    expect(enabled.added).toEqual(names(['generate', 'improve', 'deploy', 'admin']));
     expect(enabled.listed_groups).toEqual([...TOOL_GROUPS]);
     expect(enabled.not_listed).toEqual([]);
     await expect.poll(() => changed).toBe(1);

@@ -46,6 +46,8 @@ describe('budgets, guardrails and the webhook', () => {
     expect(hook.bodies.map((b) => b.event)).toEqual(['budget_warning', 'budget_warning', 'budget_warning', 'budget_warning', 'budget_exceeded', 'job_ended']);
     expect(hook.bodies.at(-1)).toMatchObject({ status: 'failed', error_code: 'BUDGET_EXCEEDED' });
     expect(hook.bodies[0]).toMatchObject({ source: 'finetune-mcp', job_id: job.job_id, budget: 'cost', threshold: 0.5 });
+    // Prometheus counts the stop (the "budget exceeded" alert of deployment_bundle reads it).
+    await expect.poll(() => t.services.metrics.registry.getSingleMetricAsString('finetuning_budget_exceeded_total'), { timeout: 5000 }).toMatch(/budget="cost"} 1$/m);
   });
 
   it('a runtime budget stops a long job with TIMEOUT', async () => {

@@ -215,6 +215,8 @@ export interface GenerateRequest {
   /** Reuse keys and values of earlier positions (default); false recomputes the whole prefix each token. */
   use_cache?: boolean;
   signal?: AbortSignal;
+  /** Called with each new piece of text as it becomes final (see TextStream); the pieces join to `text`. */
+  on_text?: (delta: string) => void;
 }
 
 export interface GenerateResult {
@@ -259,6 +261,7 @@ export async function generate(model: RuntimeModel, req: GenerateRequest): Promi
   let finish: 'stop' | 'length' = 'length';
   let cut: string | undefined;
   const started = performance.now();
+  const stream = req.on_text && model.tokenizer ? new TextStream(req.on_text, req.stop) : undefined;
   while (generated.length < maxTokens) {
     if (req.signal?.aborted) throw new FinetuneError('CANCELLED', 'generation was cancelled');
     const pastLen = useCache ? all.length - (generated.length ? 1 : prompt.length) : 0;
@@ -290,10 +293,45 @@ export async function generate(model: RuntimeModel, req: GenerateRequest): Promi
         break;
       }
     }
+    stream?.update(model.tokenizer!.decode(generated, { skip_special_tokens: true }));
   }
   const seconds = (performance.now() - started) / 1000;
   const text = cut ?? (model.tokenizer ? model.tokenizer.decode(generated, { skip_special_tokens: true }) : '');
+  stream?.finish(text);
   return { text, tokens: generated, prompt_tokens: prompt.length, finish_reason: finish, provider: model.provider, tokens_per_s: generated.length / Math.max(seconds, 1e-9) };
+}
+
+/**
+ * Hands out the decoded text as it grows, holding back what may still change: a trailing U+FFFD (a
+ * character whose bytes are not all generated yet) and the last characters that could begin a stop
+ * string (the final text is cut before it). `finish` sends the rest, so the pieces join to the text.
+ */
+class TextStream {
+  private sent = '';
+  private readonly holdBack: number;
+
+  constructor(
+    private readonly emit: (delta: string) => void,
+    stop: readonly string[] | undefined,
+  ) {
+    this.holdBack = Math.max(0, ...(stop ?? []).map((s) => s.length - 1));
+  }
+
+  update(text: string): void {
+    let upTo = text.length - this.holdBack;
+    while (upTo > this.sent.length && text.charCodeAt(upTo - 1) === 0xfffd) upTo--;
+    if (upTo > this.sent.length && text.startsWith(this.sent)) this.send(text.slice(0, upTo));
+  }
+
+  finish(text: string): void {
+    if (text.length > this.sent.length && text.startsWith(this.sent)) this.send(text);
+  }
+
+  private send(upTo: string): void {
+    const delta = upTo.slice(this.sent.length);
+    this.sent = upTo;
+    this.emit(delta);
+  }
 }
 
 /** What the runtime can use here: providers of the installed onnxruntime-node, and the default. */
