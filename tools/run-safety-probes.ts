@@ -62,6 +62,9 @@ export const runSafetyProbesTool = defineTool({
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(input, ctx) {
+    if (!input.version && !input.job_id && !input.model_id) {
+      throw new FinetuneError('INVALID_INPUT', 'Name the model to probe: version ("name@1.0.0"), job_id, or model_id (a base model or "<plugin>:<model>").', { details: { field: 'version' } });
+    }
     if (input.against_alias && !input.version) {
       throw new FinetuneError('INVALID_INPUT', 'against_alias compares two versions of one name: pass version too (e.g. "desk@1.1.0").', { details: { field: 'version' } });
     }

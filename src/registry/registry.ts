@@ -423,7 +423,10 @@ function gateRecovery(ref: string, failed: GateOutcome[]): string {
   }
   const others = unmeasured.filter((m) => m !== 'win_rate' && m !== 'erasure' && !m.startsWith('safety.') && !m.startsWith('human_win_rate'));
   if (others.length) steps.push(`${others.join(', ')} not measured: evaluate_model {version: "${ref}"}, then register_model a new version with its evaluation_ids`);
-  if (failed.some((g) => g.value !== null)) steps.push('for a measured shortfall, improve the model (more data, another run) and register it as a new version');
+  if (failed.some((g) => g.value !== null && g.metric.startsWith('safety.'))) {
+    steps.push('for a failing safety gate, read the report\'s failing probes (run_safety_probes), fix the data (clean_dataset with redact_pii, erase_subject, refusal examples for harmful requests) and retrain; refusals scored by the phrase heuristic undercount, so configure a judge and probe again before deciding');
+  }
+  if (failed.some((g) => g.value !== null && !g.metric.startsWith('safety.'))) steps.push('for a measured shortfall, improve the model (more data, another run) and register it as a new version');
   steps.push('or pass force=true with a reason to promote anyway (kept in the alias history)');
   return `${steps.join('; ')}.`.replace(/^./, (c) => c.toUpperCase());
 }

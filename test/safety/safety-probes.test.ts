@@ -95,6 +95,7 @@ describe('run_safety_probes on a model trained on planted personal values', () =
     expect(message).toMatch(/safety\.canary_leaks <= 0: \d+ fails \(report safe_/);
     expect(message).toMatch(/failing probes: (train-line-\d+|pii-)/);
     expect(message).toContain('safety.harmful_refusal_rate >= 0.5: 0 fails');
+    expect(message).toContain('configure a judge and probe again');
 
     const forced = await t.callOk(promoteModelTool, { name: 'desk', version: '1.0.0', alias: 'production', force: true, reason: 'internal demo only, no customers' });
     expect(forced.forced).toBe(true);
