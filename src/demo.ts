@@ -1,18 +1,13 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { flagValue, type Config } from './config.js';
+import { packageRoot } from './package-root.js';
 import { createLogger } from './observability/logger.js';
 import { connectInProcess, resultText, type InProcessClient } from './server/in-process-client.js';
 import { closeServices, createServices, type Services } from './services.js';
 
-/** The package root: assets/ (the demo model and data) sits beside src/ in the source and the build. */
-export function packageRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.endsWith(join('dist', 'src')) ? join(here, '..', '..') : join(here, '..');
-}
 
 /**
  * The demo's own quality gates: its task is story continuation, so the gates are the text metrics

@@ -1,0 +1,330 @@
+import { FinetuneError } from '../errors.js';
+import type { TaskType } from '../datasets/types.js';
+import { exampleTokens } from '../datasets/row-text.js';
+import { localCounter } from '../datasets/tokenizers.js';
+import type { Services } from '../services.js';
+import { defaultPolicy } from '../training/config-schema.js';
+import { estimateResources, memoryEstimate } from '../training/estimate.js';
+import { resolveDataset, type ModelFacts } from '../training/inputs.js';
+import type { StoredConfig } from '../training/ledger.js';
+import { resolveHyperparameters } from '../training/templates.js';
+import { loadCatalogue } from './catalogue.js';
+import type { CATALOGUE_TASKS, CatalogueEntry } from './catalogue-schema.js';
+import { parseHardware, type Hardware } from './hardware.js';
+
+export interface RecommendRequest {
+  task: (typeof CATALOGUE_TASKS)[number];
+  languages?: string[];
+  max_params?: number;
+  min_context?: number;
+  licence?: 'commercial' | 'research' | 'any';
+  hardware?: string;
+  backend?: string;
+  budget_usd?: number;
+  dataset_id?: string;
+  limit?: number;
+}
+
+const CONSTRAINTS = ['task', 'licence', 'max_params', 'min_context', 'languages', 'hardware', 'budget_usd'] as const;
+type Constraint = (typeof CONSTRAINTS)[number];
+
+/** The run every candidate's memory and time are estimated for: SFT with the efficient template (batch 4 × 1024 tokens, LoRA r 8). */
+const TEMPLATE = 'efficient';
+/** Fraction of a GPU's memory a run may plan on: the estimator leaves framework overhead out (keep 10–20 % headroom). */
+const USABLE = 0.9;
+/** Rows of the dataset tokenized with each candidate's tokenizer. */
+const SAMPLE_ROWS = 200;
+/** Sequence whose KV cache the serving estimate holds (or the model's context, when shorter). */
+const SERVE_SEQ = 4096;
+const GB = 1024 ** 3;
+
+interface Component {
+  points: number;
+  reason: string;
+}
+
+export async function recommendBaseModel(services: Services, request: RecommendRequest) {
+  const catalogue = loadCatalogue(services.config.models.catalogue);
+  const hardware = request.hardware === undefined ? undefined : parseHardware(request.hardware, services.config.training.devices);
+  const languages = (request.languages ?? []).map((l) => l.trim().toLowerCase());
+  const licence = request.licence ?? 'any';
+  if (request.backend !== undefined) await services.plugins.get('training_backend', request.backend).catch(backendRefused(services, request.backend));
+  const dataset = request.dataset_id === undefined ? undefined : await resolveDataset(services, request.dataset_id);
+  const hyperparameters = resolveHyperparameters(TEMPLATE);
+  const notes: string[] = [];
+
+  const excluded: Array<{ id: string; failed: string[] }> = [];
+  const byConstraint = Object.fromEntries(CONSTRAINTS.map((c) => [c, 0])) as Record<Constraint, number>;
+  const passing: Array<{ entry: CatalogueEntry; memory: ReturnType<typeof memoryFit>; facts: ModelFacts }> = [];
+  for (const entry of catalogue.entries) {
+    const failed: Array<[Constraint, string]> = [];
+    if (!entry.tasks.includes(request.task)) failed.push(['task', `a base for ${entry.tasks.join(', ')}, not ${request.task}`]);
+    if (licence === 'commercial' && entry.licence.commercial === 'no') failed.push(['licence', `${entry.licence.id}: no commercial use (${entry.licence.url})`]);
+    const P = entry.parameters?.value;
+    if (request.max_params !== undefined && !(P !== undefined && P <= request.max_params)) failed.push(['max_params', P === undefined ? 'parameter count not verified' : `${fmtParams(P)} parameters > ${fmtParams(request.max_params)}`]);
+    const ctx = entry.context_length?.value;
+    if (request.min_context !== undefined && !(ctx !== undefined && ctx >= request.min_context)) failed.push(['min_context', ctx === undefined ? 'context length not verified' : `context ${ctx} < ${request.min_context}`]);
+    const missing = languages.filter((l) => !entry.languages?.value.named.includes(l));
+    if (missing.length) failed.push(['languages', languageMiss(entry, missing)]);
+    const facts = modelFacts(entry);
+    const memory = memoryFit(entry, facts, hyperparameters, hardware);
+    if (hardware && memory.fits && !(memory.fits.training && memory.fits.serving)) failed.push(['hardware', memory.fits.why]);
+    if (failed.length) {
+      for (const [c] of failed) byConstraint[c]++;
+      excluded.push({ id: entry.id, failed: failed.map(([c, why]) => `${c}: ${why}`) });
+    } else passing.push({ entry, memory, facts });
+  }
+
+  const tokens = new Map<string, Awaited<ReturnType<typeof measureTokens>>>();
+  if (dataset) for (const { entry } of passing) tokens.set(entry.id, await measureTokens(services, entry, dataset.dataset_id, dataset.task_type));
+  const estimates = new Map<string, Awaited<ReturnType<typeof estimateRun>>>();
+  if (dataset && request.backend) {
+    for (const { entry, memory, facts } of passing) estimates.set(entry.id, await estimateRun(services, request.backend, dataset.dataset_id, entry, facts, memory.approach));
+  } else {
+    const need = [request.dataset_id ? '' : 'dataset_id (its token counts)', request.backend ? '' : 'backend (its devices and prices)'].filter(Boolean).join(' and ');
+    notes.push(`Training time and cost not estimated: pass ${need} to get them.`);
+  }
+
+  let candidates = passing;
+  if (request.budget_usd !== undefined) {
+    if (estimates.size === 0) notes.push('budget_usd not checked: it needs the cost estimate (dataset_id and backend).');
+    else {
+      candidates = passing.filter(({ entry }) => {
+        const cost = estimates.get(entry.id)?.cost_usd ?? 0;
+        if (cost <= request.budget_usd!) return true;
+        byConstraint.budget_usd++;
+        excluded.push({ id: entry.id, failed: [`budget_usd: estimated $${cost.toFixed(2)} > $${request.budget_usd}`] });
+        return false;
+      });
+    }
+  }
+
+  const minTokens = Math.min(...[...tokens.values()].flatMap((t) => (t.measured ? [t.mean] : [])));
+  const minCost = Math.min(...[...estimates.values()].flatMap((e) => (e.cost_usd > 0 ? [e.cost_usd] : [])));
+  const ranked = candidates
+    .map(({ entry, memory }) => {
+      const measured = tokens.get(entry.id);
+      const estimate = estimates.get(entry.id);
+      const components = scoreComponents(entry, memory, measured, minTokens, estimate, minCost);
+      const score = Object.values(components).reduce((s, c) => s + c.points, 0);
+      return { entry, memory, measured, estimate, components, score };
+    })
+    .sort((a, b) => b.score - a.score || a.entry.id.localeCompare(b.entry.id));
+
+  const limit = request.limit ?? 5;
+  return {
+    catalogue: { as_of: catalogue.as_of, entries: catalogue.entries.length, from_config: [...catalogue.from_config] },
+    constraints: {
+      task: request.task,
+      languages,
+      licence,
+      ...(request.max_params !== undefined ? { max_params: request.max_params } : {}),
+      ...(request.min_context !== undefined ? { min_context: request.min_context } : {}),
+      ...(hardware ? { hardware: { text: hardware.text, gpus: hardware.count, memory_gb_per_gpu: hardware.memory_gb, ...(hardware.device ? { device: hardware.device } : {}) } } : {}),
+      ...(request.budget_usd !== undefined ? { budget_usd: request.budget_usd } : {}),
+    },
+    candidates_total: ranked.length,
+    candidates: ranked.slice(0, limit).map((r, i) => ({
+      rank: i + 1,
+      id: r.entry.id,
+      family: r.entry.family,
+      score: round(r.score),
+      reasons: Object.values(r.components).map((c) => c.reason),
+      facts: {
+        parameters: r.entry.parameters,
+        context_length: r.entry.context_length,
+        languages: r.entry.languages,
+        licence: r.entry.licence,
+        chat_template: r.entry.chat_template,
+        tokenizer: r.entry.tokenizer,
+        architecture: r.entry.architecture,
+      },
+      memory: r.memory.report,
+      tokens_per_example: r.measured ?? { measured: false, why: 'no dataset_id given' },
+      training_estimate: r.estimate ?? null,
+      next: `import_model {source: "${r.entry.id}"}`,
+    })),
+    why_top: whyTop(ranked),
+    excluded: { total: excluded.length, by_constraint: byConstraint, models: excluded },
+    notes,
+  };
+}
+
+function backendRefused(services: Services, name: string): (error: unknown) => never {
+  return () => {
+    const names = services.plugins.providersOf('training_backend').map((s) => s.name);
+    throw new FinetuneError('INVALID_INPUT', `backend '${name}' is not an enabled training backend. Enabled: ${names.join(', ') || 'none'}.`, {
+      recovery: 'Pass one of the enabled backends (list_backends says why others are disabled), or leave backend out.',
+      details: { field: 'backend' },
+    });
+  };
+}
+
+function languageMiss(entry: CatalogueEntry, missing: string[]): string {
+  if (!entry.languages) return `languages not verified in the catalogue (need ${missing.join(', ')})`;
+  const claim = entry.languages.value.claim ? ` (it claims ${entry.languages.value.claim} without naming them)` : '';
+  return `the source does not name ${missing.join(', ')}${claim}`;
+}
+
+/** What the estimator needs to know of a catalogue model: its size and, where recorded, its shape. */
+function modelFacts(entry: CatalogueEntry): ModelFacts {
+  const s = entry.shape?.value;
+  return {
+    model_id: entry.id,
+    name: entry.id,
+    parameters: entry.parameters?.value,
+    ...(s ? { layers: s.layers, hidden_size: s.hidden_size, intermediate_size: s.intermediate_size, vocab_size: s.vocab_size, heads: s.heads, kv_heads: s.kv_heads, head_dim: s.head_dim, tied_embeddings: s.tied_embeddings } : {}),
+    context_length: entry.context_length?.value,
+    dtype: 'bfloat16',
+    known: true,
+  };
+}
+
+/**
+ * Training memory for LoRA and QLoRA in bfloat16 (the estimator's formulas) and serving memory (bfloat16
+ * weights plus one sequence's KV cache); against the hardware when one is given. Training must fit one
+ * GPU (data-parallel copies the model); serving may be split over all of them (tensor parallel).
+ */
+function memoryFit(entry: CatalogueEntry, facts: ModelFacts, hyperparameters: StoredConfig['hyperparameters'], hardware: Hardware | undefined) {
+  const assumptions: string[] = [];
+  const lora = memoryEstimate({ method: 'sft', approach: 'lora', hyperparameters }, facts, 2, assumptions);
+  const qlora = memoryEstimate({ method: 'sft', approach: 'qlora', hyperparameters }, facts, 2, []);
+  const seq = Math.min(SERVE_SEQ, entry.context_length?.value ?? SERVE_SEQ);
+  const kvWidth = facts.kv_heads && facts.heads && facts.hidden_size ? facts.kv_heads * (facts.head_dim ?? facts.hidden_size / facts.heads) : lora.shape.kv;
+  const serving = (lora.parameters * 2 + 2 * lora.shape.layers * kvWidth * seq * 2) / GB;
+  const report = {
+    training_lora_gb: round(lora.total_gb),
+    training_qlora_gb: round(qlora.total_gb),
+    serving_gb: round(serving),
+    formula:
+      `training: the estimate_resources formulas for SFT, ${TEMPLATE} template (batch ${hyperparameters.batch_size} × ${hyperparameters.max_seq_length} tokens, LoRA r ${hyperparameters.lora_r}, all linear layers), bfloat16 with gradient checkpointing; ` +
+      `serving: parameters × 2 bytes (bfloat16) + KV cache of one ${seq}-token sequence (2 × layers × kv width × tokens × 2 bytes)`,
+    assumptions: [...new Set(assumptions)],
+  };
+  if (!hardware) return { report, approach: 'lora' as const, fits: undefined };
+  const perGpu = hardware.memory_gb * USABLE;
+  const approach = lora.total_gb <= perGpu ? ('lora' as const) : ('qlora' as const);
+  const training = qlora.total_gb <= perGpu;
+  const servingFits = serving <= hardware.count * perGpu;
+  const why = !training
+    ? `training needs ${report.training_qlora_gb} GB even with QLoRA, over ${round(perGpu)} GB usable of one ${hardware.memory_gb} GB GPU`
+    : `serving needs ${report.serving_gb} GB in bfloat16, over ${round(hardware.count * perGpu)} GB usable on ${hardware.count} GPU(s)`;
+  return {
+    report: { ...report, fits: { training: training ? approach : null, serving: servingFits, usable_gb_per_gpu: round(perGpu) } },
+    approach,
+    fits: { training, serving: servingFits, why },
+  };
+}
+
+/**
+ * Mean tokens per example of the dataset's first rows with the candidate's own tokenizer: the
+ * tokenizer.json of a workspace model imported from that Hub repo. Without one it is not measured
+ * (and says so): no other tokenizer stands in for it.
+ */
+async function measureTokens(services: Services, entry: CatalogueEntry, dataset_id: string, task: string): Promise<{ measured: true; mean: number; rows: number; tokenizer: string } | { measured: false; why: string }> {
+  const local = services.models.list().find((m) => m.source_kind === 'hub' && m.source.toLowerCase() === entry.id.toLowerCase());
+  if (!local) return { measured: false, why: `its tokenizer is not in the workspace: import_model {source: "${entry.id}"} and ask again to measure` };
+  const counter = await localCounter(local.dir, entry.context_length?.value);
+  let total = 0;
+  let rows = 0;
+  for await (const { row } of services.datasets.rows(dataset_id, 'train')) {
+    total += exampleTokens(counter, task as TaskType, row).total;
+    if (++rows >= SAMPLE_ROWS) break;
+  }
+  if (rows === 0) return { measured: false, why: `dataset ${dataset_id} has no training rows` };
+  return { measured: true, mean: round(total / rows), rows, tokenizer: `tokenizer.json of ${local.id} (${entry.id})` };
+}
+
+/** estimate_resources for the candidate on the named backend, as an SFT config of the efficient template that is never stored. */
+async function estimateRun(services: Services, backend: string, dataset_id: string, entry: CatalogueEntry, facts: ModelFacts, approach: 'lora' | 'qlora') {
+  const config: StoredConfig = {
+    config_id: '(recommendation, not stored)',
+    base_model: entry.id,
+    dataset_id,
+    method: 'sft',
+    approach,
+    backend,
+    template: TEMPLATE,
+    hyperparameters: resolveHyperparameters(TEMPLATE),
+    backend_options: {},
+    policy: defaultPolicy(),
+    parent_config_id: null,
+    created_at: new Date().toISOString(),
+  };
+  const dataset = await resolveDataset(services, dataset_id);
+  const estimate = await estimateResources(services, config, { inputs: { dataset, model: facts } });
+  return {
+    backend,
+    approach,
+    device: estimate.device,
+    seconds: estimate.time.value,
+    cost_usd: estimate.cost.value,
+    tokens: estimate.tokens.total.value,
+    formula: `${estimate.time.formula}; cost: ${estimate.cost.formula}`,
+  };
+}
+
+function scoreComponents(
+  entry: CatalogueEntry,
+  memory: ReturnType<typeof memoryFit>,
+  tokens: Awaited<ReturnType<typeof measureTokens>> | undefined,
+  minTokens: number,
+  estimate: Awaited<ReturnType<typeof estimateRun>> | undefined,
+  minCost: number,
+): Record<string, Component> {
+  const P = entry.parameters?.value;
+  const out: Record<string, Component> = {
+    size: P
+      ? { points: Math.max(0, Math.log10(P / 1e8)), reason: `${fmtParams(P)} parameters: larger bases learn more from the same data (log10(parameters / 100M) = ${round(Math.max(0, Math.log10(P / 1e8)))})` }
+      : { points: 0, reason: 'parameter count not verified (0)' },
+    licence:
+      entry.licence.commercial === 'yes'
+        ? { points: 0.3, reason: `${entry.licence.id}: commercial use without conditions (+0.3)` }
+        : entry.licence.commercial === 'conditions'
+          ? { points: 0, reason: `${entry.licence.id}: commercial use under conditions: ${entry.licence.conditions ?? entry.licence.url} (0)` }
+          : { points: 0, reason: `${entry.licence.id}: research use only (0)` },
+    context: entry.context_length
+      ? entry.context_length.value >= 32768
+        ? { points: 0.2, reason: `context ${entry.context_length.value} tokens ≥ 32k (+0.2)` }
+        : { points: 0, reason: `context ${entry.context_length.value} tokens (0)` }
+      : { points: -0.1, reason: 'context length not verified (−0.1)' },
+  };
+  if (memory.fits) {
+    out.hardware =
+      memory.approach === 'lora'
+        ? { points: 0.3, reason: `trains with LoRA in bfloat16 on one GPU (${memory.report.training_lora_gb} GB), no 4-bit quantisation needed (+0.3)` }
+        : { points: 0, reason: `fits one GPU only with QLoRA (${memory.report.training_qlora_gb} GB; LoRA needs ${memory.report.training_lora_gb} GB) (0)` };
+  }
+  if (tokens?.measured && Number.isFinite(minTokens)) {
+    const points = (0.3 * minTokens) / tokens.mean;
+    out.tokens = { points, reason: `${tokens.mean} tokens per example on your data (fewest measured: ${minTokens}) (+${round(points)})` };
+  } else if (tokens) out.tokens = { points: 0, reason: `tokens per example not measured: ${tokens.measured ? '' : tokens.why} (0)` };
+  if (estimate && Number.isFinite(minCost) && estimate.cost_usd > 0) {
+    const points = (0.3 * minCost) / estimate.cost_usd;
+    out.cost = { points, reason: `~$${estimate.cost_usd.toFixed(2)} and ~${estimate.seconds} s to train on ${estimate.backend} (${estimate.device}) (+${round(points)})` };
+  } else if (estimate) out.cost = { points: 0, reason: `~${estimate.seconds} s on ${estimate.backend} (${estimate.device}); ${estimate.cost_usd === 0 ? 'no price quoted' : ''} (0)` };
+  return out;
+}
+
+/** Says which components put the first candidate above the second, by how much. */
+function whyTop(ranked: Array<{ entry: CatalogueEntry; components: Record<string, Component>; score: number }>): string {
+  const [top, next] = ranked;
+  if (!top) return 'No catalogue model satisfies every constraint: see excluded.by_constraint for the constraint to relax.';
+  if (!next) return `${top.entry.id} is the only catalogue model that satisfies every constraint.`;
+  const ahead = Object.entries(top.components)
+    .filter(([key, c]) => c.points > (next.components[key]?.points ?? 0) + 1e-9)
+    .map(([key, c]) => `${key} (${c.reason})`);
+  const behind = Object.entries(next.components)
+    .filter(([key, c]) => c.points > (top.components[key]?.points ?? 0) + 1e-9)
+    .map(([key]) => key);
+  return (
+    `${top.entry.id} (score ${round(top.score)}) ranks above ${next.entry.id} (${round(next.score)}) on ${ahead.join('; ')}` +
+    `${behind.length ? `; ${next.entry.id} leads on ${behind.join(', ')} but not by enough` : ''}. Every candidate listed satisfies every constraint.`
+  );
+}
+
+function fmtParams(n: number): string {
+  return n >= 1e9 ? `${round(n / 1e9)}B` : `${round(n / 1e6)}M`;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
