@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { TaskType } from '../datasets/types.js';
 import { exampleTokens } from '../datasets/row-text.js';
@@ -5,7 +6,7 @@ import { localCounter } from '../datasets/tokenizers.js';
 import type { Services } from '../services.js';
 import { defaultPolicy } from '../training/config-schema.js';
 import { estimateResources, memoryEstimate } from '../training/estimate.js';
-import { resolveDataset, type ModelFacts } from '../training/inputs.js';
+import { resolveDataset, type DatasetFacts, type ModelFacts } from '../training/inputs.js';
 import type { StoredConfig } from '../training/ledger.js';
 import { resolveHyperparameters } from '../training/templates.js';
 import { loadCatalogue } from './catalogue.js';
@@ -76,7 +77,7 @@ export async function recommendBaseModel(services: Services, request: RecommendR
   }
 
   const tokens = new Map<string, Awaited<ReturnType<typeof measureTokens>>>();
-  if (dataset) for (const { entry } of passing) tokens.set(entry.id, await measureTokens(services, entry, dataset.dataset_id, dataset.task_type));
+  if (dataset) for (const { entry } of passing) tokens.set(entry.id, await measureTokens(services, entry, dataset));
   const estimates = new Map<string, Awaited<ReturnType<typeof estimateRun>>>();
   if (dataset && request.backend) {
     for (const { entry, memory, facts } of passing) estimates.set(entry.id, await estimateRun(services, request.backend, dataset.dataset_id, entry, facts, memory.approach));
@@ -221,17 +222,19 @@ function memoryFit(entry: CatalogueEntry, facts: ModelFacts, hyperparameters: St
  * tokenizer.json of a workspace model imported from that Hub repo. Without one it is not measured
  * (and says so): no other tokenizer stands in for it.
  */
-async function measureTokens(services: Services, entry: CatalogueEntry, dataset_id: string, task: string): Promise<{ measured: true; mean: number; rows: number; tokenizer: string } | { measured: false; why: string }> {
+async function measureTokens(services: Services, entry: CatalogueEntry, dataset: DatasetFacts): Promise<{ measured: true; mean: number; rows: number; tokenizer: string } | { measured: false; why: string }> {
   const local = services.models.list().find((m) => m.source_kind === 'hub' && m.source.toLowerCase() === entry.id.toLowerCase());
   if (!local) return { measured: false, why: `its tokenizer is not in the workspace: import_model {source: "${entry.id}"} and ask again to measure` };
   const counter = await localCounter(local.dir, entry.context_length?.value);
   let total = 0;
   let rows = 0;
-  for await (const { row } of services.datasets.rows(dataset_id, 'train')) {
-    total += exampleTokens(counter, task as TaskType, row).total;
+  // The training split when the version has one, else all its rows.
+  const split = basename(dataset.train_path) === 'train.jsonl' ? 'train' : undefined;
+  for await (const { row } of services.datasets.rows(dataset.dataset_id, split)) {
+    total += exampleTokens(counter, dataset.task_type as TaskType, row).total;
     if (++rows >= SAMPLE_ROWS) break;
   }
-  if (rows === 0) return { measured: false, why: `dataset ${dataset_id} has no training rows` };
+  if (rows === 0) return { measured: false, why: `dataset ${dataset.dataset_id} has no rows` };
   return { measured: true, mean: round(total / rows), rows, tokenizer: `tokenizer.json of ${local.id} (${entry.id})` };
 }
 
