@@ -7,7 +7,7 @@ import { CatalogueFileSchema, type CatalogueEntry } from './catalogue-schema.js'
 /** The shipped catalogue of open-weight base models, dated; the file is data a person can read and correct. */
 const CATALOGUE_FILE = join('assets', 'catalogue', 'base-models.json');
 
-export interface Catalogue {
+interface Catalogue {
   /** The date the shipped facts were checked, e.g. "2026-12-05". */
   as_of: string;
   entries: CatalogueEntry[];

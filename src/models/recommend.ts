@@ -13,7 +13,7 @@ import { loadCatalogue } from './catalogue.js';
 import type { CATALOGUE_TASKS, CatalogueEntry } from './catalogue-schema.js';
 import { parseHardware, type Hardware } from './hardware.js';
 
-export interface RecommendRequest {
+interface RecommendRequest {
   task: (typeof CATALOGUE_TASKS)[number];
   languages?: string[];
   max_params?: number;

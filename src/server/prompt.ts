@@ -8,7 +8,7 @@ import { packageRoot } from '../package-root.js';
 type PromptArgs = Record<string, z.ZodType<string | undefined>>;
 
 /** What a prompt may read besides its arguments: the server's config (its gates, groups). */
-export interface PromptContext {
+interface PromptContext {
   config: Config;
 }
 
