@@ -40,6 +40,7 @@ export const recommendBaseModelTool = defineTool({
       })
       .describe('The catalogue used.'),
     constraints: z.record(z.string(), z.unknown()).describe('The hard constraints applied, as understood (hardware parsed).'),
+    memory_basis: z.string().describe('How the memory figures were computed and checked against the hardware.'),
     candidates_total: z.number().int().describe('Models that satisfy every constraint.'),
     candidates: z
       .array(
@@ -65,7 +66,6 @@ export const recommendBaseModelTool = defineTool({
               training_lora_gb: z.number().describe('LoRA training memory, bfloat16.'),
               training_qlora_gb: z.number().describe('QLoRA training memory (4-bit base).'),
               serving_gb: z.number().describe('Serving memory, bfloat16 weights plus one sequence of KV cache.'),
-              formula: z.string().describe('How the figures were computed.'),
               assumptions: z.array(z.string()).describe('What the estimate assumed.'),
               fits: z
                 .object({
@@ -121,6 +121,6 @@ export const recommendBaseModelTool = defineTool({
   },
   summarize: (o) =>
     o.candidates.length
-      ? `${o.candidates_total} of ${o.catalogue.entries} catalogue models satisfy every constraint; best: ${o.candidates.map((c) => c.id).join(', ')}. ${o.excluded.total} excluded.`
+      ? `${o.candidates_total} of ${o.catalogue.entries} catalogue models satisfy every constraint (${o.excluded.total} excluded); best first: ${o.candidates.map((c) => c.id).join(', ')}. ${o.why_top}`
       : `No catalogue model satisfies every constraint (${o.excluded.total} excluded: ${Object.entries(o.excluded.by_constraint).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${n}`).join(', ')}).`,
 });

@@ -81,6 +81,7 @@ export async function recommendBaseModel(services: Services, request: RecommendR
   const estimates = new Map<string, Awaited<ReturnType<typeof estimateRun>>>();
   if (dataset && request.backend) {
     for (const { entry, memory, facts } of passing) estimates.set(entry.id, await estimateRun(services, request.backend, dataset.dataset_id, entry, facts, memory.approach));
+    notes.push(`Whether '${request.backend}' can train each architecture is not checked here: plan_training validates the config before any run.`);
   } else {
     const need = [request.dataset_id ? '' : 'dataset_id (its token counts)', request.backend ? '' : 'backend (its devices and prices)'].filter(Boolean).join(' and ');
     notes.push(`Training time and cost not estimated: pass ${need} to get them.`);
@@ -112,6 +113,7 @@ export async function recommendBaseModel(services: Services, request: RecommendR
     })
     .sort((a, b) => b.score - a.score || a.entry.id.localeCompare(b.entry.id));
 
+  if (hardware) notes.push('Serving is checked in bfloat16: a model served quantised (int8, int4) needs about a half or a quarter of serving_gb.');
   const limit = request.limit ?? 5;
   return {
     catalogue: { as_of: catalogue.as_of, entries: catalogue.entries.length, from_config: [...catalogue.from_config] },
@@ -124,6 +126,7 @@ export async function recommendBaseModel(services: Services, request: RecommendR
       ...(hardware ? { hardware: { text: hardware.text, gpus: hardware.count, memory_gb_per_gpu: hardware.memory_gb, ...(hardware.device ? { device: hardware.device } : {}) } } : {}),
       ...(request.budget_usd !== undefined ? { budget_usd: request.budget_usd } : {}),
     },
+    memory_basis: memoryBasis(hyperparameters),
     candidates_total: ranked.length,
     candidates: ranked.slice(0, limit).map((r, i) => ({
       rank: i + 1,
@@ -197,10 +200,8 @@ function memoryFit(entry: CatalogueEntry, facts: ModelFacts, hyperparameters: St
     training_lora_gb: round(lora.total_gb),
     training_qlora_gb: round(qlora.total_gb),
     serving_gb: round(serving),
-    formula:
-      `training: the estimate_resources formulas for SFT, ${TEMPLATE} template (batch ${hyperparameters.batch_size} × ${hyperparameters.max_seq_length} tokens, LoRA r ${hyperparameters.lora_r}, all linear layers), bfloat16 with gradient checkpointing; ` +
-      `serving: parameters × 2 bytes (bfloat16) + KV cache of one ${seq}-token sequence (2 × layers × kv width × tokens × 2 bytes)`,
-    assumptions: [...new Set(assumptions)],
+    // The memory headroom line is the same for every candidate: memoryBasis says it once.
+    assumptions: [...new Set(assumptions)].filter((a) => !a.startsWith('Memory excludes framework overhead')),
   };
   if (!hardware) return { report, approach: 'lora' as const, fits: undefined };
   const perGpu = hardware.memory_gb * USABLE;
@@ -215,6 +216,14 @@ function memoryFit(entry: CatalogueEntry, facts: ModelFacts, hyperparameters: St
     approach,
     fits: { training, serving: servingFits, why },
   };
+}
+
+function memoryBasis(h: StoredConfig['hyperparameters']): string {
+  return (
+    `training: the estimate_resources formulas for SFT, ${TEMPLATE} template (batch ${h.batch_size} × ${h.max_seq_length} tokens, LoRA r ${h.lora_r}, all linear layers), bfloat16 with gradient checkpointing; ` +
+    `serving: parameters × 2 bytes (bfloat16) + KV cache of one sequence of min(${SERVE_SEQ}, context) tokens (2 × layers × kv width × tokens × 2 bytes); ` +
+    `fits: planned on ${USABLE * 100} % of a GPU's memory (framework overhead is not in the figures); training on one GPU (data-parallel copies the model), serving over all of them (tensor parallel).`
+  );
 }
 
 /**
