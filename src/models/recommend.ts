@@ -113,6 +113,7 @@ export async function recommendBaseModel(services: Services, request: RecommendR
     })
     .sort((a, b) => b.score - a.score || a.entry.id.localeCompare(b.entry.id));
 
+  if (!hardware) notes.push('No hardware given: memory is reported but not checked, so larger models rank higher whatever they need; pass hardware, e.g. "1x24GB".');
   if (hardware) notes.push('Serving is checked in bfloat16: a model served quantised (int8, int4) needs about a half or a quarter of serving_gb.');
   const limit = request.limit ?? 5;
   return {
