@@ -139,6 +139,23 @@ describe('recommend_base_model', () => {
     expect(error.message).toMatch(/'models\.catalogue\.0\.licence\.commercial' \(from overrides given in code\) is invalid/);
   });
 
+  it('budget_usd excludes what Together\'s list price puts over it (offline: no upload without calibrate)', async () => {
+    t = await connectTestClient({ config: { allowed_roots: [STORIES] }, env: { TOGETHER_API_KEY: 'test-key-not-used-offline' } });
+    const dataset = await t.callOk(prepareDatasetTool, { path: STORIES, name: 'moon-stories' });
+    const all = await t.callOk(recommendBaseModelTool, { task: 'chat', dataset_id: dataset.dataset_id, backend: 'together', limit: 50 });
+    const costs = all.candidates.map((c) => c.training_estimate!.cost_usd).sort((a, b) => a - b);
+    expect(costs[0]).toBeGreaterThan(0);
+    expect(all.candidates[0].training_estimate!.formula).toMatch(/Together list price/);
+    const budget = costs[Math.floor(costs.length / 2)];
+    const within = await t.callOk(recommendBaseModelTool, { task: 'chat', dataset_id: dataset.dataset_id, backend: 'together', budget_usd: budget, limit: 50 });
+    expect(within.excluded.by_constraint.budget_usd).toBe(costs.filter((c) => c > budget).length);
+    expect(within.excluded.by_constraint.budget_usd).toBeGreaterThan(0);
+    for (const c of within.candidates) expect(c.training_estimate!.cost_usd).toBeLessThanOrEqual(budget);
+    expect(within.excluded.models.find((m) => m.failed.some((f) => f.startsWith('budget_usd: estimated $')))).toBeDefined();
+    const unchecked = await t.callOk(recommendBaseModelTool, { task: 'chat', budget_usd: 1 });
+    expect(unchecked.notes.join(' ')).toMatch(/budget_usd not checked: it needs the cost estimate \(dataset_id and backend\)/);
+  });
+
   it('with a config entry, dataset_id and backend: measures tokens with the imported tokenizer and estimates time and cost', async () => {
     t = await connectTestClient({ config: { allowed_roots: [work, STORIES], models: { hub_url: hub.url, catalogue: [STORIES_ENTRY as never] } } });
     const dataset = await t.callOk(prepareDatasetTool, { path: STORIES, name: 'moon-stories' });
