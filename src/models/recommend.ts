@@ -12,6 +12,7 @@ import { resolveHyperparameters } from '../training/templates.js';
 import { loadCatalogue } from './catalogue.js';
 import type { CATALOGUE_TASKS, CatalogueEntry } from './catalogue-schema.js';
 import { parseHardware, type Hardware } from './hardware.js';
+import { fmtParams, round, scoreComponents, whyTop, type RunEstimate, type TokensPerExample } from './recommend-rank.js';
 
 interface RecommendRequest {
   task: (typeof CATALOGUE_TASKS)[number];
@@ -38,11 +39,6 @@ const SAMPLE_ROWS = 200;
 /** Sequence whose KV cache the serving estimate holds (or the model's context, when shorter). */
 const SERVE_SEQ = 4096;
 const GB = 1024 ** 3;
-
-interface Component {
-  points: number;
-  reason: string;
-}
 
 export async function recommendBaseModel(services: Services, request: RecommendRequest) {
   const catalogue = loadCatalogue(services.config.models.catalogue);
@@ -76,11 +72,11 @@ export async function recommendBaseModel(services: Services, request: RecommendR
     } else passing.push({ entry, memory, facts });
   }
 
-  const tokens = new Map<string, Awaited<ReturnType<typeof measureTokens>>>();
+  const tokens = new Map<string, TokensPerExample>();
   if (dataset) for (const { entry } of passing) tokens.set(entry.id, await measureTokens(services, entry, dataset));
-  const estimates = new Map<string, Awaited<ReturnType<typeof estimateRun>>>();
+  const estimates = new Map<string, RunEstimate>();
   if (dataset && request.backend) {
-    for (const { entry, memory, facts } of passing) estimates.set(entry.id, await estimateRun(services, request.backend, dataset.dataset_id, entry, facts, memory.approach));
+    for (const { entry, memory, facts } of passing) estimates.set(entry.id, await estimateRun(services, request.backend, dataset, entry, facts, memory.approach));
     notes.push(`Whether '${request.backend}' can train each architecture is not checked here: plan_training validates the config before any run.`);
   } else {
     const need = [request.dataset_id ? '' : 'dataset_id (its token counts)', request.backend ? '' : 'backend (its devices and prices)'].filter(Boolean).join(' and ');
@@ -232,7 +228,7 @@ function memoryBasis(h: StoredConfig['hyperparameters']): string {
  * tokenizer.json of a workspace model imported from that Hub repo. Without one it is not measured
  * (and says so): no other tokenizer stands in for it.
  */
-async function measureTokens(services: Services, entry: CatalogueEntry, dataset: DatasetFacts): Promise<{ measured: true; mean: number; rows: number; tokenizer: string } | { measured: false; why: string }> {
+async function measureTokens(services: Services, entry: CatalogueEntry, dataset: DatasetFacts): Promise<TokensPerExample> {
   const local = services.models.list().find((m) => m.source_kind === 'hub' && m.source.toLowerCase() === entry.id.toLowerCase());
   if (!local) return { measured: false, why: `its tokenizer is not in the workspace: import_model {source: "${entry.id}"} and ask again to measure` };
   const counter = await localCounter(local.dir, entry.context_length?.value);
@@ -249,11 +245,11 @@ async function measureTokens(services: Services, entry: CatalogueEntry, dataset:
 }
 
 /** estimate_resources for the candidate on the named backend, as an SFT config of the efficient template that is never stored. */
-async function estimateRun(services: Services, backend: string, dataset_id: string, entry: CatalogueEntry, facts: ModelFacts, approach: 'lora' | 'qlora') {
+async function estimateRun(services: Services, backend: string, dataset: DatasetFacts, entry: CatalogueEntry, facts: ModelFacts, approach: 'lora' | 'qlora'): Promise<RunEstimate> {
   const config: StoredConfig = {
     config_id: '(recommendation, not stored)',
     base_model: entry.id,
-    dataset_id,
+    dataset_id: dataset.dataset_id,
     method: 'sft',
     approach,
     backend,
@@ -264,7 +260,6 @@ async function estimateRun(services: Services, backend: string, dataset_id: stri
     parent_config_id: null,
     created_at: new Date().toISOString(),
   };
-  const dataset = await resolveDataset(services, dataset_id);
   const estimate = await estimateResources(services, config, { inputs: { dataset, model: facts } });
   return {
     backend,
@@ -276,68 +271,3 @@ async function estimateRun(services: Services, backend: string, dataset_id: stri
     formula: `${estimate.time.formula}; cost: ${estimate.cost.formula}`,
   };
 }
-
-function scoreComponents(
-  entry: CatalogueEntry,
-  memory: ReturnType<typeof memoryFit>,
-  tokens: Awaited<ReturnType<typeof measureTokens>> | undefined,
-  minTokens: number,
-  estimate: Awaited<ReturnType<typeof estimateRun>> | undefined,
-  minCost: number,
-): Record<string, Component> {
-  const P = entry.parameters?.value;
-  const out: Record<string, Component> = {
-    size: P
-      ? { points: Math.max(0, Math.log10(P / 1e8)), reason: `${fmtParams(P)} parameters: larger bases learn more from the same data (log10(parameters / 100M) = ${round(Math.max(0, Math.log10(P / 1e8)))})` }
-      : { points: 0, reason: 'parameter count not verified (0)' },
-    licence:
-      entry.licence.commercial === 'yes'
-        ? { points: 0.3, reason: `${entry.licence.id}: commercial use without conditions (+0.3)` }
-        : entry.licence.commercial === 'conditions'
-          ? { points: 0, reason: `${entry.licence.id}: commercial use under conditions: ${entry.licence.conditions ?? entry.licence.url} (0)` }
-          : { points: 0, reason: `${entry.licence.id}: research use only (0)` },
-    context: entry.context_length
-      ? entry.context_length.value >= 32768
-        ? { points: 0.2, reason: `context ${entry.context_length.value} tokens ≥ 32k (+0.2)` }
-        : { points: 0, reason: `context ${entry.context_length.value} tokens (0)` }
-      : { points: -0.1, reason: 'context length not verified (−0.1)' },
-  };
-  if (memory.fits) {
-    out.hardware =
-      memory.approach === 'lora'
-        ? { points: 0.3, reason: `trains with LoRA in bfloat16 on one GPU (${memory.report.training_lora_gb} GB), no 4-bit quantisation needed (+0.3)` }
-        : { points: 0, reason: `fits one GPU only with QLoRA (${memory.report.training_qlora_gb} GB; LoRA needs ${memory.report.training_lora_gb} GB) (0)` };
-  }
-  if (tokens?.measured && Number.isFinite(minTokens)) {
-    const points = (0.3 * minTokens) / tokens.mean;
-    out.tokens = { points, reason: `${tokens.mean} tokens per example on your data (fewest measured: ${minTokens}) (+${round(points)})` };
-  } else if (tokens) out.tokens = { points: 0, reason: `tokens per example not measured: ${tokens.measured ? '' : tokens.why} (0)` };
-  if (estimate && Number.isFinite(minCost) && estimate.cost_usd > 0) {
-    const points = (0.3 * minCost) / estimate.cost_usd;
-    out.cost = { points, reason: `~$${estimate.cost_usd.toFixed(2)} and ~${estimate.seconds} s to train on ${estimate.backend} (${estimate.device}) (+${round(points)})` };
-  } else if (estimate) out.cost = { points: 0, reason: `~${estimate.seconds} s on ${estimate.backend} (${estimate.device}); ${estimate.cost_usd === 0 ? 'no price quoted' : ''} (0)` };
-  return out;
-}
-
-/** Says which components put the first candidate above the second, by how much. */
-function whyTop(ranked: Array<{ entry: CatalogueEntry; components: Record<string, Component>; score: number }>): string {
-  const [top, next] = ranked;
-  if (!top) return 'No catalogue model satisfies every constraint: see excluded.by_constraint for the constraint to relax.';
-  if (!next) return `${top.entry.id} is the only catalogue model that satisfies every constraint.`;
-  const ahead = Object.entries(top.components)
-    .filter(([key, c]) => c.points > (next.components[key]?.points ?? 0) + 1e-9)
-    .map(([key, c]) => `${key} (${c.reason})`);
-  const behind = Object.entries(next.components)
-    .filter(([key, c]) => c.points > (top.components[key]?.points ?? 0) + 1e-9)
-    .map(([key]) => key);
-  return (
-    `${top.entry.id} (score ${round(top.score)}) ranks above ${next.entry.id} (${round(next.score)}) on ${ahead.join('; ')}` +
-    `${behind.length ? `; ${next.entry.id} leads on ${behind.join(', ')} but not by enough` : ''}. Every candidate listed satisfies every constraint.`
-  );
-}
-
-function fmtParams(n: number): string {
-  return n >= 1e9 ? `${round(n / 1e9)}B` : `${round(n / 1e6)}M`;
-}
-
-const round = (x: number) => Math.round(x * 100) / 100;
