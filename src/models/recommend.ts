@@ -225,12 +225,15 @@ function memoryBasis(h: StoredConfig['hyperparameters']): string {
 
 /**
  * Mean tokens per example of the dataset's first rows with the candidate's own tokenizer: the
- * tokenizer.json of a workspace model imported from that Hub repo. Without one it is not measured
- * (and says so): no other tokenizer stands in for it.
+ * tokenizer.json of a workspace model imported from that Hub repo, or imported from a folder under
+ * the repo id as its name. Without one it is not measured (and says so): no other tokenizer stands in.
  */
 async function measureTokens(services: Services, entry: CatalogueEntry, dataset: DatasetFacts): Promise<TokensPerExample> {
-  const local = services.models.list().find((m) => m.source_kind === 'hub' && m.source.toLowerCase() === entry.id.toLowerCase());
-  if (!local) return { measured: false, why: `its tokenizer is not in the workspace: import_model {source: "${entry.id}"} and ask again to measure` };
+  const id = entry.id.toLowerCase();
+  const local = services.models.list().find((m) => (m.source_kind === 'hub' && m.source.toLowerCase() === id) || m.name.toLowerCase() === id);
+  if (!local) {
+    return { measured: false, why: `its tokenizer is not in the workspace: import_model {source: "${entry.id}"} (or a local copy with name: "${entry.id}") and ask again to measure` };
+  }
   const counter = await localCounter(local.dir, entry.context_length?.value);
   let total = 0;
   let rows = 0;

@@ -175,4 +175,16 @@ describe('recommend_base_model', () => {
     expect(measured.mean).toBeGreaterThan(10); // a story continuation is tens of tokens with a 512-token vocabulary
     expect(after.candidates.find((c) => c.id === 'karpathy/stories260K')!.reasons.join(' ')).toMatch(/tokens per example on your data/);
   });
+
+  it('measures with a model imported from a folder under the repo id as its name, the same counts as the Hub import', async () => {
+    t = await connectTestClient({ config: { allowed_roots: [work, STORIES], models: { catalogue: [STORIES_ENTRY as never] } } });
+    const dataset = await t.callOk(prepareDatasetTool, { path: STORIES, name: 'moon-stories' });
+    await t.callOk(importModelTool, { source: join(work, 'hf'), name: 'karpathy/stories260K' });
+    const out = await t.callOk(recommendBaseModelTool, { task: 'completion', dataset_id: dataset.dataset_id, languages: ['en'], max_params: 1e9 });
+    const measured = out.candidates.find((c) => c.id === 'karpathy/stories260K')!.tokens_per_example;
+    expect(measured).toMatchObject({ measured: true, rows: 200 });
+    // Models without an imported tokenizer are not measured, and say how to measure them.
+    const other = out.candidates.find((c) => c.id !== 'karpathy/stories260K')!.tokens_per_example;
+    expect(other).toMatchObject({ measured: false, why: expect.stringMatching(/or a local copy with name:/) });
+  });
 });
