@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flagValue, type Config } from './config.js';
+import { packageRoot } from './package-root.js';
 import { createLogger } from './observability/logger.js';
 import { connectInProcess, resultText, type InProcessClient } from './server/in-process-client.js';
 import { closeServices, createServices, type Services } from './services.js';
-import { packageRoot } from './package-root.js';
 
 /**
  * The demo's own quality gates: its task is story continuation, so the gates are the text metrics

@@ -40,6 +40,7 @@ import { judgeOutputsTool } from './judge-outputs.js';
 import { importModelTool } from './import-model.js';
 import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
+import { recommendBaseModelTool } from './recommend-base-model.js';
 import { generateTool } from './generate.js';
 import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 import { deleteModelTool } from './delete-model.js';
@@ -90,6 +91,7 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     exportDatasetTool,
     extractDatasetTool,
     // models and training beyond the common path
+    recommendBaseModelTool,
     inspectModelTool,
     estimateResourcesTool,
     resumeTrainingTool,

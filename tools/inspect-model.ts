@@ -10,7 +10,7 @@ export const inspectModelTool = defineTool({
   description:
     'Describes one imported base model: architecture and the normalised config (layers, heads, hidden size, vocab, RoPE), ' +
     'parameter count, context length, weight dtypes, tokenizer (vocab size, BOS/EOS/PAD tokens and ids, whether a chat ' +
-    'template exists, so chat messages can be used) and the files of its folder. Use it before generate or training to ' +
+    'template exists, so chat messages can be used), the licence its folder states (model card front matter, config.json, LICENSE file) and the files of its folder. Use it before generate or training to ' +
     'check that the model fits the task; list_models gives the ids.',
   input: {
     model_id: z.string().describe('Base model id from import_model or list_models, e.g. "mdl_01jq3v9x2k…".'),
@@ -52,6 +52,15 @@ export const inspectModelTool = defineTool({
       })
       .describe('The tokenizer (tokenizer.json + tokenizer_config.json).'),
     files: z.array(z.object({ name: z.string().describe('File name, e.g. "config.json".'), bytes: z.number().int().describe('Size in bytes.') })).describe('Files of the model folder.'),
+    licence: z
+      .object({
+        id: z.string().nullable().describe('Licence id as stated (`license:` of the card or config.json), e.g. "apache-2.0", "llama3.1", "other".'),
+        name: z.string().nullable().describe('`license_name:` of the card, e.g. "qwen-research"; null when not stated.'),
+        link: z.string().nullable().describe('`license_link:` of the card, e.g. "LICENSE" or a URL; null when not stated.'),
+        found_in: z.array(z.string()).describe('Where the folder states it, e.g. ["README.md front matter", "LICENSE"].'),
+      })
+      .nullable()
+      .describe('The licence the model folder states (imports keep README.md and LICENSE files); null when it states none: check the model card before using it commercially.'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler({ model_id }, { services }) {
@@ -78,10 +87,11 @@ export const inspectModelTool = defineTool({
       weights: info.weights,
       tokenizer: info.tokenizer,
       files: info.files,
+      licence: info.licence,
     };
   },
   summarize: (o) =>
     `${o.model_id} (${o.name}): ${o.model_type}, ${o.config.num_hidden_layers} layers, d=${o.config.hidden_size}, ` +
     `${o.parameters.toLocaleString('en-US')} parameters, context ${o.context_length}, vocab ${o.tokenizer.vocab_size}, ` +
-    `chat template: ${o.tokenizer.has_chat_template ? 'yes' : 'no'}.`,
+    `chat template: ${o.tokenizer.has_chat_template ? 'yes' : 'no'}, licence: ${o.licence ? (o.licence.id ?? o.licence.name ?? o.licence.found_in.join(', ')) : 'not stated in the folder'}.`,
 });

@@ -23,6 +23,11 @@ export interface FolderSummary {
 
 /** The files a model folder carries over (weights, config, tokenizer, generation defaults). */
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
+/**
+ * Files that say the model's licence (the model card's front matter, the licence text): carried over so
+ * inspect_model can report it, and left out of the content hash (a card edit is the same model).
+ */
+export const LICENCE_FILES = ['README.md', 'LICENSE', 'LICENSE.txt', 'LICENSE.md'];
 
 /** The weight files of a folder: model.safetensors, or the index plus its shards. */
 function weightFiles(dir: string): string[] {
@@ -34,7 +39,8 @@ function weightFiles(dir: string): string[] {
 export function copyModelFiles(source: string, target: string): string[] {
   readModelConfig(source); // refuse a non-model or unsupported folder before copying gigabytes
   const copied: string[] = [];
-  for (const file of [...MODEL_FILES.filter((f) => existsSync(join(source, f))).map((f) => join(source, f)), ...weightFiles(source)]) {
+  const named = [...MODEL_FILES, ...LICENCE_FILES].filter((f) => existsSync(join(source, f))).map((f) => join(source, f));
+  for (const file of [...named, ...weightFiles(source)]) {
     copyUserFile(file, join(target, basename(file)), 'source'); // each file (a link, a shard) confined to the roots
     copied.push(basename(file));
   }

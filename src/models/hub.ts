@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FinetuneError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { LICENCE_FILES } from './folder.js';
 
 /**
  * Downloads the files of a Hub model repo that a model folder needs, through @huggingface/hub,
@@ -40,8 +41,9 @@ interface TreeEntry {
   xetHash?: string;
 }
 
-/** Files a model folder needs; everything else in the repo (other formats, README, images) is skipped. */
+/** Files a model folder needs (and those that say its licence); everything else in the repo (other formats, images) is skipped. */
 const WANTED = [
+  ...LICENCE_FILES,
   'config.json',
   'generation_config.json',
   'tokenizer.json',

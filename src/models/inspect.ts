@@ -4,6 +4,7 @@ import { readModelConfig, weightsPath } from './files/load-model.js';
 import type { ModelConfig } from './files/model-config.js';
 import { readSafetensorsShapes } from './files/safetensors.js';
 import { loadTokenizer } from './files/tokenizer.js';
+import { readFolderLicence, type FolderLicence } from './licence.js';
 import type { ModelRecord } from './service.js';
 
 interface ModelInspection {
@@ -20,6 +21,7 @@ interface ModelInspection {
     has_chat_template: boolean;
   };
   files: Array<{ name: string; bytes: number }>;
+  licence: FolderLicence | null;
 }
 
 /** Reads what a model folder holds without decoding its weights (headers only). */
@@ -43,5 +45,6 @@ export function inspectModel(record: ModelRecord): ModelInspection {
     files: readdirSync(record.dir)
       .sort()
       .map((name) => ({ name, bytes: statSync(join(record.dir, name)).size })),
+    licence: readFolderLicence(record.dir),
   };
 }

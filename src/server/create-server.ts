@@ -43,7 +43,7 @@ export function createServer(deps: ServerDeps): McpServer {
   registerToolsByGroup(server, deps);
   for (const prompt of deps.prompts ?? PROMPTS) {
     server.registerPrompt(prompt.name, { title: prompt.title, description: prompt.description, argsSchema: prompt.args }, (args: Record<string, string | undefined>) => ({
-      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt.build(args as never) } }],
+      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt.build(args as never, { config: deps.services.config }) } }],
     }));
   }
   for (const resource of deps.resources ?? RESOURCES) registerResource(server, resource, deps.services);

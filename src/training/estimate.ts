@@ -57,16 +57,10 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   const assumptions: string[] = [];
   const h = config.hyperparameters;
 
-  const P = model.parameters ?? 7e9;
-  if (!model.parameters) assumptions.push(`Model size unknown: assumed 7B parameters.`);
-  const shape = modelShape(model, P, assumptions);
-  const trainable = config.approach === 'full' ? P : loraParameters(shape, h);
-
   const local = caps.devices.includes('cpu') && !caps.remote;
   const dtype = local ? 'float32' : 'bfloat16';
   assumptions.push(local ? 'Local CPU trainer: weights and activations in float32.' : 'GPU training in bfloat16 with float32 optimizer states (mixed precision).');
-  const memory = memoryParts(config, shape, P, trainable, DTYPE_BYTES[dtype], assumptions);
-  const total_gb = Object.values(memory).reduce((s, f) => s + f.value, 0);
+  const { parameters: P, shape, trainable, parts: memory, total_gb } = memoryEstimate(config, model, DTYPE_BYTES[dtype], assumptions);
 
   const tokens = tokenFigures(dataset, h, config.method, assumptions);
   // Frozen weights need no weight gradients: forward (2) + input gradients (2) FLOPs per weight and token.
@@ -145,6 +139,23 @@ export function estimateConfig(services: TrainingDeps, config_id: string, option
   return estimateResources(services, new JobLedger(services.workspace.db).getConfig(config_id), options);
 }
 
+/** What memory depends on: the training run's method, approach and hyperparameters. */
+type MemoryRun = Pick<StoredConfig, 'method' | 'approach' | 'hyperparameters'>;
+
+/**
+ * Training memory of a run on a model (weights, adapters and optimizer, activations, logits, DPO
+ * reference), each part with its formula; `bytes` is the compute dtype's size (4 on CPU, 2 on GPU).
+ * recommend_base_model checks catalogue models against a GPU's memory with it.
+ */
+export function memoryEstimate(run: MemoryRun, model: ModelFacts, bytes: number, assumptions: string[]): { parameters: number; shape: Shape; trainable: number; parts: Record<string, Figure>; total_gb: number } {
+  const P = model.parameters ?? 7e9;
+  if (!model.parameters) assumptions.push(`Model size unknown: assumed 7B parameters.`);
+  const shape = modelShape(model, P, assumptions);
+  const trainable = run.approach === 'full' ? P : loraParameters(shape, run.hyperparameters);
+  const parts = memoryParts(run, shape, P, trainable, bytes, assumptions);
+  return { parameters: P, shape, trainable, parts, total_gb: Object.values(parts).reduce((sum, f) => sum + f.value, 0) };
+}
+
 interface Shape {
   layers: number;
   hidden: number;
@@ -184,7 +195,7 @@ export function loraParameters(shape: Shape, h: Pick<TrainingHyperparameters, 'l
   return perLayer * shape.layers;
 }
 
-function memoryParts(config: StoredConfig, s: Shape, P: number, trainable: number, bytes: number, assumptions: string[]): Record<string, Figure> {
+function memoryParts(config: MemoryRun, s: Shape, P: number, trainable: number, bytes: number, assumptions: string[]): Record<string, Figure> {
   const h = config.hyperparameters;
   const parts: Record<string, Figure> = {};
   const b = h.batch_size * (config.method === 'dpo' ? 2 : 1);

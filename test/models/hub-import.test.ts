@@ -62,8 +62,9 @@ describe('import_model from a (fake, local) Hugging Face Hub', () => {
     expect(first).toMatchObject({ created: true, source_kind: 'hub', source: 'karpathy/stories260K', revision: fakeCommit('karpathy/stories260K'), parameters: 260_032, context_length: 512 });
     expect(first.sha256).toBe(createHash('sha256').update(files['model.safetensors']).digest('hex'));
     const downloaded = hub.requests.filter((r) => r.path.includes('/resolve/') && r.range !== 'bytes=0-0').map((r) => r.path.split('/').pop());
-    expect(downloaded.sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
-    expect(readdirSync(first.dir).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    // README.md comes too: its front matter states the licence (inspect_model reports it).
+    expect(downloaded.sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(first.dir).sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     // Hub cache layout as huggingface_hub writes it.
     expect(existsSync(join(t.home, 'hub-cache', 'models--karpathy--stories260K', 'snapshots', first.revision!, 'config.json'))).toBe(true);
 
