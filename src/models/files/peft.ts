@@ -198,6 +198,22 @@ export function mergeLora(weights: Map<string, WeightTensor>, adapter: PeftAdapt
   return merged;
 }
 
+/**
+ * The weights with the PEFT adapter in `adapterDir` merged in. PEFT names GPT-2 modules
+ * `transformer.h.N…` while GPT-2's own checkpoints drop `transformer.`, and its Conv1D weights are
+ * [in, out] (fan_in_fan_out): the adapter is aligned with the weights it merges into first.
+ */
+export function mergeAdapterFolder(weights: Map<string, WeightTensor>, adapterDir: string, family: 'llama' | 'gpt2'): Map<string, WeightTensor> {
+  const adapter = readPeftAdapter(adapterDir);
+  if (family !== 'gpt2') return mergeLora(weights, adapter);
+  const tensors: PeftAdapter['tensors'] = new Map();
+  for (const [module, pair] of adapter.tensors) {
+    const bare = module.startsWith('transformer.') ? module.slice('transformer.'.length) : module;
+    tensors.set(!weights.has(`${module}.weight`) && weights.has(`${bare}.weight`) ? bare : module, pair);
+  }
+  return mergeLora(weights, { ...adapter, fan_in_fan_out: true, tensors });
+}
+
 const COPIED_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja'];
 
 /**
