@@ -32,7 +32,7 @@ export function f32ToF16Bits(value: number): number {
   const e = exponent - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
-    // Subnormal half: value = h · 2^-24, h = (1.mantissa) · 2^(e - 1 + 10) …, rounded to nearest even.
+    // Subnormal half: value = h · 2^-24, so h is the 24-bit significand shifted right by 14 - e, rounded to nearest even.
     if (e < -10) return sign;
     mantissa |= 0x800000;
     const shift = 14 - e;
