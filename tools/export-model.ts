@@ -15,7 +15,8 @@ export const exportModelTool = defineTool({
     'Exports a model — a registered version, a job\'s adapter, an adapter folder on a base model, or a base model — into a new folder. ' +
     'format "onnx" (default): a standalone ONNX decoder with the adapter merged, Optimum input/output names, the transformers.js layout. ' +
     'format "gguf": one GGUF file for llama.cpp / LM Studio (Llama, Qwen2, GPT-2 families), adapter merged, tokenizer and chat template in ' +
-    'its metadata; type f16 (default), f32 or q8_0. Next: load it in llama.cpp, or ship the folder.',
+    'its metadata; type f16 (default), f32 or q8_0. format "ollama": the GGUF plus a Modelfile (FROM, TEMPLATE when the chat format is ' +
+    'recognised, stop PARAMETERs, SYSTEM from `system`). Next: load it in llama.cpp, `ollama create`, or ship the folder.',
   input: {
     version: z.string().optional().describe('Registered version, "name@1.0.0" or "mv_01j…".'),
     job_id: z.string().optional().describe("Or a training job's adapter on its base, e.g. \"job_01j…\"."),
@@ -28,6 +29,7 @@ export const exportModelTool = defineTool({
       .enum(['error', 'f16', 'f32'])
       .default('error')
       .describe('For type q8_0: a matrix whose rows are not a multiple of 32 values stops the export ("error", default) or is stored as "f16" or "f32", as llama.cpp\'s converter does.'),
+    system: z.string().optional().describe('Ollama only: the SYSTEM prompt of the Modelfile, e.g. "You are a pirate storyteller."'),
     external_data: z.enum(['auto', 'always', 'never']).default('auto').describe('ONNX only: weights in a separate model.onnx_data, "auto" past 2 GB, "always" or "never".'),
   },
   output: {
@@ -57,6 +59,16 @@ export const exportModelTool = defineTool({
       })
       .optional()
       .describe('GGUF details (format gguf or ollama).'),
+    ollama: z
+      .object({
+        name: z.string().describe('Model name for ollama create, e.g. "stories-bot:1.0.0".'),
+        template: z.string().nullable().describe('Chat format written as TEMPLATE, e.g. "ChatML"; null when none was written (see note).'),
+        stop: z.array(z.string()).describe('PARAMETER stop values, e.g. ["<|im_start|>", "<|im_end|>"].'),
+        note: z.string().describe('What the Modelfile does about the chat template, and why.'),
+        create_command: z.string().describe('Run in the export folder, e.g. "ollama create stories-bot:1.0.0 -f Modelfile".'),
+      })
+      .optional()
+      .describe('Ollama details (format ollama).'),
     files: z.array(z.object({ name: z.string().describe('Path in the folder, e.g. "onnx/model.onnx".'), bytes: z.number().describe('Size in bytes.') })).describe('Files written.'),
     seconds: z.number().describe('Wall time of the export.'),
   },
@@ -68,6 +80,7 @@ export const exportModelTool = defineTool({
   },
   summarize: (o) => {
     const files = o.files.map((f) => `${f.name} ${f.bytes} B`).join(', ');
+    if (o.ollama) return `Exported ${o.model.label} for Ollama to ${o.path} (${files}). ${o.ollama.note} Next: cd ${o.path} && ${o.ollama.create_command}`;
     if (o.gguf) return `Exported ${o.model.label} as GGUF (${o.gguf.architecture}, ${o.gguf.type}) to ${o.path} (${files})${o.gguf.fallbacks.length ? `; kept unquantized: ${o.gguf.fallbacks.join(', ')}` : ''}`;
     return `Exported ${o.model.label} to ${o.path} (${files}); inputs ${(o.inputs ?? []).map((i) => i.name).slice(0, 4).join(', ')}…`;
   },

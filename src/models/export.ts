@@ -5,7 +5,10 @@ import { FinetuneError } from '../errors.js';
 import type { ExportResult } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 import { exportGguf } from './gguf/export-gguf.js';
+import { renderModelfile } from './gguf/ollama.js';
 import type { GgmlType } from './gguf/quantize.js';
+import { loadTokenizer } from './files/tokenizer.js';
+import { writeFileAtomic } from '../workspace/atomic-write.js';
 import type { EXPORT_FORMATS } from './tool-schemas.js';
 
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -22,6 +25,7 @@ interface ExportArgs {
   format: ExportFormat;
   type?: string;
   fallback: 'error' | 'f16' | 'f32';
+  system?: string;
   external_data: 'auto' | 'always' | 'never';
 }
 
@@ -57,6 +61,26 @@ async function writeGgufExport(resolved: ResolvedModel, dir: string, args: Expor
   return { model_file: fileName, files: [fileName], gguf: { architecture: gguf.architecture, type, tensor_types: gguf.tensor_types, fallbacks: gguf.fallbacks, chat_template: gguf.chat_template !== null } };
 }
 
+/** An Ollama model name for `ollama create`: "stories-bot@1.0.0" → "stories-bot:1.0.0". */
+function ollamaName(resolved: ResolvedModel): string {
+  const [name, tag] = resolved.label.split('@');
+  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model';
+  return tag ? `${clean(name)}:${clean(tag)}` : clean(resolved.version_id ?? resolved.job_id ?? name);
+}
+
+async function writeOllamaExport(resolved: ResolvedModel, dir: string, args: ExportArgs, type: string): Promise<FormatOutput> {
+  const gguf = await writeGgufExport(resolved, dir, args, type);
+  const modelfile = renderModelfile({ label: resolved.label, ggufFile: gguf.model_file, tokenizer: loadTokenizer(resolved.base_dir), ...(args.system !== undefined ? { system: args.system } : {}) });
+  writeFileAtomic(join(dir, 'Modelfile'), modelfile.text);
+  const name = ollamaName(resolved);
+  return {
+    ...gguf,
+    model_file: 'Modelfile',
+    files: [...gguf.files, 'Modelfile'],
+    ollama: { name, template: modelfile.template, stop: modelfile.stop, note: modelfile.note, create_command: `ollama create ${name} -f Modelfile` },
+  };
+}
+
 /**
  * export_model: resolves the model, picks and confines the output folder, and has the format's
  * writer fill a temp folder that is renamed into place, so a failed export leaves nothing behind.
@@ -74,6 +98,7 @@ export async function exportModel(services: Services, args: ExportArgs) {
   await services.workspace.writeDir(target, async (dir) => {
     if (args.format === 'onnx') written = await writeOnnxExport(services, resolved, dir, args);
     else if (args.format === 'gguf') written = await writeGgufExport(resolved, dir, args, type);
+    else if (args.format === 'ollama') written = await writeOllamaExport(resolved, dir, args, type);
     else throw new FinetuneError('INVALID_INPUT', `format "${args.format}" is not written yet.`, { details: { field: 'format' } });
   });
   const { model_file, files, ...details } = written!;

@@ -4,30 +4,16 @@
  * scaling (Q/K permuted, rope_freqs) — loads in real llama.cpp (node-llama-cpp 3.21.1) and
  * greedily continues token ids as the engine does. Weights are seeded, not trained.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLlama, readGgufFileInfo, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate, loadRuntimeModel } from '../../plugins/local/engine/index.js';
-import { writeSafetensors } from '../../src/models/files/safetensors.js';
 import { exportModelTool } from '../../tools/export-model.js';
-import { randomLlama } from '../engine/helpers/random-model.js';
 import { connectTestClient, errorCode, type TestClient } from '../helpers/mcp.js';
-import { byteLevelTokenizerJson, writeTinyGpt2Folder } from './tiny-models.js';
+import { CHATML_TEMPLATE as CHATML, writeLlamaFamilyFolder, writeTinyGpt2Folder } from './tiny-models.js';
 
-const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 const PROMPT_IDS = [10, 70, 258, 256, 40, 99, 33];
-
-/** A Llama-family folder: seeded weights, a byte-level BPE tokenizer and a ChatML template. */
-function writeLlamaFamilyFolder(dir: string, options: { modelType: string; qkvBias: boolean; tied: boolean; ropeScaling?: Record<string, unknown> }): void {
-  const { json, vocabSize, eos } = byteLevelTokenizerJson([['Ġ', 't'], ['h', 'e'], ['Ġt', 'he'], ['i', 'n']]);
-  const model = randomLlama({ vocab: vocabSize, hidden: 32, layers: 2, heads: 4, kvHeads: 2, inter: 64, tied: options.tied, qkvBias: options.qkvBias, modelType: options.modelType, ropeScaling: options.ropeScaling }, 7);
-  mkdirSync(dir, { recursive: true });
-  writeSafetensors(join(dir, 'model.safetensors'), model.weights, { format: 'pt' });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model.config, bos_token_id: eos, eos_token_id: eos }));
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: null, eos_token: '<|endoftext|>', chat_template: CHATML, add_bos_token: false }));
-}
 
 describe('GGUF export per family, run in llama.cpp', () => {
   let t: TestClient;
