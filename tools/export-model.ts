@@ -16,7 +16,9 @@ export const exportModelTool = defineTool({
     'format "onnx" (default): a standalone ONNX decoder with the adapter merged, Optimum input/output names, the transformers.js layout. ' +
     'format "gguf": one GGUF file for llama.cpp / LM Studio (Llama, Qwen2, GPT-2 families), adapter merged, tokenizer and chat template in ' +
     'its metadata; type f16 (default), f32 or q8_0. format "ollama": the GGUF plus a Modelfile (FROM, TEMPLATE when the chat format is ' +
-    'recognised, stop PARAMETERs, SYSTEM from `system`). Next: load it in llama.cpp, `ollama create`, or ship the folder.',
+    'recognised, stop PARAMETERs, SYSTEM from `system`). format "hf": config, tokenizer and model.safetensors (sharded past max_shard_mb) ' +
+    'with the adapter merged, or the adapter alone (merged: false), README.md the model card. format "vllm": the adapter plus the exact ' +
+    '`vllm serve … --enable-lora --lora-modules` command and a request example. Next: load it in llama.cpp, `ollama create`, or ship the folder.',
   input: {
     version: z.string().optional().describe('Registered version, "name@1.0.0" or "mv_01j…".'),
     job_id: z.string().optional().describe("Or a training job's adapter on its base, e.g. \"job_01j…\"."),
@@ -30,6 +32,8 @@ export const exportModelTool = defineTool({
       .default('error')
       .describe('For type q8_0: a matrix whose rows are not a multiple of 32 values stops the export ("error", default) or is stored as "f16" or "f32", as llama.cpp\'s converter does.'),
     system: z.string().optional().describe('Ollama only: the SYSTEM prompt of the Modelfile, e.g. "You are a pirate storyteller."'),
+    merged: z.boolean().default(true).describe('hf only: true (default) writes the full model with the adapter merged; false writes the PEFT adapter alone.'),
+    max_shard_mb: z.number().positive().default(5000).describe('hf only: shard model.safetensors past this many MB (10^6 bytes), with model.safetensors.index.json, e.g. 5000 as transformers does.'),
     external_data: z.enum(['auto', 'always', 'never']).default('auto').describe('ONNX only: weights in a separate model.onnx_data, "auto" past 2 GB, "always" or "never".'),
   },
   output: {
@@ -69,6 +73,22 @@ export const exportModelTool = defineTool({
       })
       .optional()
       .describe('Ollama details (format ollama).'),
+    hf: z
+      .object({
+        merged: z.boolean().describe('Whether the folder holds the merged model (true) or the adapter alone.'),
+        shards: z.number().describe('Number of model safetensors files, e.g. 1 or 3 (0 for an adapter alone).'),
+      })
+      .optional()
+      .describe('Hugging Face folder details (format hf).'),
+    vllm: z
+      .object({
+        lora_name: z.string().describe('The LoRA module name requests use as "model", e.g. "stories-bot-1.0.0".'),
+        base_model: z.string().describe('What vLLM loads as the base: a Hub repo id or a local folder.'),
+        serve_command: z.string().describe('The exact command, e.g. "vllm serve org/base --enable-lora --lora-modules stories-bot-1.0.0=/abs/export/adapter".'),
+        request_example: z.string().describe('A curl request to the served LoRA on localhost:8000.'),
+      })
+      .optional()
+      .describe('vLLM details (format vllm).'),
     files: z.array(z.object({ name: z.string().describe('Path in the folder, e.g. "onnx/model.onnx".'), bytes: z.number().describe('Size in bytes.') })).describe('Files written.'),
     seconds: z.number().describe('Wall time of the export.'),
   },
@@ -80,6 +100,8 @@ export const exportModelTool = defineTool({
   },
   summarize: (o) => {
     const files = o.files.map((f) => `${f.name} ${f.bytes} B`).join(', ');
+    if (o.vllm) return `Exported ${o.model.label} for vLLM to ${o.path}. Serve: ${o.vllm.serve_command}`;
+    if (o.hf) return `Exported ${o.model.label} as a Hugging Face folder (${o.hf.merged ? `merged, ${o.hf.shards} shard(s)` : 'adapter alone'}) to ${o.path} (${files})`;
     if (o.ollama) return `Exported ${o.model.label} for Ollama to ${o.path} (${files}). ${o.ollama.note} Next: cd ${o.path} && ${o.ollama.create_command}`;
     if (o.gguf) return `Exported ${o.model.label} as GGUF (${o.gguf.architecture}, ${o.gguf.type}) to ${o.path} (${files})${o.gguf.fallbacks.length ? `; kept unquantized: ${o.gguf.fallbacks.join(', ')}` : ''}`;
     return `Exported ${o.model.label} to ${o.path} (${files}); inputs ${(o.inputs ?? []).map((i) => i.name).slice(0, 4).join(', ')}…`;

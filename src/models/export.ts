@@ -5,6 +5,7 @@ import { FinetuneError } from '../errors.js';
 import type { ExportResult } from '../plugins/providers.js';
 import type { Services } from '../services.js';
 import { exportGguf } from './gguf/export-gguf.js';
+import { writeHfExport, writeVllmExport } from './export-hf.js';
 import { renderModelfile } from './gguf/ollama.js';
 import type { GgmlType } from './gguf/quantize.js';
 import { loadTokenizer } from './files/tokenizer.js';
@@ -26,6 +27,8 @@ interface ExportArgs {
   type?: string;
   fallback: 'error' | 'f16' | 'f32';
   system?: string;
+  merged: boolean;
+  max_shard_mb: number;
   external_data: 'auto' | 'always' | 'never';
 }
 
@@ -38,7 +41,7 @@ function checkType(args: ExportArgs): string {
   const types = FORMAT_TYPES[args.format];
   const type = args.type ?? types[0];
   if (!types.includes(type)) {
-    throw new FinetuneError('INVALID_INPUT', `type "${type}" is not one format "${args.format}" writes; it writes ${types.join(', ')}.`, {
+    throw new FinetuneError('INVALID_INPUT', `format "${args.format}" does not write type "${type}"; it writes ${types.join(', ')}.`, {
       recovery: `Pass type ${types.map((t) => `"${t}"`).join(' or ')}, or leave it out for ${types[0]}.`,
       details: { field: 'type' },
     });
@@ -99,7 +102,8 @@ export async function exportModel(services: Services, args: ExportArgs) {
     if (args.format === 'onnx') written = await writeOnnxExport(services, resolved, dir, args);
     else if (args.format === 'gguf') written = await writeGgufExport(resolved, dir, args, type);
     else if (args.format === 'ollama') written = await writeOllamaExport(resolved, dir, args, type);
-    else throw new FinetuneError('INVALID_INPUT', `format "${args.format}" is not written yet.`, { details: { field: 'format' } });
+    else if (args.format === 'hf') written = await writeHfExport(services, resolved, dir, { merged: args.merged, max_shard_bytes: args.max_shard_mb * 1e6 });
+    else written = writeVllmExport(services, resolved, dir, target);
   });
   const { model_file, files, ...details } = written!;
   return {
