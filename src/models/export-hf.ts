@@ -79,7 +79,7 @@ function vllmBase(services: Services, resolved: ResolvedModel): { model: string;
   return base.source_kind === 'hub' ? { model: base.source, revision: base.revision } : { model: base.dir, revision: null };
 }
 
-const shellQuote = (s: string) => (/^[A-Za-z0-9._\/:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+const shellQuote = (s: string) => (/^[A-Za-z0-9._/:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
  * format "vllm": the adapter in adapter/, and the `vllm serve` command that serves it with LoRA on
