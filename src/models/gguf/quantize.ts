@@ -21,11 +21,15 @@ export function ggmlBytes(type: GgmlType, count: number): number {
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-/** IEEE binary16 bits of `value`, rounded to nearest even (as ggml's and numpy's conversions do). */
-export function f32ToF16Bits(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0];
+/** IEEE binary16 bits of the f32 with bits `x`, rounded to nearest even (as ggml's and numpy's conversions do). */
+function halfFromBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
+  const abs = x & 0x7fffffff;
+  if (abs >= 0x38800000 && abs < 0x47800000) {
+    // Normal halves (and values that round up to infinity): rebias the exponent by 112, add the
+    // round-to-nearest-even bias, and let a carry ripple into the exponent.
+    return sign | ((abs - 0x38000000 + 0xfff + ((abs >>> 13) & 1)) >>> 13);
+  }
   const exponent = (x >>> 23) & 0xff;
   let mantissa = x & 0x7fffff;
   if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
@@ -48,10 +52,24 @@ export function f32ToF16Bits(value: number): number {
   return sign | h;
 }
 
+export function f32ToF16Bits(value: number): number {
+  f32Scratch[0] = value;
+  return halfFromBits(u32Scratch[0]);
+}
+
+/** Typed-array views read and write the host's byte order; GGUF is little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Encodes f32 values as little-endian binary16. */
 export function encodeF16(data: Float32Array, out: Uint8Array): void {
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  if (LITTLE_ENDIAN && out.byteOffset % 2 === 0) {
+    const halves = new Uint16Array(out.buffer, out.byteOffset, data.length);
+    for (let i = 0; i < bits.length; i++) halves[i] = halfFromBits(bits[i]);
+    return;
+  }
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  for (let i = 0; i < data.length; i++) view.setUint16(i * 2, f32ToF16Bits(data[i]), true);
+  for (let i = 0; i < bits.length; i++) view.setUint16(i * 2, halfFromBits(bits[i]), true);
 }
 
 const QK8_0 = 32;
@@ -63,18 +81,24 @@ const QK8_0 = 32;
 export function encodeQ8_0(data: Float32Array, out: Uint8Array): void {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const q = new Int8Array(out.buffer, out.byteOffset, out.byteLength);
+  const scaled = new Float32Array(QK8_0); // storing rounds x · (1/d) to float32, as the C product is
   const blocks = data.length / QK8_0;
   for (let b = 0; b < blocks; b++) {
     const from = b * QK8_0;
     let amax = 0;
-    for (let j = 0; j < QK8_0; j++) amax = Math.max(amax, Math.abs(data[from + j]));
+    for (let j = 0; j < QK8_0; j++) {
+      const x = data[from + j];
+      const a = x < 0 ? -x : x;
+      if (a > amax) amax = a;
+    }
     const d = Math.fround(amax / 127);
     const inverse = d ? Math.fround(1 / d) : 0;
     const at = b * GGML_TYPES.q8_0.bytes;
     view.setUint16(at, f32ToF16Bits(d), true);
+    for (let j = 0; j < QK8_0; j++) scaled[j] = data[from + j] * inverse;
     for (let j = 0; j < QK8_0; j++) {
-      const x = Math.fround(data[from + j] * inverse);
-      q[at + 2 + j] = x < 0 ? -Math.round(-x) : Math.round(x);
+      const x = scaled[j];
+      q[at + 2 + j] = x < 0 ? -((0.5 - x) | 0) : (x + 0.5) | 0; // roundf: half away from zero (|x| ≤ 127, so | 0 floors)
     }
   }
 }
