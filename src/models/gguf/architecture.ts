@@ -13,6 +13,22 @@ import { f32, str, u32, type GgufTensor, type GgufValue } from './writer.js';
 /** The model types the GGUF export writes, by llama.cpp architecture. */
 const GGUF_ARCHITECTURES: Record<string, string> = { llama: 'llama', mistral: 'llama', smollm: 'llama', tinyllama: 'llama', qwen2: 'qwen2', gpt2: 'gpt2' };
 
+/** GPT-2 layer tensors: llama.cpp name → Hugging Face name (matrices are Conv1D [in, out], transposed on the way). */
+const GPT2_LAYER_TENSORS = [
+  ['attn_norm.weight', 'ln_1.weight'],
+  ['attn_norm.bias', 'ln_1.bias'],
+  ['attn_qkv.weight', 'attn.c_attn.weight'],
+  ['attn_qkv.bias', 'attn.c_attn.bias'],
+  ['attn_output.weight', 'attn.c_proj.weight'],
+  ['attn_output.bias', 'attn.c_proj.bias'],
+  ['ffn_norm.weight', 'ln_2.weight'],
+  ['ffn_norm.bias', 'ln_2.bias'],
+  ['ffn_up.weight', 'mlp.c_fc.weight'],
+  ['ffn_up.bias', 'mlp.c_fc.bias'],
+  ['ffn_down.weight', 'mlp.c_proj.weight'],
+  ['ffn_down.bias', 'mlp.c_proj.bias'],
+] as const;
+
 /** What to write tensors as: `type` for matrices, f32 for vectors (norms, biases), as the converter does. */
 export interface TypePlan {
   type: GgmlType;
@@ -25,7 +41,7 @@ export interface TypePlan {
 /** general.file_type (llama_ftype): all F32 0, mostly F16 1, mostly Q8_0 7. */
 const FILE_TYPE: Record<GgmlType, number> = { f32: 0, f16: 1, q8_0: 7 };
 
-export function ggufArchitecture(arch: ArchConfig): string {
+function ggufArchitecture(arch: ArchConfig): string {
   const name = GGUF_ARCHITECTURES[arch.model_type];
   if (!name) {
     throw new FinetuneError('MODEL_UNSUPPORTED', `The GGUF export does not write model_type "${arch.model_type}"; it writes ${Object.keys(GGUF_ARCHITECTURES).join(', ')}.`, {
@@ -161,20 +177,10 @@ export function ggufModel(arch: ArchConfig, weights: ReadonlyMap<string, WeightT
     add('token_embd.weight', w('wte.weight'));
     add('position_embd.weight', w('wpe.weight'));
     for (let i = 0; i < arch.num_layers; i++) {
-      const p = `h.${i}.`;
-      const b = `blk.${i}.`;
-      add(`${b}attn_norm.weight`, w(`${p}ln_1.weight`));
-      add(`${b}attn_norm.bias`, w(`${p}ln_1.bias`));
-      add(`${b}attn_qkv.weight`, transpose(w(`${p}attn.c_attn.weight`)));
-      add(`${b}attn_qkv.bias`, w(`${p}attn.c_attn.bias`));
-      add(`${b}attn_output.weight`, transpose(w(`${p}attn.c_proj.weight`)));
-      add(`${b}attn_output.bias`, w(`${p}attn.c_proj.bias`));
-      add(`${b}ffn_norm.weight`, w(`${p}ln_2.weight`));
-      add(`${b}ffn_norm.bias`, w(`${p}ln_2.bias`));
-      add(`${b}ffn_up.weight`, transpose(w(`${p}mlp.c_fc.weight`)));
-      add(`${b}ffn_up.bias`, w(`${p}mlp.c_fc.bias`));
-      add(`${b}ffn_down.weight`, transpose(w(`${p}mlp.c_proj.weight`)));
-      add(`${b}ffn_down.bias`, w(`${p}mlp.c_proj.bias`));
+      for (const [ggufName, hfName] of GPT2_LAYER_TENSORS) {
+        const t = w(`h.${i}.${hfName}`);
+        add(`blk.${i}.${ggufName}`, t.shape.length === 2 ? transpose(t) : t);
+      }
     }
     add('output_norm.weight', w('ln_f.weight'));
     add('output_norm.bias', w('ln_f.bias'));

@@ -7,7 +7,7 @@ import type { GgmlType } from './quantize.js';
 import { ggufVocabulary } from './vocab.js';
 import { str, writeGguf } from './writer.js';
 
-export interface GgufExportResult {
+interface GgufExportResult {
   file: string;
   architecture: string;
   bytes: number;

@@ -74,7 +74,7 @@ const PROBES: ChatMessage[][] = [
 ];
 
 /** The known chat format whose Ollama template renders as the model's Jinja template does, or null. */
-export function matchChatFormat(tokenizer: TextTokenizer): ChatFormat | null {
+function matchChatFormat(tokenizer: TextTokenizer): ChatFormat | null {
   if (!tokenizer.chat_template) return null;
   const bos = tokenizer.special_tokens.bos_token ?? '';
   const jinja = (messages: ChatMessage[]): string | null => {
@@ -97,7 +97,7 @@ function tripleQuoted(value: string, field: string): string {
   return `"""${value}"""`;
 }
 
-export interface Modelfile {
+interface Modelfile {
   text: string;
   template: string | null;
   stop: string[];

@@ -1,5 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { tempPathFor } from '../../workspace/atomic-write.js';
+import { writeFileAtomicInParts } from '../../workspace/atomic-write.js';
 import { encodeF16, encodeQ8_0, GGML_TYPES, ggmlBytes, type GgmlType } from './quantize.js';
 
 /**
@@ -45,26 +44,15 @@ class ByteWriter {
     this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
   }
-  u32(v: number): void {
-    this.room(4);
-    this.length = this.buffer.writeUInt32LE(v, this.length);
+  private put(bytes: number, write: (offset: number) => number): void {
+    this.room(bytes);
+    this.length = write(this.length);
   }
-  i32(v: number): void {
-    this.room(4);
-    this.length = this.buffer.writeInt32LE(v, this.length);
-  }
-  u64(v: number): void {
-    this.room(8);
-    this.length = this.buffer.writeBigUInt64LE(BigInt(v), this.length);
-  }
-  f32(v: number): void {
-    this.room(4);
-    this.length = this.buffer.writeFloatLE(v, this.length);
-  }
-  u8(v: number): void {
-    this.room(1);
-    this.length = this.buffer.writeUInt8(v, this.length);
-  }
+  u8 = (v: number) => this.put(1, (at) => this.buffer.writeUInt8(v, at));
+  u32 = (v: number) => this.put(4, (at) => this.buffer.writeUInt32LE(v, at));
+  i32 = (v: number) => this.put(4, (at) => this.buffer.writeInt32LE(v, at));
+  f32 = (v: number) => this.put(4, (at) => this.buffer.writeFloatLE(v, at));
+  u64 = (v: number) => this.put(8, (at) => this.buffer.writeBigUInt64LE(BigInt(v), at));
   string(s: string): void {
     const bytes = Buffer.from(s, 'utf8');
     this.u64(bytes.length);
@@ -134,37 +122,27 @@ function encodeTensor(t: GgufTensor): Uint8Array {
 }
 
 /**
- * Writes the GGUF file at `path` atomically: a temp file beside it, fsynced, renamed into place (a
- * failure leaves no partial file). Tensors are encoded one at a time, so memory holds one encoded
- * tensor beyond the f32 weights. Returns the file size in bytes.
+ * Writes the GGUF file at `path` atomically (src/workspace/atomic-write.ts: a temp file beside it,
+ * fsynced, renamed into place; a failure leaves no partial file). Tensors are encoded one at a time,
+ * so memory holds one encoded tensor beyond the f32 weights. Returns the file size in bytes.
  */
 export function writeGguf(path: string, metadata: ReadonlyMap<string, GgufValue>, tensors: readonly GgufTensor[]): number {
   const withAlignment = new Map(metadata);
   withAlignment.set('general.alignment', u32(ALIGNMENT));
-  const temp = tempPathFor(path);
-  const fd = openSync(temp, 'wx');
   let size = 0;
-  try {
-    const write = (bytes: Uint8Array) => {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  writeFileAtomicInParts(path, (write) => {
+    const counted = (bytes: Uint8Array) => {
+      write(bytes);
       size += bytes.length;
     };
-    write(encodeHeader(withAlignment, tensors));
+    counted(encodeHeader(withAlignment, tensors));
     const zeros = new Uint8Array(ALIGNMENT);
     for (const t of tensors) {
       const bytes = encodeTensor(t);
-      write(bytes);
+      counted(bytes);
       const pad = (ALIGNMENT - (bytes.length % ALIGNMENT)) % ALIGNMENT;
-      if (pad) write(zeros.subarray(0, pad));
+      if (pad) counted(zeros.subarray(0, pad));
     }
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(temp, path);
+  });
   return size;
 }
