@@ -37,12 +37,9 @@ function readme(services: Services, resolved: ResolvedModel): string {
   return `${lines.join('\n')}\n`;
 }
 
-function copyAdapter(resolved: ResolvedModel, dir: string, field: string): string[] {
+function copyAdapter(resolved: ResolvedModel, dir: string, field: string, recovery: string): string[] {
   if (!resolved.adapter_dir) {
-    throw new FinetuneError('INVALID_INPUT', `${resolved.label} is a base model: there is no adapter to export alone.`, {
-      recovery: 'Pass version, job_id or adapter_path for the adapter, or merged: true for the full model.',
-      details: { field },
-    });
+    throw new FinetuneError('INVALID_INPUT', `${resolved.label} is a base model: there is no adapter to export alone.`, { recovery, details: { field } });
   }
   mkdirSync(dir, { recursive: true });
   return ADAPTER_FILES.filter((file) => existsSync(join(resolved.adapter_dir!, file))).map((file) => {
@@ -58,7 +55,7 @@ export async function writeHfExport(services: Services, resolved: ResolvedModel,
     const model = await loadModelFolder(resolved.base_dir);
     const weights = resolved.adapter_dir ? mergeAdapterFolder(model.weights, resolved.adapter_dir, archFromConfig(model.raw_config).family) : model.weights;
     files = writeModelFolder(dir, model, weights, options.max_shard_bytes);
-  } else files = copyAdapter(resolved, dir, 'merged');
+  } else files = copyAdapter(resolved, dir, 'merged', 'Pass version, job_id or adapter_path for the adapter, or merged: true for the full model.');
   writeFileAtomic(join(dir, 'README.md'), readme(services, resolved));
   const index = files.find((f) => f.endsWith('.index.json'));
   return {
@@ -87,7 +84,7 @@ const shellQuote = (s: string) => (/^[A-Za-z0-9._/:=@-]+$/.test(s) ? s : `'${s.r
  * vLLM's default 16), plus a request example, in the result and in README.md.
  */
 export function writeVllmExport(services: Services, resolved: ResolvedModel, dir: string, target: string) {
-  const files = copyAdapter(resolved, join(dir, 'adapter'), 'version').map((f) => `adapter/${f}`);
+  const files = copyAdapter(resolved, join(dir, 'adapter'), 'version', 'Pass version, job_id or adapter_path for a fine-tune; a base model needs no LoRA: vLLM serves it as `vllm serve <model>`.').map((f) => `adapter/${f}`);
   const name = loraName(resolved);
   const base = vllmBase(services, resolved);
   // rank_pattern can give modules their own rank: vLLM must admit the largest.

@@ -33,7 +33,8 @@ describe('export_model format gguf: llama.cpp runs the fine-tune as the engine d
     loaded.push(model);
     const context = await model.createContext({ contextSize: 256, threads: 1 }) // more threads than free cores spin: 70 s instead of 30 ms here;
     const tokens: number[] = [];
-    await new LlamaCompletion({ contextSequence: context.getSequence() }).generateCompletion(PROMPT, { maxTokens: TOKENS, temperature: 0, onToken: (chunk) => tokens.push(...chunk.map(Number)) });
+    // repeatPenalty: false: LlamaCompletion penalises the last 64 tokens by default, which is not greedy decoding.
+    await new LlamaCompletion({ contextSequence: context.getSequence() }).generateCompletion(PROMPT, { maxTokens: TOKENS, temperature: 0, repeatPenalty: false, onToken: (chunk) => tokens.push(...chunk.map(Number)) });
     await context.dispose();
     return { prompt: model.tokenize(PROMPT).map(Number), tokens };
   }

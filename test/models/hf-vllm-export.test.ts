@@ -64,6 +64,9 @@ describe('export_model formats hf and vllm', () => {
     const alone = await t.call('export_model', { model_id: modelId, format: 'hf', merged: false });
     expect(errorCode(alone)).toBe('INVALID_INPUT');
     expect(JSON.stringify(alone.content)).toMatch(/no adapter to export alone/);
+    const vllmBase = await t.call('export_model', { model_id: modelId, format: 'vllm' });
+    expect(errorCode(vllmBase)).toBe('INVALID_INPUT');
+    expect(JSON.stringify(vllmBase.content)).toMatch(/vllm serve <model>/);
     const again = await t.call('export_model', { version: 'stories-bot@1.0.0', format: 'hf', output_path: join(t.home, 'export', 'hf') });
     expect(errorCode(again)).toBe('STATE_CONFLICT');
     const type = await t.call('export_model', { version: 'stories-bot@1.0.0', format: 'hf', type: 'q8_0' });
