@@ -112,7 +112,7 @@ export function renderModelfile(options: { label: string; ggufFile: string; toke
   const note = format
     ? `TEMPLATE is the ${format.name} chat format, checked to render as the model's chat template.`
     : options.tokenizer.chat_template
-      ? "No TEMPLATE: the model's chat template is not a format this exporter maps to an Ollama Go template. It is in the GGUF as tokenizer.chat_template, from which Ollama picks a template when the Modelfile has none; check `ollama show --template` before relying on chat."
+      ? "No TEMPLATE: the model's chat template is not a format this exporter maps to an Ollama Go template. It is in the GGUF as tokenizer.chat_template, which Ollama matches against the templates it knows when the Modelfile has none (it may find none); check `ollama show --template` before relying on chat, or add a TEMPLATE by hand."
       : 'No TEMPLATE: the model has no chat template; use it for plain completion (ollama run with a raw prompt).';
   const lines = [`# Ollama Modelfile for ${options.label}, written by finetune-mcp export_model.`, `# ${note}`, `FROM ./${options.ggufFile}`];
   if (format) lines.push(`TEMPLATE ${tripleQuoted(format.template, 'template')}`);
