@@ -25,7 +25,7 @@ export const pushModelTool = defineTool({
   input: {
     version: z.string().describe('Registered version, "name@1.0.0" or "mv_01j…".'),
     repo: z.string().describe('Hub model repo, owner/name, e.g. "my-org/stories-bot".'),
-    format: z.string().default('adapter').describe('"adapter" (default: the PEFT folder) or an export_model format, e.g. "onnx".'),
+    format: z.string().default('adapter').describe('"adapter" (default: the PEFT folder) or an export_model format: onnx, gguf, ollama, hf, vllm.'),
     private: z.boolean().default(true).describe('Create the repo private (default true); an existing repo keeps its visibility.'),
     revision: z.string().min(1).default('main').describe('Branch to commit to, e.g. "main".'),
   },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { openAsBlob, rmSync } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { modelCardFor } from '../registry/card-service.js';
@@ -8,6 +8,7 @@ import { pushesOf, recordPush, type ModelPush } from '../registry/pushes.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { Services } from '../services.js';
 import { filesIn } from '../workspace/folder-files.js';
+import { EXPORT_FORMATS } from './tool-schemas.js';
 import { exportModel } from './export.js';
 
 interface PushArgs {
@@ -114,17 +115,13 @@ function lineageHash(version: ModelVersion): string {
 /** The folder whose files are pushed: the registry's adapter copy, or an export in `format`. */
 async function filesOf(services: Services, version: ModelVersion, format: string): Promise<{ dir: string; files: string[] }> {
   if (format === 'adapter') return { dir: version.artifact_dir, files: filesIn(version.artifact_dir).map((f) => f.name) };
-  const request = { version: version.version_id, external_data: 'auto' as const, format };
-  const written = await exportModel(services, request);
-  // Until the export service writes `format`, it writes its default: refuse rather than push the wrong thing.
-  const wrote = (written as { format?: string }).format ?? (written.model_file.endsWith('.onnx') ? 'onnx' : format);
-  if (wrote !== format) {
-    rmSync(written.path, { recursive: true, force: true });
-    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `export_model cannot write format '${format}' here (it writes ${wrote}); nothing was pushed.`, {
-      recovery: "Push format 'adapter' (the PEFT folder) or 'onnx', or a format export_model lists.",
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new FinetuneError('INVALID_INPUT', `format '${format}' is neither "adapter" nor an export_model format (${EXPORT_FORMATS.join(', ')}); nothing was pushed.`, {
       details: { field: 'format' },
     });
   }
+  // The export's own defaults (export_model's schema): f16 GGUF, the merged hf folder, 5 GB shards.
+  const written = await exportModel(services, { version: version.version_id, format: format as (typeof EXPORT_FORMATS)[number], external_data: 'auto', fallback: 'error', merged: true, max_shard_mb: 5000 });
   return { dir: written.path, files: written.files.map((f) => f.name) };
 }
 

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The formats export_model writes. */
+export const EXPORT_FORMATS = ['onnx', 'gguf', 'ollama', 'hf', 'vllm'] as const;
+
 /** The fields of a base model record as tools return them (import_model, list_models, inspect_model). */
 export const ModelRecordShape = {
   model_id: z.string().describe('Base model id to pass to generate, configure_training, …, e.g. "mdl_01jq3v9x2k…".'),

@@ -59,13 +59,19 @@ function verifyWritten(target: string): void {
  * temp file in the same folder (created, never an existing file or link), fsync, rename, fsync the folder.
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  writeFileAtomicInParts(target, (write) => write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+}
+
+/** writeFileAtomic for content made piece by piece (`fill` calls `write` in order), so a large file is never whole in memory. */
+export function writeFileAtomicInParts(target: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
   mkdirSync(dirname(target), { recursive: true });
   const temp = tempPathFor(target);
   const fd = openSync(temp, 'wx', 0o644);
   try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    fill((bytes) => {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    });
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../../src/models/files/safetensors.js';
+import { randomLlama } from '../engine/helpers/random-model.js';
 
 /**
  * Small random Hugging Face folders for tests: a GPT-2 (Conv1D [in, out] weights, byte-level BPE
@@ -87,3 +88,19 @@ export function writeTinyGpt2Folder(dir: string, options: { d?: number; layers?:
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: positions, add_prefix_space: false, clean_up_tokenization_spaces: false }));
 }
+
+/** Qwen2's ChatML chat template (the form without tools). */
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/** A Llama-family folder: seeded weights, a byte-level BPE tokenizer and a ChatML template. */
+export function writeLlamaFamilyFolder(dir: string, options: { modelType: string; qkvBias: boolean; tied: boolean; ropeScaling?: Record<string, unknown>; chatTemplate?: string }): void {
+  const { json, vocabSize, eos } = byteLevelTokenizerJson([['Ġ', 't'], ['h', 'e'], ['Ġt', 'he'], ['i', 'n']]);
+  const model = randomLlama({ vocab: vocabSize, hidden: 32, layers: 2, heads: 4, kvHeads: 2, inter: 64, tied: options.tied, qkvBias: options.qkvBias, modelType: options.modelType, ropeScaling: options.ropeScaling }, 7);
+  mkdirSync(dir, { recursive: true });
+  writeSafetensors(join(dir, 'model.safetensors'), model.weights, { format: 'pt' });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...model.config, bos_token_id: eos, eos_token_id: eos }));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: null, eos_token: '<|endoftext|>', chat_template: options.chatTemplate ?? CHATML_TEMPLATE, add_bos_token: false }));
+}
+

@@ -1,7 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../src/errors.js';
 import { type LoadedModel, loadModelFolder } from '../../../src/models/files/load-model.js';
-import { mergeLora, type PeftAdapter, readPeftAdapter } from '../../../src/models/files/peft.js';
+import { mergeAdapterFolder } from '../../../src/models/files/peft.js';
 import type { ChatMessage, TextTokenizer } from '../../../src/models/files/tokenizer.js';
 import { Graph } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
@@ -63,22 +63,8 @@ export async function loadRuntimeModel(source: string | Pick<LoadedModel, 'confi
 function makeRuntimeModel(model: Pick<LoadedModel, 'config' | 'weights'> & Partial<LoadedModel>, options: RuntimeOptions, provider: string): RuntimeModel {
   const arch = archFromConfig(model.raw_config ?? model.config);
   let weights: Weights = model.weights;
-  if (options.adapter_dir) weights = mergeLora(model.weights, adapterForWeights(readPeftAdapter(options.adapter_dir), arch, model.weights));
+  if (options.adapter_dir) weights = mergeAdapterFolder(model.weights, options.adapter_dir, arch.family);
   return { arch, weights, tokenizer: model.tokenizer, dir: model.dir, provider, threads: options.threads, external_data_threshold: options.external_data_threshold, sessions: new Map(), build_ms: {} };
-}
-
-/**
- * PEFT names GPT-2 modules `transformer.h.N…` while GPT-2's own checkpoints drop `transformer.`,
- * and its Conv1D weights are [in, out] (fan_in_fan_out): align the adapter with the weights it merges into.
- */
-function adapterForWeights(adapter: PeftAdapter, arch: ArchConfig, weights: Weights): PeftAdapter {
-  if (arch.family !== 'gpt2') return adapter;
-  const tensors: PeftAdapter['tensors'] = new Map();
-  for (const [module, pair] of adapter.tensors) {
-    const bare = module.startsWith('transformer.') ? module.slice('transformer.'.length) : module;
-    tensors.set(!weights.has(`${module}.weight`) && weights.has(`${bare}.weight`) ? bare : module, pair);
-  }
-  return { ...adapter, fan_in_fan_out: true, tensors };
 }
 
 export async function releaseRuntimeModel(model: RuntimeModel): Promise<void> {

@@ -4,7 +4,7 @@ import { FinetuneError } from '../../errors.js';
 import { readUserJson } from '../../workspace/confine.js';
 import { writeFileAtomic } from '../../workspace/atomic-write.js';
 import type { LoadedModel, WeightTensor } from './load-model.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, writeSafetensors, writeSafetensorsShards } from './safetensors.js';
 
 /**
  * LoRA adapters in Hugging Face PEFT's layout (adapter_config.json + adapter_model.safetensors),
@@ -198,17 +198,38 @@ export function mergeLora(weights: Map<string, WeightTensor>, adapter: PeftAdapt
   return merged;
 }
 
+/**
+ * The weights with the PEFT adapter in `adapterDir` merged in. PEFT names GPT-2 modules
+ * `transformer.h.N…` while GPT-2's own checkpoints drop `transformer.`, and its Conv1D weights are
+ * [in, out] (fan_in_fan_out): the adapter is aligned with the weights it merges into first.
+ */
+export function mergeAdapterFolder(weights: Map<string, WeightTensor>, adapterDir: string, family: 'llama' | 'gpt2'): Map<string, WeightTensor> {
+  const adapter = readPeftAdapter(adapterDir);
+  if (family !== 'gpt2') return mergeLora(weights, adapter);
+  const tensors: PeftAdapter['tensors'] = new Map();
+  for (const [module, pair] of adapter.tensors) {
+    const bare = module.startsWith('transformer.') ? module.slice('transformer.'.length) : module;
+    tensors.set(!weights.has(`${module}.weight`) && weights.has(`${bare}.weight`) ? bare : module, pair);
+  }
+  return mergeLora(weights, { ...adapter, fan_in_fan_out: true, tensors });
+}
+
 const COPIED_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja'];
 
 /**
- * Writes a complete Hugging Face folder for `weights` (e.g. merged ones): model.safetensors, the
- * tokenizer files of `model`, and config.json last. Wrap in writeDirAtomic for an all-or-nothing folder.
+ * Writes a complete Hugging Face folder for `weights` (e.g. merged ones): model.safetensors (sharded
+ * past `maxShardBytes`), the tokenizer files of `model`, and config.json last. Wrap in
+ * writeDirAtomic for an all-or-nothing folder. Returns the file names written.
  */
-export function writeModelFolder(dir: string, model: Pick<LoadedModel, 'dir' | 'raw_config'>, weights: Map<string, WeightTensor>): void {
+export function writeModelFolder(dir: string, model: Pick<LoadedModel, 'dir' | 'raw_config'>, weights: Map<string, WeightTensor>, maxShardBytes = Infinity): string[] {
   mkdirSync(dir, { recursive: true });
-  writeSafetensors(join(dir, 'model.safetensors'), weights, { format: 'pt' });
+  const files = writeSafetensorsShards(dir, weights, maxShardBytes, { format: 'pt' });
   for (const file of COPIED_FILES) {
-    if (existsSync(join(model.dir, file))) copyFileSync(join(model.dir, file), join(dir, file));
+    if (existsSync(join(model.dir, file))) {
+      copyFileSync(join(model.dir, file), join(dir, file));
+      files.push(file);
+    }
   }
   writeFileAtomic(join(dir, 'config.json'), `${JSON.stringify({ ...model.raw_config, torch_dtype: 'float32' }, null, 2)}\n`);
+  return ['config.json', ...files];
 }

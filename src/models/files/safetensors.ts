@@ -295,3 +295,40 @@ export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata?
 export function writeSafetensors(path: string, tensors: Map<string, TensorToWrite>, metadata?: Record<string, string>): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
+
+/**
+ * Writes f32 tensors as `model.safetensors`, or, past `maxShardBytes`, as shards named as
+ * transformers' save_pretrained names them (model-00001-of-00003.safetensors) plus
+ * model.safetensors.index.json {metadata: {total_size}, weight_map}. A tensor larger than a shard
+ * gets a shard of its own. Returns the file names written.
+ */
+export function writeSafetensorsShards(dir: string, tensors: Map<string, TensorToWrite>, maxShardBytes: number, metadata: Record<string, string> = {}): string[] {
+  const names = [...tensors.keys()].sort();
+  const groups: string[][] = [[]];
+  let shardBytes = 0;
+  let total = 0;
+  for (const name of names) {
+    const bytes = tensors.get(name)!.data.byteLength;
+    if (groups[groups.length - 1].length && shardBytes + bytes > maxShardBytes) {
+      groups.push([]);
+      shardBytes = 0;
+    }
+    groups[groups.length - 1].push(name);
+    shardBytes += bytes;
+    total += bytes;
+  }
+  if (groups.length === 1) {
+    writeSafetensors(join(dir, 'model.safetensors'), tensors, metadata);
+    return ['model.safetensors'];
+  }
+  const count = String(groups.length).padStart(5, '0');
+  const weightMap: Record<string, string> = {};
+  const files = groups.map((group, i) => {
+    const file = `model-${String(i + 1).padStart(5, '0')}-of-${count}.safetensors`;
+    writeSafetensors(join(dir, file), new Map(group.map((name) => [name, tensors.get(name)!])), metadata);
+    for (const name of group) weightMap[name] = file;
+    return file;
+  });
+  writeFileAtomic(join(dir, 'model.safetensors.index.json'), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
+  return [...files, 'model.safetensors.index.json'];
+}
