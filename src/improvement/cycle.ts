@@ -52,7 +52,7 @@ export async function runImprovementCycle(services: Services, policyRef: string,
     await resumeBatch(services, store, policy, options);
     const { pooled, skipped } = await judgeNew(services, store, policy, cycle, options);
     const retrain = await maybeRetrain(services, store, policy, cycle, base);
-    const decision: Decision = decided?.status === 'promoted' || decided?.status === 'regression' ? decided.status : retrain ?? (store.training(policy.id) ? 'waiting' : pooled ? 'pooled' : 'nothing_new');
+    const decision: Decision = decided?.status === 'promoted' || decided?.status === 'regression' || decided?.status === 'held' ? decided.status : retrain ?? (store.training(policy.id) ? 'waiting' : pooled ? 'pooled' : 'nothing_new');
     const reason = [decided?.reason, retrainReason(store, policy, cycle.id, decision), skipped].filter(Boolean).join('; ');
     store.updateCycle(cycle.id, { decision, reason, ended_at: new Date().toISOString() });
     record(services, store, policy, decision);

@@ -43,7 +43,7 @@ const CycleSchema = z.object({
   dataset_id: z.string().nullable().describe('The retraining dataset version it cut, if any.'),
   job_id: z.string().nullable().describe('The retraining job it started, if any.'),
   evaluation_ids: z.array(z.string()).describe('Evaluations of the candidate and the alias holder, e.g. ["eval_…", "eval_…"].'),
-  decision: z.string().nullable().describe('promoted, regression, retraining, waiting, pooled, nothing_new or failed.'),
+  decision: z.string().nullable().describe('promoted, regression, held (registered; a gate the loop cannot measure waits for a person: the reason gives the promote_model call), retraining, waiting, pooled, nothing_new or failed.'),
   reason: z.string().nullable().describe('Why, e.g. "rouge_l 0.41 is worse than support-bot@1.2.0 (staging) 0.44".'),
 });
 
@@ -61,7 +61,7 @@ export const PolicyViewSchema = z.object({
         job_id: z.string().describe('e.g. "job_01jd…".'),
         cycle_id: z.string().describe('The cycle that started it.'),
         dataset_id: z.string().describe('The version it trains on.'),
-        status: z.string().describe('training, promoted, regression or failed.'),
+        status: z.string().describe('training, promoted, regression, held or failed.'),
         version_id: z.string().nullable().describe('The registered version, when one was.'),
         reason: z.string().nullable().describe('The decision\'s reason.'),
       }),
