@@ -1,5 +1,6 @@
 /** Creating a policy (every reference checked first, each refusal located) and the view tools show of one. */
 import { existsSync } from 'node:fs';
+import { confineQuery } from '../datasets/extract.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import { baseConfig, NEW_POLICY } from './cycle.js';
@@ -41,6 +42,10 @@ export function createPolicy(services: Services, input: unknown): PolicyRecord {
   if ('path' in spec.source) {
     const path = services.workspace.resolveUserPath(spec.source.path, 'source.path');
     if (!existsSync(path)) throw new FinetuneError('NOT_FOUND', `source.path ${path} does not exist.`, { details: { field: 'source.path' } });
+  } else if (spec.source.source === 'otel-files') {
+    const path = confineQuery(services, spec.source.query).path;
+    if (typeof path !== 'string') throw new FinetuneError('INVALID_INPUT', 'source.query.path: an otel-files source needs the span file, e.g. {"path": "exports/spans.jsonl"}.', { details: { field: 'source.query.path' } });
+    if (!existsSync(path)) throw new FinetuneError('NOT_FOUND', `source.query.path ${path} does not exist.`, { details: { field: 'source.query.path' } });
   }
   return store.insert(spec);
 }
@@ -71,6 +76,7 @@ export function policyView(services: Services, policy: PolicyRecord, limit: numb
       evaluation_ids: c.evaluation_ids,
       decision: c.decision,
       reason: c.reason,
+      writeback: c.writeback,
     })),
   };
 }

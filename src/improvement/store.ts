@@ -17,7 +17,7 @@ export const PolicySpecSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/),
   source: z.union([
     z.object({ path: z.string().min(1) }).strict(),
-    z.object({ source: z.literal('phoenix'), query: z.record(z.string(), z.unknown()) }).strict(),
+    z.object({ source: z.enum(['phoenix', 'otel-files']), query: z.record(z.string(), z.unknown()) }).strict(),
   ]),
   rubric: z.string().min(1),
   rubric_name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
@@ -36,7 +36,7 @@ export const PolicySpecSchema = z.object({
 });
 export type PolicySpec = z.infer<typeof PolicySpecSchema>;
 
-/** Where the policy has read up to: lines consumed (file), or the last span start time and the spans seen at it (Phoenix). */
+/** Where the policy has read up to: lines consumed (file), or the last span start time and the spans seen at it (Phoenix, span files). */
 export interface PolicyCursor {
   lines?: number;
   start_time?: string;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A local OpenAI-compatible judge (as in test/evaluation-e2e/judge-outputs.test.ts): it refuses any
  * request without the verdict's json_schema response_format and scores by a marker in the output it
- * is shown: GOOD 0.9, BAD 0.1. It counts the outputs it was asked about, so a test can prove none
+ * is shown: GOOD 0.9, BAD 0.1, UNJUDGEABLE no verdict at all. It counts the outputs it was asked about, so a test can prove none
  * was judged twice. Pairwise requests (a policy's win-rate gate) always get "[[A]]".
  */
 export async function startFakeJudge() {
@@ -28,6 +28,8 @@ export async function startFakeJudge() {
     }
     const shown = /\[Output to judge\]\n([\s\S]*)$/.exec(body.messages[1].content)![1];
     judged.push(shown);
+    // An output marked UNJUDGEABLE gets prose, not a verdict: a row the judge could not score.
+    if (shown.includes('UNJUDGEABLE')) return reply(200, { id: 'c3', object: 'chat.completion', created: 0, model: body.model, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'I would rather not say.' } }], usage: { prompt_tokens: 100, completion_tokens: 6, total_tokens: 106 } });
     const content = shown.includes('GOOD') ? '{"reason": "Complete and correct.", "score": 0.9}' : '{"reason": "Does not answer.", "score": 0.1}';
     reply(200, { id: 'c1', object: 'chat.completion', created: 0, model: body.model, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }], usage: { prompt_tokens: 100, completion_tokens: 20, total_tokens: 120 } });
   });
