@@ -98,7 +98,8 @@ export async function decideRetrain(services: Services, policy: PolicyRecord, cy
     if (worse) problems.push(`${gate.metric} ${fmt(next)} is worse than ${incumbent!.name}@${incumbent!.version} (${spec.promote_to}) ${fmt(now)}`);
   }
   const vs = incumbent ? ` vs ${incumbent.name}@${incumbent.version}` : ' (no version held the alias)';
-  if (problems.length) return { status: 'regression', reason: `${problems.join('; ')}${vs}`, evaluation_ids, version_id: null };
+  const gated = checked.map((g) => `${g.metric} ${fmt(measured[g.metric])}${before[g.metric] !== undefined ? ` (was ${fmt(before[g.metric])})` : ''}`).join(', ');
+  if (problems.length) return { status: 'regression', reason: `${problems.join('; ')}; measured: ${gated}${vs}`, evaluation_ids, version_id: null };
 
   const version = nextVersion(registry.list({ name: spec.model_name })[0]?.version);
   const registered = await registry.register({
@@ -109,7 +110,6 @@ export async function decideRetrain(services: Services, policy: PolicyRecord, cy
     ...(comparisonId ? { comparison_id: comparisonId } : {}),
     description: `Retrained by improvement policy ${policy.name} (cycle ${cycle.id}) on ${retrain.dataset_id}.`,
   });
-  const gated = checked.map((g) => `${g.metric} ${fmt(measured[g.metric])}${before[g.metric] !== undefined ? ` (was ${fmt(before[g.metric])})` : ''}`).join(', ');
   const na = Object.entries(notApplicable).map(([m, why]) => `; ${m} gate not applicable: ${why}`).join('');
   // The registry's own gates (config evaluation.gates) apply too: one measured and failing is a regression;
   // one the loop cannot measure (a human review, a win-rate without a judge) holds the version for a person.
