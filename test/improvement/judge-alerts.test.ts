@@ -4,32 +4,25 @@
  * its rows, POSTed through the alert outbox to the base config's webhook.
  */
 import { appendFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { createImprovementPolicyTool } from '../../tools/create-improvement-policy.js';
 import { judgeOutputsTool } from '../../tools/judge-outputs.js';
 import { runImprovementPolicyTool } from '../../tools/run-improvement-policy.js';
-import type { TestClient } from '../helpers/mcp.js';
 import { receiver } from '../training/webhook-receiver.js';
 import { startFakeJudge } from './fake-judge.js';
-import { appendOutputs, GATES, loopWorkspace, TINY } from './helpers.js';
+import { appendOutputs, GATES, loopLifecycle, loopWorkspace, TINY } from './helpers.js';
 
-let t: TestClient | undefined;
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-  for (const close of closers.splice(0)) await close();
-});
+const run = loopLifecycle();
 
 describe('improvement policy: judge metrics and the judge failure alert', () => {
   it('labels judge scores by policy, and alerts the webhook once when the judge fails on more rows than the threshold', { timeout: 120_000 }, async () => {
     const hook = await receiver();
     const judge = await startFakeJudge();
-    closers.push(hook.close, judge.close);
+    run.closers.push(hook.close, judge.close);
     const w = await loopWorkspace(judge.url);
-    t = w.t;
+    const t = (run.t = w.t);
     const { config_id } = await t.callOk(configureTrainingTool, { base_model: w.model_id, dataset_id: w.base_dataset_id, method: 'sft', approach: 'lora', backend: 'local', template: 'smoke', overrides: TINY, policy: { webhook_url: hook.url } });
     const { policy_id } = await t.callOk(createImprovementPolicyTool, { name: 'watched', source: { path: w.prod }, rubric: 'helpfulness', base_config_id: config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'bot', gates: GATES });
 

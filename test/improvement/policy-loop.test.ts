@@ -15,7 +15,7 @@ import { listImprovementPoliciesTool } from '../../tools/list-improvement-polici
 import { runImprovementPolicyTool } from '../../tools/run-improvement-policy.js';
 import { errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { startFakeJudge } from './fake-judge.js';
-import { appendOutputs, GATES, loopWorkspace, TINY } from './helpers.js';
+import { appendOutputs, GATES, jobEnd, loopWorkspace, TINY } from './helpers.js';
 import { receiver } from '../training/webhook-receiver.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 
@@ -26,16 +26,6 @@ afterEach(async () => {
   t = undefined;
   for (const close of closers.splice(0)) await close();
 });
-
-async function jobEnd(client: TestClient, jobId: string): Promise<string> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const status = client.services.jobs.get(jobId).status;
-    if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(status)) return status;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A workspace (judge, model, base and eval sets, base config) and a policy on its prod.jsonl; extra fields override. */
 async function withPolicy(name: string, extra: Record<string, unknown> = {}, registryGates = GATES) {

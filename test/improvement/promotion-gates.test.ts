@@ -4,7 +4,7 @@
  * code; the fake judge always prefers the first answer, so with both orders every case ties and the
  * win-rate is exactly 0.5); a gate the loop cannot measure holds the registered version for a person.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registryOf } from '../../src/registry/index.js';
 import { createImprovementPolicyTool } from '../../tools/create-improvement-policy.js';
 import { getImprovementPolicyTool } from '../../tools/get-improvement-policy.js';
@@ -12,25 +12,9 @@ import { runImprovementPolicyTool } from '../../tools/run-improvement-policy.js'
 import { startTrainingTool } from '../../tools/start-training.js';
 import type { TestClient } from '../helpers/mcp.js';
 import { startFakeJudge } from './fake-judge.js';
-import { appendOutputs, GATES, loopWorkspace } from './helpers.js';
+import { appendOutputs, GATES, jobEnd, loopLifecycle, loopWorkspace } from './helpers.js';
 
-let t: TestClient | undefined;
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-  for (const close of closers.splice(0)) await close();
-});
-
-async function jobEnd(client: TestClient, jobId: string): Promise<string> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const status = client.services.jobs.get(jobId).status;
-    if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(status)) return status;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const run = loopLifecycle();
 
 /** Pools two good rows, which crosses a threshold of 2; returns the cycle's decision once its job has ended. */
 async function crossAndDecide(client: TestClient, policy: string, prod: string, tag: string) {
@@ -44,9 +28,9 @@ async function crossAndDecide(client: TestClient, policy: string, prod: string, 
 describe('improvement policy: the gated decision', () => {
   it('measures a win_rate gate with the policy judge against the alias holder: promoted when it passes, a regression when it fails', { timeout: 400_000 }, async () => {
     const judge = await startFakeJudge();
-    closers.push(judge.close);
+    run.closers.push(judge.close);
     const w = await loopWorkspace(judge.url);
-    t = w.t;
+    const t = (run.t = w.t);
     // The incumbent: the base config trained once, registered and put on staging by a person.
     const { job_id } = await t.callOk(startTrainingTool, { config_id: w.config_id, idempotency_key: 'incumbent' });
     expect(await jobEnd(t, job_id)).toBe('succeeded');
@@ -80,9 +64,9 @@ describe('improvement policy: the gated decision', () => {
 
   it('holds a version whose registry gate the loop cannot measure (a human review): registered, the alias unchanged, the promote_model call given', { timeout: 240_000 }, async () => {
     const judge = await startFakeJudge();
-    closers.push(judge.close);
+    run.closers.push(judge.close);
     const w = await loopWorkspace(judge.url, undefined, [...GATES, { metric: 'human_win_rate', comparator: '>=', threshold: 0.6 }]);
-    t = w.t;
+    const t = (run.t = w.t);
     await t.callOk(createImprovementPolicyTool, { name: 'human', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 2, base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES });
     const held = await crossAndDecide(t, 'human', w.prod, 'a');
     expect(held.decision).toBe('held');
