@@ -16,7 +16,6 @@ import { openRunner } from '../evaluation/runners/open.js';
 import { TEXT_METRICS } from '../evaluation/text-scorer.js';
 import { FinetuneError } from '../errors.js';
 import { registryOf } from '../registry/index.js';
-import { describeGate } from '../registry/registry.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { ToolContext } from '../server/tool.js';
 import type { Services } from '../services.js';
@@ -43,21 +42,25 @@ export async function decideRetrain(services: Services, policy: PolicyRecord, cy
   const { spec } = policy;
   const gates: Gate[] = spec.gates ?? services.config.evaluation.gates;
   const registryGates: Gate[] = services.config.evaluation.gates;
-  const metrics = [...new Set(gates.map((g) => g.metric).filter((m) => EVALUATED_METRICS.has(m)))];
   const registry = registryOf(services);
   const incumbent = registry.list({ name: spec.model_name, alias: spec.promote_to })[0];
   const { evaluateModel } = await import('../evaluation/evaluate.js');
   const ctx: ToolContext = { services, logger: services.logger, signal: signal ?? new AbortController().signal, progress: async () => {}, attachImage: () => {} };
-  const args = { dataset_id: spec.eval_dataset_id, metrics, max_new_tokens: 64, batch_size: 8, ...(spec.eval_max_examples ? { max_examples: spec.eval_max_examples } : {}) };
   // The evaluation set is read first: one deleted since the policy was made is this policy's problem, said so.
+  let task: string;
   try {
-    services.datasets.get(spec.eval_dataset_id);
+    task = services.datasets.get(spec.eval_dataset_id).task_type;
   } catch (error) {
     throw new FinetuneError('NOT_FOUND', `Policy '${policy.name}': its evaluation set ${spec.eval_dataset_id} is gone, so job ${job.job_id} cannot be judged against ${spec.promote_to}. ${(error as Error).message}`, {
       recovery: 'Create a new policy with an existing eval_dataset_id; evaluate_model and promote_model can still judge and ship this job by hand.',
       details: { field: 'eval_dataset_id', policy_id: policy.id },
     });
   }
+  // The registry's gates are measured too where evaluate_model can on this set: the loop measures what it can
+  // (a label metric on chat rows it cannot: that gate stays unmeasured, and holds the version).
+  const fits = (m: string) => task === 'classification' || m === 'accuracy' || !(CLASSIFICATION_METRICS as readonly string[]).includes(m);
+  const metrics = [...new Set([...gates.map((g) => g.metric), ...registryGates.map((g) => g.metric).filter(fits)].filter((m) => EVALUATED_METRICS.has(m)))];
+  const args = { dataset_id: spec.eval_dataset_id, metrics, max_new_tokens: 64, batch_size: 8, ...(spec.eval_max_examples ? { max_examples: spec.eval_max_examples } : {}) };
   const evaluation_ids: string[] = [];
   const measured: Record<string, number> = {};
   const before: Record<string, number> = {};
@@ -118,7 +121,10 @@ export async function decideRetrain(services: Services, policy: PolicyRecord, cy
   if (measuredFailed.length) {
     return { status: 'regression', reason: `registered ${spec.model_name}@${version}, not promoted: registry gates fail: ${measuredFailed.map((g) => g.message ?? g.metric).join('; ')}`, evaluation_ids, version_id: registered.version_id };
   }
-  const cannot = [...registryFailed.map((g) => describeGate(g)), ...(unmeasurable && !registryFailed.some((g) => g.metric === WIN_RATE) ? [`${WIN_RATE} (policy gate)`] : [])];
+  const cannot = [
+    ...registryFailed.map((g) => `${g.metric} (registry gate ${g.comparator} ${g.threshold})`),
+    ...(unmeasurable && !registryFailed.some((g) => g.metric === WIN_RATE) ? gates.filter((g) => g.metric === WIN_RATE).map((g) => `${WIN_RATE} (policy gate ${g.comparator} ${g.threshold})`) : []),
+  ];
   if (cannot.length) {
     return { status: 'held', reason: heldReason(registered, spec.promote_to, cannot, unmeasurable, gated + na), evaluation_ids, version_id: registered.version_id };
   }

@@ -70,7 +70,7 @@ describe('improvement policy: the gated decision', () => {
     await t.callOk(createImprovementPolicyTool, { name: 'human', source: { path: w.prod }, rubric: 'helpfulness', retrain_threshold: 2, base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'stories-bot', gates: GATES });
     const held = await crossAndDecide(t, 'human', w.prod, 'a');
     expect(held.decision).toBe('held');
-    expect(held.reason).toContain('registered stories-bot@1.0.0, held (not promoted): the loop cannot measure human_win_rate not measured (needs >= 0.6)');
+    expect(held.reason).toContain('registered stories-bot@1.0.0, held (not promoted): the loop cannot measure human_win_rate (registry gate >= 0.6); measured: perplexity ');
     expect(held.reason).toContain('promote_model {"name":"stories-bot","version":"1.0.0","alias":"staging","force":true,"reason":"checked by hand: human_win_rate …"}');
     const registry = registryOf(t.services);
     expect(registry.list({ name: 'stories-bot' }).map((v) => v.version)).toEqual(['1.0.0']);
