@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { registryOf } from '../../src/registry/index.js';
 import { createImprovementPolicyTool } from '../../tools/create-improvement-policy.js';
 import { getImprovementPolicyTool } from '../../tools/get-improvement-policy.js';
+import { promoteModelTool } from '../../tools/promote-model.js';
 import { runImprovementPolicyTool } from '../../tools/run-improvement-policy.js';
 import { startTrainingTool } from '../../tools/start-training.js';
 import type { TestClient } from '../helpers/mcp.js';
@@ -82,5 +83,9 @@ describe('improvement policy: the gated decision', () => {
     // A later cycle does not decide it again.
     const after = await t.callOk(runImprovementPolicyTool, { policy_id: 'human' });
     expect(after.decision).toBe('nothing_new');
+    // The call the reason gives is the one a person makes after checking: it promotes, recorded as forced with that reason.
+    const promoted = await t.callOk(promoteModelTool, JSON.parse(/promote_model (\{[^;]*\})/.exec(held.reason)![1]));
+    expect(promoted).toMatchObject({ to: '1.0.0', alias: 'staging', forced: true });
+    expect(registry.history('stories-bot', 'staging')[0].reason).toBe('checked by hand: human_win_rate …');
   });
 });
