@@ -24,6 +24,8 @@ Usage:
   finetune-mcp demo                         the whole path, offline, on a tiny model
   finetune-mcp demo generate                rows written by the tiny model from a handbook, approved
                                             through the review CLI, committed and trained on
+  finetune-mcp demo improve                 the improvement loop: shipped spans judged by the tiny
+                                            model (P(yes)), pooled, retrained on, a gated release
   finetune-mcp <tool> [--arg value ...]     call one tool in-process and print its result
   finetune-mcp tools                        list the tools and their arguments
   finetune-mcp review list|show|approve|reject|commit …
@@ -99,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'serve-model') return serveModel(config, argv);
   if (command === 'demo') {
     if (withoutGlobalFlags(argv).includes('generate')) return (await import('./demo-generate.js')).runGenerateDemo(config, argv);
+    if (withoutGlobalFlags(argv).includes('improve')) return (await import('./demo-improve.js')).runImproveDemo(config, argv);
     const { runDemo } = await import('./demo.js');
     return runDemo(config, argv);
   }

@@ -10,6 +10,7 @@ import { TrainingSettingsSchema } from './training/settings.js';
 import { JudgeSettingsSchema } from './evaluation/judges/settings.js';
 import { GeneratorSettingsSchema } from './generation/settings.js';
 import { EvaluationSettingsSchema } from './evaluation/gates.js';
+import { ImprovementSettingsSchema } from './improvement/settings.js';
 import { implicitRoots } from './workspace/confine.js';
 
 /** Tool groups, by stage of the work; tools/index.ts says which tools each holds. */
@@ -67,6 +68,8 @@ const ConfigSchema = z.object({
   generator: GeneratorSettingsSchema.prefault({}),
   /** Evaluation: quality gates (BLEU ≥ 35, ROUGE-L ≥ 0.40, win-rate ≥ 0.65 by default) and bootstrap settings. */
   evaluation: EvaluationSettingsSchema.prefault({}),
+  /** Improvement policies: the judge failure rate that raises an alert. */
+  improvement: ImprovementSettingsSchema.prefault({}),
   /** Which tool groups tools/list shows; the others still run when called by name, and enable_tools lists them. */
   tools: z
     .object({

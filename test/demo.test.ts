@@ -61,3 +61,32 @@ describe('finetune-mcp demo generate (issue 16: generated rows under human revie
     }
   });
 });
+
+describe('finetune-mcp demo improve (issue 15: the improvement loop, offline)', () => {
+  it('judges shipped spans by P(yes), pools under the threshold, retrains when it is crossed, then makes the gated decision', { timeout: 300_000 }, () => {
+    const loopHome = mkdtempSync(join(tmpdir(), 'ftm-demo-improve-'));
+    try {
+      const run = spawnSync(process.execPath, [builtCli(), 'demo', 'improve', '--home', loopHome], { encoding: 'utf8', timeout: 290_000, env: { ...process.env, FINETUNE_MCP_HOME: '' } });
+      expect(run.stderr).not.toContain('The demo stopped');
+      expect(run.status).toBe(0);
+      const out = run.stdout;
+      expect(out).toMatch(/job_\w+ → moon-bot@1\.0\.0 on staging/);
+      // Six spans a day, each scored by the local model's P(yes): a number in (0, 1) per span, none failed.
+      const scoreLines = [...out.matchAll(/judged 6 spans \(jrun_\w+\), P\(yes\) scores: ((?:0\.\d{3} ?){6})\n/g)];
+      expect(scoreLines).toHaveLength(2);
+      expect(out).toMatch(/decision: pooled\n\s+reason:\s+judged 6, added [0-3]; pool [0-3]\/4/);
+      expect(out).toMatch(/decision: retraining\n\s+reason:\s+pool reached 4: job job_\w+ trains on ds_\w+/);
+      const third = /cycle 3: (\w+)\s+judged 0, added 0, evidence eval_\w+ eval_\w+ cmp_\w+/.exec(out);
+      expect(third, 'cycle 3 with both evaluations and the win-rate comparison').not.toBeNull();
+      expect(['promoted', 'regression', 'held']).toContain(third![1]);
+      expect(out).toMatch(/win_rate [\d.]+/);
+      expect(out).toContain(`cycle 3 decided ${third![1]}`);
+      expect(out).toMatch(/finetune_mcp_judge_score_count\{rubric="story_quality",source="file",policy="moon-loop"\} 12/);
+      expect(out).toContain('finetune_mcp_improvement_retrains_total{policy="moon-loop"} 1');
+      // The staging alias moved exactly when cycle 3 promoted.
+      expect(out).toContain(`staging holds ${third![1] === 'promoted' ? '1.1.0' : '1.0.0'}`);
+    } finally {
+      rmSync(loopHome, { recursive: true, force: true });
+    }
+  });
+});

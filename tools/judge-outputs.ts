@@ -32,7 +32,7 @@ export const judgeOutputsTool = defineTool({
     judge: z
       .string()
       .default('auto')
-      .describe('"auto" (configured judge, else sampling), "endpoint", "sampling" or a model reference, e.g. "together:<model>".'),
+      .describe('"auto" (configured judge, else sampling), "endpoint", "sampling" or a model reference, e.g. "together:<model>"; a local "local:mdl_…" scores by its P(yes) to "does the answer meet the rubric?".'),
     limit: z.number().int().min(1).max(100_000).default(1000).describe('Most rows to judge, e.g. 200.'),
     write_back: z.boolean().default(false).describe('Phoenix only: scores back as LLM span annotations named after the rubric.'),
     concurrency: z.number().int().min(1).max(16).default(4).describe('Judge requests at once, e.g. 4.'),

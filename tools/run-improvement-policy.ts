@@ -13,7 +13,7 @@ export const runImprovementPolicyTool = defineTool({
   input: { policy_id: PolicyIdSchema },
   output: {
     cycle_id: z.string().describe('e.g. "cyc_01jd…".'),
-    decision: z.string().describe('promoted, regression, retraining, waiting, pooled or nothing_new.'),
+    decision: z.string().describe('promoted, regression, held (a gate the loop cannot measure: the reason gives the promote_model call a person makes), retraining, waiting, pooled or nothing_new.'),
     reason: z.string().describe('Why, e.g. "judged 40, added 31; pool 31/100".'),
     policy: PolicyViewSchema.describe('The policy after the cycle.'),
   },

@@ -49,7 +49,7 @@ export const otelFilesPlugin = definePlugin({
             if (spanKind(span) !== 'LLM') continue;
             const chat = spanToChat(span.attributes);
             if (!chat.ok) onSkip?.({ ref: span.span_id, reason: chat.reason });
-            else yield { messages: chat.messages, metadata: { source: 'otel-files', trace_id: span.trace_id, span_id: span.span_id } };
+            else yield { messages: chat.messages, metadata: { source: 'otel-files', trace_id: span.trace_id, span_id: span.span_id, ...(span.start_time ? { start_time: span.start_time } : {}) } };
           }
         },
       },

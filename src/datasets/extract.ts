@@ -30,7 +30,7 @@ const TASK_OF: Record<BuiltKind | 'rows', string> = { sft: 'chat', dpo: 'prefere
 /** Query fields that are user paths: confined here, since a plugin has no workspace (docs/CONVENTIONS.md). */
 const PATH_FIELDS = ['path', 'annotations_path'];
 
-function confineQuery(services: Services, query: Record<string, unknown>): Record<string, unknown> {
+export function confineQuery(services: Services, query: Record<string, unknown>): Record<string, unknown> {
   const out = { ...query };
   for (const key of PATH_FIELDS) if (typeof out[key] === 'string') out[key] = services.workspace.resolveUserPath(out[key], `query.${key}`);
   return out;

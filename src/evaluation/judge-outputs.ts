@@ -21,6 +21,8 @@ interface JudgeOutputsArgs extends Omit<RowsRequest, 'signal'> {
   write_back: boolean;
   /** Requests to the judge at once (client sampling: always 1). */
   concurrency: number;
+  /** The improvement policy judging (its name labels the metrics); an ad-hoc call is "none", so labels stay few. */
+  policy?: string;
 }
 
 interface JudgeOutputsContext {
@@ -68,8 +70,8 @@ export async function judgeOutputs(ctx: JudgeOutputsContext, args: JudgeOutputsA
   const rows = loaded.rows.map((r, i) => runRow(r, verdicts[i]));
   const run = summarize(services, loaded, rows, rubric, selected);
   insertJudgeRun(services.workspace, run, rows);
-  recordMetrics(services, run, rows);
-  const write_back = args.write_back ? await writeBack(services, loaded, run, rows) : null;
+  recordMetrics(services, run, rows, args.policy ?? 'none');
+  const write_back = args.write_back ? await writeScoresBack(services, loaded, run, rows) : null;
   return { run, rows, truncated: loaded.truncated, source_skipped: loaded.source_skipped, write_back };
 }
 
@@ -142,9 +144,9 @@ function summarize(services: Services, loaded: LoadedRows, rows: JudgeRunRow[], 
   };
 }
 
-function recordMetrics(services: Services, run: JudgeRunRecord, rows: JudgeRunRow[]): void {
+function recordMetrics(services: Services, run: JudgeRunRecord, rows: JudgeRunRow[], policy: string): void {
   const m = services.metrics;
-  const labels = { rubric: run.rubric.name, source: run.source };
+  const labels = { rubric: run.rubric.name, source: run.source, policy };
   for (const r of rows) if (r.score !== null) m.judge_scores.observe(labels, r.score);
   if (run.scored) m.judged_outputs.inc({ ...labels, outcome: 'scored' }, run.scored);
   if (run.failed) m.judged_outputs.inc({ ...labels, outcome: 'failed' }, run.failed);
@@ -155,8 +157,11 @@ function recordMetrics(services: Services, run: JudgeRunRecord, rows: JudgeRunRo
   if (run.cost_usd !== null) m.judge_cost_usd.inc({ judge: run.judge }, run.cost_usd);
 }
 
-/** Scored rows go back to the source as LLM annotations named after the rubric; a failure is reported, the run stays stored. */
-async function writeBack(services: Services, loaded: LoadedRows, run: JudgeRunRecord, rows: JudgeRunRow[]): Promise<WriteBackOutcome> {
+/**
+ * Scored rows go back to the source as LLM annotations named after the rubric; a failure is reported, the
+ * run stays stored. Also an improvement cycle's, whose rows came from the source through a batch file.
+ */
+export async function writeScoresBack(services: Services, loaded: Pick<LoadedRows, 'source' | 'source_ref' | 'data_source'>, run: JudgeRunRecord, rows: JudgeRunRow[]): Promise<WriteBackOutcome> {
   const target = loaded.source_ref;
   const scored = rows.filter((r) => r.score !== null);
   const failed = scored.filter((r) => !r.span_id).map((r) => ({ ref: r.ref, reason: 'the source gave no span id for this row' }));
@@ -184,7 +189,7 @@ async function writeBack(services: Services, loaded: LoadedRows, run: JudgeRunRe
     }
   }
   insertWriteback(services.workspace, run.id, target, outcome);
-  if (outcome.failed.length) services.logger.warn({ run_id: run.id, failed: outcome.failed.length, first: outcome.failed[0] }, 'judge_outputs: some scores were not written back');
+  if (outcome.failed.length) services.logger.warn({ run_id: run.id, failed: outcome.failed.length, first: outcome.failed[0] }, 'judge_outputs: some scores were not written back to the source');
   return outcome;
 }
 

@@ -7,14 +7,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { FinetuneError } from '../errors.js';
-import { getJudgeRun, type JudgeRunRow } from '../evaluation/judge-run-store.js';
+import { getJudgeRun, type JudgeRunRecord, type JudgeRunRow } from '../evaluation/judge-run-store.js';
 import type { Services } from '../services.js';
 import { isTerminal, JobLedger, type StoredConfig } from '../training/ledger.js';
 import { enqueueAlert } from '../training/webhook.js';
 import { decideRetrain } from './decide.js';
 import { fetchNew, writeBatch } from './fetch.js';
 import { startRetrain } from './retrain.js';
-import { PolicyStore, type CycleRecord, type Decision, type PolicyRecord } from './store.js';
+import { PolicyStore, type CycleRecord, type CycleWriteback, type Decision, type PolicyRecord } from './store.js';
 
 /** How long a cycle may hold its policy before another process may take it (a holder that died). */
 const LEASE_MS = 3600_000;
@@ -52,7 +52,7 @@ export async function runImprovementCycle(services: Services, policyRef: string,
     await resumeBatch(services, store, policy, options);
     const { pooled, skipped } = await judgeNew(services, store, policy, cycle, options);
     const retrain = await maybeRetrain(services, store, policy, cycle, base);
-    const decision: Decision = decided?.status === 'promoted' || decided?.status === 'regression' ? decided.status : retrain ?? (store.training(policy.id) ? 'waiting' : pooled ? 'pooled' : 'nothing_new');
+    const decision: Decision = decided?.status === 'promoted' || decided?.status === 'regression' || decided?.status === 'held' ? decided.status : retrain ?? (store.training(policy.id) ? 'waiting' : pooled ? 'pooled' : 'nothing_new');
     const reason = [decided?.reason, retrainReason(store, policy, cycle.id, decision), skipped].filter(Boolean).join('; ');
     store.updateCycle(cycle.id, { decision, reason, ended_at: new Date().toISOString() });
     record(services, store, policy, decision);
@@ -119,12 +119,11 @@ async function resumeBatch(services: Services, store: PolicyStore, policy: Polic
   const earlier = store.unpooledBatch(policy.id);
   if (!earlier) return;
   const stored = services.workspace.db.prepare('SELECT id FROM judge_runs WHERE source_ref = ? ORDER BY created_at DESC LIMIT 1').pluck().get(earlier.batch_path) as string | undefined;
-  const rows = stored ? getJudgeRun(services.workspace, stored)!.rows : undefined;
-  await poolBatch(services, store, policy, earlier, options, rows && stored ? { id: stored, rows } : undefined);
+  await poolBatch(services, store, policy, earlier, options, stored ? getJudgeRun(services.workspace, stored) : undefined);
   store.updateCycle(earlier.id, { decision: 'pooled', reason: `cut short after judging (${earlier.reason ?? 'the process stopped'}); its batch was pooled by a later cycle`, ended_at: earlier.ended_at ?? new Date().toISOString() });
 }
 
-/** Judges and pools what is new; returns whether there was anything, and the source lines skipped as no row (with why). */
+/** Judges and pools what is new; returns whether there was anything, and notes for the reason (source lines skipped as no row, judge failures). */
 async function judgeNew(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions): Promise<{ pooled: boolean; skipped: string | undefined }> {
   const current = store.get(policy.id);
   const batch = await fetchNew(services, current, options.signal);
@@ -138,19 +137,20 @@ async function judgeNew(services: Services, store: PolicyStore, policy: PolicyRe
   }
   const batch_path = writeBatch(services, policy.id, cycle.id, batch);
   store.updateCycle(cycle.id, { batch_path, batch_origins: batch.origins, cursor_after: batch.cursor_after });
-  await poolBatch(services, store, policy, store.cycle(cycle.id), options);
-  return { pooled: true, skipped };
+  const failures = await poolBatch(services, store, policy, store.cycle(cycle.id), options);
+  return { pooled: true, skipped: [skipped, failures].filter(Boolean).join('; ') || undefined };
 }
 
-async function poolBatch(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions, judged?: { id: string; rows: JudgeRunRow[] }): Promise<void> {
+/** Pools a judged batch (judging it first unless a stored run is given); returns a note when the judge failed on too many rows. */
+async function poolBatch(services: Services, store: PolicyStore, policy: PolicyRecord, cycle: CycleRecord, options: CycleOptions, judged?: { run: JudgeRunRecord; rows: JudgeRunRow[] }): Promise<string | undefined> {
   const { spec } = policy;
   if (!judged) {
     const { judgeOutputs } = await import('../evaluation/judge-outputs.js');
     const out = await judgeOutputs(
       { services, signal: options.signal },
-      { path: cycle.batch_path!, rubric: spec.rubric, rubric_name: spec.rubric_name, judge: spec.judge, write_back: false, concurrency: 4, limit: cycle.batch_origins!.length },
+      { path: cycle.batch_path!, rubric: spec.rubric, rubric_name: spec.rubric_name, judge: spec.judge, write_back: false, concurrency: 4, limit: cycle.batch_origins!.length, policy: policy.name },
     );
-    judged = { id: out.run.id, rows: out.rows };
+    judged = { run: out.run, rows: out.rows };
     options.afterJudge?.();
   }
   const origins = cycle.batch_origins!;
@@ -161,8 +161,52 @@ async function poolBatch(services: Services, store: PolicyStore, policy: PolicyR
       const origin = origins[r.position];
       return { row, score: r.score!, row_sha256: createHash('sha256').update(JSON.stringify(row)).digest('hex'), ref: origin.ref, span_id: origin.span_id ?? r.span_id, trace_id: origin.trace_id ?? r.trace_id };
     });
-  store.pool(policy.id, cycle.id, cycle.cursor_after!, judged.id, judged.rows.length, rows);
+  const alarm = judgeFailures(services, policy, judged.rows);
+  const { run } = judged;
+  services.workspace.db.transaction(() => {
+    store.pool(policy.id, cycle.id, cycle.cursor_after!, run.id, judged.rows.length, rows);
+    // With the pool insert, so the alert exists exactly when the cycle's pooling does (at least once).
+    if (alarm?.url) {
+      const body = { policy: policy.name, policy_id: policy.id, cycle_id: cycle.id, judge_run_id: run.id, judged: judged.rows.length, failed: alarm.failed, failure_rate: alarm.rate, threshold: alarm.threshold, first_error: alarm.first_error };
+      enqueueAlert(services.workspace.db, { job_id: null, policy_id: policy.id, event_seq: null, event: 'improvement_judge_failures', url: alarm.url, time: new Date().toISOString(), body });
+    }
+  })();
   services.metrics.improvement_pool_size.set({ policy: policy.name }, store.unusedCount(policy.id));
+  await writeBackToSource(services, store, policy, cycle.id, run, judged.rows);
+  if (!alarm) return undefined;
+  services.logger.warn({ policy: policy.name, cycle_id: cycle.id, judge_run_id: run.id, failed: alarm.failed, judged: judged.rows.length, first_error: alarm.first_error }, 'improvement policy: the judge failed on too many rows');
+  return `the judge could not score ${alarm.failed} of ${judged.rows.length} rows (${(alarm.rate * 100).toFixed(0)}% > improvement.judge_failure_alert_rate ${alarm.threshold}), e.g. ${alarm.first_error}${alarm.url ? '; alerted the webhook' : "; no alert sent: the base config has no policy.webhook_url"}`;
+}
+
+/** The judge's failure rate on a batch, when it is above improvement.judge_failure_alert_rate; and where to alert (the base config's webhook). */
+function judgeFailures(services: Services, policy: PolicyRecord, rows: JudgeRunRow[]) {
+  const threshold = services.config.improvement.judge_failure_alert_rate;
+  const failed = rows.filter((r) => r.score === null);
+  const rate = rows.length ? failed.length / rows.length : 0;
+  if (!failed.length || rate <= threshold) return undefined;
+  return { failed: failed.length, rate, threshold, first_error: `${failed[0].ref}: ${failed[0].error}`, url: baseConfig(services, policy).policy.webhook_url };
+}
+
+/**
+ * Scores of a batch read from a data source that takes annotations (Phoenix) go back onto their spans,
+ * as judge_outputs writes them. A failure does not fail the cycle: it is recorded on the cycle and logged.
+ */
+async function writeBackToSource(services: Services, store: PolicyStore, policy: PolicyRecord, cycleId: string, run: JudgeRunRecord, rows: JudgeRunRow[]): Promise<void> {
+  const { source } = policy.spec;
+  if (!('source' in source)) return;
+  let writeback: CycleWriteback;
+  const target = `${source.source}${typeof source.query.project === 'string' ? `:${source.query.project}` : ''}`;
+  try {
+    const data_source = await services.plugins.get('data_source', source.source);
+    if (!data_source.annotate) return;
+    const { writeScoresBack } = await import('../evaluation/judge-outputs.js');
+    const out = await writeScoresBack(services, { source: source.source, source_ref: target, data_source }, run, rows);
+    writeback = { target, written: out.written, failed: out.failed.length, error: out.failed[0] ? `${out.failed[0].ref}: ${out.failed[0].reason}` : null };
+  } catch (error) {
+    writeback = { target, written: 0, failed: rows.filter((r) => r.score !== null).length, error: (error as Error).message };
+  }
+  store.updateCycle(cycleId, { writeback });
+  if (writeback.error) services.logger.warn({ policy: policy.name, cycle_id: cycleId, ...writeback }, 'improvement policy: scores were not all written back to the source');
 }
 
 /** One job per threshold crossing: never while one of this policy's jobs is training. */

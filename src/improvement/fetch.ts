@@ -1,12 +1,13 @@
 /**
  * What is new since a policy's cursor, written as a batch file of judge_outputs rows inside the
  * workspace: lines after the last one consumed (a JSONL file), or spans that started at or after the
- * last span's start time and were not seen at that instant (Phoenix). The cursor moves only when the
+ * last span's start time and were not seen at that instant (Phoenix, exported span files). The cursor moves only when the
  * batch's judged rows are pooled (store.pool), so a batch that never got there is read again.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { readLines } from '../datasets/line-reader.js';
+import { confineQuery } from '../datasets/extract.js';
 import { parseFileRow, type JudgeRow } from '../evaluation/judge-outputs-rows.js';
 import type { Services } from '../services.js';
 import type { PolicyCursor, PolicyRecord } from './store.js';
@@ -26,7 +27,7 @@ const MAX_LINE_BYTES = 16 << 20;
 export async function fetchNew(services: Services, policy: PolicyRecord, signal?: AbortSignal): Promise<Batch> {
   const source = policy.spec.source;
   if ('path' in source) return fromFile(services, policy, source.path, signal);
-  return fromPhoenix(services, policy, source.query, signal);
+  return fromSpans(services, policy, source.source, source.query, signal);
 }
 
 /** Writes the batch where judge_outputs reads it; the path names the cycle, so its judge run can be found again after a crash. */
@@ -85,15 +86,23 @@ function endsWithNewline(path: string): boolean {
   }
 }
 
-async function fromPhoenix(services: Services, policy: PolicyRecord, query: Record<string, unknown>, signal?: AbortSignal): Promise<Batch> {
-  const source = await services.plugins.get('data_source', 'phoenix');
+/** LLM spans of a telemetry source (Phoenix over REST, exported span files), by start time. */
+async function fromSpans(services: Services, policy: PolicyRecord, name: string, query: Record<string, unknown>, signal?: AbortSignal): Promise<Batch> {
+  const source = await services.plugins.get('data_source', name);
   const { start_time, seen_at_start_time = [] } = policy.cursor;
   const seen = new Set(start_time ? seen_at_start_time : []);
   const spans: Array<{ start: string; row: Record<string, unknown>; span_id: string; trace_id: string | null }> = [];
-  for await (const raw of source.extract({ ...query, ...(start_time ? { start_time } : {}) })) {
+  const skipped: Batch['skipped'] = [];
+  // Phoenix filters by start_time itself; a span file is read whole and filtered here.
+  for await (const raw of source.extract({ ...confineQuery(services, query), ...(start_time ? { start_time } : {}) }, (s) => skipped.push(s))) {
     signal?.throwIfAborted();
     const meta = (raw.metadata ?? {}) as { span_id?: unknown; trace_id?: unknown; start_time?: unknown };
-    if (typeof meta.span_id !== 'string' || typeof meta.start_time !== 'string') continue;
+    if (typeof meta.span_id !== 'string') continue;
+    if (typeof meta.start_time !== 'string') {
+      // The cursor is a start time: a span without one could never be told read from unread.
+      if (!start_time) skipped.push({ ref: meta.span_id, reason: 'the span has no start time, which the policy reads by' });
+      continue;
+    }
     // Phoenix's start_time filter is inclusive: spans at the cursor's instant were read unless new.
     if (meta.start_time === start_time && seen.has(meta.span_id)) continue;
     if (start_time && meta.start_time < start_time) continue;
@@ -101,7 +110,7 @@ async function fromPhoenix(services: Services, policy: PolicyRecord, query: Reco
   }
   spans.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   const taken = spans.slice(0, policy.spec.max_rows_per_cycle);
-  const batch: Batch = { lines: [], origins: [], skipped: [], cursor_after: { ...policy.cursor } };
+  const batch: Batch = { lines: [], origins: [], skipped, cursor_after: { ...policy.cursor } };
   for (const s of taken) {
     batch.lines.push(JSON.stringify({ ...s.row, span_id: s.span_id, ...(s.trace_id ? { trace_id: s.trace_id } : {}) }));
     batch.origins.push({ ref: s.span_id, span_id: s.span_id, trace_id: s.trace_id });

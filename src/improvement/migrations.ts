@@ -65,4 +65,48 @@ CREATE TABLE improvement_retrains (
 );
 `,
   },
+  {
+    // A version the loop registers but cannot vouch for (a gate it cannot measure) is 'held' for a person;
+    // a cycle records what its Phoenix write-back did. SQLite cannot widen a CHECK: the tables are rebuilt.
+    id: 'improvement_0002_held_and_writeback',
+    sql: `
+CREATE TABLE improvement_cycles_next (
+  id TEXT PRIMARY KEY,
+  policy_id TEXT NOT NULL REFERENCES improvement_policies (id),
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  batch_path TEXT,
+  batch_origins TEXT,
+  cursor_after TEXT,
+  judge_run_id TEXT,
+  judged INTEGER NOT NULL DEFAULT 0,
+  added INTEGER NOT NULL DEFAULT 0,
+  dataset_id TEXT,
+  config_id TEXT,
+  plan_id TEXT,
+  job_id TEXT,
+  evaluation_ids TEXT NOT NULL DEFAULT '[]',
+  decision TEXT CHECK (decision IN ('promoted', 'regression', 'held', 'waiting', 'nothing_new', 'pooled', 'retraining', 'failed')),
+  reason TEXT,
+  writeback TEXT
+);
+INSERT INTO improvement_cycles_next (id, policy_id, started_at, ended_at, batch_path, batch_origins, cursor_after, judge_run_id, judged, added, dataset_id, config_id, plan_id, job_id, evaluation_ids, decision, reason) SELECT id, policy_id, started_at, ended_at, batch_path, batch_origins, cursor_after, judge_run_id, judged, added, dataset_id, config_id, plan_id, job_id, evaluation_ids, decision, reason FROM improvement_cycles;
+DROP TABLE improvement_cycles;
+ALTER TABLE improvement_cycles_next RENAME TO improvement_cycles;
+CREATE INDEX improvement_cycles_policy ON improvement_cycles (policy_id, started_at);
+CREATE TABLE improvement_retrains_next (
+  job_id TEXT PRIMARY KEY,
+  policy_id TEXT NOT NULL REFERENCES improvement_policies (id),
+  cycle_id TEXT NOT NULL,
+  dataset_id TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'training' CHECK (status IN ('training', 'promoted', 'regression', 'held', 'failed')),
+  decided_cycle_id TEXT,
+  version_id TEXT,
+  reason TEXT
+);
+INSERT INTO improvement_retrains_next (job_id, policy_id, cycle_id, dataset_id, status, decided_cycle_id, version_id, reason) SELECT job_id, policy_id, cycle_id, dataset_id, status, decided_cycle_id, version_id, reason FROM improvement_retrains;
+DROP TABLE improvement_retrains;
+ALTER TABLE improvement_retrains_next RENAME TO improvement_retrains;
+`,
+  },
 ];

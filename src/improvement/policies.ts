@@ -1,10 +1,10 @@
 /** Creating a policy (every reference checked first, each refusal located) and the view tools show of one. */
 import { existsSync } from 'node:fs';
-import { SCORE_METRICS, CLASSIFICATION_METRICS } from '../evaluation/evaluate.js';
-import { TEXT_METRICS } from '../evaluation/text-scorer.js';
+import { confineQuery } from '../datasets/extract.js';
 import { FinetuneError } from '../errors.js';
 import type { Services } from '../services.js';
 import { baseConfig, NEW_POLICY } from './cycle.js';
+import { LOOP_MEASURED_METRICS } from './decide.js';
 import { PolicySpecSchema, PolicyStore, type PolicyRecord, type PolicySpec } from './store.js';
 
 export function createPolicy(services: Services, input: unknown): PolicyRecord {
@@ -30,18 +30,22 @@ export function createPolicy(services: Services, input: unknown): PolicyRecord {
     });
   }
   services.datasets.get(spec.eval_dataset_id);
-  const known = new Set<string>([...SCORE_METRICS, ...TEXT_METRICS, ...CLASSIFICATION_METRICS]);
+  const known = LOOP_MEASURED_METRICS;
   const gates = spec.gates ?? services.config.evaluation.gates;
   const bad = gates.findIndex((g) => !known.has(g.metric));
   if (bad !== -1) {
-    throw new FinetuneError('INVALID_INPUT', `gates[${bad}].metric '${gates[bad].metric}' is not measured by evaluate_model, so the gate could never pass${spec.gates ? '' : ' (the gates come from the config evaluation.gates)'}.`, {
-      recovery: `Pass gates on metrics evaluate_model measures: ${[...known].join(', ')}; e.g. [{"metric": "rouge_l", "comparator": ">=", "threshold": 0.4}].`,
+    throw new FinetuneError('INVALID_INPUT', `gates[${bad}].metric '${gates[bad].metric}' is measured neither by evaluate_model nor by the loop (win_rate), so the gate could never pass${spec.gates ? '' : ' (the gates come from the config evaluation.gates)'}.`, {
+      recovery: `Pass gates on metrics the loop measures: ${[...known].join(', ')}; e.g. [{"metric": "rouge_l", "comparator": ">=", "threshold": 0.4}].`,
       details: { field: spec.gates ? `gates[${bad}].metric` : 'gates' },
     });
   }
   if ('path' in spec.source) {
     const path = services.workspace.resolveUserPath(spec.source.path, 'source.path');
     if (!existsSync(path)) throw new FinetuneError('NOT_FOUND', `source.path ${path} does not exist.`, { details: { field: 'source.path' } });
+  } else if (spec.source.source === 'otel-files') {
+    const path = confineQuery(services, spec.source.query).path;
+    if (typeof path !== 'string') throw new FinetuneError('INVALID_INPUT', 'source.query.path: an otel-files source needs the span file, e.g. {"path": "exports/spans.jsonl"}.', { details: { field: 'source.query.path' } });
+    if (!existsSync(path)) throw new FinetuneError('NOT_FOUND', `source.query.path ${path} does not exist.`, { details: { field: 'source.query.path' } });
   }
   return store.insert(spec);
 }
@@ -72,6 +76,7 @@ export function policyView(services: Services, policy: PolicyRecord, limit: numb
       evaluation_ids: c.evaluation_ids,
       decision: c.decision,
       reason: c.reason,
+      writeback: c.writeback,
     })),
   };
 }

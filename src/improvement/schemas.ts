@@ -14,9 +14,14 @@ export const PolicyInput = {
   source: z
     .union([
       z.object({ path: z.string().min(1).describe('A JSONL of {input, output, context?} rows that grows, e.g. "./prod-outputs.jsonl".') }).strict(),
-      z.object({ source: z.literal('phoenix').describe('Arize Phoenix.'), query: z.record(z.string(), z.unknown()).describe('As extract_dataset takes it, e.g. {"project": "support-bot"}.') }).strict(),
+      z
+        .object({
+          source: z.enum(['phoenix', 'otel-files']).describe('"phoenix" (Arize Phoenix over REST; scores are written back as span annotations) or "otel-files" (exported span files).'),
+          query: z.record(z.string(), z.unknown()).describe('As extract_dataset takes it, e.g. {"project": "support-bot"} or {"path": "exports/spans.jsonl"}.'),
+        })
+        .strict(),
     ])
-    .describe('Where production outputs come from, as judge_outputs takes it: {"path"} or {"source": "phoenix", "query"}.'),
+    .describe('Where production outputs come from, as judge_outputs takes it: {"path"} or {"source": "phoenix" | "otel-files", "query"}.'),
   rubric: z.string().min(1).describe('A named rubric (helpfulness, correctness, safety, faithfulness) or your own text, e.g. "helpfulness".'),
   rubric_name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional().describe('Name of your own rubric, e.g. "tone".'),
   judge: z.string().optional().describe('As judge_outputs takes it: "auto" (default), "endpoint" or a model reference.'),
@@ -43,8 +48,17 @@ const CycleSchema = z.object({
   dataset_id: z.string().nullable().describe('The retraining dataset version it cut, if any.'),
   job_id: z.string().nullable().describe('The retraining job it started, if any.'),
   evaluation_ids: z.array(z.string()).describe('Evaluations of the candidate and the alias holder, e.g. ["eval_…", "eval_…"].'),
-  decision: z.string().nullable().describe('promoted, regression, retraining, waiting, pooled, nothing_new or failed.'),
+  decision: z.string().nullable().describe('promoted, regression, held (registered; a gate the loop cannot measure waits for a person: the reason gives the promote_model call), retraining, waiting, pooled, nothing_new or failed.'),
   reason: z.string().nullable().describe('Why, e.g. "rouge_l 0.41 is worse than support-bot@1.2.0 (staging) 0.44".'),
+  writeback: z
+    .object({
+      target: z.string().describe('Where the scores went, e.g. "phoenix:support-bot".'),
+      written: z.number().int().describe('Span annotations written, e.g. 40.'),
+      failed: z.number().int().describe('Scores not written, e.g. 0.'),
+      error: z.string().nullable().describe('The first failure, or what stopped the write-back; null when all were written.'),
+    })
+    .nullable()
+    .describe('Scores written back to the source as LLM span annotations (Phoenix sources); null when the source takes none.'),
 });
 
 export const PolicyViewSchema = z.object({
@@ -61,7 +75,7 @@ export const PolicyViewSchema = z.object({
         job_id: z.string().describe('e.g. "job_01jd…".'),
         cycle_id: z.string().describe('The cycle that started it.'),
         dataset_id: z.string().describe('The version it trains on.'),
-        status: z.string().describe('training, promoted, regression or failed.'),
+        status: z.string().describe('training, promoted, regression, held or failed.'),
         version_id: z.string().nullable().describe('The registered version, when one was.'),
         reason: z.string().nullable().describe('The decision\'s reason.'),
       }),

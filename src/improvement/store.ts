@@ -17,7 +17,7 @@ export const PolicySpecSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/),
   source: z.union([
     z.object({ path: z.string().min(1) }).strict(),
-    z.object({ source: z.literal('phoenix'), query: z.record(z.string(), z.unknown()) }).strict(),
+    z.object({ source: z.enum(['phoenix', 'otel-files']), query: z.record(z.string(), z.unknown()) }).strict(),
   ]),
   rubric: z.string().min(1),
   rubric_name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
@@ -36,7 +36,7 @@ export const PolicySpecSchema = z.object({
 });
 export type PolicySpec = z.infer<typeof PolicySpecSchema>;
 
-/** Where the policy has read up to: lines consumed (file), or the last span start time and the spans seen at it (Phoenix). */
+/** Where the policy has read up to: lines consumed (file), or the last span start time and the spans seen at it (Phoenix, span files). */
 export interface PolicyCursor {
   lines?: number;
   start_time?: string;
@@ -52,7 +52,7 @@ export interface PolicyRecord {
   created_at: string;
 }
 
-export type Decision = 'promoted' | 'regression' | 'waiting' | 'nothing_new' | 'pooled' | 'retraining' | 'failed';
+export type Decision = 'promoted' | 'regression' | 'held' | 'waiting' | 'nothing_new' | 'pooled' | 'retraining' | 'failed';
 
 export interface CycleRecord {
   id: string;
@@ -72,6 +72,16 @@ export interface CycleRecord {
   evaluation_ids: string[];
   decision: Decision | null;
   reason: string | null;
+  /** What writing the cycle's scores back to the source did (Phoenix span annotations); null when it was not asked. */
+  writeback: CycleWriteback | null;
+}
+
+export interface CycleWriteback {
+  target: string;
+  written: number;
+  failed: number;
+  /** The first failure, or the error that stopped the whole write-back. */
+  error: string | null;
 }
 
 export interface RetrainRecord {
@@ -79,7 +89,7 @@ export interface RetrainRecord {
   policy_id: string;
   cycle_id: string;
   dataset_id: string;
-  status: 'training' | 'promoted' | 'regression' | 'failed';
+  status: 'training' | 'promoted' | 'regression' | 'held' | 'failed';
   decided_cycle_id: string | null;
   version_id: string | null;
   reason: string | null;
@@ -262,5 +272,6 @@ function toCycle(row: Row): CycleRecord {
     batch_origins: row.batch_origins ? parse(row.batch_origins) : null,
     cursor_after: row.cursor_after ? parse(row.cursor_after) : null,
     evaluation_ids: parse<string[]>(row.evaluation_ids),
+    writeback: row.writeback ? parse<CycleWriteback>(row.writeback) : null,
   };
 }

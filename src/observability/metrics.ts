@@ -16,10 +16,10 @@ export interface Metrics {
   job_tokens_per_second: Gauge<'job_id'>;
   /** Open MCP sessions of the HTTP transport (set at each scrape). */
   http_sessions: Gauge;
-  /** judge_outputs: each score given, by rubric name and source (dataset, file, phoenix). */
-  judge_scores: Histogram<'rubric' | 'source'>;
+  /** judge_outputs: each score given, by rubric name, source (dataset, file, phoenix) and improvement policy ("none" when called alone). */
+  judge_scores: Histogram<'rubric' | 'source' | 'policy'>;
   /** judge_outputs: rows judged, by outcome (scored, failed): the judge failure rate is failed / all. */
-  judged_outputs: Counter<'rubric' | 'source' | 'outcome'>;
+  judged_outputs: Counter<'rubric' | 'source' | 'policy' | 'outcome'>;
   /** Tokens the judge read and wrote, by judge and kind (prompt, completion). */
   judge_tokens: Counter<'judge' | 'kind'>;
   /** What the judge cost, by judge, where its price is known. */
@@ -62,12 +62,12 @@ export function createMetrics(): Metrics {
     http_sessions: new Gauge({ name: 'finetune_mcp_http_sessions', help: 'Open MCP sessions of the HTTP transport.', registers: [registry] }),
     judge_scores: new Histogram({
       name: 'finetune_mcp_judge_score',
-      help: 'Scores (0-1) given by the LLM judge of judge_outputs, by rubric and source.',
-      labelNames: ['rubric', 'source'],
+      help: 'Scores (0-1) given by the LLM judge of judge_outputs, by rubric, source and improvement policy (policy="none": judge_outputs called alone).',
+      labelNames: ['rubric', 'source', 'policy'],
       buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
       registers: [registry],
     }),
-    judged_outputs: new Counter({ name: 'finetune_mcp_judged_outputs_total', help: 'Outputs judged by judge_outputs, by rubric, source and outcome (scored, failed).', labelNames: ['rubric', 'source', 'outcome'], registers: [registry] }),
+    judged_outputs: new Counter({ name: 'finetune_mcp_judged_outputs_total', help: 'Outputs judged by judge_outputs, by rubric, source, improvement policy ("none" alone) and outcome (scored, failed).', labelNames: ['rubric', 'source', 'policy', 'outcome'], registers: [registry] }),
     judge_tokens: new Counter({ name: 'finetune_mcp_judge_tokens_total', help: 'Tokens read (prompt) and written (completion) by the LLM judge.', labelNames: ['judge', 'kind'], registers: [registry] }),
     judge_cost_usd: new Counter({ name: 'finetune_mcp_judge_cost_usd_total', help: 'Cost of the LLM judge in US dollars, where its price is configured.', labelNames: ['judge'], registers: [registry] }),
     improvement_pool_size: new Gauge({ name: 'finetune_mcp_improvement_pool_size', help: 'Judged rows waiting in an improvement policy\'s pool (not yet used by a retraining).', labelNames: ['policy'], registers: [registry] }),

@@ -253,8 +253,12 @@ export class ModelRegistry {
     return out;
   }
 
-  /** Points an alias at a version. Refused when a gate fails, unless forced with a reason. */
-  promote(input: { name: string; version: string; alias: string; force?: boolean; reason?: string }): {
+  /**
+   * Points an alias at a version. Refused when a gate fails, unless forced with a reason. A caller
+   * may name unmeasured gates that do not apply, with why (the improvement loop's win-rate when no
+   * version held the alias: there is nothing to compare against); the why joins the alias history.
+   */
+  promote(input: { name: string; version: string; alias: string; force?: boolean; reason?: string; not_applicable?: Record<string, string> }): {
     version: ModelVersion;
     previous: string | null;
     changed: boolean;
@@ -268,8 +272,10 @@ export class ModelRegistry {
     }
     const version = this.get({ name: input.name, version: input.version });
     const gates = this.gates(version);
-    const failed = gates.filter((g) => !g.passed);
-    const reason = input.reason?.trim() ?? '';
+    const waived = input.not_applicable ?? {};
+    const failed = gates.filter((g) => !g.passed && !(g.value === null && waived[g.metric]));
+    const notes = gates.filter((g) => !g.passed && g.value === null && waived[g.metric]).map((g) => `${g.metric} gate not applicable: ${waived[g.metric]}`);
+    const reason = [input.reason?.trim() ?? '', ...notes].filter(Boolean).join('; ');
     if (failed.length && !input.force) {
       throw new FinetuneError('GATE_FAILED', `${input.name}@${input.version} fails ${failed.length} quality gate(s): ${failed.map(describeGate).join('; ')}.`, {
         recovery: gateRecovery(`${input.name}@${input.version}`, failed),

@@ -191,4 +191,53 @@ ${immutableTable('alert_deliveries')}`,
     id: 'training_0007_worker_start',
     sql: `ALTER TABLE jobs ADD COLUMN worker_start TEXT;`,
   },
+  {
+    // An improvement policy's alerts (a judge failing on too many rows) may come before any job: job_id
+    // becomes optional and policy_id names the policy. SQLite cannot drop a NOT NULL: the tables are
+    // rebuilt, the deliveries (a child of the outbox, immutable) kept aside meanwhile so no key dangles.
+    id: 'training_0008_policy_alerts',
+    sql: `CREATE TABLE alert_deliveries_kept AS SELECT * FROM alert_deliveries;
+DROP TRIGGER alert_deliveries_immutable;
+DROP TABLE alert_deliveries;
+CREATE TABLE alert_outbox_next (
+  alert_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id TEXT REFERENCES jobs(job_id),
+  policy_id TEXT,
+  event_seq INTEGER,
+  event TEXT NOT NULL,
+  url TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  locked_by TEXT,
+  locked_until TEXT,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  delivered_at TEXT,
+  CHECK (job_id IS NOT NULL OR policy_id IS NOT NULL)
+);
+INSERT INTO alert_outbox_next (alert_id, job_id, event_seq, event, url, payload, status, attempts, next_attempt_at, locked_by, locked_until, last_error, created_at, delivered_at)
+  SELECT alert_id, job_id, event_seq, event, url, payload, status, attempts, next_attempt_at, locked_by, locked_until, last_error, created_at, delivered_at FROM alert_outbox;
+DROP TABLE alert_outbox;
+ALTER TABLE alert_outbox_next RENAME TO alert_outbox;
+CREATE INDEX alert_outbox_due ON alert_outbox(status, next_attempt_at);
+CREATE INDEX alert_outbox_job ON alert_outbox(job_id, alert_id);
+CREATE TABLE alert_deliveries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL REFERENCES alert_outbox(alert_id),
+  job_id TEXT,
+  attempt INTEGER NOT NULL,
+  time TEXT NOT NULL,
+  ok INTEGER NOT NULL,
+  http_status INTEGER,
+  error TEXT,
+  duration_ms INTEGER NOT NULL,
+  pid INTEGER NOT NULL
+);
+INSERT INTO alert_deliveries SELECT * FROM alert_deliveries_kept;
+DROP TABLE alert_deliveries_kept;
+CREATE INDEX alert_deliveries_job ON alert_deliveries(job_id, id);
+${immutableTable('alert_deliveries')}`,
+  },
 ];

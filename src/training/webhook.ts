@@ -30,7 +30,8 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 
 interface AlertRow {
   alert_id: number;
-  job_id: string;
+  job_id: string | null;
+  policy_id: string | null;
   event_seq: number | null;
   event: string;
   url: string;
@@ -54,11 +55,14 @@ interface AlertDelivery {
   pid: number;
 }
 
-/** Queues one alert; call inside the transaction that writes its event. Returns the alert id. */
-export function enqueueAlert(db: Db, alert: { job_id: string; event_seq: number | null; event: string; url: string; body: Record<string, unknown>; time: string }): number {
+/**
+ * Queues one alert; call inside the transaction that writes its event. Returns the alert id. An alert
+ * is a job's, or (with job_id null) an improvement policy's; each one's alerts go out in order.
+ */
+export function enqueueAlert(db: Db, alert: { job_id: string | null; policy_id?: string; event_seq: number | null; event: string; url: string; body: Record<string, unknown>; time: string }): number {
   const result = db
-    .prepare(`INSERT INTO alert_outbox (job_id, event_seq, event, url, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, '', ?, ?)`)
-    .run(alert.job_id, alert.event_seq, alert.event, alert.url, alert.time, alert.time);
+    .prepare(`INSERT INTO alert_outbox (job_id, policy_id, event_seq, event, url, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, '', ?, ?)`)
+    .run(alert.job_id, alert.job_id ? null : (alert.policy_id ?? null), alert.event_seq, alert.event, alert.url, alert.time, alert.time);
   const alert_id = Number(result.lastInsertRowid);
   const payload = JSON.stringify({ source: 'finetune-mcp', alert_id, time: alert.time, job_id: alert.job_id, event: alert.event, ...alert.body });
   db.prepare('UPDATE alert_outbox SET payload = ? WHERE alert_id = ?').run(payload, alert_id);
@@ -173,7 +177,7 @@ function retryLater(d: Deliverer): void {
   d.timer.unref();
 }
 
-/** Claims the first due alert of each job (leased to this process) and POSTs them; returns how many. */
+/** Claims the first due alert of each job or policy (leased to this process) and POSTs them; returns how many. */
 async function deliverRound(d: Deliverer): Promise<number> {
   const { db, options } = d;
   const now = new Date();
@@ -184,7 +188,7 @@ async function deliverRound(d: Deliverer): Promise<number> {
        WHERE alert_id IN (
          SELECT o.alert_id FROM alert_outbox o
          WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.locked_until IS NULL OR o.locked_until <= ?)
-           AND NOT EXISTS (SELECT 1 FROM alert_outbox p WHERE p.job_id = o.job_id AND p.status = 'pending' AND p.alert_id < o.alert_id)
+           AND NOT EXISTS (SELECT 1 FROM alert_outbox p WHERE p.job_id IS o.job_id AND p.policy_id IS o.policy_id AND p.status = 'pending' AND p.alert_id < o.alert_id)
          ORDER BY o.alert_id LIMIT 20)
        RETURNING *`,
     )

@@ -120,8 +120,8 @@ describe('judge_outputs against an OpenAI-compatible judge', () => {
     expect(stored.rows[0].row).toEqual({ messages: [{ role: 'user', content: 'What is 2 + 2?' }, { role: 'assistant', content: 'GOOD: 4.' }] });
 
     const metrics = await t.services.metrics.registry.metrics();
-    expect(metrics).toContain('finetune_mcp_judge_score_count{rubric="helpfulness",source="file"} 3');
-    expect(metrics).toContain('finetune_mcp_judged_outputs_total{rubric="helpfulness",source="file",outcome="failed"} 2');
+    expect(metrics).toContain('finetune_mcp_judge_score_count{rubric="helpfulness",source="file",policy="none"} 3');
+    expect(metrics).toContain('finetune_mcp_judged_outputs_total{rubric="helpfulness",source="file",policy="none",outcome="failed"} 2');
     expect(metrics).toMatch(/finetune_mcp_judge_tokens_total\{judge="endpoint judge-1 at [^"]+",kind="prompt"\} 700/);
   });
 
@@ -194,19 +194,28 @@ describe('judge_outputs against an OpenAI-compatible judge', () => {
 });
 
 describe('judge_outputs with a local model as the judge', () => {
-  it('runs the local engine; a prompt longer than the judge model takes fails that row with the engine\'s reason', async () => {
-    // stories260K (llama2.c's test model, MIT: assets/models/stories260K/SOURCE.md) writes children's stories, never a verdict.
+  it('scores by P(yes) from the local engine\'s token probabilities; a row too long for the judge model fails alone', async () => {
+    // stories260K (llama2.c's test model, MIT: assets/models/stories260K/SOURCE.md) writes children's stories, never a verdict:
+    // its probabilities of "Yes" and "No" still make a score, meaningless for such a model, but real.
     const assets = new URL('../../assets/models/stories260K/', import.meta.url).pathname;
     t = await connectTestClient({ config: { judge: { max_tokens: 16, max_retries: 1 } } });
     const { model } = await t.services.models.import(join(assets, 'stories260K.bin'), { tokenizer: join(assets, 'tok512.bin') });
-    const path = writeRows(mkdtempSync(join(t.home, 'j-')), [{ input: 'Once upon a time', output: 'there was a cat.' }]);
-    const out = await t.callOk(judgeOutputsTool, { path, rubric: 'helpfulness', judge: `local:${model.id}` });
-    expect(out.judge).toMatch(/^local model /);
-    expect(out).toMatchObject({ rows: 1, scored: 0, failed: 1, cost_usd: null });
-    // The rubric and the verdict schema fill stories260K's 512-token context: refused as bad input, so that row fails and is not retried.
-    expect(out.results[0].error).toMatch(/the prompt has \d+ tokens/);
-    expect(getJudgeRun(t.services.workspace, out.run_id)!.rows[0].attempts).toBe(1);
+    const dir = mkdtempSync(join(t.home, 'j-'));
+    const path = writeRows(dir, [{ input: 'Once upon a time', output: 'there was a cat.' }, { input: 'Tell me a story.', output: 'The dog ran home. '.repeat(80) }]);
+    const out = await t.callOk(judgeOutputsTool, { path, rubric: 'Kindness: 1 = a kind story, 0 = an unkind one.', rubric_name: 'kind', judge: `local:${model.id}` });
+    expect(out.judge).toMatch(/^local model .*\(P\(yes\) judge\)$/);
+    expect(out).toMatchObject({ rows: 2, scored: 1, failed: 1, cost_usd: null });
+    const [short, long] = out.results;
+    expect(short.score).toBeGreaterThan(0);
+    expect(short.score).toBeLessThan(1);
+    expect(short.reason).toContain(`P(yes) = ${short.score!.toFixed(4)}`);
+    // The long row leaves no room in stories260K's 512-token context for the answer: that row fails, is not retried.
+    expect(long.error).toMatch(/no room is left for its yes\/no answer/);
+    expect(getJudgeRun(t.services.workspace, out.run_id)!.rows[1].attempts).toBe(1);
     expect(out.cost_note).toMatch(/no price is known for local:/);
+    // The same model, the same prompt: the same probability.
+    const again = await t.callOk(judgeOutputsTool, { path, rubric: 'Kindness: 1 = a kind story, 0 = an unkind one.', rubric_name: 'kind', judge: `local:${model.id}`, limit: 1 });
+    expect(again.results[0].score).toBe(short.score);
   });
 });
 

@@ -1,5 +1,6 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { splitDatasetTool } from '../../tools/split-dataset.js';
@@ -44,4 +45,29 @@ export function appendOutputs(path: string, tag: string, good: number, bad: numb
     ...Array.from({ length: bad }, (_, i) => ({ input: `Question ${tag}-b${i}?`, output: `BAD answer ${tag}-${i}.` })),
   ];
   appendFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+/**
+ * The test's client and local servers, closed after each test: set `state.t` to the client, push closers.
+ * One per test file (it registers an afterEach).
+ */
+export function loopLifecycle(): { t: TestClient | undefined; closers: Array<() => Promise<void>> } {
+  const state: { t: TestClient | undefined; closers: Array<() => Promise<void>> } = { t: undefined, closers: [] };
+  afterEach(async () => {
+    await state.t?.close();
+    state.t = undefined;
+    for (const close of state.closers.splice(0)) await close();
+  });
+  return state;
+}
+
+/** Waits (at most two minutes) for a job to end; returns its status. */
+export async function jobEnd(client: TestClient, jobId: string): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const status = client.services.jobs.get(jobId).status;
+    if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(status)) return status;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -40,6 +40,19 @@ function span(n: number, mark: 'GOOD' | 'BAD', start: string): PhoenixSpan {
   };
 }
 
+/** A fake Phoenix serving `spans`, the fake judge, a loop workspace on them and a policy `name` reading the project. */
+async function phoenixPolicy(name: string, spans: PhoenixSpan[], fail?: (path: string) => number | undefined) {
+  const phoenix = await startFakePhoenix({ project: 'support-bot', spans, annotations: [], fail });
+  const judge = await startFakeJudge();
+  closers.push(phoenix.close, judge.close);
+  const w = await loopWorkspace(judge.url, { phoenix: { base_url: phoenix.url } });
+  t = w.t;
+  const { policy_id } = await t.callOk(createImprovementPolicyTool, {
+    name, source: { source: 'phoenix', query: { project: 'support-bot' } }, rubric: 'helpfulness', base_config_id: w.config_id, eval_dataset_id: w.eval_dataset_id, model_name: 'bot', gates: GATES,
+  });
+  return { phoenix, judge, policy_id, t: w.t };
+}
+
 describe('improvement policy on Phoenix spans', () => {
   it('reads each span once by start time and span id, and pools the good ones with their span ids', { timeout: 120_000 }, async () => {
     const T0 = '2026-12-01T00:00:00.000000+00:00';
@@ -71,5 +84,29 @@ describe('improvement policy on Phoenix spans', () => {
     expect(judge.judged).toHaveLength(5);
     const refs = t.services.workspace.db.prepare('SELECT ref, span_id, trace_id FROM improvement_pool ORDER BY rowid').all();
     expect(refs).toEqual([1, 3, 4, 5].map((n) => ({ ref: `${n}`.padStart(16, 'b'), span_id: `${n}`.padStart(16, 'b'), trace_id: `${n}`.padStart(32, 'a') })));
+  });
+
+  it('writes each cycle\'s scores back to Phoenix as LLM span annotations, recorded on the cycle', { timeout: 120_000 }, async () => {
+    const T0 = '2026-12-01T00:00:00.000000+00:00';
+    const { phoenix, policy_id, t: client } = await phoenixPolicy('wb', [span(1, 'GOOD', T0), span(2, 'BAD', T0)]);
+    const out = await client.callOk(runImprovementPolicyTool, { policy_id });
+    const cycle = out.policy.cycles.at(-1)!;
+    expect(cycle.writeback).toEqual({ target: 'phoenix:support-bot', written: 2, failed: 0, error: null });
+    expect(phoenix.written.map((a) => [a.span_id, a.name, a.annotator_kind, a.result?.score, a.identifier])).toEqual([
+      ['1'.padStart(16, 'b'), 'helpfulness', 'LLM', 0.9, 'finetune-mcp'],
+      ['2'.padStart(16, 'b'), 'helpfulness', 'LLM', 0.1, 'finetune-mcp'],
+    ]);
+    expect(phoenix.written[0].metadata).toMatchObject({ judge_run_id: cycle.judge_run_id });
+  });
+
+  it('a write-back that Phoenix refuses does not fail the cycle: the rows are pooled and the failure is on the cycle', { timeout: 120_000 }, async () => {
+    const T0 = '2026-12-01T00:00:00.000000+00:00';
+    const { phoenix, policy_id, t: client } = await phoenixPolicy('wb-down', [span(1, 'GOOD', T0)], (path) => (path === '/v1/span_annotations' ? 500 : undefined));
+    const out = await client.callOk(runImprovementPolicyTool, { policy_id });
+    expect(out).toMatchObject({ decision: 'pooled', policy: { pool: { unused: 1 } } });
+    const { writeback } = out.policy.cycles.at(-1)!;
+    expect(writeback).toMatchObject({ target: 'phoenix:support-bot', written: 0, failed: 1 });
+    expect(writeback!.error).toMatch(/^b+1: .*500/);
+    expect(phoenix.written).toEqual([]);
   });
 });

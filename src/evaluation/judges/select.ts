@@ -6,6 +6,7 @@ import type { Services } from '../../services.js';
 import { localBackend, type InferenceBackend } from '../inference-backend.js';
 import { providerReference } from '../model-ref.js';
 import { inferenceJudge } from './inference-judge.js';
+import { probabilityJudge, probabilityOutputScorer } from './probability-judge.js';
 import { inferenceOutputScorer, samplingOutputScorer, type OutputScorer } from './output-scorer.js';
 import { samplingJudge } from './sampling-judge.js';
 import { JudgeSettingsSchema, type JudgeSettings } from './settings.js';
@@ -110,7 +111,8 @@ export async function selectOutputScorer(services: Services, choice: string, sam
       details: { field: 'judge' },
     });
   } else backend = await referenceBackend(services, choice);
-  const scorer = inferenceOutputScorer(backend.inference, backend.model, { ...options, used: backend.used, local_model: backend.local_model });
+  // A model on this machine cannot be held to JSON; its token probabilities judge instead (P(yes)).
+  const scorer = backend.local_model ? probabilityOutputScorer(backend) : inferenceOutputScorer(backend.inference, backend.model, { ...options, used: backend.used, local_model: backend.local_model });
   const isConfigured = choice === 'auto' || choice === 'endpoint' || choice === settings.model;
   const { usd_per_1m_input_tokens: input, usd_per_1m_output_tokens: output } = settings;
   if (!isConfigured) return { scorer, price: { missing: `no price is known for ${choice} (judge.usd_per_1m_* price the configured judge.model only)` } };
@@ -129,4 +131,19 @@ async function referenceBackend(services: Services, reference: string): Promise<
     });
   }
   return localBackend(services, { model_id: reference }, 'judge');
+}
+
+/**
+ * The pairwise judge an improvement policy measures a win-rate with, from the policy's own judge
+ * choice (as judge_outputs takes it); a cycle has no client to sample, so without a configured
+ * judge or a model reference there is none, and the reason says why.
+ */
+export async function policyPairwiseJudge(services: Services, choice: string, signal?: AbortSignal): Promise<SelectedJudge | { missing: string }> {
+  const settings = JudgeSettingsSchema.parse((services.config as { judge?: unknown }).judge ?? {});
+  if (choice === 'sampling') return { missing: 'the policy judges by client sampling, and a cycle has no client to ask' };
+  if (choice === 'auto' && !hasJudge(services, settings)) return { missing: 'no judge is configured (judge.base_url or judge.model) and a cycle has no client to sample' };
+  if (choice === 'auto' || choice === 'endpoint') return endpointJudge(services, settings, signal);
+  const backend = await referenceBackend(services, choice);
+  if (backend.local_model) return { judge: probabilityJudge(backend, signal), used: `${backend.used} (P(yes) judge)` };
+  return { judge: inferenceJudge(backend.inference, backend.model, { max_tokens: settings.max_tokens, signal }), used: backend.used };
 }

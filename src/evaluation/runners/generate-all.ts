@@ -57,7 +57,7 @@ export async function generateForModels(
   return { cases, models, datasetLabel: label, baseline };
 }
 
-async function runModel(ctx: ToolContext, runner: ModelRunner, modelLabel: string, cases: EvalCase[], file: string, maxTokens: number, score: boolean, tick: () => Promise<void>): Promise<ModelOutputs> {
+export async function runModel(ctx: ToolContext, runner: ModelRunner, modelLabel: string, cases: EvalCase[], file: string, maxTokens: number, score: boolean, tick: () => Promise<void>): Promise<ModelOutputs> {
   const outputs: string[] = [];
   for (const c of cases) {
     throwIfCancelled(ctx.signal, 'Comparison');
