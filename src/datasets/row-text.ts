@@ -65,6 +65,22 @@ export function exampleTokens(counter: TokenCounter, task: TaskType, row: Canoni
   return { total, by_role: byRole };
 }
 
+/**
+ * Characters of text in a row from which its tokens are counted in the counter's worker thread
+ * (countAside): ~8k tokens, tens of milliseconds on the event loop at most below it.
+ */
+const COUNT_ASIDE_CHARS = 32 * 1024;
+
+/** exampleTokens, counted off the event loop when the row is long and the counter can; the same numbers. */
+export async function exampleTokensAside(counter: TokenCounter, task: TaskType, row: CanonicalRow): Promise<{ total: number; by_role: Record<string, number> }> {
+  if (counter.countAside) {
+    let chars = 0;
+    for (const f of textFields(task, row)) chars += f.text.length;
+    if (chars >= COUNT_ASIDE_CHARS) return counter.countAside(() => exampleTokens(counter, task, row));
+  }
+  return exampleTokens(counter, task, row);
+}
+
 function memoCount(counter: TokenCounter, memo: Map<string, number>, text: string): number {
   let n = memo.get(text);
   if (n === undefined) memo.set(text, (n = counter.count(text)));

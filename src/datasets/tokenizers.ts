@@ -4,6 +4,7 @@ import { checkTokenizerJson } from '../models/files/tokenizer-check.js';
 import { FinetuneError } from '../errors.js';
 import { readUserJson } from '../workspace/confine.js';
 import { checkTemplate, renderTemplate, TemplateError } from './jinja-sandbox.js';
+import { OffThreadCounter } from './token-count-worker.js';
 import type { ChatMessage } from './types.js';
 
 /** A tokenizer for counting: the real one of the target model. */
@@ -18,6 +19,12 @@ export interface TokenCounter {
   count(text: string): number;
   /** Tokens of a whole conversation as the target formats it. */
   countChat(messages: ChatMessage[], tools?: unknown[]): number;
+  /**
+   * Runs `measure` (which counts with this counter) with every text it counts counted in a worker
+   * thread first, so a long example never holds the event loop; same result as `measure()`.
+   * Tokenizers too slow for the main thread on long texts have it (Hugging Face's, ~2 s a 1 MB row).
+   */
+  countAside?<T>(measure: () => T): Promise<T>;
 }
 
 type OpenAiEncoding = 'o200k_base' | 'cl100k_base';
@@ -53,21 +60,31 @@ export function openAiModel(model: string): { encoding: OpenAiEncoding; context:
 export const MAX_PIECE_CHARS = 256;
 const LONG_RUN = new RegExp(`\\S{${MAX_PIECE_CHARS + 1},}|\\s{${MAX_PIECE_CHARS + 1},}`, 'g');
 
+/** The pieces linearCount counts `text` in: the text whole, or split before and inside its long runs. */
+export function linearPieces(text: string): string[] {
+  if (text.length <= MAX_PIECE_CHARS) return [text];
+  const pieces: string[] = [];
+  let from = 0;
+  for (const match of text.matchAll(LONG_RUN)) {
+    const start = match.index;
+    const end = start + match[0].length;
+    // The run's first chunk stays with the text before it (a leading space joins its piece as usual).
+    pieces.push(text.slice(from, start + MAX_PIECE_CHARS));
+    for (let at = start + MAX_PIECE_CHARS; at < end; at += MAX_PIECE_CHARS) pieces.push(text.slice(at, Math.min(at + MAX_PIECE_CHARS, end)));
+    from = end;
+  }
+  if (from === 0) return [text];
+  if (from < text.length) pieces.push(text.slice(from));
+  return pieces;
+}
+
 /** `count` made linear in the length of a run: long runs go through it in MAX_PIECE_CHARS chunks. */
 export function linearCount(count: (text: string) => number): (text: string) => number {
   return (text) => {
     if (text.length <= MAX_PIECE_CHARS) return count(text);
     let total = 0;
-    let from = 0;
-    for (const match of text.matchAll(LONG_RUN)) {
-      const start = match.index;
-      const end = start + match[0].length;
-      // The run's first chunk stays with the text before it (a leading space joins its piece as usual).
-      total += count(text.slice(from, start + MAX_PIECE_CHARS));
-      for (let at = start + MAX_PIECE_CHARS; at < end; at += MAX_PIECE_CHARS) total += count(text.slice(at, Math.min(at + MAX_PIECE_CHARS, end)));
-      from = end;
-    }
-    return from === 0 ? count(text) : total + (from < text.length ? count(text.slice(from)) : 0);
+    for (const piece of linearPieces(text)) total += count(piece);
+    return total;
   };
 }
 
@@ -150,7 +167,36 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
       details: { file, field: 'model' },
     });
   }
-  const count = linearCount((text) => tokenizer.encode(text, { add_special_tokens: false }).ids.length);
+  const exact = linearCount((text) => tokenizer.encode(text, { add_special_tokens: false }).ids.length);
+  const worker = new OffThreadCounter({ json, config, file }, linearPieces);
+  // countAside: a first run of `measure` records the texts it counts (a chat template is rendered as
+  // usual), the worker counts them, and a second run finds every count here.
+  const aside = new Map<string, number>();
+  let recording: string[] | undefined;
+  const count = (text: string) => {
+    if (recording) {
+      recording.push(text);
+      return 0;
+    }
+    return (aside.size ? aside.get(text) : undefined) ?? exact(text);
+  };
+  const countAside = async <T>(measure: () => T): Promise<T> => {
+    const recorded: string[] = (recording = []);
+    try {
+      measure();
+    } finally {
+      recording = undefined;
+    }
+    // A chat's contents are counted twice (by role, then framed): the worker counts each once.
+    const texts = [...new Set(recorded)];
+    const counts = await worker.count(texts);
+    for (let i = 0; i < texts.length; i++) aside.set(texts[i], counts[i]);
+    try {
+      return measure();
+    } finally {
+      aside.clear();
+    }
+  };
   const template = typeof config.chat_template === 'string' ? config.chat_template : undefined;
   const render = template ? await chatRenderer(template, config) : undefined;
   const modelMax = typeof config.model_max_length === 'number' && config.model_max_length < 1e9 ? config.model_max_length : undefined;
@@ -163,6 +209,7 @@ export async function localCounter(dir: string, contextLimit?: number): Promise<
     // With a chat template, count what the model really sees; without one, content plus 4 tokens a message for the framing.
     countChat: (messages, tools) =>
       render ? count(render(messages, tools)) : messages.reduce((n, m) => n + 4 + count(m.content), 0),
+    countAside,
   };
 }
 

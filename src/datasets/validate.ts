@@ -2,7 +2,7 @@ import { throwIfCancelled } from './cancel.js';
 import { normalizeRecord, detectFormat } from './formats.js';
 import { issue, type DatasetIssue } from './issues.js';
 import { redact, type PiiPattern } from './pii.js';
-import { exampleTokens, textFields, type TextField } from './row-text.js';
+import { exampleTokensAside, textFields, type TextField } from './row-text.js';
 import type { SourceRecord } from './sources.js';
 import { hashText, nearHash, nearHashOfMessages, type Hash64 } from './fingerprint.js';
 import { CountColumn, distribution, HashTable, type Distribution } from './stats.js';
@@ -213,7 +213,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
           labels.set(label, (labels.get(label) ?? 0) + 1);
         }
         if (counter) {
-          const counted = exampleTokens(counter, task, row);
+          const counted = await exampleTokensAside(counter, task, row);
           tokens = counted.total;
           perExample.push(counted.total);
           for (const [role, n] of Object.entries(counted.by_role)) {
