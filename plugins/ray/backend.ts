@@ -139,13 +139,18 @@ export class RayBackend implements RemoteTrainingBackend {
     const cursor = ctx.state as LogCursor;
     const fresh = completeLines(logs ?? '', cursor.log_offset ?? 0);
     const report = parseEventLines(fresh.text);
-    cursor.log_offset = fresh.next_offset;
-    cursor.step = report.step ?? cursor.step;
-    cursor.total_steps = report.total_steps ?? cursor.total_steps;
-    cursor.adapter_path = report.adapter_path ?? cursor.adapter_path;
+    // ctx.state is persisted as JSON: only defined values go in.
+    const keep = <K extends keyof LogCursor>(key: K, value: LogCursor[K] | undefined) => {
+      if (value === undefined) delete cursor[key];
+      else cursor[key] = value;
+    };
+    keep('log_offset', fresh.next_offset);
+    keep('step', report.step ?? cursor.step);
+    keep('total_steps', report.total_steps ?? cursor.total_steps);
+    keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
     if (report.state) {
-      cursor.error_code = report.error_code;
-      cursor.trainer_message = report.message;
+      keep('error_code', report.error_code);
+      keep('trainer_message', report.message);
     }
     const status = STATUS[details.status] ?? details.status;
     const poll: RemotePoll = {
