@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rayPlugin } from '../../plugins/ray/index.js';
+import { configureTrainingTool } from '../../tools/configure-training.js';
 import { listBackendsTool } from '../../tools/list-backends.js';
-import { connectTestClient, type TestClient } from '../helpers/mcp.js';
+import { planTrainingTool } from '../../tools/plan-training.js';
+import { prepareTestDataset } from '../training/datasets.js';
+import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { FakeRay } from './fake-ray.js';
 import { asRemote, chatRows, makeSpec, RemoteRun } from './support.js';
 
@@ -107,5 +110,36 @@ describe('ray plugin against a local fake of the Ray Jobs REST API', () => {
     await run.backend.cancel(run.remote_id, run.ctx);
     expect((await run.poll()).status).toBe('cancelled');
     await expect(run.backend.poll('job_nowhere', run.ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('plans for the ray backend', () => {
+  let fake: FakeRay;
+  let t: TestClient;
+  beforeAll(async () => {
+    fake = new FakeRay();
+    t = await connectTestClient({ plugins: [rayPlugin], env: { RAY_ADDRESS: await fake.start(), RAY_AUTH_TOKEN: fake.token } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await fake.stop();
+  });
+
+  it('sizes a plan for backend_options.gpu_type: 7B LoRA on 1×A10G goes; 70B does not fit and names what does; full is refused with the nearest option', async () => {
+    const dataset_id = await prepareTestDataset(t, { rows: 60 });
+    const plan = async (base_model: string) => {
+      const config = await t.callOk(configureTrainingTool, { base_model, dataset_id, backend: 'ray', approach: 'lora', method: 'sft', template: 'smoke', backend_options: { gpu_type: 'A10G', num_gpus: 1 } });
+      return t.callOk(planTrainingTool, { config_id: config.config_id });
+    };
+    const small = await plan('Qwen/Qwen2.5-7B-Instruct');
+    expect(small.verdict, small.reasons.join(' ')).toBe('go');
+    expect(small.estimate).toMatchObject({ device: 'A10G', fits: true });
+    const big = await plan('meta-llama/Llama-3.1-70B-Instruct');
+    expect(big.verdict, big.reasons.join(' ')).toBe('no_go');
+    expect(big.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\].*A10G has 24 GB.*LoRA\/QLoRA/);
+    expect(big.estimate).toMatchObject({ device: 'A10G', fits: false });
+    const full = await t.call(configureTrainingTool.name, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'ray', approach: 'full', backend_options: { gpu_type: 'A10G' } });
+    expect([full.isError, errorCode(full)]).toEqual([true, 'CAPABILITY_UNSUPPORTED']);
+    expect(resultText(full)).toMatch(/Nearest supported: approach "lora" on backend "ray"/);
   });
 });
