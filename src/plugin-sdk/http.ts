@@ -14,9 +14,11 @@ export interface RestClientOptions {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   json?: unknown;
   form?: FormData;
+  /** Raw bytes (an upload such as a zip package), sent as application/octet-stream. */
+  bytes?: Uint8Array;
   /** What the call does, for messages: "creating the fine-tuning job". */
   action: string;
   /** Local file the request is about, so a line named in a 400 can be located. */
@@ -94,8 +96,11 @@ export class RestClient {
       try {
         response = await doFetch(`${this.options.baseURL.replace(/\/$/, '')}${path}`, {
           method: request.method ?? 'GET',
-          headers: { ...this.options.headers, ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-          body: request.form ?? (request.json !== undefined ? JSON.stringify(request.json) : undefined),
+          headers: {
+            ...this.options.headers,
+            ...(request.json !== undefined ? { 'content-type': 'application/json' } : request.bytes ? { 'content-type': 'application/octet-stream' } : {}),
+          },
+          body: request.form ?? request.bytes ?? (request.json !== undefined ? JSON.stringify(request.json) : undefined),
           signal: stop ? AbortSignal.any([stop, AbortSignal.timeout(this.options.timeoutMs)]) : AbortSignal.timeout(this.options.timeoutMs),
         });
       } catch (error) {

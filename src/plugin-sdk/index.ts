@@ -52,6 +52,7 @@ export type {
 } from '../plugins/providers.js';
 export { ERROR_CODES, FinetuneError, isFinetuneError, toFinetuneError, type ErrorCode, type ErrorDetails } from '../errors.js';
 export { RestClient, retryDelayMs, type RequestOptions, type RestClientOptions } from './http.js';
+export { completeLines, EVENT_LINE_PREFIX, parseEventLines, type TrainerLogReport } from './event-lines.js';
 export { chatCompletionsProvider, type ChatCompletionsOptions } from './chat-completions.js';
 export { codeForStatus, lineNamedIn, upstreamError, type UpstreamContext } from './upstream-errors.js';
 export { writeFileAtomic } from '../workspace/atomic-write.js';

@@ -16,26 +16,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 
 import modal
+
+# The trainer is shared with every container backend (trainer/ at the repo root); `modal deploy`
+# imports it from there and add_local_python_source ships it into the images.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "trainer"))
 
 GPU = os.environ.get("FINETUNE_MCP_GPU", "A100-80GB")
 MAX_RETRIES = 3
 RUNS = "/runs"
 
-trainer_image = (
-    modal.Image.debian_slim(python_version="3.11")
-    .pip_install(
-        "torch==2.7.1",
-        "transformers==4.55.2",
-        "peft==0.17.0",
-        "trl==0.21.0",
-        "datasets==4.0.0",
-        "accelerate==1.10.0",
-        "bitsandbytes==0.47.0",
-    )
-    .add_local_python_source("ftm_trainer")
-)
+TRAINER_REQUIREMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "trainer", "requirements.txt")
+
+# The same pinned requirements as trainer/Dockerfile: one list for every backend.
+trainer_image = modal.Image.debian_slim(python_version="3.11").pip_install_from_requirements(TRAINER_REQUIREMENTS).add_local_python_source("ftm_trainer")
 web_image = modal.Image.debian_slim(python_version="3.11").pip_install("fastapi[standard]==0.116.1").add_local_python_source("ftm_trainer")
 
 app = modal.App("finetune-mcp-trainer")

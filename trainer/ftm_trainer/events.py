@@ -1,14 +1,29 @@
-"""The job's record on the volume: an append-only events.jsonl and an atomically replaced status.json."""
+"""The job's record: an append-only events.jsonl, an atomically replaced status.json, and event lines on stdout.
+
+Every event is also printed as one line ``FTM_EVENT {json}`` (see trainer/EVENTS.md and
+trainer/event-line.schema.json): backends that only see the job's logs (Ray, SageMaker) read
+progress, metrics and checkpoints from those lines with finetune-mcp's one parser.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TextIO
 
 TERMINAL = ("succeeded", "failed", "cancelled")
+
+# The marker that starts an event line in a log; the format's version rides in each event's "v".
+EVENT_LINE_PREFIX = "FTM_EVENT "
+EVENT_LINE_VERSION = 1
+
+
+def event_line(event: Dict[str, Any]) -> str:
+    """One event as the log line every finetune-mcp parser reads (one line, no spaces inside the JSON)."""
+    return EVENT_LINE_PREFIX + json.dumps({"v": EVENT_LINE_VERSION, **event}, separators=(",", ":"), allow_nan=False)
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -23,8 +38,11 @@ def _write_atomic(path: str, text: str) -> None:
 class JobRecord:
     """Events get increasing `seq` numbers that survive restarts (a preempted run appends after the last)."""
 
-    def __init__(self, job_dir: str):
+    def __init__(self, job_dir: str, stream: Optional[TextIO] = None, clock: Callable[[], float] = time.time):
         self.dir = job_dir
+        # Event lines go to stdout unless told otherwise (tests pass a buffer; None means sys.stdout at write time).
+        self.stream = stream
+        self.clock = clock
         os.makedirs(job_dir, exist_ok=True)
         self.events_path = os.path.join(job_dir, "events.jsonl")
         self.status_path = os.path.join(job_dir, "status.json")
@@ -41,9 +59,10 @@ class JobRecord:
                         continue  # a torn last line from a killed writer
         return last
 
-    def append(self, kind: str, **fields: Any) -> Dict[str, Any]:
+    def append(self, event_type: str, /, **fields: Any) -> Dict[str, Any]:
+        # Positional-only: an artifact event has its own `kind` field (the adapter), which once collided here.
         self.seq += 1
-        event = {"seq": self.seq, "time": time.time(), "type": kind, **fields}
+        event = {"seq": self.seq, "time": self.clock(), "type": event_type, **fields}
         with open(self.events_path, "ab+") as handle:
             # After a torn last line (a killed writer), start on a fresh line so this event parses.
             torn = False
@@ -51,14 +70,20 @@ class JobRecord:
                 handle.seek(-1, os.SEEK_END)
                 torn = handle.read(1) != b"\n"
             handle.write((("\n" if torn else "") + json.dumps(event) + "\n").encode("utf-8"))
+        self._emit(event)
         return event
+
+    def _emit(self, event: Dict[str, Any]) -> None:
+        stream = self.stream or sys.stdout
+        stream.write(event_line(event) + "\n")
+        stream.flush()  # a log reader polls; a buffered line would arrive late or, on a kill, never
 
     def metric(self, name: str, step: int, value: float) -> None:
         self.append("metric", name=name, step=int(step), value=float(value))
 
     def status(self, state: str, message: str = "", **fields: Any) -> Dict[str, Any]:
         current = self.read_status()
-        current.update({"state": state, "message": message, "updated_at": time.time(), **fields})
+        current.update({"state": state, "message": message, "updated_at": self.clock(), **fields})
         _write_atomic(self.status_path, json.dumps(current))
         self.append("status", state=state, message=message, **{k: v for k, v in fields.items() if k in ("error_code",)})
         return current
@@ -78,8 +103,10 @@ class JobRecord:
 
     def progress(self, step: int, total_steps: int) -> None:
         current = self.read_status()
-        current.update({"step": int(step), "total_steps": int(total_steps), "updated_at": time.time()})
+        current.update({"step": int(step), "total_steps": int(total_steps), "updated_at": self.clock()})
         _write_atomic(self.status_path, json.dumps(current))
+        # Progress is status.json's on disk; a log reader has only this line (no seq: it is not in events.jsonl).
+        self._emit({"time": self.clock(), "type": "progress", "step": int(step), "total_steps": int(total_steps)})
 
     def events_after(self, after: int, limit: int = 500) -> List[Dict[str, Any]]:
         out: List[Dict[str, Any]] = []

@@ -27,7 +27,8 @@ class TrainerScriptTest(unittest.TestCase):
             self.assertEqual(sorted(os.listdir(job)), ["spec.json", "train.jsonl"])
 
     def test_every_module_compiles_and_the_trainer_imports_without_torch_or_modal(self):
-        for name in ("modal_app.py", "trainer.py", os.path.join("ftm_trainer", "train.py")):
+        # The Modal app imports the shared trainer from here (plugins/modal/app/modal_app.py).
+        for name in (os.path.join("..", "plugins", "modal", "app", "modal_app.py"), "trainer.py", os.path.join("ftm_trainer", "train.py")):
             with open(os.path.join(APP, name), "r", encoding="utf-8") as handle:
                 compile(handle.read(), name, "exec")
         sys.path.insert(0, APP)

@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import {
+  completeLines,
+  FinetuneError,
+  isFinetuneError,
+  parseEventLines,
+  type Quote,
+  type QuoteBasis,
+  type RemoteJobContext,
+  type RemotePoll,
+  type RemoteTrainingBackend,
+  type RestClient,
+  type SpecIssue,
+  type TrainingSpec,
+} from '../../src/plugin-sdk/index.js';
+import type { RayConfig } from './config.js';
+import { packageName, zipFiles } from './package.js';
+
+/** GET /api/jobs/{id}: Ray's JobDetails, the fields this plugin reads. */
+interface RayJobDetails {
+  submission_id?: string;
+  status: string;
+  message?: string | null;
+  error_type?: string | null;
+  driver_exit_code?: number | null;
+}
+
+/** Ray's JobStatus → ours. */
+const STATUS: Record<string, string> = { PENDING: 'queued', RUNNING: 'running', SUCCEEDED: 'succeeded', FAILED: 'failed', STOPPED: 'cancelled' };
+
+/** What a poll keeps between polls (ctx.state, persisted by the host): where the log was read up to, and the trainer's last word. */
+interface LogCursor {
+  log_offset?: number;
+  step?: number;
+  total_steps?: number;
+  error_code?: string;
+  trainer_message?: string;
+  adapter_path?: string;
+}
+
+/**
+ * Runs the container trainer (trainer/) as a Ray job through the dashboard's Jobs REST API:
+ * the spec and splits travel as a working_dir package, the job's submission id is ours, and
+ * progress comes from the trainer's event lines in the job's logs.
+ */
+export class RayBackend implements RemoteTrainingBackend {
+  readonly kind = 'remote';
+  readonly poll_interval_ms: { initial: number; max: number };
+
+  constructor(
+    private readonly api: RestClient,
+    private readonly config: RayConfig,
+  ) {
+    this.poll_interval_ms = { initial: config.poll_interval_ms, max: config.max_poll_interval_ms };
+  }
+
+  async quote(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
+    const hourly = this.config.usd_per_gpu_hour;
+    if (hourly === undefined) return { usd: 0, basis: 'A self-hosted Ray cluster has no list price: set plugins.ray.usd_per_gpu_hour to price plans with your own GPU-hour cost.' };
+    return { usd: (basis.seconds / 3600) * hourly * gpuCount(spec.config.backend_options), basis: `GPU-hours × $${hourly} per GPU-hour (plugins.ray.usd_per_gpu_hour, your figure)` };
+  }
+
+  async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
+    const issues: SpecIssue[] = [];
+    const { approach, backend_options: options } = spec.config;
+    if (approach === 'full') {
+      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach', message: 'The container trainer runs LoRA or QLoRA; choose one of them for the ray backend.' });
+    }
+    const gpus = options.num_gpus;
+    if (gpus !== undefined && (typeof gpus !== 'number' || !Number.isInteger(gpus) || gpus < 0)) {
+      issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.num_gpus', message: `num_gpus must be a whole number ≥ 0, got ${JSON.stringify(gpus)}.` });
+    } else if (typeof gpus === 'number' && gpus > 1) {
+      // The trainer is one process: more GPUs would be reserved and left idle.
+      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'backend_options.num_gpus', message: `The ray backend runs the trainer on one GPU for now; set num_gpus to 1 (got ${gpus}).` });
+    }
+    if (options.gpu_type !== undefined && (typeof options.gpu_type !== 'string' || !/^[\w.-]+$/.test(options.gpu_type))) {
+      issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.gpu_type', message: `gpu_type must be a Ray accelerator type such as A10G or H100, got ${JSON.stringify(options.gpu_type)}.` });
+    }
+    if (spec.model.dir === '' && !options.hf_model && !spec.config.base_model.includes('/')) {
+      issues.push({
+        severity: 'warning',
+        code: 'MODEL_UNKNOWN',
+        field: 'base_model',
+        message: `'${spec.config.base_model}' does not look like a Hugging Face model id; the trainer downloads the base model by id on the cluster (set backend_options.hf_model).`,
+      });
+    }
+    return issues;
+  }
+
+  async submit(job: { job_id: string; spec: TrainingSpec; files: { train: string; validation?: string } }, ctx: RemoteJobContext): Promise<{ remote_id: string }> {
+    const { job_id, spec, files } = job;
+    const jobDir = `${this.config.storage_dir.replace(/\/$/, '')}/${job_id}`;
+    const options = spec.config.backend_options;
+    const hfModel = typeof options.hf_model === 'string' ? options.hf_model : undefined;
+    // Paths as the trainer sees them: relative to the working_dir Ray unpacks the package into.
+    const remoteSpec = {
+      ...spec,
+      output_dir: jobDir,
+      config: hfModel ? { ...spec.config, base_model: hfModel } : spec.config,
+      dataset: { ...spec.dataset, dir: '.', train_path: 'train.jsonl', validation_path: files.validation ? 'validation.jsonl' : null },
+      model: { ...spec.model, dir: '' },
+    };
+    const zip = zipFiles([
+      { name: 'spec.json', data: Buffer.from(JSON.stringify(remoteSpec)) },
+      { name: 'train.jsonl', data: readFileSync(files.train) },
+      ...(files.validation ? [{ name: 'validation.jsonl', data: readFileSync(files.validation) }] : []),
+    ]);
+    const name = packageName(zip);
+    await this.upload(name, zip, ctx.signal);
+    const gpus = gpuCount(options);
+    const body = {
+      entrypoint: `${this.config.trainer_command} --spec spec.json --job-dir ${shellQuote(jobDir)}`,
+      submission_id: job_id,
+      runtime_env: {
+        working_dir: `gcs://${name}`,
+        ...(this.config.image_uri ? { image_uri: this.config.image_uri } : {}),
+        env_vars: { PYTHONUNBUFFERED: '1', ...this.config.env_vars },
+      },
+      entrypoint_num_gpus: gpus,
+      // Ray's accelerator-type resource: a sliver of it pins the driver to a node of that type.
+      ...(typeof options.gpu_type === 'string' ? { entrypoint_resources: { [`accelerator_type:${options.gpu_type}`]: 0.001 } } : {}),
+      metadata: { finetune_mcp_job_id: job_id, base_model: spec.config.base_model },
+    };
+    try {
+      // The submission id is the idempotency key: a 5xx may be retried, a repeat is answered "already exists".
+      await this.api.request<{ job_id?: string; submission_id?: string }>('/api/jobs/', { method: 'POST', json: body, action: 'submitting the Ray job', signal: ctx.signal });
+    } catch (error) {
+      if (!(isFinetuneError(error) && error.details.status === 400 && /already exists/i.test(error.message))) throw error;
+      // A submit retried after its answer was lost: the job is ours, made by the first try.
+    }
+    return { remote_id: job_id };
+  }
+
+  async poll(remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
+    const id = encodeURIComponent(remoteId);
+    const { signal } = ctx;
+    const details = await this.api.request<RayJobDetails>(`/api/jobs/${id}`, { action: `reading Ray job ${remoteId}`, signal });
+    const { logs } = await this.api.request<{ logs?: string }>(`/api/jobs/${id}/logs`, { action: `reading the logs of Ray job ${remoteId}`, signal });
+    const cursor = ctx.state as LogCursor;
+    const fresh = completeLines(logs ?? '', cursor.log_offset ?? 0);
+    const report = parseEventLines(fresh.text);
+    // ctx.state is persisted as JSON: only defined values go in.
+    const keep = <K extends keyof LogCursor>(key: K, value: LogCursor[K] | undefined) => {
+      if (value === undefined) delete cursor[key];
+      else cursor[key] = value;
+    };
+    keep('log_offset', fresh.next_offset);
+    keep('step', report.step ?? cursor.step);
+    keep('total_steps', report.total_steps ?? cursor.total_steps);
+    keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
+    if (report.state) {
+      keep('error_code', report.error_code);
+      keep('trainer_message', report.message);
+    }
+    const status = STATUS[details.status] ?? details.status;
+    const poll: RemotePoll = {
+      status,
+      step: cursor.step,
+      total_steps: cursor.total_steps,
+      message: details.message || undefined,
+      metric_points: report.metric_points,
+      checkpoints: report.checkpoints.map((c) => ({ step: c.step, model_ref: `ray:${c.path}` })),
+      events: report.skipped ? [...report.events, { type: 'remote_event', level: 'warning', message: `${report.skipped} trainer event line(s) in the Ray logs did not parse and were skipped.` }] : report.events,
+    };
+    if (status === 'succeeded') {
+      const adapter = cursor.adapter_path ?? `${this.config.storage_dir.replace(/\/$/, '')}/${remoteId}/output/adapter`;
+      // The adapter stays on the cluster's shared storage; the job records where.
+      poll.result = { model_ref: `ray:${adapter}`, meta: { provider: 'ray', submission_id: remoteId, adapter_path: adapter, format: 'peft' } };
+      poll.message = cursor.trainer_message ?? poll.message;
+    }
+    if (status === 'failed') {
+      // The trainer's own code (OUT_OF_MEMORY, DATASET_INVALID…) when it got to say it; else Ray's reason.
+      poll.error_code = cursor.error_code ?? (details.error_type === 'JOB_SUPERVISOR_ACTOR_START_FAILURE' || details.error_type === 'RUNTIME_ENV_SETUP_FAILURE' ? 'CONFIG_INVALID' : undefined);
+      poll.message = [cursor.trainer_message, details.message].filter(Boolean).join(' — ') || `Ray job ${remoteId} failed (${details.error_type ?? 'no reason given'}).`;
+    }
+    return poll;
+  }
+
+  async cancel(remoteId: string, ctx: RemoteJobContext): Promise<void> {
+    // Ray answers {stopped: false} for a job that already ended: not an error.
+    await this.api.request<{ stopped: boolean }>(`/api/jobs/${encodeURIComponent(remoteId)}/stop`, { method: 'POST', action: `stopping Ray job ${remoteId}`, signal: ctx.signal });
+  }
+
+  /** Uploads the working_dir package unless the cluster already has it (same bytes, same name). */
+  private async upload(name: string, zip: Buffer, signal: AbortSignal | undefined): Promise<void> {
+    const path = `/api/packages/gcs/${name}`;
+    try {
+      await this.api.request(path, { action: 'checking for the job package', signal });
+      return;
+    } catch (error) {
+      if (!(error instanceof FinetuneError && error.code === 'NOT_FOUND')) throw error;
+    }
+    await this.api.request(path, { method: 'PUT', bytes: zip, action: `uploading the job package (${zip.length} bytes)`, signal });
+  }
+}
+
+/** GPUs for the trainer: backend_options.num_gpus, default 1. */
+function gpuCount(options: Record<string, unknown>): number {
+  return typeof options.num_gpus === 'number' ? options.num_gpus : 1;
+}
+
+/** A POSIX shell word: the entrypoint is run by a shell on the cluster. */
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from '../../src/plugin-sdk/index.js';
+
+export const RayConfigSchema = z.object({
+  /** The Ray dashboard's HTTP address (the Jobs API), e.g. http://head:8265; default RAY_ADDRESS. */
+  address: z.string().optional(),
+  /** Ray's token auth (Ray ≥ 2.52, RAY_AUTH_MODE=token); default RAY_AUTH_TOKEN, then the file RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token. */
+  auth_token: z.string().min(1).optional(),
+  /** How the cluster runs the trainer (trainer/trainer.py); the default is where trainer/Dockerfile puts it. */
+  trainer_command: z.string().min(1).default('python /opt/finetune-mcp/trainer/trainer.py'),
+  /** A container image holding the trainer (built from trainer/Dockerfile), sent as runtime_env.image_uri; omit when the cluster's own image has it. */
+  image_uri: z.string().min(1).optional(),
+  /** A folder every node sees (shared storage) for checkpoints and the adapter: `<storage_dir>/<job id>`. */
+  storage_dir: z.string().min(1).default('/mnt/cluster_storage/finetune-mcp'),
+  /** Environment for the trainer on the cluster (e.g. HF_HOME); sent in runtime_env.env_vars, so no secrets here. */
+  env_vars: z.record(z.string(), z.string()).default({}),
+  /** Your own cost of one GPU-hour on this cluster, if you want plans priced; a self-hosted cluster has no list price. */
+  usd_per_gpu_hour: z.number().nonnegative().optional(),
+  max_retries: z.number().int().min(0).max(10).default(4),
+  timeout_ms: z.number().int().positive().default(60_000),
+  poll_interval_ms: z.number().int().positive().default(10_000),
+  max_poll_interval_ms: z.number().int().positive().default(60_000),
+});
+
+export type RayConfig = z.infer<typeof RayConfigSchema>;
+
+interface RayAccess {
+  address: string;
+  /** Absent when the cluster runs without token auth (Ray's default before 2.61). */
+  token?: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The token the way Ray's own clients look for it: RAY_AUTH_TOKEN, then RAY_AUTH_TOKEN_PATH, then ~/.ray/auth_token. */
+function rayToken(config: RayConfig, env: Env): string | { reason: string; fix: string } | undefined {
+  if (config.auth_token) return config.auth_token;
+  if (env.RAY_AUTH_TOKEN?.trim()) return env.RAY_AUTH_TOKEN.trim();
+  const path = env.RAY_AUTH_TOKEN_PATH || join(env.HOME || homedir(), '.ray', 'auth_token');
+  try {
+    const token = readFileSync(path, 'utf8').trim();
+    if (token) return token;
+  } catch {
+    // no file: fine unless the path was named
+  }
+  if (env.RAY_AUTH_TOKEN_PATH) {
+    return { reason: `RAY_AUTH_TOKEN_PATH names ${env.RAY_AUTH_TOKEN_PATH}, which is missing, unreadable or empty.`, fix: 'Point RAY_AUTH_TOKEN_PATH at the file `ray get-auth-token` wrote, or set RAY_AUTH_TOKEN, then restart.' };
+  }
+  return undefined;
+}
+
+/** The Jobs API address and token, or why the plugin cannot work. */
+export function rayAccess(config: RayConfig, env: Env): RayAccess | { reason: string; fix: string } {
+  const address = config.address ?? env.RAY_ADDRESS;
+  if (!address) {
+    return {
+      reason: 'No Ray cluster: neither plugins.ray.address nor RAY_ADDRESS is set.',
+      fix: 'Set RAY_ADDRESS to the Ray dashboard address, e.g. http://<head-node>:8265 (see docs/backends/ray.md), then restart.',
+    };
+  }
+  if (!/^https?:\/\//.test(address)) {
+    return {
+      reason: `RAY_ADDRESS / plugins.ray.address is '${address}': the Jobs API needs the dashboard's http(s) address, not a ray:// or GCS address.`,
+      fix: 'Use the dashboard address, e.g. http://<head-node>:8265 (the one `ray job submit --address` takes).',
+    };
+  }
+  const token = rayToken(config, env);
+  if (typeof token === 'object') return token;
+  return { address, token };
+}
