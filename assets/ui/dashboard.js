@@ -9,6 +9,8 @@
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+      // Through the CSSOM: the page's Content-Security-Policy blocks style attributes.
+      else if (k === 'style') node.style.cssText = v;
       else node.setAttribute(k, v);
     }
     for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : String(c));
@@ -40,7 +42,7 @@
   }
 
   function show(...nodes) {
-    app.replaceChildren(nav(), ...nodes);
+    app.replaceChildren(nav(), ...nodes.flat());
   }
 
   function failed(error) {

@@ -197,7 +197,7 @@ function loginPage(error?: string): string {
 }
 
 function page(title: string, body: string, head = ''): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title>${head}<link rel="stylesheet" href="/ui/assets/dashboard.css"></head><body>${body}</body></html>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><link rel="icon" href="data:,">${head}<link rel="stylesheet" href="/ui/assets/dashboard.css"></head><body>${body}</body></html>`;
 }
 
 function escapeHtml(text: string): string {
