@@ -27,7 +27,7 @@ function staticFiles(): Record<string, { path: string; type: string }> {
 }
 
 /** One job as the job page shows it: what monitor_training returns, plus the whole loss and learning-rate curves. */
-export function jobView(services: Services, job_id: string) {
+function jobView(services: Services, job_id: string) {
   const { jobs } = services;
   const job = jobs.get(job_id);
   return { ...summarizeJob(job), eta_s: etaSeconds(job), run_s: Math.round(runningSeconds(job) * 10) / 10, ...jobs.progress(job, { cursor: 0, limit: 200 }), curves: jobs.trainingCurves(job_id) };
