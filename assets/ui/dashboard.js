@@ -89,7 +89,8 @@
     return new uPlot(opts, [[], [], []], target);
   }
 
-  function jobPage(job_id) {
+  async function jobPage(job_id) {
+    await api(`/ui/api/jobs/${encodeURIComponent(job_id)}`); // an unknown job: its error, not an empty page
     const heading = el('h1', {}, job_id);
     const summary = el('p', { id: 'job-summary' });
     const chartBox = el('div', { id: 'loss-chart', class: 'chart' });
@@ -101,7 +102,7 @@
     source.addEventListener('job', (message) => {
       const job = JSON.parse(message.data);
       const loss = job.metrics.loss ? job.metrics.loss.value : null;
-      summary.replaceChildren(el('span', { class: `status ${job.status}` }, job.status), ` step ${job.step}/${job.total_steps || '?'}, loss ${fmt(loss)}, best eval ${job.best_eval ? fmt(job.best_eval.eval_loss) : '–'}, ETA ${fmt(job.eta_s)} s`);
+      summary.replaceChildren(el('span', { class: `status ${job.status}` }, job.status), ` step ${job.step}/${job.total_steps || '?'}, loss ${fmt(loss)}, best eval ${job.best_eval ? fmt(job.best_eval.eval_loss) : '–'}${job.eta_s === null ? '' : `, ETA ${fmt(job.eta_s)} s`}`);
       summary.dataset.points = String(job.curves.train_loss.length);
       chart.setData(aligned([job.curves.train_loss, job.curves.eval_loss]));
       checkpoints.replaceChildren(job.checkpoints.length ? table([{ label: 'Step', cell: (c) => c.step }, { label: 'Folder', cell: (c) => c.path }, { label: 'Saved', cell: (c) => c.created_at }], job.checkpoints) : el('p', {}, 'None yet.'));
@@ -132,9 +133,10 @@
 
   /** Tokens per example as bars of the recorded distribution (min, percentiles, max). */
   function tokenBars(stats) {
-    const keys = Object.keys(stats).filter((k) => typeof stats[k] === 'number');
+    const keys = Object.keys(stats).filter((k) => typeof stats[k] === 'number' && k !== 'total');
     const top = Math.max(1, ...keys.map((k) => stats[k]));
-    return el('figure', { class: 'bars' }, el('figcaption', {}, `Tokens per example (${stats.tokenizer})`), keys.map((k) => el('div', { class: 'bar' }, el('span', { class: 'label' }, k), el('span', { class: 'fill', style: `width:${(100 * stats[k]) / top}%` }), el('span', { class: 'value' }, fmt(stats[k])))));
+    const total = typeof stats.total === 'number' ? `, ${stats.total} in all` : '';
+    return el('figure', { class: 'bars' }, el('figcaption', {}, `Tokens per example (${stats.tokenizer}${total})`), keys.map((k) => el('div', { class: 'bar' }, el('span', { class: 'label' }, k), el('span', { class: 'fill', style: `width:${(100 * stats[k]) / top}%` }), el('span', { class: 'value' }, fmt(stats[k])))));
   }
 
   async function registryPage() {

@@ -46,14 +46,15 @@ export function createDashboardRoutes(services: Services, token: string | undefi
 
   return async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
     if (path !== '/ui' && !path.startsWith('/ui/')) return false;
-    if (!token) {
-      sendHtml(res, 403, page('Dashboard disabled', '<p>The dashboard needs a bearer token: start the server with <code>FINETUNE_MCP_TOKEN</code> set to a secret of 16+ characters, then open /ui and enter it.</p>'));
-      return true;
-    }
+    // Scripts and styles are public (they hold no data); the disabled page uses the stylesheet too.
     const file = files[path];
     if (req.method === 'GET' && file) {
       res.writeHead(200, { 'Content-Type': file.type, 'Cache-Control': 'no-cache' });
       res.end(readFileSync(file.path));
+      return true;
+    }
+    if (!token) {
+      sendHtml(res, 403, page('Dashboard disabled', '<p>The dashboard needs a bearer token: start the server with <code>FINETUNE_MCP_TOKEN</code> set to a secret of 16+ characters, then open /ui and enter it.</p>'));
       return true;
     }
     if (path === '/ui/login') {
