@@ -34,7 +34,7 @@
       await fetch('/ui/logout', { method: 'POST', headers: { 'x-csrf-token': csrf } });
       location.href = '/ui/login';
     });
-    return el('nav', {}, el('a', { href: '/ui' }, 'Jobs'), el('a', { href: '/ui/datasets' }, 'Datasets'), el('a', { href: '/ui/registry' }, 'Registry'), logout);
+    return el('nav', {}, el('a', { href: '/ui' }, 'Jobs'), el('a', { href: '/ui/datasets' }, 'Datasets'), el('a', { href: '/ui/evaluations' }, 'Evaluations'), el('a', { href: '/ui/registry' }, 'Registry'), logout);
   }
 
   function table(columns, rows) {
@@ -42,7 +42,7 @@
   }
 
   function show(...nodes) {
-    app.replaceChildren(nav(), ...nodes.flat());
+    app.replaceChildren(nav(), ...nodes.flat().filter((n) => n !== null));
   }
 
   function failed(error) {
@@ -139,6 +139,42 @@
     return el('figure', { class: 'bars' }, el('figcaption', {}, `Tokens per example (${stats.tokenizer}${total})`), keys.map((k) => el('div', { class: 'bar' }, el('span', { class: 'label' }, k), el('span', { class: 'fill', style: `width:${(100 * stats[k]) / top}%` }), el('span', { class: 'value' }, fmt(stats[k])))));
   }
 
+  /** Evaluations on the same dataset side by side (a metric a row, a model a column, with the 95% interval), then their samples. */
+  async function evaluationsPage() {
+    const { evaluations, comparisons } = await api('/ui/api/evaluations');
+    const byDataset = new Map();
+    for (const e of evaluations) byDataset.set(e.dataset, [...(byDataset.get(e.dataset) || []), e]);
+    const interval = (e, m) => (e.ci[m] ? ` [${fmt(e.ci[m].low)}, ${fmt(e.ci[m].high)}]` : '');
+    show(
+      el('h1', {}, 'Evaluations'),
+      evaluations.length ? null : el('p', {}, 'No evaluations yet: run evaluate_model.'),
+      [...byDataset].map(([dataset, runs]) => {
+        const metrics = [...new Set(runs.flatMap((e) => Object.keys(e.metrics)))];
+        return el(
+          'section',
+          { class: 'card evaluation' },
+          el('h2', {}, dataset),
+          table([{ label: 'Metric', cell: (m) => m }, ...runs.map((e) => ({ label: `${e.model} (${e.evaluation_id}, ${e.examples} cases)`, cell: (m) => `${fmt(e.metrics[m])}${interval(e, m)}` }))], metrics),
+          el('details', {}, el('summary', {}, 'Samples'), table([{ label: 'Case', cell: (i) => fmt(runs[0].samples[i] && runs[0].samples[i].line) }, { label: 'Reference', cell: (i) => fmt(runs[0].samples[i] && runs[0].samples[i].reference) }, ...runs.map((e) => ({ label: e.model, cell: (i) => fmt((e.samples.find((x) => x.line === runs[0].samples[i].line) || {}).prediction) }))], [...runs[0].samples.keys()])),
+        );
+      }),
+      el('h1', {}, 'Comparisons'),
+      comparisons.length
+        ? comparisons.map((c) => {
+            const metrics = [...new Set(c.models.flatMap((m) => Object.keys(m.metrics)))];
+            const labels = c.models.map((m) => m.model);
+            return el(
+              'section',
+              { class: 'card comparison' },
+              el('h2', {}, `${c.comparison_id} on ${c.dataset}`),
+              table([{ label: 'Metric', cell: (m) => m }, ...c.models.map((x) => ({ label: x.model, cell: (m) => fmt(x.metrics[m]) }))], metrics),
+              el('details', {}, el('summary', {}, 'Samples'), table([{ label: 'Prompt', cell: (s) => fmt(s.prompt) }, { label: 'Reference', cell: (s) => fmt(s.reference) }, ...labels.map((l) => ({ label: l, cell: (s) => fmt(s.outputs && s.outputs[l]) }))], c.samples)),
+            );
+          })
+        : el('p', {}, 'No comparisons yet: run compare_models.'),
+    );
+  }
+
   async function registryPage() {
     const { versions, history } = await api('/ui/api/registry');
     const status = el('p', { id: 'registry-status', role: 'status' });
@@ -185,6 +221,6 @@
 
   const path = location.pathname.replace(/\/$/, '');
   const job = /^\/ui\/jobs\/([\w-]+)$/.exec(path);
-  const route = job ? () => jobPage(job[1]) : path === '/ui/datasets' ? datasetsPage : path === '/ui/registry' ? registryPage : jobsPage;
+  const route = job ? () => jobPage(job[1]) : path === '/ui/datasets' ? datasetsPage : path === '/ui/evaluations' ? evaluationsPage : path === '/ui/registry' ? registryPage : jobsPage;
   Promise.resolve().then(route).catch(failed);
 })();

@@ -7,7 +7,7 @@ import { JobLedger } from '../../src/training/ledger.js';
 import { promoteModelTool } from '../../tools/promote-model.js';
 import { registerModelTool } from '../../tools/register-model.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
-import { makeSucceededJob, writeAdapter, writeDatasetVersion } from '../registry/records.js';
+import { insertEvaluation, makeSucceededJob, writeAdapter, writeDatasetVersion } from '../registry/records.js';
 import { consoleErrors, launchChromium, screenshotDir } from './chromium.js';
 
 const TOKEN = 'dashboard-test-token-0123456789';
@@ -89,6 +89,9 @@ describe('dashboard at /ui in headless Chromium', () => {
     await page.click('a[href="/ui/datasets"]');
     await expect.poll(() => page.textContent('main')).toContain('ds_ui');
     await page.screenshot({ path: join(shots, 'datasets.png'), fullPage: true });
+    insertEvaluation(t.services, { perplexity: 3.2, bleu: 31.5 }, { bleu: { low: 29.9, high: 33.1 } });
+    await page.click('a[href="/ui/evaluations"]');
+    await expect.poll(() => page.textContent('section.evaluation')).toContain('31.50 [29.90, 33.10]');
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +57,7 @@ describe('MCP App view of monitor_training and compare_models', () => {
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // nothing loaded from elsewhere
   });
 
-  it('renders a running job’s loss curve from the structured result a host hands it, then refreshes through the host', async () => {
+  it('renders a running job’s loss curve from the result a host hands it, refreshes through the host, and shows a comparison', async () => {
     writeDatasetVersion(t.services, 'ds_app', 'c'.repeat(64));
     const ledger = new JobLedger(t.services.workspace.db);
     const config_id = ledger.get(makeSucceededJob(t.services, { dataset_id: 'ds_app' })).config_id;
@@ -90,6 +91,23 @@ describe('MCP App view of monitor_training and compare_models', () => {
       const shots = screenshotDir('mcp-app');
       await page.screenshot({ path: join(shots, 'monitor-training-view.png') });
       expect(errors).toEqual([]);
+
+      // compare_models, on outputs made elsewhere: each metric per model, side by side.
+      const outputs = join(t.home, 'outputs.jsonl');
+      const rows = ['the cat sat on the mat', 'a dog ran in the park', 'birds sing in the morning', 'the sun is warm today'];
+      writeFileSync(outputs, rows.map((reference, i) => JSON.stringify({ prompt: `p${i}`, reference, outputs: { base: reference.split(' ').slice(0, 2).join(' '), tuned: reference } })).join('\n'));
+      const compared = (await t.client.callTool({ name: 'compare_models', arguments: { outputs_path: outputs, baseline: 'base', metrics: ['bleu', 'rouge_l'], judge: 'none' } })) as CallToolResult;
+      expect(compared.isError).toBeFalsy();
+      const second = await chromium.browser.newPage();
+      const secondErrors = consoleErrors(second);
+      await second.setContent(HOST_PAGE);
+      await second.evaluate(([html, result]) => (window as unknown as { startView(h: string, r: unknown): void }).startView(html as string, result), [(contents[0] as { text: string }).text, compared] as const);
+      const comparison = second.frameLocator('#view');
+      await expect.poll(() => comparison.locator('#table tbody tr').count(), { timeout: 15_000 }).toBe(2);
+      expect(await comparison.locator('#table thead').textContent()).toBe('metricbasetuned');
+      expect(await comparison.locator('#status').textContent()).toContain('Compared base vs tuned');
+      await second.screenshot({ path: join(shots, 'compare-models-view.png') });
+      expect(secondErrors).toEqual([]);
     } finally {
       await chromium.close();
     }

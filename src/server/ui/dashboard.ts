@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { toFinetuneError } from '../../errors.js';
+import { recentEvaluationRuns } from '../../evaluation/stored-runs.js';
 import { packageRoot } from '../../package-root.js';
 import type { Services } from '../../services.js';
 import { runningSeconds } from '../../training/ledger.js';
@@ -10,7 +11,7 @@ import { etaSeconds, summarizeJob } from '../../training/views.js';
 import { bearerTokenMatches } from '../auth.js';
 import { UiSessions } from './ui-sessions.js';
 
-const PAGES = new Set(['/ui', '/ui/', '/ui/datasets', '/ui/registry']);
+const PAGES = new Set(['/ui', '/ui/', '/ui/datasets', '/ui/evaluations', '/ui/registry']);
 const STREAM_POLL_MS = 500;
 const MAX_FORM_BYTES = 16 * 1024;
 
@@ -35,7 +36,7 @@ function jobView(services: Services, job_id: string) {
 
 /**
  * The dashboard at /ui (served by `serve --http` after the Host/Origin guard): a login page that
- * trades the bearer token for a session cookie, four pages (jobs, one job, datasets, registry), a
+ * trades the bearer token for a session cookie, five pages (jobs, one job, datasets, evaluations, registry), a
  * read-only JSON API under /ui/api plus promote and rollback (POST with the session's CSRF token),
  * and a server-sent stream of a job's progress. Returns false for paths it does not own.
  */
@@ -133,6 +134,10 @@ export function createDashboardRoutes(services: Services, token: string | undefi
           sendJson(res, 200, { datasets: datasets.map((d) => ({ id: d.id, name: d.manifest.name ?? null, task_type: d.task_type, parent_id: d.parent_id, counts: d.manifest.counts, token_stats: d.manifest.token_stats, report: d.manifest.report ?? {}, created_at: d.manifest.created_at })) });
           return true;
         }
+        if (path === '/ui/api/evaluations') {
+          sendJson(res, 200, recentEvaluationRuns(services.workspace, { limit: 50, samples: 3 }));
+          return true;
+        }
         if (path === '/ui/api/registry') {
           const { registryOf } = await import('../../registry/index.js');
           const registry = registryOf(services);
@@ -142,7 +147,7 @@ export function createDashboardRoutes(services: Services, token: string | undefi
           return true;
         }
       }
-      if (path.startsWith('/ui/api/')) sendJson(res, 404, { error: 'not_found', message: `No ${req.method} ${path}. API: GET /ui/api/jobs, /ui/api/jobs/<id>, /ui/api/jobs/<id>/stream, /ui/api/datasets, /ui/api/registry; POST /ui/api/registry/promote, /ui/api/registry/rollback.` });
+      if (path.startsWith('/ui/api/')) sendJson(res, 404, { error: 'not_found', message: `No ${req.method} ${path}. API: GET /ui/api/jobs, /ui/api/jobs/<id>, /ui/api/jobs/<id>/stream, /ui/api/datasets, /ui/api/evaluations, /ui/api/registry; POST /ui/api/registry/promote, /ui/api/registry/rollback.` });
       else sendHtml(res, 404, page('Not found', `<p>No page ${escapeHtml(path)}. <a href="/ui">Jobs</a></p>`));
     } catch (thrown) {
       const error = toFinetuneError(thrown);
