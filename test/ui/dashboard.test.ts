@@ -63,6 +63,18 @@ describe('dashboard at /ui in headless Chromium', () => {
     await context.close();
   });
 
+  it('is off, and says how to turn it on, when the server has no token', async () => {
+    const open = await serveHttp(t.services, { host: '127.0.0.1', port: 0 });
+    try {
+      const answer = await fetch(`${open.url}/ui`);
+      expect(answer.status).toBe(403);
+      expect(await answer.text()).toContain('FINETUNE_MCP_TOKEN');
+      expect((await fetch(`${open.url}/ui/api/registry`)).status).toBe(403);
+    } finally {
+      await open.close();
+    }
+  });
+
   it('shows a running job whose loss curve grows while metrics arrive, with no console errors', async () => {
     writeDatasetVersion(t.services, 'ds_ui', 'b'.repeat(64));
     const done = makeSucceededJob(t.services, { dataset_id: 'ds_ui' });
