@@ -35,6 +35,14 @@ export default tseslint.config(
   },
   ...coreOwnsNoPlugin(),
   {
+    // The dashboard's page script runs in the browser, beside uPlot's global.
+    files: ['assets/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(['window', 'document', 'location', 'fetch', 'Node', 'EventSource', 'URL', 'uPlot'].map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },

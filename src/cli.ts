@@ -17,7 +17,8 @@ const HELP = `finetune-mcp: an MCP server that lets agents fine-tune models (dat
 Usage:
   finetune-mcp serve                        MCP over stdio (what MCP clients launch)
   finetune-mcp serve --http [--host H] [--port P]
-                                            Streamable HTTP at /mcp, plus /healthz and /metrics
+                                            Streamable HTTP at /mcp, the dashboard at /ui (needs FINETUNE_MCP_TOKEN),
+                                            plus /healthz and /metrics
   finetune-mcp serve-model --version NAME@1.0.0 [--host H] [--port P]
                                             an OpenAI-compatible endpoint (/v1/models, /v1/chat/completions,
                                             /v1/completions) for one registered version, plus /healthz and /metrics

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ChangedExampleSchema, JudgeResultSchema, MetricDeltaSchema, VerdictSchema } from '../src/evaluation/schemas.js';
 import { defineTool } from '../src/server/tool.js';
+import { MCP_APP_URI } from '../src/server/ui/mcp-app.js';
 
 export const compareModelsTool = defineTool({
   name: 'compare_models',
@@ -50,6 +51,7 @@ export const compareModelsTool = defineTool({
     notes: z.array(z.string()).describe('What was skipped and why, e.g. "no judge: client cannot sample and judge.base_url is unset".'),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  app: MCP_APP_URI,
   async handler({ include_chart, ...args }, ctx) {
     const { runComparison } = await import('../src/evaluation/compare-run.js');
     const result = await runComparison(ctx, args);

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { defineTool } from '../src/server/tool.js';
+import { MCP_APP_URI } from '../src/server/ui/mcp-app.js';
 import { runningSeconds } from '../src/training/ledger.js';
 import { JobEventSchema } from '../src/training/schemas.js';
 import { AlertSummarySchema, etaSeconds, JobSummarySchema, summarizeJob } from '../src/training/views.js';
+
+const CurveSchema = z.array(z.object({ step: z.number().describe('Step.'), value: z.number().nullable().describe('Value; null for NaN/∞.') }));
+type Curve = z.infer<typeof CurveSchema>;
 
 export const monitorTrainingTool = defineTool({
   name: 'monitor_training',
@@ -19,6 +23,7 @@ export const monitorTrainingTool = defineTool({
     events_cursor: z.number().int().min(0).default(0).describe('Return events after this seq (next_cursor of the last call). Default 0 = all.'),
     events_limit: z.number().int().min(1).max(500).default(100).describe('Most events to return, 1–500. Default 100.'),
     include_plot: z.boolean().default(false).describe('Attach a PNG chart of train/eval loss (and learning rate) against step. Default false.'),
+    include_curves: z.boolean().default(false).describe('Also return every point of the train loss, eval loss and learning-rate series as curves (what the MCP App view draws). Default false.'),
   },
   output: {
     ...JobSummarySchema.shape,
@@ -30,10 +35,15 @@ export const monitorTrainingTool = defineTool({
     next_cursor: z.number().describe('Pass as events_cursor next time.'),
     checkpoints: z.array(z.object({ step: z.number().describe('Step.'), path: z.string().describe('Folder.'), created_at: z.string().describe('ISO time.') })).describe('Checkpoints that exist (those removed by save_total_limit are left out), oldest first.'),
     alerts: z.array(AlertSummarySchema).optional().describe('Webhook alerts of the job and their delivery (only when the job has a webhook_url).'),
+    curves: z
+      .object({ train_loss: CurveSchema.describe('Train loss points.'), eval_loss: CurveSchema.describe('Eval loss points.'), learning_rate: CurveSchema.describe('Learning-rate points.') })
+      .optional()
+      .describe('Whole series, only with include_curves: true.'),
     artifacts: z.array(z.object({ kind: z.string().describe('adapter, merged, onnx, …'), path: z.string().optional().describe('Local path.'), uri: z.string().optional().describe('Remote URI.') })).describe('Outputs of the job.'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  async handler({ job_id, wait_s, events_cursor, events_limit, include_plot }, ctx) {
+  app: MCP_APP_URI,
+  async handler({ job_id, wait_s, events_cursor, events_limit, include_plot, include_curves }, ctx) {
     const { jobs } = ctx.services;
     let job = jobs.get(job_id);
     if (wait_s > 0) {
@@ -42,7 +52,8 @@ export const monitorTrainingTool = defineTool({
     }
     const shown = jobs.progress(job, { cursor: events_cursor, limit: events_limit });
     if (include_plot) ctx.attachImage((await (await import('../src/plots/job-curves.js')).renderJobCurves(job, jobs.trainingCurves(job_id))).png);
-    return { ...summarizeJob(job), eta_s: etaSeconds(job), run_s: Math.round(runningSeconds(job) * 10) / 10, ...shown };
+    const curves = include_curves ? Object.fromEntries(Object.entries(jobs.trainingCurves(job_id)).map(([k, s]) => [k, s.map(({ step, value }) => ({ step, value: Number.isFinite(value) ? value : null }))])) : undefined;
+    return { ...summarizeJob(job), eta_s: etaSeconds(job), run_s: Math.round(runningSeconds(job) * 10) / 10, ...shown, ...(curves ? { curves: curves as { train_loss: Curve; eval_loss: Curve; learning_rate: Curve } } : {}) };
   },
   summarize: (o) => {
     const loss = o.metrics.loss?.value;

@@ -1,3 +1,4 @@
+import { RESOURCE_MIME_TYPE, registerAppResource } from '@modelcontextprotocol/ext-apps/server';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { PROMPTS } from '../../prompts/index.js';
 import { TOOL_GROUP_MEMBERS, TOOLS } from '../../tools/index.js';
@@ -10,6 +11,7 @@ import { registerTools } from './register-tools.js';
 import { SessionToolGroups, serveToolList, type RegisteredEntry } from './tool-groups.js';
 import type { ResourceDefinition } from './resource.js';
 import { RESOURCES } from './resources/index.js';
+import { MCP_APP_URI, mcpAppHtml } from './ui/mcp-app.js';
 import { attachJobSubscriptions } from './resources/jobs-resource.js';
 import { LedgerTaskStore, registerStartTrainingTask } from './job-tasks.js';
 import type { AnyToolDefinition } from './tool.js';
@@ -47,6 +49,9 @@ export function createServer(deps: ServerDeps): McpServer {
     }));
   }
   for (const resource of deps.resources ?? RESOURCES) registerResource(server, resource, deps.services);
+  registerAppResource(server, 'finetune_view', MCP_APP_URI, { title: 'Training and comparison view', description: 'MCP App of monitor_training (live loss curves) and compare_models (metrics side by side).' }, async () => ({
+    contents: [{ uri: MCP_APP_URI, mimeType: RESOURCE_MIME_TYPE, text: mcpAppHtml() }],
+  }));
   attachJobSubscriptions(server, deps.services);
   return server;
 }

@@ -9,6 +9,7 @@ import { createOpenAiRoutes, sendOpenAiUnauthorized } from '../serving/openai-ro
 import { bearerTokenMatches, createRequestGuard, isLoopbackHost } from './auth.js';
 import { createServer } from './create-server.js';
 import { HttpSessions } from './http-sessions.js';
+import { createDashboardRoutes } from './ui/dashboard.js';
 
 export interface HttpServerHandle {
   url: string;
@@ -37,7 +38,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 /**
  * Streamable HTTP at `/mcp` (stateful sessions: one McpServer per session, bounded by idle time and
  * count), the OpenAI-compatible API over registered versions under `/v1` (src/serving), `GET /healthz`
- * and `GET /metrics`. Every route first checks Host and Origin (403: DNS
+ * `GET /metrics` and the dashboard at `/ui` (src/server/ui). Every route first checks Host and Origin (403: DNS
  * rebinding, cross-site pages), then the bearer token (401), required off loopback and for any
  * browser; compared in constant time.
  */
@@ -61,6 +62,7 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
   const guard = createRequestGuard({ bindHost: host, token, allowedHosts: options.allowedHosts ?? settings.allowed_hosts, allowedOrigins });
   const openAi = createOpenAiRoutes(services, { only: options.onlyVersion });
   const mcp = options.onlyVersion === undefined;
+  const dashboard = mcp ? createDashboardRoutes(services, token) : undefined;
   const sessions = new HttpSessions({ idleMs: options.sessionIdleMs ?? settings.session_idle_s * 1000, max: options.maxSessions ?? settings.max_sessions, logger: log });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -72,6 +74,8 @@ export async function serveHttp(services: Services, options: HttpServeOptions): 
     }
     const path = pathOf(req);
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok', version: services.version });
+    // The dashboard checks its own session cookie (a browser cannot send the bearer header on navigation).
+    if (dashboard && (await dashboard(req, res, path))) return;
     if (token && !bearerTokenMatches(req.headers.authorization, token)) {
       if (path.startsWith('/v1/')) return sendOpenAiUnauthorized(res);
       res.setHeader('WWW-Authenticate', 'Bearer');

@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { RESOURCE_URI_META_KEY } from '@modelcontextprotocol/ext-apps/server';
 import { ElicitResultSchema, type CallToolResult, type ServerNotification, type ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { toFinetuneError } from '../errors.js';
 import { containsSecret, scrubDeep } from '../observability/secrets.js';
@@ -31,6 +32,8 @@ export function registerTools(
         inputSchema: tool.input,
         outputSchema: tool.output,
         annotations: { title: tool.title, ...tool.annotations },
+        // MCP Apps: `ui.resourceUri`, and the older flat key that hosts written before it still read.
+        ...(tool.app ? { _meta: { ui: { resourceUri: tool.app }, [RESOURCE_URI_META_KEY]: tool.app } } : {}),
       },
       (async (args: Record<string, unknown>, extra: Extra) => runTool(server, tool, args, extra, services, toolGroups, roots)) as never,
     );

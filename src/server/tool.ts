@@ -62,6 +62,11 @@ export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O exten
   output: O;
   annotations: Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>;
   handler(args: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<z.infer<z.ZodObject<O>>>;
+  /**
+   * A `ui://` resource (MCP Apps) that hosts able to render apps show beside the result; others
+   * ignore it and read the text and structured content as always.
+   */
+  app?: string;
   /** One line that leads the text part of the result; the compact JSON of the output follows it. */
   summarize?(output: z.infer<z.ZodObject<O>>): string;
 }
