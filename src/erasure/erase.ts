@@ -22,7 +22,7 @@ import { HashingFileWriter } from '../datasets/version-writer.js';
 import { fsyncDir, tempPathFor, TEMP_MARK } from '../workspace/atomic-write.js';
 import { newId } from '../workspace/ids.js';
 import { appendErasure, verifyErasureLog } from './log.js';
-import { scrub, subjectMatcher, type SubjectIdentifier, type SubjectMatcher } from './subject.js';
+import { scrubber, subjectMatcher, type SubjectIdentifier, type SubjectMatcher } from './subject.js';
 
 const ROW_FILES = ['rows.jsonl', 'train.jsonl', 'validation.jsonl', 'test.jsonl'] as const;
 /** Files keyed by the 1-based line of rows.jsonl they describe. */
@@ -150,14 +150,14 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
 
     // 4. New content, beside the old.
     const updatedRecords: Array<{ id: string; manifest: DatasetManifest }> = [];
-    const all = [...surfaces];
+    const clean = scrubber([...surfaces]);
     for (const v of versions) {
       const hashes: Record<string, string> = {};
       const counts: Record<string, number> = {};
       for (const name of ROW_FILES) {
         const path = join(v.dir, name);
         if (!exists(path)) continue;
-        const rewritten = await rewriteRows(path, v.removed.get(name) ?? new Set(), all, services.datasets.settings.max_line_bytes);
+        const rewritten = await rewriteRows(path, v.removed.get(name) ?? new Set(), clean, services.datasets.settings.max_line_bytes);
         hashes[name] = rewritten.sha256;
         counts[name.replace('.jsonl', '')] = rewritten.rows;
         if (rewritten.temp) replacements.push({ target: path, temp: rewritten.temp });
@@ -165,11 +165,11 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
       const dropped = v.removed.get('rows.jsonl') ?? new Set<number>();
       for (const name of LINE_KEYED) {
         const path = join(v.dir, name);
-        if (exists(path)) replacements.push({ target: path, temp: writeTemp(path, renumbered(readFileSync(path, 'utf8'), dropped, all)) });
+        if (exists(path)) replacements.push({ target: path, temp: writeTemp(path, renumbered(readFileSync(path, 'utf8'), dropped, clean)) });
       }
       const split = v.manifest.counts.train !== undefined;
       const manifest: DatasetManifest = JSON.parse(
-        scrub(
+        clean(
           JSON.stringify({
             ...v.manifest,
             content_hash: split
@@ -178,13 +178,12 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
             counts: split ? { rows: counts.rows, train: counts.train, validation: counts.validation, test: counts.test } : { rows: counts.rows },
             erasures: [...(v.manifest.erasures ?? []), { erasure_id: erasureId, request_reference: options.request_reference, at, rows_removed: dataset_versions.find((d) => d.dataset_id === v.id)!.rows_removed }],
           }),
-          all,
         ),
       ) as DatasetManifest;
       replacements.push({ target: join(v.dir, 'manifest.json'), temp: writeTemp(join(v.dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`) });
       updatedRecords.push({ id: v.id, manifest });
     }
-    for (const file of textFiles) replacements.push({ target: file, temp: writeTemp(file, scrub(readFileSync(file, 'utf8'), all)) });
+    for (const file of textFiles) replacements.push({ target: file, temp: writeTemp(file, clean(readFileSync(file, 'utf8'))) });
 
     // 5. One transaction: records, cells, taints, log.
     // Freed cells are zeroed as they go; VACUUM below then drops the free pages altogether.
@@ -192,7 +191,7 @@ export async function eraseSubject(services: Services, options: EraseOptions): P
     try {
       db.transaction(() => {
       db.prepare('INSERT INTO erasure_unlock (held) VALUES (1)').run();
-      for (const c of cells) db.prepare(`UPDATE "${c.table}" SET "${c.column}" = ? WHERE rowid = ?`).run(scrub(c.value, all), c.rowid);
+      for (const c of cells) db.prepare(`UPDATE "${c.table}" SET "${c.column}" = ? WHERE rowid = ?`).run(clean(c.value), c.rowid);
       for (const r of updatedRecords) {
         db.prepare('UPDATE datasets SET content_hash = ?, rows = ?, manifest = ? WHERE id = ?').run(r.manifest.content_hash, r.manifest.counts.rows, JSON.stringify(r.manifest), r.id);
         db.prepare('DELETE FROM safety_canaries WHERE dataset_id = ?').run(r.id);
@@ -240,7 +239,7 @@ async function matchingLines(path: string, matcher: SubjectMatcher, surfaces: Se
 }
 
 /** Writes the file without `drop`'s lines to a temp (only when something changes) and hashes what the file will hold. */
-async function rewriteRows(path: string, drop: Set<number>, surfaces: string[], maxLineBytes: number): Promise<{ temp: string | null; sha256: string; rows: number }> {
+async function rewriteRows(path: string, drop: Set<number>, scrub: (text: string) => string, maxLineBytes: number): Promise<{ temp: string | null; sha256: string; rows: number }> {
   const temp = tempPathFor(path);
   const fd = openSync(temp, 'wx', 0o644);
   const out = new HashingFileWriter(fd);
@@ -250,9 +249,9 @@ async function rewriteRows(path: string, drop: Set<number>, surfaces: string[], 
     for await (const raw of readLines(path, { maxLineBytes })) {
       if (drop.has(raw.line) || (!raw.byte_length && !raw.too_long)) continue;
       const line = raw.bytes.toString('utf8');
-      const clean = scrub(line, surfaces);
-      if (clean !== line) changed = true;
-      out.write(`${clean}\n`);
+      const scrubbed = scrub(line);
+      if (scrubbed !== line) changed = true;
+      out.write(`${scrubbed}\n`);
       rows++;
     }
     const sha256 = out.digest();
@@ -268,7 +267,7 @@ async function rewriteRows(path: string, drop: Set<number>, surfaces: string[], 
 }
 
 /** A line-keyed file without the entries of dropped rows, the others renumbered to the rows' new lines. */
-function renumbered(text: string, dropped: Set<number>, surfaces: string[]): string {
+function renumbered(text: string, dropped: Set<number>, scrub: (text: string) => string): string {
   const gone = [...dropped].sort((a, b) => a - b);
   const kept: string[] = [];
   for (const line of text.split('\n')) {
@@ -279,7 +278,7 @@ function renumbered(text: string, dropped: Set<number>, surfaces: string[]): str
       const before = gone.filter((n) => n < entry.line!).length;
       entry.line -= before;
     }
-    kept.push(scrub(JSON.stringify(entry), surfaces));
+    kept.push(scrub(JSON.stringify(entry)));
   }
   return kept.length ? `${kept.join('\n')}\n` : '';
 }

@@ -81,9 +81,12 @@ export function subjectMatcher(identifiers: SubjectIdentifier[], regions: readon
   };
 }
 
-/** Replaces every written form in `surfaces` (case-insensitively) by a marker that names no one. */
-export function scrub(text: string, surfaces: readonly string[]): string {
-  if (!surfaces.length) return text;
+/**
+ * A function replacing every written form in `surfaces` (case-insensitively) by a marker that names
+ * no one. The pattern is built once: an erasure applies it to every line of every affected file.
+ */
+export function scrubber(surfaces: readonly string[]): (text: string) => string {
+  if (!surfaces.length) return (text) => text;
   const re = new RegExp([...surfaces].sort((a, b) => b.length - a.length).map(escape).join('|'), 'giu');
-  return text.replace(re, '[ERASED]');
+  return (text) => text.replace(re, '[ERASED]');
 }
