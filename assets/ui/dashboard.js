@@ -131,12 +131,22 @@
     );
   }
 
-  /** Tokens per example as bars of the recorded distribution (min, percentiles, max). */
+  /**
+   * Tokens per example: the recorded histogram as columns (one a bin, its range on hover and under the
+   * axis), then the percentiles; versions made before histograms were kept show the percentiles only.
+   */
   function tokenBars(stats) {
-    const keys = Object.keys(stats).filter((k) => typeof stats[k] === 'number' && k !== 'total');
-    const top = Math.max(1, ...keys.map((k) => stats[k]));
     const total = typeof stats.total === 'number' ? `, ${stats.total} in all` : '';
-    return el('figure', { class: 'bars' }, el('figcaption', {}, `Tokens per example (${stats.tokenizer}${total})`), keys.map((k) => el('div', { class: 'bar' }, el('span', { class: 'label' }, k), el('span', { class: 'fill', style: `width:${(100 * stats[k]) / top}%` }), el('span', { class: 'value' }, fmt(stats[k])))));
+    const caption = el('figcaption', {}, `Tokens per example (${stats.tokenizer}${total})`);
+    const keys = ['min', 'p50', 'p90', 'p95', 'max'].filter((k) => typeof stats[k] === 'number');
+    const percentiles = el('p', { class: 'percentiles' }, keys.map((k) => `${k} ${fmt(stats[k])}`).join(' · '));
+    const h = stats.histogram;
+    if (!h || !h.counts.length) return el('figure', { class: 'histogram' }, caption, percentiles);
+    const top = Math.max(1, ...h.counts);
+    const range = (i) => (h.edges[i + 1] - h.edges[i] === 1 ? `${h.edges[i]}` : `${h.edges[i]}–${h.edges[i + 1] - 1}`);
+    const columns = h.counts.map((c, i) => el('div', { class: 'column', title: `${range(i)} tokens: ${c} examples`, 'data-count': String(c) }, el('span', { class: 'fill', style: `height:${(100 * c) / top}%` })));
+    const axis = el('div', { class: 'axis' }, el('span', {}, `${h.edges[0]} tokens`), el('span', {}, `examples per bin (most: ${top})`), el('span', {}, `${h.edges[h.edges.length - 1] - 1} tokens`));
+    return el('figure', { class: 'histogram' }, caption, el('div', { class: 'columns' }, columns), axis, percentiles);
   }
 
   /** Evaluations on the same dataset side by side (a metric a row, a model a column, with the 95% interval), then their samples. */
@@ -175,8 +185,59 @@
     );
   }
 
+  /**
+   * Lineage as a graph: base model and dataset versions (with the versions they derive from) feed a job,
+   * the job a model version, the version its evaluations. Layers by longest path, drawn as SVG.
+   */
+  function lineageGraph(versions, datasets) {
+    const nodes = new Map();
+    const edges = [];
+    const parentOf = new Map(datasets.map((d) => [d.id, d.parent_id]));
+    const add = (id, kind, label) => (nodes.has(id) || nodes.set(id, { id, kind, label }), id);
+    const link = (from, to) => edges.push([from, to]);
+    for (const v of versions) {
+      const version = add(`v:${v.version_id}`, v.tainted && v.tainted.length ? 'version tainted' : 'version', `${v.name}@${v.version}${v.aliases.length ? ` [${v.aliases.join(', ')}]` : ''}`);
+      const job = v.lineage.job_id ? add(`j:${v.lineage.job_id}`, 'job', v.lineage.job_id) : null;
+      const into = job || version;
+      if (job) link(job, version);
+      if (v.lineage.base_model) link(add(`m:${v.lineage.base_model}`, 'model', v.lineage.base_model), into);
+      for (let d = v.lineage.dataset_id, child = into; d; child = `d:${d}`, d = parentOf.get(d)) {
+        const seen = nodes.has(`d:${d}`);
+        link(add(`d:${d}`, 'dataset', d), child);
+        if (seen) break;
+      }
+      for (const e of v.lineage.evaluation_ids) link(version, add(`e:${e}`, 'evaluation', e));
+    }
+    const layer = new Map([...nodes.keys()].map((id) => [id, 0]));
+    for (let pass = 0; pass < nodes.size; pass++) for (const [a, b] of edges) if (layer.get(b) <= layer.get(a)) layer.set(b, layer.get(a) + 1);
+    const rows = new Map();
+    const at = new Map();
+    for (const [id, l] of layer) {
+      const row = rows.get(l) || 0;
+      rows.set(l, row + 1);
+      at.set(id, { x: 10 + l * 200, y: 10 + row * 44 });
+    }
+    const NS = 'http://www.w3.org/2000/svg';
+    const svg = (tag, attrs, ...children) => {
+      const node = document.createElementNS(NS, tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+      node.append(...children);
+      return node;
+    };
+    const width = 10 + (Math.max(0, ...layer.values()) + 1) * 200;
+    const height = 10 + Math.max(1, ...rows.values()) * 44;
+    const unique = [...new Set(edges.map((e) => e.join('>')))].map((e) => e.split('>'));
+    return svg(
+      'svg',
+      { class: 'lineage', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Lineage graph' },
+      svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 8 8', refX: '8', refY: '4', markerWidth: '8', markerHeight: '8', orient: 'auto' }, svg('path', { d: 'M0,0 L8,4 L0,8 z' }))),
+      ...unique.map(([a, b]) => svg('line', { x1: at.get(a).x + 170, y1: at.get(a).y + 15, x2: at.get(b).x, y2: at.get(b).y + 15, 'marker-end': 'url(#arrow)' })),
+      ...[...nodes.values()].map((n) => svg('g', { class: `node ${n.kind}`, 'data-id': n.id, transform: `translate(${at.get(n.id).x},${at.get(n.id).y})` }, svg('title', {}, `${n.kind}: ${n.label}`), svg('rect', { width: 170, height: 30, rx: 4 }), svg('text', { x: 6, y: 19 }, n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label))),
+    );
+  }
+
   async function registryPage() {
-    const { versions, history } = await api('/ui/api/registry');
+    const [{ versions, history }, { datasets }] = await Promise.all([api('/ui/api/registry'), api('/ui/api/datasets')]);
     const status = el('p', { id: 'registry-status', role: 'status' });
     const act = async (label, path, body) => {
       if (!window.confirm(label)) return;
@@ -197,7 +258,7 @@
         ? table(
             [
               { label: 'Model', cell: (v) => v.name },
-              { label: 'Version', cell: (v) => v.version },
+              { label: 'Version', cell: (v) => (v.tainted && v.tainted.length ? [v.version, ' ', el('span', { class: 'error', title: 'Trained on data later erased (erase_subject); promotion needs force and a reason.' }, 'tainted')] : v.version) },
               { label: 'Aliases', cell: (v) => v.aliases.join(', ') || '–' },
               { label: 'Lineage', cell: (v) => [v.lineage.base_model, v.lineage.dataset_id, v.lineage.job_id].filter(Boolean).join(' → ') },
               { label: 'Metrics', cell: (v) => Object.entries(v.metrics).map(([k, x]) => `${k} ${fmt(x)}`).join(', ') || '–' },
@@ -214,6 +275,7 @@
             versions,
           )
         : el('p', {}, 'No registered versions yet: register_model after training.'),
+      versions.length ? [el('h2', {}, 'Lineage'), el('div', { class: 'lineage-box' }, lineageGraph(versions, datasets))] : null,
       el('h2', {}, 'Alias history'),
       table([{ label: 'Model', cell: (h) => h.name }, { label: 'Alias', cell: (h) => h.alias }, { label: 'Action', cell: (h) => h.action }, { label: 'From', cell: (h) => fmt(h.from_version) }, { label: 'To', cell: (h) => h.to_version }, { label: 'Reason', cell: (h) => h.reason }], history.slice().reverse()),
     );

@@ -79,6 +79,13 @@ export const TokenStatsSchema = z
     p90: z.number().describe('90th percentile.'),
     p95: z.number().describe('95th percentile.'),
     max: z.number().describe('Most tokens in an example.'),
+    histogram: z
+      .object({
+        edges: z.array(z.number()).describe('Bin edges in tokens, one more than counts, e.g. [12, 20, 28].'),
+        counts: z.array(z.number()).describe('Examples per bin: counts[i] have edges[i] ≤ tokens < edges[i+1], e.g. [40, 9].'),
+      })
+      .optional()
+      .describe('Tokens-per-example histogram, up to 20 equal-width bins (absent in versions made before it was kept).'),
   })
   .describe('Tokens per example of the version.');
 

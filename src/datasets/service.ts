@@ -12,7 +12,7 @@ import { readLines } from './line-reader.js';
 import { PII_KINDS, piiPatterns } from './pii.js';
 import type { DatasetSettings } from './settings.js';
 import { estimateRows, readSourceBatches, sourceFiles, sourceKind, type SourceRecord } from './sources.js';
-import { CountColumn, distribution } from './stats.js';
+import { CountColumn, distribution, histogram } from './stats.js';
 import { chatToCompletion, loadChatTemplate } from './templates.js';
 import { localCounter, openAiCounter, openAiModel, type TokenCounter } from './tokenizers.js';
 import { type CanonicalRow, type DatasetManifest, type DatasetRecord, type GovernanceRecord, type LineageStep, type SourceFormat, type SplitName, type TaskType, type TokenStats } from './types.js';
@@ -403,7 +403,7 @@ export function inheritedManifest(service: DatasetService, parent: DatasetRecord
 
 export function tokenStats(tokenizer: string, tokens: CountColumn): TokenStats {
   const d = distribution(tokens.values());
-  return { tokenizer, total: d.total, min: d.min, mean: d.mean, p50: d.p50, p90: d.p90, p95: d.p95, max: d.max };
+  return { tokenizer, total: d.total, min: d.min, mean: d.mean, p50: d.p50, p90: d.p90, p95: d.p95, max: d.max, histogram: histogram(tokens.values()) };
 }
 
 function contextLength(dir: string): number | undefined {

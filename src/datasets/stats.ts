@@ -30,6 +30,23 @@ export function distribution(values: ArrayLike<number>, sortInPlace = false): Di
   };
 }
 
+/** Equal-width bins over [min, max] of whole-number counts, at most `bins` of them (fewer when the range is narrower). */
+export function histogram(values: ArrayLike<number>, bins = 20): { edges: number[]; counts: number[] } {
+  if (values.length === 0) return { edges: [], counts: [] };
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < min) min = values[i];
+    if (values[i] > max) max = values[i];
+  }
+  // Integer bin widths, so each bin is a whole range of token counts: [edges[i], edges[i+1]).
+  const width = Math.max(1, Math.ceil((max - min + 1) / bins));
+  const n = Math.ceil((max - min + 1) / width);
+  const counts = new Array<number>(n).fill(0);
+  for (let i = 0; i < values.length; i++) counts[Math.floor((values[i] - min) / width)]++;
+  return { edges: Array.from({ length: n + 1 }, (_, i) => min + i * width), counts };
+}
+
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
 /** A growable array of unsigned 32-bit counts: 4 bytes a row, so a million rows cost 4 MB. */

@@ -102,6 +102,8 @@ export interface Distribution {
 export type TokenStats = {
   /** Encoding or tokenizer used, e.g. "o200k_base" or "tokenizer.json:/models/mdl_x". */
   tokenizer: string;
+  /** Examples per token-count bin: counts[i] examples have edges[i] ≤ tokens < edges[i+1]; absent in versions made before it was kept. */
+  histogram?: { edges: number[]; counts: number[] };
 } & Omit<Distribution, 'count'>;
 
 export interface LineageStep {

@@ -4,13 +4,21 @@ import { registryOf } from '../../src/registry/index.js';
 import { serveHttp, type HttpServerHandle } from '../../src/server/http.js';
 import { PolicySchema } from '../../src/training/config-schema.js';
 import { JobLedger } from '../../src/training/ledger.js';
+import { localPlugin } from '../../plugins/local/index.js';
+import { cancelTrainingTool } from '../../tools/cancel-training.js';
+import { configureTrainingTool } from '../../tools/configure-training.js';
+import { monitorTrainingTool } from '../../tools/monitor-training.js';
+import { planTrainingTool } from '../../tools/plan-training.js';
+import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { promoteModelTool } from '../../tools/promote-model.js';
 import { registerModelTool } from '../../tools/register-model.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { insertEvaluation, makeSucceededJob, writeAdapter, writeDatasetVersion } from '../registry/records.js';
+import { startTrainingTool } from '../../tools/start-training.js';
 import { consoleErrors, launchChromium, screenshotDir } from './chromium.js';
 
 const TOKEN = 'dashboard-test-token-0123456789';
+const STORIES_260K = new URL('../../assets/models/stories260K/', import.meta.url).pathname;
 
 describe('dashboard at /ui in headless Chromium', () => {
   let t: TestClient;
@@ -20,7 +28,7 @@ describe('dashboard at /ui in headless Chromium', () => {
   beforeAll(async () => {
     // A slow watch loop: the test's "running" job has no worker, and the loop would mark it interrupted.
     // No quality gates: the adapters registered here have no evaluations (gate refusals are the registry tests' concern).
-    t = await connectTestClient({ config: { training: { watch_interval_ms: 600_000 }, evaluation: { gates: [] } } });
+    t = await connectTestClient({ plugins: [localPlugin], config: { training: { watch_interval_ms: 600_000 }, evaluation: { gates: [] } } });
     http = await serveHttp(t.services, { host: '127.0.0.1', port: 0, token: TOKEN });
     chromium = await launchChromium();
     shots = screenshotDir('dashboard');
@@ -106,7 +114,47 @@ describe('dashboard at /ui in headless Chromium', () => {
     await expect.poll(() => page.textContent('section.evaluation')).toContain('31.50 [29.90, 33.10]');
     expect(errors).toEqual([]);
     await context.close();
+    ledger.transition(running.job_id, 'cancelled'); // it holds the local backend's one job slot
   });
+
+  it('follows a real local training job: the curve grows while the worker trains, and the datasets page draws its token histogram', async () => {
+    const { model } = await t.services.models.import(join(STORIES_260K, 'stories260K.bin'), { tokenizer: join(STORIES_260K, 'tok512.bin') });
+    // The demo's 200 short stories: varied lengths, so the histogram has several bins.
+    const { dataset_id } = await t.callOk(prepareDatasetTool, { path: new URL('../../assets/demo/moon-stories.jsonl', import.meta.url).pathname, model: 'o200k_base' });
+    const config = await t.callOk(configureTrainingTool, {
+      base_model: model.id, dataset_id, backend: 'local', method: 'sft', approach: 'lora', template: 'smoke',
+      overrides: { max_steps: 100_000, save_steps: 0, eval_steps: 0, max_seq_length: 64 },
+    });
+    const { job_id } = await t.callOk(startTrainingTool, { plan_id: (await t.callOk(planTrainingTool, { config_id: config.config_id })).plan_id });
+    try {
+      const { context, page, errors } = await loggedIn();
+      await page.goto(`${http.url}/ui/jobs/${job_id}`);
+      // Two different, growing point counts seen while the job says running: the page follows the worker's metrics.
+      const seen: number[] = [];
+      for (const deadline = Date.now() + 60_000; seen.length < 2 && Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+        const points = Number((await page.getAttribute('#job-summary', 'data-points')) ?? 0);
+        if ((await page.textContent('#job-summary'))?.includes('running') && points > (seen.at(-1) ?? 0)) seen.push(points);
+      }
+      expect(seen.length, 'distinct, growing curve lengths seen while the job ran').toBe(2);
+      expect(await page.locator('#loss-chart canvas').count()).toBe(1);
+      await page.screenshot({ path: join(shots, 'job-real-running.png'), fullPage: true });
+
+      await page.goto(`${http.url}/ui/datasets`);
+      const columns = page.locator(`section:has-text("${dataset_id}") .histogram .column`);
+      await expect.poll(() => columns.count()).toBeGreaterThan(3);
+      const manifest = t.services.datasets.get(dataset_id).manifest;
+      const counts = await columns.evaluateAll((cs) => cs.map((c) => Number(c.getAttribute('data-count'))));
+      expect(counts).toEqual(manifest.token_stats.histogram!.counts);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(manifest.counts.rows);
+      await page.screenshot({ path: join(shots, 'datasets-histogram.png'), fullPage: true });
+      expect(errors).toEqual([]);
+      await context.close();
+    } finally {
+      await t.callOk(cancelTrainingTool, { job_id });
+      const deadline = Date.now() + 20_000;
+      while (!['cancelled', 'succeeded', 'failed', 'interrupted'].includes((await t.callOk(monitorTrainingTool, { job_id })).status) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 120_000);
 
   it('promotes a version after the user confirms, through the registry service, and refuses a POST without the CSRF token', async () => {
     const adapter = writeAdapter(join(t.home, 'adapter-ui'), { seed: 3 });
@@ -133,6 +181,10 @@ describe('dashboard at /ui in headless Chromium', () => {
     await expect.poll(() => page.textContent('#registry-status')).toContain('production of ui-bot: 1.0.0 → 1.1.0');
     expect(dialogs[0]).toContain('Promote ui-bot@1.1.0 to production?');
     expect(registryOf(t.services).get({ name: 'ui-bot', alias: 'production' }).version).toBe('1.1.0');
+    // The lineage graph: each version a node, fed by its adapter's base model.
+    const nodes = await page.locator('svg.lineage g.node text').evaluateAll((ts) => ts.map((x) => x.textContent));
+    expect(nodes).toEqual(expect.arrayContaining(['ui-bot@1.0.0', 'ui-bot@1.1.0 [production]']));
+    expect(await page.locator('svg.lineage line').count()).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: join(shots, 'registry-promoted.png'), fullPage: true });
     expect(errors).toEqual([]);
     await context.close();
