@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { NOT_STATED } from './governance.js';
 import { piiPatterns, redact, type PiiKind } from './pii.js';
-import { exampleTokens, mapRowText } from './row-text.js';
+import { exampleTokensAside, mapRowText } from './row-text.js';
 import { canonicalFormat, inheritedManifest, tokenStats, type DatasetService, type RunContext, type SkippedRow } from './service.js';
 import type { SourceRecord } from './sources.js';
 import { CountColumn } from './stats.js';
@@ -96,7 +96,7 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
     const writer = new JsonlWriter(dir, 'rows.jsonl');
     const tokens = new CountColumn(parent.manifest.counts.rows);
     try {
-      await validateRecords(fixedRows(), { ...service.validationOptions({ format: canonicalFormat(task), signal: run.signal }), expectedRows: parent.manifest.counts.rows }, (v) => {
+      await validateRecords(fixedRows(), { ...service.validationOptions({ format: canonicalFormat(task), signal: run.signal }), expectedRows: parent.manifest.counts.rows }, async (v) => {
         const reason = dropReason(v.issues, options);
         if (!v.row || reason) {
           const code = reason?.code ?? 'unreadable';
@@ -122,7 +122,7 @@ export async function cleanDataset(service: DatasetService, options: CleanOption
           if (touched) rowsAffected++;
         }
         writer.write(row);
-        tokens.push(exampleTokens(counter, task, row).total);
+        tokens.push((await exampleTokensAside(counter, task, row)).total);
       });
     } catch (error) {
       writer.dispose();

@@ -155,7 +155,7 @@ const COMMON_SPECIAL = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|begin_
  * Streams records through every check and returns every problem (capped at maxIssues in the list,
  * never in the counts) with a summary. Memory: two 64-bit hashes and a token count per row.
  */
-export async function validateRecords(source: AsyncIterable<SourceRecord | SourceRecord[]>, options: ValidateOptions, onRow?: (v: ValidatedRow) => void): Promise<ValidationResult> {
+export async function validateRecords(source: AsyncIterable<SourceRecord | SourceRecord[]>, options: ValidateOptions, onRow?: (v: ValidatedRow) => void | Promise<void>): Promise<ValidationResult> {
   const issues: DatasetIssue[] = [];
   const byCode: Record<string, number> = {};
   let errors = 0;
@@ -233,7 +233,7 @@ export async function validateRecords(source: AsyncIterable<SourceRecord | Sourc
       const hasError = rowIssues.some((i) => i.severity === 'error');
       if (hasError) rowsWithErrors++;
       if (row && !hasError) validRows++;
-      onRow?.({ line: record.line, row, issues: rowIssues, tokens });
+      await onRow?.({ line: record.line, row, issues: rowIssues, tokens });
     }
   }
 

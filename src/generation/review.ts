@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inheritedManifest, tokenStats, type DatasetService } from '../datasets/service.js';
-import { exampleTokens } from '../datasets/row-text.js';
+import { exampleTokensAside } from '../datasets/row-text.js';
 import { CountColumn } from '../datasets/stats.js';
 import type { DatasetManifest, DatasetRecord, GeneratedReviewRecord } from '../datasets/types.js';
 import { readLines } from '../datasets/line-reader.js';
@@ -100,14 +100,14 @@ export async function commitReview(datasets: DatasetService, options: CommitOpti
       if (parent) {
         for await (const { row } of datasets.rows(parent.id)) {
           writer.write(row);
-          tokens.push(exampleTokens(counter, queue.task_type, row).total);
+          tokens.push((await exampleTokensAside(counter, queue.task_type, row)).total);
           parentRows++;
         }
       }
-      checked.forEach((c) => {
+      for (const c of checked) {
         writer.write(c.row);
-        tokens.push(exampleTokens(counter, queue.task_type, c.row!).total);
-      });
+        tokens.push((await exampleTokensAside(counter, queue.task_type, c.row!)).total);
+      }
     } catch (error) {
       writer.dispose();
       throw error;

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import type { TaskType } from '../datasets/types.js';
-import { exampleTokens } from '../datasets/row-text.js';
+import { exampleTokensAside } from '../datasets/row-text.js';
 import { localCounter } from '../datasets/tokenizers.js';
 import type { Services } from '../services.js';
 import { defaultPolicy } from '../training/config-schema.js';
@@ -240,7 +240,7 @@ async function measureTokens(services: Services, entry: CatalogueEntry, dataset:
   // The training split when the version has one, else all its rows.
   const split = basename(dataset.train_path) === 'train.jsonl' ? 'train' : undefined;
   for await (const { row } of services.datasets.rows(dataset.dataset_id, split)) {
-    total += exampleTokens(counter, dataset.task_type as TaskType, row).total;
+    total += (await exampleTokensAside(counter, dataset.task_type as TaskType, row)).total;
     if (++rows >= SAMPLE_ROWS) break;
   }
   if (rows === 0) return { measured: false, why: `dataset ${dataset.dataset_id} has no rows` };
