@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { openAsBlob } from 'node:fs';
+import { basename, join } from 'node:path';
 import type OpenAI from 'openai';
 import type { Logger } from '../../../src/observability/logger.js';
 import type { Quote, QuoteBasis, RemoteJobContext, RemotePoll, RemoteTrainingBackend, SpecIssue, TrainingSpec } from '../../../src/plugins/providers.js';
@@ -139,7 +139,8 @@ export class FineTuningBackend implements RemoteTrainingBackend {
 
   private async upload(path: string, sourcePath: string): Promise<string> {
     try {
-      const file = await this.client.files.create({ file: createReadStream(path), purpose: 'fine-tune' });
+      // A file-backed Blob, not a stream: the SDK can send it again when it retries a 429 or 5xx.
+      const file = await this.client.files.create({ file: new File([await openAsBlob(path)], basename(path)), purpose: 'fine-tune' });
       return file.id;
     } catch (error) {
       throw locateInSource(mapOpenAIError(error, { provider: this.profile.provider, action: 'uploading a fine-tuning file', file: path }), path, sourcePath);
