@@ -25,7 +25,7 @@ interface KubeRayState extends LogCursor {
 }
 
 /** The RayJob's name for our job id: a DNS-1123 label (lower case, digits, dashes). */
-export function rayJobName(jobId: string): string {
+function rayJobName(jobId: string): string {
   return `ftm-${jobId.toLowerCase().replace(/[^a-z0-9-]+/g, '-')}`.slice(0, 63).replace(/-+$/, '');
 }
 
@@ -178,7 +178,7 @@ function mapStatus(jobStatus: string, deployment: string, deleting: boolean): st
 }
 
 /** The RayJob custom resource for a job. */
-export function rayJobBody(name: string, submission: JobSubmission, config: RayConfig): Record<string, unknown> {
+function rayJobBody(name: string, submission: JobSubmission, config: RayConfig): Record<string, unknown> {
   const k = config.kuberay;
   const { body } = submission;
   return {
