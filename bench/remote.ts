@@ -6,9 +6,10 @@
 import { rmSync } from 'node:fs';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import OpenAI from 'openai';
-import { OpenAIBackend } from '../plugins/openai/backend.js';
+import { FineTuningBackend } from '../plugins/openai-compatible/fine-tuning/backend.js';
+import { openAIProfile } from '../plugins/openai/models.js';
 import { OpenAIConfigSchema } from '../plugins/openai/config.js';
-import { prepareFiles, tokenEstimate } from '../plugins/openai/prepare.js';
+import { prepareFiles, tokenEstimate } from '../plugins/openai-compatible/fine-tuning/prepare.js';
 import { createSilentLogger } from '../src/observability/logger.js';
 import { FakeOpenAI } from '../test/remote/fake-openai.js';
 import { chatRows, makeSpec, RemoteRun } from '../test/remote/support.js';
@@ -16,7 +17,7 @@ import { chatRows, makeSpec, RemoteRun } from '../test/remote/support.js';
 const EXAMPLES = 20_000;
 const rows = chatRows(EXAMPLES);
 const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini-2024-07-18', rows });
-const config = OpenAIConfigSchema.parse({});
+const config = openAIProfile(OpenAIConfigSchema.parse({}));
 
 // Reference: the raw tokenizer over the same message texts.
 let t0 = performance.now();
@@ -42,7 +43,7 @@ fake.script = [
   { status: 'succeeded' },
 ];
 const followed = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(10) });
-const backend = new OpenAIBackend(new OpenAI({ apiKey: fake.apiKey, baseURL, maxRetries: 0 }), OpenAIConfigSchema.parse({}), createSilentLogger());
+const backend = new FineTuningBackend(new OpenAI({ apiKey: fake.apiKey, baseURL, maxRetries: 0 }), config, createSilentLogger());
 const run = new RemoteRun(backend, followed);
 t0 = performance.now();
 await run.submit();

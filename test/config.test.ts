@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { FinetuneError } from '../src/errors.js';
 import { openaiPlugin } from '../plugins/openai/index.js';
-import { openAIModelInfo } from '../plugins/openai/models.js';
+import { lookupModel } from '../plugins/openai-compatible/fine-tuning/profile.js';
+import { openAIProfile } from '../plugins/openai/models.js';
 
 const files: Record<string, string> = {
   '/cfg/a.yaml': 'home: /from-file\nhttp:\n  port: 9000\n  host: 127.0.0.1\nlog_level: debug\n',
@@ -78,7 +79,7 @@ describe('config layers: defaults < file < env < flags', () => {
     const config = loadConfig({ argv: ['--config', '/cfg/openai-price.yaml'], env: {}, readFile });
     // Validated by the OpenAI plugin's own schema, as the host does, and read where its quote reads prices.
     const openai = openaiPlugin.configSchema!.parse(config.plugins.openai);
-    expect(openAIModelInfo('gpt-4o-mini-2024-07-18', openai.models)?.usd_per_million_training_tokens).toBe(2.5);
+    expect(lookupModel(openAIProfile(openai), 'gpt-4o-mini-2024-07-18').price?.usd_per_million_training_tokens).toBe(2.5);
   });
 
   it('refuses any other unknown key under training, naming it and its source', () => {

@@ -34,6 +34,11 @@ export const listBackendsTool = defineTool({
   async handler({ include_disabled }, { services }) {
     const backends = services.plugins
       .list()
+      .map((p) => {
+        // A plugin that withholds its training backend with this config is, as a backend, disabled for that reason.
+        const withheld = p.unavailable?.find((u) => u.kind === 'training_backend');
+        return withheld ? { ...p, status: 'disabled' as const, reason: withheld.reason, fix: withheld.fix, provides: [...p.provides, 'training_backend' as const] } : p;
+      })
       .filter((p) => p.provides.includes('training_backend') && (include_disabled || p.status === 'enabled'))
       .map((p) => {
         const t = p.capabilities.training;

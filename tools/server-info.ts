@@ -11,6 +11,16 @@ const PluginStatusSchema = z.object({
   provides: z.array(z.string()).describe('Provider kinds: training_backend, inference, data_source, judge, exporter.'),
   capabilities: z.record(z.string(), z.unknown()).optional().describe('Declared capabilities (methods, approaches, devices…) (with detail: true).'),
   notice: z.string().optional().describe('A deprecation notice the plugin declares, e.g. the date OpenAI stops new fine-tuning jobs.'),
+  unavailable: z
+    .array(
+      z.object({
+        kind: z.string().describe('Provider kind it withholds, e.g. "training_backend".'),
+        reason: z.string().describe('Why, e.g. "no fine_tuning section in plugins.openai-compatible".'),
+        fix: z.string().describe('What to set to enable it.'),
+      }),
+    )
+    .optional()
+    .describe('Kinds an enabled plugin declares but cannot provide with this config, each with why and the fix.'),
   code: z.string().optional().describe('Stable code of why it is disabled, e.g. PLUGIN_UNAVAILABLE.'),
   reason: z.string().optional().describe('Why it is disabled.'),
   fix: z.string().optional().describe('How to enable it.'),

@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import { z } from 'zod';
 import { FinetuneError } from '../../src/errors.js';
-import { openAISdk } from './sdk.js';
+import { fineTuningClient } from '../openai-compatible/fine-tuning/client.js';
 
 export const OpenAIConfigSchema = z.object({
   api_key: z.string().min(1).optional().describe('API key; default OPENAI_API_KEY.'),
@@ -60,6 +60,5 @@ export const MISSING_KEY = {
 export function createOpenAIClient(config: OpenAIConfig, env: Readonly<Record<string, string | undefined>>): OpenAI {
   const credentials = resolveCredentials(config, env);
   if (!credentials) throw new FinetuneError('AUTH_INVALID', MISSING_KEY.reason, { recovery: MISSING_KEY.fix });
-  const { OpenAI: Client } = openAISdk();
-  return new Client({ ...credentials, maxRetries: config.max_retries, timeout: config.timeout_ms });
+  return fineTuningClient({ ...credentials, maxRetries: config.max_retries, timeoutMs: config.timeout_ms });
 }

@@ -1,9 +1,10 @@
 import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { MISSING_KEY, OpenAIConfigSchema, resolveCredentials, type OpenAIConfig } from './config.js';
-import { OPENAI_DEPRECATION_NOTICE, OPENAI_FINETUNE_MODELS, OPENAI_FINETUNE_SHUTDOWN } from './models.js';
+import { OPENAI_DEPRECATION_NOTICE, OPENAI_FINETUNE_MODEL_NAMES, OPENAI_FINETUNE_SHUTDOWN } from './models.js';
 
 /**
- * OpenAI's hosted fine-tuning (SFT and DPO) through the official SDK. Disabled without a key;
+ * OpenAI's hosted fine-tuning (SFT and DPO): the shared fine-tuning backend of plugins/openai-compatible
+ * with OpenAI's profile (api.openai.com, its models and prices, its shutdown date). Disabled without a key;
  * carries OpenAI's deprecation notice so server_info and plans show it.
  */
 export const openaiPlugin = definePlugin<OpenAIConfig>({
@@ -27,7 +28,7 @@ export const openaiPlugin = definePlugin<OpenAIConfig>({
       // A conservative default: OpenAI limits active jobs per organization and refuses extras itself.
       max_concurrent_jobs: 6,
     },
-    models: Object.keys(OPENAI_FINETUNE_MODELS),
+    models: OPENAI_FINETUNE_MODEL_NAMES,
     deprecation: { no_new_jobs_after: OPENAI_FINETUNE_SHUTDOWN, notice: OPENAI_DEPRECATION_NOTICE, migrate_with: 'migrate_openai_finetune' },
   },
   configSchema: OpenAIConfigSchema,
@@ -38,8 +39,12 @@ export const openaiPlugin = definePlugin<OpenAIConfig>({
   },
   async create(ctx) {
     const { createOpenAIClient } = await import('./config.js');
-    const { OpenAIBackend } = await import('./backend.js');
+    const { FineTuningBackend } = await import('../openai-compatible/fine-tuning/backend.js');
+    const { openAIProfile } = await import('./models.js');
     const { openAIInference } = await import('./inference.js');
-    return { training_backend: new OpenAIBackend(createOpenAIClient(ctx.config, ctx.env), ctx.config, ctx.logger), inference: openAIInference(ctx.config, ctx.env) };
+    return {
+      training_backend: new FineTuningBackend(createOpenAIClient(ctx.config, ctx.env), openAIProfile(ctx.config), ctx.logger),
+      inference: openAIInference(ctx.config, ctx.env),
+    };
   },
 });

@@ -5,7 +5,7 @@ import { evaluateModel } from '../../src/evaluation/evaluate.js';
 import type { ToolContext } from '../../src/server/tool.js';
 import { configureTraining } from '../../src/training/configure.js';
 import { planTraining } from '../../src/training/plan.js';
-import { OpenAIBackend } from './backend.js';
+import { FineTuningBackend } from '../openai-compatible/fine-tuning/backend.js';
 import { OPENAI_DEPRECATION_NOTICE } from './models.js';
 
 interface MigrateInput {
@@ -72,7 +72,7 @@ export async function migrateOpenAIFinetune(ctx: ToolContext, input: MigrateInpu
     throw new FinetuneError('INVALID_INPUT', 'The target backend must not be openai: migration moves the fine-tune to an open model elsewhere.', { details: { field: 'backend' } });
   }
   const openai = await services.plugins.get('training_backend', 'openai');
-  if (!(openai instanceof OpenAIBackend)) throw new FinetuneError('PLUGIN_INVALID', "The 'openai' plugin is not the built-in OpenAI backend.");
+  if (!(openai instanceof FineTuningBackend && openai.profile.plugin === 'openai')) throw new FinetuneError('PLUGIN_INVALID', "The 'openai' plugin is not the built-in OpenAI backend.");
   const job = await openai.retrieveJob(input.openai_job_id);
   const method = job.method?.type === 'dpo' ? 'dpo' : job.method?.type === 'reinforcement' ? undefined : 'sft';
   if (!method) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `OpenAI job ${job.id} used reinforcement fine-tuning, which has no open-model equivalent here.`, { details: { field: 'openai_job_id' } });

@@ -1,19 +1,13 @@
-/**
- * What OpenAI publishes about fine-tunable models: the per-example training context limit and the
- * training price per million tokens (platform.openai.com docs "Fine-tuning" token limits and the
- * pricing page, as of 2025). Unknown models get a warning, never a guessed limit; a config
- * (`plugins.openai.models`) can add or correct entries.
- */
-export interface OpenAIModelInfo {
-  /** Tokens one training example may hold; longer ones are truncated by OpenAI. */
-  token_limit: number;
-  /** USD per 1M training tokens (0 = not published; cost is then not estimated). */
-  usd_per_million_training_tokens: number;
-  encoding: 'o200k_base' | 'cl100k_base';
-  methods: Array<'sft' | 'dpo'>;
-}
+import type { FineTunableModel, FineTuningProfile, TrainingPrice } from '../openai-compatible/fine-tuning/profile.js';
+import type { OpenAIConfig } from './config.js';
 
-export const OPENAI_FINETUNE_MODELS: Record<string, OpenAIModelInfo> = {
+/**
+ * What OpenAI publishes about fine-tunable models: the per-example training context limit
+ * (platform.openai.com docs, "Fine-tuning", token limits) and the training price per million tokens
+ * (its pricing page, as published with GPT-4.1 in April 2025). Unknown models get a warning, never a
+ * guessed limit; a config (`plugins.openai.models`) can add or correct entries.
+ */
+const OPENAI_MODELS: Record<string, FineTunableModel & { usd_per_million_training_tokens: number }> = {
   'gpt-4.1-2025-04-14': { token_limit: 65_536, usd_per_million_training_tokens: 25, encoding: 'o200k_base', methods: ['sft', 'dpo'] },
   'gpt-4.1-mini-2025-04-14': { token_limit: 65_536, usd_per_million_training_tokens: 5, encoding: 'o200k_base', methods: ['sft', 'dpo'] },
   'gpt-4.1-nano-2025-04-14': { token_limit: 65_536, usd_per_million_training_tokens: 1.5, encoding: 'o200k_base', methods: ['sft', 'dpo'] },
@@ -23,6 +17,10 @@ export const OPENAI_FINETUNE_MODELS: Record<string, OpenAIModelInfo> = {
   'gpt-3.5-turbo-1106': { token_limit: 16_385, usd_per_million_training_tokens: 8, encoding: 'cl100k_base', methods: ['sft'] },
   'gpt-3.5-turbo-0613': { token_limit: 4_096, usd_per_million_training_tokens: 8, encoding: 'cl100k_base', methods: ['sft'] },
 };
+
+export const OPENAI_FINETUNE_MODEL_NAMES = Object.keys(OPENAI_MODELS);
+
+const OPENAI_PRICE_SOURCE = { as_of: '2025-04', source: 'https://platform.openai.com/docs/pricing (fine-tuning, training)' };
 
 /** Aliases users type for the dated snapshots above. */
 const ALIASES: Record<string, string> = {
@@ -34,12 +32,6 @@ const ALIASES: Record<string, string> = {
   'gpt-3.5-turbo': 'gpt-3.5-turbo-0125',
 };
 
-/** Looks a base model up; a fine-tuned model (`ft:gpt-4o-mini-2024-07-18:org::id`) inherits its base's info. */
-export function openAIModelInfo(model: string, overrides: Record<string, OpenAIModelInfo> = {}): OpenAIModelInfo | undefined {
-  const base = model.startsWith('ft:') ? model.split(':')[1] : model;
-  return overrides[base] ?? OPENAI_FINETUNE_MODELS[base] ?? OPENAI_FINETUNE_MODELS[ALIASES[base] ?? ''];
-}
-
 /** OpenAI's announced end of new fine-tuning jobs (its deprecation notice). */
 export const OPENAI_FINETUNE_SHUTDOWN = '2027-01-06';
 
@@ -47,7 +39,31 @@ export const OPENAI_DEPRECATION_NOTICE =
   `OpenAI stops accepting new fine-tuning jobs after ${OPENAI_FINETUNE_SHUTDOWN} (per its deprecation notices). ` +
   'Existing fine-tuned models keep serving for now; plan to move to an open model with migrate_openai_finetune.';
 
-/** True when a new job submitted at `now` would be refused by OpenAI's shutdown date. */
-export function pastShutdown(now: Date): boolean {
-  return now.getTime() > Date.parse(`${OPENAI_FINETUNE_SHUTDOWN}T23:59:59Z`);
+/** OpenAI as a profile of the shared fine-tuning backend: its table (plus config corrections), its request shape, its shutdown date. */
+export function openAIProfile(config: OpenAIConfig): FineTuningProfile {
+  const models: Record<string, FineTunableModel> = {};
+  const prices: Record<string, TrainingPrice> = {};
+  for (const [name, { usd_per_million_training_tokens, ...info }] of Object.entries(OPENAI_MODELS)) {
+    models[name] = info;
+    prices[name] = { usd_per_million_training_tokens, ...OPENAI_PRICE_SOURCE };
+  }
+  for (const [name, { usd_per_million_training_tokens, ...info }] of Object.entries(config.models)) {
+    models[name] = info;
+    prices[name] = { usd_per_million_training_tokens, source: `plugins.openai.models['${name}'] (your config)` };
+  }
+  return {
+    provider: 'OpenAI',
+    plugin: 'openai',
+    models,
+    aliases: ALIASES,
+    prices,
+    unknown_model: 'warning',
+    config_key: 'plugins.openai.models',
+    min_examples: 10,
+    hyperparameters_in: 'method',
+    lora: false,
+    deprecation: { no_new_jobs_after: OPENAI_FINETUNE_SHUTDOWN, notice: OPENAI_DEPRECATION_NOTICE },
+    poll_interval_ms: { initial: config.poll_interval_ms, max: config.max_poll_interval_ms },
+    wandb: { project: config.wandb_project, entity: config.wandb_entity },
+  };
 }

@@ -26,10 +26,10 @@ interface RayJobDetails {
 }
 
 /** Ray's JobStatus → ours. */
-const STATUS: Record<string, string> = { PENDING: 'queued', RUNNING: 'running', SUCCEEDED: 'succeeded', FAILED: 'failed', STOPPED: 'cancelled' };
+export const STATUS: Record<string, string> = { PENDING: 'queued', RUNNING: 'running', SUCCEEDED: 'succeeded', FAILED: 'failed', STOPPED: 'cancelled' };
 
 /** What a poll keeps between polls (ctx.state, persisted by the host): where the log was read up to, and the trainer's last word. */
-interface LogCursor {
+export interface LogCursor {
   log_offset?: number;
   step?: number;
   total_steps?: number;
@@ -88,109 +88,24 @@ export class RayBackend implements RemoteTrainingBackend {
   }
 
   async submit(job: { job_id: string; spec: TrainingSpec; files: { train: string; validation?: string } }, ctx: RemoteJobContext): Promise<{ remote_id: string }> {
-    const { job_id, spec, files } = job;
-    const jobDir = `${this.config.storage_dir.replace(/\/$/, '')}/${job_id}`;
-    const options = spec.config.backend_options;
-    const hfModel = typeof options.hf_model === 'string' ? options.hf_model : undefined;
-    // Paths as the trainer sees them: relative to the working_dir Ray unpacks the package into.
-    const remoteSpec = {
-      ...spec,
-      output_dir: jobDir,
-      config: hfModel ? { ...spec.config, base_model: hfModel } : spec.config,
-      dataset: { ...spec.dataset, dir: '.', train_path: 'train.jsonl', validation_path: files.validation ? 'validation.jsonl' : null },
-      model: { ...spec.model, dir: '' },
-    };
-    const zip = zipFiles([
-      { name: 'spec.json', data: Buffer.from(JSON.stringify(remoteSpec)) },
-      { name: 'train.jsonl', data: readFileSync(files.train) },
-      ...(files.validation ? [{ name: 'validation.jsonl', data: readFileSync(files.validation) }] : []),
-    ]);
-    const name = packageName(zip);
-    await this.upload(name, zip, ctx.signal);
-    const gpus = gpuCount(options);
-    const body = {
-      entrypoint: `${this.config.trainer_command} --spec spec.json --job-dir ${shellQuote(jobDir)}`,
-      submission_id: job_id,
-      runtime_env: {
-        working_dir: `gcs://${name}`,
-        ...(this.config.image_uri ? { image_uri: this.config.image_uri } : {}),
-        env_vars: { PYTHONUNBUFFERED: '1', ...this.config.env_vars },
-      },
-      entrypoint_num_gpus: gpus,
-      // Ray's accelerator-type resource: a sliver of it pins the driver to a node of that type.
-      ...(typeof options.gpu_type === 'string' ? { entrypoint_resources: { [`accelerator_type:${options.gpu_type}`]: 0.001 } } : {}),
-      metadata: { finetune_mcp_job_id: job_id, base_model: spec.config.base_model },
-    };
-    try {
-      // The submission id is the idempotency key: a 5xx may be retried, a repeat is answered "already exists".
-      await this.api.request<{ job_id?: string; submission_id?: string }>('/api/jobs/', { method: 'POST', json: body, action: 'submitting the Ray job', signal: ctx.signal });
-    } catch (error) {
-      if (!(isFinetuneError(error) && error.details.status === 400 && /already exists/i.test(error.message))) throw error;
-      // A submit retried after its answer was lost: the job is ours, made by the first try.
-    }
-    return { remote_id: job_id };
+    await submitToDashboard(this.api, jobSubmission(job, this.config), ctx.signal);
+    return { remote_id: job.job_id };
   }
 
   async poll(remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
-    const id = encodeURIComponent(remoteId);
-    const { signal } = ctx;
-    const details = await this.api.request<RayJobDetails>(`/api/jobs/${id}`, { action: `reading Ray job ${remoteId}`, signal });
-    const { logs } = await this.api.request<{ logs?: string }>(`/api/jobs/${id}/logs`, { action: `reading the logs of Ray job ${remoteId}`, signal });
-    const cursor = ctx.state as LogCursor;
-    const fresh = completeLines(logs ?? '', cursor.log_offset ?? 0);
-    const report = parseEventLines(fresh.text);
-    // ctx.state is persisted as JSON: only defined values go in.
-    const keep = <K extends keyof LogCursor>(key: K, value: LogCursor[K] | undefined) => {
-      if (value === undefined) delete cursor[key];
-      else cursor[key] = value;
-    };
-    keep('log_offset', fresh.next_offset);
-    keep('step', report.step ?? cursor.step);
-    keep('total_steps', report.total_steps ?? cursor.total_steps);
-    keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
-    if (report.state) {
-      keep('error_code', report.error_code);
-      keep('trainer_message', report.message);
-    }
-    const status = STATUS[details.status] ?? details.status;
-    const poll: RemotePoll = {
-      status,
-      step: cursor.step,
-      total_steps: cursor.total_steps,
+    const details = await this.api.request<RayJobDetails>(`/api/jobs/${encodeURIComponent(remoteId)}`, { action: `reading Ray job ${remoteId}`, signal: ctx.signal });
+    const poll = await readTrainerLogs(this.api, remoteId, ctx.state as LogCursor, ctx.signal);
+    return trainerOutcome(poll, STATUS[details.status] ?? details.status, remoteId, ctx.state as LogCursor, this.config, {
       message: details.message || undefined,
-      metric_points: report.metric_points,
-      checkpoints: report.checkpoints.map((c) => ({ step: c.step, model_ref: `ray:${c.path}` })),
-      events: report.skipped ? [...report.events, { type: 'remote_event', level: 'warning', message: `${report.skipped} trainer event line(s) in the Ray logs did not parse and were skipped.` }] : report.events,
-    };
-    if (status === 'succeeded') {
-      const adapter = cursor.adapter_path ?? `${this.config.storage_dir.replace(/\/$/, '')}/${remoteId}/output/adapter`;
-      // The adapter stays on the cluster's shared storage; the job records where.
-      poll.result = { model_ref: `ray:${adapter}`, meta: { provider: 'ray', submission_id: remoteId, adapter_path: adapter, format: 'peft' } };
-      poll.message = cursor.trainer_message ?? poll.message;
-    }
-    if (status === 'failed') {
-      // The trainer's own code (OUT_OF_MEMORY, DATASET_INVALID…) when it got to say it; else Ray's reason.
-      poll.error_code = cursor.error_code ?? (details.error_type === 'JOB_SUPERVISOR_ACTOR_START_FAILURE' || details.error_type === 'RUNTIME_ENV_SETUP_FAILURE' ? 'CONFIG_INVALID' : undefined);
-      poll.message = [cursor.trainer_message, details.message].filter(Boolean).join(' — ') || `Ray job ${remoteId} failed (${details.error_type ?? 'no reason given'}).`;
-    }
-    return poll;
+      // A runtime env or driver that never started is the config's fault, not the job's.
+      error_code: details.error_type === 'JOB_SUPERVISOR_ACTOR_START_FAILURE' || details.error_type === 'RUNTIME_ENV_SETUP_FAILURE' ? 'CONFIG_INVALID' : undefined,
+      reason: details.error_type ?? undefined,
+    });
   }
 
   async cancel(remoteId: string, ctx: RemoteJobContext): Promise<void> {
     // Ray answers {stopped: false} for a job that already ended: not an error.
     await this.api.request<{ stopped: boolean }>(`/api/jobs/${encodeURIComponent(remoteId)}/stop`, { method: 'POST', action: `stopping Ray job ${remoteId}`, signal: ctx.signal });
-  }
-
-  /** Uploads the working_dir package unless the cluster already has it (same bytes, same name). */
-  private async upload(name: string, zip: Buffer, signal: AbortSignal | undefined): Promise<void> {
-    const path = `/api/packages/gcs/${name}`;
-    try {
-      await this.api.request(path, { action: 'checking for the job package', signal });
-      return;
-    } catch (error) {
-      if (!(error instanceof FinetuneError && error.code === 'NOT_FOUND')) throw error;
-    }
-    await this.api.request(path, { method: 'PUT', bytes: zip, action: `uploading the job package (${zip.length} bytes)`, signal });
   }
 }
 
@@ -202,4 +117,123 @@ function gpuCount(options: Record<string, unknown>): number {
 /** A POSIX shell word: the entrypoint is run by a shell on the cluster. */
 function shellQuote(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What one submission sends: the working_dir package (spec and splits) and the POST /api/jobs/ body. */
+export interface JobSubmission {
+  name: string;
+  zip: Buffer;
+  body: { entrypoint: string; submission_id: string; runtime_env: Record<string, unknown>; entrypoint_num_gpus: number; entrypoint_resources?: Record<string, number>; metadata: Record<string, string> };
+}
+
+/** The package and the Jobs API body of a job: the same for the Jobs API mode and for a RayJob (kuberay mode). */
+export function jobSubmission(job: { job_id: string; spec: TrainingSpec; files: { train: string; validation?: string } }, config: RayConfig): JobSubmission {
+  const { job_id, spec, files } = job;
+  const jobDir = `${config.storage_dir.replace(/\/$/, '')}/${job_id}`;
+  const options = spec.config.backend_options;
+  const hfModel = typeof options.hf_model === 'string' ? options.hf_model : undefined;
+  // Paths as the trainer sees them: relative to the working_dir Ray unpacks the package into.
+  const remoteSpec = {
+    ...spec,
+    output_dir: jobDir,
+    config: hfModel ? { ...spec.config, base_model: hfModel } : spec.config,
+    dataset: { ...spec.dataset, dir: '.', train_path: 'train.jsonl', validation_path: files.validation ? 'validation.jsonl' : null },
+    model: { ...spec.model, dir: '' },
+  };
+  const zip = zipFiles([
+    { name: 'spec.json', data: Buffer.from(JSON.stringify(remoteSpec)) },
+    { name: 'train.jsonl', data: readFileSync(files.train) },
+    ...(files.validation ? [{ name: 'validation.jsonl', data: readFileSync(files.validation) }] : []),
+  ]);
+  const name = packageName(zip);
+  return {
+    name,
+    zip,
+    body: {
+      entrypoint: `${config.trainer_command} --spec spec.json --job-dir ${shellQuote(jobDir)}`,
+      submission_id: job_id,
+      runtime_env: {
+        working_dir: `gcs://${name}`,
+        ...(config.image_uri ? { image_uri: config.image_uri } : {}),
+        env_vars: { PYTHONUNBUFFERED: '1', ...config.env_vars },
+      },
+      entrypoint_num_gpus: gpuCount(options),
+      // Ray's accelerator-type resource: a sliver of it pins the driver to a node of that type.
+      ...(typeof options.gpu_type === 'string' ? { entrypoint_resources: { [`accelerator_type:${options.gpu_type}`]: 0.001 } } : {}),
+      metadata: { finetune_mcp_job_id: job_id, base_model: spec.config.base_model },
+    },
+  };
+}
+
+/** Uploads the working_dir package unless the cluster already has it (same bytes, same name). */
+export async function uploadPackage(api: RestClient, submission: Pick<JobSubmission, 'name' | 'zip'>, signal: AbortSignal | undefined): Promise<void> {
+  const path = `/api/packages/gcs/${submission.name}`;
+  try {
+    await api.request(path, { action: 'checking for the job package', signal });
+    return;
+  } catch (error) {
+    if (!(error instanceof FinetuneError && error.code === 'NOT_FOUND')) throw error;
+  }
+  await api.request(path, { method: 'PUT', bytes: submission.zip, action: `uploading the job package (${submission.zip.length} bytes)`, signal });
+}
+
+/** Uploads the package and submits the job through a cluster's Jobs API; the submission id is the idempotency key. */
+export async function submitToDashboard(api: RestClient, submission: JobSubmission, signal: AbortSignal | undefined): Promise<void> {
+  await uploadPackage(api, submission, signal);
+  try {
+    // A 5xx may be retried, a repeat is answered "already exists".
+    await api.request<{ job_id?: string; submission_id?: string }>('/api/jobs/', { method: 'POST', json: submission.body, action: 'submitting the Ray job', signal });
+  } catch (error) {
+    if (!(isFinetuneError(error) && error.details.status === 400 && /already exists/i.test(error.message))) throw error;
+    // A submit retried after its answer was lost: the job is ours, made by the first try.
+  }
+}
+
+/** The trainer's event lines in a Ray job's logs since the cursor: progress, metrics, checkpoints (the cursor moves on). */
+export async function readTrainerLogs(api: RestClient, submissionId: string, cursor: LogCursor, signal: AbortSignal | undefined): Promise<Omit<RemotePoll, 'status'>> {
+  const { logs } = await api.request<{ logs?: string }>(`/api/jobs/${encodeURIComponent(submissionId)}/logs`, { action: `reading the logs of Ray job ${submissionId}`, signal });
+  const fresh = completeLines(logs ?? '', cursor.log_offset ?? 0);
+  const report = parseEventLines(fresh.text);
+  // ctx.state is persisted as JSON: only defined values go in.
+  const keep = <K extends keyof LogCursor>(key: K, value: LogCursor[K] | undefined) => {
+    if (value === undefined) delete cursor[key];
+    else cursor[key] = value;
+  };
+  keep('log_offset', fresh.next_offset);
+  keep('step', report.step ?? cursor.step);
+  keep('total_steps', report.total_steps ?? cursor.total_steps);
+  keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
+  if (report.state) {
+    keep('error_code', report.error_code);
+    keep('trainer_message', report.message);
+  }
+  return {
+    metric_points: report.metric_points,
+    checkpoints: report.checkpoints.map((c) => ({ step: c.step, model_ref: `ray:${c.path}` })),
+    events: report.skipped ? [...report.events, { type: 'remote_event', level: 'warning', message: `${report.skipped} trainer event line(s) in the Ray logs did not parse and were skipped.` }] : report.events,
+  };
+}
+
+/** A poll's end: the adapter on success, the trainer's own code (else the cluster's) on failure. */
+export function trainerOutcome(
+  found: Omit<RemotePoll, 'status'>,
+  status: string,
+  remoteId: string,
+  cursor: LogCursor,
+  config: RayConfig,
+  cluster: { message?: string; error_code?: string; reason?: string; job_dir_id?: string },
+): RemotePoll {
+  const poll: RemotePoll = { status, step: cursor.step, total_steps: cursor.total_steps, message: cluster.message, ...found };
+  if (status === 'succeeded') {
+    const adapter = cursor.adapter_path ?? `${config.storage_dir.replace(/\/$/, '')}/${cluster.job_dir_id ?? remoteId}/output/adapter`;
+    // The adapter stays on the cluster's shared storage; the job records where.
+    poll.result = { model_ref: `ray:${adapter}`, meta: { provider: 'ray', submission_id: cluster.job_dir_id ?? remoteId, adapter_path: adapter, format: 'peft' } };
+    poll.message = cursor.trainer_message ?? poll.message;
+  }
+  if (status === 'failed') {
+    // The trainer's own code (OUT_OF_MEMORY, DATASET_INVALID…) when it got to say it; else the cluster's reason.
+    poll.error_code = cursor.error_code ?? cluster.error_code;
+    poll.message = [cursor.trainer_message, cluster.message].filter(Boolean).join(' — ') || `Ray job ${remoteId} failed (${cluster.reason ?? 'no reason given'}).`;
+  }
+  return poll;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../src/observability/logger.js';
 import { FinetuneError, isFinetuneError, type Quote, type QuoteBasis, type RemoteJobContext, type RemotePoll, type RemoteTrainingBackend, type RestClient, type SpecIssue, type TrainingSpec } from '../../src/plugin-sdk/index.js';
-import { convertSplit, locateInSource, writeOpenAIFile } from '../openai/format.js';
+import { convertSplit, locateInSource, writeOpenAIFile } from '../openai-compatible/fine-tuning/format.js';
 import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
 import { createBody, nEvals, togetherIssues, trainingMethod, trainingType } from './body.js';
 import type { TogetherConfig } from './config.js';

@@ -49,6 +49,8 @@ function isSecretName(name: string): boolean {
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()
     .split(/[^a-z0-9]+/);
+  // `api_key_env` names the variable that holds the key, not the key: its value is shown in fixes.
+  if (words.at(-1) === 'env') return false;
   return words.some((w) => SECRET_WORDS.has(w));
 }
 

@@ -11,6 +11,7 @@ import {
   type PluginDefinition,
   type PluginProviders,
   type ProviderKind,
+  type Unavailable,
   type WorkerLedger,
 } from './types.js';
 
@@ -22,6 +23,8 @@ interface PluginStatus {
   status: 'enabled' | 'disabled';
   provides: ProviderKind[];
   capabilities: PluginCapabilities;
+  /** Kinds the plugin declares but withholds with this config (probe's `withheld`), each with why and the fix. */
+  unavailable?: Array<{ kind: ProviderKind } & Unavailable>;
   /** Why it is disabled, with a stable code and what to do. */
   code?: ErrorCode;
   reason?: string;
@@ -117,6 +120,7 @@ export class PluginHost {
       try {
         const probe = await definition.probe(context);
         if (!probe.available) Object.assign(status, { status: 'disabled', code: 'PLUGIN_UNAVAILABLE', reason: probe.reason, fix: probe.fix });
+        else if (probe.withheld) withhold(status, probe.withheld);
       } catch (error) {
         Object.assign(status, {
           status: 'disabled',
@@ -158,6 +162,8 @@ export class PluginHost {
       );
     }
     if (!entry.status.provides.includes(kind)) {
+      const withheld = entry.status.unavailable?.find((u) => u.kind === kind);
+      if (withheld) throw new FinetuneError('PLUGIN_UNAVAILABLE', `Plugin '${name}' provides no ${kind} here: ${sentence(withheld.reason)}`, { recovery: withheld.fix });
       throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Plugin '${name}' does not provide a ${kind}.`);
     }
     entry.providers ??= Promise.resolve()
@@ -238,6 +244,14 @@ function baseStatus(definition: PluginDefinition<unknown>, source: PluginStatus[
     provides: [...definition.provides],
     capabilities: definition.capabilities,
   };
+}
+
+/** Takes the withheld kinds out of what the status says the plugin provides, keeping why and the fix. */
+function withhold(status: PluginStatus, withheld: Partial<Record<ProviderKind, Unavailable>>): void {
+  const kinds = status.provides.filter((kind) => withheld[kind]);
+  if (!kinds.length) return;
+  status.provides = status.provides.filter((kind) => !withheld[kind]);
+  status.unavailable = kinds.map((kind) => ({ kind, reason: withheld[kind]!.reason, fix: withheld[kind]!.fix }));
 }
 
 function nameOf(candidate: unknown): string {

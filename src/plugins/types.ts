@@ -60,8 +60,21 @@ export interface PluginContext<Config> {
   workers: WorkerLedger;
 }
 
-/** What `probe()` answers: whether the plugin can work here and, when not, why and how to fix it. */
-export type ProbeResult = { available: true; details?: Record<string, unknown> } | { available: false; reason: string; fix: string };
+/** Why a plugin cannot provide something, and what the user does about it. */
+export interface Unavailable {
+  reason: string;
+  fix: string;
+}
+
+/**
+ * What `probe()` answers: whether the plugin can work here and, when not, why and how to fix it.
+ * An available plugin may withhold some of the kinds it declares (e.g. openai-compatible offers a
+ * training backend only when its config has a fine_tuning section): those are listed as disabled
+ * with their own reason and fix, and asking for one gives PLUGIN_UNAVAILABLE with them.
+ */
+export type ProbeResult =
+  | { available: true; details?: Record<string, unknown>; withheld?: Partial<Record<ProviderKind, Unavailable>> }
+  | ({ available: false } & Unavailable);
 
 export interface PluginProviders {
   training_backend?: TrainingBackend;

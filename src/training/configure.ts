@@ -232,6 +232,13 @@ function checkTaskType(services: TrainingDeps, backend: string, caps: TrainingCa
 export function backendCapabilities(services: TrainingDeps, backend: string): TrainingCapabilities {
   const status = services.plugins.status(backend);
   const enabled = services.plugins.providersOf('training_backend').map((s) => s.name);
+  const withheld = status?.unavailable?.find((u) => u.kind === 'training_backend');
+  if (withheld) {
+    throw new FinetuneError('PLUGIN_UNAVAILABLE', `Backend '${backend}' is disabled: ${sentence(withheld.reason)} Enabled backends: ${enabled.join(', ') || 'none'}.`, {
+      recovery: withheld.fix,
+      details: { field: 'backend' },
+    });
+  }
   if (!status || !status.provides.includes('training_backend')) {
     throw new FinetuneError('PLUGIN_UNAVAILABLE', `No training backend named '${backend}'. Enabled backends: ${enabled.join(', ') || 'none'}.`, {
       recovery: 'Call list_backends and pass one of its names as `backend`.',

@@ -1,7 +1,8 @@
 import { HttpFake, page, parseForm, type Reply } from './http-fake.js';
 
 /**
- * A local stand-in for the OpenAI API's files, fine-tuning and chat-completions endpoints, with
+ * A local stand-in for the OpenAI API's files, fine-tuning and chat-completions endpoints (the API
+ * shape OpenAI-compatible fine-tuning providers such as Nebius Token Factory also speak), with
  * the documented object shapes (fine_tuning.job, fine_tuning.job.event, fine_tuning.job.checkpoint,
  * cursor pages with has_more). Each GET of a job advances it one step along its script.
  */
@@ -36,6 +37,26 @@ interface FakeJob {
   events: Array<Record<string, unknown> & { id: string }>;
   checkpoints: Array<Record<string, unknown> & { id: string }>;
 }
+
+/** A run as the API reports one: validation, queue, one metrics event per step, a checkpoint every 10 steps, success. */
+export function trainingScript(steps: number): ScriptStep[] {
+  return [
+    { status: 'validating_files' },
+    { status: 'queued' },
+    ...Array.from({ length: steps }, (_, i) => ({
+      status: 'running',
+      events: [{ message: `Step ${i + 1}/${steps}: training loss=${(2 / (1 + 0.1 * i)).toFixed(2)}`, type: 'metrics' as const, data: { step: i + 1, train_loss: 2 / (1 + 0.1 * i), total_steps: steps } }],
+      ...((i + 1) % 10 === 0 ? { checkpoints: [{ step: i + 1, metrics: { step: i + 1, train_loss: 2 / (1 + 0.1 * i) } }] } : {}),
+    })),
+    { status: 'succeeded' },
+  ];
+}
+
+/** A job that fails upstream at file validation, as OpenAI reports a bad training file. */
+export const FAILING_SCRIPT: ScriptStep[] = [
+  { status: 'validating_files' },
+  { status: 'failed', error: { code: 'invalid_training_file', message: 'The training file has an invalid format on line 3.', param: 'training_file' } },
+];
 
 export class FakeOpenAI {
   readonly http: HttpFake;

@@ -118,7 +118,8 @@ export class FakeRay {
     return Math.max(0, Math.min(job.steps, this.ticks(job) - this.pendingTicks, job.fail?.at ?? Infinity));
   }
 
-  private details(job: RayJob): Record<string, unknown> {
+  /** GET /api/jobs/{id}'s JobDetails (KubeRay's fake operator reads it as the real operator does). */
+  details(job: RayJob): Record<string, unknown> {
     const ticks = this.ticks(job);
     const step = this.step(job);
     let status = ticks < this.pendingTicks ? 'PENDING' : 'RUNNING';

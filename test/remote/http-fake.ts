@@ -8,6 +8,8 @@ export interface SeenRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: Buffer;
+  /** When it arrived (ms since the epoch), for checking a client's backoff. */
+  at: number;
 }
 
 export interface Reply {
@@ -72,7 +74,7 @@ export class HttpFake {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const request: SeenRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) };
+    const request: SeenRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
     this.requests.push(request);
     const requestId = `req_${++this.counter}`;
     let reply: Reply;

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { codeForJobError } from '../../plugins/openai/errors.js';
+import { codeForJobError } from '../../plugins/openai-compatible/fine-tuning/errors.js';
 import { lineNamedIn } from '../../src/plugin-sdk/upstream-errors.js';
-import { prepareFiles, tokenEstimate, validateSpec } from '../../plugins/openai/prepare.js';
-import { openAIQuote } from '../../plugins/openai/quote.js';
-import { countChatTokens } from '../../plugins/openai/tokens.js';
-import { OpenAIBackend } from '../../plugins/openai/backend.js';
+import { prepareFiles, tokenEstimate, validateSpec } from '../../plugins/openai-compatible/fine-tuning/prepare.js';
+import { fineTuningQuote as openAIQuote } from '../../plugins/openai-compatible/fine-tuning/quote.js';
+import { countChatTokens } from '../../plugins/openai-compatible/fine-tuning/tokens.js';
+import { FineTuningBackend } from '../../plugins/openai-compatible/fine-tuning/backend.js';
+import { openAIProfile } from '../../plugins/openai/models.js';
 import { createOpenAIClient, OpenAIConfigSchema } from '../../plugins/openai/config.js';
 import { isFinetuneError, type FinetuneError } from '../../src/errors.js';
 import { createSilentLogger } from '../../src/observability/logger.js';
@@ -13,7 +14,8 @@ import { createRemoteJobRunner } from '../../src/plugins/remote-jobs.js';
 import { chatRows, makeSpec, RecordingSink } from './support.js';
 
 const cookbook = JSON.parse(readFileSync(new URL('../fixtures/openai-token-count/cookbook-messages.json', import.meta.url), 'utf8'));
-const config = OpenAIConfigSchema.parse({});
+const openAIConfig = OpenAIConfigSchema.parse({});
+const config = openAIProfile(openAIConfig);
 const NOW = new Date('2026-11-22T00:00:00Z');
 
 describe('OpenAI pre-flight rules', () => {
@@ -33,7 +35,7 @@ describe('OpenAI pre-flight rules', () => {
     expect(full).toMatchObject({ billed_tokens: 3870, basis: expect.stringContaining('× $8 per 1M training tokens') });
     expect(full.usd).toBeCloseTo((3870 * 8) / 1e6, 10);
 
-    const tight = OpenAIConfigSchema.parse({ models: { 'gpt-3.5-turbo-0125': { token_limit: 100, usd_per_million_training_tokens: 8, encoding: 'cl100k_base' } } });
+    const tight = openAIProfile(OpenAIConfigSchema.parse({ models: { 'gpt-3.5-turbo-0125': { token_limit: 100, usd_per_million_training_tokens: 8, encoding: 'cl100k_base' } } }));
     const cappedFiles = await prepareFiles(spec, tight);
     expect(tokenEstimate(cappedFiles.train, cappedFiles.model)).toMatchObject({ tokens_per_epoch: 1000, truncated_examples: 10, longest_example_tokens: 129 });
     expect(await openAIQuote(spec, calibrate, tight)).toMatchObject({ billed_tokens: 3000, usd: (3000 * 8) / 1e6 });
@@ -45,9 +47,9 @@ describe('OpenAI pre-flight rules', () => {
     const spec = makeSpec({ backend: 'openai', base_model: 'gpt-3.5-turbo-0125', rows: chatRows(10), hyperparameters: { epochs: 3 } });
     const quote = await openAIQuote(spec, { tokens: 300_000, seconds: 0, device: 'openai-hosted', calibrate: false }, config);
     expect(quote.usd).toBeCloseTo(2.4, 10);
-    expect(quote.basis).toBe("tokens / 1e6 × $8 per 1M training tokens (OpenAI list price for 'gpt-3.5-turbo-0125')");
+    expect(quote.basis).toBe("tokens / 1e6 × $8 per 1M training tokens (OpenAI price for 'gpt-3.5-turbo-0125', as of 2025-04, from https://platform.openai.com/docs/pricing (fine-tuning, training))");
     const unknown = await openAIQuote({ ...spec, config: { ...spec.config, base_model: 'gpt-9' } }, { tokens: 300_000, seconds: 0, device: 'openai-hosted', calibrate: false }, config);
-    expect(unknown).toEqual({ usd: 0, basis: "No published OpenAI training price for 'gpt-9': counted as 0 (add it under plugins.openai.models)." });
+    expect(unknown).toEqual({ usd: 0, basis: "No OpenAI training price for 'gpt-9': counted as 0 (add it under plugins.openai.models)." });
   });
 
   it('needs at least 10 examples', async () => {
@@ -64,8 +66,8 @@ describe('OpenAI pre-flight rules', () => {
 
   it('refuses too few examples at submit as DATASET_INVALID with the field and the minimum, before any request', async () => {
     // An unreachable API: the host's pre-submit check must refuse without a request.
-    const client = createOpenAIClient({ ...config, api_key: 'sk-unused', base_url: 'http://127.0.0.1:9/v1' }, {});
-    const runner = createRemoteJobRunner(new OpenAIBackend(client, config, createSilentLogger(), () => NOW), { name: 'openai', logger: createSilentLogger() });
+    const client = createOpenAIClient({ ...openAIConfig, api_key: 'sk-unused', base_url: 'http://127.0.0.1:9/v1' }, {});
+    const runner = createRemoteJobRunner(new FineTuningBackend(client, config, createSilentLogger(), () => NOW), { name: 'openai', logger: createSilentLogger() });
     const spec = makeSpec({ backend: 'openai', base_model: 'gpt-4o-mini', rows: chatRows(9) });
     const refused = await runner.start(spec, new RecordingSink()).then(
       () => undefined,

@@ -1,5 +1,5 @@
-import { FinetuneError, isFinetuneError, type ErrorCode } from '../../src/errors.js';
-import { upstreamError, type UpstreamContext } from '../../src/plugin-sdk/upstream-errors.js';
+import { FinetuneError, isFinetuneError, type ErrorCode } from '../../../src/errors.js';
+import { upstreamError, type UpstreamContext } from '../../../src/plugin-sdk/upstream-errors.js';
 import { openAISdk } from './sdk.js';
 
 /** Translates anything the OpenAI SDK throws (after its own retries) into a FinetuneError, once. */

@@ -1,7 +1,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { FinetuneError, isFinetuneError } from '../../src/errors.js';
-import { writeFileAtomic } from '../../src/workspace/atomic-write.js';
+import { FinetuneError, isFinetuneError } from '../../../src/errors.js';
+import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 
 /** A chat message as OpenAI's fine-tuning files take it (weight only on assistant messages). */
 export interface OpenAIChatMessage {

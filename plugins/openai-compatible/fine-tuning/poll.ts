@@ -1,5 +1,5 @@
 import type OpenAI from 'openai';
-import type { RemoteJobContext, RemotePoll } from '../../src/plugins/providers.js';
+import type { RemoteJobContext, RemotePoll } from '../../../src/plugins/providers.js';
 import { codeForJobError } from './errors.js';
 import { OPENAI_METRIC_NAMES, mapOpenAIStatus } from './status.js';
 
@@ -57,7 +57,7 @@ async function readEvents(client: OpenAI, remoteId: string, cursor: OpenAICursor
 }
 
 /** Checkpoints not seen before, oldest first; a remote checkpoint is a usable model name, not a folder. */
-async function readCheckpoints(client: OpenAI, remoteId: string, cursor: OpenAICursor, points: Points, signal?: AbortSignal): Promise<NonNullable<RemotePoll['checkpoints']>> {
+async function readCheckpoints(client: OpenAI, remoteId: string, cursor: OpenAICursor, points: Points, plugin: string, signal?: AbortSignal): Promise<NonNullable<RemotePoll['checkpoints']>> {
   const fresh: OpenAI.FineTuning.Jobs.FineTuningJobCheckpoint[] = [];
   for await (const checkpoint of client.fineTuning.jobs.checkpoints.list(remoteId, { limit: 100 }, { signal })) {
     if (!cursor.checkpoint_steps.includes(checkpoint.step_number)) fresh.push(checkpoint);
@@ -67,17 +67,17 @@ async function readCheckpoints(client: OpenAI, remoteId: string, cursor: OpenAIC
     const metrics = Object.fromEntries(Object.entries(checkpoint.metrics ?? {}).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
     for (const [key, value] of Object.entries(metrics)) addMetric(cursor, points, key, checkpoint.step_number, value);
     cursor.checkpoint_steps.push(checkpoint.step_number);
-    return { step: checkpoint.step_number, model_ref: `openai:${checkpoint.fine_tuned_model_checkpoint}`, metrics };
+    return { step: checkpoint.step_number, model_ref: `${plugin}:${checkpoint.fine_tuned_model_checkpoint}`, metrics };
   });
 }
 
 /** The job's outcome: the fine-tuned model on success, our error code on failure. */
-function outcome(job: OpenAI.FineTuning.FineTuningJob): Pick<RemotePoll, 'message' | 'error_code' | 'result'> {
+function outcome(job: OpenAI.FineTuning.FineTuningJob, plugin: string): Pick<RemotePoll, 'message' | 'error_code' | 'result'> {
   if (job.status === 'succeeded') {
     return {
       message: `Fine-tuned model ${job.fine_tuned_model ?? '(none reported)'}; ${job.trained_tokens ?? '?'} tokens trained.`,
       ...(job.fine_tuned_model
-        ? { result: { model_ref: `openai:${job.fine_tuned_model}`, meta: { provider: 'openai', model: job.fine_tuned_model, base_model: job.model, trained_tokens: job.trained_tokens, result_files: job.result_files } } }
+        ? { result: { model_ref: `${plugin}:${job.fine_tuned_model}`, meta: { provider: plugin, model: job.fine_tuned_model, base_model: job.model, trained_tokens: job.trained_tokens, result_files: job.result_files } } }
         : {}),
     };
   }
@@ -86,12 +86,13 @@ function outcome(job: OpenAI.FineTuning.FineTuningJob): Pick<RemotePoll, 'messag
     const where = error?.param ? ` (${error.param})` : '';
     return { error_code: codeForJobError(error), message: `${error?.code ?? 'unknown'}${where}: ${error?.message ?? 'no message'}` };
   }
-  // Other statuses: the host's own wording ("openai status: running").
+  // Other statuses: the host's own wording ("<plugin> status: running").
   return {};
 }
 
 /** One look at a job: its status, plus the events, metric points and checkpoints since the cursor. */
-export async function pollOpenAIJob(client: OpenAI, remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
+/** `plugin` prefixes the model references, so the result is served by the same plugin's inference. */
+export async function pollOpenAIJob(client: OpenAI, remoteId: string, ctx: RemoteJobContext, plugin: string): Promise<RemotePoll> {
   const cursor = openAICursor(ctx);
   // The job is read first: everything that happened before a terminal status is imported in the same poll.
   // The host aborts ctx.signal when it stops following: a request in flight ends there.
@@ -99,13 +100,13 @@ export async function pollOpenAIJob(client: OpenAI, remoteId: string, ctx: Remot
   const job = await client.fineTuning.jobs.retrieve(remoteId, { signal });
   const found = { events: [], metric_points: [] } as Required<Pick<RemotePoll, 'events' | 'metric_points'>>;
   await readEvents(client, remoteId, cursor, found, signal);
-  const checkpoints = await readCheckpoints(client, remoteId, cursor, found.metric_points, signal);
+  const checkpoints = await readCheckpoints(client, remoteId, cursor, found.metric_points, plugin, signal);
   return {
     status: mapOpenAIStatus(job.status),
     ...(cursor.step !== undefined ? { step: cursor.step } : {}),
     ...(cursor.total_steps !== undefined ? { total_steps: cursor.total_steps } : {}),
     ...found,
     checkpoints,
-    ...outcome(job),
+    ...outcome(job, plugin),
   };
 }

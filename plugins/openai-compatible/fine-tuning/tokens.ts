@@ -1,6 +1,6 @@
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
-import { linearCount } from '../../src/datasets/tokenizers.js';
+import { linearCount } from '../../../src/datasets/tokenizers.js';
 import type { OpenAIChatMessage } from './format.js';
 
 type Encoding = 'o200k_base' | 'cl100k_base';

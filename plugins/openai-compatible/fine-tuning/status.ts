@@ -1,4 +1,4 @@
-import type { RemoteStatus } from '../../src/plugins/providers.js';
+import type { RemoteStatus } from '../../../src/plugins/providers.js';
 
 const OPENAI_STATES: Record<string, RemoteStatus> = {
   validating_files: 'queued',
