@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import {
   completeLines,
+  containerSpec,
   FinetuneError,
+  foldTrainerLog,
+  hubModelIssue,
   isFinetuneError,
-  parseEventLines,
+  trainerPoll,
   type Quote,
   type QuoteBasis,
   type RemoteJobContext,
@@ -11,6 +14,7 @@ import {
   type RemoteTrainingBackend,
   type RestClient,
   type SpecIssue,
+  type TrainerCursor,
   type TrainingSpec,
 } from '../../src/plugin-sdk/index.js';
 import type { RayConfig } from './config.js';
@@ -29,13 +33,8 @@ interface RayJobDetails {
 const STATUS: Record<string, string> = { PENDING: 'queued', RUNNING: 'running', SUCCEEDED: 'succeeded', FAILED: 'failed', STOPPED: 'cancelled' };
 
 /** What a poll keeps between polls (ctx.state, persisted by the host): where the log was read up to, and the trainer's last word. */
-interface LogCursor {
+interface LogCursor extends TrainerCursor {
   log_offset?: number;
-  step?: number;
-  total_steps?: number;
-  error_code?: string;
-  trainer_message?: string;
-  adapter_path?: string;
 }
 
 /**
@@ -76,14 +75,8 @@ export class RayBackend implements RemoteTrainingBackend {
     if (options.gpu_type !== undefined && (typeof options.gpu_type !== 'string' || !/^[\w.-]+$/.test(options.gpu_type))) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.gpu_type', message: `gpu_type must be a Ray accelerator type such as A10G or H100, got ${JSON.stringify(options.gpu_type)}.` });
     }
-    if (spec.model.dir === '' && !options.hf_model && !spec.config.base_model.includes('/')) {
-      issues.push({
-        severity: 'warning',
-        code: 'MODEL_UNKNOWN',
-        field: 'base_model',
-        message: `'${spec.config.base_model}' does not look like a Hugging Face model id; the trainer downloads the base model by id on the cluster (set backend_options.hf_model).`,
-      });
-    }
+    const model = hubModelIssue(spec, 'the cluster');
+    if (model) issues.push(model);
     return issues;
   }
 
@@ -91,15 +84,8 @@ export class RayBackend implements RemoteTrainingBackend {
     const { job_id, spec, files } = job;
     const jobDir = `${this.config.storage_dir.replace(/\/$/, '')}/${job_id}`;
     const options = spec.config.backend_options;
-    const hfModel = typeof options.hf_model === 'string' ? options.hf_model : undefined;
     // Paths as the trainer sees them: relative to the working_dir Ray unpacks the package into.
-    const remoteSpec = {
-      ...spec,
-      output_dir: jobDir,
-      config: hfModel ? { ...spec.config, base_model: hfModel } : spec.config,
-      dataset: { ...spec.dataset, dir: '.', train_path: 'train.jsonl', validation_path: files.validation ? 'validation.jsonl' : null },
-      model: { ...spec.model, dir: '' },
-    };
+    const remoteSpec = containerSpec(spec, { output_dir: jobDir, dataset_dir: '.', train_path: 'train.jsonl', validation_path: files.validation ? 'validation.jsonl' : null });
     const zip = zipFiles([
       { name: 'spec.json', data: Buffer.from(JSON.stringify(remoteSpec)) },
       { name: 'train.jsonl', data: readFileSync(files.train) },
@@ -138,30 +124,11 @@ export class RayBackend implements RemoteTrainingBackend {
     const { logs } = await this.api.request<{ logs?: string }>(`/api/jobs/${id}/logs`, { action: `reading the logs of Ray job ${remoteId}`, signal });
     const cursor = ctx.state as LogCursor;
     const fresh = completeLines(logs ?? '', cursor.log_offset ?? 0);
-    const report = parseEventLines(fresh.text);
-    // ctx.state is persisted as JSON: only defined values go in.
-    const keep = <K extends keyof LogCursor>(key: K, value: LogCursor[K] | undefined) => {
-      if (value === undefined) delete cursor[key];
-      else cursor[key] = value;
-    };
-    keep('log_offset', fresh.next_offset);
-    keep('step', report.step ?? cursor.step);
-    keep('total_steps', report.total_steps ?? cursor.total_steps);
-    keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
-    if (report.state) {
-      keep('error_code', report.error_code);
-      keep('trainer_message', report.message);
-    }
+    cursor.log_offset = fresh.next_offset;
+    const { report } = foldTrainerLog(ctx.state, fresh.text);
     const status = STATUS[details.status] ?? details.status;
-    const poll: RemotePoll = {
-      status,
-      step: cursor.step,
-      total_steps: cursor.total_steps,
-      message: details.message || undefined,
-      metric_points: report.metric_points,
-      checkpoints: report.checkpoints.map((c) => ({ step: c.step, model_ref: `ray:${c.path}` })),
-      events: report.skipped ? [...report.events, { type: 'remote_event', level: 'warning', message: `${report.skipped} trainer event line(s) in the Ray logs did not parse and were skipped.` }] : report.events,
-    };
+    const poll = trainerPoll(status, report, cursor, 'ray', (path) => path);
+    poll.message = details.message || undefined;
     if (status === 'succeeded') {
       const adapter = cursor.adapter_path ?? `${this.config.storage_dir.replace(/\/$/, '')}/${remoteId}/output/adapter`;
       // The adapter stays on the cluster's shared storage; the job records where.
