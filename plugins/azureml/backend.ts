@@ -22,7 +22,7 @@ import {
 import type { AzureMlConfig, AzureMlWorkspace } from './config.js';
 
 /** The four ways this plugin talks to Azure: ARM (management token), blob storage (storage token), run history (Azure ML token), and SAS URLs (no token). */
-export interface AzureClients {
+interface AzureClients {
   arm: RestClient;
   storage: RestClient;
   history: RestClient;

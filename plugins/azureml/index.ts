@@ -3,7 +3,7 @@ import { azuremlWorkspace, AzureMlConfigSchema, type AzureMlConfig } from './con
 import { AZUREML_PRICES } from './prices.js';
 
 /** What a token source gives: @azure/core-auth's TokenCredential, the part used here. */
-export interface TokenSource {
+interface TokenSource {
   getToken(scopes: string | string[]): Promise<{ token: string } | null>;
 }
 

@@ -1,3 +1,4 @@
+import { azuremlPlugin } from '../../plugins/azureml/index.js';
 import { localPlugin } from '../../plugins/local/index.js';
 import { phoenixPlugin } from '../../plugins/phoenix/index.js';
 import { otelFilesPlugin } from '../../plugins/otel-files/index.js';
@@ -10,4 +11,4 @@ import { togetherPlugin } from '../../plugins/together/index.js';
 import type { PluginDefinition } from './types.js';
 
 /** The built-in plugins, in load order: an explicit list, never a directory scan. */
-export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [localPlugin, phoenixPlugin, otelFilesPlugin, openaiPlugin, togetherPlugin, modalPlugin, rayPlugin, sagemakerPlugin, openaiCompatiblePlugin];
+export const BUILTIN_PLUGINS: readonly PluginDefinition<any>[] = [localPlugin, phoenixPlugin, otelFilesPlugin, openaiPlugin, togetherPlugin, modalPlugin, rayPlugin, sagemakerPlugin, azuremlPlugin, openaiCompatiblePlugin];
