@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CloudWatchLogsClient, DescribeLogStreamsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, StopTrainingJobCommand, type DescribeTrainingJobResponse } from '@aws-sdk/client-sagemaker';
+import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient, StopTrainingJobCommand, type DescribeTrainingJobResponse, type TrainingInstanceType } from '@aws-sdk/client-sagemaker';
 import {
   containerSpec,
   FinetuneError,
@@ -150,7 +150,8 @@ export class SageMakerBackend implements RemoteTrainingBackend {
       ],
       OutputDataConfig: { S3OutputPath: this.s3Uri(`${this.access.prefix}${job_id}/output/`) },
       CheckpointConfig: { S3Uri: this.checkpointUri(job_id), LocalPath: CHECKPOINT_DIR },
-      ResourceConfig: { InstanceType: this.instanceType(spec) as never, InstanceCount: 1, VolumeSizeInGB: this.config.volume_size_gb },
+      // SageMaker checks the type (a ValidationException names it); types newer than this SDK's list pass through.
+      ResourceConfig: { InstanceType: this.instanceType(spec) as TrainingInstanceType, InstanceCount: 1, VolumeSizeInGB: this.config.volume_size_gb },
       StoppingCondition: { MaxRuntimeInSeconds: runtime, ...(spot ? { MaxWaitTimeInSeconds: runtime + this.config.spot_max_wait_extra_s } : {}) },
       EnableManagedSpotTraining: spot,
       Environment: { PYTHONUNBUFFERED: '1', ...this.config.env_vars },
