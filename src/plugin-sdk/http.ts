@@ -4,6 +4,8 @@ import { upstreamError, type UpstreamContext } from './upstream-errors.js';
 export interface RestClientOptions {
   baseURL: string;
   headers: Record<string, string>;
+  /** Headers computed before every attempt (a bearer token from a credential that refreshes it, e.g. @azure/identity's). */
+  authorize?: () => Promise<Record<string, string>>;
   maxRetries: number;
   timeoutMs: number;
   /** Provider name for messages, e.g. "Together". */
@@ -19,6 +21,8 @@ export interface RequestOptions {
   form?: FormData;
   /** Raw bytes (an upload such as a zip package), sent as application/octet-stream. */
   bytes?: Uint8Array;
+  /** Headers of this request only (e.g. Range). */
+  headers?: Record<string, string>;
   /** What the call does, for messages: "creating the fine-tuning job". */
   action: string;
   /** Local file the request is about, so a line named in a 400 can be located. */
@@ -79,6 +83,16 @@ export class RestClient {
     }
   }
 
+  /** The `authorize` headers; a credential that cannot give a token is AUTH_INVALID (not a network failure to retry). */
+  private async authorization(action: string): Promise<Record<string, string>> {
+    if (!this.options.authorize) return {};
+    try {
+      return await this.options.authorize();
+    } catch (error) {
+      throw new FinetuneError('AUTH_INVALID', `${this.options.provider}: no credential for ${action}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   /** Sends with retries and returns the successful response (body unread). */
   async send(path: string, request: RequestOptions): Promise<Response> {
     const { maxRetries, provider } = this.options;
@@ -93,11 +107,14 @@ export class RestClient {
     for (let attempt = 0; ; attempt++) {
       stopped();
       let response: Response | undefined;
+      const auth = await this.authorization(request.action);
       try {
         response = await doFetch(`${this.options.baseURL.replace(/\/$/, '')}${path}`, {
           method: request.method ?? 'GET',
           headers: {
             ...this.options.headers,
+            ...auth,
+            ...request.headers,
             ...(request.json !== undefined ? { 'content-type': 'application/json' } : request.bytes ? { 'content-type': 'application/octet-stream' } : {}),
           },
           body: request.form ?? request.bytes ?? (request.json !== undefined ? JSON.stringify(request.json) : undefined),
@@ -128,7 +145,7 @@ export class RestClient {
       } catch {
         // not JSON: keep the text
       }
-      const requestId = response.headers.get('x-request-id') ?? response.headers.get('request-id') ?? response.headers.get('modal-function-call-id');
+      const requestId = response.headers.get('x-request-id') ?? response.headers.get('request-id') ?? response.headers.get('x-ms-request-id') ?? response.headers.get('modal-function-call-id');
       throw upstreamError(context, response.status, message || response.statusText, requestId);
     }
   }

@@ -21,6 +21,12 @@ export interface TrainingCapabilities {
   cancel: boolean;
   /** Devices or GPU types the backend can run on, e.g. ['cpu'] or ['A100-80GB', 'H100']. */
   devices: string[];
+  /**
+   * Machine types the backend takes in `backend_options.instance_type` (a cloud's names, e.g.
+   * `ml.g5.xlarge`), each with the device of `devices` it carries: a plan for an instance type is
+   * sized and priced for that device.
+   */
+  instance_types?: Record<string, string>;
   /** True when jobs run on someone else's machines (the job outlives this process by design). */
   remote: boolean;
   /** True when the backend can also generate with the trained model (for evaluation). */

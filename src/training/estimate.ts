@@ -83,8 +83,11 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   const hosted = caps.devices.length > 0 && !caps.devices.some((d) => settings.devices[d]);
   if (hosted) assumptions.push(`'${config.backend}' runs on hardware its provider picks: memory is for information and does not block the run.`);
   const devices = await deviceOptions(caps.devices, settings, hosted ? 0 : total_gb, flops.value, (device, seconds) => price({ tokens: tokens.total.value, seconds, device, calibrate: false }), assumptions);
-  // gpu (Modal), device, or gpu_type (Ray's accelerator type): the device a plan is sized and priced for.
-  const pinned = [config.backend_options.gpu, config.backend_options.device, config.backend_options.gpu_type].find((value): value is string => typeof value === 'string');
+  // gpu (Modal), device, gpu_type (Ray's accelerator type) or a cloud's instance_type: the device a plan is sized and priced for.
+  const instance = config.backend_options.instance_type;
+  const pinned = [config.backend_options.gpu, config.backend_options.device, config.backend_options.gpu_type, typeof instance === 'string' ? caps.instance_types?.[instance] : undefined].find(
+    (value): value is string => typeof value === 'string',
+  );
   const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds);
   const recommended = fitting[0]?.device ?? null;
   const chosen = devices.find((d) => d.device === pinned) ?? devices.find((d) => d.device === recommended) ?? devices[0];

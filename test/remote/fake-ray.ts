@@ -1,5 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
-import { EVENT_LINE_PREFIX } from '../../src/plugin-sdk/index.js';
+import { fakeTrainerLog } from './fake-trainer.js';
 import { HttpFake, type Reply, type SeenRequest } from './http-fake.js';
 
 /**
@@ -133,30 +133,11 @@ export class FakeRay {
 
   /** The driver's whole log so far, as GET /logs returns it: Ray's lines, library output and the trainer's event lines. */
   private logs(job: RayJob): string {
-    const step = this.step(job);
-    const dir = /--job-dir (\S+)/.exec(job.body.entrypoint)?.[1] ?? '/tmp/job';
-    let seq = 0;
-    const event = (fields: Record<string, unknown>, withSeq = true) => `${EVENT_LINE_PREFIX}${JSON.stringify({ v: 1, ...(withSeq ? { seq: ++seq } : {}), time: 1764928800 + seq, ...fields })}\n`;
     if (this.ticks(job) < this.pendingTicks) return '';
-    let log = '2026-12-05 13:20:01,112\tINFO job_manager.py:568 -- Runtime env is setting up.\n';
-    log += event({ type: 'status', state: 'running', message: 'Training started.' });
-    for (let s = 1; s <= step; s++) {
-      log += `{'loss': ${lossAt(s)}, 'learning_rate': 0.0002, 'epoch': ${s / job.steps}}\n`;
-      log += event({ type: 'progress', step: s, total_steps: job.steps }, false);
-      log += event({ type: 'metric', name: 'loss', step: s, value: lossAt(s) });
-      if (s % 4 === 0) log += event({ type: 'checkpoint', step: s, path: `${dir}/checkpoints/checkpoint-${s}` });
-    }
-    if (job.fail && step >= job.fail.at) log += event({ type: 'status', state: 'failed', message: job.fail.message, error_code: job.fail.code });
-    else if (!job.stoppedAt && step >= job.steps) {
-      log += event({ type: 'artifact', kind: 'adapter', path: `${dir}/output/adapter` });
-      log += event({ type: 'status', state: 'succeeded', message: `Adapter saved after ${step} steps.` });
-    }
-    return log;
+    const dir = /--job-dir (\S+)/.exec(job.body.entrypoint)?.[1] ?? '/tmp/job';
+    const run = { steps: job.steps, step: this.step(job), dir, fail: job.fail, stopped: job.stoppedAt !== undefined };
+    return `2026-12-05 13:20:01,112\tINFO job_manager.py:568 -- Runtime env is setting up.\n${fakeTrainerLog(run)}`;
   }
-}
-
-function lossAt(step: number): number {
-  return Math.round((2.5 / (1 + 0.1 * step)) * 1e4) / 1e4;
 }
 
 function text(status: number, body: string): Reply {

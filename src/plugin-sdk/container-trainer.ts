@@ -1,0 +1,79 @@
+import type { RemotePoll, SpecIssue, TrainingSpec } from '../plugins/providers.js';
+import { parseEventLines, type TrainerLogReport } from './event-lines.js';
+
+/**
+ * What every backend that runs the container trainer (trainer/) shares: the spec as the trainer
+ * sees it on the remote machine, the check that the base model can be downloaded there, and the
+ * reading of its event lines into a poll, with a cursor kept in the job's persisted plugin state.
+ */
+
+/** Where the job's files are on the remote machine. */
+export interface RemotePaths {
+  output_dir: string;
+  dataset_dir: string;
+  train_path: string;
+  validation_path: string | null;
+}
+
+/** The spec the trainer reads remotely: paths there, the base model by its Hugging Face id (backend_options.hf_model wins). */
+export function containerSpec(spec: TrainingSpec, paths: RemotePaths): Record<string, unknown> {
+  const hfModel = spec.config.backend_options.hf_model;
+  return {
+    ...spec,
+    output_dir: paths.output_dir,
+    config: typeof hfModel === 'string' ? { ...spec.config, base_model: hfModel } : spec.config,
+    dataset: { ...spec.dataset, dir: paths.dataset_dir, train_path: paths.train_path, validation_path: paths.validation_path },
+    model: { ...spec.model, dir: '' },
+  };
+}
+
+/** A warning when the base model is neither a Hugging Face id nor named by backend_options.hf_model: the trainer downloads it by id. */
+export function hubModelIssue(spec: TrainingSpec, where: string): SpecIssue | undefined {
+  if (spec.model.dir !== '' || spec.config.backend_options.hf_model || spec.config.base_model.includes('/')) return undefined;
+  return {
+    severity: 'warning',
+    code: 'MODEL_UNKNOWN',
+    field: 'base_model',
+    message: `'${spec.config.base_model}' does not look like a Hugging Face model id; the trainer downloads the base model by id on ${where} (set backend_options.hf_model).`,
+  };
+}
+
+/** The trainer's last word, kept between polls in ctx.state (JSON only: undefined values are left out). */
+export interface TrainerCursor {
+  step?: number;
+  total_steps?: number;
+  error_code?: string;
+  trainer_message?: string;
+  adapter_path?: string;
+}
+
+/** Parses new, complete log lines and folds them into the cursor in `state`; returns what they said. */
+export function foldTrainerLog(state: Record<string, unknown>, text: string): { report: TrainerLogReport; cursor: TrainerCursor } {
+  const report = parseEventLines(text);
+  const cursor = state as TrainerCursor;
+  const keep = <K extends keyof TrainerCursor>(key: K, value: TrainerCursor[K] | undefined) => {
+    if (value === undefined) delete cursor[key];
+    else cursor[key] = value;
+  };
+  keep('step', report.step ?? cursor.step);
+  keep('total_steps', report.total_steps ?? cursor.total_steps);
+  keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
+  if (report.state) {
+    keep('error_code', report.error_code);
+    keep('trainer_message', report.message);
+  }
+  return { report, cursor };
+}
+
+/** The poll's trainer part: progress, metric points, checkpoints (as `<provider>:<where>` references) and events. */
+export function trainerPoll(status: string, report: TrainerLogReport, cursor: TrainerCursor, provider: string, where: (path: string) => string): RemotePoll {
+  const skipped = report.skipped ? [{ type: 'remote_event', level: 'warning' as const, message: `${report.skipped} trainer event line(s) in the ${provider} logs did not parse and were skipped.` }] : [];
+  return {
+    status,
+    step: cursor.step,
+    total_steps: cursor.total_steps,
+    metric_points: report.metric_points,
+    checkpoints: report.checkpoints.map((c) => ({ step: c.step, model_ref: `${provider}:${where(c.path)}` })),
+    events: [...report.events, ...skipped],
+  };
+}
