@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFinetuneError } from '../../src/errors.js';
 import type { SpecIssue, TrainingSpec } from '../../src/plugins/providers.js';
+import { textMethod } from '../../src/plugins/types.js';
 import type { OpenAIConfig } from './config.js';
 import { billedMessages, convertSplit, writeOpenAIFile, type OpenAIExample } from './format.js';
 import { OPENAI_DEPRECATION_NOTICE, openAIModelInfo, pastShutdown, type OpenAIModelInfo } from './models.js';
@@ -21,7 +22,7 @@ interface PreparedFiles {
 
 /** The spec's splits as OpenAI examples, without writing anything (validate, quote). */
 export async function loadExamples(spec: TrainingSpec, config: OpenAIConfig): Promise<Pick<PreparedFiles, 'train' | 'validation' | 'model'>> {
-  const method = spec.config.method;
+  const method = textMethod(spec.config.method, 'openai');
   const train = await convertSplit(spec.dataset.train_path, method);
   const validation = spec.dataset.validation_path && existsSync(spec.dataset.validation_path) ? await convertSplit(spec.dataset.validation_path, method) : undefined;
   return { train, validation, model: openAIModelInfo(spec.config.base_model, config.models) };
@@ -29,7 +30,7 @@ export async function loadExamples(spec: TrainingSpec, config: OpenAIConfig): Pr
 
 /** Converts the spec's splits into OpenAI JSONL files under `dir` (default `<output_dir>/openai/`) for upload. */
 export async function prepareFiles(spec: TrainingSpec, config: OpenAIConfig, dir = join(spec.output_dir, 'openai')): Promise<PreparedFiles> {
-  const method = spec.config.method;
+  const method = textMethod(spec.config.method, 'openai');
   const train_path = join(dir, 'train.jsonl');
   const train = await writeOpenAIFile(spec.dataset.train_path, train_path, method);
   let validation: OpenAIExample[] | undefined;
@@ -83,7 +84,7 @@ export async function validateSpec(spec: TrainingSpec, config: OpenAIConfig, now
       field: 'base_model',
       message: `'${cfg.base_model}' is not in the table of fine-tunable OpenAI models; token limit and cost are unknown (add it under plugins.openai.models).`,
     });
-  } else if (!model.methods.includes(cfg.method)) {
+  } else if (!(model.methods as string[]).includes(cfg.method)) {
     issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'method', message: `OpenAI does not offer ${cfg.method} for ${cfg.base_model}; use one of ${model.methods.join(', ')}.` });
   }
   if (cfg.approach !== 'full') {

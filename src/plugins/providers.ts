@@ -1,3 +1,5 @@
+import type { TrainingMethod } from './types.js';
+
 /**
  * The provider interfaces plugins implement. The control plane (src/training), the evaluation
  * stage (src/evaluation) and the registry call them; plugins never see MCP types.
@@ -42,13 +44,17 @@ export interface TrainingHyperparameters {
   early_stopping_patience: number;
   early_stopping_min_delta: number;
   seed: number;
+  /** Classification: per-label weights of the cross-entropy ("balanced" = n / (classes × count), as sklearn); unset = equal. */
+  class_weights?: 'balanced' | Record<string, number>;
+  /** Classification / embedding: how a row's hidden states become one vector; unset = last for classification, mean for embedding. */
+  pooling?: 'mean' | 'last';
 }
 
 export interface TrainingConfigRecord {
   config_id: string;
   base_model: string;
   dataset_id: string;
-  method: 'sft' | 'dpo';
+  method: TrainingMethod;
   approach: 'lora' | 'qlora' | 'full';
   backend: string;
   template: string;

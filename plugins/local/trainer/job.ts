@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { JobSink, TrainingSpec } from '../../../src/plugins/providers.js';
+import { textMethod } from '../../../src/plugins/types.js';
 import { writeDirAtomic } from '../../../src/workspace/atomic-write.js';
 import { createTrainStep, type TrainStepSpec } from '../engine/train-step.js';
 import { loadModelFolder, type LoadedModel } from '../../../src/models/files/load-model.js';
@@ -45,6 +46,7 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
       details: { field: 'approach' },
     });
   }
+  if (method === 'classification' || method === 'embedding') return (await import('./head-job.js')).runHeadJob(spec, sink, options);
   const problem = checkTaskType(method, spec.dataset.task_type, hyper.loss_on);
   if (problem) throw new FinetuneError('CAPABILITY_UNSUPPORTED', problem, { details: { field: 'dataset_id' } });
 
@@ -116,7 +118,7 @@ interface PreparedRun {
 /** Loads the base model and renders both splits with its tokenizer. */
 export async function prepareRun(spec: TrainingSpec): Promise<PreparedRun> {
   const hyper = spec.config.hyperparameters;
-  const method = spec.config.method;
+  const method = textMethod(spec.config.method, 'local');
   const model = await loadModelFolder(spec.model.dir);
   const renderer = new Renderer(model.tokenizer, hyper.loss_on);
   const train = renderSplit(spec.dataset.train_path, spec.dataset.task_type, method, renderer, hyper.max_seq_length);
@@ -134,7 +136,7 @@ export function trainStepSpec(spec: TrainingSpec, model: LoadedModel, seqLen: nu
   return {
     model,
     approach,
-    method: spec.config.method,
+    method: textMethod(spec.config.method, 'local'),
     batch_size: hyper.batch_size,
     seq_len: seqLen,
     ...(approach === 'lora'
@@ -145,7 +147,7 @@ export function trainStepSpec(spec: TrainingSpec, model: LoadedModel, seqLen: nu
   };
 }
 
-function loraConfig(spec: TrainingSpec, model: LoadedModel, names: string[]): LoraAdapterConfig {
+export function loraConfig(spec: TrainingSpec, model: LoadedModel, names: string[]): LoraAdapterConfig {
   const hyper = spec.config.hyperparameters;
   return {
     base_model_name_or_path: spec.model.name || spec.model.model_id,

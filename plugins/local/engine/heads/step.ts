@@ -80,9 +80,11 @@ function graphRows(spec: HeadStepSpec): number {
 /**
  * The head's graph over the decoder forward (flat [R·T, D] hidden states): pooling, then the
  * classification head and weighted cross-entropy, or the embedding loss. `train` adds the gradients
- * of every trainable input (LoRA matrices or all weights, plus score.weight).
+ * of every trainable input (LoRA matrices or all weights, plus score.weight); `forward` stops at the
+ * logits or embeddings (inference).
  */
-function buildHeadGraph(spec: HeadStepSpec, arch: ArchConfig, lora: LoraPlan | undefined, train: boolean): BuiltHead {
+export function buildHeadGraph(spec: HeadStepSpec, arch: ArchConfig, lora: LoraPlan | undefined, mode: 'train' | 'eval' | 'forward'): BuiltHead {
+  const train = mode === 'train';
   const R = graphRows(spec);
   const T = spec.seq_len;
   const B = spec.batch_size;
@@ -98,9 +100,11 @@ function buildHeadGraph(spec: HeadStepSpec, arch: ArchConfig, lora: LoraPlan | u
     trainable.push({ name: SCORE_WEIGHT, value: score, shape: [C, arch.hidden_size], init: { kind: 'zeros' } });
     const logits = op.fusedMatMul(pooled, score, { transB: true });
     g.output(logits, 'logits');
+    if (mode === 'forward') return { graph: g, trainable, missing_targets: m.missing_targets, usesDropout: false };
     loss = weightedCrossEntropy(logits, g.input('targets', 'int64', [R, 1]), g.input('row_weights', 'float32', [R]));
   } else {
     g.output(pooled, 'embeddings');
+    if (mode === 'forward') return { graph: g, trainable, missing_targets: m.missing_targets, usesDropout: false };
     const [anchors, candidates] = op.split(pooled, [B, R - B], 0);
     const rowWeights = g.input('row_weights', 'float32', [B]);
     if (spec.loss === 'cosine') {
@@ -149,7 +153,7 @@ export async function createHeadStep(spec: HeadStepSpec): Promise<HeadStep> {
   const R = graphRows(spec);
   const B = spec.batch_size;
   const T = spec.seq_len;
-  const built = buildHeadGraph(spec, arch, lora, true);
+  const built = buildHeadGraph(spec, arch, lora, 'train');
   const { session: trainSession, provider } = await createSessionFromGraph(built.graph, spec);
   let evalSession: Promise<Ort.InferenceSession> | undefined;
   const ort = await loadOrt();
@@ -241,17 +245,17 @@ export async function createHeadStep(spec: HeadStepSpec): Promise<HeadStep> {
       const head = spec.task === 'classification' ? 'logits' : 'embeddings';
       const out = await trainSession.run(f.feeds, ['loss', head, ...trainable.map((_, i) => `grad_${i}`)]);
       const loss = (out.loss!.data as Float32Array)[0]!;
-      const metrics = spec.task === 'classification' ? { accuracy: accuracy(batch, out.logits!.data as Float32Array, f.examples) } : {};
+      const metrics: Record<string, number> = spec.task === 'classification' ? { accuracy: accuracy(batch, out.logits!.data as Float32Array, f.examples) } : {};
       return { loss, grads: trainable.map((_, i) => out[`grad_${i}`]!.data as Float32Array), tokens: f.tokens, metrics };
     },
     async evaluate(batch, params) {
-      evalSession ??= createSessionFromGraph(buildHeadGraph(spec, arch, lora, false).graph, spec).then((r) => r.session);
+      evalSession ??= createSessionFromGraph(buildHeadGraph(spec, arch, lora, 'eval').graph, spec).then((r) => r.session);
       const session = await evalSession;
       const f = feeds(batch, params);
       const head = spec.task === 'classification' ? 'logits' : 'embeddings';
       const out = await session.run(f.feeds, ['loss', head]);
       const loss = (out.loss!.data as Float32Array)[0]!;
-      const metrics = spec.task === 'classification' ? { accuracy: accuracy(batch, out.logits!.data as Float32Array, f.examples) } : {};
+      const metrics: Record<string, number> = spec.task === 'classification' ? { accuracy: accuracy(batch, out.logits!.data as Float32Array, f.examples) } : {};
       return { loss_sum: loss * f.examples, tokens: f.examples, metrics };
     },
     async sequenceLogps() {
