@@ -321,6 +321,19 @@ export interface InferenceProvider {
    * evaluation offers text and label metrics only.
    */
   score?(request: ScoreRequest): Promise<SequenceScore[]>;
+  /** Optional: the head a model on this machine has (a classifier with its labels, an embedding model), null for a plain language model. */
+  head?(request: HeadRequest): Promise<{ task: 'classification' | 'embedding'; labels: string[] } | null>;
+  /** Optional: a classifier's label and label probabilities for each text. */
+  classify?(request: HeadRequest & { texts: string[] }): Promise<Array<{ label: string; probabilities: Record<string, number> }>>;
+  /** Optional: L2-normalised embeddings of each text (a plain language model is mean-pooled: the baseline of an embedding fine-tune). */
+  embed?(request: HeadRequest & { texts: string[] }): Promise<Float32Array[]>;
+}
+
+/** A model with a head (classification, embedding), as evaluation and the classify tool ask for it. */
+export interface HeadRequest {
+  model: string;
+  local_model?: LocalModelFiles;
+  signal?: AbortSignal;
 }
 
 /** One tensor of an exported graph's interface; symbolic dims are names, e.g. "batch_size". */

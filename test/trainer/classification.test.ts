@@ -1,11 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyTexts, loadHeadModel, releaseHeadModel } from '../../plugins/local/engine/heads/model.js';
 import { runJob, type JobResult } from '../../plugins/local/trainer/job.js';
 import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
-import { convertStories260K, makeSpec, memorySink, type MemorySink } from './helpers/job-fixtures.js';
+import { classificationReport } from '../../src/evaluation/metrics/classification.js';
+import { evaluateModelTool } from '../../tools/evaluate-model.js';
+import { connectTestClient, type TestClient } from '../helpers/mcp.js';
+import { makeSpec, memorySink, STORIES_260K, type MemorySink } from './helpers/job-fixtures.js';
 
 /**
  * Acceptance of the classification head: LoRA on stories260K learns to tell story sentences from the
@@ -15,14 +17,19 @@ import { convertStories260K, makeSpec, memorySink, type MemorySink } from './hel
 const FIXTURE = new URL('../fixtures/story-fluency/', import.meta.url).pathname;
 const rows = (split: string) => readFileSync(join(FIXTURE, `${split}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string });
 
+let t: TestClient;
 let root: string;
+let modelId: string;
 let baseDir: string;
 let sink: MemorySink;
 let result: JobResult;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'ftm-cls-'));
-  baseDir = convertStories260K(root);
+  t = await connectTestClient();
+  const { model } = await t.services.models.import(join(STORIES_260K, 'stories260K.bin'), { tokenizer: join(STORIES_260K, 'tok512.bin') });
+  modelId = model.id;
+  baseDir = t.services.models.get(modelId).dir;
+  root = mkdtempSync(join(t.home, 'cls-'));
   sink = memorySink();
   const spec = makeSpec({
     root,
@@ -35,7 +42,10 @@ beforeAll(async () => {
   });
   result = await runJob(spec, sink, { threads: 2 });
 }, 60_000);
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(async () => {
+  await t?.close();
+  rmSync(root, { recursive: true, force: true });
+});
 
 describe('LoRA sequence classification on stories260K (fluent vs scrambled sentences)', () => {
   it('beats the majority class on the held-out test split by a wide margin', async () => {
@@ -55,6 +65,22 @@ describe('LoRA sequence classification on stories260K (fluent vs scrambled sente
     });
     await releaseHeadModel(model);
     await releaseHeadModel(merged);
+  });
+
+  it('evaluate_model scores the classifier with its head: accuracy, macro-F1 (scikit-learn\'s definition) and the confusion matrix', async () => {
+    const path = join(FIXTURE, 'test.jsonl');
+    const out = await t.callOk(evaluateModelTool, { model_id: modelId, adapter_path: result.adapter_dir!, path });
+    expect(out.task).toBe('classification');
+    expect(Object.keys(out.metrics).sort()).toEqual(['accuracy', 'macro_f1']);
+    const perExample = readFileSync(out.per_example_path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prediction: string; reference: string });
+    const report = classificationReport(perExample.map((e) => e.reference), perExample.map((e) => e.prediction));
+    expect(out.metrics.macro_f1).toBe(report.macro.f1);
+    expect(out.metrics.accuracy).toBeGreaterThan(0.8);
+    expect(out.confusion_matrix).toEqual({ labels: ['fluent', 'scrambled'], matrix: report.confusion_matrix });
+    expect(out.confusion_matrix!.matrix.flat().reduce((a, b) => a + b, 0)).toBe(rows('test').length);
+    if (process.env.WRITE_CLASSIFIER_VECTORS) {
+      writeFileSync(process.env.WRITE_CLASSIFIER_VECTORS, `${JSON.stringify({ labels: perExample.map((e) => e.reference), predictions: perExample.map((e) => e.prediction) })}\n`);
+    }
   });
 
   it('reports eval accuracy and lowers eval loss from the untrained head', () => {

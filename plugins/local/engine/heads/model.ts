@@ -49,6 +49,13 @@ function readHead(dir: string): HeadFile | null {
   return null;
 }
 
+/** Which head a model has, from its files alone (no weights read): null for a plain language model. */
+export function describeHead(baseDir: string, adapterDir: string | null): { task: 'classification' | 'embedding'; labels: string[] } | null {
+  const head = adapterDir ? (existsSync(join(adapterDir, HEAD_FILE)) ? readHead(adapterDir) : null) : readHead(baseDir);
+  if (!head) return null;
+  return { task: head.task === 'classification' ? 'classification' : 'embedding', labels: head.labels ?? [] };
+}
+
 /**
  * Loads a classifier or embedding model: a base folder plus a head job's PEFT adapter (LoRA merged,
  * the saved `score` module added), or a folder that holds the whole model. A plain base model loads
