@@ -5,6 +5,7 @@ import { classifyTexts, loadHeadModel, releaseHeadModel } from '../../plugins/lo
 import { runJob, type JobResult } from '../../plugins/local/trainer/job.js';
 import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
 import { classificationReport } from '../../src/evaluation/metrics/classification.js';
+import { classifyTool } from '../../tools/classify.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { makeSpec, memorySink, STORIES_260K, type MemorySink } from './helpers/job-fixtures.js';
@@ -23,6 +24,7 @@ let modelId: string;
 let baseDir: string;
 let sink: MemorySink;
 let result: JobResult;
+let testPredictions: Array<{ label: string }> = [];
 
 beforeAll(async () => {
   t = await connectTestClient();
@@ -53,6 +55,7 @@ describe('LoRA sequence classification on stories260K (fluent vs scrambled sente
     const majority = Math.max(...['fluent', 'scrambled'].map((l) => test.filter((r) => r.label === l).length)) / test.length;
     const model = await loadHeadModel(baseDir, result.adapter_dir!, { threads: 2 });
     const predictions = await classifyTexts(model, test.map((r) => r.text));
+    testPredictions = predictions;
     const accuracy = predictions.filter((p, i) => p.label === test[i]!.label).length / test.length;
     expect(majority).toBeLessThan(0.55);
     expect(accuracy).toBeGreaterThan(0.8);
@@ -81,6 +84,17 @@ describe('LoRA sequence classification on stories260K (fluent vs scrambled sente
     if (process.env.WRITE_CLASSIFIER_VECTORS) {
       writeFileSync(process.env.WRITE_CLASSIFIER_VECTORS, `${JSON.stringify({ labels: perExample.map((e) => e.reference), predictions: perExample.map((e) => e.prediction) })}\n`);
     }
+  });
+
+  it('classify returns each text\'s label and probabilities through the MCP tool', async () => {
+    const texts = rows('test').slice(0, 6).map((r) => r.text);
+    const out = await t.callOk(classifyTool, { model_id: modelId, adapter_path: result.adapter_dir!, texts });
+    expect(out.labels).toEqual(['fluent', 'scrambled']);
+    expect(out.results.map((r) => r.label)).toEqual(testPredictions.slice(0, 6).map((p) => p.label));
+    for (const r of out.results) expect(r.probabilities.fluent! + r.probabilities.scrambled!).toBeCloseTo(1, 5);
+    // an adapter without a classification head is refused with what to pass instead
+    const refused = await t.call('classify', { model_id: modelId, texts: ['x'] });
+    expect(refused.isError).toBe(true);
   });
 
   it('reports eval accuracy and lowers eval loss from the untrained head', () => {
