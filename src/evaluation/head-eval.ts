@@ -10,7 +10,7 @@ import type { ModelRunner } from './runners/model-runner.js';
  * generating text), an embedding model ranks a corpus for each triplet's anchor. Returns what
  * evaluate_model reports for them; the rest of the evaluation (gates, storage) is shared.
  */
-export interface HeadMetrics {
+interface HeadMetrics {
   values: Record<string, number>;
   ci: Record<string, { low: number; high: number }>;
   predictions: string[];

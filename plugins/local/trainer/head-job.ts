@@ -45,7 +45,7 @@ function headTask(spec: TrainingSpec): HeadTask {
 }
 
 /** Loads the model and reads both splits as token ids; classification labels come from the training split. */
-export async function prepareHeadRun(spec: TrainingSpec): Promise<PreparedHeadRun> {
+async function prepareHeadRun(spec: TrainingSpec): Promise<PreparedHeadRun> {
   const task = headTask(spec);
   const hyper = spec.config.hyperparameters;
   const model = await loadModelFolder(spec.model.dir);

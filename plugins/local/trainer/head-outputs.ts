@@ -5,6 +5,7 @@ import { mergeLora, readPeftAdapter, writeModelFolder, writePeftAdapter, type Pe
 import { writeFileAtomic } from '../../../src/workspace/atomic-write.js';
 import { FinetuneError } from '../../../src/errors.js';
 import type { Pooling } from '../engine/heads/pooling.js';
+import { HEAD_FILE } from '../engine/heads/model.js';
 import { SCORE_WEIGHT } from '../engine/heads/step.js';
 import type { ParamsIo } from './checkpoint.js';
 import { toPeftAdapter, type LoraAdapterConfig } from './params-io.js';
@@ -20,7 +21,6 @@ import { toPeftAdapter, type LoraAdapterConfig } from './params-io.js';
  * Both folders also get `finetune_head.json` ({task, pooling, labels}): what this engine's classify /
  * embed inference reads back from an adapter folder, which has no config.json of its own.
  */
-export const HEAD_FILE = 'finetune_head.json';
 
 export interface HeadInfo {
   task: 'classification' | 'embedding';
@@ -82,7 +82,7 @@ export function headAdapterParamsIo(tensors: readonly NamedShape[], config: Lora
 }
 
 /** transformers' class name for a sequence classifier of this causal LM (LlamaForCausalLM → LlamaForSequenceClassification). */
-export function sequenceClassificationArchitecture(rawConfig: Record<string, unknown>): string {
+function sequenceClassificationArchitecture(rawConfig: Record<string, unknown>): string {
   const arch = Array.isArray(rawConfig.architectures) ? String(rawConfig.architectures[0] ?? '') : '';
   const stem = arch.replace(/(ForCausalLM|LMHeadModel|Model)$/, '');
   if (stem) return `${stem}ForSequenceClassification`;

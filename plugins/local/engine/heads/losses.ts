@@ -8,7 +8,7 @@ import * as op from '../../onnx/ops.js';
  */
 
 /** x / √(Σx² + ε) along the last axis (torch F.normalize up to ε for non-zero rows). */
-export function l2Normalize(x: Value): Value {
+function l2Normalize(x: Value): Value {
   const norm = op.sqrt(op.addScalar(op.reduceSum(op.mul(x, x), [-1], true), 1e-12));
   return op.mul(x, op.reciprocal(norm));
 }

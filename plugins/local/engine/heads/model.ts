@@ -11,7 +11,7 @@ import { type Pooling, poolMatrix } from './pooling.js';
 import { buildHeadGraph, SCORE_WEIGHT } from './step.js';
 
 /** `finetune_head.json`, written beside a head job's weights (plugins/local/trainer/head-outputs.ts). */
-const HEAD_FILE = 'finetune_head.json';
+export const HEAD_FILE = 'finetune_head.json';
 const ROWS = 8;
 
 /** A model with a head, ready to run: a classifier (labels + score.weight) or an embedding model. */
@@ -105,7 +105,7 @@ async function forward(m: HeadModel, texts: readonly string[]): Promise<Float32A
     const key = `${ROWS}x${T}`;
     let session = m.sessions.get(key);
     if (!session) {
-      const spec = { model: m.model, approach: 'lora' as const, task: m.task, pooling: m.pooling, num_labels: m.labels.length, batch_size: ROWS, seq_len: T, provider: m.provider };
+      const spec = { model: m.model, approach: 'lora' as const, task: m.task, pooling: m.pooling, num_labels: m.labels.length, group: 1 as const, batch_size: ROWS, seq_len: T, provider: m.provider };
       session = createSessionFromGraph(buildHeadGraph(spec, m.arch, undefined, 'forward').graph, spec).then((r) => r.session);
       m.sessions.set(key, session);
     }

@@ -12,8 +12,6 @@ import * as op from '../../onnx/ops.js';
  */
 export type Pooling = 'mean' | 'last';
 
-export const POOLINGS: readonly Pooling[] = ['mean', 'last'];
-
 /** Graph side: a `pool` input [R, R·T] times the flat hidden states [R·T, D] → [R, D]. */
 export function poolHidden(g: Graph, hidden: Value, rows: number, seq: number): Value {
   const pool = g.input('pool', 'float32', [rows, rows * seq]);

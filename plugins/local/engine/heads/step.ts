@@ -15,7 +15,7 @@ import { type Pooling, poolHidden, poolMatrix } from './pooling.js';
 /** The Hugging Face name of the classification head's weight ([num_labels, hidden], no bias, as LlamaForSequenceClassification). */
 export const SCORE_WEIGHT = 'score.weight';
 
-export type EmbeddingLoss = 'mnrl' | 'cosine';
+type EmbeddingLoss = 'mnrl' | 'cosine';
 
 export interface HeadStepSpec {
   model: TrainStepSpec['model'];
@@ -28,8 +28,8 @@ export interface HeadStepSpec {
   class_weights?: number[];
   /** Embedding: MultipleNegativesRanking over (anchor, positive[, negative]) or cosine loss on scored pairs. */
   loss?: EmbeddingLoss;
-  /** Embedding: texts per example (2 = pairs, 3 = triplets with a hard negative). */
-  group?: 2 | 3;
+  /** Embedding: texts per example (2 = pairs, 3 = triplets with a hard negative; 1 = inference, one text a row). */
+  group?: 1 | 2 | 3;
   /** MultipleNegativesRanking's similarity scale (sentence-transformers' default 20). */
   scale?: number;
   batch_size: number;
@@ -53,7 +53,7 @@ export interface HeadBatch {
 
 type StepResult = { loss: number; grads: Float32Array[]; tokens: number; metrics: Record<string, number> };
 
-export interface HeadStep {
+interface HeadStep {
   trainable: TrainableTensor[];
   trainable_parameters: number;
   missing_targets: string[];
