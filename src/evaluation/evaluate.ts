@@ -8,7 +8,7 @@ import type { ToolContext } from '../server/tool.js';
 import { throwIfCancelled } from './abort.js';
 import { readCases, type EvalCase } from './cases.js';
 import { bootstrapInterval } from './metrics/bootstrap.js';
-import { classificationReport } from './metrics/classification.js';
+import { classificationReport, REPORT_METRICS, reportMetrics } from './metrics/classification.js';
 import { DEFAULT_SAMPLES } from './schemas.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from './model-ref.js';
 import type { CaseScore } from './runners/model-runner.js';
@@ -43,7 +43,7 @@ interface PerExample {
 }
 
 export const SCORE_METRICS = ['perplexity', 'mean_token_loss', 'answer_perplexity'] as const;
-export const CLASSIFICATION_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'] as const;
+export const CLASSIFICATION_METRICS = REPORT_METRICS;
 
 /** Metrics by task when none are asked for: likelihood always; text or label metrics when rows carry answers. */
 function defaultMetrics(task: string): string[] {
@@ -249,15 +249,8 @@ function likelihoodMetrics(metrics: string[], scores: CaseScore[], values: Recor
 function labelMetrics(metrics: string[], predictions: string[], references: string[]): Record<string, number> {
   const report = classificationReport(references, predictions, { labels: [...new Set(references)].sort() });
   const out: Record<string, number> = {};
-  const table: Record<string, number> = {
-    accuracy: report.accuracy,
-    macro_f1: report.macro.f1,
-    micro_f1: report.micro.f1,
-    weighted_f1: report.weighted.f1,
-    macro_precision: report.macro.precision,
-    macro_recall: report.macro.recall,
-  };
-  for (const m of metrics) if (m in table) out[m] = table[m];
+  const table = reportMetrics(report);
+  for (const m of metrics) if (m in table) out[m] = table[m as keyof typeof table];
   return out;
 }
 

@@ -1,7 +1,7 @@
 import { FinetuneError } from '../errors.js';
 import type { EvalCase } from './cases.js';
 import { bootstrapInterval } from './metrics/bootstrap.js';
-import { classificationReport } from './metrics/classification.js';
+import { classificationReport, REPORT_METRICS, reportMetrics } from './metrics/classification.js';
 import { RETRIEVAL_METRICS, retrievalRanks, retrievalScores } from './metrics/retrieval.js';
 import type { ModelRunner } from './runners/model-runner.js';
 
@@ -18,7 +18,6 @@ interface HeadMetrics {
   confusion_matrix?: { labels: string[]; matrix: number[][] };
 }
 
-const CLASSIFIER_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'];
 
 function wanted(metrics: string[] | undefined, known: readonly string[], defaults: readonly string[], what: string): string[] {
   const list = metrics ?? [...defaults];
@@ -29,19 +28,12 @@ function wanted(metrics: string[] | undefined, known: readonly string[], default
 
 /** Labels from the classification head: accuracy, F1s and the confusion matrix (scikit-learn's definitions). */
 export async function classifierMetrics(runner: ModelRunner, cases: EvalCase[], metrics: string[] | undefined, bootstrap: { samples: number; seed: number }, signal?: AbortSignal): Promise<HeadMetrics> {
-  const asked = wanted(metrics, CLASSIFIER_METRICS, ['accuracy', 'macro_f1'], 'a classifier (it predicts labels with its head)');
+  const asked = wanted(metrics, REPORT_METRICS, ['accuracy', 'macro_f1'], 'a classifier (it predicts labels with its head)');
   const predictions = (await runner.classify(cases.map((c) => c.prompt), signal)).map((p) => p.label);
   const references = cases.map((c) => c.reference);
   const report = classificationReport(references, predictions);
-  const table: Record<string, number> = {
-    accuracy: report.accuracy,
-    macro_f1: report.macro.f1,
-    micro_f1: report.micro.f1,
-    weighted_f1: report.weighted.f1,
-    macro_precision: report.macro.precision,
-    macro_recall: report.macro.recall,
-  };
-  const values = Object.fromEntries(asked.map((m) => [m, table[m]!]));
+  const table = reportMetrics(report);
+  const values = Object.fromEntries(asked.map((m) => [m, table[m as keyof typeof table]]));
   const ci: HeadMetrics['ci'] = {};
   const hits = predictions.map((p, i) => (p === references[i] ? 1 : 0));
   if (bootstrap.samples > 0 && asked.includes('accuracy')) {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHeadStep, type HeadBatch, type HeadStepSpec } from '../../plugins/local/engine/heads/step.js';
 import type { LoraSpec } from '../../plugins/local/engine/train-step.js';
+import { relError } from './helpers/rel-error.js';
 import { randomGpt2, randomLlama, type RandomModel, seededRandom } from './helpers/random-model.js';
 import { gpt2Hidden, llamaHidden, type RefBatch, type RefLora, tf, toTensors } from './helpers/tf-reference.js';
 
@@ -71,16 +72,6 @@ function refPool(hidden: tf.Tensor2D, batch: RefBatch, pooling: 'mean' | 'last')
 }
 
 const normalize = (x: tf.Tensor2D): tf.Tensor2D => x.div(tf.sqrt(x.square().sum(-1, true).add(1e-12))) as tf.Tensor2D;
-
-function relError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-}
 
 describe('head training graphs: loss and gradients equal tf.grads of an independent TensorFlow.js model', () => {
   for (const c of CASES) {

@@ -1,14 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyTexts, loadHeadModel, releaseHeadModel } from '../../plugins/local/engine/heads/model.js';
-import { runJob, type JobResult } from '../../plugins/local/trainer/job.js';
+import type { JobResult } from '../../plugins/local/trainer/job.js';
 import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
 import { classificationReport } from '../../src/evaluation/metrics/classification.js';
 import { classifyTool } from '../../tools/classify.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
-import { makeSpec, memorySink, STORIES_260K, type MemorySink } from './helpers/job-fixtures.js';
+import { runStoriesHeadJob, type MemorySink } from './helpers/job-fixtures.js';
 
 /**
  * Acceptance of the classification head: LoRA on stories260K learns to tell story sentences from the
@@ -28,21 +28,7 @@ let testPredictions: Array<{ label: string }> = [];
 
 beforeAll(async () => {
   t = await connectTestClient();
-  const { model } = await t.services.models.import(join(STORIES_260K, 'stories260K.bin'), { tokenizer: join(STORIES_260K, 'tok512.bin') });
-  modelId = model.id;
-  baseDir = t.services.models.get(modelId).dir;
-  root = mkdtempSync(join(t.home, 'cls-'));
-  sink = memorySink();
-  const spec = makeSpec({
-    root,
-    modelDir: baseDir,
-    train: join(FIXTURE, 'train.jsonl'),
-    validation: join(FIXTURE, 'validation.jsonl'),
-    task_type: 'classification',
-    method: 'classification',
-    hyper: { epochs: 2, batch_size: 16, learning_rate: 5e-3, max_seq_length: 64, eval_steps: 10, warmup_ratio: 0.1, class_weights: 'balanced' },
-  });
-  result = await runJob(spec, sink, { threads: 2 });
+  ({ modelId, baseDir, root, sink, result } = await runStoriesHeadJob(t, { fixture: FIXTURE, task_type: 'classification', method: 'classification', hyper: { epochs: 2, batch_size: 16, learning_rate: 5e-3, max_seq_length: 64, eval_steps: 10, warmup_ratio: 0.1, class_weights: 'balanced' } }));
 }, 60_000);
 afterAll(async () => {
   await t?.close();

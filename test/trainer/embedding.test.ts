@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedTexts, loadHeadModel, releaseHeadModel } from '../../plugins/local/engine/heads/model.js';
-import { runJob, type JobResult } from '../../plugins/local/trainer/job.js';
+import type { JobResult } from '../../plugins/local/trainer/job.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
-import { makeSpec, memorySink, STORIES_260K, type MemorySink } from './helpers/job-fixtures.js';
+import { runStoriesHeadJob, type MemorySink } from './helpers/job-fixtures.js';
 
 /**
  * Acceptance of embedding fine-tuning: LoRA with MultipleNegativesRanking (in-batch negatives plus
@@ -24,21 +24,7 @@ let result: JobResult;
 
 beforeAll(async () => {
   t = await connectTestClient();
-  const { model } = await t.services.models.import(join(STORIES_260K, 'stories260K.bin'), { tokenizer: join(STORIES_260K, 'tok512.bin') });
-  modelId = model.id;
-  baseDir = t.services.models.get(modelId).dir;
-  root = mkdtempSync(join(t.home, 'emb-'));
-  sink = memorySink();
-  const spec = makeSpec({
-    root,
-    modelDir: baseDir,
-    train: join(FIXTURE, 'train.jsonl'),
-    validation: join(FIXTURE, 'validation.jsonl'),
-    task_type: 'triplet',
-    method: 'embedding',
-    hyper: { epochs: 2, batch_size: 16, learning_rate: 5e-3, max_seq_length: 80, eval_steps: 10, warmup_ratio: 0.1 },
-  });
-  result = await runJob(spec, sink, { threads: 2 });
+  ({ modelId, baseDir, root, sink, result } = await runStoriesHeadJob(t, { fixture: FIXTURE, task_type: 'triplet', method: 'embedding', hyper: { epochs: 2, batch_size: 16, learning_rate: 5e-3, max_seq_length: 80, eval_steps: 10, warmup_ratio: 0.1 } }));
 }, 90_000);
 afterAll(async () => {
   await t?.close();

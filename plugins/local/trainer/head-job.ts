@@ -1,17 +1,16 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import { loadModelFolder, type LoadedModel } from '../../../src/models/files/load-model.js';
 import { writePeftAdapter } from '../../../src/models/files/peft.js';
 import type { JobSink, TrainingSpec } from '../../../src/plugins/providers.js';
-import { writeDirAtomic } from '../../../src/workspace/atomic-write.js';
 import type { Pooling } from '../engine/heads/pooling.js';
 import { createHeadStep, type HeadStepSpec } from '../engine/heads/step.js';
 import { runSeqLen } from './batches.js';
-import { checkpointDir, loadCheckpoint, type ParamsIo } from './checkpoint.js';
+import { loadCheckpoint, type ParamsIo } from './checkpoint.js';
 import { classWeights, headBatch, readHeadSplit, readLabels, type HeadSplit } from './head-data.js';
 import { headAdapter, headAdapterParamsIo, trainedWeights, writeClassifierFolder, writeHeadInfo, writeSentenceTransformersFolder, type HeadInfo } from './head-outputs.js';
-import { loraConfig, type JobResult } from './job.js';
+import { loraConfig, outputParams, replaceDir, sinkReport, type JobResult } from './job.js';
 import { runTraining, stepsPerEpoch, totalSteps } from './loop.js';
 import { weightsParamsIo } from './params-io.js';
 import type { RunMeasurement } from './estimate.js';
@@ -119,23 +118,13 @@ export async function runHeadJob(spec: TrainingSpec, sink: JobSink, options: { s
       checkpoint_root: join(spec.output_dir, 'checkpoints'),
       params_io: io,
       ...(resume ? { resume } : {}),
-      report: {
-        metric: (name, s, value) => sink.metric(name, s, value),
-        event: (type, message, data) => sink.event(type, message, data),
-        checkpoint: (s, path, metrics) => sink.checkpoint({ step: s, path, metrics }),
-      },
+      report: sinkReport(sink),
       shouldStop: options.shouldStop ?? (() => false),
     });
-    let params = outcome.params;
-    if (outcome.reason === 'early_stopped' && outcome.best_step !== null && outcome.best_step !== outcome.global_step) {
-      params = io.read(checkpointDir(join(spec.output_dir, 'checkpoints'), outcome.best_step));
-    }
+    const params = outputParams(spec, outcome, io);
     if (outcome.reason === 'cancelled') return { outcome, params, merged_dir: '' };
     const out = join(spec.output_dir, 'output');
-    const replace = async (dir: string, fill: (d: string) => void) => {
-      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-      await writeDirAtomic(dir, fill);
-    };
+    const replace = replaceDir;
     const weights_step = outcome.reason === 'early_stopped' && outcome.best_step !== null ? outcome.best_step : outcome.global_step;
     const meta = { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id, task: run.task };
     let adapterDir: string | undefined;

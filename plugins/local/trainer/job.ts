@@ -86,24 +86,39 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
       checkpoint_root: join(spec.output_dir, 'checkpoints'),
       params_io: io,
       ...(resume ? { resume } : {}),
-      report: {
-        metric: (name, s, value) => sink.metric(name, s, value),
-        event: (type, message, data) => sink.event(type, message, data),
-        checkpoint: (s, path, metrics) => sink.checkpoint({ step: s, path, metrics }),
-      },
+      report: sinkReport(sink),
       shouldStop: options.shouldStop ?? (() => false),
     });
-    // Early stopping implies keeping the best weights (the HF Trainer's load_best_model_at_end).
-    let params = outcome.params;
-    if (outcome.reason === 'early_stopped' && outcome.best_step !== null && outcome.best_step !== outcome.global_step) {
-      params = io.read(checkpointDir(join(spec.output_dir, 'checkpoints'), outcome.best_step));
-    }
+    const params = outputParams(spec, outcome, io);
     await options.afterTraining?.(step, params, seqLen);
     const outputs = outcome.reason === 'cancelled' ? null : await writeOutputs(spec, model, tensors, params, adapterConfig, config.approach, sink, outcome);
     return { outcome, params, merged_dir: outputs?.merged_dir ?? '', ...(outputs?.adapter_dir ? { adapter_dir: outputs.adapter_dir } : {}) };
   } finally {
     await step.dispose();
   }
+}
+
+/** The loop's reporter over the job sink. */
+export function sinkReport(sink: JobSink): Parameters<typeof runTraining>[0]['report'] {
+  return {
+    metric: (name, s, value) => sink.metric(name, s, value),
+    event: (type, message, data) => sink.event(type, message, data),
+    checkpoint: (s, path, metrics) => sink.checkpoint({ step: s, path, metrics }),
+  };
+}
+
+/** The weights the outputs hold: early stopping keeps the best checkpoint's (the HF Trainer's load_best_model_at_end). */
+export function outputParams(spec: TrainingSpec, outcome: TrainingOutcome, io: ParamsIo): Float32Array[] {
+  if (outcome.reason === 'early_stopped' && outcome.best_step !== null && outcome.best_step !== outcome.global_step) {
+    return io.read(checkpointDir(join(spec.output_dir, 'checkpoints'), outcome.best_step));
+  }
+  return outcome.params;
+}
+
+/** Writes an output folder whole, replacing the one a resumed job wrote before. */
+export async function replaceDir(dir: string, fill: (d: string) => void): Promise<void> {
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  await writeDirAtomic(dir, fill);
 }
 
 interface PreparedRun {
@@ -191,10 +206,7 @@ async function writeOutputs(
   outcome: TrainingOutcome,
 ): Promise<{ adapter_dir?: string; merged_dir: string }> {
   const out = join(spec.output_dir, 'output');
-  const replace = async (dir: string, fill: (d: string) => void) => {
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // a resumed job writes its outputs again
-    await writeDirAtomic(dir, fill);
-  };
+  const replace = replaceDir;
   // weights_step: the step whose weights these outputs hold (the best checkpoint's after an early stop).
   const weights_step = outcome.reason === 'early_stopped' && outcome.best_step !== null ? outcome.best_step : outcome.global_step;
   const meta = { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id };
