@@ -1,9 +1,10 @@
-import type { TrainingMethod } from './types.js';
-
 /**
  * The provider interfaces plugins implement. The control plane (src/training), the evaluation
  * stage (src/evaluation) and the registry call them; plugins never see MCP types.
  */
+
+/** What a training job optimises: next-token SFT, DPO, a classification head, or an embedding model. */
+export type TrainingMethod = 'sft' | 'dpo' | 'classification' | 'embedding';
 
 /** Hyperparameters of a training config, as stored (frozen) and as every backend reads them. */
 export interface TrainingHyperparameters {

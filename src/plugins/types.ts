@@ -1,16 +1,15 @@
 import type { Logger } from 'pino';
 import { FinetuneError } from '../errors.js';
 import type { z } from 'zod';
-import type { DataSource, InferenceProvider, Judge, ModelExporter, TrainingBackend } from './providers.js';
+import type { DataSource, InferenceProvider, Judge, ModelExporter, TrainingBackend, TrainingMethod } from './providers.js';
+
+export type { TrainingMethod };
 
 /** The plugin API version this server speaks; a plugin built for another is refused at registration. */
 export const PLUGIN_API_VERSION = 2;
 
 export const PROVIDER_KINDS = ['training_backend', 'inference', 'data_source', 'judge', 'exporter'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
-
-/** What a training job optimises: next-token SFT, DPO, a classification head, or an embedding model. */
-export type TrainingMethod = 'sft' | 'dpo' | 'classification' | 'embedding';
 
 export interface TrainingCapabilities {
   methods: TrainingMethod[];
