@@ -8,16 +8,16 @@ export const configureTrainingTool = defineTool({
   name: 'configure_training',
   title: 'Configure a training run',
   description:
-    'Creates an immutable training config from a base model, a dataset version, a method (sft, dpo or auto), an approach ' +
+    'Creates an immutable training config from a base model, a dataset version, a method (sft, dpo, classification, embedding or auto), an approach ' +
     '(lora, qlora, full), a backend and a template (efficient, quality, smoke) with field-by-field overrides. method "auto" picks ' +
-    'DPO for ≥ 20 preference pairs and SFT for ≥ 50 examples, or says what is missing. The request is checked against the ' +
+    'DPO for ≥ 20 preference pairs, classification for {text, label} rows, embedding for triplets and SFT for ≥ 50 examples, or says what is missing. The request is checked against the ' +
     "backend's declared capabilities (methods, approaches, and the data task types each method trains): an unsupported combination " +
-    'or data the backend cannot train (e.g. classification rows) is refused with the nearest supported option. Can import a YAML/JSON ' +
+    'or data the backend cannot train with that method is refused with the nearest supported option. Can import a YAML/JSON ' +
     'config (from_file or from_text) and export one (export_path). Returns config_id: call estimate_resources or plan_training next.',
   input: {
     base_model: z.string().optional().describe('Base model id from list_models (e.g. "mdl_01hx…"), or a remote model name such as "gpt-4o-mini-2024-07-18".'),
     dataset_id: z.string().optional().describe('Dataset version id, e.g. "ds_01hx…".'),
-    method: z.enum(['sft', 'dpo', 'auto']).optional().describe('Training method; "auto" (default) chooses from the data.'),
+    method: z.enum(['sft', 'dpo', 'classification', 'embedding', 'auto']).optional().describe('Training method: "sft", "dpo", "classification" (a head on {text, label} rows), "embedding" (an embedding model on triplets); "auto" (default) chooses from the data.'),
     approach: z.enum(['lora', 'qlora', 'full']).optional().describe('Adapters (lora, qlora) or all weights (full). Default "lora".'),
     backend: z.string().optional().describe('Backend name from list_backends, e.g. "local". Default "local".'),
     template: z.enum(TEMPLATE_NAMES as [string, ...string[]]).optional().describe('Starting hyperparameters: "efficient" (default), "quality" or "smoke".'),
@@ -32,7 +32,7 @@ export const configureTrainingTool = defineTool({
     config_id: z.string().describe('The stored config, e.g. "cfg_01hx…".'),
     base_model: z.string().describe('Base model id or name.'),
     dataset_id: z.string().describe('Dataset version id.'),
-    method: z.enum(['sft', 'dpo']).describe('The method chosen.'),
+    method: z.enum(['sft', 'dpo', 'classification', 'embedding']).describe('The method chosen, e.g. "sft".'),
     method_reason: z.string().describe('Why this method, e.g. "auto: 120 chat examples (≥ 50) → SFT."'),
     approach: z.enum(['lora', 'qlora', 'full']).describe('lora, qlora or full.'),
     backend: z.string().describe('Backend name.'),

@@ -42,6 +42,7 @@ import { listModelsTool } from './list-models.js';
 import { inspectModelTool } from './inspect-model.js';
 import { recommendBaseModelTool } from './recommend-base-model.js';
 import { generateTool } from './generate.js';
+import { classifyTool } from './classify.js';
 import { migrateOpenAIFinetuneTool } from './migrate-openai-finetune.js';
 import { deleteModelTool } from './delete-model.js';
 import { deleteDatasetTool } from './delete-dataset.js';
@@ -93,6 +94,7 @@ export const TOOL_GROUP_MEMBERS: Readonly<Record<ToolGroup, readonly AnyToolDefi
     // models and training beyond the common path
     recommendBaseModelTool,
     inspectModelTool,
+    classifyTool,
     estimateResourcesTool,
     resumeTrainingTool,
     migrateOpenAIFinetuneTool,

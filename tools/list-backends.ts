@@ -6,7 +6,7 @@ export const listBackendsTool = defineTool({
   title: 'List training backends',
   description:
     'Lists the training backends (local ONNX Runtime trainer, OpenAI, Together, Modal, …) with what each supports: ' +
-    'methods (sft, dpo), approaches (lora, qlora, full), resume, cancel, devices, and whether it is usable now. ' +
+    'methods (sft, dpo, classification, embedding), approaches (lora, qlora, full), resume, cancel, devices, and whether it is usable now. ' +
     'Use it before configure_training to pick a backend; a disabled one says why and how to enable it.',
   input: {
     include_disabled: z.boolean().default(true).describe('Also list backends that are disabled here (with the reason). Default true.'),
@@ -18,7 +18,7 @@ export const listBackendsTool = defineTool({
           name: z.string().describe('Backend (plugin) name to pass as `backend`, e.g. "local".'),
           status: z.enum(['enabled', 'disabled']).describe('Usable now or not.'),
           description: z.string().describe('What the backend is.'),
-          methods: z.array(z.string()).describe('Training methods: sft, dpo.'),
+          methods: z.array(z.string()).describe('Training methods, e.g. ["sft", "dpo", "classification", "embedding"].'),
           approaches: z.array(z.string()).describe('lora, qlora, full.'),
           resume: z.boolean().describe('Can resume from a checkpoint.'),
           cancel: z.boolean().describe('Can cancel a running job.'),

@@ -10,10 +10,11 @@ const LocalConfigSchema = z.object({
 type LocalPluginConfig = z.infer<typeof LocalConfigSchema>;
 
 const capabilities: TrainingCapabilities = {
-  methods: ['sft', 'dpo'],
+  methods: ['sft', 'dpo', 'classification', 'embedding'],
   approaches: ['lora', 'full'],
-  // SFT on preference rows trains on the chosen answers (plugins/local/trainer/dataset.ts).
-  tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'] },
+  // SFT on preference rows trains on the chosen answers (plugins/local/trainer/dataset.ts); classification
+  // and embedding train a head over the decoder (plugins/local/engine/heads/).
+  tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'], classification: ['classification'], embedding: ['triplet'] },
   resume: true,
   cancel: true,
   devices: ['cpu'],
@@ -55,7 +56,7 @@ export const localPlugin = definePlugin<LocalPluginConfig>({
     name: 'local',
     version: '0.1.0',
     api_version: PLUGIN_API_VERSION,
-    description: 'Local trainer on ONNX Runtime (CPU): LoRA or full fine-tuning with SFT or DPO, resumable, in a detached worker process.',
+    description: 'Local trainer on ONNX Runtime (CPU): LoRA or full fine-tuning with SFT, DPO, a classification head or an embedding loss, resumable, in a detached worker process.',
   },
   provides: ['training_backend', 'exporter', 'inference'],
   capabilities: { training: capabilities },

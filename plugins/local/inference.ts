@@ -1,10 +1,12 @@
 import { FinetuneError } from '../../src/errors.js';
-import type { InferenceProvider, InferenceRequest, LocalModelFiles, ScoreItem, ScoreRequest, SequenceScore } from '../../src/plugins/providers.js';
+import type { HeadRequest, InferenceProvider, InferenceRequest, LocalModelFiles, ScoreItem, ScoreRequest, SequenceScore } from '../../src/plugins/providers.js';
+import type { HeadModel } from './engine/heads/model.js';
 import type { RuntimeModel } from './engine/index.js';
 import { Renderer, type TokenizedExample } from './trainer/render.js';
 
 /** The engine (ONNX graph builder, ops, runtime) loads with the first local model, not at start-up. */
 const engine = () => import('./engine/index.js');
+const heads = () => import('./engine/heads/model.js');
 
 interface OpenModel {
   model: RuntimeModel;
@@ -56,13 +58,47 @@ export class LocalInference implements InferenceProvider {
     return out;
   }
 
-  private async open(files: LocalModelFiles | undefined, label: string): Promise<OpenModel> {
+  async head(request: HeadRequest) {
+    const files = this.files(request.local_model, request.model);
+    const { describeHead } = await heads();
+    return describeHead(files.base_dir, files.adapter_dir);
+  }
+
+  async classify(request: HeadRequest & { texts: string[] }) {
+    return (await heads()).classifyTexts(await this.openHead(request), request.texts);
+  }
+
+  async embed(request: HeadRequest & { texts: string[] }) {
+    return (await heads()).embedTexts(await this.openHead(request), request.texts);
+  }
+
+  /** The last model with a head, kept loaded (an evaluation asks for queries, then the corpus). */
+  private headModel: { key: string; model: Promise<HeadModel> } | null = null;
+
+  private async openHead(request: HeadRequest): Promise<HeadModel> {
+    const files = this.files(request.local_model, request.model);
+    const key = `${files.base_dir}|${files.adapter_dir ?? ''}`;
+    if (this.headModel?.key !== key) {
+      const previous = this.headModel;
+      const { loadHeadModel, releaseHeadModel } = await heads();
+      this.headModel = { key, model: loadHeadModel(files.base_dir, files.adapter_dir) };
+      if (previous) await releaseHeadModel(await previous.model).catch(() => undefined);
+    }
+    return this.headModel.model;
+  }
+
+  private files(files: LocalModelFiles | undefined, label: string): LocalModelFiles {
     if (!files) {
       throw new FinetuneError('INVALID_INPUT', `The local engine runs models on this machine; '${label}' names none.`, {
         recovery: 'Pass model_id (mdl_…), job_id, version or adapter_path; call list_models to see the imported models.',
         details: { field: 'model_id' },
       });
     }
+    return files;
+  }
+
+  private async open(local: LocalModelFiles | undefined, label: string): Promise<OpenModel> {
+    const files = this.files(local, label);
     const model = await (await engine()).loadRuntimeModel(files.base_dir, files.adapter_dir ? { adapter_dir: files.adapter_dir } : {});
     if (!model.tokenizer) {
       throw new FinetuneError('MODEL_UNSUPPORTED', `Model folder ${files.base_dir} has no tokenizer.json; evaluation needs one.`, { details: { file: files.base_dir } });

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../src/observability/logger.js';
-import { FinetuneError, isFinetuneError, type Quote, type QuoteBasis, type RemoteJobContext, type RemotePoll, type RemoteTrainingBackend, type RestClient, type SpecIssue, type TrainingSpec } from '../../src/plugin-sdk/index.js';
+import { FinetuneError, isFinetuneError, type Quote, type QuoteBasis, type RemoteJobContext, type RemotePoll, type RemoteTrainingBackend, type RestClient, type SpecIssue, type TrainingSpec, textMethod } from '../../src/plugin-sdk/index.js';
 import { convertSplit, locateInSource, writeOpenAIFile } from '../openai-compatible/fine-tuning/format.js';
 import { mapTogetherStatus, type TogetherCheckpoint, type TogetherEvent, type TogetherFile, type TogetherJob, type TogetherPriceEstimate } from './api.js';
 import { createBody, nEvals, togetherIssues, trainingMethod, trainingType } from './body.js';
@@ -44,8 +44,8 @@ export class TogetherBackend implements RemoteTrainingBackend {
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues = togetherIssues(spec);
     try {
-      const train = await convertSplit(spec.dataset.train_path, spec.config.method);
-      if (spec.dataset.validation_path && existsSync(spec.dataset.validation_path)) await convertSplit(spec.dataset.validation_path, spec.config.method);
+      const train = await convertSplit(spec.dataset.train_path, textMethod(spec.config.method, 'together'));
+      if (spec.dataset.validation_path && existsSync(spec.dataset.validation_path)) await convertSplit(spec.dataset.validation_path, textMethod(spec.config.method, 'together'));
       if (train.length === 0) issues.push({ severity: 'error', code: 'DATASET_INVALID', field: 'dataset_id', message: 'The train split is empty.' });
     } catch (error) {
       if (!isFinetuneError(error)) throw error;
@@ -168,10 +168,10 @@ export class TogetherBackend implements RemoteTrainingBackend {
   private async withUploads<T>(spec: TrainingSpec, files: Files, dir: string, use: (uploaded: { training: string; validation?: string }) => Promise<T>): Promise<T> {
     const uploaded: string[] = [];
     try {
-      const training = await this.upload(files.train, join(dir, 'train.jsonl'), spec.config.method);
+      const training = await this.upload(files.train, join(dir, 'train.jsonl'), textMethod(spec.config.method, 'together'));
       if (!training) throw new FinetuneError('DATASET_INVALID', 'The train split is empty.', { details: { field: 'dataset_id' } });
       uploaded.push(training);
-      const validation = files.validation && existsSync(files.validation) ? await this.upload(files.validation, join(dir, 'validation.jsonl'), spec.config.method) : undefined;
+      const validation = files.validation && existsSync(files.validation) ? await this.upload(files.validation, join(dir, 'validation.jsonl'), textMethod(spec.config.method, 'together')) : undefined;
       if (validation) uploaded.push(validation);
       return await use({ training, ...(validation ? { validation } : {}) });
     } catch (failure) {

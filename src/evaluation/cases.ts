@@ -8,7 +8,7 @@ import type { Services } from '../services.js';
 export interface EvalCase {
   /** 1-based line of the row in its file, so a result points back at its source. */
   line: number;
-  task: 'chat' | 'completion' | 'classification' | 'text' | 'preference';
+  task: 'chat' | 'completion' | 'classification' | 'text' | 'preference' | 'triplet';
   /** Chat turns before the answer (system/user/assistant), for chat models. */
   messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   /** The same as plain text: a completion prompt, the last user message of a chat, the text to classify. */
@@ -17,6 +17,8 @@ export interface EvalCase {
   reference: string;
   /** Full text for perplexity on `text` rows (loss on every token). */
   text?: string;
+  /** Triplet rows (anchor = prompt, positive = reference): the hard negative. */
+  negative?: string;
 }
 
 interface CaseSource {
@@ -70,7 +72,7 @@ export async function readCases(services: Services, source: CaseSource, signal?:
 
 function rowError(file: string, line: number, what: string): FinetuneError {
   return new FinetuneError('DATASET_INVALID', `Row at ${file}:${line} ${what}.`, {
-    recovery: 'Rows must be canonical dataset rows: {prompt, completion}, {messages}, {text, label}, {text} or {prompt, chosen, rejected}.',
+    recovery: 'Rows must be canonical dataset rows: {prompt, completion}, {messages}, {text, label}, {text}, {prompt, chosen, rejected} or {anchor, positive, negative}.',
     details: { file, line },
   });
 }
@@ -93,6 +95,9 @@ function toCase(row: unknown, line: number, file: string): EvalCase {
   }
   if (typeof r.text === 'string' && typeof r.label === 'string') {
     return { line, task: 'classification', messages: [{ role: 'user', content: r.text }], prompt: r.text, reference: r.label };
+  }
+  if (typeof r.anchor === 'string' && typeof r.positive === 'string' && typeof r.negative === 'string') {
+    return { line, task: 'triplet', messages: [], prompt: r.anchor, reference: r.positive, negative: r.negative };
   }
   if (typeof r.text === 'string') return { line, task: 'text', messages: [], prompt: '', reference: '', text: r.text };
   if (r.prompt !== undefined && Array.isArray(r.chosen)) {

@@ -6,9 +6,9 @@ import type { Services } from '../services.js';
 import type { GateOutcome } from '../registry/types.js';
 import type { ToolContext } from '../server/tool.js';
 import { throwIfCancelled } from './abort.js';
-import { readCases } from './cases.js';
+import { readCases, type EvalCase } from './cases.js';
 import { bootstrapInterval } from './metrics/bootstrap.js';
-import { classificationReport } from './metrics/classification.js';
+import { classificationReport, REPORT_METRICS, reportMetrics } from './metrics/classification.js';
 import { DEFAULT_SAMPLES } from './schemas.js';
 import { resolveModel, type ModelRefInput, type ResolvedModel } from './model-ref.js';
 import type { CaseScore } from './runners/model-runner.js';
@@ -43,7 +43,7 @@ interface PerExample {
 }
 
 export const SCORE_METRICS = ['perplexity', 'mean_token_loss', 'answer_perplexity'] as const;
-export const CLASSIFICATION_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'] as const;
+export const CLASSIFICATION_METRICS = REPORT_METRICS;
 
 /** Metrics by task when none are asked for: likelihood always; text or label metrics when rows carry answers. */
 function defaultMetrics(task: string): string[] {
@@ -65,6 +65,14 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   // The provider first: a disabled plugin is refused before any rows are read.
   const runner = await openRunner(services, resolved);
   const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, source, ctx.signal);
+  // A classifier predicts labels with its head; triplets are scored as retrieval with embeddings.
+  const headModel = task === 'classification' ? await runner.head() : null;
+  if (task === 'triplet' || headModel?.task === 'classification') {
+    const settings = services.config.evaluation;
+    const { classifierMetrics, retrievalMetrics } = await import('./head-eval.js');
+    const head = await (task === 'triplet' ? retrievalMetrics : classifierMetrics)(runner, cases, args.metrics, { samples: settings.bootstrap_samples, seed: settings.bootstrap_seed }, ctx.signal);
+    return finish(ctx, args, { resolved, cases, datasetLabel, dataset_hash, task, started, provider: runner.provider }, { values: head.values, ci: head.ci, predictions: head.predictions, perExampleScores: head.per_example, scores: [], metrics: Object.keys(head.values) }, head.confusion_matrix);
+  }
   const metrics = args.metrics ?? defaultMetrics(task).filter((m) => runner.canScore || !(SCORE_METRICS as readonly string[]).includes(m));
   validateMetrics(metrics, task);
   if (!runner.canScore && metrics.some((m) => (SCORE_METRICS as readonly string[]).includes(m))) {
@@ -122,6 +130,30 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     }
     if (task === 'classification') Object.assign(values, labelMetrics(metrics, predictions, references));
   }
+  return finish(ctx, args, { resolved, cases, datasetLabel, dataset_hash, task, started, provider: runner.provider }, { values, ci, predictions, perExampleScores, scores, metrics });
+}
+
+interface Evaluated {
+  resolved: ResolvedModel;
+  cases: EvalCase[];
+  datasetLabel: string;
+  dataset_hash: string | null;
+  task: string;
+  started: number;
+  provider: string;
+}
+
+/** Gates, samples, per-example rows and the stored record: shared by every kind of evaluation. */
+async function finish(
+  ctx: ToolContext,
+  args: EvaluateArgs,
+  run: Evaluated,
+  measured: { values: Record<string, number>; ci: Record<string, { low: number; high: number }>; predictions: string[]; perExampleScores: Array<Record<string, number>>; scores: CaseScore[]; metrics: string[] },
+  confusion_matrix?: { labels: string[]; matrix: number[][] },
+) {
+  const { services } = ctx;
+  const { resolved, cases, datasetLabel, dataset_hash, task, started } = run;
+  const { values, ci, predictions, perExampleScores, scores, metrics } = measured;
   const gates: GateOutcome[] = gateCheckerFor(services)(values).filter((g) => g.value !== null);
   const perExample: PerExample[] = cases.map((c, i) => ({
     line: c.line,
@@ -139,7 +171,7 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     prediction: predictions[i] === undefined ? null : cut(predictions[i]),
   }));
   const model = describeModel(resolved);
-  const evaluation_id = await store(ctx, { model, datasetLabel, dataset_hash, values, ci, gates, perExample, metrics });
+  const evaluation_id = await store(ctx, { model, datasetLabel, dataset_hash, values, ci, gates, perExample, metrics, ...(confusion_matrix ? { confusion_matrix } : {}) });
   return {
     evaluation_id,
     model,
@@ -153,7 +185,8 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
     ...(args.detail ? { per_example: perExample.slice(0, DETAIL_PER_EXAMPLE) } : {}),
     per_example_path: `${ctx.services.workspace.artifactPath('evaluations', evaluation_id)}/per_example.jsonl`,
     samples,
-    provider: runner.provider,
+    ...(confusion_matrix ? { confusion_matrix } : {}),
+    provider: run.provider,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -216,15 +249,8 @@ function likelihoodMetrics(metrics: string[], scores: CaseScore[], values: Recor
 function labelMetrics(metrics: string[], predictions: string[], references: string[]): Record<string, number> {
   const report = classificationReport(references, predictions, { labels: [...new Set(references)].sort() });
   const out: Record<string, number> = {};
-  const table: Record<string, number> = {
-    accuracy: report.accuracy,
-    macro_f1: report.macro.f1,
-    micro_f1: report.micro.f1,
-    weighted_f1: report.weighted.f1,
-    macro_precision: report.macro.precision,
-    macro_recall: report.macro.recall,
-  };
-  for (const m of metrics) if (m in table) out[m] = table[m];
+  const table = reportMetrics(report);
+  for (const m of metrics) if (m in table) out[m] = table[m as keyof typeof table];
   return out;
 }
 
@@ -243,6 +269,7 @@ async function store(
     gates: GateOutcome[];
     perExample: PerExample[];
     metrics: string[];
+    confusion_matrix?: { labels: string[]; matrix: number[][] };
   },
 ): Promise<string> {
   const { workspace } = ctx.services;
@@ -250,7 +277,7 @@ async function store(
   const dir = workspace.artifactPath('evaluations', id);
   await workspace.writeDir(dir, (tmp) => {
     workspace.writeFile(`${tmp}/per_example.jsonl`, record.perExample.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    workspace.writeFile(`${tmp}/summary.json`, JSON.stringify({ model: record.model, dataset: record.datasetLabel, dataset_hash: record.dataset_hash, metrics: record.values, ci: record.ci, gates: record.gates }, null, 2));
+    workspace.writeFile(`${tmp}/summary.json`, JSON.stringify({ model: record.model, dataset: record.datasetLabel, dataset_hash: record.dataset_hash, metrics: record.values, ci: record.ci, gates: record.gates, ...(record.confusion_matrix ? { confusion_matrix: record.confusion_matrix } : {}) }, null, 2));
   });
   workspace.db
     .prepare('INSERT INTO evaluations (id, model, dataset, metrics, ci, gates, examples, dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')

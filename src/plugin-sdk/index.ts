@@ -2,7 +2,7 @@
  * finetune-mcp/plugin: everything a plugin package needs, and nothing from the server's internals.
  * A third-party plugin imports only from here (and finetune-mcp/plugin/testing in its tests).
  */
-export { definePlugin, PLUGIN_API_VERSION, PROVIDER_KINDS } from '../plugins/types.js';
+export { definePlugin, PLUGIN_API_VERSION, PROVIDER_KINDS, textMethod } from '../plugins/types.js';
 export type {
   PluginCapabilities,
   PluginContext,
@@ -12,6 +12,7 @@ export type {
   ProbeResult,
   ProviderKind,
   TrainingCapabilities,
+  TrainingMethod,
   WorkerLedger,
 } from '../plugins/types.js';
 export { REMOTE_STATUSES, isRemoteBackend } from '../plugins/providers.js';

@@ -3,6 +3,9 @@
  * stage (src/evaluation) and the registry call them; plugins never see MCP types.
  */
 
+/** What a training job optimises: next-token SFT, DPO, a classification head, or an embedding model. */
+export type TrainingMethod = 'sft' | 'dpo' | 'classification' | 'embedding';
+
 /** Hyperparameters of a training config, as stored (frozen) and as every backend reads them. */
 export interface TrainingHyperparameters {
   epochs: number;
@@ -42,13 +45,17 @@ export interface TrainingHyperparameters {
   early_stopping_patience: number;
   early_stopping_min_delta: number;
   seed: number;
+  /** Classification: per-label weights of the cross-entropy ("balanced" = n / (classes × count), as sklearn); unset = equal. */
+  class_weights?: 'balanced' | Record<string, number>;
+  /** Classification / embedding: how a row's hidden states become one vector; unset = last for classification, mean for embedding. */
+  pooling?: 'mean' | 'last';
 }
 
 export interface TrainingConfigRecord {
   config_id: string;
   base_model: string;
   dataset_id: string;
-  method: 'sft' | 'dpo';
+  method: TrainingMethod;
   approach: 'lora' | 'qlora' | 'full';
   backend: string;
   template: string;
@@ -315,6 +322,19 @@ export interface InferenceProvider {
    * evaluation offers text and label metrics only.
    */
   score?(request: ScoreRequest): Promise<SequenceScore[]>;
+  /** Optional: the head a model on this machine has (a classifier with its labels, an embedding model), null for a plain language model. */
+  head?(request: HeadRequest): Promise<{ task: 'classification' | 'embedding'; labels: string[] } | null>;
+  /** Optional: a classifier's label and label probabilities for each text. */
+  classify?(request: HeadRequest & { texts: string[] }): Promise<Array<{ label: string; probabilities: Record<string, number> }>>;
+  /** Optional: L2-normalised embeddings of each text (a plain language model is mean-pooled: the baseline of an embedding fine-tune). */
+  embed?(request: HeadRequest & { texts: string[] }): Promise<Float32Array[]>;
+}
+
+/** A model with a head (classification, embedding), as evaluation and the classify tool ask for it. */
+export interface HeadRequest {
+  model: string;
+  local_model?: LocalModelFiles;
+  signal?: AbortSignal;
 }
 
 /** One tensor of an exported graph's interface; symbolic dims are names, e.g. "batch_size". */

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
+import { FinetuneError } from '../errors.js';
 import type { z } from 'zod';
-import type { DataSource, InferenceProvider, Judge, ModelExporter, TrainingBackend } from './providers.js';
+import type { DataSource, InferenceProvider, Judge, ModelExporter, TrainingBackend, TrainingMethod } from './providers.js';
+
+export type { TrainingMethod };
 
 /** The plugin API version this server speaks; a plugin built for another is refused at registration. */
 export const PLUGIN_API_VERSION = 2;
@@ -9,14 +12,14 @@ export const PROVIDER_KINDS = ['training_backend', 'inference', 'data_source', '
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export interface TrainingCapabilities {
-  methods: Array<'sft' | 'dpo'>;
+  methods: TrainingMethod[];
   approaches: Array<'lora' | 'qlora' | 'full'>;
   /**
    * Dataset task types (docs/CONVENTIONS.md) each method trains, e.g. {sft: ['chat', 'completion'],
    * dpo: ['preference']}. configure_training refuses other data; a backend that does not declare
    * this is taken to train sft on chat/completion/text and dpo on preference.
    */
-  tasks?: Partial<Record<'sft' | 'dpo', string[]>>;
+  tasks?: Partial<Record<TrainingMethod, string[]>>;
   resume: boolean;
   cancel: boolean;
   /** Devices or GPU types the backend can run on, e.g. ['cpu'] or ['A100-80GB', 'H100']. */
@@ -115,4 +118,17 @@ export interface PluginDefinition<Config = unknown> {
 /** Identity helper that keeps the config type flowing from the schema to probe() and create(). */
 export function definePlugin<Config>(definition: PluginDefinition<Config>): PluginDefinition<Config> {
   return definition;
+}
+
+/**
+ * A config's method for backends that train text methods only (SFT, DPO). configure_training
+ * refuses the others for such a backend from its declared capabilities; this keeps a stored config
+ * of another method from reaching a text-only converter.
+ */
+export function textMethod(method: TrainingMethod, backend: string): 'sft' | 'dpo' {
+  if (method === 'sft' || method === 'dpo') return method;
+  throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend "${backend}" trains sft or dpo, not ${method}.`, {
+    recovery: 'Configure the job on a backend whose list_backends entry lists this method (the local backend trains classification and embedding).',
+    details: { field: 'method' },
+  });
 }

@@ -31,6 +31,11 @@ export const HyperparametersSchema = z.object({
   early_stopping_patience: z.number().int().min(0).describe('Stop after N evals without improvement; 0 = off. E.g. 3.'),
   early_stopping_min_delta: z.number().min(0).describe('Smallest eval-loss drop that counts as improvement, e.g. 0.'),
   seed: z.number().int().min(0).describe('Random seed, e.g. 42.'),
+  class_weights: z
+    .union([z.literal('balanced'), z.record(z.string(), z.number().min(0))])
+    .optional()
+    .describe('Classification only: cross-entropy weight per label, "balanced" (n / (classes × count), as scikit-learn) or e.g. {"spam": 3, "ham": 1}. Default: equal.'),
+  pooling: z.enum(['mean', 'last']).optional().describe('Classification / embedding: pool the last token ("last", default for classification) or the mean of all tokens ("mean", default for embedding).'),
 });
 
 export const GuardrailsSchema = z.object({
@@ -71,7 +76,7 @@ export function defaultPolicy(): Omit<JobPolicy, 'cost_usd_per_s'> {
 export const ConfigDocumentSchema = z.object({
   base_model: z.string().min(1).describe('Model id, e.g. "mdl_01hx…".'),
   dataset_id: z.string().min(1).describe('Dataset version id, e.g. "ds_01hx…".'),
-  method: z.enum(['sft', 'dpo', 'auto']).default('auto').describe('"sft", "dpo" or "auto".'),
+  method: z.enum(['sft', 'dpo', 'classification', 'embedding', 'auto']).default('auto').describe('"sft", "dpo", "classification", "embedding" or "auto".'),
   approach: z.enum(['lora', 'qlora', 'full']).default('lora').describe('"lora", "qlora" or "full".'),
   backend: z.string().min(1).default('local').describe('Training backend (plugin) name, e.g. "local".'),
   template: z.string().default('efficient').describe('Template name: efficient, quality or smoke.'),

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { sentence } from '../plugins/host.js';
-import type { TrainingCapabilities } from '../plugins/types.js';
+import type { TrainingCapabilities, TrainingMethod } from '../plugins/types.js';
 import type { TrainingDeps } from './deps.js';
 import { ConfigDocumentSchema, PolicySchema, type ConfigDocument } from './config-schema.js';
 import { resolveInputs, type DatasetFacts } from './inputs.js';
@@ -17,7 +17,7 @@ import { resolveHyperparameters } from './templates.js';
 interface ConfigureInput {
   base_model?: string;
   dataset_id?: string;
-  method?: 'sft' | 'dpo' | 'auto';
+  method?: TrainingMethod | 'auto';
   approach?: 'lora' | 'qlora' | 'full';
   backend?: string;
   template?: string;
@@ -37,12 +37,17 @@ interface ConfigureResult {
 }
 
 /** What a backend that does not declare `capabilities.training.tasks` is taken to train. */
-const UNDECLARED_TASKS: Record<'sft' | 'dpo', string[]> = { sft: ['chat', 'completion', 'text'], dpo: ['preference'] };
+const UNDECLARED_TASKS: Record<TrainingMethod, string[]> = { sft: ['chat', 'completion', 'text'], dpo: ['preference'], classification: ['classification'], embedding: ['triplet'] };
+
+const METHODS: readonly TrainingMethod[] = ['sft', 'dpo', 'classification', 'embedding'];
+
+/** The method that trains a task type as it is meant (what `auto` picks when the backend offers it). */
+const NATIVE_METHOD: Record<string, TrainingMethod> = { preference: 'dpo', classification: 'classification', triplet: 'embedding' };
 
 /** The task types each method of this backend trains (its declaration, or the undeclared default). */
-function trainableTasks(caps: TrainingCapabilities): Record<'sft' | 'dpo', string[]> {
-  const declared = (m: 'sft' | 'dpo') => (caps.methods.includes(m) ? (caps.tasks?.[m] ?? UNDECLARED_TASKS[m]) : []);
-  return { sft: declared('sft'), dpo: declared('dpo') };
+function trainableTasks(caps: TrainingCapabilities): Record<TrainingMethod, string[]> {
+  const declared = (m: TrainingMethod) => (caps.methods.includes(m) ? (caps.tasks?.[m] ?? UNDECLARED_TASKS[m]) : []);
+  return { sft: declared('sft'), dpo: declared('dpo'), classification: declared('classification'), embedding: declared('embedding') };
 }
 
 /** How to turn data of a task type no backend trains into data one does. */
@@ -172,11 +177,11 @@ function mergeDocument(services: TrainingDeps, input: ConfigureInput): ConfigDoc
  * each method of the chosen backend trains: auto picks only among those.
  */
 function chooseMethod(
-  requested: 'sft' | 'dpo' | 'auto',
+  requested: TrainingMethod | 'auto',
   dataset: DatasetFacts,
   settings: TrainingSettings,
-  tasks: Record<'sft' | 'dpo', string[]> = UNDECLARED_TASKS,
-): { method: 'sft' | 'dpo'; reason: string } {
+  tasks: Record<TrainingMethod, string[]> = UNDECLARED_TASKS,
+): { method: TrainingMethod; reason: string } {
   const count = dataset.counts.train ?? dataset.counts.rows;
   const isPreference = dataset.task_type === 'preference';
   // auto trains preference data with DPO only (SFT on it, on the chosen answers, is an explicit choice).
@@ -190,11 +195,16 @@ function chooseMethod(
     if (!isPreference) refuse(`DPO needs a preference dataset (prompt, chosen, rejected); ${dataset.dataset_id} is '${dataset.task_type}'.`, 'Use method "sft", or prepare a preference dataset.');
     return { method: 'dpo', reason: 'Asked for DPO.' };
   }
-  if (requested === 'sft') return { method: 'sft', reason: 'Asked for SFT.' };
+  if (requested !== 'auto') return { method: requested, reason: `Asked for ${requested === 'sft' ? 'SFT' : requested}.` };
   if (isPreference && count >= pairs && tasks.dpo.includes('preference')) return { method: 'dpo', reason: `auto: ${count} preference pairs (≥ ${pairs}) → DPO.` };
+  // classification rows train a classification head, triplets an embedding model, where the backend offers it.
+  const native = NATIVE_METHOD[dataset.task_type];
+  if (native && native !== 'dpo' && tasks[native].includes(dataset.task_type) && count >= examples) {
+    return { method: native, reason: `auto: ${count} ${dataset.task_type} examples (≥ ${examples}) → ${native}.` };
+  }
   if (canSft && count >= examples) return { method: 'sft', reason: `auto: ${count} ${dataset.task_type} examples (≥ ${examples}) → SFT.` };
   // Nothing on this backend trains this task type: checkTaskType names the options.
-  if (!tasks.sft.includes(dataset.task_type) && !tasks.dpo.includes(dataset.task_type)) return { method: isPreference ? 'dpo' : 'sft', reason: '' };
+  if (!METHODS.some((m) => tasks[m].includes(dataset.task_type))) return { method: isPreference ? 'dpo' : 'sft', reason: '' };
   const missing = isPreference
     ? `${dataset.dataset_id} has ${count} preference pairs; DPO needs at least ${pairs} (${pairs - count} more).`
     : `${dataset.dataset_id} has ${count} examples; SFT needs at least ${examples} (${examples - count} more), or ${pairs} preference pairs for DPO.`;
@@ -205,21 +215,21 @@ function chooseMethod(
  * Refuses data the backend cannot train with this method (from its declared tasks), naming what it
  * does train and the nearest option: another method here, another backend, or a conversion.
  */
-function checkTaskType(services: TrainingDeps, backend: string, caps: TrainingCapabilities, method: 'sft' | 'dpo', dataset: DatasetFacts): void {
+function checkTaskType(services: TrainingDeps, backend: string, caps: TrainingCapabilities, method: TrainingMethod, dataset: DatasetFacts): void {
   const tasks = trainableTasks(caps);
   const task = dataset.task_type;
   if (tasks[method].includes(task)) return;
   const options: string[] = [];
-  for (const other of ['sft', 'dpo'] as const) if (other !== method && tasks[other].includes(task)) options.push(`method "${other}" on backend "${backend}"`);
+  for (const other of METHODS) if (other !== method && tasks[other].includes(task)) options.push(`method "${other}" on backend "${backend}"`);
   for (const status of services.plugins.providersOf('training_backend')) {
     const t = status.capabilities.training;
     if (status.name === backend || !t) continue;
     const theirs = trainableTasks(t);
-    const m = theirs[method].includes(task) ? method : (['sft', 'dpo'] as const).find((x) => theirs[x].includes(task));
+    const m = theirs[method].includes(task) ? method : METHODS.find((x) => theirs[x].includes(task));
     if (m) options.push(`backend "${status.name}" (${m} on ${task})`);
   }
   if (CONVERSIONS[task]) options.push(CONVERSIONS[task]);
-  const can = (['sft', 'dpo'] as const).filter((m) => tasks[m].length).map((m) => `${m} on ${tasks[m].join('/')}`).join(', ');
+  const can = METHODS.filter((m) => tasks[m].length).map((m) => `${m} on ${tasks[m].join('/')}`).join(', ');
   const byMethod = options.length > 0 && options[0].startsWith('method') ? ` with ${method.toUpperCase()}` : '';
   throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend "${backend}" cannot train '${task}' data${byMethod} (${dataset.dataset_id}): it trains ${can || 'nothing declared'}.`, {
     recovery: options.length
@@ -259,7 +269,7 @@ export function backendCapabilities(services: TrainingDeps, backend: string): Tr
 const APPROACH_NEIGHBOURS: Record<string, Array<'lora' | 'qlora' | 'full'>> = { qlora: ['lora', 'full'], lora: ['qlora', 'full'], full: ['lora', 'qlora'] };
 
 /** Refuses an unsupported method/approach, naming the nearest combination that is supported. */
-function checkCapabilities(services: TrainingDeps, backend: string, caps: TrainingCapabilities, method: 'sft' | 'dpo', approach: 'lora' | 'qlora' | 'full'): void {
+function checkCapabilities(services: TrainingDeps, backend: string, caps: TrainingCapabilities, method: TrainingMethod, approach: 'lora' | 'qlora' | 'full'): void {
   if (caps.methods.includes(method) && caps.approaches.includes(approach)) return;
   const candidates: string[] = [];
   if (caps.methods.includes(method)) {

@@ -35,6 +35,9 @@ export const BASE_HYPERPARAMETERS: TrainingHyperparameters = {
 };
 
 /** The named starting points: each overrides the base, and a user's overrides win over both. */
+/** Hyperparameters with no default: set only by overrides, and only read by the methods they concern. */
+const OPTIONAL_HYPERPARAMETERS = ['class_weights', 'pooling'];
+
 export const TEMPLATES = {
   efficient: {
     description: 'Cheap and quick: lr 2e-5, batch 4 × grad accumulation 8, 3 epochs, LoRA r 8 / alpha 16.',
@@ -74,7 +77,7 @@ export function resolveHyperparameters(template: string, overrides: Record<strin
   if (!(template in TEMPLATES)) {
     throw new FinetuneError('INVALID_INPUT', `Unknown template '${template}'. Templates: ${TEMPLATE_NAMES.join(', ')}.`, { details: { field: 'template' } });
   }
-  const known = new Set(Object.keys(BASE_HYPERPARAMETERS));
+  const known = new Set([...Object.keys(BASE_HYPERPARAMETERS), ...OPTIONAL_HYPERPARAMETERS]);
   const unknown = Object.keys(overrides).filter((k) => !known.has(k));
   if (unknown.length) {
     throw new FinetuneError('INVALID_INPUT', `Unknown hyperparameter${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} in overrides.`, {

@@ -126,7 +126,7 @@ export function runBackendContract(makeBackend: () => PluginDefinition<any> | Pr
       expect(entry?.status).toBe('enabled');
       expect(entry!.methods.length).toBeGreaterThan(0);
       expect(entry!.approaches.length).toBeGreaterThan(0);
-      expect(entry!.methods.every((m) => m === 'sft' || m === 'dpo')).toBe(true);
+      expect(entry!.methods.every((m) => ['sft', 'dpo', 'classification', 'embedding'].includes(m))).toBe(true);
     });
 
     it('runs a job to success through legal transitions only, with ordered events, metrics and an artifact', async () => {

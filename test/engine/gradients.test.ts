@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createTrainStep, type LoraSpec, type SftBatch, type TrainStepSpec } from '../../plugins/local/engine/train-step.js';
+import { relError } from './helpers/rel-error.js';
 import { randomGpt2, randomLlama, type RandomModel, seededRandom } from './helpers/random-model.js';
 import { gpt2Logits, llamaLogits, type RefBatch, type RefLora, rowLogps, tf, toTensors } from './helpers/tf-reference.js';
 
@@ -29,16 +30,6 @@ function makeBatch(model: RandomModel, seed: number, variant = 0): { batch: SftB
     ref: { ids, attention },
     lossMask,
   };
-}
-
-function relError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
 }
 
 interface Case {

@@ -9,7 +9,7 @@ import { TOOLS } from '../../tools/index.js';
 
 /** Only read the workspace (or compute from it): nothing is written, nothing leaves the machine. */
 const READ_ONLY = [
-  'compare_experiments', 'compare_versions', 'generate', 'get_improvement_policy', 'get_model_version', 'inspect_dataset', 'inspect_model', 'list_backends',
+  'classify', 'compare_experiments', 'compare_versions', 'generate', 'get_improvement_policy', 'get_model_version', 'inspect_dataset', 'inspect_model', 'list_backends',
   'list_datasets', 'list_improvement_policies', 'list_jobs', 'list_model_versions', 'list_models', 'monitor_training', 'recommend_base_model', 'review_queue', 'score_outputs', 'server_info', 'validate_dataset',
 ];
 

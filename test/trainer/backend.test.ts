@@ -27,7 +27,7 @@ describe('local plugin', () => {
     const probe = await localPlugin.probe!(testPluginContext({}));
     expect(probe.available).toBe(true);
     const caps = localPlugin.capabilities.training!;
-    expect(caps.methods).toEqual(['sft', 'dpo']);
+    expect(caps.methods).toEqual(['sft', 'dpo', 'classification', 'embedding']);
     expect(caps.approaches).toEqual(['lora', 'full']);
     expect([caps.resume, caps.cancel, caps.remote, caps.inference, caps.max_concurrent_jobs]).toEqual([true, true, false, true, 1]);
     expect(caps.devices).toContain('cpu');

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
+import { localPlugin } from '../../plugins/local/index.js';
 import { testBackendPlugin } from '../contract/test-backend.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { prepareTestDataset } from './datasets.js';
@@ -36,12 +37,29 @@ describe('configure_training refuses data the backend cannot train (from its dec
     expect(resultText(await t.call('configure_training', { base_model: 'm', dataset_id: triplets, backend: 'fake' }))).toMatch(/preference row \{"prompt": anchor, "chosen": positive/);
   });
 
-  it('the built-in local backend (the issue: classification → auto SFT → no-go at plan time) refuses at configure time', async () => {
+  it('the built-in local backend: auto trains a classification head on classification data and an embedding model on triplets; SFT on them is refused naming the method that fits', async () => {
     t = await connectTestClient();
     const dataset_id = await importRows(t, 'labels', classification);
-    const refused = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'local' });
+    const auto = await t.callOk(configureTrainingTool, { base_model: 'm', dataset_id, backend: 'local' });
+    expect([auto.method, auto.method_reason]).toEqual(['classification', 'auto: 60 classification examples (≥ 50) → classification.']);
+    const refused = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'local', method: 'sft' });
     expect(errorCode(refused)).toBe('CAPABILITY_UNSUPPORTED');
-    expect(resultText(refused)).toMatch(/Backend "local" cannot train 'classification' data \(ds_\w+\): it trains sft on chat\/completion\/text\/preference, dpo on preference\.[\s\S]*prepare_dataset/);
+    expect(resultText(refused)).toMatch(/Backend "local" cannot train 'classification' data with SFT \(ds_\w+\): it trains sft on chat\/completion\/text\/preference, dpo on preference, classification on classification, embedding on triplet\.[\s\S]*Nearest supported: method "classification" on backend "local"/);
+    const triplets = await importRows(t, 'triplets', Array.from({ length: 60 }, (_, i) => ({ anchor: `q${i}`, positive: `good ${i}`, negative: `bad ${i}` })));
+    expect((await t.callOk(configureTrainingTool, { base_model: 'm', dataset_id: triplets, backend: 'local' })).method).toBe('embedding');
+    const wrongData = await t.call('configure_training', { base_model: 'm', dataset_id: triplets, backend: 'local', method: 'classification' });
+    expect(errorCode(wrongData)).toBe('CAPABILITY_UNSUPPORTED');
+    expect(resultText(wrongData)).toMatch(/Nearest supported: method "embedding" on backend "local"/);
+  });
+
+  it('method classification on a backend without it: refused at configure time, naming the local backend that trains it', async () => {
+    t = await connectTestClient({ plugins: [testBackendPlugin(), localPlugin] });
+    const dataset_id = await importRows(t, 'labels', classification);
+    const refused = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'fake', method: 'classification' });
+    expect(errorCode(refused)).toBe('CAPABILITY_UNSUPPORTED');
+    expect(resultText(refused)).toMatch(/Backend "fake" does not support method "classification"[\s\S]*Nearest supported: backend "local" \(classification \+ lora\)/);
+    const auto = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'fake' });
+    expect(resultText(auto)).toMatch(/Nearest supported: backend "local" \(classification on classification\); or turn each/);
   });
 
   it('binary-feedback (KTO) data: refused, never trained as SFT with its labels dropped', async () => {

@@ -37,7 +37,7 @@ export interface TrainStepSpec {
   allow_spinning?: boolean;
 }
 
-interface TrainableTensor {
+export interface TrainableTensor {
   /** PEFT name for LoRA (…q_proj.lora_A.weight), Hugging Face name for full fine-tuning. */
   name: string;
   shape: number[];
@@ -138,6 +138,22 @@ function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | 
 }
 
 
+/** Initial values of the trainable tensors: LoRA A kaiming-uniform from `seed`, B zeros (as PEFT), full fine-tuning a copy of each weight. */
+export function initialTensors(trainable: readonly TrainableInput[], weights: TrainStepSpec['model']['weights'], seed: number): TrainableTensor[] {
+  const next = mulberry32(seed);
+  return trainable.map((t) => {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    let init: Float32Array;
+    if (t.init.kind === 'lora_A') {
+      const bound = 1 / Math.sqrt(t.init.fan_in); // kaiming_uniform_(a=√5), as PEFT
+      init = new Float32Array(size);
+      for (let i = 0; i < size; i++) init[i] = (2 * next() - 1) * bound;
+    } else if (t.init.kind === 'zeros') init = new Float32Array(size);
+    else init = Float32Array.from(weights.get(t.init.source)!.data);
+    return { name: t.name, shape: [...t.shape], init };
+  });
+}
+
 export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const arch = archFromConfig(spec.model.raw_config ?? spec.model.config);
   if (!(spec.batch_size > 0 && spec.seq_len > 1)) throw new FinetuneError('INVALID_INPUT', `batch_size ${spec.batch_size} × seq_len ${spec.seq_len} is not a usable batch shape`, { details: { field: 'batch_size' } });
@@ -158,20 +174,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const trainable = built.trainable;
   const positions = positionFeeds(arch, 0, T);
 
-  const seed = (s: number): TrainableTensor[] => {
-    const next = mulberry32(s);
-    return trainable.map((t) => {
-      const size = t.shape.reduce((a, b) => a * b, 1);
-      let init: Float32Array;
-      if (t.init.kind === 'lora_A') {
-        const bound = 1 / Math.sqrt(t.init.fan_in); // kaiming_uniform_(a=√5), as PEFT
-        init = new Float32Array(size);
-        for (let i = 0; i < size; i++) init[i] = (2 * next() - 1) * bound;
-      } else if (t.init.kind === 'zeros') init = new Float32Array(size);
-      else init = Float32Array.from(spec.model.weights.get(t.init.source)!.data);
-      return { name: t.name, shape: [...t.shape], init };
-    });
-  };
+  const seed = (s: number): TrainableTensor[] => initialTensors(trainable, spec.model.weights, s);
   const initial = seed(0);
   const baseParams = spec.approach === 'full' ? initial.map((t) => t.init) : trainable.map((t) => new Float32Array(t.shape.reduce((a, b) => a * b, 1)));
 

@@ -1,12 +1,18 @@
 /** The data stream of a run: how many steps an epoch holds and its micro-batches, in seeded order. */
 import { chunk, dpoBatch, epochOrder, packExamples, sftBatch, type DpoBatch, type SftBatch } from './batches.js';
+import type { HeadBatch } from '../engine/heads/step.js';
+import { headBatch, type HeadExample } from './head-data.js';
 import type { LoopHyperparameters } from './loop.js';
 import type { PreferenceExample, TokenizedExample } from './render.js';
 
 /** Training data after rendering: SFT examples, or DPO pairs with their reference log-probs. */
 export type TrainData =
   | { method: 'sft'; examples: TokenizedExample[]; packing: boolean }
-  | { method: 'dpo'; pairs: PreferenceExample[]; reference: { chosen: number[]; rejected: number[] } };
+  | { method: 'dpo'; pairs: PreferenceExample[]; reference: { chosen: number[]; rejected: number[] } }
+  | { method: 'head'; examples: HeadExample[] };
+
+/** One micro-batch of any method. */
+export type TrainBatch = SftBatch | DpoBatch | HeadBatch;
 
 /** Micro-batches per epoch and optimizer steps per epoch, without building them. */
 export function stepsPerEpoch(data: TrainData, hyper: LoopHyperparameters, seqLen: number): { micro: number; steps: number } {
@@ -15,7 +21,9 @@ export function stepsPerEpoch(data: TrainData, hyper: LoopHyperparameters, seqLe
       ? data.packing
         ? packExamples(data.examples, seqLen).length
         : data.examples.length
-      : data.pairs.length;
+      : data.method === 'head'
+        ? data.examples.length
+        : data.pairs.length;
   const micro = Math.ceil(rows / hyper.batch_size);
   return { micro, steps: Math.ceil(micro / hyper.gradient_accumulation) };
 }
@@ -25,8 +33,12 @@ export function totalSteps(data: TrainData, hyper: LoopHyperparameters, seqLen: 
 }
 
 /** The micro-batches of one epoch, in the seeded order of that epoch. */
-export function epochBatches(data: TrainData, hyper: LoopHyperparameters, seqLen: number, padId: number, epoch: number): Array<SftBatch | DpoBatch> {
+export function epochBatches(data: TrainData, hyper: LoopHyperparameters, seqLen: number, padId: number, epoch: number): TrainBatch[] {
   const B = hyper.batch_size;
+  if (data.method === 'head') {
+    const ordered = epochOrder(data.examples.length, hyper.seed, epoch).map((i) => data.examples[i]);
+    return chunk(ordered, B).map((group) => headBatch(group, B, seqLen, padId));
+  }
   if (data.method === 'sft') {
     const ordered = epochOrder(data.examples.length, hyper.seed, epoch).map((i) => data.examples[i]);
     const rows = data.packing ? packExamples(ordered, seqLen) : ordered;
@@ -45,7 +57,8 @@ export function epochBatches(data: TrainData, hyper: LoopHyperparameters, seqLen
 }
 
 /** Validation batches in file order (no shuffling, no packing). */
-export function evalBatches(data: TrainData, batchSize: number, seqLen: number, padId: number): Array<SftBatch | DpoBatch> {
+export function evalBatches(data: TrainData, batchSize: number, seqLen: number, padId: number): TrainBatch[] {
+  if (data.method === 'head') return chunk(data.examples, batchSize).map((g) => headBatch(g, batchSize, seqLen, padId));
   if (data.method === 'sft') return chunk(data.examples, batchSize).map((g) => sftBatch(g, batchSize, seqLen, padId));
   const idx = [...data.pairs.keys()];
   return chunk(idx, batchSize).map((g) =>

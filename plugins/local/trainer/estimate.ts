@@ -25,6 +25,7 @@ export interface RunMeasurement extends Measurement {
  */
 export async function measureRun(spec: TrainingSpec, threads?: number): Promise<RunMeasurement> {
   const hyper = spec.config.hyperparameters;
+  if (spec.config.method === 'classification' || spec.config.method === 'embedding') return (await import('./head-job.js')).measureHeadRun(spec, threads);
   const method = spec.config.method;
   const { model, train, seqLen, padId } = await prepareRun(spec);
   const data = toTrainData(train, method, hyper.packing);

@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
 import type { JobSink, TrainingSpec } from '../../../src/plugins/providers.js';
+import { textMethod } from '../../../src/plugins/types.js';
 import { writeDirAtomic } from '../../../src/workspace/atomic-write.js';
 import { createTrainStep, type TrainStepSpec } from '../engine/train-step.js';
 import { loadModelFolder, type LoadedModel } from '../../../src/models/files/load-model.js';
@@ -45,6 +46,7 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
       details: { field: 'approach' },
     });
   }
+  if (method === 'classification' || method === 'embedding') return (await import('./head-job.js')).runHeadJob(spec, sink, options);
   const problem = checkTaskType(method, spec.dataset.task_type, hyper.loss_on);
   if (problem) throw new FinetuneError('CAPABILITY_UNSUPPORTED', problem, { details: { field: 'dataset_id' } });
 
@@ -84,24 +86,39 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
       checkpoint_root: join(spec.output_dir, 'checkpoints'),
       params_io: io,
       ...(resume ? { resume } : {}),
-      report: {
-        metric: (name, s, value) => sink.metric(name, s, value),
-        event: (type, message, data) => sink.event(type, message, data),
-        checkpoint: (s, path, metrics) => sink.checkpoint({ step: s, path, metrics }),
-      },
+      report: sinkReport(sink),
       shouldStop: options.shouldStop ?? (() => false),
     });
-    // Early stopping implies keeping the best weights (the HF Trainer's load_best_model_at_end).
-    let params = outcome.params;
-    if (outcome.reason === 'early_stopped' && outcome.best_step !== null && outcome.best_step !== outcome.global_step) {
-      params = io.read(checkpointDir(join(spec.output_dir, 'checkpoints'), outcome.best_step));
-    }
+    const params = outputParams(spec, outcome, io);
     await options.afterTraining?.(step, params, seqLen);
     const outputs = outcome.reason === 'cancelled' ? null : await writeOutputs(spec, model, tensors, params, adapterConfig, config.approach, sink, outcome);
     return { outcome, params, merged_dir: outputs?.merged_dir ?? '', ...(outputs?.adapter_dir ? { adapter_dir: outputs.adapter_dir } : {}) };
   } finally {
     await step.dispose();
   }
+}
+
+/** The loop's reporter over the job sink. */
+export function sinkReport(sink: JobSink): Parameters<typeof runTraining>[0]['report'] {
+  return {
+    metric: (name, s, value) => sink.metric(name, s, value),
+    event: (type, message, data) => sink.event(type, message, data),
+    checkpoint: (s, path, metrics) => sink.checkpoint({ step: s, path, metrics }),
+  };
+}
+
+/** The weights the outputs hold: early stopping keeps the best checkpoint's (the HF Trainer's load_best_model_at_end). */
+export function outputParams(spec: TrainingSpec, outcome: TrainingOutcome, io: ParamsIo): Float32Array[] {
+  if (outcome.reason === 'early_stopped' && outcome.best_step !== null && outcome.best_step !== outcome.global_step) {
+    return io.read(checkpointDir(join(spec.output_dir, 'checkpoints'), outcome.best_step));
+  }
+  return outcome.params;
+}
+
+/** Writes an output folder whole, replacing the one a resumed job wrote before. */
+export async function replaceDir(dir: string, fill: (d: string) => void): Promise<void> {
+  if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  await writeDirAtomic(dir, fill);
 }
 
 interface PreparedRun {
@@ -116,7 +133,7 @@ interface PreparedRun {
 /** Loads the base model and renders both splits with its tokenizer. */
 export async function prepareRun(spec: TrainingSpec): Promise<PreparedRun> {
   const hyper = spec.config.hyperparameters;
-  const method = spec.config.method;
+  const method = textMethod(spec.config.method, 'local');
   const model = await loadModelFolder(spec.model.dir);
   const renderer = new Renderer(model.tokenizer, hyper.loss_on);
   const train = renderSplit(spec.dataset.train_path, spec.dataset.task_type, method, renderer, hyper.max_seq_length);
@@ -134,7 +151,7 @@ export function trainStepSpec(spec: TrainingSpec, model: LoadedModel, seqLen: nu
   return {
     model,
     approach,
-    method: spec.config.method,
+    method: textMethod(spec.config.method, 'local'),
     batch_size: hyper.batch_size,
     seq_len: seqLen,
     ...(approach === 'lora'
@@ -145,7 +162,7 @@ export function trainStepSpec(spec: TrainingSpec, model: LoadedModel, seqLen: nu
   };
 }
 
-function loraConfig(spec: TrainingSpec, model: LoadedModel, names: string[]): LoraAdapterConfig {
+export function loraConfig(spec: TrainingSpec, model: LoadedModel, names: string[]): LoraAdapterConfig {
   const hyper = spec.config.hyperparameters;
   return {
     base_model_name_or_path: spec.model.name || spec.model.model_id,
@@ -189,10 +206,7 @@ async function writeOutputs(
   outcome: TrainingOutcome,
 ): Promise<{ adapter_dir?: string; merged_dir: string }> {
   const out = join(spec.output_dir, 'output');
-  const replace = async (dir: string, fill: (d: string) => void) => {
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // a resumed job writes its outputs again
-    await writeDirAtomic(dir, fill);
-  };
+  const replace = replaceDir;
   // weights_step: the step whose weights these outputs hold (the best checkpoint's after an early stop).
   const weights_step = outcome.reason === 'early_stopped' && outcome.best_step !== null ? outcome.best_step : outcome.global_step;
   const meta = { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id };

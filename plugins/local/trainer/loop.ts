@@ -1,8 +1,7 @@
 import { FinetuneError } from '../../../src/errors.js';
 import type { TrainingHyperparameters } from '../../../src/plugins/providers.js';
 import { AdamW, clipGradNorm, decaysWeight } from './adamw.js';
-import type { DpoBatch, SftBatch } from './batches.js';
-import { epochBatches, evalBatches, stepsPerEpoch, totalSteps, type TrainData } from './epochs.js';
+import { epochBatches, evalBatches, stepsPerEpoch, totalSteps, type TrainBatch, type TrainData } from './epochs.js';
 import { pruneCheckpoints, saveCheckpoint, type LoadedCheckpoint, type ParamsIo, type TrainerState } from './checkpoint.js';
 import { Prng } from '../../../src/random.js';
 import { learningRateAt, warmupSteps, type Schedule } from './schedule.js';
@@ -70,7 +69,7 @@ export interface TrainingOutcome {
 }
 
 /** Eval loss (token-weighted mean) and token-weighted means of the engine's metrics. */
-async function evaluate(step: TrainStepLike, batches: Array<SftBatch | DpoBatch>, params: Float32Array[]): Promise<Record<string, number>> {
+async function evaluate(step: TrainStepLike, batches: TrainBatch[], params: Float32Array[]): Promise<Record<string, number>> {
   let lossSum = 0;
   let tokens = 0;
   const sums: Record<string, number> = {};
@@ -138,7 +137,7 @@ export async function runTraining(run: TrainingRun): Promise<TrainingOutcome> {
   const losses = new Map<number, number>();
   let lastCheckpoint: string | null = null;
   let lastSavedStep = -1;
-  let batches: { epoch: number; list: Array<SftBatch | DpoBatch> } | null = null;
+  let batches: { epoch: number; list: TrainBatch[] } | null = null;
 
   const save = async (metrics: Record<string, number>) => {
     if (lastSavedStep === state.global_step) return;

@@ -19,7 +19,6 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   const hyper = config.hyperparameters;
 
   if (config.approach === 'qlora') error('CAPABILITY_UNSUPPORTED', 'approach', 'The local backend trains lora or full, not qlora (no 4-bit kernels on the CPU runtime); use lora.');
-  if (config.method !== 'sft' && config.method !== 'dpo') error('CAPABILITY_UNSUPPORTED', 'method', `Method '${config.method}' is not supported locally; use sft or dpo.`);
   const taskProblem = checkTaskType(config.method, spec.dataset.task_type, hyper.loss_on);
   if (taskProblem) error('CAPABILITY_UNSUPPORTED', 'dataset_id', taskProblem);
   if (!existsSync(spec.dataset.train_path)) error('DATASET_INVALID', 'dataset_id', `The training split ${spec.dataset.train_path} does not exist.`);
@@ -65,7 +64,8 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   }
   const unknown = Object.keys(config.backend_options ?? {}).filter((k) => k !== 'threads');
   if (unknown.length > 0) warn('UNKNOWN_OPTION', 'backend_options', `The local backend ignores backend_options ${unknown.join(', ')}; it reads only threads.`);
-  if (hyper.packing && config.method === 'dpo') warn('PACKING_IGNORED', 'packing', 'Packing applies to SFT only; DPO pairs are not packed.');
+  if (hyper.packing && config.method !== 'sft') warn('PACKING_IGNORED', 'packing', `Packing applies to SFT only; ${config.method} rows are not packed.`);
+  if (hyper.class_weights !== undefined && config.method !== 'classification') warn('UNKNOWN_OPTION', 'class_weights', `class_weights applies to classification only; ${config.method} ignores it.`);
   return issues;
 }
 

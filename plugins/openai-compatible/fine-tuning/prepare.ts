@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFinetuneError } from '../../../src/errors.js';
 import type { SpecIssue, TrainingSpec } from '../../../src/plugins/providers.js';
+import { textMethod } from '../../../src/plugins/types.js';
 import { billedMessages, convertSplit, writeOpenAIFile, type OpenAIExample } from './format.js';
 import { lookupModel, pastDeprecation, type FineTunableModel, type FineTuningProfile } from './profile.js';
 import { countChatTokens } from './tokens.js';
@@ -18,7 +19,7 @@ interface PreparedFiles {
 
 /** The spec's splits as OpenAI examples, without writing anything (validate, quote). */
 export async function loadExamples(spec: TrainingSpec, profile: FineTuningProfile): Promise<Pick<PreparedFiles, 'train' | 'validation' | 'model'>> {
-  const method = spec.config.method;
+  const method = textMethod(spec.config.method, profile.plugin);
   const train = await convertSplit(spec.dataset.train_path, method);
   const validation = spec.dataset.validation_path && existsSync(spec.dataset.validation_path) ? await convertSplit(spec.dataset.validation_path, method) : undefined;
   return { train, validation, model: lookupModel(profile, spec.config.base_model).info };
@@ -26,7 +27,7 @@ export async function loadExamples(spec: TrainingSpec, profile: FineTuningProfil
 
 /** Converts the spec's splits into OpenAI-format JSONL files under `dir` (default `<output_dir>/<plugin>/`) for upload. */
 export async function prepareFiles(spec: TrainingSpec, profile: FineTuningProfile, dir = join(spec.output_dir, profile.plugin)): Promise<PreparedFiles> {
-  const method = spec.config.method;
+  const method = textMethod(spec.config.method, profile.plugin);
   const train_path = join(dir, 'train.jsonl');
   const train = await writeOpenAIFile(spec.dataset.train_path, train_path, method);
   let validation: OpenAIExample[] | undefined;
@@ -95,7 +96,7 @@ function modelIssues(spec: TrainingSpec, profile: FineTuningProfile): SpecIssue[
           },
     ];
   }
-  if (!info.methods.includes(method)) {
+  if (!(info.methods as string[]).includes(method)) {
     return [{ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'method', message: `${profile.provider} does not offer ${method} for ${base_model}; use one of ${info.methods.join(', ')}.` }];
   }
   return [];

@@ -101,3 +101,18 @@ export function classificationReport(
     confusion_matrix: matrix,
   };
 }
+
+/** evaluate_model's label metrics, the figures reportMetrics gives. */
+export const REPORT_METRICS = ['accuracy', 'macro_f1', 'micro_f1', 'weighted_f1', 'macro_precision', 'macro_recall'] as const;
+
+/** The report's figures under evaluate_model's metric names. */
+export function reportMetrics(report: ClassificationReport): Record<(typeof REPORT_METRICS)[number], number> {
+  return {
+    accuracy: report.accuracy,
+    macro_f1: report.macro.f1,
+    micro_f1: report.micro.f1,
+    weighted_f1: report.weighted.f1,
+    macro_precision: report.macro.precision,
+    macro_recall: report.macro.recall,
+  };
+}

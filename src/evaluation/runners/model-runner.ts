@@ -47,6 +47,27 @@ export class ModelRunner {
     return c.task === 'classification' ? out.text.trim().split('\n')[0].trim() : out.text;
   }
 
+  /** The model's head (classifier labels, or an embedding model), null for a language model or a provider without heads. */
+  async head(): Promise<{ task: 'classification' | 'embedding'; labels: string[] } | null> {
+    return this.inference.head ? this.inference.head(this.headRequest()) : null;
+  }
+
+  async classify(texts: string[], signal?: AbortSignal): Promise<Array<{ label: string; probabilities: Record<string, number> }>> {
+    if (!this.inference.classify) throw new FinetuneError('CAPABILITY_UNSUPPORTED', `The ${this.plugin} provider runs no classification heads.`, { details: { field: 'model_id' } });
+    return this.inference.classify({ ...this.headRequest(), texts, ...(signal ? { signal } : {}) });
+  }
+
+  async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    if (!this.inference.embed) {
+      throw new FinetuneError('CAPABILITY_UNSUPPORTED', `The ${this.plugin} provider computes no embeddings: retrieval metrics need a model on this machine.`, { details: { field: 'model_id' } });
+    }
+    return this.inference.embed({ ...this.headRequest(), texts, ...(signal ? { signal } : {}) });
+  }
+
+  private headRequest() {
+    return { model: this.model, ...(this.localModel ? { local_model: this.localModel } : {}) };
+  }
+
   /** Log-likelihoods of a batch of cases (one provider call). */
   async score(cases: EvalCase[], file: string, withAnswers = true, signal?: AbortSignal): Promise<CaseScore[]> {
     if (!this.inference.score) {

@@ -31,6 +31,15 @@ export interface PeftAdapter {
   fan_in_fan_out?: boolean;
   /** Keyed by the Hugging Face module name, e.g. `model.layers.0.self_attn.q_proj`. */
   tensors: Map<string, LoraPair>;
+  /** PEFT task type: CAUSAL_LM (default), SEQ_CLS (a classification head), FEATURE_EXTRACTION (embeddings). */
+  task_type?: string;
+  /** Whole modules trained beside the adapters (PEFT's modules_to_save), by Hugging Face tensor name, e.g. `score.weight`. */
+  saved_modules?: Map<string, WeightTensor>;
+}
+
+/** The module names PEFT lists in modules_to_save for tensors such as `score.weight`. */
+function savedModuleNames(saved: Map<string, WeightTensor> | undefined): string[] | null {
+  return saved?.size ? [...new Set([...saved.keys()].map((n) => n.slice(0, n.lastIndexOf('.'))))] : null;
 }
 
 const ADAPTER_CONFIG_FILE = 'adapter_config.json';
@@ -66,10 +75,12 @@ export function writePeftAdapter(dir: string, adapter: PeftAdapter): void {
     tensors.set(peftTensorName(module, 'A'), pair.A);
     tensors.set(peftTensorName(module, 'B'), pair.B);
   }
+  // PEFT saves a modules_to_save copy as base_model.model.<module>.weight (the `modules_to_save.default` part dropped).
+  for (const [name, tensor] of adapter.saved_modules ?? []) tensors.set(`${PEFT_PREFIX}${name}`, tensor);
   writeSafetensors(join(dir, ADAPTER_WEIGHTS_FILE), tensors, { format: 'pt' });
   const config = {
     peft_type: 'LORA',
-    task_type: 'CAUSAL_LM',
+    task_type: adapter.task_type ?? 'CAUSAL_LM',
     base_model_name_or_path: adapter.base_model_name_or_path,
     revision: null,
     inference_mode: true,
@@ -82,7 +93,7 @@ export function writePeftAdapter(dir: string, adapter: PeftAdapter): void {
     fan_in_fan_out: adapter.fan_in_fan_out ?? false,
     bias: 'none',
     init_lora_weights: true,
-    modules_to_save: null,
+    modules_to_save: savedModuleNames(adapter.saved_modules),
     layers_to_transform: null,
     layers_pattern: null,
     rank_pattern: {},
@@ -115,11 +126,17 @@ export function readPeftAdapter(dir: string): PeftAdapter {
     });
   }
   const halves = new Map<string, Partial<LoraPair>>();
+  const savedModules = Array.isArray(config.modules_to_save) ? (config.modules_to_save as unknown[]).map(String) : [];
+  const saved = new Map<string, WeightTensor>();
   // PEFT saves `base_model.model.<module>.lora_A.weight` (older versions keep the adapter name: `.lora_A.default.weight`).
   const pattern = /^base_model\.model\.(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/;
   for (const [name, tensor] of readSafetensors(weightsPath)) {
     const match = pattern.exec(name);
-    if (!match) continue;
+    if (!match) {
+      const bare = name.startsWith(PEFT_PREFIX) ? name.slice(PEFT_PREFIX.length).replace('.modules_to_save.default.', '.') : '';
+      if (savedModules.some((m) => bare === m || bare.startsWith(`${m}.`))) saved.set(bare, { shape: tensor.shape, data: tensor.data });
+      continue;
+    }
     const entry = halves.get(match[1]) ?? {};
     entry[match[2] as 'A' | 'B'] = { shape: tensor.shape, data: tensor.data };
     halves.set(match[1], entry);
@@ -145,6 +162,8 @@ export function readPeftAdapter(dir: string): PeftAdapter {
     use_rslora: Boolean(config.use_rslora ?? false),
     fan_in_fan_out: Boolean(config.fan_in_fan_out ?? false),
     tensors,
+    ...(typeof config.task_type === 'string' ? { task_type: config.task_type } : {}),
+    ...(saved.size ? { saved_modules: saved } : {}),
   };
 }
 

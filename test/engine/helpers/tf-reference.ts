@@ -75,6 +75,13 @@ function rotateHalf(x: tf.Tensor): tf.Tensor {
 /** Final hidden → logits [B·T, V] for a Llama-family model. */
 export function llamaLogits(model: RandomModel, w: Tensors, batch: RefBatch, l?: RefLora): tf.Tensor2D {
   const c = cfg(model);
+  const head = c.tie_word_embeddings ? get(w, 'model.embed_tokens.weight') : get(w, 'lm_head.weight');
+  return tf.matMul(llamaHidden(model, w, batch, l), head as tf.Tensor2D, false, true);
+}
+
+/** Final hidden states after the last norm [B·T, D] of a Llama-family model. */
+export function llamaHidden(model: RandomModel, w: Tensors, batch: RefBatch, l?: RefLora): tf.Tensor2D {
+  const c = cfg(model);
   const B = batch.ids.length;
   const T = batch.ids[0]!.length;
   const D = c.hidden_size as number;
@@ -112,12 +119,15 @@ export function llamaLogits(model: RandomModel, w: Tensors, batch: RefBatch, l?:
     const up = linear(xm, w, `${p}.mlp.up_proj`, l, false);
     h = h.add(linear(gate.mul(tf.sigmoid(gate)).mul(up) as tf.Tensor2D, w, `${p}.mlp.down_proj`, l, false));
   }
-  h = rms(h, get(w, 'model.norm.weight'));
-  const head = c.tie_word_embeddings ? get(w, 'model.embed_tokens.weight') : get(w, 'lm_head.weight');
-  return tf.matMul(h, head as tf.Tensor2D, false, true);
+  return rms(h, get(w, 'model.norm.weight'));
 }
 
 export function gpt2Logits(model: RandomModel, w: Tensors, batch: RefBatch, l?: RefLora): tf.Tensor2D {
+  return tf.matMul(gpt2Hidden(model, w, batch, l), get(w, 'wte.weight') as tf.Tensor2D, false, true);
+}
+
+/** Final hidden states after ln_f [B·T, D] of a GPT-2 model. */
+export function gpt2Hidden(model: RandomModel, w: Tensors, batch: RefBatch, l?: RefLora): tf.Tensor2D {
   const c = cfg(model);
   const B = batch.ids.length;
   const T = batch.ids[0]!.length;
@@ -142,8 +152,7 @@ export function gpt2Logits(model: RandomModel, w: Tensors, batch: RefBatch, l?: 
     const gelu = fc.mul(0.5).mul(tf.tanh(fc.add(fc.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1)) as tf.Tensor2D;
     h = h.add(conv1d(gelu, w, `${p}.mlp.c_proj`, l));
   }
-  h = ln(h, 'transformer.ln_f');
-  return tf.matMul(h, get(w, 'wte.weight') as tf.Tensor2D, false, true);
+  return ln(h, 'transformer.ln_f');
 }
 
 /** Per-row Σ log p(token t | < t) over tokens where lossMask[t] = 1 (t ≥ 1). */

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { convertLlama2c } from '../../../src/models/files/llama2c.js';
 import type { JobSink, TrainingHyperparameters, TrainingSpec } from '../../../src/plugins/providers.js';
 import { BASE_HYPERPARAMETERS } from '../../../src/training/templates.js';
+import { runJob, type JobResult } from '../../../plugins/local/trainer/job.js';
+import type { TestClient } from '../../helpers/mcp.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
 export const STORIES_260K = join(REPO, 'assets/models/stories260K');
@@ -35,7 +37,7 @@ export function makeSpec(options: {
   train: string;
   validation?: string;
   task_type: string;
-  method?: 'sft' | 'dpo';
+  method?: TrainingSpec['config']['method'];
   approach?: 'lora' | 'full';
   hyper?: Partial<TrainingHyperparameters>;
   job_id?: string;
@@ -104,4 +106,29 @@ export function memorySink(): MemorySink {
     series: (name) => sink.metrics.filter((m) => m.name === name).map((m) => [m.step, m.value]),
   };
   return sink;
+}
+
+/**
+ * A head job (classification, embedding) on stories260K imported into a test client's workspace:
+ * the model id (for the MCP tools), its folder and the finished job's result.
+ */
+export async function runStoriesHeadJob(
+  t: TestClient,
+  options: { fixture: string; task_type: string; method: 'classification' | 'embedding'; hyper: Partial<TrainingHyperparameters> },
+): Promise<{ modelId: string; baseDir: string; root: string; sink: MemorySink; result: JobResult }> {
+  const { model } = await t.services.models.import(join(STORIES_260K, 'stories260K.bin'), { tokenizer: join(STORIES_260K, 'tok512.bin') });
+  const baseDir = t.services.models.get(model.id).dir;
+  const root = mkdtempSync(join(t.home, `${options.method}-`));
+  const sink = memorySink();
+  const spec = makeSpec({
+    root,
+    modelDir: baseDir,
+    train: join(options.fixture, 'train.jsonl'),
+    validation: join(options.fixture, 'validation.jsonl'),
+    task_type: options.task_type,
+    method: options.method,
+    hyper: options.hyper,
+  });
+  const result = await runJob(spec, sink, { threads: 2 });
+  return { modelId: model.id, baseDir, root, sink, result };
 }
