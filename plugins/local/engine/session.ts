@@ -25,6 +25,8 @@ interface SessionOptions {
    * ~290 ms with it (stories260K, batch 8 × 256).
    */
   allow_spinning?: boolean;
+  /** Set by createSessionFromGraph for graphs holding NF4 weights (MatMulBnb4). */
+  keep_quantized?: boolean;
 }
 
 /** Below the 2 GB protobuf limit with room for the graph itself. */
@@ -34,7 +36,8 @@ const EXTERNAL_DATA_THRESHOLD = 1.5 * 1024 ** 3;
  * Creates a session for a built graph: from memory when it fits in one protobuf, else from a
  * model file whose weights live in an ONNX external data file beside it (removed once loaded).
  */
-export async function createSessionFromGraph(graph: Graph, options: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
+export async function createSessionFromGraph(graph: Graph, given: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
+  const options = graph.nodes.some((n) => n.opType === 'MatMulBnb4') ? { ...given, keep_quantized: true } : given;
   if (graph.initializerBytes <= (options.external_data_threshold ?? EXTERNAL_DATA_THRESHOLD)) return createSession(graph.toModel(), options);
   const dir = mkdtempSync(join(tmpdir(), 'finetune-mcp-onnx-'));
   try {
@@ -89,7 +92,12 @@ async function createSession(model: Uint8Array | string, options: SessionOptions
     logSeverityLevel: 3,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     ...(options.profile_prefix ? { enableProfiling: true, profileFilePrefix: options.profile_prefix } : {}),
-    ...(options.allow_spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+    extra: {
+      ...(options.allow_spinning ? {} : { session: { intra_op: { allow_spinning: '0' } } }),
+      // NF4 weights (quant/nf4-linear.ts) are dequantised by nodes whose inputs are all constants:
+      // constant folding would store them back as float32 initializers
+      ...(options.keep_quantized ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}),
+    },
   };
   try {
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
