@@ -11,7 +11,8 @@ type LocalPluginConfig = z.infer<typeof LocalConfigSchema>;
 
 const capabilities: TrainingCapabilities = {
   methods: ['sft', 'dpo'],
-  approaches: ['lora', 'full'],
+  // qlora: frozen linear weights held as NF4 (engine/quant/nf4-linear.ts)
+  approaches: ['lora', 'qlora', 'full'],
   // SFT on preference rows trains on the chosen answers (plugins/local/trainer/dataset.ts).
   tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'] },
   resume: true,

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { LINEAR_MODULES } from '../../src/models/files/arch.js';
 import { dequantizeNf4, NF4_CODE, quantizeNf4 } from '../../plugins/local/engine/quant/nf4.js';
 import { createTrainStep, type LoraSpec, type SftBatch } from '../../plugins/local/engine/train-step.js';
-import { randomGpt2, randomLlama, type RandomModel, seededRandom } from './helpers/random-model.js';
+import { dequantizedLinears } from '../../plugins/local/engine/quant/nf4-linear.js';
+import { randomGpt2, randomLlama, seededRandom } from './helpers/random-model.js';
 import { gpt2Logits, llamaLogits, type RefBatch, type RefLora, rowLogps, tf, toTensors } from './helpers/tf-reference.js';
 
 await tf.setBackend('cpu');
@@ -59,20 +60,6 @@ describe('NF4 quantisation (bitsandbytes layout)', () => {
   });
 });
 
-/** Linear weights replaced by their NF4 round trip (GPT-2 Conv1D weights quantised as [out, in], as the engine does). */
-function dequantisedWeights(model: RandomModel, gpt2: boolean): RandomModel['weights'] {
-  const modules = LINEAR_MODULES[gpt2 ? 'gpt2' : 'llama'];
-  const out = new Map(model.weights);
-  for (const [name, t] of model.weights) {
-    const parts = name.split('.');
-    if (parts.at(-1) !== 'weight' || !modules.includes(parts.at(-2)!) || t.shape.length !== 2) continue;
-    const [r, c] = t.shape as [number, number];
-    const tr = (d: Float32Array, rows: number, cols: number): Float32Array => Float32Array.from({ length: d.length }, (_, i) => d[(i % rows) * cols + Math.floor(i / rows)]!);
-    out.set(name, { shape: t.shape, data: gpt2 ? tr(dequantizeNf4(quantizeNf4(tr(t.data, r, c))), c, r) : dequantizeNf4(quantizeNf4(t.data)) });
-  }
-  return out;
-}
-
 const B = 2;
 const T = 8;
 const lora: LoraSpec = { r: 4, alpha: 8, dropout: 0, target_modules: 'all-linear', use_rslora: false, on_missing_target: 'error' };
@@ -100,7 +87,7 @@ describe('QLoRA gradients equal tf.grads over the dequantised weights', () => {
       const params = step.trainable.map((t) => t.init.map(() => (2 * next() - 1) * 0.2));
       const result = await step.step(batch, params);
 
-      const base = toTensors(dequantisedWeights(c.model, c.gpt2));
+      const base = toTensors(dequantizedLinears(c.model.weights, LINEAR_MODULES[c.gpt2 ? 'gpt2' : 'llama'], c.gpt2));
       const ref: RefBatch = { ids, attention };
       const lossOf = (...xs: tf.Tensor[]): tf.Scalar => {
         const adapters = new Map<string, [tf.Tensor, tf.Tensor]>();

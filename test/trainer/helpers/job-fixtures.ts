@@ -36,7 +36,7 @@ export function makeSpec(options: {
   validation?: string;
   task_type: string;
   method?: 'sft' | 'dpo';
-  approach?: 'lora' | 'full';
+  approach?: 'lora' | 'qlora' | 'full';
   hyper?: Partial<TrainingHyperparameters>;
   job_id?: string;
 }): TrainingSpec {

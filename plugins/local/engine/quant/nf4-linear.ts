@@ -1,6 +1,6 @@
 import { type Graph, GraphBuildError, MS_DOMAIN, shapeToString, type Value } from '../../onnx/graph.js';
 import * as op from '../../onnx/ops.js';
-import { NF4_BLOCK, NF4_CODE, type Nf4Tensor, quantizeNf4 } from './nf4.js';
+import { dequantizeNf4, NF4_BLOCK, NF4_CODE, type Nf4Tensor, quantizeNf4 } from './nf4.js';
 
 /**
  * QLoRA's frozen linear layers in the graph. The weight is held as NF4 (packed codes + absmax,
@@ -133,4 +133,21 @@ export function quantizeLinears(weights: ReadonlyMap<string, { shape: number[]; 
       return { y: nf4MatMul(x, w), shape: entry.shape };
     },
   };
+}
+
+/**
+ * The weights a QLoRA run trained against: every linear weight of `modules` replaced by its NF4
+ * round trip (quantised as the engine holds it: [out, in]); other weights shared. The merged model
+ * of a QLoRA job is this plus the adapter, so it equals the model that was trained.
+ */
+export function dequantizedLinears(weights: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, modules: readonly string[], conv1d: boolean): Map<string, { shape: number[]; data: Float32Array }> {
+  const out = new Map(weights);
+  for (const [name, t] of weights) {
+    const parts = name.split('.');
+    if (parts.at(-1) !== 'weight' || !modules.includes(parts.at(-2)!) || t.shape.length !== 2) continue;
+    const [rows, cols] = t.shape as [number, number];
+    const back = dequantizeNf4(quantizeNf4(conv1d ? transpose2d(t.data, rows, cols) : t.data, NF4_BLOCK));
+    out.set(name, { shape: [...t.shape], data: conv1d ? transpose2d(back, cols, rows) : back });
+  }
+  return out;
 }
