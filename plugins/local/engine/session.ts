@@ -1,6 +1,7 @@
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../src/errors.js';
 import type { Graph } from '../onnx/graph.js';
@@ -61,12 +62,25 @@ export async function createSessionFromGraph(graph: Graph, given: SessionOptions
   }
 }
 
-/** Providers the installed onnxruntime-node bundles, cpu first. */
+/**
+ * Providers the installed onnxruntime-node offers, cpu first: the bundled ones, plus cuda when its
+ * provider library was installed beside the binding (the binding reports cuda as not bundled even
+ * then: its files come from a separate download, never in the npm tarball).
+ */
 export async function availableProviders(): Promise<string[]> {
   const ort = await loadOrt();
   const list = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }).listSupportedBackends?.() ?? [];
-  const names = list.filter((b) => b.bundled).map((b) => b.name);
+  const names = list.filter((b) => b.bundled || (b.name === 'cuda' && cudaFilesInstalled())).map((b) => b.name);
   return names.includes('cpu') ? names : ['cpu', ...names];
+}
+
+function cudaFilesInstalled(): boolean {
+  try {
+    const bin = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin');
+    return readdirSync(bin).some((napi) => existsSync(join(bin, napi, process.platform, process.arch, 'libonnxruntime_providers_cuda.so')));
+  } catch {
+    return false;
+  }
 }
 
 /** The provider to use: the one asked for when this build offers it, else a clear refusal. */
@@ -105,6 +119,17 @@ async function createSession(model: Uint8Array | string, options: SessionOptions
   } catch (error) {
     const message = (error as Error).message;
     if (/bad_alloc|out of memory|Failed to allocate/i.test(message)) throw new FinetuneError('OUT_OF_MEMORY', `ONNX Runtime could not allocate the model: ${message}`, { cause: error });
+    // the graph is fine: the machine lacks the GPU, its driver or the provider's libraries
+    if (/WebGPU adapter|No supported adapters|Failed to load shared library|libcudart|libcudnn|libcublas/i.test(message)) {
+      throw new FinetuneError('CAPABILITY_UNSUPPORTED', `execution provider "${provider}" could not start on this machine: ${message}`, {
+        recovery:
+          provider === 'webgpu'
+            ? 'WebGPU found no adapter: install the GPU driver and the Vulkan loader (libvulkan1) with the vendor ICD, or use provider cpu.'
+            : 'Install the CUDA 12 runtime, cuBLAS and cuDNN libraries ONNX Runtime asks for on the loader path, or use provider cpu.',
+        details: { field: 'provider' },
+        cause: error,
+      });
+    }
     throw new FinetuneError('INTERNAL', `ONNX Runtime rejected the generated graph: ${message}`, { cause: error });
   }
 }
