@@ -17,11 +17,18 @@ import torch.nn.functional as F
 args = json.loads(sys.argv[1])
 torch.set_num_threads(args['threads'])
 torch.manual_seed(0)
+# device 'cuda' (bench/gpu.sh): every tensor is made there (torch >= 2.0); timings wait for the GPU
+dev = args.get('device', 'cpu')
+if dev != 'cpu':
+    torch.set_default_device(dev)
+def sync():
+    if dev != 'cpu':
+        torch.cuda.synchronize()
 m = json.load(open(args['dir'] + '/manifest.json'))
 c = m['config']
 W = {}
 for name, shape in m['tensors'].items():
-    W[name] = torch.from_numpy(np.fromfile(args['dir'] + '/' + m['files'][name], dtype=np.float32).reshape(shape))
+    W[name] = torch.from_numpy(np.fromfile(args['dir'] + '/' + m['files'][name], dtype=np.float32).reshape(shape)).to(dev)
 D, H, Hkv, L, V = c['hidden_size'], c['num_attention_heads'], c['num_key_value_heads'], c['num_hidden_layers'], c['vocab_size']
 hd = D // H
 eps = c.get('rms_norm_eps', 1e-5)
@@ -114,19 +121,19 @@ times = []
 if args['mode'] == 'forward':
     with torch.no_grad():
         for i in range(args['reps'] + args.get('warmup', 2)):
-            t0 = time.perf_counter(); loss = loss_fn(); times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter(); loss = loss_fn(); sync(); times.append(time.perf_counter() - t0)
 else:
     params = [t for pair in lora.values() for t in pair]
     opt = torch.optim.AdamW(params, lr=1e-3)
     for i in range(args['reps'] + args.get('warmup', 2)):
         t0 = time.perf_counter()
-        loss = loss_fn(); loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        loss = loss_fn(); loss.backward(); opt.step(); opt.zero_grad(set_to_none=True); sync()
         times.append(time.perf_counter() - t0)
 times = sorted(times[args.get('warmup', 2):])
 # What this process really runs on: the shared libraries mapped into it (BLAS, allocator) and torch's build config.
 libs = sorted({line.split()[-1] for line in open('/proc/self/maps') if '.so' in line.split()[-1]}) if os.path.exists('/proc/self/maps') else []
 runtime = {'libraries': libs, 'config': torch.__config__.show(), 'version': torch.__version__}
-print(json.dumps({'median_s': times[len(times) // 2], 'loss': float(loss), 'runtime': runtime, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({'median_s': times[len(times) // 2], 'loss': float(loss), 'runtime': runtime, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'device': dev}))
 `;
 
 /** What the reference process loaded, as it reported it. */
@@ -228,9 +235,13 @@ export function torchTuningEnv(threads: number, env: Readonly<Record<string, str
   return tuned;
 }
 
-export function torchAvailable(): boolean {
-  if (!existsSync('/usr/bin/python3')) return false;
-  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+/** The Python that runs the reference: BENCH_PYTHON, else Debian's /usr/bin/python3. */
+const python = (): string => process.env.BENCH_PYTHON || '/usr/bin/python3';
+
+export function torchAvailable(device: 'cpu' | 'cuda' = 'cpu'): boolean {
+  if (!existsSync(python())) return false;
+  const probe = device === 'cuda' ? 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' : 'import torch';
+  return spawnSync(python(), ['-c', probe], { stdio: 'ignore' }).status === 0;
 }
 
 /** Writes weights as raw f32 files plus a manifest the script reads. */
@@ -261,10 +272,12 @@ export interface TorchRun {
   qlora?: boolean;
   /** Untimed steps before the timed ones (default 2). */
   warmup?: number;
+  /** 'cuda' runs the reference on the GPU (needs torch ≥ 2.0 built with CUDA). */
+  device?: 'cpu' | 'cuda';
 }
 
 export function runTorch(run: TorchRun): { median_s: number; loss: number; runtime: TorchRuntime; peak_rss_mb: number } | { error: string } {
-  const result = spawnSync('/usr/bin/python3', ['-c', SCRIPT, JSON.stringify(run)], {
+  const result = spawnSync(python(), ['-c', SCRIPT, JSON.stringify(run)], {
     encoding: 'utf8',
     env: { ...process.env, ...torchTuningEnv(run.threads) },
     maxBuffer: 1 << 22,
