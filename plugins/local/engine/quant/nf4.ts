@@ -75,8 +75,3 @@ export function dequantizeNf4(q: Nf4Tensor): Float32Array {
   }
   return out;
 }
-
-/** Bytes an NF4 tensor of `n` values holds: packed codes plus float32 scales. */
-export function nf4Bytes(n: number, blockSize = NF4_BLOCK): number {
-  return Math.ceil(n / 2) + 4 * Math.ceil(n / blockSize);
-}
