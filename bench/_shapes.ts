@@ -15,3 +15,15 @@ export async function benchShapes(work: string) {
     { name: 'stories15M-shape (random)', model: s15m, config: s15m.raw_config, weights: s15m.weights },
   ];
 }
+
+/**
+ * Larger random-weight Llama shapes for the cost-at-scale rows of bench/train, made one at a time
+ * (each is 0.4–0.5 GB of float32):
+ * - stories110M: llama2.c's 110M model (dim 768, 12 layers, 12 heads, hidden_dim 2048, vocab 32000, shared head);
+ * - SmolLM2-135M: HuggingFaceTB/SmolLM2-135M's config.json (hidden 576, intermediate 1536, 30 layers,
+ *   9 heads, 3 kv heads, head_dim 64, vocab 49152, tied embeddings, rope_theta 100000).
+ */
+export const SCALE_SHAPES = {
+  s110m: { name: 'stories110M-shape (random)', make: () => randomLlama({ vocab: 32000, hidden: 768, layers: 12, heads: 12, kvHeads: 12, inter: 2048, tied: true }, 110, 0.02) },
+  smol135m: { name: 'SmolLM2-135M-shape (random)', make: () => randomLlama({ vocab: 49152, hidden: 576, layers: 30, heads: 9, kvHeads: 3, inter: 1536, tied: true, ropeTheta: 100000 }, 135, 0.02) },
+} as const;

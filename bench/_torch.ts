@@ -11,17 +11,24 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SCRIPT = String.raw`
-import json, os, sys, time, math
+import json, os, sys, time, math, resource
 import numpy as np, torch
 import torch.nn.functional as F
 args = json.loads(sys.argv[1])
 torch.set_num_threads(args['threads'])
 torch.manual_seed(0)
+# device 'cuda' (bench/gpu.sh): every tensor is made there (torch >= 2.0); timings wait for the GPU
+dev = args.get('device', 'cpu')
+if dev != 'cpu':
+    torch.set_default_device(dev)
+def sync():
+    if dev != 'cpu':
+        torch.cuda.synchronize()
 m = json.load(open(args['dir'] + '/manifest.json'))
 c = m['config']
 W = {}
 for name, shape in m['tensors'].items():
-    W[name] = torch.from_numpy(np.fromfile(args['dir'] + '/' + m['files'][name], dtype=np.float32).reshape(shape))
+    W[name] = torch.from_numpy(np.fromfile(args['dir'] + '/' + m['files'][name], dtype=np.float32).reshape(shape)).to(dev)
 D, H, Hkv, L, V = c['hidden_size'], c['num_attention_heads'], c['num_key_value_heads'], c['num_hidden_layers'], c['vocab_size']
 hd = D // H
 eps = c.get('rms_norm_eps', 1e-5)
@@ -37,17 +44,52 @@ targets = args.get('lora_targets', [])
 r = args.get('lora_r', 8)
 for l in range(L):
     for t in targets:
-        w = W['model.layers.%d.self_attn.%s.weight' % (l, t)]
-        A = torch.empty(r, w.shape[1]); torch.nn.init.kaiming_uniform_(A, a=math.sqrt(5))
-        lora['%d.%s' % (l, t)] = (A.requires_grad_(), torch.zeros(w.shape[0], r).requires_grad_())
+        w = c['hidden_size']; o = (H if t in ('q_proj', 'o_proj') else Hkv) * (D // H)
+        A = torch.empty(r, w); torch.nn.init.kaiming_uniform_(A, a=math.sqrt(5))
+        lora['%d.%s' % (l, t)] = (A.requires_grad_(), torch.zeros(o, r).requires_grad_())
 scale = args.get('lora_alpha', 16) / r
+# QLoRA as bitsandbytes runs it on a CPU (backends/default/ops.py quantize_4bit / dequantize_4bit,
+# MatMul4Bit): linear weights held as packed NF4 codes + float32 absmax per 64 values, dequantised in
+# the forward and again in the backward (dx = dy @ W), never kept in float32.
+CODE = torch.tensor([-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+                     -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+                     0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+                     0.7229568362236023, 1.0])
+Q = {}
+if args.get('qlora'):
+    for name in list(W):
+        parts = name.split('.')
+        if parts[-1] != 'weight' or parts[-2] not in ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'):
+            continue
+        w = W.pop(name)
+        blocks = w.reshape(-1, 64)
+        absmax = blocks.abs().max(-1)[0]
+        scaled = torch.clamp(blocks * (1 / absmax)[:, None], -1, 1).reshape(-1)
+        codes = torch.cat([torch.argmin((c[:, None] - CODE).abs(), -1) for c in scaled.split(1 << 20)]).to(torch.uint8)
+        Q[name] = ((codes[::2] << 4) | codes[1::2], absmax, w.shape)
+def deq(name):
+    packed, absmax, shape = Q[name]
+    codes = torch.empty(packed.numel() * 2, dtype=torch.long)
+    codes[::2] = packed >> 4
+    codes[1::2] = packed & 15
+    return (CODE[codes].view(-1, 64) * absmax[:, None]).view(shape)
+class Linear4(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, name):
+        ctx.name = name
+        return F.linear(x, deq(name))
+    @staticmethod
+    def backward(ctx, g):
+        return g @ deq(ctx.name), None
+def dense(x, name):
+    return Linear4.apply(x, name) if name in Q else F.linear(x, W[name])
 def rms(x, w):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 def rot(x):
     x1, x2 = x[..., :hd // 2], x[..., hd // 2:]
     return torch.cat([-x2, x1], -1)
 def lin(x, l, name, mod):
-    y = F.linear(x, W[name])
+    y = dense(x, name)
     key = '%d.%s' % (l, mod)
     if key in lora:
         A, Bm = lora[key]
@@ -69,7 +111,7 @@ def forward(ids):
         o = (att @ v).transpose(1, 2).reshape(B, T, D)
         x = x + lin(o, l, p + 'self_attn.o_proj.weight', 'o_proj')
         h = rms(x, W[p + 'post_attention_layernorm.weight'])
-        x = x + F.linear(F.silu(F.linear(h, W[p + 'mlp.gate_proj.weight'])) * F.linear(h, W[p + 'mlp.up_proj.weight']), W[p + 'mlp.down_proj.weight'])
+        x = x + dense(F.silu(dense(h, p + 'mlp.gate_proj.weight')) * dense(h, p + 'mlp.up_proj.weight'), p + 'mlp.down_proj.weight')
     return F.linear(rms(x, W['model.norm.weight']), head)
 ids = torch.randint(0, V, (B, T))
 def loss_fn():
@@ -78,20 +120,20 @@ def loss_fn():
 times = []
 if args['mode'] == 'forward':
     with torch.no_grad():
-        for i in range(args['reps'] + 2):
-            t0 = time.perf_counter(); loss = loss_fn(); times.append(time.perf_counter() - t0)
+        for i in range(args['reps'] + args.get('warmup', 2)):
+            t0 = time.perf_counter(); loss = loss_fn(); sync(); times.append(time.perf_counter() - t0)
 else:
     params = [t for pair in lora.values() for t in pair]
     opt = torch.optim.AdamW(params, lr=1e-3)
-    for i in range(args['reps'] + 2):
+    for i in range(args['reps'] + args.get('warmup', 2)):
         t0 = time.perf_counter()
-        loss = loss_fn(); loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        loss = loss_fn(); loss.backward(); opt.step(); opt.zero_grad(set_to_none=True); sync()
         times.append(time.perf_counter() - t0)
-times = sorted(times[2:])
+times = sorted(times[args.get('warmup', 2):])
 # What this process really runs on: the shared libraries mapped into it (BLAS, allocator) and torch's build config.
 libs = sorted({line.split()[-1] for line in open('/proc/self/maps') if '.so' in line.split()[-1]}) if os.path.exists('/proc/self/maps') else []
 runtime = {'libraries': libs, 'config': torch.__config__.show(), 'version': torch.__version__}
-print(json.dumps({'median_s': times[len(times) // 2], 'loss': float(loss), 'runtime': runtime}))
+print(json.dumps({'median_s': times[len(times) // 2], 'loss': float(loss), 'runtime': runtime, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'device': dev}))
 `;
 
 /** What the reference process loaded, as it reported it. */
@@ -193,9 +235,13 @@ export function torchTuningEnv(threads: number, env: Readonly<Record<string, str
   return tuned;
 }
 
-export function torchAvailable(): boolean {
-  if (!existsSync('/usr/bin/python3')) return false;
-  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+/** The Python that runs the reference: BENCH_PYTHON, else Debian's /usr/bin/python3. */
+const python = (): string => process.env.BENCH_PYTHON || '/usr/bin/python3';
+
+export function torchAvailable(device: 'cpu' | 'cuda' = 'cpu'): boolean {
+  if (!existsSync(python())) return false;
+  const probe = device === 'cuda' ? 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' : 'import torch';
+  return spawnSync(python(), ['-c', probe], { stdio: 'ignore' }).status === 0;
 }
 
 /** Writes weights as raw f32 files plus a manifest the script reads. */
@@ -222,15 +268,21 @@ export interface TorchRun {
   lora_targets?: string[];
   lora_r?: number;
   lora_alpha?: number;
+  /** Linear weights as NF4 (bitsandbytes' CPU kernels' algorithm), dequantised in forward and backward. */
+  qlora?: boolean;
+  /** Untimed steps before the timed ones (default 2). */
+  warmup?: number;
+  /** 'cuda' runs the reference on the GPU (needs torch ≥ 2.0 built with CUDA). */
+  device?: 'cpu' | 'cuda';
 }
 
-export function runTorch(run: TorchRun): { median_s: number; loss: number; runtime: TorchRuntime } | { error: string } {
-  const result = spawnSync('/usr/bin/python3', ['-c', SCRIPT, JSON.stringify(run)], {
+export function runTorch(run: TorchRun): { median_s: number; loss: number; runtime: TorchRuntime; peak_rss_mb: number } | { error: string } {
+  const result = spawnSync(python(), ['-c', SCRIPT, JSON.stringify(run)], {
     encoding: 'utf8',
     env: { ...process.env, ...torchTuningEnv(run.threads) },
     maxBuffer: 1 << 22,
   });
   if (result.status !== 0) return { error: (result.stderr || '').trim().split('\n').slice(-1)[0] ?? 'failed' };
-  const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as { median_s: number; loss: number; runtime: TorchRuntimeReport };
-  return { median_s: out.median_s, loss: out.loss, runtime: classifyTorchRuntime(out.runtime) };
+  const out = JSON.parse(result.stdout.trim().split('\n').pop()!) as { median_s: number; loss: number; runtime: TorchRuntimeReport; peak_rss_mb: number };
+  return { median_s: out.median_s, loss: out.loss, runtime: classifyTorchRuntime(out.runtime), peak_rss_mb: out.peak_rss_mb };
 }

@@ -11,7 +11,8 @@ type LocalPluginConfig = z.infer<typeof LocalConfigSchema>;
 
 const capabilities: TrainingCapabilities = {
   methods: ['sft', 'dpo', 'classification', 'embedding'],
-  approaches: ['lora', 'full'],
+  // qlora: frozen linear weights held as NF4 (engine/quant/nf4-linear.ts); sft and dpo only
+  approaches: ['lora', 'qlora', 'full'],
   // SFT on preference rows trains on the chosen answers (plugins/local/trainer/dataset.ts); classification
   // and embedding train a head over the decoder (plugins/local/engine/heads/).
   tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'], classification: ['classification'], embedding: ['triplet'] },

@@ -204,7 +204,15 @@ function memoryParts(config: MemoryRun, s: Shape, P: number, trainable: number, 
   const parts: Record<string, Figure> = {};
   const b = h.batch_size * (config.method === 'dpo' ? 2 : 1);
   const seq = h.max_seq_length;
-  if (config.approach === 'qlora') {
+  if (config.approach === 'qlora' && bytes === 4) {
+    // the local engine: linear weights NF4 with a float32 absmax per 64 values, the rest float32
+    const linear = Math.min(P, s.layers * (2 * s.hidden * s.hidden + 2 * s.hidden * s.kv + 3 * s.hidden * s.ff));
+    parts.weights = {
+      value: gb(linear * 0.5625 + (P - linear) * 4),
+      unit: 'GB',
+      formula: 'linear-layer parameters × 0.5625 bytes (NF4 codes + float32 absmax per 64) + other parameters (embeddings, head, norms) × 4 bytes',
+    };
+  } else if (config.approach === 'qlora') {
     parts.weights = { value: gb((P * 4.127) / 8), unit: 'GB', formula: 'parameters × 4.127 bits (NF4 with double-quantised constants, QLoRA paper)' };
   } else if (config.approach === 'full') {
     parts.weights = { value: gb(P * bytes), unit: 'GB', formula: `parameters × ${bytes} bytes` };

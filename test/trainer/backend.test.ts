@@ -28,7 +28,7 @@ describe('local plugin', () => {
     expect(probe.available).toBe(true);
     const caps = localPlugin.capabilities.training!;
     expect(caps.methods).toEqual(['sft', 'dpo', 'classification', 'embedding']);
-    expect(caps.approaches).toEqual(['lora', 'full']);
+    expect(caps.approaches).toEqual(['lora', 'qlora', 'full']);
     expect([caps.resume, caps.cancel, caps.remote, caps.inference, caps.max_concurrent_jobs]).toEqual([true, true, false, true, 1]);
     expect(caps.devices).toContain('cpu');
   });
@@ -44,7 +44,9 @@ describe('pre-flight validation', () => {
   it('refuses what the local trainer cannot do, naming the field', () => {
     const qlora = spec();
     qlora.config.approach = 'qlora';
-    expect(codes(validateSpec(qlora))).toContain('error:CAPABILITY_UNSUPPORTED:approach');
+    expect(validateSpec(qlora).filter((i) => i.severity === 'error')).toEqual([]);
+    qlora.config.hyperparameters.lora_r = 0;
+    expect(codes(validateSpec(qlora))).toContain('error:CONFIG_INVALID:lora_r');
     expect(codes(validateSpec(spec({ method: 'dpo' })))).toContain('error:CAPABILITY_UNSUPPORTED:dataset_id');
     expect(codes(validateSpec(spec({ modelDir: join(root, 'nowhere') })))).toContain('error:MODEL_UNSUPPORTED:base_model');
     expect(codes(validateSpec(spec({ hyper: { batch_size: 0 } })))).toContain('error:CONFIG_INVALID:batch_size');

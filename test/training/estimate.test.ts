@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { estimateResources, loraParameters, modelShape } from '../../src/training/estimate.js';
+import { estimateResources, loraParameters, memoryEstimate, modelShape } from '../../src/training/estimate.js';
+import { BASE_HYPERPARAMETERS } from '../../src/training/templates.js';
 import { parametersFromShape, type ModelFacts } from '../../src/training/inputs.js';
 import { JobLedger } from '../../src/training/ledger.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
@@ -145,5 +146,21 @@ describe('estimate_resources and plan_training', () => {
     const raised = await t.callOk(planTrainingTool, { config_id: config.config_id, max_cost_usd: 5 });
     expect(raised.verdict).toBe('go');
     expect(raised.budget.max_cost_usd).toBe(5);
+  });
+});
+
+describe('local QLoRA memory (float32 engine, NF4 linear weights)', () => {
+  it('counts linear weights at 0.5625 byte and embeddings, head and norms at 4 bytes', () => {
+    const facts = { ...factsOf('qwen2-0.5b.json'), parameters: 494_032_768 };
+    const run = (approach: 'lora' | 'qlora') => memoryEstimate({ method: 'sft', approach, hyperparameters: BASE_HYPERPARAMETERS }, facts, 4, []);
+    const qlora = run('qlora');
+    const lora = run('lora');
+    const s = qlora.shape;
+    const linear = s.layers * (2 * s.hidden * s.hidden + 2 * s.hidden * s.kv + 3 * s.hidden * s.ff);
+    expect(qlora.parts.weights.value).toBeCloseTo((linear * 0.5625 + (qlora.parameters - linear) * 4) / 1024 ** 3, 3);
+    expect(qlora.parts.weights.formula).toMatch(/0\.5625 bytes/);
+    // Qwen2-0.5B: 136M of its 494M parameters are the (tied) embedding, kept float32
+    expect(qlora.parts.weights.value / lora.parts.weights.value).toBeGreaterThan(0.3);
+    expect(qlora.parts.weights.value / lora.parts.weights.value).toBeLessThan(0.4);
   });
 });

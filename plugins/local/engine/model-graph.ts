@@ -31,6 +31,8 @@ interface ModelGraphOptions {
   lora?: LoraPlan;
   /** Full fine-tuning: every weight is a trainable graph input instead of an initializer. */
   full?: boolean;
+  /** QLoRA: frozen linear weights held quantised; gives x·Wᵀ (and W's stored shape) for those it holds. */
+  frozenLinear?: (x: Value, name: string, conv1d: boolean) => { y: Value; shape: number[] } | undefined;
 }
 
 export interface TrainableInput {
@@ -119,12 +121,16 @@ class ModelBuilder {
     return this.o.weights.has(name) || (name.startsWith('transformer.') && this.o.weights.has(name.slice('transformer.'.length)));
   }
 
+  /** GPT-2's own checkpoints drop the "transformer." prefix; keep whichever name the files use. */
+  private weightKey(name: string): string {
+    return !this.o.weights.has(name) && name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+  }
+
   /** A weight: an initializer when frozen (stored once), a trainable input for full fine-tuning. */
   private param(name: string): Value {
     const cached = this.params.get(name);
     if (cached) return cached;
-    // GPT-2's own checkpoints drop the "transformer." prefix; keep whichever name the files use
-    const key = !this.o.weights.has(name) && name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+    const key = this.weightKey(name);
     const tensor = this.o.weights.get(key);
     if (!tensor) {
       throw new FinetuneError('MODEL_UNSUPPORTED', `weight ${name} is missing from the model files (${this.arch.model_type})`, {
@@ -142,13 +148,15 @@ class ModelBuilder {
 
   /** y = x·Wᵀ (+ b) (+ LoRA); GPT-2's Conv1D stores W as [in, out]. */
   private linear(x: Value, prefix: string, module: string, opts: { bias: boolean; conv1d?: boolean }): Value {
-    const w = this.param(`${prefix}.weight`);
-    let y = opts.conv1d ? op.matmul(x, w) : op.fusedMatMul(x, w, { transB: true });
+    const quantised = this.o.full ? undefined : this.o.frozenLinear?.(x, this.weightKey(`${prefix}.weight`), opts.conv1d ?? false);
+    const w = quantised ? undefined : this.param(`${prefix}.weight`);
+    const wShape = quantised?.shape ?? w!.shape;
+    let y = quantised ? quantised.y : opts.conv1d ? op.matmul(x, w!) : op.fusedMatMul(x, w!, { transB: true });
     if (opts.bias) y = op.add(y, this.param(`${prefix}.bias`));
     const lora = this.o.lora;
     if (lora?.targets.has(module)) {
       this.usedTargets.add(module);
-      const [inDim, outDim] = opts.conv1d ? w.shape : [w.shape[1], w.shape[0]];
+      const [inDim, outDim] = opts.conv1d ? wShape : [wShape[1], wShape[0]];
       const peft = `base_model.model.${prefix}`;
       const a = this.g.input(`${peft}.lora_A.weight`, 'float32', [lora.r, inDim!], { requiresGrad: true });
       const b = this.g.input(`${peft}.lora_B.weight`, 'float32', [outDim!, lora.r], { requiresGrad: true });

@@ -1,6 +1,7 @@
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../src/errors.js';
 import type { Graph } from '../onnx/graph.js';
@@ -25,6 +26,8 @@ interface SessionOptions {
    * ~290 ms with it (stories260K, batch 8 × 256).
    */
   allow_spinning?: boolean;
+  /** Set by createSessionFromGraph for graphs holding NF4 weights (MatMulBnb4). */
+  keep_quantized?: boolean;
 }
 
 /** Below the 2 GB protobuf limit with room for the graph itself. */
@@ -34,7 +37,8 @@ const EXTERNAL_DATA_THRESHOLD = 1.5 * 1024 ** 3;
  * Creates a session for a built graph: from memory when it fits in one protobuf, else from a
  * model file whose weights live in an ONNX external data file beside it (removed once loaded).
  */
-export async function createSessionFromGraph(graph: Graph, options: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
+export async function createSessionFromGraph(graph: Graph, given: SessionOptions): Promise<{ session: Ort.InferenceSession; provider: string }> {
+  const options = graph.nodes.some((n) => n.opType === 'MatMulBnb4') ? { ...given, keep_quantized: true } : given;
   if (graph.initializerBytes <= (options.external_data_threshold ?? EXTERNAL_DATA_THRESHOLD)) return createSession(graph.toModel(), options);
   const dir = mkdtempSync(join(tmpdir(), 'finetune-mcp-onnx-'));
   try {
@@ -58,12 +62,25 @@ export async function createSessionFromGraph(graph: Graph, options: SessionOptio
   }
 }
 
-/** Providers the installed onnxruntime-node bundles, cpu first. */
+/**
+ * Providers the installed onnxruntime-node offers, cpu first: the bundled ones, plus cuda when its
+ * provider library was installed beside the binding (the binding reports cuda as not bundled even
+ * then: its files come from a separate download, never in the npm tarball).
+ */
 export async function availableProviders(): Promise<string[]> {
   const ort = await loadOrt();
   const list = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }).listSupportedBackends?.() ?? [];
-  const names = list.filter((b) => b.bundled).map((b) => b.name);
+  const names = list.filter((b) => b.bundled || (b.name === 'cuda' && cudaFilesInstalled())).map((b) => b.name);
   return names.includes('cpu') ? names : ['cpu', ...names];
+}
+
+function cudaFilesInstalled(): boolean {
+  try {
+    const bin = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin');
+    return readdirSync(bin).some((napi) => existsSync(join(bin, napi, process.platform, process.arch, 'libonnxruntime_providers_cuda.so')));
+  } catch {
+    return false;
+  }
 }
 
 /** The provider to use: the one asked for when this build offers it, else a clear refusal. */
@@ -89,7 +106,12 @@ async function createSession(model: Uint8Array | string, options: SessionOptions
     logSeverityLevel: 3,
     ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     ...(options.profile_prefix ? { enableProfiling: true, profileFilePrefix: options.profile_prefix } : {}),
-    ...(options.allow_spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+    extra: {
+      ...(options.allow_spinning ? {} : { session: { intra_op: { allow_spinning: '0' } } }),
+      // NF4 weights (quant/nf4-linear.ts) are dequantised by nodes whose inputs are all constants:
+      // constant folding would store them back as float32 initializers
+      ...(options.keep_quantized ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}),
+    },
   };
   try {
     const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
@@ -97,6 +119,17 @@ async function createSession(model: Uint8Array | string, options: SessionOptions
   } catch (error) {
     const message = (error as Error).message;
     if (/bad_alloc|out of memory|Failed to allocate/i.test(message)) throw new FinetuneError('OUT_OF_MEMORY', `ONNX Runtime could not allocate the model: ${message}`, { cause: error });
+    // the graph is fine: the machine lacks the GPU, its driver or the provider's libraries
+    if (/WebGPU adapter|No supported adapters|Failed to load shared library|libcudart|libcudnn|libcublas/i.test(message)) {
+      throw new FinetuneError('CAPABILITY_UNSUPPORTED', `execution provider "${provider}" could not start on this machine: ${message}`, {
+        recovery:
+          provider === 'webgpu'
+            ? 'WebGPU found no adapter: install the GPU driver and the Vulkan loader (libvulkan1) with the vendor ICD, or use provider cpu.'
+            : 'Install the CUDA 12 runtime, cuBLAS and cuDNN libraries ONNX Runtime asks for on the loader path, or use provider cpu.',
+        details: { field: 'provider' },
+        cause: error,
+      });
+    }
     throw new FinetuneError('INTERNAL', `ONNX Runtime rejected the generated graph: ${message}`, { cause: error });
   }
 }

@@ -9,6 +9,7 @@ import { attentionBias, checkTokenIds, positionFeeds, shiftTargets, toInt64 } fr
 import { buildModel, type LoraPlan, type TrainableInput } from './model-graph.js';
 import { createSessionFromGraph, loadOrt } from './session.js';
 import { mulberry32 } from '../../../src/random.js';
+import { type Nf4Linears, quantizeLinears } from './quant/nf4-linear.js';
 
 export interface LoraSpec {
   r: number;
@@ -21,7 +22,8 @@ export interface LoraSpec {
 
 export interface TrainStepSpec {
   model: Pick<LoadedModel, 'config' | 'weights'> & { raw_config?: Record<string, unknown> };
-  approach: 'lora' | 'full';
+  /** qlora: LoRA over frozen linear weights held as NF4 (quant/nf4-linear.ts). */
+  approach: 'lora' | 'qlora' | 'full';
   lora?: LoraSpec;
   method: 'sft' | 'dpo';
   dpo_beta?: number;
@@ -66,6 +68,10 @@ export interface TrainStep {
   trainable_parameters: number;
   missing_targets: string[];
   provider: string;
+  /** Bytes of initializers (frozen weights and constants) the training graph hands the session. */
+  initializer_bytes: number;
+  /** QLoRA: bytes of the NF4 weights, and what the same weights take in float32. */
+  quantized?: { weights: number; nf4_bytes: number; float32_bytes: number };
   /** loss = mean over masked tokens (SFT) or mean DPO sigmoid loss; grads follow `trainable`. */
   step(batch: SftBatch | DpoBatch, params: Float32Array[], opts?: { dropout_seed?: number }): Promise<{ loss: number; grads: Float32Array[]; tokens: number; metrics: Record<string, number> }>;
   /** SFT: summed token NLL and token count. DPO: summed pair loss, `tokens` = number of pairs. */
@@ -106,12 +112,12 @@ export function planLora(arch: ArchConfig, lora: LoraSpec): { plan: LoraPlan; mi
   return { plan: { r: lora.r, scale, dropout: lora.dropout, targets: new Set(present) }, missing };
 }
 
-function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | undefined, mode: Mode, rows: number): BuiltGraph {
+function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | undefined, mode: Mode, rows: number, quant?: Nf4Linears): BuiltGraph {
   const T = spec.seq_len;
   const N = rows * T;
   const g = new Graph(`${arch.model_type}_${mode}`);
   const plan = lora && mode === 'logps' ? { ...lora, dropout: 0 } : lora;
-  const m = buildModel(g, { arch, weights: spec.model.weights, batch: rows, seq: T, flat: true, lora: plan, full: spec.approach === 'full' });
+  const m = buildModel(g, { arch, weights: spec.model.weights, batch: rows, seq: T, flat: true, lora: plan, full: spec.approach === 'full', frozenLinear: quant?.linear });
   const logits = op.fusedMatMul(m.hidden, m.head, { transB: true });
   const targets = g.input('targets', 'int64', [N, 1]);
   const weights = g.input('weights', 'float32', [N]);
@@ -160,14 +166,15 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   if (spec.method === 'dpo' && !(spec.dpo_beta === undefined || spec.dpo_beta > 0)) throw new FinetuneError('INVALID_INPUT', 'dpo_beta must be positive', { details: { field: 'dpo_beta' } });
   let lora: LoraPlan | undefined;
   let missing: string[] = [];
-  if (spec.approach === 'lora') {
-    if (!spec.lora) throw new FinetuneError('INVALID_INPUT', 'approach "lora" needs a lora spec', { details: { field: 'lora' } });
+  if (spec.approach === 'lora' || spec.approach === 'qlora') {
+    if (!spec.lora) throw new FinetuneError('INVALID_INPUT', `approach "${spec.approach}" needs a lora spec`, { details: { field: 'lora' } });
     ({ plan: lora, missing } = planLora(arch, spec.lora));
   }
   const B = spec.batch_size;
   const T = spec.seq_len;
   const trainRows = spec.method === 'dpo' ? 2 * B : B;
-  const built = buildStepGraph(spec, arch, lora, spec.method, trainRows);
+  const quant = spec.approach === 'qlora' ? quantizeLinears(spec.model.weights, LINEAR_MODULES[arch.family], arch.family === 'gpt2') : undefined;
+  const built = buildStepGraph(spec, arch, lora, spec.method, trainRows, quant);
   const { session: trainSession, provider } = await createSessionFromGraph(built.graph, spec);
   const logpsSessions = new Map<number, Promise<Ort.InferenceSession>>();
   const ort = await loadOrt();
@@ -217,7 +224,7 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
   const logpsSession = (rows: number): Promise<Ort.InferenceSession> => {
     let s = logpsSessions.get(rows);
     if (!s) {
-      s = createSessionFromGraph(buildStepGraph(spec, arch, lora, 'logps', rows).graph, { threads: spec.threads, provider: spec.provider, external_data_threshold: spec.external_data_threshold, allow_spinning: spec.allow_spinning }).then((r) => r.session);
+      s = createSessionFromGraph(buildStepGraph(spec, arch, lora, 'logps', rows, quant).graph, { threads: spec.threads, provider: spec.provider, external_data_threshold: spec.external_data_threshold, allow_spinning: spec.allow_spinning }).then((r) => r.session);
       logpsSessions.set(rows, s);
     }
     return s;
@@ -263,6 +270,8 @@ export async function createTrainStep(spec: TrainStepSpec): Promise<TrainStep> {
     trainable_parameters: trainable.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0),
     missing_targets: [...new Set([...missing, ...built.missing_targets])],
     provider,
+    initializer_bytes: built.graph.initializerBytes,
+    ...(quant ? { quantized: { weights: quant.count, nf4_bytes: quant.bytes.nf4, float32_bytes: quant.bytes.float32 } } : {}),
     seed,
     async step(batch, params, opts = {}) {
       let f: { feeds: Record<string, Ort.Tensor>; tokens: number };

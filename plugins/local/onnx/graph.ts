@@ -18,9 +18,9 @@ export const OPSET = 17;
 export const MS_DOMAIN = 'com.microsoft';
 
 export type Dim = number | string;
-export type DType = 'float32' | 'int64' | 'int32' | 'bool';
+export type DType = 'float32' | 'int64' | 'int32' | 'bool' | 'uint8';
 
-const DATA_TYPE: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9 };
+const DATA_TYPE: Record<DType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9 };
 
 export class Value {
   constructor(

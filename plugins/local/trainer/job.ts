@@ -7,6 +7,8 @@ import { writeDirAtomic } from '../../../src/workspace/atomic-write.js';
 import { createTrainStep, type TrainStepSpec } from '../engine/train-step.js';
 import { loadModelFolder, type LoadedModel } from '../../../src/models/files/load-model.js';
 import { mergeLora, writeModelFolder, writePeftAdapter } from '../../../src/models/files/peft.js';
+import { archFromConfig, LINEAR_MODULES } from '../../../src/models/files/arch.js';
+import { dequantizedLinears } from '../engine/quant/nf4-linear.js';
 import { chunk, runSeqLen, sftBatch } from './batches.js';
 import { checkpointDir, loadCheckpoint, type ParamsIo } from './checkpoint.js';
 import { checkTaskType, renderSplit, toTrainData, type RenderedSplit } from './dataset.js';
@@ -40,12 +42,6 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
   const { config } = spec;
   const hyper = config.hyperparameters;
   const method = config.method;
-  if (config.approach === 'qlora') {
-    throw new FinetuneError('CAPABILITY_UNSUPPORTED', 'The local backend trains lora or full, not qlora (no 4-bit kernels on the CPU runtime).', {
-      recovery: 'Configure approach lora (same adapters, float32 base) or use a remote backend for QLoRA.',
-      details: { field: 'approach' },
-    });
-  }
   if (method === 'classification' || method === 'embedding') return (await import('./head-job.js')).runHeadJob(spec, sink, options);
   const problem = checkTaskType(method, spec.dataset.task_type, hyper.loss_on);
   if (problem) throw new FinetuneError('CAPABILITY_UNSUPPORTED', problem, { details: { field: 'dataset_id' } });
@@ -61,7 +57,7 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
     }
     const tensors = step.trainable.map((t) => ({ name: t.name, shape: t.shape }));
     const adapterConfig = loraConfig(spec, model, tensors.map((t) => t.name));
-    const io: ParamsIo = config.approach === 'lora' ? adapterParamsIo(tensors, adapterConfig) : weightsParamsIo(tensors);
+    const io: ParamsIo = config.approach === 'full' ? weightsParamsIo(tensors) : adapterParamsIo(tensors, adapterConfig);
 
     const reference = async (split: RenderedSplit) => (method === 'dpo' ? referenceLogps(step, split.pairs, hyper.batch_size, seqLen, padId) : undefined);
     const trainData = toTrainData(train, method, hyper.packing, await reference(train));
@@ -72,6 +68,9 @@ export async function runJob(spec: TrainingSpec, sink: JobSink, options: RunJobO
       trainable_parameters: step.trainable_parameters,
       seq_len: seqLen,
       provider: step.provider,
+      // bytes of frozen weights (and constants) the training session holds; QLoRA adds its NF4 figures
+      session_weight_bytes: step.initializer_bytes,
+      ...(step.quantized ? { quantized: step.quantized } : {}),
       train_examples: method === 'dpo' ? train.pairs.length : train.examples.length,
     });
     const resume = spec.resume_from ? loadCheckpoint(spec.resume_from, tensors, io) : undefined;
@@ -147,14 +146,14 @@ export async function prepareRun(spec: TrainingSpec): Promise<PreparedRun> {
 /** The engine's train-step spec for a training spec (approach, LoRA settings, method, shape). */
 export function trainStepSpec(spec: TrainingSpec, model: LoadedModel, seqLen: number, threads?: number): TrainStepSpec {
   const hyper = spec.config.hyperparameters;
-  const approach = spec.config.approach === 'full' ? 'full' : 'lora';
+  const approach = spec.config.approach;
   return {
     model,
     approach,
     method: textMethod(spec.config.method, 'local'),
     batch_size: hyper.batch_size,
     seq_len: seqLen,
-    ...(approach === 'lora'
+    ...(approach !== 'full'
       ? { lora: { r: hyper.lora_r, alpha: hyper.lora_alpha, dropout: hyper.lora_dropout, target_modules: hyper.target_modules, use_rslora: hyper.use_rslora, on_missing_target: hyper.on_missing_target } }
       : {}),
     ...(spec.config.method === 'dpo' ? { dpo_beta: hyper.dpo_beta } : {}),
@@ -201,7 +200,7 @@ async function writeOutputs(
   tensors: Array<{ name: string; shape: number[] }>,
   params: Float32Array[],
   adapterConfig: LoraAdapterConfig,
-  approach: 'lora' | 'full',
+  approach: 'lora' | 'qlora' | 'full',
   sink: JobSink,
   outcome: TrainingOutcome,
 ): Promise<{ adapter_dir?: string; merged_dir: string }> {
@@ -212,12 +211,14 @@ async function writeOutputs(
   const meta = { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id };
   let weights: LoadedModel['weights'];
   let adapterDir: string | undefined;
-  if (approach === 'lora') {
+  if (approach !== 'full') {
+    // QLoRA's adapter is saved exactly as LoRA's; its merged model is the NF4 base it trained against plus the adapter
     const adapter = toPeftAdapter(tensors, params, adapterConfig);
     adapterDir = join(out, 'adapter');
     await replace(adapterDir, (d) => writePeftAdapter(d, adapter));
     sink.artifact({ kind: 'adapter', path: adapterDir, meta: { ...meta, format: 'peft-lora', r: adapterConfig.r, target_modules: adapterConfig.target_modules } });
-    weights = mergeLora(model.weights, adapter);
+    const family = archFromConfig(model.raw_config).family;
+    weights = mergeLora(approach === 'qlora' ? dequantizedLinears(model.weights, LINEAR_MODULES[family], family === 'gpt2') : model.weights, adapter);
   } else {
     weights = new Map(model.weights);
     tensors.forEach((t, i) => weights.set(t.name, { shape: t.shape, data: params[i] }));

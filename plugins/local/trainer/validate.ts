@@ -18,7 +18,7 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   const { config } = spec;
   const hyper = config.hyperparameters;
 
-  if (config.approach === 'qlora') error('CAPABILITY_UNSUPPORTED', 'approach', 'The local backend trains lora or full, not qlora (no 4-bit kernels on the CPU runtime); use lora.');
+  if ((config.method === 'classification' || config.method === 'embedding') && config.approach === 'qlora') error('CAPABILITY_UNSUPPORTED', 'approach', `QLoRA is built for sft and dpo on the local backend; train the ${config.method} head with lora.`);
   const taskProblem = checkTaskType(config.method, spec.dataset.task_type, hyper.loss_on);
   if (taskProblem) error('CAPABILITY_UNSUPPORTED', 'dataset_id', taskProblem);
   if (!existsSync(spec.dataset.train_path)) error('DATASET_INVALID', 'dataset_id', `The training split ${spec.dataset.train_path} does not exist.`);
@@ -32,7 +32,7 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   } else {
     try {
       const { config: modelConfig, raw_config } = readModelConfig(spec.model.dir);
-      if (config.approach === 'lora') checkLoraTargets(spec, raw_config, issues);
+      if (config.approach !== 'full') checkLoraTargets(spec, raw_config, issues);
       const params = approximateParameters(modelConfig);
       if (config.approach === 'full' && params > FULL_FT_WARN_PARAMETERS) {
         warn('SLOW_FULL_FINETUNE', 'approach', `Full fine-tuning of ~${Math.round(params / 1e6)}M parameters in float32 on this machine needs ~${Math.round((params * 16) / 2 ** 30)} GB for weights, gradients and AdamW states; lora is far lighter.`);
@@ -56,7 +56,7 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   }
   if (!(hyper.learning_rate > 0)) error('CONFIG_INVALID', 'learning_rate', `learning_rate must be positive; got ${hyper.learning_rate}.`);
   if (hyper.max_steps <= 0 && !(hyper.epochs > 0)) error('CONFIG_INVALID', 'epochs', 'Set epochs > 0 or max_steps > 0.');
-  if (config.approach === 'lora' && !(Number.isInteger(hyper.lora_r) && hyper.lora_r > 0)) error('CONFIG_INVALID', 'lora_r', `lora_r must be a positive integer; got ${hyper.lora_r}.`);
+  if (config.approach !== 'full' && !(Number.isInteger(hyper.lora_r) && hyper.lora_r > 0)) error('CONFIG_INVALID', 'lora_r', `lora_r must be a positive integer; got ${hyper.lora_r}.`);
   if (config.method === 'dpo' && !(hyper.dpo_beta > 0)) error('CONFIG_INVALID', 'dpo_beta', `dpo_beta must be positive; got ${hyper.dpo_beta}.`);
   const threads = config.backend_options?.threads;
   if (threads !== undefined && !(typeof threads === 'number' && Number.isInteger(threads) && threads > 0)) {

@@ -38,7 +38,7 @@ export function makeSpec(options: {
   validation?: string;
   task_type: string;
   method?: TrainingSpec['config']['method'];
-  approach?: 'lora' | 'full';
+  approach?: 'lora' | 'qlora' | 'full';
   hyper?: Partial<TrainingHyperparameters>;
   job_id?: string;
 }): TrainingSpec {
