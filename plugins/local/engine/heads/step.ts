@@ -56,6 +56,8 @@ type StepResult = { loss: number; grads: Float32Array[]; tokens: number; metrics
 interface HeadStep {
   trainable: TrainableTensor[];
   trainable_parameters: number;
+  /** Bytes of the frozen weights held in the session (the job reports them, as for SFT). */
+  initializer_bytes: number;
   missing_targets: string[];
   provider: string;
   step(batch: HeadBatch, params: Float32Array[], opts?: { dropout_seed?: number }): Promise<StepResult>;
@@ -237,6 +239,7 @@ export async function createHeadStep(spec: HeadStepSpec): Promise<HeadStep> {
   return {
     trainable: initial,
     trainable_parameters: trainable.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0),
+    initializer_bytes: built.graph.initializerBytes,
     missing_targets: [...new Set([...missing, ...built.missing_targets])],
     provider,
     async step(batch, params, opts = {}) {
