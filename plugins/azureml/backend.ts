@@ -182,10 +182,11 @@ export class AzureMlBackend implements RemoteTrainingBackend {
     try {
       await this.azure.arm.request(this.jobPath(remoteId, '/cancel'), { method: 'POST', action: `cancelling Azure ML job ${remoteId}`, signal: ctx.signal });
     } catch (error) {
-      // Cancelling a job that has ended is refused: not an error for a cancel.
+      // Cancelling a job that has ended, or whose cancel is already under way, is refused: not an error for a cancel.
       if (!isFinetuneError(error) || error.code === 'AUTH_INVALID') throw error;
       const job = await this.azure.arm.request<JobResource>(this.jobPath(remoteId), { action: `reading Azure ML job ${remoteId}`, signal: ctx.signal });
-      if (!ENDED.has(job.properties.status ?? '')) throw error;
+      const status = job.properties.status ?? '';
+      if (!ENDED.has(status) && status !== 'CancelRequested') throw error;
     }
   }
 
