@@ -8,6 +8,7 @@ import {
   isFinetuneError,
   quoteInstance,
   trainerPoll,
+  unpricedInstanceIssue,
   type PriceTable,
   type Quote,
   type QuoteBasis,
@@ -102,8 +103,9 @@ export class AzureMlBackend implements RemoteTrainingBackend {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `instance_type must be the cluster's VM size, such as Standard_NC24ads_A100_v4, got ${JSON.stringify(options.instance_type)}.` });
     } else if (!size) {
       issues.push({ severity: 'warning', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `The VM size of compute cluster '${this.compute(spec)}' is not given (backend_options.instance_type or plugins.azureml.vm_size): the plan is sized for the device it recommends, not for the cluster.` });
-    } else if (!this.prices.instances.some((i) => i.instance === size)) {
-      issues.push({ severity: 'warning', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `${size} is not in the price table (${this.prices.instances.map((i) => i.instance).join(', ')}): the plan can neither size nor price it.` });
+    } else {
+      const unpriced = unpricedInstanceIssue(this.prices, size);
+      if (unpriced) issues.push(unpriced);
     }
     const model = hubModelIssue(spec, 'the Azure ML compute');
     if (model) issues.push(model);

@@ -1,4 +1,4 @@
-import { definePlugin, PLUGIN_API_VERSION, RestClient, tableDevices, tableInstanceDevices, withPrices, type PluginDefinition } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, definePlugin, PLUGIN_API_VERSION, RestClient, tableDevices, tableInstanceDevices, withPrices, type PluginDefinition } from '../../src/plugin-sdk/index.js';
 import { azuremlWorkspace, AzureMlConfigSchema, type AzureMlConfig } from './config.js';
 import { AZUREML_PRICES } from './prices.js';
 
@@ -28,18 +28,7 @@ export function azuremlPluginWith(options: { credential?: TokenSource } = {}): P
     },
     provides: ['training_backend'],
     capabilities: {
-      training: {
-        methods: ['sft', 'dpo'],
-        approaches: ['lora', 'qlora'],
-        tasks: { sft: ['chat', 'completion', 'text'], dpo: ['preference'] },
-        resume: false,
-        cancel: true,
-        devices: tableDevices(AZUREML_PRICES),
-        instance_types: tableInstanceDevices(AZUREML_PRICES),
-        remote: true,
-        inference: false,
-        max_concurrent_jobs: 8,
-      },
+      training: containerTrainerCapabilities({ devices: tableDevices(AZUREML_PRICES), instance_types: tableInstanceDevices(AZUREML_PRICES) }),
       app: 'trainer/Dockerfile',
     },
     configSchema: AzureMlConfigSchema,

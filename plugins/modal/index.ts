@@ -1,4 +1,5 @@
 import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
+import { containerTrainerCapabilities } from '../../src/plugin-sdk/container-trainer.js';
 import { ModalConfigSchema, modalAccess, type ModalConfig } from './config.js';
 import { MODAL_USD_PER_GPU_HOUR } from './prices.js';
 
@@ -15,19 +16,7 @@ export const modalPlugin = definePlugin<ModalConfig>({
   },
   provides: ['training_backend'],
   capabilities: {
-    training: {
-      methods: ['sft', 'dpo'],
-      approaches: ['lora', 'qlora'],
-      tasks: { sft: ['chat', 'completion', 'text'], dpo: ['preference'] },
-      // Preemption is handled on Modal (the GPU function resumes from its last checkpoint on the volume).
-      resume: false,
-      cancel: true,
-      // The GPUs the app deploys on are the ones Modal prices.
-      devices: Object.keys(MODAL_USD_PER_GPU_HOUR),
-      remote: true,
-      inference: false,
-      max_concurrent_jobs: 4,
-    },
+    training: containerTrainerCapabilities({ devices: Object.keys(MODAL_USD_PER_GPU_HOUR), max_concurrent_jobs: 4 }),
     app: 'plugins/modal/app/modal_app.py',
   },
   configSchema: ModalConfigSchema,

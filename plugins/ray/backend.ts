@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import {
   completeLines,
+  containerSpec,
   FinetuneError,
+  foldTrainerLog,
   isFinetuneError,
-  parseEventLines,
+  trainerPoll,
   type Quote,
   type QuoteBasis,
   type RemoteJobContext,
@@ -11,6 +13,7 @@ import {
   type RemoteTrainingBackend,
   type RestClient,
   type SpecIssue,
+  type TrainerCursor,
   type TrainingSpec,
 } from '../../src/plugin-sdk/index.js';
 import type { RayConfig } from './config.js';
@@ -29,13 +32,8 @@ interface RayJobDetails {
 export const STATUS: Record<string, string> = { PENDING: 'queued', RUNNING: 'running', SUCCEEDED: 'succeeded', FAILED: 'failed', STOPPED: 'cancelled' };
 
 /** What a poll keeps between polls (ctx.state, persisted by the host): where the log was read up to, and the trainer's last word. */
-export interface LogCursor {
+export interface LogCursor extends TrainerCursor {
   log_offset?: number;
-  step?: number;
-  total_steps?: number;
-  error_code?: string;
-  trainer_message?: string;
-  adapter_path?: string;
 }
 
 /**
@@ -131,15 +129,8 @@ export function jobSubmission(job: { job_id: string; spec: TrainingSpec; files: 
   const { job_id, spec, files } = job;
   const jobDir = `${config.storage_dir.replace(/\/$/, '')}/${job_id}`;
   const options = spec.config.backend_options;
-  const hfModel = typeof options.hf_model === 'string' ? options.hf_model : undefined;
   // Paths as the trainer sees them: relative to the working_dir Ray unpacks the package into.
-  const remoteSpec = {
-    ...spec,
-    output_dir: jobDir,
-    config: hfModel ? { ...spec.config, base_model: hfModel } : spec.config,
-    dataset: { ...spec.dataset, dir: '.', train_path: 'train.jsonl', validation_path: files.validation ? 'validation.jsonl' : null },
-    model: { ...spec.model, dir: '' },
-  };
+  const remoteSpec = containerSpec(spec, { output_dir: jobDir, dataset_dir: '.', train_path: 'train.jsonl', validation_path: files.validation ? 'validation.jsonl' : null });
   const zip = zipFiles([
     { name: 'spec.json', data: Buffer.from(JSON.stringify(remoteSpec)) },
     { name: 'train.jsonl', data: readFileSync(files.train) },
@@ -193,25 +184,10 @@ export async function submitToDashboard(api: RestClient, submission: JobSubmissi
 export async function readTrainerLogs(api: RestClient, submissionId: string, cursor: LogCursor, signal: AbortSignal | undefined): Promise<Omit<RemotePoll, 'status'>> {
   const { logs } = await api.request<{ logs?: string }>(`/api/jobs/${encodeURIComponent(submissionId)}/logs`, { action: `reading the logs of Ray job ${submissionId}`, signal });
   const fresh = completeLines(logs ?? '', cursor.log_offset ?? 0);
-  const report = parseEventLines(fresh.text);
-  // ctx.state is persisted as JSON: only defined values go in.
-  const keep = <K extends keyof LogCursor>(key: K, value: LogCursor[K] | undefined) => {
-    if (value === undefined) delete cursor[key];
-    else cursor[key] = value;
-  };
-  keep('log_offset', fresh.next_offset);
-  keep('step', report.step ?? cursor.step);
-  keep('total_steps', report.total_steps ?? cursor.total_steps);
-  keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
-  if (report.state) {
-    keep('error_code', report.error_code);
-    keep('trainer_message', report.message);
-  }
-  return {
-    metric_points: report.metric_points,
-    checkpoints: report.checkpoints.map((c) => ({ step: c.step, model_ref: `ray:${c.path}` })),
-    events: report.skipped ? [...report.events, { type: 'remote_event', level: 'warning', message: `${report.skipped} trainer event line(s) in the Ray logs did not parse and were skipped.` }] : report.events,
-  };
+  cursor.log_offset = fresh.next_offset;
+  const { report } = foldTrainerLog(cursor as Record<string, unknown>, fresh.text);
+  const { status: _status, ...found } = trainerPoll('', report, cursor, 'ray', (path) => path);
+  return found;
 }
 
 /** A poll's end: the adapter on success, the trainer's own code (else the cluster's) on failure. */

@@ -1,4 +1,4 @@
-import { definePlugin, PLUGIN_API_VERSION, RestClient } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, definePlugin, PLUGIN_API_VERSION, RestClient } from '../../src/plugin-sdk/index.js';
 import { kubeRayProblem, RayConfigSchema, rayAccess, rayToken, type RayConfig } from './config.js';
 import { kubeSource } from './kube.js';
 
@@ -16,19 +16,7 @@ export const rayPlugin = definePlugin<RayConfig>({
   },
   provides: ['training_backend'],
   capabilities: {
-    training: {
-      methods: ['sft', 'dpo'],
-      approaches: ['lora', 'qlora'],
-      tasks: { sft: ['chat', 'completion', 'text'], dpo: ['preference'] },
-      // The trainer resumes from its last checkpoint in the job folder on the cluster's shared storage.
-      resume: false,
-      cancel: true,
-      // Ray's accelerator types (backend_options.gpu_type picks one).
-      devices: ['A10G', 'L4', 'L40S', 'A100-40GB', 'A100-80GB', 'H100', 'T4'],
-      remote: true,
-      inference: false,
-      max_concurrent_jobs: 8,
-    },
+    training: containerTrainerCapabilities({ devices: ['A10G', 'L4', 'L40S', 'A100-40GB', 'A100-80GB', 'H100', 'T4'] }),
     app: 'trainer/Dockerfile',
   },
   configSchema: RayConfigSchema,

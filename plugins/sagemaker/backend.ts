@@ -10,6 +10,7 @@ import {
   pickInstance,
   quoteInstance,
   trainerPoll,
+  unpricedInstanceIssue,
   type PriceTable,
   type Quote,
   type QuoteBasis,
@@ -79,8 +80,9 @@ export class SageMakerBackend implements RemoteTrainingBackend {
     const type = options.instance_type;
     if (type !== undefined && (typeof type !== 'string' || !/^ml\.[a-z0-9-]+\.[a-z0-9]+$/.test(type))) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `instance_type must be a SageMaker training instance type such as ml.g5.2xlarge, got ${JSON.stringify(type)}.` });
-    } else if (typeof type === 'string' && !this.prices.instances.some((i) => i.instance === type)) {
-      issues.push({ severity: 'warning', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `${type} is not in the price table (${this.prices.instances.map((i) => i.instance).join(', ')}): the plan can neither size nor price it.` });
+    } else if (typeof type === 'string') {
+      const unpriced = unpricedInstanceIssue(this.prices, type);
+      if (unpriced) issues.push(unpriced);
     }
     const gpu = options.gpu_type;
     const machine = this.prices.instances.find((i) => i.instance === type);

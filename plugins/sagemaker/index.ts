@@ -1,4 +1,4 @@
-import { definePlugin, PLUGIN_API_VERSION, tableDevices, tableInstanceDevices, withPrices } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, definePlugin, PLUGIN_API_VERSION, tableDevices, tableInstanceDevices, withPrices } from '../../src/plugin-sdk/index.js';
 import { sagemakerAccess, SageMakerConfigSchema, type SageMakerConfig } from './config.js';
 import { SAGEMAKER_PRICES } from './prices.js';
 
@@ -16,19 +16,7 @@ export const sagemakerPlugin = definePlugin<SageMakerConfig>({
   },
   provides: ['training_backend'],
   capabilities: {
-    training: {
-      methods: ['sft', 'dpo'],
-      approaches: ['lora', 'qlora'],
-      tasks: { sft: ['chat', 'completion', 'text'], dpo: ['preference'] },
-      // A spot job the trainer resumes by itself (SageMaker restores the checkpoint folder); resume_training is not offered.
-      resume: false,
-      cancel: true,
-      devices: tableDevices(SAGEMAKER_PRICES),
-      instance_types: tableInstanceDevices(SAGEMAKER_PRICES),
-      remote: true,
-      inference: false,
-      max_concurrent_jobs: 8,
-    },
+    training: containerTrainerCapabilities({ devices: tableDevices(SAGEMAKER_PRICES), instance_types: tableInstanceDevices(SAGEMAKER_PRICES) }),
     app: 'trainer/Dockerfile',
   },
   configSchema: SageMakerConfigSchema,

@@ -1,4 +1,5 @@
 import type { RemotePoll, SpecIssue, TrainingSpec } from '../plugins/providers.js';
+import type { TrainingCapabilities } from '../plugins/types.js';
 import { parseEventLines, type TrainerLogReport } from './event-lines.js';
 
 /**
@@ -6,6 +7,25 @@ import { parseEventLines, type TrainerLogReport } from './event-lines.js';
  * sees it on the remote machine, the check that the base model can be downloaded there, and the
  * reading of its event lines into a poll, with a cursor kept in the job's persisted plugin state.
  */
+
+/**
+ * What the container trainer trains (LoRA/QLoRA SFT and DPO), as a backend that runs it declares:
+ * only where it runs differs. Resume is the trainer's own (from its last checkpoint), so
+ * resume_training is not offered.
+ */
+export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, 'devices'> & Partial<Pick<TrainingCapabilities, 'instance_types' | 'max_concurrent_jobs'>>): TrainingCapabilities {
+  return {
+    methods: ['sft', 'dpo'],
+    approaches: ['lora', 'qlora'],
+    tasks: { sft: ['chat', 'completion', 'text'], dpo: ['preference'] },
+    resume: false,
+    cancel: true,
+    remote: true,
+    inference: false,
+    max_concurrent_jobs: 8,
+    ...where,
+  };
+}
 
 /** Where the job's files are on the remote machine. */
 export interface RemotePaths {

@@ -1,4 +1,4 @@
-import type { Quote, QuoteBasis } from '../plugins/providers.js';
+import type { Quote, QuoteBasis, SpecIssue } from '../plugins/providers.js';
 
 /** One machine type of a cloud's price list: the GPU it carries and its hourly list price. */
 export interface InstancePrice {
@@ -61,4 +61,10 @@ export function quoteInstance(table: PriceTable, basis: QuoteBasis, requested?: 
       `${count} × ${machine.instance} (${machine.gpus} × ${machine.device}) for ${hours.toFixed(2)} h at $${machine.usd_per_hour}/h: ` +
       `${table.provider} on-demand list price, ${table.region}, approximate as of ${table.as_of} (${table.source})${idle}`,
   };
+}
+
+/** The warning for an instance type the table lacks: a plan can neither size nor price it. */
+export function unpricedInstanceIssue(table: PriceTable, instance: string): SpecIssue | undefined {
+  if (table.instances.some((i) => i.instance === instance)) return undefined;
+  return { severity: 'warning', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `${instance} is not in the price table (${table.instances.map((i) => i.instance).join(', ')}): the plan can neither size nor price it.` };
 }
