@@ -10,7 +10,7 @@ import { runSeqLen } from './batches.js';
 import { loadCheckpoint, type ParamsIo } from './checkpoint.js';
 import { classWeights, headBatch, readHeadSplit, readLabels, type HeadSplit } from './head-data.js';
 import { headAdapter, headAdapterParamsIo, trainedWeights, writeClassifierFolder, writeHeadInfo, writeSentenceTransformersFolder, type HeadInfo } from './head-outputs.js';
-import { loraConfig, outputParams, replaceDir, sinkReport, type JobResult } from './job.js';
+import { loraConfig, outputMeta, outputParams, replaceDir, sinkReport, type JobResult } from './job.js';
 import { runTraining, stepsPerEpoch, totalSteps } from './loop.js';
 import { weightsParamsIo } from './params-io.js';
 import type { RunMeasurement } from './estimate.js';
@@ -124,14 +124,12 @@ export async function runHeadJob(spec: TrainingSpec, sink: JobSink, options: { s
     const params = outputParams(spec, outcome, io);
     if (outcome.reason === 'cancelled') return { outcome, params, merged_dir: '' };
     const out = join(spec.output_dir, 'output');
-    const replace = replaceDir;
-    const weights_step = outcome.reason === 'early_stopped' && outcome.best_step !== null ? outcome.best_step : outcome.global_step;
-    const meta = { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id, task: run.task };
+    const meta = { ...outputMeta(spec, outcome), task: run.task };
     let adapterDir: string | undefined;
     const adapter = spec.config.approach === 'full' ? null : headAdapter(tensors, params, adapterConfig, info);
     if (adapter) {
       adapterDir = join(out, 'adapter');
-      await replace(adapterDir, (d) => {
+      await replaceDir(adapterDir, (d) => {
         writePeftAdapter(d, adapter);
         writeHeadInfo(d, info);
       });
@@ -140,10 +138,10 @@ export async function runHeadJob(spec: TrainingSpec, sink: JobSink, options: { s
     const weights = trainedWeights(run.model, tensors, params, adapter);
     const mergedDir = join(out, 'merged');
     if (run.task === 'classification') {
-      await replace(mergedDir, (d) => writeClassifierFolder(d, run.model, weights, info));
+      await replaceDir(mergedDir, (d) => writeClassifierFolder(d, run.model, weights, info));
       sink.artifact({ kind: 'merged_model', path: mergedDir, meta: { ...meta, format: 'huggingface-sequence-classification', labels: run.labels } });
     } else {
-      await replace(mergedDir, (d) => writeSentenceTransformersFolder(d, run.model, weights, info, run.seqLen, run.model.config.hidden_size));
+      await replaceDir(mergedDir, (d) => writeSentenceTransformersFolder(d, run.model, weights, info, run.seqLen, run.model.config.hidden_size));
       sink.artifact({ kind: 'merged_model', path: mergedDir, meta: { ...meta, format: 'sentence-transformers', pooling: run.pooling } });
     }
     return { outcome, params, merged_dir: mergedDir, ...(adapterDir ? { adapter_dir: adapterDir } : {}) };

@@ -114,6 +114,12 @@ export function outputParams(spec: TrainingSpec, outcome: TrainingOutcome, io: P
   return outcome.params;
 }
 
+/** What every output artifact of a job records; weights_step: the step whose weights it holds (the best checkpoint's after an early stop). */
+export function outputMeta(spec: TrainingSpec, outcome: TrainingOutcome) {
+  const weights_step = outcome.reason === 'early_stopped' && outcome.best_step !== null ? outcome.best_step : outcome.global_step;
+  return { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id };
+}
+
 /** Writes an output folder whole, replacing the one a resumed job wrote before. */
 export async function replaceDir(dir: string, fill: (d: string) => void): Promise<void> {
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
@@ -205,17 +211,14 @@ async function writeOutputs(
   outcome: TrainingOutcome,
 ): Promise<{ adapter_dir?: string; merged_dir: string }> {
   const out = join(spec.output_dir, 'output');
-  const replace = replaceDir;
-  // weights_step: the step whose weights these outputs hold (the best checkpoint's after an early stop).
-  const weights_step = outcome.reason === 'early_stopped' && outcome.best_step !== null ? outcome.best_step : outcome.global_step;
-  const meta = { step: outcome.global_step, weights_step, best_step: outcome.best_step, best_eval_loss: outcome.best_eval_loss, base_model: spec.model.model_id };
+  const meta = outputMeta(spec, outcome);
   let weights: LoadedModel['weights'];
   let adapterDir: string | undefined;
   if (approach !== 'full') {
     // QLoRA's adapter is saved exactly as LoRA's; its merged model is the NF4 base it trained against plus the adapter
     const adapter = toPeftAdapter(tensors, params, adapterConfig);
     adapterDir = join(out, 'adapter');
-    await replace(adapterDir, (d) => writePeftAdapter(d, adapter));
+    await replaceDir(adapterDir, (d) => writePeftAdapter(d, adapter));
     sink.artifact({ kind: 'adapter', path: adapterDir, meta: { ...meta, format: 'peft-lora', r: adapterConfig.r, target_modules: adapterConfig.target_modules } });
     const family = archFromConfig(model.raw_config).family;
     weights = mergeLora(approach === 'qlora' ? dequantizedLinears(model.weights, LINEAR_MODULES[family], family === 'gpt2') : model.weights, adapter);
@@ -224,7 +227,7 @@ async function writeOutputs(
     tensors.forEach((t, i) => weights.set(t.name, { shape: t.shape, data: params[i] }));
   }
   const mergedDir = join(out, 'merged');
-  await replace(mergedDir, (d) => writeModelFolder(d, model, weights));
+  await replaceDir(mergedDir, (d) => writeModelFolder(d, model, weights));
   sink.artifact({ kind: 'merged_model', path: mergedDir, meta: { ...meta, format: 'huggingface' } });
   return { ...(adapterDir ? { adapter_dir: adapterDir } : {}), merged_dir: mergedDir };
 }
