@@ -84,5 +84,18 @@ export const evaluateModelTool = defineTool({
   summarize: (o) =>
     `${o.evaluation_id}: ${o.model.label} on ${o.dataset} (${o.examples} rows): ` +
     Object.entries(o.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`).join(', ') +
-    (o.gates.length ? `; gates ${o.gates.filter((g) => g.passed).length}/${o.gates.length} pass` : ''),
+    (o.gates.length ? `; gates ${o.gates.filter((g) => g.passed).length}/${o.gates.length} pass` : '') +
+    majorityNote(o.confusion_matrix, o.metrics.accuracy),
 });
+
+/** For a classifier: what always answering the commonest gold label would score, and a warning when the model does no better. */
+function majorityNote(confusion: { labels: string[]; matrix: number[][] } | undefined, accuracy: number | undefined): string {
+  if (!confusion || accuracy === undefined) return '';
+  const gold = confusion.matrix.map((row) => row.reduce((a, b) => a + b, 0));
+  const total = gold.reduce((a, b) => a + b, 0);
+  if (total === 0) return '';
+  const top = gold.indexOf(Math.max(...gold));
+  const baseline = gold[top]! / total;
+  const note = `; always answering '${confusion.labels[top]}' would score accuracy ${baseline.toPrecision(4)}`;
+  return accuracy > baseline ? note : `${note}. The classifier does no better: train longer, set class_weights "balanced", or choose a larger base model (the confusion matrix shows which labels it never predicts).`;
+}

@@ -62,7 +62,15 @@ export const monitorTrainingTool = defineTool({
       `${o.best_eval ? `, best eval ${o.best_eval.eval_loss.toFixed(4)} @${o.best_eval.step}` : ''}${o.eta_s !== null ? `, ETA ${o.eta_s} s` : ''}` +
       `${o.error_code ? `. [${o.error_code}] ${o.error_message ?? ''}${o.recovery ? ` Recovery: ${o.recovery}` : ''}` : ''}` +
       `${o.worker_pid ? `; worker pid ${o.worker_pid}` : ''}. ${o.events.length} new event(s); next_cursor ${o.next_cursor}.` +
-      `${o.alerts?.length ? ` Alerts: ${o.alerts.filter((a) => a.status === 'delivered').length} delivered, ${o.alerts.filter((a) => a.status === 'pending').length} pending, ${o.alerts.filter((a) => a.status === 'failed').length} failed.` : ''}`
+      `${o.alerts?.length ? ` Alerts: ${o.alerts.filter((a) => a.status === 'delivered').length} delivered, ${o.alerts.filter((a) => a.status === 'pending').length} pending, ${o.alerts.filter((a) => a.status === 'failed').length} failed.` : ''}` +
+      nextStep(o.job_id, o.status)
     );
   },
 });
+
+/** What an agent calls once the job has ended (nothing while it runs: it monitors again). */
+function nextStep(job_id: string, status: string): string {
+  if (status === 'succeeded') return ` Next: evaluate_model {job_id: "${job_id}"}, then register_model with its evaluation_id.`;
+  if (status === 'failed' || status === 'interrupted' || status === 'cancelled') return ` Next: resume_training {job_id: "${job_id}"} continues from the latest checkpoint (after fixing the cause, if it failed).`;
+  return '';
+}

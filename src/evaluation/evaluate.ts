@@ -66,7 +66,15 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   const runner = await openRunner(services, resolved);
   const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, source, ctx.signal);
   // A classifier predicts labels with its head; triplets are scored as retrieval with embeddings.
-  const headModel = task === 'classification' ? await runner.head() : null;
+  const headModel = await runner.head();
+  const headData = { classification: 'classification rows {text, label}', embedding: 'triplet rows {anchor, positive, negative}' } as const;
+  if (headModel && task !== (headModel.task === 'classification' ? 'classification' : 'triplet')) {
+    // A head model has no language-model head to score or generate text with: its numbers would mean nothing.
+    throw new FinetuneError('INVALID_INPUT', `${resolved.label} is a${headModel.task === 'embedding' ? 'n embedding' : ' classification'} model; ${datasetLabel} holds ${task} rows, which it cannot be scored on.`, {
+      recovery: `Evaluate it on ${headData[headModel.task]} (dataset_id or path).`,
+      details: { field: args.path ? 'path' : 'dataset_id' },
+    });
+  }
   if (task === 'triplet' || headModel?.task === 'classification') {
     const settings = services.config.evaluation;
     const { classifierMetrics, retrievalMetrics } = await import('./head-eval.js');

@@ -7,7 +7,7 @@ import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
 import { classificationReport } from '../../src/evaluation/metrics/classification.js';
 import { classifyTool } from '../../tools/classify.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
-import { connectTestClient, type TestClient } from '../helpers/mcp.js';
+import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { runStoriesHeadJob, type MemorySink } from './helpers/job-fixtures.js';
 
 /**
@@ -67,6 +67,16 @@ describe('LoRA sequence classification on stories260K (fluent vs scrambled sente
     expect(out.metrics.accuracy).toBeGreaterThan(0.8);
     expect(out.confusion_matrix).toEqual({ labels: ['fluent', 'scrambled'], matrix: report.confusion_matrix });
     expect(out.confusion_matrix!.matrix.flat().reduce((a, b) => a + b, 0)).toBe(rows('test').length);
+    // The summary an agent reads names the majority-class baseline, and does not warn when the classifier beats it.
+    const text = resultText(await t.call('evaluate_model', { model_id: modelId, adapter_path: result.adapter_dir!, path }));
+    expect(text).toMatch(/always answering '(fluent|scrambled)' would score accuracy 0\.\d+/);
+    expect(text).not.toContain('does no better');
+    // Text rows carry no labels for the head, and the classifier has no LM head to score them: refused, not a meaningless perplexity.
+    const textRows = join(t.home, 'plain-text.jsonl');
+    writeFileSync(textRows, `${JSON.stringify({ text: 'Once upon a time there was a cat.' })}\n`);
+    const refused = await t.call('evaluate_model', { model_id: modelId, adapter_path: result.adapter_dir!, path: textRows });
+    expect(errorCode(refused)).toBe('INVALID_INPUT');
+    expect(resultText(refused)).toContain('classification rows {text, label}');
     if (process.env.WRITE_CLASSIFIER_VECTORS) {
       writeFileSync(process.env.WRITE_CLASSIFIER_VECTORS, `${JSON.stringify({ labels: perExample.map((e) => e.reference), predictions: perExample.map((e) => e.prediction) })}\n`);
     }
