@@ -6,6 +6,7 @@ import { deleteRecord, refuseIfRegistered, refuseIfTrainedOn, type DeletionResul
 import type { Workspace } from '../workspace/workspace.js';
 import { convertLlama2c } from './files/llama2c.js';
 import { loadModelFolder, type LoadedModel } from './files/load-model.js';
+import type { ModelConfig } from './files/model-config.js';
 import { copyModelFiles, summarizeFolder, type FolderSummary } from './folder.js';
 import { downloadHubModel } from './hub.js';
 import { ModelRecordShape } from './tool-schemas.js';
@@ -23,7 +24,7 @@ export interface ModelRecord {
   /** sha256 of the weight files. */
   sha256: string;
   content_hash: string;
-  architecture: 'llama' | 'gpt2';
+  architecture: ModelConfig['architecture'];
   model_type: string;
   parameters: number;
   context_length: number;

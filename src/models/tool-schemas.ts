@@ -10,7 +10,7 @@ export const ModelRecordShape = {
   source: z.string().describe('Where it came from: a folder or .bin path, or a Hub repo id.'),
   source_kind: z.enum(['folder', 'llama2c', 'hub']).describe('folder (Hugging Face folder), llama2c (converted .bin) or hub.'),
   revision: z.string().nullable().describe('Hub commit imported, e.g. "a1b2c3…"; null for local sources.'),
-  architecture: z.enum(['llama', 'gpt2']).describe('Runtime architecture: llama (Llama, Mistral, Qwen2, SmolLM, TinyLlama) or gpt2.'),
+  architecture: z.enum(['llama', 'gpt2', 'bert']).describe('Runtime architecture: llama (Llama, Mistral, Qwen2, SmolLM, TinyLlama), gpt2, or bert (BERT, RoBERTa, XLM-R encoders: embedding and classification only).'),
   model_type: z.string().describe('config.json model_type, e.g. "llama", "qwen2", "gpt2".'),
   parameters: z.number().int().describe('Number of weights, e.g. 260032.'),
   context_length: z.number().int().describe('Maximum positions (max_position_embeddings / n_positions), e.g. 512.'),
@@ -25,7 +25,7 @@ export function recordOutput(r: {
   source: string;
   source_kind: 'folder' | 'llama2c' | 'hub';
   revision: string | null;
-  architecture: 'llama' | 'gpt2';
+  architecture: 'llama' | 'gpt2' | 'bert';
   model_type: string;
   parameters: number;
   context_length: number;

@@ -48,7 +48,7 @@ export interface TrainingHyperparameters {
   /** Classification: per-label weights of the cross-entropy ("balanced" = n / (classes × count), as sklearn); unset = equal. */
   class_weights?: 'balanced' | Record<string, number>;
   /** Classification / embedding: how a row's hidden states become one vector; unset = last for classification, mean for embedding. */
-  pooling?: 'mean' | 'last';
+  pooling?: 'mean' | 'last' | 'cls';
 }
 
 export interface TrainingConfigRecord {

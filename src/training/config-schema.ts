@@ -35,7 +35,10 @@ export const HyperparametersSchema = z.object({
     .union([z.literal('balanced'), z.record(z.string(), z.number().min(0))])
     .optional()
     .describe('Classification only: cross-entropy weight per label, "balanced" (n / (classes × count), as scikit-learn) or e.g. {"spam": 3, "ham": 1}. Default: equal.'),
-  pooling: z.enum(['mean', 'last']).optional().describe('Classification / embedding: pool the last token ("last", default for classification) or the mean of all tokens ("mean", default for embedding).'),
+  pooling: z
+    .enum(['mean', 'last', 'cls'])
+    .optional()
+    .describe('Classification / embedding: pool the last token ("last", default for a decoder classifier), the first ([CLS]) token ("cls", default for an encoder classifier such as BERT) or the mean of all tokens ("mean", default for embedding).'),
 });
 
 export const GuardrailsSchema = z.object({

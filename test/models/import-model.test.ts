@@ -89,12 +89,12 @@ describe('import_model, list_models, inspect_model (local sources)', () => {
     expect(errorCode(notModel)).toBe('FILE_ERROR');
     expect(resultText(notModel)).toMatch(/not a Hugging Face model folder: config.json is missing/);
 
-    const bert = join(work, 'bert');
-    cpSync(hfFolder, bert, { recursive: true });
-    writeFileSync(join(bert, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(hfFolder, 'config.json'), 'utf8')), model_type: 'bert' }));
-    const unsupported = await t.call('import_model', { source: bert });
+    const t5 = join(work, 't5');
+    cpSync(hfFolder, t5, { recursive: true });
+    writeFileSync(join(t5, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(hfFolder, 'config.json'), 'utf8')), model_type: 't5' }));
+    const unsupported = await t.call('import_model', { source: t5 });
     expect(errorCode(unsupported)).toBe('MODEL_UNSUPPORTED');
-    expect(resultText(unsupported)).toMatch(/'bert'.*llama, mistral, qwen2, gpt2/);
+    expect(resultText(unsupported)).toMatch(/'t5'.*llama, mistral, qwen2, gpt2, bert/);
 
     const truncated = join(work, 'truncated.bin');
     writeFileSync(truncated, readFileSync(CHECKPOINT).subarray(0, 4000));

@@ -35,14 +35,21 @@ describe('parseModelConfig on published config.json files', () => {
     });
   });
 
+  it('a BERT-shaped config (bert-base sizes) is the bert architecture: post-LN eps, absolute positions; relative positions are refused', () => {
+    const bert = { architectures: ['BertForMaskedLM'], model_type: 'bert', hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072, vocab_size: 30522, max_position_embeddings: 512, layer_norm_eps: 1e-12, hidden_act: 'gelu', pad_token_id: 0, type_vocab_size: 2, position_embedding_type: 'absolute' };
+    expect(parseModelConfig(bert)).toMatchObject({ model_type: 'bert', architecture: 'bert', head_dim: 64, layer_norm_eps: 1e-12, rms_norm_eps: null, rope_theta: null, hidden_act: 'gelu' });
+    expect(parseModelConfig({ ...bert, model_type: 'xlm-roberta', vocab_size: 250002, max_position_embeddings: 514 })).toMatchObject({ architecture: 'bert', max_position_embeddings: 514 });
+    expect(() => parseModelConfig({ ...bert, position_embedding_type: 'relative_key' })).toThrow(/relative_key.*absolute only/);
+  });
+
   it('an unsupported model_type is MODEL_UNSUPPORTED naming the supported ones; bad fields are CONFIG_INVALID', () => {
-    const attempt = () => parseModelConfig({ ...fixture('gpt2.json'), model_type: 'bert' });
+    const attempt = () => parseModelConfig({ ...fixture('gpt2.json'), model_type: 't5' });
     expect(attempt).toThrow(FinetuneError);
     try {
       attempt();
     } catch (error) {
       expect((error as FinetuneError).code).toBe('MODEL_UNSUPPORTED');
-      expect((error as FinetuneError).message).toMatch(/'bert'.*llama, mistral, qwen2, gpt2/);
+      expect((error as FinetuneError).message).toMatch(/'t5'.*llama, mistral, qwen2, gpt2, bert, roberta, xlm-roberta/);
     }
     const missing = { ...fixture('tinyllama-1.1b-chat.json') };
     delete missing.hidden_size;

@@ -8,16 +8,17 @@ export const MASKED = -1e9;
 /**
  * Causal + padding attention bias [B,1,T,P+T] for queries at positions P..P+T-1 over keys 0..P+T-1.
  * `keyMask` (length B·(P+T), 1 = real token) hides padding keys; omitted = all real. With a sliding
- * window (Mistral), query i sees keys j with i − window < j ≤ i, as transformers masks them.
+ * window (Mistral), query i sees keys j with i − window < j ≤ i, as transformers masks them. An
+ * encoder (`causal` false) masks padding only.
  */
-export function attentionBias(batch: number, seq: number, past: number, keyMask?: Float32Array, window: number | null = null): Float32Array {
+export function attentionBias(batch: number, seq: number, past: number, keyMask?: Float32Array, window: number | null = null, causal = true): Float32Array {
   const total = past + seq;
   const bias = new Float32Array(batch * seq * total);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < seq; i++) {
       const row = (b * seq + i) * total;
       for (let j = 0; j < total; j++) {
-        const visible = j <= past + i && (window === null || j > past + i - window) && (!keyMask || keyMask[b * total + j]! !== 0);
+        const visible = (!causal || j <= past + i) && (window === null || j > past + i - window) && (!keyMask || keyMask[b * total + j]! !== 0);
         if (!visible) bias[row + j] = MASKED;
       }
     }
@@ -25,16 +26,17 @@ export function attentionBias(batch: number, seq: number, past: number, keyMask?
   return bias;
 }
 
-/** Position inputs: rotary tables for the Llama family, learned-position ids for GPT-2. */
+/** Position inputs: rotary tables for the Llama family, learned-position ids for GPT-2 and BERT. */
 export function positionFeeds(arch: ArchConfig, start: number, count: number): Record<string, { data: Float32Array | BigInt64Array; dims: number[] }> {
-  if (arch.family === 'gpt2') {
-    if (start + count > arch.max_positions) {
-      throw new FinetuneError('INVALID_INPUT', `sequence of ${start + count} tokens is longer than the model's ${arch.max_positions} positions`, {
+  if (arch.family !== 'llama') {
+    const first = start + arch.position_offset;
+    if (first + count > arch.max_positions) {
+      throw new FinetuneError('INVALID_INPUT', `sequence of ${start + count} tokens is longer than the model's ${arch.max_positions - arch.position_offset} positions`, {
         details: { field: 'max_tokens' },
       });
     }
     const ids = new BigInt64Array(count);
-    for (let t = 0; t < count; t++) ids[t] = BigInt(start + t);
+    for (let t = 0; t < count; t++) ids[t] = BigInt(first + t);
     return { position_ids: { data: ids, dims: [count] } };
   }
   const { cos, sin } = ropeTables(arch, start, count);

@@ -2,6 +2,7 @@ import { FinetuneError } from '../../../src/errors.js';
 import type { Dim, Graph, Value } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
 import type { ArchConfig } from '../../../src/models/files/arch.js';
+import { WEIGHT_PREFIXES } from '../../../src/models/files/expected-weights.js';
 import { attention } from './attention.js';
 
 interface WeightTensor {
@@ -55,7 +56,7 @@ interface ModelGraph {
   missing_targets: string[];
 }
 
-/** Builds a decoder-only language model forward into `g`. */
+/** Builds a decoder-only language model (or a BERT-family encoder) forward into `g`. */
 export function buildModel(g: Graph, o: ModelGraphOptions): ModelGraph {
   const builder = new ModelBuilder(g, o);
   return builder.build();
@@ -98,6 +99,8 @@ class ModelBuilder {
       for (let i = 0; i < arch.num_layers; i++) h = this.llamaLayer(h, i);
       h = this.rmsNorm(h, this.param('model.norm.weight'));
       head = arch.tie_word_embeddings ? embed : this.param('lm_head.weight');
+    } else if (arch.family === 'bert') {
+      ({ hidden: h, head } = this.bertEncoder(ids));
     } else {
       const positions = g.input('position_ids', 'int64', [o.seq]);
       const wte = this.param('transformer.wte.weight');
@@ -280,6 +283,32 @@ class ModelBuilder {
     const xm = this.layerNorm(h, `${p}.ln_2`);
     const fc = this.linear(xm, `${p}.mlp.c_fc`, 'c_fc', { bias: true, conv1d: true });
     return op.add(h, this.linear(this.gelu(fc), `${p}.mlp.c_proj`, 'c_proj', { bias: true, conv1d: true }));
+  }
+
+  /**
+   * BERT / RoBERTa / XLM-R: word + position + token-type-0 embeddings, LayerNorm, then post-LN
+   * layers with bidirectional attention (the attn_bias input carries only padding). Names keep the
+   * files' prefix (bare BertModel or `bert.` / `roberta.`), so LoRA names merge back into them.
+   */
+  private bertEncoder(ids: Value): { hidden: Value; head: Value } {
+    const { g, o, arch } = this;
+    const pre = WEIGHT_PREFIXES.bert.find((p) => o.weights.has(`${p}embeddings.word_embeddings.weight`)) ?? '';
+    const positions = g.input('position_ids', 'int64', [o.seq]);
+    const words = this.param(`${pre}embeddings.word_embeddings.weight`);
+    const tokenType = op.gather(this.param(`${pre}embeddings.token_type_embeddings.weight`), g.ints([0]));
+    let h = op.add(op.add(op.gather(words, ids), op.gather(this.param(`${pre}embeddings.position_embeddings.weight`), positions)), tokenType);
+    h = this.layerNorm(this.flatten(h), `${pre}embeddings.LayerNorm`);
+    for (let i = 0; i < arch.num_layers; i++) {
+      const p = `${pre}encoder.layer.${i}`;
+      const q = this.heads(this.linear(h, `${p}.attention.self.query`, 'query', { bias: true }), arch.num_heads);
+      const k = this.heads(this.linear(h, `${p}.attention.self.key`, 'key', { bias: true }), arch.num_heads);
+      const v = this.heads(this.linear(h, `${p}.attention.self.value`, 'value', { bias: true }), arch.num_heads);
+      const att = this.mergeHeads(attention(q, k, v, this.bias, 1));
+      h = this.layerNorm(op.add(h, this.linear(att, `${p}.attention.output.dense`, 'dense', { bias: true })), `${p}.attention.output.LayerNorm`);
+      const inter = this.gelu(this.linear(h, `${p}.intermediate.dense`, 'dense', { bias: true }));
+      h = this.layerNorm(op.add(h, this.linear(inter, `${p}.output.dense`, 'dense', { bias: true })), `${p}.output.LayerNorm`);
+    }
+    return { hidden: h, head: words };
   }
 
   private gelu(x: Value): Value {

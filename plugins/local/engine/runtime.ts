@@ -5,7 +5,7 @@ import { mergeAdapterFolder } from '../../../src/models/files/peft.js';
 import type { ChatMessage, TextTokenizer } from '../../../src/models/files/tokenizer.js';
 import { Graph } from '../onnx/graph.js';
 import * as op from '../onnx/ops.js';
-import { type ArchConfig, archFromConfig } from '../../../src/models/files/arch.js';
+import { type ArchConfig, archFromConfig, requireDecoder } from '../../../src/models/files/arch.js';
 import { attentionBias, checkTokenIds, positionFeeds, toInt64 } from './feeds.js';
 import { buildModel, type Weights } from './model-graph.js';
 import { sampleNext, seededRng } from './sampling.js';
@@ -62,6 +62,7 @@ export async function loadRuntimeModel(source: string | Pick<LoadedModel, 'confi
 
 function makeRuntimeModel(model: Pick<LoadedModel, 'config' | 'weights'> & Partial<LoadedModel>, options: RuntimeOptions, provider: string): RuntimeModel {
   const arch = archFromConfig(model.raw_config ?? model.config);
+  requireDecoder(arch, 'generate text');
   let weights: Weights = model.weights;
   if (options.adapter_dir) weights = mergeAdapterFolder(model.weights, options.adapter_dir, arch.family);
   return { arch, weights, tokenizer: model.tokenizer, dir: model.dir, provider, threads: options.threads, external_data_threshold: options.external_data_threshold, sessions: new Map(), build_ms: {} };

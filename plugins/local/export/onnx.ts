@@ -1,7 +1,7 @@
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { ArchConfig } from '../../../src/models/files/arch.js';
+import { requireDecoder, type ArchConfig } from '../../../src/models/files/arch.js';
 import { ropeInvFreq } from '../engine/rope.js';
 import { MASKED } from '../engine/feeds.js';
 import { buildModel, type Weights } from '../engine/model-graph.js';
@@ -35,6 +35,7 @@ interface ExportedGraph {
 }
 
 export function buildExportGraph(arch: ArchConfig, weights: Weights): { graph: Graph; io: ExportedGraph } {
+  requireDecoder(arch, 'be exported as an ONNX decoder with a KV cache');
   const g = new Graph(`${arch.model_type}_decoder`);
   const m = buildModel(g, { arch, weights, batch: 'batch_size', seq: 'sequence_length', past: 'past_sequence_length', flat: false });
   g.output(op.fusedMatMul(m.hidden, m.head, { transB: true }), 'logits');

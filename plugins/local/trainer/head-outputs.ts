@@ -130,7 +130,7 @@ export function writeSentenceTransformersFolder(dir: string, model: Pick<LoadedM
   mkdirSync(join(dir, '1_Pooling'), { recursive: true });
   json('1_Pooling/config.json', {
     word_embedding_dimension: hidden,
-    pooling_mode_cls_token: false,
+    pooling_mode_cls_token: info.pooling === 'cls',
     pooling_mode_mean_tokens: info.pooling === 'mean',
     pooling_mode_max_tokens: false,
     pooling_mode_mean_sqrt_len_tokens: false,

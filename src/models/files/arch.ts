@@ -5,7 +5,8 @@ import { FinetuneError } from '../../errors.js';
  * models area's parsed ModelConfig, which keeps the same field names).
  */
 export interface ArchConfig {
-  family: 'llama' | 'gpt2';
+  /** bert = a bidirectional encoder (BERT, RoBERTa, XLM-R): it trains heads, never generates. */
+  family: 'llama' | 'gpt2' | 'bert';
   model_type: string;
   vocab_size: number;
   hidden_size: number;
@@ -27,6 +28,8 @@ export interface ArchConfig {
   sliding_window: number | null;
   bos_token_id?: number;
   eos_token_ids: number[];
+  /** Learned positions start here: RoBERTa and XLM-R count from pad_token_id + 1, others from 0. */
+  position_offset: number;
 }
 
 interface RopeScaling {
@@ -38,13 +41,30 @@ interface RopeScaling {
 }
 
 const LLAMA_TYPES = ['llama', 'mistral', 'qwen2', 'smollm', 'tinyllama'] as const;
-const SUPPORTED_MODEL_TYPES = [...LLAMA_TYPES, 'gpt2'] as const;
+const BERT_TYPES = ['bert', 'roberta', 'xlm-roberta'] as const;
+const SUPPORTED_MODEL_TYPES = [...LLAMA_TYPES, 'gpt2', ...BERT_TYPES] as const;
 
 /** Linear layers LoRA can target, by Hugging Face module name. */
 export const LINEAR_MODULES: Record<ArchConfig['family'], readonly string[]> = {
   llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
   gpt2: ['c_attn', 'c_proj', 'c_fc'],
+  // PEFT's names for BertModel: "dense" is the attention output, intermediate and output projections
+  bert: ['query', 'key', 'value', 'dense'],
 };
+
+/** An encoder sees the whole text at once (no causal mask) and has no language-model head to generate with. */
+export function isEncoder(arch: Pick<ArchConfig, 'family'>): boolean {
+  return arch.family === 'bert';
+}
+
+/** Refuses an encoder where a decoder that generates is needed (generation, GGUF and ONNX decoder export). */
+export function requireDecoder(arch: Pick<ArchConfig, 'family' | 'model_type'>, purpose: string): void {
+  if (!isEncoder(arch)) return;
+  throw new FinetuneError('MODEL_UNSUPPORTED', `${arch.model_type} is an encoder: it embeds text and generates none, so it cannot ${purpose}.`, {
+    recovery: 'Use an encoder for embeddings (method "embedding"; evaluate_model on triplet data gives retrieval metrics, export_model with format "hf" writes its folder), or pick a decoder model.',
+    details: { field: 'model_id' },
+  });
+}
 
 type RawConfig = Record<string, unknown>;
 
@@ -90,8 +110,10 @@ export function archFromConfig(config: object): ArchConfig {
       sliding_window: null,
       bos_token_id: ids(raw.bos_token_id)[0],
       eos_token_ids: ids(raw.eos_token_id),
+      position_offset: 0,
     };
   }
+  if ((BERT_TYPES as readonly string[]).includes(modelType)) return bertArch(raw, modelType);
   if (!(LLAMA_TYPES as readonly string[]).includes(modelType)) {
     throw new FinetuneError('MODEL_UNSUPPORTED', `model_type "${modelType}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`, {
       details: { file: 'config.json', field: 'model_type' },
@@ -122,6 +144,38 @@ export function archFromConfig(config: object): ArchConfig {
     sliding_window: typeof raw.sliding_window === 'number' && raw.use_sliding_window !== false ? raw.sliding_window : null,
     bos_token_id: ids(raw.bos_token_id)[0],
     eos_token_ids: ids(raw.eos_token_id),
+    position_offset: 0,
+  };
+}
+
+function bertArch(raw: RawConfig, modelType: string): ArchConfig {
+  const hidden = num(raw, ['hidden_size']);
+  const heads = num(raw, ['num_attention_heads']);
+  const act = String(raw.hidden_act ?? 'gelu');
+  if (act !== 'gelu') throw new FinetuneError('MODEL_UNSUPPORTED', `hidden_act "${act}" is not supported for ${modelType} (gelu only)`, { details: { file: 'config.json', field: 'hidden_act' } });
+  return {
+    family: 'bert',
+    model_type: modelType,
+    vocab_size: num(raw, ['vocab_size']),
+    hidden_size: hidden,
+    intermediate_size: num(raw, ['intermediate_size']),
+    num_layers: num(raw, ['num_hidden_layers']),
+    num_heads: heads,
+    num_kv_heads: heads,
+    head_dim: hidden / heads,
+    norm_eps: num(raw, ['layer_norm_eps'], 1e-12),
+    max_positions: num(raw, ['max_position_embeddings'], 512),
+    tie_word_embeddings: true,
+    attention_bias: true,
+    mlp_bias: true,
+    rope_theta: 0,
+    rope_scaling: null,
+    hidden_act: act,
+    sliding_window: null,
+    bos_token_id: ids(raw.bos_token_id)[0],
+    eos_token_ids: ids(raw.eos_token_id),
+    // RoBERTa's position ids are cumsum(mask) + padding_idx: a right-padded row's tokens sit at offset + t
+    position_offset: modelType === 'bert' ? 0 : num(raw, ['pad_token_id'], 1) + 1,
   };
 }
 

@@ -7,7 +7,8 @@ const LOADABLE_DTYPES: readonly string[] = ['F32', 'F16', 'BF16'];
 /**
  * The tensors the graph builder (model-graph.ts) reads for this architecture, with the shape each
  * must have: Hugging Face names, Llama [out, in] linears, GPT-2 Conv1D [in, out]. GPT-2 names are
- * given without `transformer.` (its own checkpoints drop it; both spellings are accepted).
+ * given without `transformer.`, BERT-family names without `bert.` / `roberta.` (a bare BertModel
+ * drops the prefix that a …ForMaskedLM checkpoint has; both spellings are accepted).
  */
 function expectedWeights(arch: ArchConfig, hasLmHead: boolean): Map<string, number[]> {
   const D = arch.hidden_size;
@@ -30,6 +31,19 @@ function expectedWeights(arch: ArchConfig, hasLmHead: boolean): Map<string, numb
     }
     return out;
   }
+  if (arch.family === 'bert') {
+    out.set('embeddings.word_embeddings.weight', [V, D]).set('embeddings.position_embeddings.weight', [arch.max_positions, D]);
+    out.set('embeddings.token_type_embeddings.weight', [-1, D]).set('embeddings.LayerNorm.weight', [D]).set('embeddings.LayerNorm.bias', [D]);
+    for (let i = 0; i < arch.num_layers; i++) {
+      const p = `encoder.layer.${i}`;
+      for (const m of ['query', 'key', 'value']) out.set(`${p}.attention.self.${m}.weight`, [D, D]).set(`${p}.attention.self.${m}.bias`, [D]);
+      out.set(`${p}.attention.output.dense.weight`, [D, D]).set(`${p}.attention.output.dense.bias`, [D]);
+      out.set(`${p}.intermediate.dense.weight`, [I, D]).set(`${p}.intermediate.dense.bias`, [I]);
+      out.set(`${p}.output.dense.weight`, [D, I]).set(`${p}.output.dense.bias`, [D]);
+      for (const norm of ['attention.output.LayerNorm', 'output.LayerNorm']) out.set(`${p}.${norm}.weight`, [D]).set(`${p}.${norm}.bias`, [D]);
+    }
+    return out;
+  }
   out.set('wte.weight', [V, D]).set('wpe.weight', [arch.max_positions, D]).set('ln_f.weight', [D]).set('ln_f.bias', [D]);
   if (!arch.tie_word_embeddings && hasLmHead) out.set('lm_head.weight', [V, D]);
   for (let i = 0; i < arch.num_layers; i++) {
@@ -42,6 +56,9 @@ function expectedWeights(arch: ArchConfig, hasLmHead: boolean): Map<string, numb
   }
   return out;
 }
+
+/** The prefixes a family's checkpoints may put before the names of expectedWeights. */
+export const WEIGHT_PREFIXES: Record<ArchConfig['family'], readonly string[]> = { llama: [''], gpt2: ['', 'transformer.'], bert: ['', 'bert.', 'roberta.'] };
 
 /** GPT-2 activations the graph computes: exact gelu, and the tanh approximation under its several names. */
 const GPT2_ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'];
@@ -72,15 +89,16 @@ export function checkLoadable(arch: ArchConfig, shapes: ReadonlyMap<string, { dt
     }
   }
   // A config that names more layers than the file has tensors is refused before listing them all.
-  const perLayer = arch.family === 'llama' ? 9 : 12;
+  const perLayer = arch.family === 'llama' ? 9 : arch.family === 'gpt2' ? 12 : 16;
   if (arch.num_layers * perLayer > shapes.size) {
     throw mismatch(file, `config.json declares ${arch.num_layers} layers but ${file} holds only ${shapes.size} tensors`, 'num_hidden_layers');
   }
-  const find = (name: string) => shapes.get(name) ?? (arch.family === 'gpt2' ? shapes.get(`transformer.${name}`) : undefined);
+  const find = (name: string) => WEIGHT_PREFIXES[arch.family].map((prefix) => shapes.get(prefix + name)).find(Boolean);
   for (const [name, shape] of expectedWeights(arch, find('lm_head.weight') !== undefined)) {
     const found = find(name);
     if (!found) throw mismatch(file, `the weights lack ${name}, which a ${arch.model_type} model with this config.json needs`, name);
-    if (found.shape.length !== shape.length || found.shape.some((d, i) => d !== shape[i])) {
+    // -1: any size (BERT's token type vocabulary: 2 for BERT, 1 for RoBERTa)
+    if (found.shape.length !== shape.length || found.shape.some((d, i) => shape[i] !== -1 && d !== shape[i])) {
       throw mismatch(file, `${name} has shape [${found.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`, name);
     }
   }

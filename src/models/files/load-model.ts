@@ -4,6 +4,7 @@ import { FinetuneError } from '../../errors.js';
 import { jsonErrorWhere, readUserFile } from '../../workspace/confine.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 import { readSafetensors } from './safetensors.js';
+import { WEIGHT_PREFIXES } from './expected-weights.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 
 /** One weight in f32, row-major, named as Hugging Face writes it. */
@@ -67,7 +68,8 @@ export function readModelConfig(dir: string): { config: ModelConfig; raw_config:
 
 /** Checks that the weights hold what the config promises (embedding shape), so a mismatch fails here, not mid-graph. */
 function checkWeights(dir: string, config: ModelConfig, weights: Map<string, WeightTensor>): void {
-  const embeddingName = config.architecture === 'gpt2' ? ['wte.weight', 'transformer.wte.weight'] : ['model.embed_tokens.weight'];
+  const bare = { llama: 'model.embed_tokens.weight', gpt2: 'wte.weight', bert: 'embeddings.word_embeddings.weight' }[config.architecture];
+  const embeddingName = WEIGHT_PREFIXES[config.architecture].map((prefix) => prefix + bare);
   const embedding = embeddingName.map((n) => weights.get(n)).find(Boolean);
   if (!embedding) {
     throw new FinetuneError('FILE_ERROR', `The weights in ${dir} have no ${embeddingName.join(' or ')} tensor for a ${config.model_type} model.`, {

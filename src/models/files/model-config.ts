@@ -2,7 +2,8 @@ import { FinetuneError } from '../../errors.js';
 
 /**
  * A Hugging Face config.json normalised to the fields the runtime needs. The Llama family
- * (llama, mistral, qwen2; SmolLM and TinyLlama declare model_type llama) and GPT-2 are supported.
+ * (llama, mistral, qwen2; SmolLM and TinyLlama declare model_type llama), GPT-2 and the BERT-family
+ * encoders (bert, roberta, xlm-roberta: embedding and classification only) are supported.
  */
 interface RopeScaling {
   /** linear | dynamic | llama3 | yarn (as config.json declares it). */
@@ -14,7 +15,7 @@ interface RopeScaling {
 
 export interface ModelConfig {
   model_type: string;
-  architecture: 'llama' | 'gpt2';
+  architecture: 'llama' | 'gpt2' | 'bert';
   hidden_size: number;
   num_hidden_layers: number;
   num_attention_heads: number;
@@ -25,7 +26,7 @@ export interface ModelConfig {
   max_position_embeddings: number;
   /** RMSNorm epsilon (Llama family); null for GPT-2. */
   rms_norm_eps: number | null;
-  /** LayerNorm epsilon (GPT-2); null for the Llama family. */
+  /** LayerNorm epsilon (GPT-2, BERT); null for the Llama family. */
   layer_norm_eps: number | null;
   /** RoPE base; null for GPT-2 (learned positions). */
   rope_theta: number | null;
@@ -40,7 +41,7 @@ export interface ModelConfig {
   eos_token_id: number | number[] | null;
 }
 
-const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'gpt2'] as const;
+const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'gpt2', 'bert', 'roberta', 'xlm-roberta'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -151,6 +152,39 @@ function parseGpt2(raw: Json): ModelConfig {
   };
 }
 
+/** BertModel / RobertaModel / XLMRobertaModel configs: learned absolute positions, post-LayerNorm, GELU. */
+function parseBert(raw: Json, modelType: string): ModelConfig {
+  const hidden = int(raw, 'hidden_size');
+  const heads = int(raw, 'num_attention_heads');
+  if (hidden % heads !== 0) throw bad('num_attention_heads', `(${heads}) must divide hidden_size (${hidden})`);
+  const positionType = raw.position_embedding_type ?? 'absolute';
+  if (positionType !== 'absolute') {
+    throw new FinetuneError('MODEL_UNSUPPORTED', `position_embedding_type '${String(positionType)}' is not supported (absolute only).`, { details: { file: 'config.json', field: 'position_embedding_type' } });
+  }
+  return {
+    model_type: modelType,
+    architecture: 'bert',
+    hidden_size: hidden,
+    num_hidden_layers: int(raw, 'num_hidden_layers'),
+    num_attention_heads: heads,
+    num_key_value_heads: heads,
+    head_dim: hidden / heads,
+    intermediate_size: int(raw, 'intermediate_size'),
+    vocab_size: int(raw, 'vocab_size'),
+    max_position_embeddings: int(raw, 'max_position_embeddings', 512),
+    rms_norm_eps: null,
+    layer_norm_eps: num(raw, 'layer_norm_eps', 1e-12),
+    rope_theta: null,
+    rope_scaling: null,
+    tie_word_embeddings: true,
+    attention_bias: true,
+    mlp_bias: true,
+    hidden_act: String(raw.hidden_act ?? 'gelu'),
+    bos_token_id: tokenIds(raw, 'bos_token_id') as number | null,
+    eos_token_id: tokenIds(raw, 'eos_token_id'),
+  };
+}
+
 /** Normalises a parsed config.json; an unsupported model_type is MODEL_UNSUPPORTED naming the supported ones. */
 export function parseModelConfig(json: unknown): ModelConfig {
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
@@ -165,6 +199,10 @@ export function parseModelConfig(json: unknown): ModelConfig {
       return parseLlamaFamily(raw, modelType);
     case 'gpt2':
       return parseGpt2(raw);
+    case 'bert':
+    case 'roberta':
+    case 'xlm-roberta':
+      return parseBert(raw, modelType);
     default:
       throw new FinetuneError(
         'MODEL_UNSUPPORTED',

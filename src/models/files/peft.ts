@@ -222,7 +222,7 @@ export function mergeLora(weights: Map<string, WeightTensor>, adapter: PeftAdapt
  * `transformer.h.N…` while GPT-2's own checkpoints drop `transformer.`, and its Conv1D weights are
  * [in, out] (fan_in_fan_out): the adapter is aligned with the weights it merges into first.
  */
-export function mergeAdapterFolder(weights: Map<string, WeightTensor>, adapterDir: string, family: 'llama' | 'gpt2'): Map<string, WeightTensor> {
+export function mergeAdapterFolder(weights: Map<string, WeightTensor>, adapterDir: string, family: 'llama' | 'gpt2' | 'bert'): Map<string, WeightTensor> {
   const adapter = readPeftAdapter(adapterDir);
   if (family !== 'gpt2') return mergeLora(weights, adapter);
   const tensors: PeftAdapter['tensors'] = new Map();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { archFromConfig } from '../files/arch.js';
+import { archFromConfig, requireDecoder } from '../files/arch.js';
 import { loadModelFolder } from '../files/load-model.js';
 import { mergeAdapterFolder } from '../files/peft.js';
 import { ggufModel, type TypePlan } from './architecture.js';
@@ -23,6 +23,7 @@ interface GgufExportResult {
 export async function exportGguf(source: { base_dir: string; adapter_dir: string | null; label: string }, dir: string, fileName: string, plan: TypePlan): Promise<GgufExportResult> {
   const model = await loadModelFolder(source.base_dir);
   const arch = archFromConfig(model.raw_config);
+  requireDecoder(arch, 'be exported as GGUF for llama.cpp or Ollama');
   const weights = source.adapter_dir ? mergeAdapterFolder(model.weights, source.adapter_dir, arch.family) : model.weights;
   const { metadata, tensors, fallbacks } = ggufModel(arch, weights, plan);
   const embedding = tensors.find((t) => t.name === 'token_embd.weight')!;

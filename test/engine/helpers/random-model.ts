@@ -121,3 +121,61 @@ export function randomGpt2(s: Gpt2Shape, seed = 2, scale = 0.2): RandomModel {
   };
   return { config, raw_config: config, weights };
 }
+
+export interface BertShape {
+  vocab: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  inter: number;
+  positions: number;
+  /** 'bert' (positions from 0) or 'xlm-roberta' (positions from pad_token_id + 1 = 2). */
+  modelType?: 'bert' | 'xlm-roberta';
+  /** Weight-name prefix: '' as a bare BertModel saves them, 'bert.' / 'roberta.' as a …ForMaskedLM does. */
+  prefix?: string;
+}
+
+export function randomBert(s: BertShape, seed = 3, scale = 0.2): RandomModel {
+  const w = filler(seed, scale);
+  const d = s.hidden;
+  const pre = s.prefix ?? '';
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  weights.set(`${pre}embeddings.word_embeddings.weight`, w([s.vocab, d]));
+  weights.set(`${pre}embeddings.position_embeddings.weight`, w([s.positions, d]));
+  weights.set(`${pre}embeddings.token_type_embeddings.weight`, w([s.modelType === 'xlm-roberta' ? 1 : 2, d]));
+  weights.set(`${pre}embeddings.LayerNorm.weight`, w([d], 1));
+  weights.set(`${pre}embeddings.LayerNorm.bias`, w([d]));
+  for (let i = 0; i < s.layers; i++) {
+    const p = `${pre}encoder.layer.${i}`;
+    for (const m of ['query', 'key', 'value']) {
+      weights.set(`${p}.attention.self.${m}.weight`, w([d, d]));
+      weights.set(`${p}.attention.self.${m}.bias`, w([d]));
+    }
+    weights.set(`${p}.attention.output.dense.weight`, w([d, d]));
+    weights.set(`${p}.attention.output.dense.bias`, w([d]));
+    weights.set(`${p}.attention.output.LayerNorm.weight`, w([d], 1));
+    weights.set(`${p}.attention.output.LayerNorm.bias`, w([d]));
+    weights.set(`${p}.intermediate.dense.weight`, w([s.inter, d]));
+    weights.set(`${p}.intermediate.dense.bias`, w([s.inter]));
+    weights.set(`${p}.output.dense.weight`, w([d, s.inter]));
+    weights.set(`${p}.output.dense.bias`, w([d]));
+    weights.set(`${p}.output.LayerNorm.weight`, w([d], 1));
+    weights.set(`${p}.output.LayerNorm.bias`, w([d]));
+  }
+  const config = {
+    model_type: s.modelType ?? 'bert',
+    architectures: [s.modelType === 'xlm-roberta' ? 'XLMRobertaModel' : 'BertModel'],
+    hidden_size: d,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.inter,
+    vocab_size: s.vocab,
+    max_position_embeddings: s.positions,
+    type_vocab_size: s.modelType === 'xlm-roberta' ? 1 : 2,
+    layer_norm_eps: 1e-12,
+    hidden_act: 'gelu',
+    pad_token_id: s.modelType === 'xlm-roberta' ? 1 : 0,
+    position_embedding_type: 'absolute',
+  };
+  return { config, raw_config: config, weights };
+}

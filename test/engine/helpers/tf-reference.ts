@@ -1,6 +1,6 @@
 /**
  * An independent forward of the same models in TensorFlow.js, written from the transformers
- * modelling code (LlamaForCausalLM / Qwen2 / GPT2LMHeadModel) rather than from our graph: RoPE by
+ * modelling code (LlamaForCausalLM / Qwen2 / GPT2LMHeadModel / BertModel / XLMRobertaModel) rather than from our graph: RoPE by
  * slicing halves (rotate_half), kv heads repeated by gather, LayerNorm/RMSNorm by their formulas.
  * `tf.grads` of its losses is the autodiff oracle for the ONNX training graph.
  */
@@ -153,6 +153,47 @@ export function gpt2Hidden(model: RandomModel, w: Tensors, batch: RefBatch, l?: 
     h = h.add(conv1d(gelu, w, `${p}.mlp.c_proj`, l));
   }
   return ln(h, 'transformer.ln_f');
+}
+
+/**
+ * Last hidden states [B·T, D] of a BertModel / XLMRobertaModel: word + position + token type 0
+ * embeddings, LayerNorm, then per layer LayerNorm(h + attention) and LayerNorm(h + FFN) with exact
+ * (erf) GELU; every query sees every real key (padding keys masked). XLM-R counts positions from
+ * pad_token_id + 1.
+ */
+export function bertHidden(model: RandomModel, w: Tensors, batch: RefBatch, l?: RefLora, prefix = ''): tf.Tensor2D {
+  const c = cfg(model);
+  const B = batch.ids.length;
+  const T = batch.ids[0]!.length;
+  const D = c.hidden_size as number;
+  const H = c.num_attention_heads as number;
+  const hd = D / H;
+  const ln = (x: tf.Tensor2D, p: string): tf.Tensor2D => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return x.sub(mean).div(tf.sqrt(variance.add(c.layer_norm_eps as number))).mul(get(w, `${p}.weight`)).add(get(w, `${p}.bias`)) as tf.Tensor2D;
+  };
+  const heads = (x: tf.Tensor): tf.Tensor => x.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]);
+  const maskData = new Float32Array(B * T * T);
+  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) if (batch.attention[b]![j] === 0) maskData[(b * T + i) * T + j] = -1e9;
+  const bias = tf.tensor(maskData, [B, 1, T, T]);
+  const offset = c.model_type === 'bert' ? 0 : (c.pad_token_id as number) + 1;
+  const pos = tf.tensor1d(Array.from({ length: B * T }, (_, i) => (i % T) + offset), 'int32');
+  const e = `${prefix}embeddings`;
+  let h = tf
+    .gather(get(w, `${e}.word_embeddings.weight`), tf.tensor1d(batch.ids.flat(), 'int32'))
+    .add(tf.gather(get(w, `${e}.position_embeddings.weight`), pos))
+    .add(tf.gather(get(w, `${e}.token_type_embeddings.weight`), tf.zeros([B * T], 'int32'))) as tf.Tensor2D;
+  h = ln(h, `${e}.LayerNorm`);
+  for (let i = 0; i < (c.num_hidden_layers as number); i++) {
+    const p = `${prefix}encoder.layer.${i}`;
+    const [q, k, v] = ['query', 'key', 'value'].map((m) => heads(linear(h, w, `${p}.attention.self.${m}`, l, true)));
+    const o = attend(q!, k!, v!, bias, hd).transpose([0, 2, 1, 3]).reshape([B * T, D]) as tf.Tensor2D;
+    h = ln(h.add(linear(o, w, `${p}.attention.output.dense`, l, true)), `${p}.attention.output.LayerNorm`);
+    const fc = linear(h, w, `${p}.intermediate.dense`, l, true);
+    const gelu = fc.mul(0.5).mul(tf.erf(fc.div(Math.SQRT2)).add(1)) as tf.Tensor2D;
+    h = ln(h.add(linear(gelu, w, `${p}.output.dense`, l, true)), `${p}.output.LayerNorm`);
+  }
+  return h;
 }
 
 /** Per-row Σ log p(token t | < t) over tokens where lossMask[t] = 1 (t ≥ 1). */

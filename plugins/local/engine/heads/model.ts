@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../../src/errors.js';
-import { archFromConfig, type ArchConfig } from '../../../../src/models/files/arch.js';
+import { archFromConfig, isEncoder, type ArchConfig } from '../../../../src/models/files/arch.js';
 import { loadModelFolder, type LoadedModel, type WeightTensor } from '../../../../src/models/files/load-model.js';
 import { mergeAdapterFolder, readPeftAdapter } from '../../../../src/models/files/peft.js';
 import { attentionBias, positionFeeds, toInt64 } from '../feeds.js';
@@ -44,7 +44,7 @@ function readHead(dir: string): HeadFile | null {
   const pooling = join(dir, '1_Pooling', 'config.json');
   if (existsSync(pooling)) {
     const p = JSON.parse(readFileSync(pooling, 'utf8')) as Record<string, unknown>;
-    return { task: 'embedding', pooling: p.pooling_mode_lasttoken ? 'last' : 'mean' };
+    return { task: 'embedding', pooling: p.pooling_mode_lasttoken ? 'last' : p.pooling_mode_cls_token ? 'cls' : 'mean' };
   }
   return null;
 }
@@ -83,7 +83,7 @@ export async function loadHeadModel(baseDir: string, adapterDir: string | null, 
   }
   return {
     task,
-    pooling: options.pooling ?? (head.pooling === 'last' ? 'last' : 'mean'),
+    pooling: options.pooling ?? (head.pooling === 'last' || head.pooling === 'cls' ? head.pooling : 'mean'),
     labels: head.labels ?? [],
     arch,
     model: { config: base.config, raw_config: base.raw_config, tokenizer: base.tokenizer, weights },
@@ -95,7 +95,7 @@ export async function loadHeadModel(baseDir: string, adapterDir: string | null, 
 /** Runs texts through the model in groups of 8 rows: logits [n, labels] or pooled embeddings [n, hidden]. */
 async function forward(m: HeadModel, texts: readonly string[]): Promise<Float32Array[]> {
   const ort = await loadOrt();
-  const limit = Math.min(m.arch.max_positions, 4096);
+  const limit = Math.min(m.arch.max_positions - m.arch.position_offset, 4096);
   const encoded = texts.map((t) => m.model.tokenizer.encode(t, { add_special_tokens: true }).slice(0, limit));
   const out: Float32Array[] = [];
   const width = m.task === 'classification' ? m.labels.length : m.arch.hidden_size;
@@ -114,7 +114,7 @@ async function forward(m: HeadModel, texts: readonly string[]): Promise<Float32A
     group.forEach((row, r) => row.forEach((id, t) => ((ids[r * T + t] = id), (mask[r * T + t] = 1))));
     const feeds: Record<string, Ort.Tensor> = {
       input_ids: new ort.Tensor('int64', toInt64(ids), [ROWS, T]),
-      attn_bias: new ort.Tensor('float32', attentionBias(ROWS, T, 0, mask, m.arch.sliding_window), [ROWS, 1, T, T]),
+      attn_bias: new ort.Tensor('float32', attentionBias(ROWS, T, 0, mask, m.arch.sliding_window, !isEncoder(m.arch)), [ROWS, 1, T, T]),
       pool: new ort.Tensor('float32', poolMatrix(mask, ROWS, T, m.pooling), [ROWS, ROWS * T]),
     };
     for (const [name, p] of Object.entries(positionFeeds(m.arch, 0, T))) feeds[name] = new ort.Tensor(p.data instanceof Float32Array ? 'float32' : 'int64', p.data, p.dims);

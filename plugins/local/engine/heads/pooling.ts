@@ -7,10 +7,11 @@ import * as op from '../../onnx/ops.js';
  * P · H with H the flat [R·T, D] hidden states and P a [R, R·T] weight matrix computed in JS from the
  * attention mask. `last` puts 1 on the last attended token of each row (transformers'
  * …ForSequenceClassification and sentence-transformers' `lasttoken` with right padding), `mean`
- * puts 1/n on each of a row's n attended tokens (sentence-transformers' `mean`). One MatMul carries
- * both, and its VJP (Pᵀ · g) is the ordinary matmul gradient.
+ * puts 1/n on each of a row's n attended tokens (sentence-transformers' `mean`), `cls` puts 1 on
+ * the first token (BERT's [CLS], sentence-transformers' `cls`). One MatMul carries all three, and its
+ * VJP (Pᵀ · g) is the ordinary matmul gradient.
  */
-export type Pooling = 'mean' | 'last';
+export type Pooling = 'mean' | 'last' | 'cls';
 
 /** Graph side: a `pool` input [R, R·T] times the flat hidden states [R·T, D] → [R, D]. */
 export function poolHidden(g: Graph, hidden: Value, rows: number, seq: number): Value {
@@ -36,6 +37,7 @@ export function poolMatrix(attentionMask: Float32Array, rows: number, seq: numbe
     }
     if (count === 0) continue;
     if (pooling === 'last') out[r * n + r * seq + last] = 1;
+    else if (pooling === 'cls') out[r * n + r * seq] = 1;
     else for (let t = 0; t < seq; t++) if (attentionMask[r * seq + t] !== 0) out[r * n + r * seq + t] = 1 / count;
   }
   return out;

@@ -1,6 +1,6 @@
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../../src/errors.js';
-import { type ArchConfig, archFromConfig } from '../../../../src/models/files/arch.js';
+import { type ArchConfig, archFromConfig, isEncoder } from '../../../../src/models/files/arch.js';
 import { mulberry32 } from '../../../../src/random.js';
 import { gradients } from '../../onnx/autodiff.js';
 import { Graph, type Value } from '../../onnx/graph.js';
@@ -174,7 +174,7 @@ export async function createHeadStep(spec: HeadStepSpec): Promise<HeadStep> {
     checkTokenIds(batch.input_ids, arch.vocab_size, 'input_ids');
     const out: Record<string, Ort.Tensor> = {
       input_ids: new ort.Tensor('int64', toInt64(batch.input_ids), [R, T]),
-      attn_bias: new ort.Tensor('float32', attentionBias(R, T, 0, batch.attention_mask, arch.sliding_window), [R, 1, T, T]),
+      attn_bias: new ort.Tensor('float32', attentionBias(R, T, 0, batch.attention_mask, arch.sliding_window, !isEncoder(arch)), [R, 1, T, T]),
       pool: new ort.Tensor('float32', poolMatrix(batch.attention_mask, R, T, spec.pooling), [R, R * T]),
     };
     for (const [name, p] of Object.entries(positions)) out[name] = new ort.Tensor(p.data instanceof Float32Array ? 'float32' : 'int64', p.data, p.dims);
