@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedModel } from '../evaluation/model-ref.js';
 import { FinetuneError } from '../errors.js';
@@ -7,6 +7,7 @@ import { registryOf } from '../registry/index.js';
 import type { Services } from '../services.js';
 import { writeFileAtomic } from '../workspace/atomic-write.js';
 import { archFromConfig } from './files/arch.js';
+import { readHeadInfo, writeHeadModelFolder } from './files/head-folder.js';
 import { loadModelFolder } from './files/load-model.js';
 import { ADAPTER_WEIGHTS_FILE, mergeAdapterFolder, readPeftAdapter, writeModelFolder } from './files/peft.js';
 import { loadTokenizer } from './files/tokenizer.js';
@@ -37,6 +38,11 @@ function readme(services: Services, resolved: ResolvedModel): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Paths of the files under `dir`, relative to it (1_Pooling/config.json, …). */
+function filesUnder(dir: string, sub = ''): string[] {
+  return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(dir, join(sub, e.name)) : [join(sub, e.name)]));
+}
+
 function copyAdapter(resolved: ResolvedModel, dir: string, field: string, recovery: string): string[] {
   if (!resolved.adapter_dir) {
     throw new FinetuneError('INVALID_INPUT', `${resolved.label} is a base model: there is no adapter to export alone.`, { recovery, details: { field } });
@@ -54,7 +60,13 @@ export async function writeHfExport(services: Services, resolved: ResolvedModel,
   if (options.merged) {
     const model = await loadModelFolder(resolved.base_dir);
     const weights = resolved.adapter_dir ? mergeAdapterFolder(model.weights, resolved.adapter_dir, archFromConfig(model.raw_config).family) : model.weights;
-    files = writeModelFolder(dir, model, weights, options.max_shard_bytes);
+    const head = resolved.adapter_dir ? readHeadInfo(resolved.adapter_dir) : null;
+    if (head) {
+      // a classifier or embedding adapter: its head (score.weight) joins the merged weights, in the head's own layout
+      for (const [name, tensor] of readPeftAdapter(resolved.adapter_dir!).saved_modules ?? []) weights.set(name, tensor);
+      writeHeadModelFolder(dir, model, weights, head, head.max_seq_length ?? model.config.max_position_embeddings);
+      files = filesUnder(dir);
+    } else files = writeModelFolder(dir, model, weights, options.max_shard_bytes);
   } else files = copyAdapter(resolved, dir, 'merged', 'Pass version, job_id or adapter_path for the adapter, or merged: true for the full model.');
   writeFileAtomic(join(dir, 'README.md'), readme(services, resolved));
   const index = files.find((f) => f.endsWith('.index.json'));

@@ -4,6 +4,7 @@ import { extname } from 'node:path';
 import { FinetuneError } from '../errors.js';
 import { sentence } from '../plugins/host.js';
 import type { TrainingCapabilities, TrainingMethod } from '../plugins/types.js';
+import type { TrainingHyperparameters } from '../plugins/providers.js';
 import type { TrainingDeps } from './deps.js';
 import { ConfigDocumentSchema, PolicySchema, type ConfigDocument } from './config-schema.js';
 import { resolveInputs, type DatasetFacts } from './inputs.js';
@@ -82,6 +83,8 @@ export async function configureTraining(services: TrainingDeps, input: Configure
   if (maxRowTokens && maxRowTokens > hyperparameters.max_seq_length) {
     notes.push(`The longest row has ${maxRowTokens} tokens, over max_seq_length ${hyperparameters.max_seq_length}: long rows will be truncated.`);
   }
+  const shortRun = fewStepsNote(dataset.counts, hyperparameters);
+  if (shortRun) notes.push(shortRun);
   const policyParse = PolicySchema.safeParse(doc.policy);
   if (!policyParse.success) {
     const issue = policyParse.error.issues[0];
@@ -102,6 +105,19 @@ export async function configureTraining(services: TrainingDeps, input: Configure
     parent_config_id: null,
   });
   return { config, method_reason: reason, notes, document_yaml: exportConfig(config, 'yaml') };
+}
+
+/** Below this many optimizer steps a fine-tune barely moves the weights (an agent should hear it before it spends the run). */
+const FEW_STEPS = 20;
+
+/** A note when the epochs give few optimizer steps: each step takes batch_size × gradient_accumulation rows. */
+function fewStepsNote(counts: { rows: number; train?: number }, h: TrainingHyperparameters): string | undefined {
+  if (h.max_steps > 0) return undefined;
+  const rows = counts.train ?? counts.rows;
+  const perStep = h.batch_size * h.gradient_accumulation;
+  const steps = Math.ceil(h.epochs * Math.ceil(Math.ceil(rows / h.batch_size) / h.gradient_accumulation));
+  if (steps >= FEW_STEPS) return undefined;
+  return `Only about ${steps} optimizer steps (${rows} training rows × ${h.epochs} epochs ÷ ${perStep} rows a step, batch_size ${h.batch_size} × gradient_accumulation ${h.gradient_accumulation}): a run this short may change the model little. Lower gradient_accumulation, raise epochs or set max_steps.`;
 }
 
 /** The config as a document that configure_training accepts back (from_text / from_file). */

@@ -6,6 +6,7 @@ import { runJob, type JobResult } from '../../plugins/local/trainer/job.js';
 import { validateSpec } from '../../plugins/local/trainer/validate.js';
 import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
+import { exportModelTool } from '../../tools/export-model.js';
 import { connectTestClient, errorCode, type TestClient } from '../helpers/mcp.js';
 import { makeSpec, memorySink, type MemorySink } from './helpers/job-fixtures.js';
 import { tripletTexts, writeTinyBert } from './helpers/tiny-bert.js';
@@ -87,6 +88,21 @@ describe('BERT encoder: embedding LoRA with CLS pooling (MultipleNegativesRankin
     a.forEach((v, i) => v.forEach((x, k) => expect(Math.abs(x - b[i]![k]!)).toBeLessThan(1e-4)));
     await releaseHeadModel(fromAdapter);
     await releaseHeadModel(fromFolder);
+  });
+
+  it('export_model format "hf" of the adapter writes the sentence-transformers folder (CLS pooling) with the adapter merged', async () => {
+    const out = await t.callOk(exportModelTool, { model_id: modelId, adapter_path: result.adapter_dir!, format: 'hf' });
+    expect(out.files.map((f) => f.name)).toEqual(expect.arrayContaining(['modules.json', '1_Pooling/config.json', 'sentence_bert_config.json', 'model.safetensors', 'tokenizer.json']));
+    expect(json(join(out.path, '1_Pooling', 'config.json'))).toMatchObject({ pooling_mode_cls_token: true });
+    expect(json(join(out.path, 'sentence_bert_config.json'))).toMatchObject({ max_seq_length: json(join(result.merged_dir, 'sentence_bert_config.json')).max_seq_length });
+    const exported = await loadHeadModel(out.path, null, { threads: 2 });
+    const fromJob = await loadHeadModel(result.merged_dir, null, { threads: 2 });
+    const texts = ['Which fish found a map by the classroom?'];
+    const [a] = await embedTexts(exported, texts);
+    const [b] = await embedTexts(fromJob, texts);
+    a!.forEach((x, k) => expect(Math.abs(x - b![k]!)).toBeLessThan(1e-5));
+    await releaseHeadModel(exported);
+    await releaseHeadModel(fromJob);
   });
 
   it('refuses at pre-flight what an encoder cannot train: sft, classification (not built for encoders yet), qlora', () => {

@@ -7,6 +7,7 @@ import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
 import { classificationReport } from '../../src/evaluation/metrics/classification.js';
 import { classifyTool } from '../../tools/classify.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
+import { exportModelTool } from '../../tools/export-model.js';
 import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { runStoriesHeadJob, type MemorySink } from './helpers/job-fixtures.js';
 
@@ -91,6 +92,18 @@ describe('LoRA sequence classification on stories260K (fluent vs scrambled sente
     // an adapter without a classification head is refused with what to pass instead
     const refused = await t.call('classify', { model_id: modelId, texts: ['x'] });
     expect(refused.isError).toBe(true);
+  });
+
+  it('export_model format "hf" of the adapter writes the classifier folder (score.weight, id2label), which classifies as the adapter does', async () => {
+    const out = await t.callOk(exportModelTool, { model_id: modelId, adapter_path: result.adapter_dir!, format: 'hf' });
+    const config = JSON.parse(readFileSync(join(out.path, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ architectures: ['LlamaForSequenceClassification'], id2label: { 0: 'fluent', 1: 'scrambled' }, problem_type: 'single_label_classification' });
+    expect(readSafetensorsShapes(join(out.path, 'model.safetensors')).get('score.weight')?.shape).toEqual([2, 64]);
+    expect(out.files.map((f) => f.name)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'finetune_head.json', 'README.md']));
+    const exported = await loadHeadModel(out.path, null, { threads: 2 });
+    const texts = rows('test').slice(0, 6).map((r) => r.text);
+    expect((await classifyTexts(exported, texts)).map((r) => r.label)).toEqual(testPredictions.slice(0, 6).map((p) => p.label));
+    await releaseHeadModel(exported);
   });
 
   it('reports eval accuracy and lowers eval loss from the untrained head', () => {

@@ -60,6 +60,11 @@ describe('configure_training', () => {
     expect(quality.hyperparameters).toMatchObject({ learning_rate: 3e-5, batch_size: 2, gradient_accumulation: 16, epochs: 5, lora_r: 32, lora_alpha: 64, target_modules: ['q_proj', 'v_proj'] });
     const smoke = await t.callOk(configureTrainingTool, { base_model: 'm', dataset_id, backend: 'fake', template: 'smoke' });
     expect(smoke.hyperparameters).toMatchObject({ max_steps: 8, batch_size: 2, eval_steps: 4, save_steps: 4 });
+    // 60 rows × 3 epochs at 32 rows a step is 6 steps: the agent hears it before the run; max_steps says what it wants
+    expect(efficient.notes).toContain('Only about 6 optimizer steps (60 training rows × 3 epochs ÷ 32 rows a step, batch_size 4 × gradient_accumulation 8): a run this short may change the model little. Lower gradient_accumulation, raise epochs or set max_steps.');
+    expect(smoke.notes.join(' ')).not.toMatch(/optimizer steps/);
+    const longer = await t.callOk(configureTrainingTool, { base_model: 'm', dataset_id, backend: 'fake', overrides: { gradient_accumulation: 1 } });
+    expect(longer.notes.join(' ')).not.toMatch(/optimizer steps/);
     const typo = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'fake', overrides: { learnin_rate: 1 } });
     expect(typo.isError).toBe(true);
     expect(resultText(typo)).toMatch(/learnin_rate/);

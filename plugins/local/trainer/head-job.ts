@@ -92,7 +92,7 @@ export async function runHeadJob(spec: TrainingSpec, sink: JobSink, options: { s
   }
   const step = await createHeadStep(headStepSpec(spec, run, options.threads));
   try {
-    const info: HeadInfo = { task: run.task, pooling: run.pooling, ...(run.task === 'classification' ? { labels: run.labels } : {}), pad_token_id: run.padId };
+    const info: HeadInfo = { task: run.task, pooling: run.pooling, ...(run.task === 'classification' ? { labels: run.labels } : { max_seq_length: run.seqLen }), pad_token_id: run.padId };
     const tensors = step.trainable.map((t) => ({ name: t.name, shape: t.shape }));
     const adapterConfig = loraConfig(spec, run.model, tensors.map((t) => t.name));
     const io: ParamsIo = spec.config.approach === 'full' ? weightsParamsIo(tensors) : headAdapterParamsIo(tensors, adapterConfig, info);

@@ -4,14 +4,13 @@ import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../../src/errors.js';
 import { archFromConfig, isEncoder, type ArchConfig } from '../../../../src/models/files/arch.js';
 import { loadModelFolder, type LoadedModel, type WeightTensor } from '../../../../src/models/files/load-model.js';
+import { HEAD_FILE, SCORE_WEIGHT } from '../../../../src/models/files/head-folder.js';
 import { mergeAdapterFolder, readPeftAdapter } from '../../../../src/models/files/peft.js';
 import { attentionBias, positionFeeds, toInt64 } from '../feeds.js';
 import { createSessionFromGraph, loadOrt } from '../session.js';
 import { type Pooling, poolMatrix } from './pooling.js';
-import { buildHeadGraph, SCORE_WEIGHT } from './step.js';
+import { buildHeadGraph } from './step.js';
 
-/** `finetune_head.json`, written beside a head job's weights (plugins/local/trainer/head-outputs.ts). */
-export const HEAD_FILE = 'finetune_head.json';
 const ROWS = 8;
 
 /** A model with a head, ready to run: a classifier (labels + score.weight) or an embedding model. */

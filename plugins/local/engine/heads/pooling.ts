@@ -1,4 +1,5 @@
 import { FinetuneError } from '../../../../src/errors.js';
+import type { Pooling } from '../../../../src/models/files/head-folder.js';
 import type { Graph, Value } from '../../onnx/graph.js';
 import * as op from '../../onnx/ops.js';
 
@@ -11,7 +12,7 @@ import * as op from '../../onnx/ops.js';
  * the first token (BERT's [CLS], sentence-transformers' `cls`). One MatMul carries all three, and its
  * VJP (Pᵀ · g) is the ordinary matmul gradient.
  */
-export type Pooling = 'mean' | 'last' | 'cls';
+export type { Pooling };
 
 /** Graph side: a `pool` input [R, R·T] times the flat hidden states [R·T, D] → [R, D]. */
 export function poolHidden(g: Graph, hidden: Value, rows: number, seq: number): Value {

@@ -1,6 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../../src/errors.js';
 import { type ArchConfig, archFromConfig, isEncoder } from '../../../../src/models/files/arch.js';
+import { SCORE_WEIGHT } from '../../../../src/models/files/head-folder.js';
 import { mulberry32 } from '../../../../src/random.js';
 import { gradients } from '../../onnx/autodiff.js';
 import { Graph, type Value } from '../../onnx/graph.js';
@@ -12,8 +13,6 @@ import { initialTensors, planLora, type LoraSpec, type TrainableTensor, type Tra
 import { cosineSimilarityLoss, multipleNegativesRanking, weightedCrossEntropy } from './losses.js';
 import { type Pooling, poolHidden, poolMatrix } from './pooling.js';
 
-/** The Hugging Face name of the classification head's weight ([num_labels, hidden], no bias, as LlamaForSequenceClassification). */
-export const SCORE_WEIGHT = 'score.weight';
 
 type EmbeddingLoss = 'mnrl' | 'cosine';
 
