@@ -33,7 +33,7 @@ const llama = randomLlama({ vocab: 48, hidden: 32, layers: 2, heads: 4, kvHeads:
 const llamaTied = randomLlama({ vocab: 48, hidden: 32, layers: 2, heads: 4, kvHeads: 1, inter: 40, tied: true }, 5);
 const qwen = randomLlama({ vocab: 48, hidden: 32, layers: 2, heads: 4, kvHeads: 2, inter: 40, tied: true, qkvBias: true, ropeTheta: 1e6 }, 7);
 const gpt2 = randomGpt2({ vocab: 48, hidden: 32, layers: 2, heads: 4, positions: 16 });
-const bert = randomBert({ vocab: 48, hidden: 32, layers: 2, heads: 4, inter: 40, positions: 16 });
+const bert = randomBert({ vocab: 48, hidden: 32, layers: 2, heads: 4, inter: 40, positions: 16, pooler: true });
 const xlmr = randomBert({ vocab: 48, hidden: 32, layers: 2, heads: 4, inter: 40, positions: 18, modelType: 'xlm-roberta', prefix: 'roberta.' }, 9);
 
 const CASES: Case[] = [
@@ -44,6 +44,8 @@ const CASES: Case[] = [
   { name: 'qwen2 LoRA, cosine-similarity loss on scored pairs, last token', model: qwen, approach: 'lora', task: 'embedding', pooling: 'last', loss: 'cosine', group: 2, count: 3 },
   { name: 'bert encoder LoRA, MultipleNegativesRanking on triplets, CLS pooling, one padded example', model: bert, approach: 'lora', task: 'embedding', pooling: 'cls', loss: 'mnrl', group: 3, count: 2 },
   { name: 'bert encoder full, MultipleNegativesRanking on pairs, mean pooling', model: bert, approach: 'full', task: 'embedding', pooling: 'mean', loss: 'mnrl', group: 2, count: 3 },
+  { name: 'bert encoder LoRA, classification (pooler from the checkpoint + classifier with bias), CLS pooling, a padding row', model: bert, approach: 'lora', task: 'classification', pooling: 'cls', count: 2 },
+  { name: 'xlm-roberta encoder full, classification (RobertaClassificationHead: dense + out_proj), CLS pooling', model: xlmr, approach: 'full', task: 'classification', pooling: 'cls', class_weights: [2, 1, 1], count: 3 },
   { name: 'xlm-roberta encoder (roberta. names, positions from 2) LoRA, cosine-similarity loss, mean pooling', model: xlmr, approach: 'lora', task: 'embedding', pooling: 'mean', loss: 'cosine', group: 2, count: 3 },
 ];
 
@@ -105,7 +107,8 @@ describe('head training graphs: loss and gradients equal tf.grads of an independ
         ...(c.task === 'classification' ? { labels: Int32Array.from(labels) } : { count: c.count, ...(c.loss === 'cosine' ? { scores: Float32Array.from(pairScores) } : {}) }),
       };
       const next = seededRandom(13);
-      const params = step.trainable.map((t) => (c.approach === 'lora' && t.name !== 'score.weight' ? t.init.map(() => (2 * next() - 1) * 0.2) : t.init));
+      // random LoRA matrices (B starts at zero) and head biases (start at zero), so every gradient is exercised
+      const params = step.trainable.map((t) => ((c.approach === 'lora' && t.name.startsWith('base_model.model.')) || t.name.endsWith('.bias') ? t.init.map(() => (2 * next() - 1) * 0.2) : t.init));
       const result = await step.step(batch, params);
 
       const base = toTensors(c.model.weights);
@@ -130,8 +133,16 @@ describe('head training graphs: loss and gradients equal tf.grads of an independ
         const pooled = refPool(hidden, ref, c.pooling);
         const real = Array.from({ length: c.count }, (_, i) => i);
         if (c.task === 'classification') {
-          const score = xs[names.indexOf('score.weight')]! as tf.Tensor2D;
-          const logp = tf.logSoftmax(tf.matMul(pooled, score, false, true));
+          const at = (name: string) => xs[names.indexOf(name)]! as tf.Tensor2D;
+          let logits: tf.Tensor2D;
+          if (names.includes('score.weight')) logits = tf.matMul(pooled, at('score.weight'), false, true);
+          else {
+            // BertForSequenceClassification / RobertaClassificationHead: tanh(dense(x_[CLS])), then a linear layer with bias
+            const [dense, out] = type === 'bert' ? ['pooler.dense', 'classifier'] : ['classifier.dense', 'classifier.out_proj'];
+            const hiddenHead = tf.tanh(tf.matMul(pooled, at(`${dense}.weight`), false, true).add(at(`${dense}.bias`))) as tf.Tensor2D;
+            logits = tf.matMul(hiddenHead, at(`${out}.weight`), false, true).add(at(`${out}.bias`));
+          }
+          const logp = tf.logSoftmax(logits);
           const cw = c.class_weights ?? [1, 1, 1];
           const picked = real.map((b) => logp.slice([b, labels[b]!], [1, 1]).reshape([]).mul(cw[labels[b]!]!));
           const total = real.reduce((a, b) => a + cw[labels[b]!]!, 0);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FinetuneError } from '../../../src/errors.js';
+import { archFromConfig, isEncoder } from '../../../src/models/files/arch.js';
 import { loadModelFolder, type LoadedModel } from '../../../src/models/files/load-model.js';
 import { writePeftAdapter } from '../../../src/models/files/peft.js';
 import type { JobSink, TrainingSpec } from '../../../src/plugins/providers.js';
@@ -53,8 +54,8 @@ async function prepareHeadRun(spec: TrainingSpec): Promise<PreparedHeadRun> {
   const validation = spec.dataset.validation_path && existsSync(spec.dataset.validation_path) ? readHeadSplit(spec.dataset.validation_path, task, model.tokenizer, hyper.max_seq_length, labels) : undefined;
   const lengths = [train, validation].flatMap((s) => s?.examples.flatMap((e) => e.texts.map((t) => t.length)) ?? []);
   const padId = model.tokenizer.pad_token_id ?? model.tokenizer.eos_token_id ?? 0;
-  // last token for a classifier (as transformers' …ForSequenceClassification), mean for embeddings (sentence-transformers' default)
-  const pooling = hyper.pooling ?? (task === 'classification' ? 'last' : 'mean');
+  // a classifier pools as transformers' …ForSequenceClassification does (an encoder its first token, a decoder its last), embeddings the mean (sentence-transformers' default)
+  const pooling = hyper.pooling ?? (task === 'classification' ? (isEncoder(archFromConfig(model.raw_config)) ? 'cls' : 'last') : 'mean');
   return { task, model, labels, train, ...(validation ? { validation } : {}), seqLen: runSeqLen(lengths, hyper.max_seq_length), padId, pooling };
 }
 

@@ -32,13 +32,8 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   } else {
     try {
       const { config: modelConfig, raw_config } = readModelConfig(spec.model.dir);
-      if (modelConfig.architecture === 'bert' && config.method !== 'embedding') {
-        error(
-          'CAPABILITY_UNSUPPORTED',
-          'method',
-          `${modelConfig.model_type} is an encoder: the local engine trains it as an embedding model (method "embedding"). ` +
-            (config.method === 'classification' ? 'An encoder classifier (BertForSequenceClassification) is not built yet; train classification on a decoder base (llama, qwen2, gpt2 family).' : `${config.method} needs a decoder base (llama, qwen2, gpt2 family) that generates text.`),
-        );
+      if (modelConfig.architecture === 'bert' && (config.method === 'sft' || config.method === 'dpo')) {
+        error('CAPABILITY_UNSUPPORTED', 'method', `${modelConfig.model_type} is an encoder: the local engine trains it as an embedding model (method "embedding") or a classifier (method "classification"); ${config.method} needs a decoder base (llama, qwen2, gpt2 family) that generates text.`);
       }
       if (config.approach !== 'full') checkLoraTargets(spec, raw_config, issues);
       const params = approximateParameters(modelConfig);

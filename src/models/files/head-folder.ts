@@ -52,17 +52,28 @@ export function readHeadInfo(dir: string): HeadInfo | null {
 /** transformers' class name for a sequence classifier of this causal LM (LlamaForCausalLM → LlamaForSequenceClassification). */
 function sequenceClassificationArchitecture(rawConfig: Record<string, unknown>): string {
   const arch = Array.isArray(rawConfig.architectures) ? String(rawConfig.architectures[0] ?? '') : '';
-  const stem = arch.replace(/(ForCausalLM|LMHeadModel|Model)$/, '');
+  const stem = arch.replace(/(ForCausalLM|LMHeadModel|ForMaskedLM|ForSequenceClassification|Model)$/, '');
   if (stem) return `${stem}ForSequenceClassification`;
   const type = String(rawConfig.model_type ?? 'llama');
-  return `${type === 'gpt2' ? 'GPT2' : type === 'qwen2' ? 'Qwen2' : type.charAt(0).toUpperCase() + type.slice(1)}ForSequenceClassification`;
+  const named: Record<string, string> = { gpt2: 'GPT2', qwen2: 'Qwen2', 'xlm-roberta': 'XLMRoberta' };
+  return `${named[type] ?? type.charAt(0).toUpperCase() + type.slice(1)}ForSequenceClassification`;
+}
+
+/** The body prefix of an encoder's …ForSequenceClassification checkpoint. */
+const ENCODER_PREFIX: Record<string, string> = { bert: 'bert.', roberta: 'roberta.', 'xlm-roberta': 'roberta.' };
+
+/** An encoder classifier's tensors as transformers names them: the body under its prefix, `classifier.*` beside it. */
+function encoderClassifierWeights(weights: Map<string, WeightTensor>, prefix: string): Map<string, WeightTensor> {
+  const out = new Map<string, WeightTensor>();
+  for (const [name, tensor] of weights) out.set(name.startsWith('classifier.') || name.startsWith(prefix) ? name : prefix + name, tensor);
+  return out;
 }
 
 /** Writes the classifier as a Hugging Face …ForSequenceClassification folder. */
 export function writeClassifierFolder(dir: string, model: Pick<LoadedModel, 'dir' | 'raw_config'>, weights: Map<string, WeightTensor>, info: HeadInfo): void {
-  const head = new Map(weights);
+  const head = ENCODER_PREFIX[String(model.raw_config.model_type)] ? encoderClassifierWeights(weights, ENCODER_PREFIX[String(model.raw_config.model_type)]!) : new Map(weights);
   head.delete('lm_head.weight'); // a sequence classifier has `score` instead of the LM head
-  if (!head.has(SCORE_WEIGHT)) throw new FinetuneError('INTERNAL', 'the classifier has no score.weight');
+  if (!head.has(SCORE_WEIGHT) && !head.has('classifier.weight') && !head.has('classifier.out_proj.weight')) throw new FinetuneError('INTERNAL', 'the classifier has no head weights');
   const labels = info.labels ?? [];
   const raw_config = {
     ...model.raw_config,

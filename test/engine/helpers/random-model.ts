@@ -133,6 +133,8 @@ export interface BertShape {
   modelType?: 'bert' | 'xlm-roberta';
   /** Weight-name prefix: '' as a bare BertModel saves them, 'bert.' / 'roberta.' as a …ForMaskedLM does. */
   prefix?: string;
+  /** BERT's pooler (dense + tanh on [CLS]), which BertModel checkpoints carry. */
+  pooler?: boolean;
 }
 
 export function randomBert(s: BertShape, seed = 3, scale = 0.2): RandomModel {
@@ -161,6 +163,10 @@ export function randomBert(s: BertShape, seed = 3, scale = 0.2): RandomModel {
     weights.set(`${p}.output.dense.bias`, w([d]));
     weights.set(`${p}.output.LayerNorm.weight`, w([d], 1));
     weights.set(`${p}.output.LayerNorm.bias`, w([d]));
+  }
+  if (s.pooler) {
+    weights.set(`${pre}pooler.dense.weight`, w([d, d]));
+    weights.set(`${pre}pooler.dense.bias`, w([d]));
   }
   const config = {
     model_type: s.modelType ?? 'bert',

@@ -4,11 +4,12 @@ import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../../src/errors.js';
 import { archFromConfig, isEncoder, type ArchConfig } from '../../../../src/models/files/arch.js';
 import { loadModelFolder, type LoadedModel, type WeightTensor } from '../../../../src/models/files/load-model.js';
-import { HEAD_FILE, SCORE_WEIGHT } from '../../../../src/models/files/head-folder.js';
+import { HEAD_FILE } from '../../../../src/models/files/head-folder.js';
 import { mergeAdapterFolder, readPeftAdapter } from '../../../../src/models/files/peft.js';
 import { attentionBias, positionFeeds, toInt64 } from '../feeds.js';
 import { createSessionFromGraph, loadOrt } from '../session.js';
 import { type Pooling, poolMatrix } from './pooling.js';
+import { classifierWeights } from './classifier.js';
 import { buildHeadGraph } from './step.js';
 
 const ROWS = 8;
@@ -38,7 +39,9 @@ function readHead(dir: string): HeadFile | null {
   const arch = Array.isArray(config.architectures) ? String(config.architectures[0]) : '';
   if (arch.endsWith('ForSequenceClassification') && config.id2label && typeof config.id2label === 'object') {
     const id2label = config.id2label as Record<string, string>;
-    return { task: 'classification', pooling: 'last', labels: Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!) };
+    // an encoder classifies from its first token ([CLS] / <s>), a decoder from its last
+    const pooling = isEncoder(archFromConfig(config)) ? 'cls' : 'last';
+    return { task: 'classification', pooling, labels: Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!) };
   }
   const pooling = join(dir, '1_Pooling', 'config.json');
   if (existsSync(pooling)) {
@@ -77,9 +80,7 @@ export async function loadHeadModel(baseDir: string, adapterDir: string | null, 
   }
   head ??= { task: 'embedding', pooling: options.pooling ?? 'mean' };
   const task = head.task === 'classification' ? 'classification' : 'embedding';
-  if (task === 'classification' && !weights.has(SCORE_WEIGHT)) {
-    throw new FinetuneError('MODEL_UNSUPPORTED', `The classifier in ${adapterDir ?? baseDir} has no ${SCORE_WEIGHT}.`, { details: { file: adapterDir ?? baseDir } });
-  }
+  if (task === 'classification') classifierWeights(arch, weights, head.labels?.length ?? 0, adapterDir ?? baseDir);
   return {
     task,
     pooling: options.pooling ?? (head.pooling === 'last' || head.pooling === 'cls' ? head.pooling : 'mean'),
@@ -117,10 +118,7 @@ async function forward(m: HeadModel, texts: readonly string[]): Promise<Float32A
       pool: new ort.Tensor('float32', poolMatrix(mask, ROWS, T, m.pooling), [ROWS, ROWS * T]),
     };
     for (const [name, p] of Object.entries(positionFeeds(m.arch, 0, T))) feeds[name] = new ort.Tensor(p.data instanceof Float32Array ? 'float32' : 'int64', p.data, p.dims);
-    if (m.task === 'classification') {
-      const score = m.model.weights.get(SCORE_WEIGHT)!;
-      feeds[SCORE_WEIGHT] = new ort.Tensor('float32', score.data, score.shape);
-    }
+    if (m.task === 'classification') for (const t of classifierWeights(m.arch, m.model.weights, m.labels.length, 'the model')) feeds[t.name] = new ort.Tensor('float32', t.data, t.shape);
     const name = m.task === 'classification' ? 'logits' : 'embeddings';
     const result = (await (await session).run(feeds, [name]))[name]!.data as Float32Array;
     group.forEach((_, r) => out.push(result.slice(r * width, (r + 1) * width)));

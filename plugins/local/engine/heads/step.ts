@@ -1,7 +1,6 @@
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../../src/errors.js';
 import { type ArchConfig, archFromConfig, isEncoder } from '../../../../src/models/files/arch.js';
-import { SCORE_WEIGHT } from '../../../../src/models/files/head-folder.js';
 import { mulberry32 } from '../../../../src/random.js';
 import { gradients } from '../../onnx/autodiff.js';
 import { Graph, type Value } from '../../onnx/graph.js';
@@ -10,6 +9,7 @@ import { attentionBias, checkTokenIds, MASKED, positionFeeds, toInt64 } from '..
 import { buildModel, type LoraPlan, type TrainableInput } from '../model-graph.js';
 import { createSessionFromGraph, loadOrt } from '../session.js';
 import { initialTensors, planLora, type LoraSpec, type TrainableTensor, type TrainStepSpec } from '../train-step.js';
+import { classifierLogits, classifierTensors } from './classifier.js';
 import { cosineSimilarityLoss, multipleNegativesRanking, weightedCrossEntropy } from './losses.js';
 import { type Pooling, poolHidden, poolMatrix } from './pooling.js';
 
@@ -96,10 +96,9 @@ export function buildHeadGraph(spec: HeadStepSpec, arch: ArchConfig, lora: LoraP
   const trainable = [...m.trainable];
   let loss: Value;
   if (spec.task === 'classification') {
-    const C = spec.num_labels!;
-    const score = g.input(SCORE_WEIGHT, 'float32', [C, arch.hidden_size], { requiresGrad: true });
-    trainable.push({ name: SCORE_WEIGHT, value: score, shape: [C, arch.hidden_size], init: { kind: 'zeros' } });
-    const logits = op.fusedMatMul(pooled, score, { transB: true });
+    const head = classifierLogits(g, arch, pooled, classifierTensors(arch, spec.model.weights, spec.num_labels!));
+    trainable.push(...head.trainable);
+    const logits = head.logits;
     g.output(logits, 'logits');
     if (mode === 'forward') return { graph: g, trainable, missing_targets: m.missing_targets, usesDropout: false };
     loss = weightedCrossEntropy(logits, g.input('targets', 'int64', [R, 1]), g.input('row_weights', 'float32', [R]));
@@ -162,9 +161,12 @@ export async function createHeadStep(spec: HeadStepSpec): Promise<HeadStep> {
   const trainable = built.trainable;
   const initial = initialTensors(trainable, spec.model.weights, 0);
   const std = typeof spec.model.raw_config?.initializer_range === 'number' ? spec.model.raw_config.initializer_range : 0.02;
-  initial.forEach((t) => {
-    if (t.name === SCORE_WEIGHT) t.init = normalInit(t.init.length, std, 0);
-  });
+  if (spec.task === 'classification') {
+    classifierTensors(arch, spec.model.weights, spec.num_labels!).forEach((h, k) => {
+      const t = initial.find((x) => x.name === h.name)!;
+      if (h.init.kind === 'normal') t.init = normalInit(t.init.length, std, k);
+    });
+  }
 
   const feeds = (batch: HeadBatch, params: Float32Array[]): { feeds: Record<string, Ort.Tensor>; examples: number; tokens: number } => {
     for (const key of ['input_ids', 'attention_mask'] as const) {
