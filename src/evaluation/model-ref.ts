@@ -71,6 +71,7 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
   let jobId: string | null = null;
   let versionId: string | null = null;
   let label: string | undefined;
+  let fullDir: string | undefined;
   if (ref.version) {
     const registry = registryOf(services);
     const at = ref.version.lastIndexOf('@');
@@ -83,13 +84,15 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
     label = `${v.name}@${v.version}`;
   } else if (ref.job_id) {
     const job = lookupJob(services, ref.job_id);
-    if (!job.adapter_dir) {
-      throw new FinetuneError('STATE_CONFLICT', `Job ${ref.job_id} (${job.state}) has no output adapter yet.`, {
+    if (!job.adapter_dir && !job.merged_dir) {
+      throw new FinetuneError('STATE_CONFLICT', `Job ${ref.job_id} (${job.state}) has no output model yet.`, {
         recovery: 'Wait until monitor_training shows succeeded, then evaluate again.',
         details: { field: 'job_id' },
       });
     }
-    adapterDir = job.adapter_dir;
+    adapterDir = job.adapter_dir ?? null;
+    // a full fine-tune has no adapter: its merged folder is the whole model
+    if (!job.adapter_dir) fullDir = job.merged_dir!;
     jobId = job.job_id;
     baseId ??= job.config?.base_model;
     label = ref.job_id;
@@ -104,11 +107,11 @@ export function resolveModel(services: Services, ref: ModelRefInput, field = 'mo
   return {
     label: ref.label ?? label ?? `${base.name} (${base.id})`,
     base_model_id: base.id,
-    base_dir: base.dir,
+    base_dir: fullDir ?? base.dir,
     adapter_dir: adapterDir,
     job_id: jobId,
     version_id: versionId,
-    is_base: adapterDir === null,
+    is_base: adapterDir === null && !fullDir,
     provider: null,
   };
 }

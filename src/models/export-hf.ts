@@ -60,10 +60,10 @@ export async function writeHfExport(services: Services, resolved: ResolvedModel,
   if (options.merged) {
     const model = await loadModelFolder(resolved.base_dir);
     const weights = resolved.adapter_dir ? mergeAdapterFolder(model.weights, resolved.adapter_dir, archFromConfig(model.raw_config).family) : model.weights;
-    const head = resolved.adapter_dir ? readHeadInfo(resolved.adapter_dir) : null;
+    // a classifier or embedding model (an adapter's head joins the merged weights) is written in the head's own layout
+    const head = readHeadInfo(resolved.adapter_dir ?? resolved.base_dir);
     if (head) {
-      // a classifier or embedding adapter: its head (score.weight) joins the merged weights, in the head's own layout
-      for (const [name, tensor] of readPeftAdapter(resolved.adapter_dir!).saved_modules ?? []) weights.set(name, tensor);
+      if (resolved.adapter_dir) for (const [name, tensor] of readPeftAdapter(resolved.adapter_dir).saved_modules ?? []) weights.set(name, tensor);
       writeHeadModelFolder(dir, model, weights, head, head.max_seq_length ?? model.config.max_position_embeddings);
       files = filesUnder(dir);
     } else files = writeModelFolder(dir, model, weights, options.max_shard_bytes);

@@ -2,11 +2,14 @@ import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyTexts, loadHeadModel, releaseHeadModel } from '../../plugins/local/engine/heads/model.js';
-import { runJob, type JobResult } from '../../plugins/local/trainer/job.js';
 import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
+import { configureTrainingTool } from '../../tools/configure-training.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
+import { monitorTrainingTool } from '../../tools/monitor-training.js';
+import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
+import { startTrainingTool } from '../../tools/start-training.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
-import { makeSpec, memorySink, type MemorySink } from './helpers/job-fixtures.js';
+import { ended, waitFor } from '../training/jobs-helpers.js';
 import { writeTinyBert } from './helpers/tiny-bert.js';
 
 /**
@@ -14,47 +17,51 @@ import { writeTinyBert } from './helpers/tiny-bert.js';
  * with bias), fully fine-tuned from a tiny random BertModel (with a pooler) on story sentences versus
  * the same words shuffled. Bidirectional attention and learned positions must carry word order: the
  * held-out accuracy beats the majority class, and the saved folder is transformers' layout
- * (`bert.`-prefixed body, `classifier.*`, id2label), loadable from config.json alone.
+ * (`bert.`-prefixed body, `classifier.*`, id2label), loadable from config.json alone. Driven through
+ * the MCP tools, as an agent would: evaluate_model takes the full job's job_id (no adapter: its merged folder).
  */
 const FIXTURE = new URL('../fixtures/story-fluency/', import.meta.url).pathname;
 const rows = (split: string) => readFileSync(join(FIXTURE, `${split}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string });
 
 let t: TestClient;
-let sink: MemorySink;
-let result: JobResult;
+let jobId: string;
+let mergedDir: string;
 
 beforeAll(async () => {
-  t = await connectTestClient();
+  t = await connectTestClient({ config: { allowed_roots: [FIXTURE], training: { watch_interval_ms: 100 } } });
   const texts = ['train', 'validation', 'test'].flatMap((s) => rows(s).map((r) => r.text));
   const { model } = await t.services.models.import(writeTinyBert(join(t.home, 'tiny-bert'), texts, { hidden: 64, layers: 2, heads: 4, inter: 128, positions: 128, pooler: true }));
-  sink = memorySink();
-  const spec = makeSpec({
-    root: join(t.home, 'job'),
-    modelDir: t.services.models.get(model.id).dir,
-    train: join(FIXTURE, 'train.jsonl'),
-    validation: join(FIXTURE, 'validation.jsonl'),
-    task_type: 'classification',
-    method: 'classification',
+  // the agent's path: prepare, configure (auto picks classification), start, watch
+  const dataset = await t.callOk(prepareDatasetTool, { path: join(FIXTURE, 'train.jsonl') });
+  const config = await t.callOk(configureTrainingTool, {
+    base_model: model.id,
+    dataset_id: dataset.dataset_id,
     approach: 'full',
-    hyper: { epochs: 6, batch_size: 16, learning_rate: 1e-3, max_seq_length: 64, eval_steps: 20, warmup_ratio: 0.1 },
+    overrides: { epochs: 6, batch_size: 16, gradient_accumulation: 1, learning_rate: 1e-3, max_seq_length: 64, warmup_ratio: 0.1 },
   });
-  result = await runJob(spec, sink, { threads: 2 });
+  expect(config.method).toBe('classification');
+  const job = await t.callOk(startTrainingTool, { config_id: config.config_id });
+  jobId = job.job_id;
+  const done = await waitFor(t, jobId, ended, 200_000);
+  expect(done.status).toBe('succeeded');
+  mergedDir = t.services.workspace.artifactPath('jobs', jobId, 'output', 'merged');
 }, 240_000);
 afterAll(async () => t?.close());
 
 describe('BERT encoder classifier, full fine-tune (CLS pooling, pooler + classifier)', () => {
-  it('beats the majority class on the held-out split (evaluate_model on the imported output folder)', async () => {
+  it('beats the majority class on the held-out split (evaluate_model with the full job\'s job_id)', async () => {
     const test = rows('test');
     const majority = Math.max(...['fluent', 'scrambled'].map((l) => test.filter((r) => r.label === l).length)) / test.length;
-    const { model } = await t.services.models.import(result.merged_dir);
-    const out = await t.callOk(evaluateModelTool, { model_id: model.id, path: join(FIXTURE, 'test.jsonl') });
+    const out = await t.callOk(evaluateModelTool, { job_id: jobId, path: join(FIXTURE, 'test.jsonl') });
+    expect(out.model.job_id).toBe(jobId);
     expect(out.metrics.accuracy).toBeGreaterThan(majority + 0.12);
     expect(out.metrics.macro_f1).toBeGreaterThan(0.6);
-    expect(sink.events.find((e) => e.type === 'training_started')?.message).toMatch(/cls pooling/);
+    const events = await t.callOk(monitorTrainingTool, { job_id: jobId, events_limit: 500 });
+    expect(events.events.find((e) => e.type === 'training_started')?.message).toMatch(/full, classification, 2 labels, cls pooling/);
   });
 
   it('writes BertForSequenceClassification as transformers names it, and the folder classifies from config.json alone', async () => {
-    const dir = result.merged_dir;
+    const dir = mergedDir;
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ architectures: ['BertForSequenceClassification'], id2label: { 0: 'fluent', 1: 'scrambled' }, model_type: 'bert' });
     const shapes = readSafetensorsShapes(join(dir, 'model.safetensors'));
