@@ -5,7 +5,7 @@
 import { issue, type DatasetIssue } from './issues.js';
 import { normalizeChat } from './formats/chat.js';
 import { FEEDBACK_KEYS, normalizeKto } from './formats/feedback.js';
-import { normalizeClassification, stringFields } from './formats/fields.js';
+import { normalizeClassification, normalizeScoredPair, stringFields } from './formats/fields.js';
 import { normalizeInstruction } from './formats/instruction.js';
 import { normalizeOpenAiDpo, normalizePreference, normalizeShareGptPreference } from './formats/preference.js';
 import { normalizeShareGpt } from './formats/sharegpt.js';
@@ -26,6 +26,8 @@ export function detectFormat(value: unknown): SourceFormat | undefined {
   if (has('instruction') && has('output')) return 'instruction';
   if (has('prompt') && has('completion')) return 'completion';
   if (has('anchor') && has('positive') && has('negative')) return 'triplet';
+  if (has('anchor') && has('positive')) return 'pair';
+  if (has('sentence1') && has('sentence2') && has('score')) return 'scored_pair';
   if (has('text') && has('label')) return 'classification';
   if (has('text')) return 'text';
   return undefined;
@@ -78,6 +80,10 @@ function normalizeLayout(format: SourceFormat, value: Record<string, unknown>, l
       return normalizeClassification(value, line);
     case 'triplet':
       return stringFields(value, line, ['anchor', 'positive', 'negative'], format);
+    case 'pair':
+      return stringFields(value, line, ['anchor', 'positive'], format);
+    case 'scored_pair':
+      return normalizeScoredPair(value, line);
     case 'text':
       return stringFields(value, line, ['text'], format);
     case 'preference':
