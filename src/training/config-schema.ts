@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EMBEDDING_LOSSES } from './embedding-loss.js';
 import type { JobPolicy } from './ledger.js';
 
 /** Every hyperparameter with its bounds; the stored config is exactly this shape. */
@@ -35,6 +36,10 @@ export const HyperparametersSchema = z.object({
     .union([z.literal('balanced'), z.record(z.string(), z.number().min(0))])
     .optional()
     .describe('Classification only: cross-entropy weight per label, "balanced" (n / (classes × count), as scikit-learn) or e.g. {"spam": 3, "ham": 1}. Default: equal.'),
+  embedding_loss: z
+    .enum(EMBEDDING_LOSSES)
+    .optional()
+    .describe('Embedding only: "mnrl" (MultipleNegativesRanking, in-batch negatives; pair or triplet rows), "triplet" (margin loss, triplets) or "cosine" (scored pairs). Default: cosine on scored pairs, else mnrl.'),
   pooling: z.enum(['mean', 'last']).optional().describe('Classification / embedding: pool the last token ("last", default for classification) or the mean of all tokens ("mean", default for embedding).'),
 });
 
