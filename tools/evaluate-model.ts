@@ -25,7 +25,7 @@ export const evaluateModelTool = defineTool({
     dataset_id: z.string().optional().describe('Dataset version to evaluate on (test split by default), e.g. "ds_01j…". Default for a job or version: the test split of its training dataset.'),
     path: z.string().optional().describe('Or a JSONL file of canonical rows, e.g. "./eval.jsonl".'),
     split: z.enum(['train', 'validation', 'test']).optional().describe('Dataset split, e.g. "test".'),
-    metrics: z.array(z.string()).optional().describe('Metrics, e.g. ["perplexity","bleu","rouge_l"] or ["recall_at_1","mrr_at_10"] for triplets and pairs, ["spearman_cosine"] for scored pairs; default by task.'),
+    metrics: z.array(z.string()).optional().describe('Metrics, e.g. ["perplexity","bleu","rouge_l"] or ["recall_at_1","mrr_at_10"] for triplets and pairs; default by task.'),
     max_examples: z.number().int().min(1).max(100000).optional().describe('Evaluate at most this many rows, e.g. 100.'),
     max_new_tokens: z.number().int().min(1).max(4096).default(64).describe('Generation length for text metrics, e.g. 64.'),
     batch_size: z.number().int().min(1).max(256).default(8).describe('Rows per scoring batch, e.g. 8.'),

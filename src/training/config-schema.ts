@@ -39,7 +39,7 @@ export const HyperparametersSchema = z.object({
   embedding_loss: z
     .enum(EMBEDDING_LOSSES)
     .optional()
-    .describe('Embedding only: "mnrl" (MultipleNegativesRanking, in-batch negatives; pair or triplet rows), "triplet" (margin loss, triplets) or "cosine" (scored pairs). Default: cosine on scored pairs, else mnrl.'),
+    .describe('Embedding: "mnrl" (pairs, triplets), "triplet" (triplets) or "cosine" (scored pairs, its default; else mnrl).'),
   pooling: z.enum(['mean', 'last']).optional().describe('Classification / embedding: pool the last token ("last", default for classification) or the mean of all tokens ("mean", default for embedding).'),
 });
 
