@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrainingHyperparameters } from '../../src/plugins/providers.js';
 import type { JobResult } from '../../plugins/local/trainer/job.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { connectTestClient, type TestClient } from '../helpers/mcp.js';
@@ -52,91 +53,85 @@ function expectSentenceTransformersLayout(result: JobResult): void {
   expect(json(join(result.adapter_dir!, 'adapter_config.json'))).toMatchObject({ peft_type: 'LORA', task_type: 'FEATURE_EXTRACTION' });
 }
 
+/** What the tests read of an evaluate_model result. */
+type Evaluation = { task: string; metrics: Record<string, number> };
+
+/** Trains an embedding LoRA on `fixture`, then evaluates the base model and the adapter on its test split. */
+async function trainAndEvaluate(fixture: string, task_type: string, hyper: Partial<TrainingHyperparameters>, metrics?: string[]): Promise<{ sink: MemorySink; result: JobResult; base: Evaluation; tuned: Evaluation }> {
+  const { modelId, root, sink, result } = await runStoriesHeadJob(t, { fixture, task_type, method: 'embedding', hyper: { batch_size: 16, max_seq_length: 80, eval_steps: 10, warmup_ratio: 0.1, ...hyper } });
+  roots.push(root);
+  const path = join(fixture, 'test.jsonl');
+  const base = await t.callOk(evaluateModelTool, { model_id: modelId, path, ...(metrics ? { metrics } : {}) });
+  const tuned = await t.callOk(evaluateModelTool, { model_id: modelId, adapter_path: result.adapter_dir!, path, ...(metrics ? { metrics } : {}) });
+  return { sink, result, base, tuned };
+}
+
+/** The validation loss at the end is under 60 % of the untrained model's. */
+function expectEvalLossDrop(sink: MemorySink): void {
+  const loss = sink.series('eval_loss');
+  expect(loss[0]![0]).toBe(0);
+  expect(loss.at(-1)![1]).toBeLessThan(loss[0]![1] * 0.6);
+}
+
 describe('embedding LoRA on (question, story) pairs with MultipleNegativesRanking, stories260K', () => {
-  let fixture: string;
-  let sink: MemorySink;
-  let result: JobResult;
-  let modelId: string;
+  let run: Awaited<ReturnType<typeof trainAndEvaluate>>;
   beforeAll(async () => {
-    fixture = derivedFixture(join(t.home, 'story-pairs'), (r) => [{ anchor: r.anchor, positive: r.positive }]);
-    let root: string;
-    ({ modelId, root, sink, result } = await runStoriesHeadJob(t, { fixture, task_type: 'pair', method: 'embedding', hyper: { epochs: 2, batch_size: 16, learning_rate: 5e-3, max_seq_length: 80, eval_steps: 10, warmup_ratio: 0.1 } }));
-    roots.push(root);
+    const fixture = derivedFixture(join(t.home, 'story-pairs'), (r) => [{ anchor: r.anchor, positive: r.positive }]);
+    run = await trainAndEvaluate(fixture, 'pair', { epochs: 2, learning_rate: 5e-3 });
   }, 120_000);
 
   it('trains with MultipleNegativesRanking on pairs (two texts an example) and lowers its validation loss', () => {
-    const started = sink.events.find((e) => e.type === 'training_started')!;
+    const started = run.sink.events.find((e) => e.type === 'training_started')!;
     expect(started.message).toMatch(/MultipleNegativesRanking loss on pair rows/);
     expect(started.data).toMatchObject({ loss: 'mnrl', train_examples: 320 });
-    const loss = sink.series('eval_loss');
-    expect(loss.at(-1)![1]).toBeLessThan(loss[0]![1] * 0.6);
+    expectEvalLossDrop(run.sink);
   });
 
-  it('raises recall@1 and MRR@10 of held-out pair rows (pool: every positive of the split) far above the base model', async () => {
-    const path = join(fixture, 'test.jsonl');
-    const base = await t.callOk(evaluateModelTool, { model_id: modelId, path });
-    const tuned = await t.callOk(evaluateModelTool, { model_id: modelId, adapter_path: result.adapter_dir!, path });
+  it('raises recall@1 and MRR@10 of held-out pair rows (pool: every positive of the split) far above the base model', () => {
+    const { base, tuned } = run;
     expect(tuned.task).toBe('pair');
     expect(Object.keys(tuned.metrics).sort()).toEqual(['mrr_at_10', 'ndcg_at_10', 'recall_at_1', 'recall_at_10', 'recall_at_5']);
-    expect(tuned.metrics.recall_at_1 - base.metrics.recall_at_1).toBeGreaterThan(0.3);
-    expect(tuned.metrics.mrr_at_10).toBeGreaterThan(base.metrics.mrr_at_10);
+    expect(tuned.metrics.recall_at_1! - base.metrics.recall_at_1!).toBeGreaterThan(0.3);
+    expect(tuned.metrics.mrr_at_10).toBeGreaterThan(base.metrics.mrr_at_10!);
   });
 
-  it('writes the sentence-transformers layout and a FEATURE_EXTRACTION adapter', () => expectSentenceTransformersLayout(result));
+  it('writes the sentence-transformers layout and a FEATURE_EXTRACTION adapter', () => expectSentenceTransformersLayout(run.result));
 });
 
 describe('embedding LoRA on scored pairs with the cosine-similarity loss, stories260K', () => {
-  let fixture: string;
-  let modelId: string;
-  let sink: MemorySink;
-  let result: JobResult;
+  let run: Awaited<ReturnType<typeof trainAndEvaluate>>;
   beforeAll(async () => {
-    fixture = derivedFixture(join(t.home, 'story-scored'), (r) => [
+    const fixture = derivedFixture(join(t.home, 'story-scored'), (r) => [
       { sentence1: r.anchor, sentence2: r.positive, score: 1 },
       { sentence1: r.anchor, sentence2: r.negative, score: 0 },
     ]);
-    let root: string;
-    ({ modelId, root, sink, result } = await runStoriesHeadJob(t, { fixture, task_type: 'scored_pair', method: 'embedding', hyper: { epochs: 3, batch_size: 16, learning_rate: 1e-2, max_seq_length: 80, eval_steps: 10, warmup_ratio: 0.1 } }));
-    roots.push(root);
+    run = await trainAndEvaluate(fixture, 'scored_pair', { epochs: 3, learning_rate: 1e-2 });
   }, 120_000);
 
   it('defaults to the cosine-similarity loss on scored pairs and lowers its validation loss', () => {
-    expect(sink.events.find((e) => e.type === 'training_started')!.data).toMatchObject({ loss: 'cosine', train_examples: 640 });
-    const loss = sink.series('eval_loss');
-    expect(loss.at(-1)![1]).toBeLessThan(loss[0]![1] * 0.6);
+    expect(run.sink.events.find((e) => e.type === 'training_started')!.data).toMatchObject({ loss: 'cosine', train_examples: 640 });
+    expectEvalLossDrop(run.sink);
   });
 
-  it('raises the Spearman correlation of cosine similarity with the held-out gold scores (evaluate_model)', async () => {
-    const path = join(fixture, 'test.jsonl');
-    const base = await t.callOk(evaluateModelTool, { model_id: modelId, path });
-    const tuned = await t.callOk(evaluateModelTool, { model_id: modelId, adapter_path: result.adapter_dir!, path });
+  it('raises the Spearman correlation of cosine similarity with the held-out gold scores (evaluate_model)', () => {
+    const { base, tuned } = run;
     expect(tuned.task).toBe('scored_pair');
     expect(Object.keys(tuned.metrics).sort()).toEqual(['pearson_cosine', 'spearman_cosine']);
     // gold scores are 0 or 1, so even a perfect split of the cosines ranks only to √3/2 ≈ 0.87; the base model is at ≈ 0
-    expect(tuned.metrics.spearman_cosine).toBeGreaterThan(base.metrics.spearman_cosine + 0.3);
-    expect(tuned.metrics.pearson_cosine).toBeGreaterThan(base.metrics.pearson_cosine + 0.3);
+    expect(tuned.metrics.spearman_cosine).toBeGreaterThan(base.metrics.spearman_cosine! + 0.3);
+    expect(tuned.metrics.pearson_cosine).toBeGreaterThan(base.metrics.pearson_cosine! + 0.3);
   });
 
-  it('writes the sentence-transformers layout and a FEATURE_EXTRACTION adapter', () => expectSentenceTransformersLayout(result));
+  it('writes the sentence-transformers layout and a FEATURE_EXTRACTION adapter', () => expectSentenceTransformersLayout(run.result));
 });
 
 describe('embedding LoRA on triplets with the triplet margin loss, stories260K', () => {
   it('trains with embedding_loss "triplet", cuts its validation loss below 60 % and raises recall@1 above the base model', async () => {
-    const { modelId, root, sink, result } = await runStoriesHeadJob(t, {
-      fixture: FIXTURE,
-      task_type: 'triplet',
-      method: 'embedding',
-      hyper: { epochs: 2, batch_size: 16, learning_rate: 1e-2, max_seq_length: 80, eval_steps: 10, warmup_ratio: 0.1, embedding_loss: 'triplet' },
-    });
-    roots.push(root);
+    const { sink, base, tuned } = await trainAndEvaluate(FIXTURE, 'triplet', { epochs: 2, learning_rate: 1e-2, embedding_loss: 'triplet' }, ['recall_at_1', 'mrr_at_10']);
     expect(sink.events.find((e) => e.type === 'training_started')!.message).toMatch(/triplet margin loss on triplet rows/);
-    const loss = sink.series('eval_loss');
-    expect(loss.at(-1)![1]).toBeLessThan(loss[0]![1] * 0.6);
-    const path = join(FIXTURE, 'test.jsonl');
-    const base = await t.callOk(evaluateModelTool, { model_id: modelId, path, metrics: ['recall_at_1', 'mrr_at_10'] });
-    const tuned = await t.callOk(evaluateModelTool, { model_id: modelId, adapter_path: result.adapter_dir!, path, metrics: ['recall_at_1', 'mrr_at_10'] });
+    expectEvalLossDrop(sink);
     // a margin on Euclidean distances moves cosine retrieval less than MultipleNegativesRanking does (base ≈ 0.02, tuned ≈ 0.15)
-    expect(tuned.metrics.recall_at_1).toBeGreaterThan(base.metrics.recall_at_1 + 0.08);
-    expect(tuned.metrics.mrr_at_10).toBeGreaterThan(base.metrics.mrr_at_10);
+    expect(tuned.metrics.recall_at_1).toBeGreaterThan(base.metrics.recall_at_1! + 0.08);
+    expect(tuned.metrics.mrr_at_10).toBeGreaterThan(base.metrics.mrr_at_10!);
   }, 120_000);
 });
