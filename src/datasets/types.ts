@@ -4,6 +4,9 @@ import type { Workspace } from '../workspace/workspace.js';
 export const TASK_TYPES = ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'pair', 'scored_pair', 'text'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
+/** The task types an embedding model trains and is evaluated on (retrieval: triplet, pair; similarity: scored_pair). */
+export const EMBEDDING_TASK_TYPES: readonly string[] = ['triplet', 'pair', 'scored_pair'] satisfies TaskType[];
+
 /** Source layouts prepare_dataset understands; each normalises to one task type. */
 export const SOURCE_FORMATS = [
   'chat',

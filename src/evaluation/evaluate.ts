@@ -1,4 +1,5 @@
 import { FinetuneError } from '../errors.js';
+import { EMBEDDING_TASK_TYPES } from '../datasets/types.js';
 import { gateCheckerFor } from '../registry/gate-checker.js';
 import { registryOf } from '../registry/index.js';
 import { lookupDataset, lookupJob } from '../registry/sources.js';
@@ -45,9 +46,6 @@ interface PerExample {
 export const SCORE_METRICS = ['perplexity', 'mean_token_loss', 'answer_perplexity'] as const;
 export const CLASSIFICATION_METRICS = REPORT_METRICS;
 
-/** Rows an embedding model is scored on: retrieval for triplets and pairs, similarity correlation for scored pairs. */
-const EMBEDDING_EVAL_TASKS = ['triplet', 'pair', 'scored_pair'];
-
 /** Metrics by task when none are asked for: likelihood always; text or label metrics when rows carry answers. */
 function defaultMetrics(task: string): string[] {
   if (task === 'text') return ['perplexity', 'mean_token_loss'];
@@ -71,7 +69,7 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   // A classifier predicts labels with its head; triplets and pairs are scored as retrieval with embeddings, scored pairs by rank correlation.
   const headModel = await runner.head();
   const headData = { classification: 'classification rows {text, label}', embedding: 'triplet or pair rows {anchor, positive[, negative]}, or scored pairs {sentence1, sentence2, score}' } as const;
-  const embeddingRows = EMBEDDING_EVAL_TASKS.includes(task);
+  const embeddingRows = EMBEDDING_TASK_TYPES.includes(task);
   if (headModel && (headModel.task === 'classification' ? task !== 'classification' : !embeddingRows)) {
     // A head model has no language-model head to score or generate text with: its numbers would mean nothing.
     throw new FinetuneError('INVALID_INPUT', `${resolved.label} is a${headModel.task === 'embedding' ? 'n embedding' : ' classification'} model; ${datasetLabel} holds ${task} rows, which it cannot be scored on.`, {

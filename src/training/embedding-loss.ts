@@ -10,9 +10,6 @@ import { FinetuneError } from '../errors.js';
 export const EMBEDDING_LOSSES = ['mnrl', 'triplet', 'cosine'] as const;
 type EmbeddingLossName = (typeof EMBEDDING_LOSSES)[number];
 
-/** The task types an embedding model trains on. */
-export const EMBEDDING_TASKS: readonly string[] = ['triplet', 'pair', 'scored_pair'];
-
 const LOSS_TASKS: Record<EmbeddingLossName, readonly string[]> = { mnrl: ['pair', 'triplet'], triplet: ['triplet'], cosine: ['scored_pair'] };
 const LOSS_NAMES: Record<EmbeddingLossName, string> = { mnrl: 'MultipleNegativesRanking', triplet: 'triplet margin', cosine: 'cosine-similarity' };
 const TASK_ROWS: Record<string, string> = { pair: '{anchor, positive} pairs', triplet: '{anchor, positive, negative} triplets', scored_pair: '{sentence1, sentence2, score} scored pairs' };

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { FinetuneError } from '../../../src/errors.js';
 import type { TrainingMethod } from '../../../src/plugins/types.js';
-import { EMBEDDING_TASKS } from '../../../src/training/embedding-loss.js';
+import { EMBEDDING_TASK_TYPES } from '../../../src/datasets/types.js';
 import { hasTargets, truncate } from './batches.js';
 import type { TrainData } from './loop.js';
 import type { LossOn, PreferenceExample, Renderer, TokenizedExample } from './render.js';
@@ -65,7 +65,7 @@ export function renderSplit(path: string, taskType: string, method: 'sft' | 'dpo
 export function checkTaskType(method: TrainingMethod, taskType: string, lossOn: LossOn): string | null {
   if (method === 'classification') return taskType === 'classification' ? null : `Classification needs {text, label} rows; this dataset is '${taskType}'.`;
   if (method === 'embedding') {
-    return EMBEDDING_TASKS.includes(taskType) ? null : `Embedding training needs {anchor, positive[, negative]} pairs or triplets, or {sentence1, sentence2, score} scored pairs; this dataset is '${taskType}'.`;
+    return EMBEDDING_TASK_TYPES.includes(taskType) ? null : `Embedding training needs {anchor, positive[, negative]} pairs or triplets, or {sentence1, sentence2, score} scored pairs; this dataset is '${taskType}'.`;
   }
   if (method === 'dpo') return taskType === 'preference' ? null : `DPO needs a preference dataset ({prompt, chosen, rejected}); this one is '${taskType}'.`;
   if (['chat', 'completion', 'text', 'preference'].includes(taskType)) return null;

@@ -6,7 +6,8 @@ import { writePeftAdapter } from '../../../src/models/files/peft.js';
 import type { JobSink, TrainingSpec } from '../../../src/plugins/providers.js';
 import type { Pooling } from '../engine/heads/pooling.js';
 import { createHeadStep, type EmbeddingLoss, type HeadStepSpec } from '../engine/heads/step.js';
-import { EMBEDDING_TASKS, embeddingLoss } from '../../../src/training/embedding-loss.js';
+import { EMBEDDING_TASK_TYPES } from '../../../src/datasets/types.js';
+import { embeddingLoss } from '../../../src/training/embedding-loss.js';
 import { runSeqLen } from './batches.js';
 import { loadCheckpoint, type ParamsIo } from './checkpoint.js';
 import { classWeights, headBatch, readHeadSplit, readLabels, type HeadRows, type HeadSplit } from './head-data.js';
@@ -35,7 +36,7 @@ interface PreparedHeadRun {
 }
 
 /** The task types each head method reads. */
-const TASKS_OF: Record<HeadTask, readonly string[]> = { classification: ['classification'], embedding: EMBEDDING_TASKS };
+const TASKS_OF: Record<HeadTask, readonly string[]> = { classification: ['classification'], embedding: EMBEDDING_TASK_TYPES };
 
 function headTask(spec: TrainingSpec): { task: HeadTask; rows: HeadRows } {
   const method = spec.config.method;
