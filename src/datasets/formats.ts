@@ -66,6 +66,17 @@ function meaningFields(value: Record<string, unknown>, format: SourceFormat, lin
   return found;
 }
 
+/**
+ * A pair row: a `negative` on it (a file detected as pairs from a first row without one) would be
+ * dropped, and with it the hard negative, so it is an error naming the triplet layout.
+ */
+function pairRow(value: Record<string, unknown>, line: number): Normalized {
+  const pair = stringFields(value, line, ['anchor', 'positive'], 'pair');
+  if (!('negative' in value)) return pair;
+  const dropped = issue(line, 'error', 'meaning_field_dropped', 'negative', "Field 'negative' has no place in pair rows and would be dropped with its hard negative.", 'Give every row a negative and import the file with format "triplet", or remove the negatives to train on pairs.');
+  return { issues: [dropped, ...pair.issues] };
+}
+
 function normalizeLayout(format: SourceFormat, value: Record<string, unknown>, line: number): Normalized {
   switch (format) {
     case 'chat':
@@ -81,7 +92,7 @@ function normalizeLayout(format: SourceFormat, value: Record<string, unknown>, l
     case 'triplet':
       return stringFields(value, line, ['anchor', 'positive', 'negative'], format);
     case 'pair':
-      return stringFields(value, line, ['anchor', 'positive'], format);
+      return pairRow(value, line);
     case 'scored_pair':
       return normalizeScoredPair(value, line);
     case 'text':

@@ -85,13 +85,15 @@ describe('pair and scored_pair datasets', () => {
     expect(errorCode(refused)).toBe('DATASET_INVALID');
   });
 
-  it('locates a pair row without its positive, and one whose positive is not text', async () => {
-    const rows = [PAIRS[0], { anchor: 'Who swam?', positive: 7 }, PAIRS[2], { anchor: 'Who baked?', passage: 'Lily baked.' }];
-    const out = await env.t.callOk(validateDatasetTool, { path: write('bad-pairs.jsonl', jsonl(rows)), format: 'pair' });
+  it('locates a pair row without its positive, one whose positive is not text, and a triplet among pairs (its negative would be lost)', async () => {
+    const rows = [PAIRS[0], { anchor: 'Who swam?', positive: 7 }, PAIRS[2], { anchor: 'Who baked?', passage: 'Lily baked.' }, { ...PAIRS[3], negative: 'Max flew his kite.' }];
+    const out = await env.t.callOk(validateDatasetTool, { path: write('bad-pairs.jsonl', jsonl(rows)) });
     expect(out.issues.filter((i) => i.severity === 'error').map((i) => [i.line, i.code, i.field])).toEqual([
       [2, 'field_not_string', 'positive'],
       [4, 'missing_field', 'positive'],
+      [5, 'meaning_field_dropped', 'negative'],
     ]);
+    expect(out.issues.find((i) => i.line === 5)!.fix).toMatch(/format "triplet"/);
   });
 
   it('exports pairs and scored pairs as JSONL and CSV that import back to the same rows, and splits them', async () => {
