@@ -10,14 +10,14 @@ export const configureTrainingTool = defineTool({
   description:
     'Creates an immutable training config from a base model, a dataset version, a method (sft, dpo, classification, embedding or auto), an approach ' +
     '(lora, qlora, full), a backend and a template (efficient, quality, smoke) with field-by-field overrides. method "auto" picks ' +
-    'DPO for ≥ 20 preference pairs, classification for {text, label} rows, embedding for triplets and SFT for ≥ 50 examples, or says what is missing. The request is checked against the ' +
+    'DPO for ≥ 20 preference pairs, classification for {text, label} rows, embedding for triplets and (scored) pairs and SFT for ≥ 50 examples, or says what is missing. The request is checked against the ' +
     "backend's declared capabilities (methods, approaches, and the data task types each method trains): an unsupported combination " +
     'or data the backend cannot train with that method is refused with the nearest supported option. Can import a YAML/JSON ' +
     'config (from_file or from_text) and export one (export_path). Returns config_id: call estimate_resources or plan_training next.',
   input: {
     base_model: z.string().optional().describe('Base model id from list_models (e.g. "mdl_01hx…"), or a remote model name such as "gpt-4o-mini-2024-07-18".'),
     dataset_id: z.string().optional().describe('Dataset version id, e.g. "ds_01hx…".'),
-    method: z.enum(['sft', 'dpo', 'classification', 'embedding', 'auto']).optional().describe('Training method: "sft", "dpo", "classification" (a head on {text, label} rows), "embedding" (an embedding model on triplets); "auto" (default) chooses from the data.'),
+    method: z.enum(['sft', 'dpo', 'classification', 'embedding', 'auto']).optional().describe('Training method: "sft", "dpo", "classification" (a head on {text, label} rows), "embedding" (an embedding model on triplets, pairs or scored pairs; loss by hyperparameter embedding_loss); "auto" (default) chooses from the data.'),
     approach: z.enum(['lora', 'qlora', 'full']).optional().describe('Adapters (lora, qlora) or all weights (full). Default "lora".'),
     backend: z.string().optional().describe('Backend name from list_backends, e.g. "local". Default "local".'),
     template: z.enum(TEMPLATE_NAMES as [string, ...string[]]).optional().describe('Starting hyperparameters: "efficient" (default), "quality" or "smoke".'),

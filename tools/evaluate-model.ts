@@ -13,8 +13,8 @@ export const evaluateModelTool = defineTool({
     'tokens) over rows tokenised with BOS and no EOS, mean_token_loss, answer_perplexity (answer tokens only). Text metrics on greedy ' +
     'generations against the references: BLEU and chrF (sacreBLEU, 0–100), ROUGE-1/2/L F (0–1), exact_match and f1 (SQuAD, 0–100); ' +
     'accuracy and macro_f1 for classification (a classifier trained with method classification predicts with its head and also ' +
-    'returns the confusion matrix); recall@1/5/10, MRR@10 and nDCG@10 for triplet rows (retrieval of each anchor\'s positive among ' +
-    'all positives and negatives by embedding similarity). Gives 95 % bootstrap intervals, a few samples (texts cut at 200 characters) and the ' +
+    'returns the confusion matrix); recall@1/5/10, MRR@10 and nDCG@10 for triplet and pair rows (retrieval of each anchor\'s positive among ' +
+    'all positives and negatives by embedding similarity); spearman_cosine and pearson_cosine for scored pairs. Gives 95 % bootstrap intervals, a few samples (texts cut at 200 characters) and the ' +
     'measured quality gates; per-example results are in per_example_path (detail: true returns the first 50 and whole texts); ' +
     'sends progress; stored as evaluation_id. Next: register_model with evaluation_ids, or compare_models against the base.',
   input: {
@@ -25,7 +25,7 @@ export const evaluateModelTool = defineTool({
     dataset_id: z.string().optional().describe('Dataset version to evaluate on (test split by default), e.g. "ds_01j…". Default for a job or version: the test split of its training dataset.'),
     path: z.string().optional().describe('Or a JSONL file of canonical rows, e.g. "./eval.jsonl".'),
     split: z.enum(['train', 'validation', 'test']).optional().describe('Dataset split, e.g. "test".'),
-    metrics: z.array(z.string()).optional().describe('Metrics, e.g. ["perplexity","bleu","rouge_l"] or ["recall_at_1","mrr_at_10"] for triplets; default by task.'),
+    metrics: z.array(z.string()).optional().describe('Metrics, e.g. ["perplexity","bleu","rouge_l"] or ["recall_at_1","mrr_at_10"] for triplets and pairs; default by task.'),
     max_examples: z.number().int().min(1).max(100000).optional().describe('Evaluate at most this many rows, e.g. 100.'),
     max_new_tokens: z.number().int().min(1).max(4096).default(64).describe('Generation length for text metrics, e.g. 64.'),
     batch_size: z.number().int().min(1).max(256).default(8).describe('Rows per scoring batch, e.g. 8.'),
@@ -45,7 +45,7 @@ export const evaluateModelTool = defineTool({
       .describe('What was evaluated.'),
     dataset: z.string().describe('Cases source, e.g. "ds_01j…/test" or a file path.'),
     dataset_hash: z.string().nullable().describe('Content hash of the dataset version, null for files.'),
-    task: z.string().describe('Row task type: chat, completion, classification, text, preference or triplet.'),
+    task: z.string().describe('Row task type: chat, completion, classification, text, preference, triplet, pair or scored_pair.'),
     examples: z.number().describe('Rows evaluated, e.g. 20.'),
     metrics: z.record(z.string(), z.number()).describe('Metric values, e.g. {"perplexity": 3.3, "bleu": 12.1}.'),
     ci: z.record(z.string(), z.object({ low: z.number().describe('Lower 95 % bound.'), high: z.number().describe('Upper 95 % bound.') })).describe('Bootstrap 95 % intervals per metric.'),

@@ -8,7 +8,7 @@ export const prepareDatasetTool = defineTool({
   description:
     'Imports a local file (JSONL, JSON array, CSV/TSV, plain .txt) or a folder of them as an immutable, content-hashed dataset version: ' +
     'detects the layout (OpenAI chat, ShareGPT, Alpaca instruction, prompt/completion, DPO preference in OpenAI/TRL/ShareGPT form, ' +
-    'text/label classification, triplets, plain text) or takes `format`, converts it to the canonical rows of its task type ' +
+    'text/label classification, embedding triplets, pairs and scored pairs, plain text) or takes `format`, converts it to the canonical rows of its task type ' +
     '(instruction and ShareGPT become chat; with chat_template, chat becomes prompt/completion rendered by the model\'s template), and records counts, token statistics, hashes and lineage. ' +
     'Returns dataset_id. Next: validate_dataset {dataset_id} for content problems, clean_dataset, split_dataset.',
   input: {

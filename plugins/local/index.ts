@@ -15,7 +15,7 @@ const capabilities: TrainingCapabilities = {
   approaches: ['lora', 'qlora', 'full'],
   // SFT on preference rows trains on the chosen answers (plugins/local/trainer/dataset.ts); classification
   // and embedding train a head over the decoder (plugins/local/engine/heads/).
-  tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'], classification: ['classification'], embedding: ['triplet'] },
+  tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'], classification: ['classification'], embedding: ['triplet', 'pair', 'scored_pair'] },
   resume: true,
   cancel: true,
   devices: ['cpu'],

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'n
 import { dirname } from 'node:path';
 import { FinetuneError, toFinetuneError } from '../errors.js';
 import { tempPathFor } from '../workspace/atomic-write.js';
-import type { CanonicalRow, ChatMessage, DatasetStore, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, SplitName, TaskType, TextRow, TripletRow } from './types.js';
+import type { CanonicalRow, ChatMessage, DatasetStore, ChatRow, CompletionRow, PreferenceRow, SplitName, TaskType } from './types.js';
 import { HashingFileWriter } from './version-writer.js';
 
 export const EXPORT_FORMATS = ['openai_chat', 'openai_dpo', 'jsonl', 'alpaca', 'sharegpt', 'trl_preference', 'csv'] as const;
@@ -12,11 +12,11 @@ type ExportFormat = (typeof EXPORT_FORMATS)[number];
 const ACCEPTS: Record<ExportFormat, TaskType[]> = {
   openai_chat: ['chat', 'completion'],
   openai_dpo: ['preference'],
-  jsonl: ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'text'],
+  jsonl: ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'pair', 'scored_pair', 'text'],
   alpaca: ['chat', 'completion'],
   sharegpt: ['chat'],
   trl_preference: ['preference'],
-  csv: ['completion', 'classification', 'triplet', 'text'],
+  csv: ['completion', 'classification', 'triplet', 'pair', 'scored_pair', 'text'],
 };
 
 export interface ExportOptions {
@@ -152,12 +152,14 @@ function safeJson(text: string): unknown {
 }
 
 function csvColumns(task: TaskType): string[] {
-  return { completion: ['prompt', 'completion'], classification: ['text', 'label'], triplet: ['anchor', 'positive', 'negative'], text: ['text'] }[task as 'text'];
+  const columns = { completion: ['prompt', 'completion'], classification: ['text', 'label'], triplet: ['anchor', 'positive', 'negative'], pair: ['anchor', 'positive'], scored_pair: ['sentence1', 'sentence2', 'score'], text: ['text'] };
+  return columns[task as keyof typeof columns];
 }
 
 function csvValues(task: TaskType, row: CanonicalRow): string[] {
-  const r = row as CompletionRow & ClassificationRow & TripletRow & TextRow;
-  return csvColumns(task).map((c) => r[c as keyof typeof r]);
+  const r = row as unknown as Record<string, string | number>;
+  // a scored pair's score is the one number among the columns: written as JSON writes it
+  return csvColumns(task).map((c) => String(r[c]));
 }
 
 /** RFC 4180 quoting. */

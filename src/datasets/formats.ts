@@ -5,7 +5,7 @@
 import { issue, type DatasetIssue } from './issues.js';
 import { normalizeChat } from './formats/chat.js';
 import { FEEDBACK_KEYS, normalizeKto } from './formats/feedback.js';
-import { normalizeClassification, stringFields } from './formats/fields.js';
+import { normalizeClassification, normalizeScoredPair, stringFields } from './formats/fields.js';
 import { normalizeInstruction } from './formats/instruction.js';
 import { normalizeOpenAiDpo, normalizePreference, normalizeShareGptPreference } from './formats/preference.js';
 import { normalizeShareGpt } from './formats/sharegpt.js';
@@ -26,6 +26,8 @@ export function detectFormat(value: unknown): SourceFormat | undefined {
   if (has('instruction') && has('output')) return 'instruction';
   if (has('prompt') && has('completion')) return 'completion';
   if (has('anchor') && has('positive') && has('negative')) return 'triplet';
+  if (has('anchor') && has('positive')) return 'pair';
+  if (has('sentence1') && has('sentence2') && has('score')) return 'scored_pair';
   if (has('text') && has('label')) return 'classification';
   if (has('text')) return 'text';
   return undefined;
@@ -64,6 +66,17 @@ function meaningFields(value: Record<string, unknown>, format: SourceFormat, lin
   return found;
 }
 
+/**
+ * A pair row: a `negative` on it (a file detected as pairs from a first row without one) would be
+ * dropped, and with it the hard negative, so it is an error naming the triplet layout.
+ */
+function pairRow(value: Record<string, unknown>, line: number): Normalized {
+  const pair = stringFields(value, line, ['anchor', 'positive'], 'pair');
+  if (!('negative' in value)) return pair;
+  const dropped = issue(line, 'error', 'meaning_field_dropped', 'negative', "Field 'negative' has no place in pair rows and would be dropped with its hard negative.", 'Give every row a negative and import the file with format "triplet", or remove the negatives to train on pairs.');
+  return { issues: [dropped, ...pair.issues] };
+}
+
 function normalizeLayout(format: SourceFormat, value: Record<string, unknown>, line: number): Normalized {
   switch (format) {
     case 'chat':
@@ -78,6 +91,10 @@ function normalizeLayout(format: SourceFormat, value: Record<string, unknown>, l
       return normalizeClassification(value, line);
     case 'triplet':
       return stringFields(value, line, ['anchor', 'positive', 'negative'], format);
+    case 'pair':
+      return pairRow(value, line);
+    case 'scored_pair':
+      return normalizeScoredPair(value, line);
     case 'text':
       return stringFields(value, line, ['text'], format);
     case 'preference':

@@ -1,5 +1,5 @@
 import { chatTokensOpenAi, type TokenCounter } from './tokenizers.js';
-import type { BinaryFeedbackRow, CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PreferenceRow, TaskType, TextRow, TripletRow } from './types.js';
+import type { BinaryFeedbackRow, CanonicalRow, ChatMessage, ChatRow, ClassificationRow, CompletionRow, PairRow, PreferenceRow, ScoredPairRow, TaskType, TextRow, TripletRow } from './types.js';
 
 /** One piece of text in a canonical row: its JSON path and the role whose text it is. */
 export interface TextField {
@@ -37,6 +37,14 @@ export function textFields(task: TaskType, row: CanonicalRow): TextField[] {
     case 'triplet': {
       const r = row as TripletRow;
       return (['anchor', 'positive', 'negative'] as const).map((f) => ({ field: f, role: f, text: r[f] }));
+    }
+    case 'pair': {
+      const r = row as PairRow;
+      return (['anchor', 'positive'] as const).map((f) => ({ field: f, role: f, text: r[f] }));
+    }
+    case 'scored_pair': {
+      const r = row as ScoredPairRow;
+      return (['sentence1', 'sentence2'] as const).map((f) => ({ field: f, role: f, text: r[f] }));
     }
     case 'text':
       return [{ field: 'text', role: 'text', text: (row as TextRow).text }];
@@ -112,6 +120,14 @@ export function mapRowText(task: TaskType, row: CanonicalRow, fn: (text: string,
     case 'triplet': {
       const r = row as TripletRow;
       return { anchor: fn(r.anchor, 'anchor'), positive: fn(r.positive, 'positive'), negative: fn(r.negative, 'negative') };
+    }
+    case 'pair': {
+      const r = row as PairRow;
+      return { anchor: fn(r.anchor, 'anchor'), positive: fn(r.positive, 'positive') };
+    }
+    case 'scored_pair': {
+      const r = row as ScoredPairRow;
+      return { sentence1: fn(r.sentence1, 'sentence1'), sentence2: fn(r.sentence2, 'sentence2'), score: r.score };
     }
     case 'text':
       return { text: fn((row as TextRow).text, 'text') };

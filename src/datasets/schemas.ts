@@ -10,9 +10,9 @@ export const FormatSchema = z
   .describe(
     'Source layout; detected from the first record when omitted. chat (OpenAI messages), sharegpt (conversations from/value), instruction (Alpaca), ' +
       'completion (prompt/completion), preference (prompt/chosen/rejected), openai_dpo (input/preferred_output/non_preferred_output), ' +
-      'sharegpt_preference, kto (prompt/completion or messages with a true/false label), classification (text/label), triplet (anchor/positive/negative), text. Example: "sharegpt".',
+      'sharegpt_preference, kto (prompt/completion or messages with a true/false label), classification (text/label), triplet (anchor/positive/negative), pair (anchor/positive), scored_pair (sentence1/sentence2/score), text. Example: "sharegpt".',
   );
-export const TaskTypeSchema = z.enum(TASK_TYPES).describe('Canonical task type: chat, completion, preference, binary_feedback (KTO: one answer labelled good or bad), classification, triplet or text.');
+export const TaskTypeSchema = z.enum(TASK_TYPES).describe('Canonical task type: chat, completion, preference, binary_feedback (KTO: one answer labelled good or bad), classification, triplet, pair, scored_pair or text.');
 export const ModelSpecSchema = z
   .string()
   .min(1)

@@ -1,8 +1,11 @@
 /** Canonical row shapes and the manifest of a dataset version (docs/CONVENTIONS.md "Dataset versions"). */
 import type { Workspace } from '../workspace/workspace.js';
 
-export const TASK_TYPES = ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'text'] as const;
+export const TASK_TYPES = ['chat', 'completion', 'preference', 'binary_feedback', 'classification', 'triplet', 'pair', 'scored_pair', 'text'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
+
+/** The task types an embedding model trains and is evaluated on (retrieval: triplet, pair; similarity: scored_pair). */
+export const EMBEDDING_TASK_TYPES: readonly string[] = ['triplet', 'pair', 'scored_pair'] satisfies TaskType[];
 
 /** Source layouts prepare_dataset understands; each normalises to one task type. */
 export const SOURCE_FORMATS = [
@@ -16,6 +19,8 @@ export const SOURCE_FORMATS = [
   'kto',
   'classification',
   'triplet',
+  'pair',
+  'scored_pair',
   'text',
 ] as const;
 export type SourceFormat = (typeof SOURCE_FORMATS)[number];
@@ -31,6 +36,8 @@ export const FORMAT_TASK: Record<SourceFormat, TaskType> = {
   kto: 'binary_feedback',
   classification: 'classification',
   triplet: 'triplet',
+  pair: 'pair',
+  scored_pair: 'scored_pair',
   text: 'text',
 };
 
@@ -79,10 +86,21 @@ export interface TripletRow {
   positive: string;
   negative: string;
 }
+/** A query and its relevant passage: the other rows' positives of a batch are its negatives (MultipleNegativesRanking). */
+export interface PairRow {
+  anchor: string;
+  positive: string;
+}
+/** Two texts and how similar they are, a cosine-similarity target in [-1, 1] (STS scores scaled to [0, 1] fit). */
+export interface ScoredPairRow {
+  sentence1: string;
+  sentence2: string;
+  score: number;
+}
 export interface TextRow {
   text: string;
 }
-export type CanonicalRow = ChatRow | CompletionRow | PreferenceRow | BinaryFeedbackRow | ClassificationRow | TripletRow | TextRow;
+export type CanonicalRow = ChatRow | CompletionRow | PreferenceRow | BinaryFeedbackRow | ClassificationRow | TripletRow | PairRow | ScoredPairRow | TextRow;
 
 export const SPLIT_NAMES = ['train', 'validation', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];

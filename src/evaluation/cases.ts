@@ -8,7 +8,7 @@ import type { Services } from '../services.js';
 export interface EvalCase {
   /** 1-based line of the row in its file, so a result points back at its source. */
   line: number;
-  task: 'chat' | 'completion' | 'classification' | 'text' | 'preference' | 'triplet';
+  task: 'chat' | 'completion' | 'classification' | 'text' | 'preference' | 'triplet' | 'pair' | 'scored_pair';
   /** Chat turns before the answer (system/user/assistant), for chat models. */
   messages: Array<{ role: 'system' | 'user' | 'assistant'; content: string }>;
   /** The same as plain text: a completion prompt, the last user message of a chat, the text to classify. */
@@ -19,6 +19,8 @@ export interface EvalCase {
   text?: string;
   /** Triplet rows (anchor = prompt, positive = reference): the hard negative. */
   negative?: string;
+  /** Scored pairs (sentence1 = prompt, sentence2 = reference): the gold similarity. */
+  score?: number;
 }
 
 interface CaseSource {
@@ -72,7 +74,7 @@ export async function readCases(services: Services, source: CaseSource, signal?:
 
 function rowError(file: string, line: number, what: string): FinetuneError {
   return new FinetuneError('DATASET_INVALID', `Row at ${file}:${line} ${what}.`, {
-    recovery: 'Rows must be canonical dataset rows: {prompt, completion}, {messages}, {text, label}, {text}, {prompt, chosen, rejected} or {anchor, positive, negative}.',
+    recovery: 'Rows must be canonical dataset rows: {prompt, completion}, {messages}, {text, label}, {text}, {prompt, chosen, rejected}, {anchor, positive[, negative]} or {sentence1, sentence2, score}.',
     details: { file, line },
   });
 }
@@ -98,6 +100,11 @@ function toCase(row: unknown, line: number, file: string): EvalCase {
   }
   if (typeof r.anchor === 'string' && typeof r.positive === 'string' && typeof r.negative === 'string') {
     return { line, task: 'triplet', messages: [], prompt: r.anchor, reference: r.positive, negative: r.negative };
+  }
+  if (typeof r.anchor === 'string' && typeof r.positive === 'string') return { line, task: 'pair', messages: [], prompt: r.anchor, reference: r.positive };
+  if (typeof r.sentence1 === 'string' && typeof r.sentence2 === 'string') {
+    if (typeof r.score !== 'number' || !Number.isFinite(r.score)) throw rowError(file, line, 'is a scored pair without a numeric score');
+    return { line, task: 'scored_pair', messages: [], prompt: r.sentence1, reference: r.sentence2, score: r.score };
   }
   if (typeof r.text === 'string') return { line, task: 'text', messages: [], prompt: '', reference: '', text: r.text };
   if (r.prompt !== undefined && Array.isArray(r.chosen)) {

@@ -1,4 +1,5 @@
 import { FinetuneError } from '../errors.js';
+import { EMBEDDING_TASK_TYPES } from '../datasets/types.js';
 import { gateCheckerFor } from '../registry/gate-checker.js';
 import { registryOf } from '../registry/index.js';
 import { lookupDataset, lookupJob } from '../registry/sources.js';
@@ -65,20 +66,21 @@ export async function evaluateModel(ctx: ToolContext, args: EvaluateArgs) {
   // The provider first: a disabled plugin is refused before any rows are read.
   const runner = await openRunner(services, resolved);
   const { cases, label: datasetLabel, task, dataset_hash } = await readCases(services, source, ctx.signal);
-  // A classifier predicts labels with its head; triplets are scored as retrieval with embeddings.
+  // A classifier predicts labels with its head; triplets and pairs are scored as retrieval with embeddings, scored pairs by rank correlation.
   const headModel = await runner.head();
-  const headData = { classification: 'classification rows {text, label}', embedding: 'triplet rows {anchor, positive, negative}' } as const;
-  if (headModel && task !== (headModel.task === 'classification' ? 'classification' : 'triplet')) {
+  const headData = { classification: 'classification rows {text, label}', embedding: 'triplet or pair rows {anchor, positive[, negative]}, or scored pairs {sentence1, sentence2, score}' } as const;
+  const embeddingRows = EMBEDDING_TASK_TYPES.includes(task);
+  if (headModel && (headModel.task === 'classification' ? task !== 'classification' : !embeddingRows)) {
     // A head model has no language-model head to score or generate text with: its numbers would mean nothing.
     throw new FinetuneError('INVALID_INPUT', `${resolved.label} is a${headModel.task === 'embedding' ? 'n embedding' : ' classification'} model; ${datasetLabel} holds ${task} rows, which it cannot be scored on.`, {
       recovery: `Evaluate it on ${headData[headModel.task]} (dataset_id or path).`,
       details: { field: args.path ? 'path' : 'dataset_id' },
     });
   }
-  if (task === 'triplet' || headModel?.task === 'classification') {
+  if (embeddingRows || headModel?.task === 'classification') {
     const settings = services.config.evaluation;
-    const { classifierMetrics, retrievalMetrics } = await import('./head-eval.js');
-    const head = await (task === 'triplet' ? retrievalMetrics : classifierMetrics)(runner, cases, args.metrics, { samples: settings.bootstrap_samples, seed: settings.bootstrap_seed }, ctx.signal);
+    const { classifierMetrics, retrievalMetrics, similarityMetrics } = await import('./head-eval.js');
+    const head = await (task === 'scored_pair' ? similarityMetrics : embeddingRows ? retrievalMetrics : classifierMetrics)(runner, cases, args.metrics, { samples: settings.bootstrap_samples, seed: settings.bootstrap_seed }, ctx.signal);
     return finish(ctx, args, { resolved, cases, datasetLabel, dataset_hash, task, started, provider: runner.provider }, { values: head.values, ci: head.ci, predictions: head.predictions, perExampleScores: head.per_example, scores: [], metrics: Object.keys(head.values) }, head.confusion_matrix);
   }
   const metrics = args.metrics ?? defaultMetrics(task).filter((m) => runner.canScore || !(SCORE_METRICS as readonly string[]).includes(m));

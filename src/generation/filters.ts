@@ -74,7 +74,8 @@ export interface FilterContext {
 /** The task type of a canonical row, read from its fields. */
 export function taskOfRow(row: CanonicalRow): TaskType {
   if ('messages' in row) return 'chat';
-  if ('anchor' in row) return 'triplet';
+  if ('anchor' in row) return 'negative' in row ? 'triplet' : 'pair';
+  if ('sentence1' in row) return 'scored_pair';
   if ('chosen' in row) return 'preference';
   if ('completion' in row) return Array.isArray(row.completion) ? 'binary_feedback' : 'completion';
   if ('label' in row) return 'classification';
@@ -96,6 +97,7 @@ function answers(task: TaskType, row: CanonicalRow): TextField[] {
     case 'binary_feedback':
       return 'completion' in row && Array.isArray(row.completion) ? lastAssistant(row.completion, 'completion') : [];
     case 'triplet':
+    case 'pair':
       return textFields(task, row).filter((f) => f.field !== 'anchor');
     default:
       return textFields(task, row).filter((f) => f.role !== 'user' || task === 'classification');

@@ -89,6 +89,9 @@ export const SHEET_LAYOUTS: Record<TaskType, SheetLayout> = {
   completion: flat(['prompt', 'completion']),
   classification: flat(['text', 'label']),
   triplet: flat(['anchor', 'positive', 'negative']),
+  pair: flat(['anchor', 'positive']),
+  // the score cell stays text here: the validator reads a numeric cell as its number and refuses the rest with its line
+  scored_pair: flat(['sentence1', 'sentence2', 'score']),
   text: flat(['text']),
 };
 

@@ -49,6 +49,8 @@ export interface TrainingHyperparameters {
   class_weights?: 'balanced' | Record<string, number>;
   /** Classification / embedding: how a row's hidden states become one vector; unset = last for classification, mean for embedding. */
   pooling?: 'mean' | 'last' | 'cls';
+  /** Embedding: the loss (src/training/embedding-loss.ts); unset = cosine on scored pairs, MultipleNegativesRanking otherwise. */
+  embedding_loss?: 'mnrl' | 'triplet' | 'cosine';
 }
 
 export interface TrainingConfigRecord {

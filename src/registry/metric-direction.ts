@@ -26,7 +26,7 @@ const EXACT: Record<string, MetricDirection> = {
 const RULES: Array<[RegExp, MetricDirection]> = [
   [/(^|_)(loss|perplexity|ppl|error|error_rate|latency|ter|wer|cer)($|_)/i, 'lower'],
   [/(^|_)(memory|rss|vram)(_|$)|_(mb|gb|bytes)$|(^|_)(seconds|duration|cost|cost_usd)$/i, 'lower'],
-  [/(^|_)(accuracy|f1|precision|recall|bleu|chrf|rouge(_\w+)?|exact_match|win_rate|auc|mcc)($|_)/i, 'higher'],
+  [/(^|_)(accuracy|f1|precision|recall|bleu|chrf|rouge(_\w+)?|exact_match|win_rate|auc|mcc|mrr|ndcg|spearman|pearson)($|_)/i, 'higher'],
   [/_per_(s|sec|second)$|(^|_)throughput($|_)/i, 'higher'],
 ];
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EMBEDDING_LOSSES } from './embedding-loss.js';
 import type { JobPolicy } from './ledger.js';
 
 /** Every hyperparameter with its bounds; the stored config is exactly this shape. */
@@ -35,10 +36,11 @@ export const HyperparametersSchema = z.object({
     .union([z.literal('balanced'), z.record(z.string(), z.number().min(0))])
     .optional()
     .describe('Classification only: cross-entropy weight per label, "balanced" (n / (classes × count), as scikit-learn) or e.g. {"spam": 3, "ham": 1}. Default: equal.'),
-  pooling: z
-    .enum(['mean', 'last', 'cls'])
+  embedding_loss: z
+    .enum(EMBEDDING_LOSSES)
     .optional()
-    .describe('Classification / embedding: pool the last token ("last", default for a decoder classifier), the first ([CLS]) token ("cls", default for an encoder classifier such as BERT) or the mean of all tokens ("mean", default for embedding).'),
+    .describe('Embedding: "mnrl" (pairs, triplets), "triplet" (triplets) or "cosine" (scored pairs, its default; else mnrl).'),
+  pooling: z.enum(['mean', 'last', 'cls']).optional().describe('Pool the "last" token (decoder classifier default), the first "cls" token (encoder classifier default) or the "mean" (embedding default).'),
 });
 
 export const GuardrailsSchema = z.object({

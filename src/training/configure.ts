@@ -7,6 +7,7 @@ import type { TrainingCapabilities, TrainingMethod } from '../plugins/types.js';
 import type { TrainingHyperparameters } from '../plugins/providers.js';
 import type { TrainingDeps } from './deps.js';
 import { ConfigDocumentSchema, PolicySchema, type ConfigDocument } from './config-schema.js';
+import { embeddingLoss } from './embedding-loss.js';
 import { resolveInputs, type DatasetFacts } from './inputs.js';
 
 /** The yaml package, loaded when a config is first read or written as YAML, not at start-up. */
@@ -43,7 +44,7 @@ const UNDECLARED_TASKS: Record<TrainingMethod, string[]> = { sft: ['chat', 'comp
 const METHODS: readonly TrainingMethod[] = ['sft', 'dpo', 'classification', 'embedding'];
 
 /** The method that trains a task type as it is meant (what `auto` picks when the backend offers it). */
-const NATIVE_METHOD: Record<string, TrainingMethod> = { preference: 'dpo', classification: 'classification', triplet: 'embedding' };
+const NATIVE_METHOD: Record<string, TrainingMethod> = { preference: 'dpo', classification: 'classification', triplet: 'embedding', pair: 'embedding', scored_pair: 'embedding' };
 
 /** The task types each method of this backend trains (its declaration, or the undeclared default). */
 function trainableTasks(caps: TrainingCapabilities): Record<TrainingMethod, string[]> {
@@ -76,6 +77,9 @@ export async function configureTraining(services: TrainingDeps, input: Configure
   checkCapabilities(services, doc.backend, capabilities, method, doc.approach);
   checkTaskType(services, doc.backend, capabilities, method, dataset);
   const hyperparameters = resolveHyperparameters(doc.template, doc.hyperparameters);
+  // the loss must fit the rows (cosine needs scores, the triplet loss a negative): refused now, not when the job starts
+  if (method === 'embedding') embeddingLoss(dataset.task_type, hyperparameters.embedding_loss);
+  else if (hyperparameters.embedding_loss) notes.push(`embedding_loss applies to method embedding only; ${method} ignores it.`);
   if (model.context_length && hyperparameters.max_seq_length > model.context_length) {
     notes.push(`max_seq_length ${hyperparameters.max_seq_length} is over the model's context ${model.context_length}; rows will be cut to ${model.context_length}.`);
   }
@@ -213,7 +217,7 @@ function chooseMethod(
   }
   if (requested !== 'auto') return { method: requested, reason: `Asked for ${requested === 'sft' ? 'SFT' : requested}.` };
   if (isPreference && count >= pairs && tasks.dpo.includes('preference')) return { method: 'dpo', reason: `auto: ${count} preference pairs (≥ ${pairs}) → DPO.` };
-  // classification rows train a classification head, triplets an embedding model, where the backend offers it.
+  // classification rows train a classification head, triplets and (scored) pairs an embedding model, where the backend offers it.
   const native = NATIVE_METHOD[dataset.task_type];
   if (native && native !== 'dpo' && tasks[native].includes(dataset.task_type) && count >= examples) {
     return { method: native, reason: `auto: ${count} ${dataset.task_type} examples (≥ ${examples}) → ${native}.` };

@@ -36,7 +36,7 @@ export const BASE_HYPERPARAMETERS: TrainingHyperparameters = {
 
 /** The named starting points: each overrides the base, and a user's overrides win over both. */
 /** Hyperparameters with no default: set only by overrides, and only read by the methods they concern. */
-const OPTIONAL_HYPERPARAMETERS = ['class_weights', 'pooling'];
+const OPTIONAL_HYPERPARAMETERS = ['class_weights', 'pooling', 'embedding_loss'];
 
 export const TEMPLATES = {
   efficient: {

@@ -1,6 +1,6 @@
 /**
  * The head training graphs (pooling + classification head + weighted cross-entropy; pooling +
- * MultipleNegativesRanking or cosine-similarity loss) give the loss and gradients of tf.grads over
+ * MultipleNegativesRanking, triplet margin or cosine-similarity loss) give the loss and gradients of tf.grads over
  * an independent TensorFlow.js implementation: pooling by gather / masked mean (not a pooling
  * matrix), the losses as sentence-transformers and torch define them.
  */
@@ -21,9 +21,11 @@ interface Case {
   approach: 'lora' | 'full';
   task: 'classification' | 'embedding';
   pooling: 'mean' | 'last' | 'cls';
-  loss?: 'mnrl' | 'cosine';
+  loss?: 'mnrl' | 'triplet' | 'cosine';
   group?: 2 | 3;
   class_weights?: number[];
+  /** Triplet margin (default 5); 0.8 puts one example of the gpt2 batch inside the margin and one outside, so relu's gate is checked. */
+  margin?: number;
   /** Examples in the batch of 3 (the rest is padding). */
   count: number;
 }
@@ -41,6 +43,8 @@ const CASES: Case[] = [
   { name: 'gpt2 full, classification, mean pooling', model: gpt2, approach: 'full', task: 'classification', pooling: 'mean', count: 3 },
   { name: 'llama LoRA, MultipleNegativesRanking on triplets, mean pooling, one padded example', model: llama, approach: 'lora', task: 'embedding', pooling: 'mean', loss: 'mnrl', group: 3, count: 2 },
   { name: 'llama tied full, MultipleNegativesRanking on pairs, last token', model: llamaTied, approach: 'full', task: 'embedding', pooling: 'last', loss: 'mnrl', group: 2, count: 3 },
+  { name: 'gpt2 LoRA, triplet margin loss (Euclidean, margin 5) on triplets, mean pooling, one padded example', model: gpt2, approach: 'lora', task: 'embedding', pooling: 'mean', loss: 'triplet', group: 3, count: 2 },
+  { name: 'gpt2 LoRA, triplet margin loss with margin 0.8: one triplet past the margin (no gradient), one inside', model: gpt2, approach: 'lora', task: 'embedding', pooling: 'mean', loss: 'triplet', group: 3, margin: 0.8, count: 2 },
   { name: 'qwen2 LoRA, cosine-similarity loss on scored pairs, last token', model: qwen, approach: 'lora', task: 'embedding', pooling: 'last', loss: 'cosine', group: 2, count: 3 },
   { name: 'bert encoder LoRA, MultipleNegativesRanking on triplets, CLS pooling, one padded example', model: bert, approach: 'lora', task: 'embedding', pooling: 'cls', loss: 'mnrl', group: 3, count: 2 },
   { name: 'bert encoder full, MultipleNegativesRanking on pairs, mean pooling', model: bert, approach: 'full', task: 'embedding', pooling: 'mean', loss: 'mnrl', group: 2, count: 3 },
@@ -92,7 +96,7 @@ describe('head training graphs: loss and gradients equal tf.grads of an independ
         ...(c.approach === 'lora' ? { lora } : {}),
         task: c.task,
         pooling: c.pooling,
-        ...(c.task === 'classification' ? { num_labels: LABELS, ...(c.class_weights ? { class_weights: c.class_weights } : {}) } : { loss: c.loss, group }),
+        ...(c.task === 'classification' ? { num_labels: LABELS, ...(c.class_weights ? { class_weights: c.class_weights } : {}) } : { loss: c.loss, group, ...(c.margin ? { margin: c.margin } : {}) }),
         batch_size: B,
         seq_len: T,
         threads: 1,
@@ -153,6 +157,13 @@ describe('head training graphs: loss and gradients equal tf.grads of an independ
           const others = normalize(tf.gather(pooled, real.map((i) => B + i)));
           const cos = anchors.mul(others).sum(-1);
           return cos.sub(tf.tensor1d(pairScores.slice(0, c.count))).square().mean() as tf.Scalar;
+        }
+        if (c.loss === 'triplet') {
+          // sentence-transformers TripletLoss: torch F.pairwise_distance(x, y, p=2) = ‖x − y + 1e-6‖ on the raw embeddings
+          const rowsOf = (k: number) => tf.gather(pooled, real.map((i) => k * B + i));
+          const distance = (x: tf.Tensor2D, y: tf.Tensor2D) => x.sub(y).add(1e-6).square().sum(-1).sqrt();
+          const [a, p, n] = [rowsOf(0), rowsOf(1), rowsOf(2)] as tf.Tensor2D[];
+          return tf.relu(distance(a!, p!).sub(distance(a!, n!)).add(c.margin ?? 5)).mean() as tf.Scalar;
         }
         const candidates = normalize(tf.gather(pooled, Array.from({ length: group - 1 }, (_, k) => real.map((i) => (k + 1) * B + i)).flat()));
         const scores = tf.matMul(anchors, candidates, false, true).mul(20);

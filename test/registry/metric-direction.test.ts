@@ -13,6 +13,7 @@ describe('metric directions', () => {
       bleu: 'higher', chrf: 'higher', rouge_l: 'higher', rouge_lsum: 'higher', exact_match: 'higher', f1: 'higher', accuracy: 'higher', macro_f1: 'higher',
       weighted_precision: 'higher', win_rate: 'higher', human_win_rate: 'higher', human_win_rate_helpfulness: 'higher', reward_accuracy: 'higher',
       reward_margin: 'higher', tokens_per_s: 'higher', train_mean_token_accuracy: 'higher',
+      recall_at_1: 'higher', mrr_at_10: 'higher', ndcg_at_10: 'higher', spearman_cosine: 'higher', pearson_cosine: 'higher',
       learning_rate: 'context', lr: 'context', epoch: 'context', grad_norm: 'context', chosen_reward: 'context', rejected_reward: 'context',
       toxicity: 'unknown', helpfulness_score: 'unknown',
     };

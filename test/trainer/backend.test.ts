@@ -59,6 +59,10 @@ describe('pre-flight validation', () => {
     expect(codes(validateSpec(spec({ hyper: { target_modules: ['q_proj', 'c_attn'], on_missing_target: 'error' } })))).toContain('error:INVALID_INPUT:target_modules');
     expect(codes(validateSpec(spec({ hyper: { target_modules: ['q_proj', 'c_attn'], on_missing_target: 'continue' } })))).toContain('warning:LORA_TARGETS_MISSING:target_modules');
     expect(codes(validateSpec(spec({ hyper: { target_modules: ['c_attn'], on_missing_target: 'continue' } })))).toContain('error:MODEL_UNSUPPORTED:target_modules');
+    // embedding: the loss must fit the rows (checked on the task type; the split files are not read here)
+    expect(codes(validateSpec(spec({ method: 'embedding', task_type: 'pair', hyper: { embedding_loss: 'triplet' } })))).toContain('error:CONFIG_INVALID:embedding_loss');
+    expect(codes(validateSpec(spec({ method: 'embedding', task_type: 'scored_pair' })))).not.toContain('error:CONFIG_INVALID:embedding_loss');
+    expect(codes(validateSpec(spec({ hyper: { embedding_loss: 'cosine' } })))).toContain('warning:UNKNOWN_OPTION:embedding_loss');
   });
 });
 

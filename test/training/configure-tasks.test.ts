@@ -44,7 +44,7 @@ describe('configure_training refuses data the backend cannot train (from its dec
     expect([auto.method, auto.method_reason]).toEqual(['classification', 'auto: 60 classification examples (≥ 50) → classification.']);
     const refused = await t.call('configure_training', { base_model: 'm', dataset_id, backend: 'local', method: 'sft' });
     expect(errorCode(refused)).toBe('CAPABILITY_UNSUPPORTED');
-    expect(resultText(refused)).toMatch(/Backend "local" cannot train 'classification' data with SFT \(ds_\w+\): it trains sft on chat\/completion\/text\/preference, dpo on preference, classification on classification, embedding on triplet\.[\s\S]*Nearest supported: method "classification" on backend "local"/);
+    expect(resultText(refused)).toMatch(/Backend "local" cannot train 'classification' data with SFT \(ds_\w+\): it trains sft on chat\/completion\/text\/preference, dpo on preference, classification on classification, embedding on triplet\/pair\/scored_pair\.[\s\S]*Nearest supported: method "classification" on backend "local"/);
     const triplets = await importRows(t, 'triplets', Array.from({ length: 60 }, (_, i) => ({ anchor: `q${i}`, positive: `good ${i}`, negative: `bad ${i}` })));
     expect((await t.callOk(configureTrainingTool, { base_model: 'm', dataset_id: triplets, backend: 'local' })).method).toBe('embedding');
     const wrongData = await t.call('configure_training', { base_model: 'm', dataset_id: triplets, backend: 'local', method: 'classification' });

@@ -77,7 +77,7 @@ const div = (a: Value, b: Value): Value => binary('Div', a, b);
 export const scale = (a: Value, s: number): Value => mul(a, a.graph.scalar(s));
 export const addScalar = (a: Value, s: number): Value => add(a, a.graph.scalar(s));
 
-type Unary = 'Neg' | 'Sqrt' | 'Reciprocal' | 'Exp' | 'Log' | 'Sigmoid' | 'Tanh' | 'Erf' | 'Softplus';
+type Unary = 'Neg' | 'Sqrt' | 'Reciprocal' | 'Exp' | 'Log' | 'Sigmoid' | 'Tanh' | 'Erf' | 'Softplus' | 'Relu';
 
 function unary(op: Unary, x: Value, vjp: (g: Value, y: Value) => Value): Value {
   const grad = needsGrad(x);
@@ -95,6 +95,8 @@ export const tanh = (x: Value): Value => unary('Tanh', x, (g, y) => mul(g, sub(x
 export const erf = (x: Value): Value =>
   unary('Erf', x, (g) => mul(g, scale(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
 export const softplus = (x: Value): Value => unary('Softplus', x, (g) => mul(g, sigmoid(x)));
+/** max(x, 0); its VJP passes g where x > 0 (sign(y) is 1 there, 0 elsewhere: torch's gradient at 0 is 0 too). */
+export const relu = (x: Value): Value => unary('Relu', x, (g, y) => mul(g, x.graph.node('Sign', [y], [{ dtype: y.dtype, shape: y.shape }])[0]!));
 
 // ---------- matrix products ----------
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { FinetuneError } from '../../../src/errors.js';
 import type { TrainingMethod } from '../../../src/plugins/types.js';
+import { EMBEDDING_TASK_TYPES } from '../../../src/datasets/types.js';
 import { hasTargets, truncate } from './batches.js';
 import type { TrainData } from './loop.js';
 import type { LossOn, PreferenceExample, Renderer, TokenizedExample } from './render.js';
@@ -63,7 +64,9 @@ export function renderSplit(path: string, taskType: string, method: 'sft' | 'dpo
 /** Which task types each method reads. */
 export function checkTaskType(method: TrainingMethod, taskType: string, lossOn: LossOn): string | null {
   if (method === 'classification') return taskType === 'classification' ? null : `Classification needs {text, label} rows; this dataset is '${taskType}'.`;
-  if (method === 'embedding') return taskType === 'triplet' ? null : `Embedding training needs {anchor, positive, negative} triplets; this dataset is '${taskType}'.`;
+  if (method === 'embedding') {
+    return EMBEDDING_TASK_TYPES.includes(taskType) ? null : `Embedding training needs {anchor, positive[, negative]} pairs or triplets, or {sentence1, sentence2, score} scored pairs; this dataset is '${taskType}'.`;
+  }
   if (method === 'dpo') return taskType === 'preference' ? null : `DPO needs a preference dataset ({prompt, chosen, rejected}); this one is '${taskType}'.`;
   if (['chat', 'completion', 'text', 'preference'].includes(taskType)) return null;
   return `SFT on the local backend reads chat, completion, text or preference rows; this dataset is '${taskType}' (loss_on ${lossOn}).`;

@@ -6,7 +6,8 @@ import type { TokenizerLike } from './render.js';
 
 /**
  * Rows of the head methods as token ids: classification {text, label} → one text and a class id;
- * triplet {anchor, positive, negative} → three texts. Texts are encoded as the tokenizer encodes
+ * triplet {anchor, positive, negative} → three texts; pair {anchor, positive} → two; scored_pair
+ * {sentence1, sentence2, score} → two texts and the score. Texts are encoded as the tokenizer encodes
  * them alone (its BOS when it adds one, no EOS), as transformers' pipelines and
  * sentence-transformers feed them, and cut at max_seq_length (right truncation).
  */
@@ -14,7 +15,19 @@ export interface HeadExample {
   texts: number[][];
   /** Classification: the class id (index in the sorted label list). */
   label?: number;
+  /** Scored pair: the cosine similarity the two texts should have. */
+  score?: number;
 }
+
+/** The rows a head job reads: classification, or one of the embedding task types. */
+export type HeadRows = 'classification' | 'triplet' | 'pair' | 'scored_pair';
+
+/** The text fields of each embedding row type, in batch order (anchors first). */
+const EMBEDDING_FIELDS: Record<Exclude<HeadRows, 'classification'>, readonly string[]> = {
+  triplet: ['anchor', 'positive', 'negative'],
+  pair: ['anchor', 'positive'],
+  scored_pair: ['sentence1', 'sentence2'],
+};
 
 export interface HeadSplit {
   examples: HeadExample[];
@@ -48,12 +61,21 @@ export function readLabels(path: string): string[] {
   return sortedLabels(labels).map(String);
 }
 
+/** A scored pair's target similarity, in [-1, 1] as prepare_dataset checked it; a hand-written split is checked again here. */
+function scoreOf(row: Record<string, unknown>, where: Where): number {
+  const value = row.score;
+  if (typeof value !== 'number' || !(value >= -1 && value <= 1)) {
+    throw new FinetuneError('DATASET_INVALID', `${where.file}:${where.line}: field "score" must be a number from -1 to 1; it is ${JSON.stringify(value) ?? 'missing'}.`, { details: { ...where, field: 'score' } });
+  }
+  return value;
+}
+
 function asRecord(row: unknown, where: Where): Record<string, unknown> {
   if (!row || typeof row !== 'object' || Array.isArray(row)) throw new FinetuneError('DATASET_INVALID', `${where.file}:${where.line}: a row must be a JSON object.`, { details: where });
   return row as Record<string, unknown>;
 }
 
-export function readHeadSplit(path: string, task: 'classification' | 'embedding', tokenizer: TokenizerLike, maxSeqLength: number, labels: readonly string[]): HeadSplit {
+export function readHeadSplit(path: string, rows: HeadRows, tokenizer: TokenizerLike, maxSeqLength: number, labels: readonly string[]): HeadSplit {
   const split: HeadSplit = { examples: [], rows: 0, truncated: 0, unknown_labels: 0 };
   const index = new Map(labels.map((l, i) => [l, i]));
   const encode = (value: string): number[] => {
@@ -65,7 +87,7 @@ export function readHeadSplit(path: string, task: 'classification' | 'embedding'
     split.rows += 1;
     const where = { file: path, line };
     const record = asRecord(row, where);
-    if (task === 'classification') {
+    if (rows === 'classification') {
       const label = index.get(labelOf(record, where));
       if (label === undefined) {
         split.unknown_labels += 1;
@@ -73,7 +95,8 @@ export function readHeadSplit(path: string, task: 'classification' | 'embedding'
       }
       split.examples.push({ texts: [encode(text(record, 'text', where))], label });
     } else {
-      split.examples.push({ texts: ['anchor', 'positive', 'negative'].map((f) => encode(text(record, f, where))) });
+      const texts = EMBEDDING_FIELDS[rows].map((f) => encode(text(record, f, where)));
+      split.examples.push(rows === 'scored_pair' ? { texts, score: scoreOf(record, where) } : { texts });
     }
   }
   return split;
@@ -81,7 +104,8 @@ export function readHeadSplit(path: string, task: 'classification' | 'embedding'
 
 /**
  * Examples → one head batch of `batchSize` examples: classification rows with a label each (−1 for
- * padding rows); embedding rows group-major (all anchors, then positives, then negatives).
+ * padding rows); embedding rows group-major (all anchors, then positives, then negatives), scored
+ * pairs with their scores (0 on padding rows, which weigh nothing).
  */
 export function headBatch(examples: readonly HeadExample[], batchSize: number, seqLen: number, padId: number): HeadBatch {
   const group = examples[0]?.texts.length ?? 1;
@@ -98,6 +122,11 @@ export function headBatch(examples: readonly HeadExample[], batchSize: number, s
       }
     });
   });
+  if (examples[0]?.score !== undefined) {
+    const scores = new Float32Array(batchSize);
+    examples.forEach((e, b) => (scores[b] = e.score!));
+    return { input_ids, attention_mask, count: examples.length, scores };
+  }
   if (examples[0]?.label === undefined) return { input_ids, attention_mask, count: examples.length };
   const labels = new Int32Array(batchSize).fill(-1);
   examples.forEach((e, b) => (labels[b] = e.label!));

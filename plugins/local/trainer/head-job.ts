@@ -6,10 +6,12 @@ import { loadModelFolder, type LoadedModel } from '../../../src/models/files/loa
 import { writePeftAdapter } from '../../../src/models/files/peft.js';
 import type { JobSink, TrainingSpec } from '../../../src/plugins/providers.js';
 import type { Pooling } from '../engine/heads/pooling.js';
-import { createHeadStep, type HeadStepSpec } from '../engine/heads/step.js';
+import { createHeadStep, type EmbeddingLoss, type HeadStepSpec } from '../engine/heads/step.js';
+import { EMBEDDING_TASK_TYPES } from '../../../src/datasets/types.js';
+import { embeddingLoss } from '../../../src/training/embedding-loss.js';
 import { runSeqLen } from './batches.js';
 import { loadCheckpoint, type ParamsIo } from './checkpoint.js';
-import { classWeights, headBatch, readHeadSplit, readLabels, type HeadSplit } from './head-data.js';
+import { classWeights, headBatch, readHeadSplit, readLabels, type HeadRows, type HeadSplit } from './head-data.js';
 import { headAdapter, headAdapterParamsIo, trainedWeights, writeClassifierFolder, writeHeadInfo, writeSentenceTransformersFolder, type HeadInfo } from './head-outputs.js';
 import { loraConfig, outputMeta, outputParams, replaceDir, sinkReport, type JobResult } from './job.js';
 import { runTraining, stepsPerEpoch, totalSteps } from './loop.js';
@@ -18,8 +20,13 @@ import type { RunMeasurement } from './estimate.js';
 
 type HeadTask = 'classification' | 'embedding';
 
+const LOSS_LABEL: Record<EmbeddingLoss, string> = { mnrl: 'MultipleNegativesRanking loss', triplet: 'triplet margin loss', cosine: 'cosine-similarity loss' };
+
 interface PreparedHeadRun {
   task: HeadTask;
+  rows: HeadRows;
+  /** Embedding: the loss, from the hyperparameters and the rows. */
+  loss?: EmbeddingLoss;
   model: LoadedModel;
   labels: string[];
   train: HeadSplit;
@@ -29,34 +36,35 @@ interface PreparedHeadRun {
   pooling: Pooling;
 }
 
-/** The task type each head method reads. */
-const TASK_OF: Record<HeadTask, string> = { classification: 'classification', embedding: 'triplet' };
+/** The task types each head method reads. */
+const TASKS_OF: Record<HeadTask, readonly string[]> = { classification: ['classification'], embedding: EMBEDDING_TASK_TYPES };
 
-function headTask(spec: TrainingSpec): HeadTask {
+function headTask(spec: TrainingSpec): { task: HeadTask; rows: HeadRows } {
   const method = spec.config.method;
   if (method !== 'classification' && method !== 'embedding') throw new FinetuneError('INTERNAL', `not a head method: ${method}`);
-  if (spec.dataset.task_type !== TASK_OF[method]) {
-    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Method ${method} trains on ${TASK_OF[method]} rows; this dataset is '${spec.dataset.task_type}'.`, {
-      recovery: method === 'classification' ? 'Prepare {text, label} rows, or configure method "auto" to let the data choose.' : 'Prepare {anchor, positive, negative} rows, or configure method "auto".',
+  if (!TASKS_OF[method].includes(spec.dataset.task_type)) {
+    throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Method ${method} trains on ${TASKS_OF[method].join(', ')} rows; this dataset is '${spec.dataset.task_type}'.`, {
+      recovery: method === 'classification' ? 'Prepare {text, label} rows, or configure method "auto" to let the data choose.' : 'Prepare {anchor, positive[, negative]} or {sentence1, sentence2, score} rows, or configure method "auto".',
       details: { field: 'dataset_id' },
     });
   }
-  return method;
+  return { task: method, rows: spec.dataset.task_type as HeadRows };
 }
 
 /** Loads the model and reads both splits as token ids; classification labels come from the training split. */
 async function prepareHeadRun(spec: TrainingSpec): Promise<PreparedHeadRun> {
-  const task = headTask(spec);
+  const { task, rows } = headTask(spec);
   const hyper = spec.config.hyperparameters;
+  const loss = task === 'embedding' ? embeddingLoss(rows, hyper.embedding_loss) : undefined;
   const model = await loadModelFolder(spec.model.dir);
   const labels = task === 'classification' ? readLabels(spec.dataset.train_path) : [];
-  const train = readHeadSplit(spec.dataset.train_path, task, model.tokenizer, hyper.max_seq_length, labels);
-  const validation = spec.dataset.validation_path && existsSync(spec.dataset.validation_path) ? readHeadSplit(spec.dataset.validation_path, task, model.tokenizer, hyper.max_seq_length, labels) : undefined;
+  const train = readHeadSplit(spec.dataset.train_path, rows, model.tokenizer, hyper.max_seq_length, labels);
+  const validation = spec.dataset.validation_path && existsSync(spec.dataset.validation_path) ? readHeadSplit(spec.dataset.validation_path, rows, model.tokenizer, hyper.max_seq_length, labels) : undefined;
   const lengths = [train, validation].flatMap((s) => s?.examples.flatMap((e) => e.texts.map((t) => t.length)) ?? []);
   const padId = model.tokenizer.pad_token_id ?? model.tokenizer.eos_token_id ?? 0;
   // a classifier pools as transformers' …ForSequenceClassification does (an encoder its first token, a decoder its last), embeddings the mean (sentence-transformers' default)
   const pooling = hyper.pooling ?? (task === 'classification' ? (isEncoder(archFromConfig(model.raw_config)) ? 'cls' : 'last') : 'mean');
-  return { task, model, labels, train, ...(validation ? { validation } : {}), seqLen: runSeqLen(lengths, hyper.max_seq_length), padId, pooling };
+  return { task, rows, ...(loss ? { loss } : {}), model, labels, train, ...(validation ? { validation } : {}), seqLen: runSeqLen(lengths, hyper.max_seq_length), padId, pooling };
 }
 
 function headStepSpec(spec: TrainingSpec, run: PreparedHeadRun, threads?: number): HeadStepSpec {
@@ -71,7 +79,7 @@ function headStepSpec(spec: TrainingSpec, run: PreparedHeadRun, threads?: number
       : {}),
     task: run.task,
     pooling: run.pooling,
-    ...(run.task === 'classification' ? { num_labels: run.labels.length, ...(weights ? { class_weights: weights } : {}) } : { loss: 'mnrl' as const, group: 3 as const }),
+    ...(run.task === 'classification' ? { num_labels: run.labels.length, ...(weights ? { class_weights: weights } : {}) } : { loss: run.loss, group: run.rows === 'triplet' ? 3 : 2 }),
     batch_size: hyper.batch_size,
     seq_len: run.seqLen,
     ...(threads ? { threads } : {}),
@@ -99,13 +107,13 @@ export async function runHeadJob(spec: TrainingSpec, sink: JobSink, options: { s
     const io: ParamsIo = spec.config.approach === 'full' ? weightsParamsIo(tensors) : headAdapterParamsIo(tensors, adapterConfig, info);
     const trainData = { method: 'head' as const, examples: run.train.examples };
     const total = totalSteps(trainData, hyper, run.seqLen);
-    sink.event('training_started', `Training ${step.trainable_parameters.toLocaleString('en-US')} parameters (${spec.config.approach}, ${run.task}${run.task === 'classification' ? `, ${run.labels.length} labels` : ''}, ${run.pooling} pooling) for ${total} steps at batch ${hyper.batch_size} × ${run.seqLen} tokens on ${step.provider}.`, {
+    sink.event('training_started', `Training ${step.trainable_parameters.toLocaleString('en-US')} parameters (${spec.config.approach}, ${run.task}${run.task === 'classification' ? `, ${run.labels.length} labels` : `, ${LOSS_LABEL[run.loss!]} on ${run.rows} rows`}, ${run.pooling} pooling) for ${total} steps at batch ${hyper.batch_size} × ${run.seqLen} tokens on ${step.provider}.`, {
       total_steps: total,
       trainable_parameters: step.trainable_parameters,
       seq_len: run.seqLen,
       provider: step.provider,
       train_examples: run.train.examples.length,
-      ...(run.task === 'classification' ? { labels: run.labels } : {}),
+      ...(run.task === 'classification' ? { labels: run.labels } : { loss: run.loss }),
     });
     const resume = spec.resume_from ? loadCheckpoint(spec.resume_from, tensors, io) : undefined;
     if (!options.shouldStop?.()) sink.status('running');

@@ -5,6 +5,7 @@ import type { SpecIssue, TrainingSpec } from '../../../src/plugins/providers.js'
 import { archFromConfig } from '../../../src/models/files/arch.js';
 import { planLora } from '../engine/train-step.js';
 import { readModelConfig } from '../../../src/models/files/load-model.js';
+import { embeddingLoss } from '../../../src/training/embedding-loss.js';
 import { checkTaskType } from './dataset.js';
 
 /** Above this many parameters full fine-tuning in float32 on a CPU is slow and memory-hungry. */
@@ -21,6 +22,13 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   if ((config.method === 'classification' || config.method === 'embedding') && config.approach === 'qlora') error('CAPABILITY_UNSUPPORTED', 'approach', `QLoRA is built for sft and dpo on the local backend; train the ${config.method} head with lora.`);
   const taskProblem = checkTaskType(config.method, spec.dataset.task_type, hyper.loss_on);
   if (taskProblem) error('CAPABILITY_UNSUPPORTED', 'dataset_id', taskProblem);
+  else if (config.method === 'embedding') {
+    try {
+      embeddingLoss(spec.dataset.task_type, hyper.embedding_loss);
+    } catch (thrown) {
+      error('CONFIG_INVALID', 'embedding_loss', (thrown as Error).message);
+    }
+  }
   if (!existsSync(spec.dataset.train_path)) error('DATASET_INVALID', 'dataset_id', `The training split ${spec.dataset.train_path} does not exist.`);
   if (spec.dataset.validation_path && !existsSync(spec.dataset.validation_path)) error('DATASET_INVALID', 'dataset_id', `The validation split ${spec.dataset.validation_path} does not exist.`);
   if (!spec.dataset.validation_path && (hyper.eval_steps > 0 || hyper.early_stopping_patience > 0)) {
@@ -68,6 +76,7 @@ export function validateSpec(spec: TrainingSpec): SpecIssue[] {
   const unknown = Object.keys(config.backend_options ?? {}).filter((k) => k !== 'threads');
   if (unknown.length > 0) warn('UNKNOWN_OPTION', 'backend_options', `The local backend ignores backend_options ${unknown.join(', ')}; it reads only threads.`);
   if (hyper.packing && config.method !== 'sft') warn('PACKING_IGNORED', 'packing', `Packing applies to SFT only; ${config.method} rows are not packed.`);
+  if (hyper.embedding_loss !== undefined && config.method !== 'embedding') warn('UNKNOWN_OPTION', 'embedding_loss', `embedding_loss applies to embedding only; ${config.method} ignores it.`);
   if (hyper.class_weights !== undefined && config.method !== 'classification') warn('UNKNOWN_OPTION', 'class_weights', `class_weights applies to classification only; ${config.method} ignores it.`);
   return issues;
 }

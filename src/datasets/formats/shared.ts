@@ -24,6 +24,8 @@ export const FORMAT_FIX: Record<SourceFormat, string> = {
   kto: 'Each record needs {"prompt": "…", "completion": "…", "label": true|false} or {"messages": […, {"role": "assistant", …}], "label": true|false}.',
   classification: 'Each record needs {"text": "…", "label": "…"}.',
   triplet: 'Each record needs {"anchor": "…", "positive": "…", "negative": "…"}.',
+  pair: 'Each record needs {"anchor": "…", "positive": "…"} (a query and its relevant passage).',
+  scored_pair: 'Each record needs {"sentence1": "…", "sentence2": "…", "score": 0.8} (score a number from -1 to 1).',
   text: 'Each record needs {"text": "…"}.',
 };
 

@@ -42,3 +42,19 @@ export function cosineSimilarityLoss(a: Value, b: Value, labels: Value, rowWeigh
   const diff = op.sub(cos, labels);
   return op.reduceSum(op.mul(op.mul(diff, diff), rowWeights), [0], false);
 }
+
+/** torch's F.pairwise_distance(x, y, p=2) per row, ‖x − y + 1e-6‖ ([R, D] → [R]); the 1e-6 keeps √ off zero for padded rows. */
+function pairwiseDistance(x: Value, y: Value): Value {
+  const rows = x.shape[0] as number;
+  const d = op.addScalar(op.sub(x, y), 1e-6);
+  return op.reshape(op.sqrt(op.reduceSum(op.mul(d, d), [-1], true)), [rows]);
+}
+
+/**
+ * TripletLoss (sentence-transformers, its defaults: Euclidean distance on the raw pooled embeddings,
+ * not normalised; margin 5): mean of relu(‖a − p‖ − ‖a − n‖ + margin).
+ */
+export function tripletMargin(anchors: Value, positives: Value, negatives: Value, rowWeights: Value, margin: number): Value {
+  const hinge = op.relu(op.addScalar(op.sub(pairwiseDistance(anchors, positives), pairwiseDistance(anchors, negatives)), margin));
+  return op.reduceSum(op.mul(hinge, rowWeights), [0], false);
+}

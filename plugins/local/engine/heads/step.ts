@@ -10,11 +10,15 @@ import { buildModel, type LoraPlan, type TrainableInput } from '../model-graph.j
 import { createSessionFromGraph, loadOrt } from '../session.js';
 import { initialTensors, planLora, type LoraSpec, type TrainableTensor, type TrainStepSpec } from '../train-step.js';
 import { classifierLogits, classifierTensors } from './classifier.js';
-import { cosineSimilarityLoss, multipleNegativesRanking, weightedCrossEntropy } from './losses.js';
+import { cosineSimilarityLoss, multipleNegativesRanking, tripletMargin, weightedCrossEntropy } from './losses.js';
 import { type Pooling, poolHidden, poolMatrix } from './pooling.js';
 
 
-type EmbeddingLoss = 'mnrl' | 'cosine';
+/** The embedding losses: MultipleNegativesRanking, TripletLoss (margin) and CosineSimilarityLoss, as sentence-transformers names them. */
+export type EmbeddingLoss = 'mnrl' | 'triplet' | 'cosine';
+
+/** sentence-transformers' TripletLoss default margin (Euclidean distance). */
+const TRIPLET_MARGIN = 5;
 
 export interface HeadStepSpec {
   model: TrainStepSpec['model'];
@@ -25,10 +29,12 @@ export interface HeadStepSpec {
   /** Classification: number of classes and (optionally) a weight per class id for the cross-entropy. */
   num_labels?: number;
   class_weights?: number[];
-  /** Embedding: MultipleNegativesRanking over (anchor, positive[, negative]) or cosine loss on scored pairs. */
+  /** Embedding: MultipleNegativesRanking over (anchor, positive[, negative]), triplet margin loss on triplets, or cosine loss on scored pairs. */
   loss?: EmbeddingLoss;
   /** Embedding: texts per example (2 = pairs, 3 = triplets with a hard negative; 1 = inference, one text a row). */
   group?: 1 | 2 | 3;
+  /** Triplet loss margin in Euclidean distance (sentence-transformers' default 5). */
+  margin?: number;
   /** MultipleNegativesRanking's similarity scale (sentence-transformers' default 20). */
   scale?: number;
   batch_size: number;
@@ -109,6 +115,9 @@ export function buildHeadGraph(spec: HeadStepSpec, arch: ArchConfig, lora: LoraP
     const rowWeights = g.input('row_weights', 'float32', [B]);
     if (spec.loss === 'cosine') {
       loss = cosineSimilarityLoss(anchors!, candidates!, g.input('pair_scores', 'float32', [B]), rowWeights);
+    } else if (spec.loss === 'triplet') {
+      const [positives, negatives] = op.split(candidates!, [B, B], 0);
+      loss = tripletMargin(anchors!, positives!, negatives!, rowWeights, spec.margin ?? TRIPLET_MARGIN);
     } else {
       const targets = g.input('targets', 'int64', [B, 1]);
       loss = multipleNegativesRanking(anchors!, candidates!, targets, rowWeights, g.input('candidate_bias', 'float32', [1, R - B]), spec.scale ?? 20);
@@ -137,6 +146,8 @@ function checkSpec(spec: HeadStepSpec): void {
     }
   } else if (spec.loss === 'cosine' && spec.group !== 2) {
     throw new FinetuneError('INVALID_INPUT', 'the cosine-similarity loss takes scored pairs (group 2)', { details: { field: 'loss' } });
+  } else if (spec.loss === 'triplet' && spec.group !== 3) {
+    throw new FinetuneError('INVALID_INPUT', 'the triplet margin loss takes triplets (group 3)', { details: { field: 'loss' } });
   }
 }
 
@@ -210,7 +221,7 @@ export async function createHeadStep(spec: HeadStepSpec): Promise<HeadStep> {
       if (spec.loss === 'cosine') {
         if (batch.scores?.length !== B) throw new FinetuneError('INVALID_INPUT', `batch.scores must have ${B} values`, { details: { field: 'batch.scores' } });
         out.pair_scores = new ort.Tensor('float32', batch.scores, [B]);
-      } else {
+      } else if (spec.loss !== 'triplet') {
         const targets = new BigInt64Array(B);
         for (let b = 0; b < n; b++) targets[b] = BigInt(b);
         const bias = new Float32Array(R - B);
