@@ -13,6 +13,7 @@ const capabilities: TrainingCapabilities = {
   methods: ['sft', 'dpo', 'classification', 'embedding'],
   // qlora: frozen linear weights held as NF4 (engine/quant/nf4-linear.ts); sft and dpo only
   approaches: ['lora', 'qlora', 'full'],
+  method_approaches: { classification: ['lora', 'full'], embedding: ['lora', 'full'] },
   // SFT on preference rows trains on the chosen answers (plugins/local/trainer/dataset.ts); classification
   // and embedding train a head over the decoder (plugins/local/engine/heads/).
   tasks: { sft: ['chat', 'completion', 'text', 'preference'], dpo: ['preference'], classification: ['classification'], embedding: ['triplet', 'pair', 'scored_pair'] },

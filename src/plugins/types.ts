@@ -20,6 +20,11 @@ export interface TrainingCapabilities {
    * this is taken to train sft on chat/completion/text and dpo on preference.
    */
   tasks?: Partial<Record<TrainingMethod, string[]>>;
+  /**
+   * The approaches a method trains with where they are fewer than `approaches`, e.g.
+   * {classification: ['lora', 'full']}. configure_training refuses the others for that method.
+   */
+  method_approaches?: Partial<Record<TrainingMethod, Array<'lora' | 'qlora' | 'full'>>>;
   resume: boolean;
   cancel: boolean;
   /** Devices or GPU types the backend can run on, e.g. ['cpu'] or ['A100-80GB', 'H100']. */

@@ -289,18 +289,24 @@ export function backendCapabilities(services: TrainingDeps, backend: string): Tr
 const APPROACH_NEIGHBOURS: Record<string, Array<'lora' | 'qlora' | 'full'>> = { qlora: ['lora', 'full'], lora: ['qlora', 'full'], full: ['lora', 'qlora'] };
 
 /** Refuses an unsupported method/approach, naming the nearest combination that is supported. */
+/** The approaches a backend trains this method with (its per-method declaration, else all of its approaches). */
+function approachesFor(caps: TrainingCapabilities, method: TrainingMethod): Array<'lora' | 'qlora' | 'full'> {
+  return caps.method_approaches?.[method] ?? caps.approaches;
+}
+
 function checkCapabilities(services: TrainingDeps, backend: string, caps: TrainingCapabilities, method: TrainingMethod, approach: 'lora' | 'qlora' | 'full'): void {
-  if (caps.methods.includes(method) && caps.approaches.includes(approach)) return;
+  const approaches = approachesFor(caps, method);
+  if (caps.methods.includes(method) && approaches.includes(approach)) return;
   const candidates: string[] = [];
   if (caps.methods.includes(method)) {
-    for (const other of APPROACH_NEIGHBOURS[approach]) if (caps.approaches.includes(other)) candidates.push(`approach "${other}" on backend "${backend}"`);
+    for (const other of APPROACH_NEIGHBOURS[approach]) if (approaches.includes(other)) candidates.push(`approach "${other}" on backend "${backend}"`);
   }
   for (const other of services.plugins.providersOf('training_backend')) {
     const t = other.capabilities.training;
-    if (other.name !== backend && t?.methods.includes(method) && t.approaches.includes(approach)) candidates.push(`backend "${other.name}" (${method} + ${approach})`);
+    if (other.name !== backend && t?.methods.includes(method) && approachesFor(t, method).includes(approach)) candidates.push(`backend "${other.name}" (${method} + ${approach})`);
   }
-  const what = caps.methods.includes(method) ? `approach "${approach}"` : `method "${method}"`;
-  throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend "${backend}" does not support ${what} (it supports methods ${caps.methods.join('/')} and approaches ${caps.approaches.join('/')}).`, {
+  const what = caps.methods.includes(method) ? `approach "${approach}"${approaches === caps.approaches ? '' : ` for ${method}`}` : `method "${method}"`;
+  throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Backend "${backend}" does not support ${what} (it supports methods ${caps.methods.join('/')} and approaches ${approaches.join('/')}${approaches === caps.approaches ? '' : ` for ${method}`}).`, {
     recovery: candidates.length ? `Nearest supported: ${candidates[0]}${candidates.length > 1 ? `; also ${candidates.slice(1).join(', ')}` : ''}.` : 'No enabled backend supports this combination; call list_backends.',
     details: { field: caps.methods.includes(method) ? 'approach' : 'method', alternatives: candidates },
   });

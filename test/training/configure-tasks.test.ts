@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin, PLUGIN_API_VERSION } from '../../src/plugins/types.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
+import { listBackendsTool } from '../../tools/list-backends.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { localPlugin } from '../../plugins/local/index.js';
 import { testBackendPlugin } from '../contract/test-backend.js';
@@ -50,6 +51,11 @@ describe('configure_training refuses data the backend cannot train (from its dec
     const wrongData = await t.call('configure_training', { base_model: 'm', dataset_id: triplets, backend: 'local', method: 'classification' });
     expect(errorCode(wrongData)).toBe('CAPABILITY_UNSUPPORTED');
     expect(resultText(wrongData)).toMatch(/Nearest supported: method "embedding" on backend "local"/);
+    // QLoRA is built for sft and dpo: a head method with it is refused here, not later at plan time
+    const qlora = await t.call('configure_training', { base_model: 'm', dataset_id: triplets, backend: 'local', approach: 'qlora' });
+    expect(errorCode(qlora)).toBe('CAPABILITY_UNSUPPORTED');
+    expect(resultText(qlora)).toMatch(/does not support approach "qlora" for embedding \(it supports methods sft\/dpo\/classification\/embedding and approaches lora\/full for embedding\)[\s\S]*Nearest supported: approach "lora" on backend "local"/);
+    expect((await t.callOk(listBackendsTool, {})).backends.find((b) => b.name === 'local')?.method_approaches).toEqual({ classification: ['lora', 'full'], embedding: ['lora', 'full'] });
   });
 
   it('method classification on a backend without it: refused at configure time, naming the local backend that trains it', async () => {
