@@ -20,7 +20,7 @@ export const listBackendsTool = defineTool({
           description: z.string().describe('What the backend is.'),
           methods: z.array(z.string()).describe('Training methods, e.g. ["sft", "dpo", "classification", "embedding"].'),
           approaches: z.array(z.string()).describe('lora, qlora, full.'),
-          method_approaches: z.record(z.string(), z.array(z.string())).optional().describe('Fewer approaches for some methods, e.g. {"embedding": ["lora", "full"]}.'),
+          method_approaches: z.record(z.string(), z.array(z.string())).optional().describe('Approaches per method where fewer.'),
           resume: z.boolean().describe('Can resume from a checkpoint.'),
           cancel: z.boolean().describe('Can cancel a running job.'),
           devices: z.array(z.string()).describe('Devices or GPU types.'),

@@ -35,12 +35,12 @@ export const HyperparametersSchema = z.object({
   class_weights: z
     .union([z.literal('balanced'), z.record(z.string(), z.number().min(0))])
     .optional()
-    .describe('Classification only: cross-entropy weight per label, "balanced" (n / (classes × count), as scikit-learn) or e.g. {"spam": 3, "ham": 1}. Default: equal.'),
+    .describe('Classification: cross-entropy weight per label, "balanced" (n / (classes × count), as scikit-learn) or e.g. {"spam": 3, "ham": 1}. Default: equal.'),
   embedding_loss: z
     .enum(EMBEDDING_LOSSES)
     .optional()
-    .describe('Embedding: "mnrl" (pairs, triplets), "triplet" (triplets) or "cosine" (scored pairs, its default; else mnrl).'),
-  pooling: z.enum(['mean', 'last', 'cls']).optional().describe('Pool the "last" token (decoder classifier default), the first "cls" token (encoder classifier default) or the "mean" (embedding default).'),
+    .describe('Embedding: "mnrl" (pairs, triplets), "triplet" (triplets) or "cosine" (scored pairs). Default by data.'),
+  pooling: z.enum(['mean', 'last', 'cls']).optional().describe('Default "last" (decoder classifier), "cls" (encoder one), "mean" (embedding).'),
 });
 
 export const GuardrailsSchema = z.object({
