@@ -118,10 +118,10 @@ function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | 
   const g = new Graph(`${arch.model_type}_${mode}`);
   const plan = lora && mode === 'logps' ? { ...lora, dropout: 0 } : lora;
   const m = buildModel(g, { arch, weights: spec.model.weights, batch: rows, seq: T, flat: true, lora: plan, full: spec.approach === 'full', frozenLinear: quant?.linear });
-  const logits = op.fusedMatMul(m.hidden, m.head, { transB: true });
   const targets = g.input('targets', 'int64', [N, 1]);
   const weights = g.input('weights', 'float32', [N]);
-  const tokenLogps = op.mul(op.reshape(op.pickLogSoftmax(logits, targets), [N]), weights);
+  const picked = op.headLogProbs(m.hidden, m.head, targets, (h, w) => op.fusedMatMul(h, w, { transB: true }));
+  const tokenLogps = op.mul(op.reshape(picked, [N]), weights);
   let loss;
   if (mode === 'sft') loss = op.neg(op.reduceSum(tokenLogps, [0], false));
   else {
