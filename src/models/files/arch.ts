@@ -119,17 +119,14 @@ export function archFromConfig(config: object): ArchConfig {
       details: { file: 'config.json', field: 'model_type' },
     });
   }
-  const hidden = num(raw, ['hidden_size']);
+  const { hidden_size: hidden, ...sizes } = layerSizes(raw);
   const heads = num(raw, ['num_attention_heads']);
-  const act = String(raw.hidden_act ?? 'silu');
-  if (act !== 'silu') throw new FinetuneError('MODEL_UNSUPPORTED', `hidden_act "${act}" is not supported (silu only)`, { details: { file: 'config.json', field: 'hidden_act' } });
+  const act = onlyActivation(raw, 'silu', modelType);
   return {
     family: 'llama',
     model_type: modelType,
-    vocab_size: num(raw, ['vocab_size']),
     hidden_size: hidden,
-    intermediate_size: num(raw, ['intermediate_size']),
-    num_layers: num(raw, ['num_hidden_layers']),
+    ...sizes,
     num_heads: heads,
     num_kv_heads: num(raw, ['num_key_value_heads'], heads),
     head_dim: num(raw, ['head_dim'], hidden / heads),
@@ -148,18 +145,27 @@ export function archFromConfig(config: object): ArchConfig {
   };
 }
 
+/** The sizes every Hugging Face config of the llama and BERT families names the same way. */
+function layerSizes(raw: RawConfig): Pick<ArchConfig, 'vocab_size' | 'hidden_size' | 'intermediate_size' | 'num_layers'> {
+  return { vocab_size: num(raw, ['vocab_size']), hidden_size: num(raw, ['hidden_size']), intermediate_size: num(raw, ['intermediate_size']), num_layers: num(raw, ['num_hidden_layers']) };
+}
+
+/** config.json's hidden_act (default `only`), refused unless it is the one activation the graph computes for the family. */
+function onlyActivation(raw: RawConfig, only: string, modelType: string): string {
+  const act = String(raw.hidden_act ?? only);
+  if (act !== only) throw new FinetuneError('MODEL_UNSUPPORTED', `hidden_act "${act}" is not supported for ${modelType} (${only} only)`, { details: { file: 'config.json', field: 'hidden_act' } });
+  return act;
+}
+
 function bertArch(raw: RawConfig, modelType: string): ArchConfig {
-  const hidden = num(raw, ['hidden_size']);
+  const { hidden_size: hidden, ...sizes } = layerSizes(raw);
   const heads = num(raw, ['num_attention_heads']);
-  const act = String(raw.hidden_act ?? 'gelu');
-  if (act !== 'gelu') throw new FinetuneError('MODEL_UNSUPPORTED', `hidden_act "${act}" is not supported for ${modelType} (gelu only)`, { details: { file: 'config.json', field: 'hidden_act' } });
+  const act = onlyActivation(raw, 'gelu', modelType);
   return {
     family: 'bert',
     model_type: modelType,
-    vocab_size: num(raw, ['vocab_size']),
     hidden_size: hidden,
-    intermediate_size: num(raw, ['intermediate_size']),
-    num_layers: num(raw, ['num_hidden_layers']),
+    ...sizes,
     num_heads: heads,
     num_kv_heads: heads,
     head_dim: hidden / heads,
