@@ -65,6 +65,8 @@ export interface TrainerCursor {
   error_code?: string;
   trainer_message?: string;
   adapter_path?: string;
+  /** Where the trainer also wrote the output (backend_options.output_uri), once it said so. */
+  output_uri?: string;
 }
 
 /** Parses new, complete log lines and folds them into the cursor in `state`; returns what they said. */
@@ -78,6 +80,7 @@ export function foldTrainerLog(state: Record<string, unknown>, text: string): { 
   keep('step', report.step ?? cursor.step);
   keep('total_steps', report.total_steps ?? cursor.total_steps);
   keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
+  keep('output_uri', report.output_uri ?? cursor.output_uri);
   if (report.state) {
     keep('error_code', report.error_code);
     keep('trainer_message', report.message);
@@ -96,4 +99,34 @@ export function trainerPoll(status: string, report: TrainerLogReport, cursor: Tr
     checkpoints: report.checkpoints.map((c) => ({ step: c.step, model_ref: `${provider}:${where(c.path)}` })),
     events: [...report.events, ...skipped],
   };
+}
+
+/**
+ * backend_options.output_uri as the trainer accepts it (trainer/ftm_trainer/artifacts.py): an absolute
+ * path on the training machine, s3://bucket/key, hf://[datasets/|spaces/]owner/name[@revision][/path]
+ * or abfs://container[@account.dfs.core.windows.net]/path. Checked before a job starts, not after it trained.
+ */
+const OUTPUT_URI = [
+  /^\/\S*$/,
+  /^file:\/\/\/\S*$/,
+  /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?$/,
+  /^hf:\/\/(?:(?:datasets|spaces)\/)?[\w.-]+\/[\w.-]+(?:@[\w.\-/%]+?)?(?:\/\S*)?$/,
+  /^abfss?:\/\/[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?(?:@[a-z0-9]{3,24}\.dfs\.core\.windows\.net)?(?:\/\S*)?$/,
+];
+
+/** The error for a backend_options.output_uri the trainer would refuse. */
+export function outputUriIssue(options: Record<string, unknown>): SpecIssue | undefined {
+  const uri = options.output_uri;
+  if (uri === undefined || (typeof uri === 'string' && OUTPUT_URI.some((form) => form.test(uri)))) return undefined;
+  return {
+    severity: 'error',
+    code: 'CONFIG_INVALID',
+    field: 'backend_options.output_uri',
+    message: `output_uri must be an absolute path on the training machine, s3://<bucket>/<prefix>, hf://<owner>/<repo>[/<path>] or abfs://<container>[@<account>.dfs.core.windows.net]/<path>; got ${JSON.stringify(uri)}.`,
+  };
+}
+
+/** The result meta that records where the trainer also wrote the output (hf://, s3://, abfs://, a path). */
+export function outputUriMeta(cursor: TrainerCursor): { output_uri?: string } {
+  return cursor.output_uri ? { output_uri: cursor.output_uri } : {};
 }

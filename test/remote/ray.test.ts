@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainerOutcome } from '../../plugins/ray/backend.js';
 import { rayPlugin } from '../../plugins/ray/index.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { listBackendsTool } from '../../tools/list-backends.js';
@@ -91,12 +92,57 @@ describe('ray plugin against a local fake of the Ray Jobs REST API', () => {
 
   it('refuses what the trainer cannot run, naming the field', async () => {
     const b = await backend();
-    const issues = await b.validate!(makeSpec({ backend: 'ray', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { num_gpus: 4, gpu_type: 'A10G; rm -rf /' } }));
+    const issues = await b.validate!(makeSpec({ backend: 'ray', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { num_gpus: 1.5, num_nodes: 0, gpu_type: 'A10G; rm -rf /', output_uri: 'gs://bucket/x' } }));
     expect(issues.map((i) => [i.code, i.field])).toEqual([
       ['CAPABILITY_UNSUPPORTED', 'approach'],
-      ['CAPABILITY_UNSUPPORTED', 'backend_options.num_gpus'],
+      ['CONFIG_INVALID', 'backend_options.num_gpus'],
+      ['CONFIG_INVALID', 'backend_options.num_nodes'],
+      ['CONFIG_INVALID', 'backend_options.output_uri'],
       ['CONFIG_INVALID', 'backend_options.gpu_type'],
     ]);
+    const cpuNodes = await b.validate!(makeSpec({ backend: 'ray', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { num_gpus: 0, num_nodes: 2 } }));
+    expect(cpuNodes.map((i) => [i.code, i.field])).toEqual([['CONFIG_INVALID', 'backend_options.num_nodes']]);
+    const fine = await b.validate!(makeSpec({ backend: 'ray', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { num_gpus: 4, num_nodes: 2, output_uri: 'hf://acme/support-adapter' } }));
+    expect(fine).toEqual([]);
+  });
+
+  it('runs num_gpus > 1 on one node as the trainer holding them all (it starts accelerate), and num_nodes > 1 through the Ray Train driver', async () => {
+    fake.stepMs = 5;
+    const one = makeSpec({ backend: 'ray', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { num_gpus: 4, gpu_type: 'A100' } });
+    one.job_id = 'job_test_4gpu';
+    await new RemoteRun(await backend(), one).submit();
+    expect(fake.jobs.get(one.job_id)!.body).toMatchObject({
+      entrypoint: `python /opt/finetune-mcp/trainer/trainer.py --spec spec.json --job-dir /mnt/shared/ftm/${one.job_id}`,
+      entrypoint_num_gpus: 4,
+      entrypoint_resources: { 'accelerator_type:A100': 0.001 },
+    });
+    // The trainer reads its process count from the spec it is given.
+    expect(fake.jobs.get(one.job_id)!.spec.config.backend_options).toMatchObject({ num_gpus: 4 });
+
+    const many = makeSpec({ backend: 'ray', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { num_gpus: 8, num_nodes: 2, gpu_type: 'H100' } });
+    many.job_id = 'job_test_2nodes';
+    await new RemoteRun(await backend(), many).submit();
+    const body = fake.jobs.get(many.job_id)!.body;
+    expect(body).toMatchObject({
+      entrypoint: `python /opt/finetune-mcp/trainer/ray_train.py --spec spec.json --job-dir /mnt/shared/ftm/${many.job_id} --num-nodes 2 --gpus-per-node 8 --accelerator-type H100`,
+      // The driver holds no GPU: Ray Train's 16 workers do.
+      entrypoint_num_gpus: 0,
+    });
+    expect(body.entrypoint_resources).toBeUndefined();
+  });
+
+  it('prices every GPU of the job and records the output URI the trainer wrote to', async () => {
+    const priced = await connectTestClient({ plugins: [rayPlugin], env: { RAY_ADDRESS: address, RAY_AUTH_TOKEN: fake.token }, config: { plugins: { ray: { ...FAST, usd_per_gpu_hour: 2 } } } });
+    try {
+      const spec = makeSpec({ backend: 'ray', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { num_gpus: 4, num_nodes: 2 } });
+      const quote = await (await backend(priced)).quote!(spec, { tokens: 1, seconds: 3600, device: 'H100', calibrate: false });
+      expect(quote.usd).toBe(16);
+    } finally {
+      await priced.close();
+    }
+    const cursor = { adapter_path: '/mnt/shared/ftm/job_x/output/adapter', output_uri: 'hf://acme/support-adapter' };
+    const end = trainerOutcome({}, 'succeeded', 'job_x', cursor, { storage_dir: '/mnt/shared/ftm' } as never, {});
+    expect(end.result?.meta).toMatchObject({ adapter_path: '/mnt/shared/ftm/job_x/output/adapter', output_uri: 'hf://acme/support-adapter' });
   });
 
   it('stops a running job; stopping it again is not an error; a job Ray never had is NOT_FOUND', async () => {
