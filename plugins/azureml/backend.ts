@@ -5,7 +5,11 @@ import {
   FinetuneError,
   foldTrainerLog,
   hubModelIssue,
+  instanceCount,
+  instanceCountIssue,
   isFinetuneError,
+  outputUriIssue,
+  outputUriMeta,
   quoteInstance,
   trainerPoll,
   unpricedInstanceIssue,
@@ -86,7 +90,7 @@ export class AzureMlBackend implements RemoteTrainingBackend {
   }
 
   async quote(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
-    return quoteInstance(this.prices, basis, this.vmSize(spec));
+    return quoteInstance(this.prices, basis, this.vmSize(spec), instanceCount(spec.config.backend_options));
   }
 
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
@@ -107,6 +111,9 @@ export class AzureMlBackend implements RemoteTrainingBackend {
       const unpriced = unpricedInstanceIssue(this.prices, size);
       if (unpriced) issues.push(unpriced);
     }
+    const uri = outputUriIssue(options);
+    if (uri) issues.push(uri);
+    issues.push(...[instanceCountIssue(options), processCountIssue(options)].filter((issue): issue is SpecIssue => !!issue));
     const model = hubModelIssue(spec, 'the Azure ML compute');
     if (model) issues.push(model);
     return issues;
@@ -138,7 +145,7 @@ export class AzureMlBackend implements RemoteTrainingBackend {
         environmentVariables: { PYTHONUNBUFFERED: '1', ...this.config.env_vars },
         inputs: { job: { jobInputType: 'uri_folder', uri: this.datastoreUri(`${folder}/input/`), mode: 'ReadOnlyMount' } },
         outputs: { job_dir: { jobOutputType: 'uri_folder', uri: this.datastoreUri(`${folder}/job/`), mode: 'ReadWriteMount' } },
-        resources: { instanceCount: 1 },
+        ...distribution(spec, this.prices.instances.find((i) => i.instance === this.vmSize(spec))?.gpus),
         limits: { jobLimitsType: 'Command', timeout: `PT${this.config.max_runtime_s}S` },
       },
     };
@@ -170,7 +177,7 @@ export class AzureMlBackend implements RemoteTrainingBackend {
     poll.message = `Azure ML status ${azureStatus}`;
     if (status === 'succeeded') {
       const adapter = this.datastoreUri(`${folder}/output/adapter`);
-      poll.result = { model_ref: `azureml:${adapter}`, meta: { provider: 'azureml', job_name: remoteId, adapter_uri: adapter, format: 'peft' } };
+      poll.result = { model_ref: `azureml:${adapter}`, meta: { provider: 'azureml', job_name: remoteId, adapter_uri: adapter, format: 'peft', ...outputUriMeta(cursor) } };
       poll.message = cursor.trainer_message ?? poll.message;
     }
     if (status === 'failed') {
@@ -296,4 +303,25 @@ export class AzureMlBackend implements RemoteTrainingBackend {
     const size = spec.config.backend_options.instance_type;
     return typeof size === 'string' ? size : this.config.vm_size;
   }
+}
+
+/** backend_options.num_gpus: trainer processes per node on Azure ML (default: the VM size's GPUs). */
+function processCountIssue(options: Record<string, unknown>): SpecIssue | undefined {
+  const gpus = options.num_gpus;
+  if (gpus === undefined || (typeof gpus === 'number' && Number.isInteger(gpus) && gpus >= 1)) return undefined;
+  return { severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.num_gpus', message: `num_gpus (trainer processes per node, one per GPU) must be a whole number ≥ 1, got ${JSON.stringify(gpus)}.` };
+}
+
+/**
+ * The command job's resources and distribution: instance_count nodes, and with more than one process
+ * in all, Azure ML's PyTorch distribution, which starts process_count_per_instance copies of the
+ * command on each node with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set (the
+ * trainer then trains as that rank; rank 0 writes the events and the output).
+ */
+function distribution(spec: TrainingSpec, vmGpus: number | undefined): { resources: { instanceCount: number }; distribution?: { distributionType: 'PyTorch'; processCountPerInstance: number } } {
+  const options = spec.config.backend_options;
+  const nodes = instanceCount(options);
+  const perNode = typeof options.num_gpus === 'number' ? options.num_gpus : (vmGpus ?? 1);
+  if (nodes * perNode === 1) return { resources: { instanceCount: 1 } };
+  return { resources: { instanceCount: nodes }, distribution: { distributionType: 'PyTorch', processCountPerInstance: perNode } };
 }

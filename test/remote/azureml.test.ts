@@ -132,6 +132,25 @@ describe('azureml plugin against a local fake of the Azure ML REST API, run hist
     expect(ranges).toEqual([...ranges].sort((a, b) => a - b));
   });
 
+  it('runs instance_count nodes with the PyTorch distribution, one process per GPU of the VM size (or num_gpus); one GPU in all stays undistributed', async () => {
+    const b = await backend();
+    await new RemoteRun(b, spec('job_az_nodes', { backend_options: { instance_type: 'Standard_ND96amsr_A100_v4', instance_count: 2 } })).submit();
+    const body = fake.jobs.get('job_az_nodes')!.body.properties;
+    expect(body.resources).toEqual({ instanceCount: 2 });
+    expect(body.distribution).toEqual({ distributionType: 'PyTorch', processCountPerInstance: 8 });
+    await new RemoteRun(b, spec('job_az_two', { backend_options: { num_gpus: 2 } })).submit();
+    expect(fake.jobs.get('job_az_two')!.body.properties).toMatchObject({ resources: { instanceCount: 1 }, distribution: { distributionType: 'PyTorch', processCountPerInstance: 2 } });
+    await new RemoteRun(b, spec('job_az_one')).submit();
+    expect(fake.jobs.get('job_az_one')!.body.properties.distribution).toBeUndefined();
+    const quote = await b.quote!(spec('job_az_q', { backend_options: { instance_type: 'Standard_ND96amsr_A100_v4', instance_count: 2 } }), { tokens: 1, seconds: 3600, device: 'A100-80GB', calibrate: false });
+    expect(quote.usd).toBeCloseTo(2 * 32.77, 6);
+    const issues = await b.validate!(spec('job_az_bad', { backend_options: { instance_count: 0, num_gpus: 'all', output_uri: 'abfs://models@acmestore.dfs.core.windows.net/ftm' } }));
+    expect(issues.map((i) => [i.code, i.field])).toEqual([
+      ['CONFIG_INVALID', 'backend_options.instance_count'],
+      ['CONFIG_INVALID', 'backend_options.num_gpus'],
+    ]);
+  });
+
   it('translates Azure errors: a rejected token, no blob role, no credential at all, a missing compute, a throttled read, a name taken', async () => {
     const b = await backend();
     const wrong = await connectTestClient({ plugins: [azuremlPluginWith({ credential: { getToken: async () => ({ token: 'expired' }) } })], env, config: config() });

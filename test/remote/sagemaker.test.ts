@@ -188,16 +188,31 @@ describe('sagemaker plugin: real AWS SDK v3 clients against a local fake of Sage
     await expect(run.backend.poll('ftm-job-nowhere', run.ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('runs instance_count instances (ResourceConfig.InstanceCount) and prices them all; the trainer on each reads the cluster SageMaker describes', async () => {
+    const spec = makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { instance_type: 'ml.p4d.24xlarge', instance_count: 2 } });
+    spec.job_id = 'job_sm_two';
+    const b = await backend();
+    await new RemoteRun(b, spec).submit();
+    const job = fake.jobs.get('ftm-job-sm-two')!;
+    expect(job.request.ResourceConfig).toEqual({ InstanceType: 'ml.p4d.24xlarge', InstanceCount: 2, VolumeSizeInGB: 100 });
+    // The same command on every instance: the trainer starts its 8 ranks there (resourceconfig.json names the hosts).
+    expect(job.request.AlgorithmSpecification.ContainerArguments).toEqual(['--spec', '/opt/ml/input/data/training/spec.json', '--job-dir', '/opt/ml/checkpoints']);
+    const quote = await b.quote!(spec, { tokens: 1, seconds: 3600, device: 'A100-40GB', calibrate: false });
+    expect(quote.usd).toBeCloseTo(2 * 37.688, 6);
+    expect(quote.basis).toMatch(/^2 × ml\.p4d\.24xlarge \(8 × A100-40GB\)/);
+  });
+
   it('refuses what the trainer or SageMaker cannot run, naming the field', async () => {
     const b = await backend();
-    const issues = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { instance_type: 'ml.g5.xlarge', gpu_type: 'H100', instance_count: 2, spot: 'yes' } }));
+    const issues = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { instance_type: 'ml.g5.xlarge', gpu_type: 'H100', instance_count: 0.5, spot: 'yes', output_uri: 'ftp://x' } }));
     expect(issues.map((i) => [i.severity, i.code, i.field])).toEqual([
       ['error', 'CAPABILITY_UNSUPPORTED', 'approach'],
       ['error', 'CONFIG_INVALID', 'backend_options.gpu_type'],
-      ['error', 'CAPABILITY_UNSUPPORTED', 'backend_options.instance_count'],
+      ['error', 'CONFIG_INVALID', 'backend_options.instance_count'],
       ['error', 'CONFIG_INVALID', 'backend_options.spot'],
+      ['error', 'CONFIG_INVALID', 'backend_options.output_uri'],
     ]);
-    const unpriced = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { instance_type: 'ml.p5.48xlarge' } }));
+    const unpriced = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { instance_type: 'ml.p5.48xlarge', instance_count: 2, output_uri: 's3://ftm-bucket/published/' } }));
     expect(unpriced).toEqual([expect.objectContaining({ severity: 'warning', field: 'backend_options.instance_type', message: expect.stringMatching(/not in the price table/) })]);
   });
 });

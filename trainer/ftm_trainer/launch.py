@@ -2,7 +2,8 @@
 
 One process is plain ``python trainer.py``; more run under ``accelerate launch`` (data parallel,
 one process per GPU) with trainer/accelerate/multi_gpu.yaml. The counts come from the platform
-when it says them (SageMaker's SM_HOSTS / SM_CURRENT_HOST / SM_NUM_GPUS), else from the spec's
+when it says them (SageMaker's /opt/ml/input/config/resourceconfig.json, or SM_HOSTS / SM_CURRENT_HOST /
+SM_NUM_GPUS where AWS's training toolkit set them), else from the spec's
 backend_options (num_gpus per node, num_nodes). A process a launcher started (RANK or LOCAL_RANK in
 its environment: accelerate, torchrun, Ray Train, Azure ML's PyTorch distribution) trains directly.
 Standard library only, so it is tested anywhere.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 from .spec import SpecError
 
@@ -43,18 +44,41 @@ def _count(options: Mapping[str, Any], name: str) -> int:
     return value
 
 
-def _sagemaker_plan(env: Mapping[str, str]) -> Optional[LaunchPlan]:
-    """SageMaker runs the container once per instance and says the cluster in its environment."""
-    if "SM_HOSTS" not in env or "SM_CURRENT_HOST" not in env:
+# SageMaker writes the cluster of a training job here in every container it runs, the trainer's
+# own image included ({"current_host": "algo-1", "hosts": ["algo-1", "algo-2"], …}); the SM_* variables
+# come only from AWS's training toolkit, which images built on it have.
+SAGEMAKER_RESOURCE_CONFIG = "/opt/ml/input/config/resourceconfig.json"
+
+
+def visible_gpus() -> int:
+    """CUDA devices this machine shows (torch is in the trainer image; without it, one process)."""
+    try:
+        import torch
+
+        return max(1, torch.cuda.device_count())
+    except ImportError:
+        return 1
+
+
+def _sagemaker_plan(options: Mapping[str, Any], env: Mapping[str, str], resource_config: str, count_gpus: Callable[[], int]) -> Optional[LaunchPlan]:
+    """SageMaker runs the container once per instance and says the cluster in resourceconfig.json (or SM_HOSTS)."""
+    if "SM_HOSTS" in env and "SM_CURRENT_HOST" in env:
+        hosts, current = json.loads(env["SM_HOSTS"]), env["SM_CURRENT_HOST"]
+    elif os.path.exists(resource_config):
+        with open(resource_config, "r", encoding="utf-8") as handle:
+            config = json.load(handle)
+        hosts, current = config["hosts"], config["current_host"]
+    else:
         return None
-    hosts = sorted(json.loads(env["SM_HOSTS"]))
-    gpus = max(1, int(env.get("SM_NUM_GPUS", "1") or 1))
-    return LaunchPlan(gpus_per_node=gpus, num_nodes=len(hosts), machine_rank=hosts.index(env["SM_CURRENT_HOST"]), main_address=hosts[0])
+    hosts = sorted(hosts)
+    # Every GPU of the instance: SM_NUM_GPUS where the toolkit set it, else num_gpus when the spec says, else the devices seen.
+    gpus = int(env["SM_NUM_GPUS"]) if env.get("SM_NUM_GPUS") else _count(options, "num_gpus") if "num_gpus" in options else count_gpus()
+    return LaunchPlan(gpus_per_node=max(1, gpus), num_nodes=len(hosts), machine_rank=hosts.index(current), main_address=hosts[0])
 
 
-def launch_plan(options: Mapping[str, Any], env: Mapping[str, str]) -> LaunchPlan:
+def launch_plan(options: Mapping[str, Any], env: Mapping[str, str], resource_config: str = SAGEMAKER_RESOURCE_CONFIG, count_gpus: Callable[[], int] = visible_gpus) -> LaunchPlan:
     """The job's process layout: the platform's word first, else backend_options.num_gpus / num_nodes."""
-    platform = _sagemaker_plan(env)
+    platform = _sagemaker_plan(options, env, resource_config, count_gpus)
     if platform:
         return platform
     gpus = options.get("num_gpus", 1)

@@ -13,14 +13,14 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 class LaunchPlanTest(unittest.TestCase):
     def test_one_gpu_is_one_process_run_as_the_script_itself(self):
-        plan = launch_plan({}, {})
+        plan = launch_plan({}, {}, resource_config="/nonexistent")
         self.assertEqual(plan.num_processes, 1)
         self.assertEqual(launch_command(plan, "/t/trainer.py", ["--spec", "s.json"], "python3"), ["python3", "/t/trainer.py", "--spec", "s.json"])
         # Ray's CPU-only clusters ask for 0 GPUs: still one process.
-        self.assertEqual(launch_plan({"num_gpus": 0}, {}).num_processes, 1)
+        self.assertEqual(launch_plan({"num_gpus": 0}, {}, resource_config="/nonexistent").num_processes, 1)
 
     def test_num_gpus_on_one_node_runs_accelerate_with_that_many_processes(self):
-        plan = launch_plan({"num_gpus": 4}, {})
+        plan = launch_plan({"num_gpus": 4}, {}, resource_config="/nonexistent")
         command = launch_command(plan, "/t/trainer.py", ["--spec", "s.json", "--prepared"], "python3")
         self.assertEqual(command, ["python3", "-m", "accelerate.commands.launch", "--config_file", ACCELERATE_CONFIG, "--num_processes", "4", "/t/trainer.py", "--spec", "s.json", "--prepared"])
         self.assertTrue(os.path.exists(ACCELERATE_CONFIG))
@@ -36,10 +36,23 @@ class LaunchPlanTest(unittest.TestCase):
         self.assertEqual(command[command.index("--main_process_ip") + 1], "algo-1")
         self.assertEqual(command[command.index("--main_process_port") + 1], "29500")
 
+    def test_sagemaker_cluster_from_its_resource_config_in_a_bring_your_own_image(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "resourceconfig.json")
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump({"current_host": "algo-1", "hosts": ["algo-1", "algo-2", "algo-3"], "network_interface_name": "eth0"}, handle)
+            seen = launch_plan({}, {}, resource_config=path, count_gpus=lambda: 4)
+            self.assertEqual(seen, LaunchPlan(gpus_per_node=4, num_nodes=3, machine_rank=0, main_address="algo-1"))
+            self.assertEqual(launch_plan({"num_gpus": 8}, {}, resource_config=path, count_gpus=lambda: 4).gpus_per_node, 8)
+            # One instance with one GPU stays a plain process.
+            with open(path, "w", encoding="utf-8") as handle:
+                json.dump({"current_host": "algo-1", "hosts": ["algo-1"]}, handle)
+            self.assertEqual(launch_plan({}, {}, resource_config=path, count_gpus=lambda: 1).num_processes, 1)
+
     def test_bad_counts_and_unlaunchable_nodes_name_the_field(self):
         for options, field in (({"num_gpus": -1}, "num_gpus"), ({"num_gpus": 1.5}, "num_gpus"), ({"num_nodes": True}, "num_nodes"), ({"num_nodes": 2}, "num_nodes")):
             with self.assertRaises(SpecError) as caught:
-                launch_plan(options, {})
+                launch_plan(options, {}, resource_config="/nonexistent")
             self.assertEqual(caught.exception.field, f"config.backend_options.{field}")
 
     def test_a_launched_rank_trains_instead_of_launching_again(self):
