@@ -13,7 +13,7 @@ import { parseEventLines, type TrainerLogReport } from './event-lines.js';
  * only where it runs differs. Resume is the trainer's own (from its last checkpoint), so
  * resume_training is not offered.
  */
-export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, 'devices'> & Partial<Pick<TrainingCapabilities, 'instance_types' | 'max_concurrent_jobs'>>): TrainingCapabilities {
+export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, 'devices'> & Partial<Pick<TrainingCapabilities, 'instance_types' | 'max_concurrent_jobs' | 'max_devices'>>): TrainingCapabilities {
   return {
     methods: ['sft', 'dpo'],
     approaches: ['lora', 'qlora'],
@@ -26,6 +26,9 @@ export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, '
     ...where,
   };
 }
+
+/** The most GPUs one container-trainer job is planned on (8 nodes of 8): the launch itself has no such limit. */
+export const MAX_DEVICES = 64;
 
 /** Where the job's files are on the remote machine. */
 export interface RemotePaths {

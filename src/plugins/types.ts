@@ -30,6 +30,11 @@ export interface TrainingCapabilities {
    * sized and priced for that device.
    */
   instance_types?: Record<string, string>;
+  /**
+   * The most devices (GPUs) one job may use: data parallel for adapters, sharded (ZeRO-3 / FSDP) for a
+   * full fine-tune. Plans recommend a device count up to it when one device is too small. Default 1.
+   */
+  max_devices?: number;
   /** True when jobs run on someone else's machines (the job outlives this process by design). */
   remote: boolean;
   /** True when the backend can also generate with the trained model (for evaluation). */
