@@ -60,8 +60,9 @@ def main(argv: list) -> int:
     job_dir = args.job_dir or document.get("output_dir") or os.path.dirname(os.path.abspath(args.spec))
     if not args.prepared:
         prepare_job_dir(args.spec, job_dir)
-    plan = launch_plan((document.get("config") or {}).get("backend_options") or {}, os.environ)
-    if plan.num_processes > 1 and not launched_by_a_launcher(os.environ):
+    # A rank some launcher started (accelerate, Azure ML's PyTorch distribution) trains; otherwise this process may launch.
+    plan = None if launched_by_a_launcher(os.environ) else launch_plan((document.get("config") or {}).get("backend_options") or {}, os.environ)
+    if plan and plan.num_processes > 1:
         # This process only starts the ranks (one per GPU, this node's share); each trains from the prepared folder.
         script_args = ["--spec", os.path.join(job_dir, "spec.json"), "--job-dir", job_dir, "--prepared"]
         return subprocess.call(launch_command(plan, os.path.abspath(__file__), script_args, sys.executable))

@@ -41,6 +41,34 @@ class TrainerScriptTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("--spec", result.stdout)
 
+    def test_more_than_one_gpu_prepares_once_then_launches_the_ranks_under_accelerate(self):
+        sys.path.insert(0, APP)
+        import trainer
+        from unittest import mock
+
+        with tempfile.TemporaryDirectory() as folder:
+            train = os.path.join(folder, "src-train.jsonl")
+            with open(train, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps({"prompt": "a", "completion": "b"}) + "\n")
+            with open(os.path.join(APP, "tests", "fixtures", "spec.json"), "r", encoding="utf-8") as handle:
+                spec = json.load(handle)
+            spec["dataset"].update({"train_path": train, "validation_path": None})
+            spec["config"]["backend_options"] = {"num_gpus": 2}
+            spec_path = os.path.join(folder, "spec.json")
+            with open(spec_path, "w", encoding="utf-8") as handle:
+                json.dump(spec, handle)
+            job = os.path.join(folder, "job")
+            clean = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "SM_HOSTS", "SM_CURRENT_HOST")}
+            from ftm_trainer.launch import launch_plan
+
+            with mock.patch.dict(os.environ, clean, clear=True), mock.patch.object(trainer.subprocess, "call", return_value=0) as call, mock.patch.object(trainer, "launch_plan", lambda options, env: launch_plan(options, env, resource_config="/nonexistent")):
+                self.assertEqual(trainer.main(["--spec", spec_path, "--job-dir", job]), 0)
+            command = call.call_args.args[0]
+            self.assertEqual(command[1:3], ["-m", "accelerate.commands.launch"])
+            self.assertEqual(command[command.index("--num_processes") + 1], "2")
+            self.assertEqual(command[-6:], [os.path.join(APP, "trainer.py"), "--spec", os.path.join(job, "spec.json"), "--job-dir", job, "--prepared"])
+            self.assertEqual(sorted(os.listdir(job)), ["spec.json", "train.jsonl"])
+
     def test_a_bad_spec_fails_with_the_field(self):
         with tempfile.TemporaryDirectory() as folder:
             spec_path = os.path.join(folder, "spec.json")
