@@ -9,7 +9,7 @@ import {
   instanceCountIssue,
   isFinetuneError,
   outputUriIssue,
-  outputUriMeta,
+  outputMeta,
   quoteInstance,
   trainerPoll,
   unpricedInstanceIssue,
@@ -96,9 +96,6 @@ export class AzureMlBackend implements RemoteTrainingBackend {
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues: SpecIssue[] = [];
     const options = spec.config.backend_options;
-    if (spec.config.approach === 'full') {
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach', message: 'The container trainer runs LoRA or QLoRA; choose one of them for the azureml backend.' });
-    }
     if (options.compute !== undefined && (typeof options.compute !== 'string' || !/^[a-zA-Z][\w-]{1,31}$/.test(options.compute))) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.compute', message: `compute must name a compute cluster of the workspace (letters, digits, - and _), got ${JSON.stringify(options.compute)}.` });
     }
@@ -177,7 +174,7 @@ export class AzureMlBackend implements RemoteTrainingBackend {
     poll.message = `Azure ML status ${azureStatus}`;
     if (status === 'succeeded') {
       const adapter = this.datastoreUri(`${folder}/output/adapter`);
-      poll.result = { model_ref: `azureml:${adapter}`, meta: { provider: 'azureml', job_name: remoteId, adapter_uri: adapter, format: 'peft', ...outputUriMeta(cursor) } };
+      poll.result = { model_ref: `azureml:${adapter}`, meta: { provider: 'azureml', job_name: remoteId, adapter_uri: adapter, ...outputMeta(cursor) } };
       poll.message = cursor.trainer_message ?? poll.message;
     }
     if (status === 'failed') {

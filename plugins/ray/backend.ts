@@ -6,7 +6,7 @@ import {
   foldTrainerLog,
   isFinetuneError,
   outputUriIssue,
-  outputUriMeta,
+  outputMeta,
   trainerPoll,
   type Quote,
   type QuoteBasis,
@@ -62,10 +62,7 @@ export class RayBackend implements RemoteTrainingBackend {
 
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues: SpecIssue[] = [];
-    const { approach, backend_options: options } = spec.config;
-    if (approach === 'full') {
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach', message: 'The container trainer runs LoRA or QLoRA; choose one of them for the ray backend.' });
-    }
+    const { backend_options: options } = spec.config;
     issues.push(...layoutIssues(options));
     const uri = outputUriIssue(options);
     if (uri) issues.push(uri);
@@ -239,7 +236,7 @@ export function trainerOutcome(
   if (status === 'succeeded') {
     const adapter = cursor.adapter_path ?? `${config.storage_dir.replace(/\/$/, '')}/${cluster.job_dir_id ?? remoteId}/output/adapter`;
     // The adapter stays on the cluster's shared storage; the job records where.
-    poll.result = { model_ref: `ray:${adapter}`, meta: { provider: 'ray', submission_id: cluster.job_dir_id ?? remoteId, adapter_path: adapter, format: 'peft', ...outputUriMeta(cursor) } };
+    poll.result = { model_ref: `ray:${adapter}`, meta: { provider: 'ray', submission_id: cluster.job_dir_id ?? remoteId, adapter_path: adapter, ...outputMeta(cursor) } };
     poll.message = cursor.trainer_message ?? poll.message;
   }
   if (status === 'failed') {

@@ -1,4 +1,4 @@
-import { containerTrainerCapabilities, MAX_DEVICES, definePlugin, PLUGIN_API_VERSION, RestClient } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, RestClient } from '../../src/plugin-sdk/index.js';
 import { kubeRayProblem, RayConfigSchema, rayAccess, rayToken, type RayConfig } from './config.js';
 import { kubeSource } from './kube.js';
 
@@ -16,7 +16,7 @@ export const rayPlugin = definePlugin<RayConfig>({
   },
   provides: ['training_backend'],
   capabilities: {
-    training: containerTrainerCapabilities({ devices: ['A10G', 'L4', 'L40S', 'A100-40GB', 'A100-80GB', 'H100', 'T4'], max_devices: MAX_DEVICES }),
+    training: containerTrainerCapabilities({ devices: ['A10G', 'L4', 'L40S', 'A100-40GB', 'A100-80GB', 'H100', 'T4'], ...MULTI_GPU_TRAINER }),
     app: 'trainer/Dockerfile',
   },
   configSchema: RayConfigSchema,

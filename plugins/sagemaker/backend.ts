@@ -10,7 +10,7 @@ import {
   instanceCount,
   instanceCountIssue,
   outputUriIssue,
-  outputUriMeta,
+  outputMeta,
   pickInstance,
   quoteInstance,
   trainerPoll,
@@ -81,9 +81,6 @@ export class SageMakerBackend implements RemoteTrainingBackend {
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues: SpecIssue[] = [];
     const options = spec.config.backend_options;
-    if (spec.config.approach === 'full') {
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach', message: 'The container trainer runs LoRA or QLoRA; choose one of them for the sagemaker backend.' });
-    }
     const type = options.instance_type;
     if (type !== undefined && (typeof type !== 'string' || !/^ml\.[a-z0-9-]+\.[a-z0-9]+$/.test(type))) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `instance_type must be a SageMaker training instance type such as ml.g5.2xlarge, got ${JSON.stringify(type)}.` });
@@ -192,7 +189,7 @@ export class SageMakerBackend implements RemoteTrainingBackend {
     poll.message = job.SecondaryStatusTransitions?.at(-1)?.StatusMessage ?? job.SecondaryStatus;
     if (status === 'succeeded') {
       const adapter = this.toS3(jobId, cursor.adapter_path ?? `${CHECKPOINT_DIR}/output/adapter`);
-      poll.result = { model_ref: `sagemaker:${adapter}`, meta: { provider: 'sagemaker', training_job: remoteId, adapter_uri: adapter, billable_seconds: job.BillableTimeInSeconds, format: 'peft', ...outputUriMeta(cursor) } };
+      poll.result = { model_ref: `sagemaker:${adapter}`, meta: { provider: 'sagemaker', training_job: remoteId, adapter_uri: adapter, billable_seconds: job.BillableTimeInSeconds, ...outputMeta(cursor) } };
       poll.message = cursor.trainer_message ?? poll.message;
     }
     if (status === 'failed') {

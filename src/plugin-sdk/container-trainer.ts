@@ -9,11 +9,11 @@ import { parseEventLines, type TrainerLogReport } from './event-lines.js';
  */
 
 /**
- * What the container trainer trains (LoRA/QLoRA SFT and DPO), as a backend that runs it declares:
- * only where it runs differs. Resume is the trainer's own (from its last checkpoint), so
- * resume_training is not offered.
+ * What the container trainer trains (LoRA/QLoRA SFT and DPO; a full fine-tune where the backend runs
+ * it on its own GPUs, sharded over several), as a backend that runs it declares: only where it runs
+ * differs. Resume is the trainer's own (from its last checkpoint), so resume_training is not offered.
  */
-export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, 'devices'> & Partial<Pick<TrainingCapabilities, 'instance_types' | 'max_concurrent_jobs' | 'max_devices'>>): TrainingCapabilities {
+export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, 'devices'> & Partial<Pick<TrainingCapabilities, 'approaches' | 'instance_types' | 'max_concurrent_jobs' | 'max_devices'>>): TrainingCapabilities {
   return {
     methods: ['sft', 'dpo'],
     approaches: ['lora', 'qlora'],
@@ -28,7 +28,10 @@ export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, '
 }
 
 /** The most GPUs one container-trainer job is planned on (8 nodes of 8): the launch itself has no such limit. */
-export const MAX_DEVICES = 64;
+const MAX_DEVICES = 64;
+
+/** Where the trainer runs on several GPUs it also runs a full fine-tune (FSDP full_shard over them, trainer/ftm_trainer/spec.py). */
+export const MULTI_GPU_TRAINER: Pick<TrainingCapabilities, 'approaches' | 'max_devices'> = { approaches: ['lora', 'qlora', 'full'], max_devices: MAX_DEVICES };
 
 /** Where the job's files are on the remote machine. */
 export interface RemotePaths {
@@ -70,6 +73,8 @@ export interface TrainerCursor {
   adapter_path?: string;
   /** Where the trainer also wrote the output (backend_options.output_uri), once it said so. */
   output_uri?: string;
+  /** What the output is: `adapter` (PEFT) or `model` (a full fine-tune's weights). */
+  output_kind?: string;
 }
 
 /** Parses new, complete log lines and folds them into the cursor in `state`; returns what they said. */
@@ -84,6 +89,7 @@ export function foldTrainerLog(state: Record<string, unknown>, text: string): { 
   keep('total_steps', report.total_steps ?? cursor.total_steps);
   keep('adapter_path', report.adapter_path ?? cursor.adapter_path);
   keep('output_uri', report.output_uri ?? cursor.output_uri);
+  keep('output_kind', report.output_kind ?? cursor.output_kind);
   if (report.state) {
     keep('error_code', report.error_code);
     keep('trainer_message', report.message);
@@ -129,7 +135,7 @@ export function outputUriIssue(options: Record<string, unknown>): SpecIssue | un
   };
 }
 
-/** The result meta that records where the trainer also wrote the output (hf://, s3://, abfs://, a path). */
-export function outputUriMeta(cursor: TrainerCursor): { output_uri?: string } {
-  return cursor.output_uri ? { output_uri: cursor.output_uri } : {};
+/** The result meta of the trainer's output: its format (a PEFT adapter, or a full model in Hugging Face layout) and where it was also written. */
+export function outputMeta(cursor: TrainerCursor): { format: 'peft' | 'hf'; output_uri?: string } {
+  return { format: cursor.output_kind === 'model' ? 'hf' : 'peft', ...(cursor.output_uri ? { output_uri: cursor.output_uri } : {}) };
 }

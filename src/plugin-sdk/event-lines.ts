@@ -24,6 +24,8 @@ export interface TrainerLogReport {
   adapter_path?: string;
   /** Where the trainer also wrote that output (its `uri`: backend_options.output_uri). */
   output_uri?: string;
+  /** That output's kind: `adapter` or `model`. */
+  output_kind?: string;
   metric_points: NonNullable<RemotePoll['metric_points']>;
   /** Checkpoints as `{step, path}`: the backend makes its own model reference of the path. */
   checkpoints: Array<{ step: number; path: string }>;
@@ -83,6 +85,7 @@ function take(report: TrainerLogReport, event: Record<string, unknown>): boolean
       if (typeof event.kind !== 'string' || typeof event.path !== 'string') return false;
       if (event.kind === 'adapter' || event.kind === 'model') {
         report.adapter_path = event.path;
+        report.output_kind = event.kind;
         if (typeof event.uri === 'string') report.output_uri = event.uri;
       }
       report.events.push({ type: 'remote_artifact', message: `${event.kind} saved at ${event.path}${typeof event.uri === 'string' ? ` and written to ${event.uri}` : ''}`, data: seq });

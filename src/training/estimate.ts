@@ -99,7 +99,8 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   const pinned = [config.backend_options.gpu, config.backend_options.device, config.backend_options.gpu_type, typeof instance === 'string' ? caps.instance_types?.[instance] : undefined].find(
     (value): value is string => typeof value === 'string',
   );
-  const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds);
+  // Cheapest, then fastest, then fewest devices (an unpriced cluster ties on cost).
+  const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds || a.count - b.count);
   const recommendation = fitting.find((d) => d.count === asked) ?? fitting[0];
   const recommended = recommendation?.device ?? null;
   // The job runs on the count it asks for: the chosen option is that one, never a larger recommendation.
@@ -374,7 +375,7 @@ async function deviceOptions(
       const need = perDeviceGb(layout, count);
       // The backend prices the job's own count; a larger count is priced as that much more device-time.
       const cost = costFigure(await price(device, (seconds * count) / asked)).value;
-      return { device, count, fits: need <= spec.memory_gb, memory_gb: spec.memory_gb, need_gb: round(need), seconds: Math.round(seconds), cost_usd: cost };
+      return { device, count, fits: need <= spec.memory_gb, memory_gb: spec.memory_gb, need_gb: round(need), seconds: round(seconds), cost_usd: cost };
     };
     const own = await option(asked);
     options.push(own);

@@ -88,6 +88,9 @@ function outOfMemoryReason(estimate: ResourceEstimate): string {
   const fit = estimate.devices.find((d) => d.device === estimate.recommended_device && d.count === estimate.recommended_count);
   if (!fit) return `[OUT_OF_MEMORY] ${need} No listed device fits: use LoRA/QLoRA, a smaller batch or a shorter max_seq_length.`;
   if (fit.count === estimate.device_count) return `[OUT_OF_MEMORY] ${need} ${fit.device} fits.`;
-  const how = estimate.memory.parts.trainable_and_optimizer && estimate.trainable_parameters.value === estimate.parameters.value ? ' with ZeRO-3 sharding (FSDP full_shard)' : ' (data parallel)';
-  return `[OUT_OF_MEMORY] ${need} ${fit.count}×${fit.device} (${fit.memory_gb} GB)${how} fits at ~${fit.need_gb.toFixed(1)} GB each: set backend_options.num_gpus / num_nodes (ray) or instance_count with a ${fit.device} instance type.`;
+  const how = estimate.trainable_parameters.value === estimate.parameters.value ? ' with ZeRO-3 sharding (FSDP full_shard)' : ' (data parallel)';
+  // More of the device the config names is the smallest change to it; named beside the cheapest when it differs.
+  const same = estimate.devices.find((d) => d.device === estimate.device && d.count > estimate.device_count && d.fits);
+  const alternative = same && same !== fit ? ` (or ${same.count}×${same.device} at ~${same.need_gb.toFixed(1)} GB each)` : '';
+  return `[OUT_OF_MEMORY] ${need} ${fit.count}×${fit.device} (${fit.memory_gb} GB)${how} fits at ~${fit.need_gb.toFixed(1)} GB each${alternative}: set backend_options.num_gpus / num_nodes (ray) or instance_count on ${fit.device} machines.`;
 }

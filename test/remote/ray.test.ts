@@ -8,7 +8,7 @@ import { configureTrainingTool } from '../../tools/configure-training.js';
 import { listBackendsTool } from '../../tools/list-backends.js';
 import { planTrainingTool } from '../../tools/plan-training.js';
 import { prepareTestDataset } from '../training/datasets.js';
-import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
+import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { FakeRay } from './fake-ray.js';
 import { asRemote, chatRows, makeSpec, RemoteRun } from './support.js';
 
@@ -94,7 +94,6 @@ describe('ray plugin against a local fake of the Ray Jobs REST API', () => {
     const b = await backend();
     const issues = await b.validate!(makeSpec({ backend: 'ray', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { num_gpus: 1.5, num_nodes: 0, gpu_type: 'A10G; rm -rf /', output_uri: 'gs://bucket/x' } }));
     expect(issues.map((i) => [i.code, i.field])).toEqual([
-      ['CAPABILITY_UNSUPPORTED', 'approach'],
       ['CONFIG_INVALID', 'backend_options.num_gpus'],
       ['CONFIG_INVALID', 'backend_options.num_nodes'],
       ['CONFIG_INVALID', 'backend_options.output_uri'],
@@ -142,7 +141,10 @@ describe('ray plugin against a local fake of the Ray Jobs REST API', () => {
     }
     const cursor = { adapter_path: '/mnt/shared/ftm/job_x/output/adapter', output_uri: 'hf://acme/support-adapter' };
     const end = trainerOutcome({}, 'succeeded', 'job_x', cursor, { storage_dir: '/mnt/shared/ftm' } as never, {});
-    expect(end.result?.meta).toMatchObject({ adapter_path: '/mnt/shared/ftm/job_x/output/adapter', output_uri: 'hf://acme/support-adapter' });
+    expect(end.result?.meta).toMatchObject({ adapter_path: '/mnt/shared/ftm/job_x/output/adapter', format: 'peft', output_uri: 'hf://acme/support-adapter' });
+    // A full fine-tune's output is a model in Hugging Face layout, not an adapter.
+    const model = trainerOutcome({}, 'succeeded', 'job_y', { adapter_path: '/mnt/shared/ftm/job_y/output/model', output_kind: 'model' }, { storage_dir: '/mnt/shared/ftm' } as never, {});
+    expect(model.result).toMatchObject({ model_ref: 'ray:/mnt/shared/ftm/job_y/output/model', meta: { format: 'hf' } });
   });
 
   it('stops a running job; stopping it again is not an error; a job Ray never had is NOT_FOUND', async () => {
@@ -171,7 +173,7 @@ describe('plans for the ray backend', () => {
     await fake.stop();
   });
 
-  it('sizes a plan for backend_options.gpu_type: 7B LoRA on 1×A10G goes; 70B does not fit and names what does; full is refused with the nearest option', async () => {
+  it('sizes a plan for backend_options.gpu_type: 7B LoRA on 1×A10G goes; 70B does not fit and names what does; a 70B full fine-tune names the H100s that fit with ZeRO-3', async () => {
     const dataset_id = await prepareTestDataset(t, { rows: 60 });
     const plan = async (base_model: string) => {
       const config = await t.callOk(configureTrainingTool, { base_model, dataset_id, backend: 'ray', approach: 'lora', method: 'sft', template: 'smoke', backend_options: { gpu_type: 'A10G', num_gpus: 1 } });
@@ -184,8 +186,9 @@ describe('plans for the ray backend', () => {
     expect(big.verdict, big.reasons.join(' ')).toBe('no_go');
     expect(big.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\].*A10G has 24 GB.*LoRA\/QLoRA/);
     expect(big.estimate).toMatchObject({ device: 'A10G', fits: false });
-    const full = await t.call(configureTrainingTool.name, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'ray', approach: 'full', backend_options: { gpu_type: 'A10G' } });
-    expect([full.isError, errorCode(full)]).toEqual([true, 'CAPABILITY_UNSUPPORTED']);
-    expect(resultText(full)).toMatch(/Nearest supported: approach "lora" on backend "ray"/);
+    const full = await t.callOk(configureTrainingTool, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'ray', approach: 'full', method: 'sft', template: 'smoke', backend_options: { gpu_type: 'A10G' } });
+    const fullPlan = await t.callOk(planTrainingTool, { config_id: full.config_id });
+    expect(fullPlan.verdict).toBe('no_go');
+    expect(fullPlan.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\] Needs ~[\d.]+ GB per device; 1 × A10G has 24 GB\. \d+×H100 \(80 GB\) with ZeRO-3 sharding \(FSDP full_shard\) fits/);
   });
 });

@@ -10,7 +10,7 @@ import { monitorTrainingTool } from '../../tools/monitor-training.js';
 import { planTrainingTool } from '../../tools/plan-training.js';
 import { startTrainingTool } from '../../tools/start-training.js';
 import { prepareTestDataset } from '../training/datasets.js';
-import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
+import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { awsJsonError, FakeSageMaker } from './fake-sagemaker.js';
 import { asRemote, chatRows, makeSpec, RemoteRun } from './support.js';
 
@@ -206,7 +206,6 @@ describe('sagemaker plugin: real AWS SDK v3 clients against a local fake of Sage
     const b = await backend();
     const issues = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { instance_type: 'ml.g5.xlarge', gpu_type: 'H100', instance_count: 0.5, spot: 'yes', output_uri: 'ftp://x' } }));
     expect(issues.map((i) => [i.severity, i.code, i.field])).toEqual([
-      ['error', 'CAPABILITY_UNSUPPORTED', 'approach'],
       ['error', 'CONFIG_INVALID', 'backend_options.gpu_type'],
       ['error', 'CONFIG_INVALID', 'backend_options.instance_count'],
       ['error', 'CONFIG_INVALID', 'backend_options.spot'],
@@ -228,7 +227,7 @@ describe('plans for the sagemaker backend (instance types priced from the dated 
   });
   afterAll(() => t.close());
 
-  it('7B LoRA on ml.g5.2xlarge goes, priced per instance-hour with date and source; 70B does not fit and names what does; full is refused with the nearest option', async () => {
+  it('7B LoRA on ml.g5.2xlarge goes, priced per instance-hour with date and source; 70B does not fit and names what does; a 70B full fine-tune is no-go on one A10G and names the GPUs that fit sharded, more A10Gs among them', async () => {
     const dataset_id = await prepareTestDataset(t, { rows: 60 });
     const plan = async (base_model: string, approach: string, backend_options: Record<string, unknown>) => {
       const config = await t.callOk(configureTrainingTool, { base_model, dataset_id, backend: 'sagemaker', approach, method: 'sft', template: 'smoke', backend_options });
@@ -244,8 +243,9 @@ describe('plans for the sagemaker backend (instance types priced from the dated 
     const fitting = big.estimate_detail!.devices.filter((d) => d.fits).map((d) => d.device);
     expect(fitting.length).toBeGreaterThan(0);
     expect(fitting).not.toContain('A10G');
-    const full = await t.call(configureTrainingTool.name, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'sagemaker', approach: 'full', backend_options: { instance_type: 'ml.g5.2xlarge' } });
-    expect([full.isError, errorCode(full)]).toEqual([true, 'CAPABILITY_UNSUPPORTED']);
-    expect(resultText(full)).toMatch(/Nearest supported: approach "lora" on backend "sagemaker"/);
+    const full = await t.callOk(configureTrainingTool, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'sagemaker', approach: 'full', method: 'sft', template: 'smoke', backend_options: { instance_type: 'ml.g5.2xlarge' } });
+    const fullPlan = await t.callOk(planTrainingTool, { config_id: full.config_id });
+    expect(fullPlan.verdict).toBe('no_go');
+    expect(fullPlan.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\] Needs ~[\d.]+ GB per device; 1 × A10G has 24 GB\. \d+×\S+ \(\d+ GB\) with ZeRO-3 sharding \(FSDP full_shard\) fits at ~[\d.]+ GB each \(or 64×A10G at ~1\d\.\d GB each\)/);
   });
 });
