@@ -173,7 +173,8 @@ export class AzureMlBackend implements RemoteTrainingBackend {
     const poll = trainerPoll(status, report, cursor, 'azureml', toUri);
     poll.message = `Azure ML status ${azureStatus}`;
     if (status === 'succeeded') {
-      const adapter = this.datastoreUri(`${folder}/output/adapter`);
+      // The trainer's folder name for its output: adapter/, or model/ for a full fine-tune.
+      const adapter = this.datastoreUri(`${folder}/output/${cursor.output_kind === 'model' ? 'model' : 'adapter'}`);
       poll.result = { model_ref: `azureml:${adapter}`, meta: { provider: 'azureml', job_name: remoteId, adapter_uri: adapter, ...outputMeta(cursor) } };
       poll.message = cursor.trainer_message ?? poll.message;
     }

@@ -24,7 +24,7 @@ export function azuremlPluginWith(options: { credential?: TokenSource } = {}): P
       name: 'azureml',
       version: '0.1.0',
       api_version: PLUGIN_API_VERSION,
-      description: 'Azure Machine Learning command jobs: LoRA/QLoRA SFT or DPO with the container trainer on your compute cluster; the adapter is written to the workspace datastore.',
+      description: 'Azure Machine Learning command jobs: LoRA/QLoRA or full SFT or DPO with the container trainer on one or more nodes of your compute cluster; the adapter is written to the workspace datastore.',
     },
     provides: ['training_backend'],
     capabilities: {

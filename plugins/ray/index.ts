@@ -12,7 +12,7 @@ export const rayPlugin = definePlugin<RayConfig>({
     name: 'ray',
     version: '0.2.0',
     api_version: PLUGIN_API_VERSION,
-    description: 'Ray cluster (Jobs API, or a KubeRay RayJob in Kubernetes): LoRA/QLoRA SFT or DPO with the container trainer on your GPUs; the adapter stays on the cluster storage.',
+    description: 'Ray cluster (Jobs API, or a KubeRay RayJob in Kubernetes): LoRA/QLoRA or full SFT or DPO with the container trainer on one or many of your GPUs; the adapter stays on the cluster storage.',
   },
   provides: ['training_backend'],
   capabilities: {

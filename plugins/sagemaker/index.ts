@@ -12,7 +12,7 @@ export const sagemakerPlugin = definePlugin<SageMakerConfig>({
     name: 'sagemaker',
     version: '0.1.0',
     api_version: PLUGIN_API_VERSION,
-    description: 'AWS SageMaker training jobs: LoRA/QLoRA SFT or DPO with the container trainer on one or more GPU instances (instance_count); the adapter is written to your S3 bucket.',
+    description: 'AWS SageMaker training jobs: LoRA/QLoRA or full SFT or DPO with the container trainer on one or more GPU instances (instance_count); the adapter is written to your S3 bucket.',
   },
   provides: ['training_backend'],
   capabilities: {
