@@ -70,7 +70,8 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   assumptions.push(local ? 'Local CPU trainer: weights and activations in float32.' : 'GPU training in bfloat16 with float32 optimizer states (mixed precision).');
   const { parameters: P, shape, trainable, parts: memory, total_gb } = memoryEstimate(config, model, DTYPE_BYTES[dtype], assumptions);
 
-  const tokens = tokenFigures(dataset, h, config.method, assumptions);
+  const asked = requestedDevices(config.backend_options);
+  const tokens = tokenFigures(dataset, h, config.method, asked, assumptions);
   // Frozen weights need no weight gradients: forward (2) + input gradients (2) FLOPs per weight and token.
   const refForward = config.method === 'dpo' ? 2 * P : 0;
   // Attention scores and mixing have no weights: 2 × layers × context × hidden FLOPs per token forward,
@@ -90,7 +91,6 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   // A backend that names no device with known figures runs on hardware its provider picks.
   const hosted = caps.devices.length > 0 && !caps.devices.some((d) => settings.devices[d]);
   if (hosted) assumptions.push(`'${config.backend}' runs on hardware its provider picks: memory is for information and does not block the run.`);
-  const asked = requestedDevices(config.backend_options);
   const layout: DeviceLayout = { approach: config.approach, parts: memory, asked, max: Math.max(asked, caps.max_devices ?? 1) };
   if (layout.max > 1) assumptions.push(perDeviceAssumption(config.approach));
   const devices = await deviceOptions(caps.devices, settings, hosted ? undefined : layout, flops.value, (device, seconds) => price({ tokens: tokens.total.value, seconds, device, calibrate: false }), assumptions);
@@ -271,7 +271,8 @@ function memoryParts(config: MemoryRun, s: Shape, P: number, trainable: number, 
   return parts;
 }
 
-function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method: string, assumptions: string[]): ResourceEstimate['tokens'] & { mean_row_tokens: number } {
+/** Token and step counts; with `devices` data-parallel processes each optimizer step takes batch × accumulation rows on every one. */
+function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method: string, devices: number, assumptions: string[]): ResourceEstimate['tokens'] & { mean_row_tokens: number } {
   const rows = dataset.counts.rows || 1;
   const trainRows = dataset.counts.train ?? rows;
   let meanTokens: number;
@@ -286,15 +287,16 @@ function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method:
   }
   const perRow = Math.min(meanTokens, h.max_seq_length * (method === 'dpo' ? 2 : 1));
   const perEpoch = Math.round(perRow * trainRows);
-  const rowsPerStep = h.batch_size * h.gradient_accumulation;
+  const rowsPerStep = h.batch_size * h.gradient_accumulation * devices;
+  const per = devices > 1 ? ` × ${devices} devices` : '';
   const stepsPerEpoch = Math.max(1, Math.ceil(trainRows / rowsPerStep));
   const steps = h.max_steps > 0 ? h.max_steps : Math.ceil(stepsPerEpoch * h.epochs);
   const total = h.max_steps > 0 ? Math.round(steps * rowsPerStep * perRow) : Math.round(perEpoch * h.epochs);
   return {
     mean_row_tokens: perRow,
     per_epoch: { value: perEpoch, unit: 'tokens', formula: `train rows ${trainRows} × min(mean tokens/row ${meanTokens.toFixed(1)}, max_seq_length) — ${source}` },
-    total: { value: total, unit: 'tokens', formula: h.max_steps > 0 ? `max_steps ${steps} × batch ${h.batch_size} × accumulation ${h.gradient_accumulation} × tokens/row` : `tokens per epoch × ${h.epochs} epochs` },
-    steps: { value: steps, unit: 'optimizer steps', formula: h.max_steps > 0 ? 'max_steps' : `ceil(train rows / (batch × accumulation)) × epochs` },
+    total: { value: total, unit: 'tokens', formula: h.max_steps > 0 ? `max_steps ${steps} × batch ${h.batch_size} × accumulation ${h.gradient_accumulation}${per} × tokens/row` : `tokens per epoch × ${h.epochs} epochs` },
+    steps: { value: steps, unit: 'optimizer steps', formula: h.max_steps > 0 ? 'max_steps' : `ceil(train rows / (batch × accumulation${per ? ' × devices' : ''})) × epochs` },
   };
 }
 
