@@ -8,22 +8,29 @@ import unittest
 APP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def write_spec(folder, backend_options=None):
+    """The fixture spec with a one-row training split in `folder`; returns the spec's path."""
+    train = os.path.join(folder, "src-train.jsonl")
+    with open(train, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"prompt": "a", "completion": "b"}) + "\n")
+    with open(os.path.join(APP, "tests", "fixtures", "spec.json"), "r", encoding="utf-8") as handle:
+        spec = json.load(handle)
+    spec["dataset"].update({"train_path": train, "validation_path": None})
+    if backend_options is not None:
+        spec["config"]["backend_options"] = backend_options
+    spec_path = os.path.join(folder, "spec.json")
+    with open(spec_path, "w", encoding="utf-8") as handle:
+        json.dump(spec, handle)
+    return spec_path
+
+
 class TrainerScriptTest(unittest.TestCase):
     def test_prepare_job_dir_copies_spec_and_splits(self):
         sys.path.insert(0, APP)
         from trainer import prepare_job_dir
 
         with tempfile.TemporaryDirectory() as folder:
-            train = os.path.join(folder, "src-train.jsonl")
-            with open(train, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps({"prompt": "a", "completion": "b"}) + "\n")
-            with open(os.path.join(APP, "tests", "fixtures", "spec.json"), "r", encoding="utf-8") as handle:
-                spec = json.load(handle)
-            spec["dataset"].update({"train_path": train, "validation_path": None})
-            spec_path = os.path.join(folder, "spec.json")
-            with open(spec_path, "w", encoding="utf-8") as handle:
-                json.dump(spec, handle)
-            job = prepare_job_dir(spec_path, os.path.join(folder, "job"))
+            job = prepare_job_dir(write_spec(folder), os.path.join(folder, "job"))
             self.assertEqual(sorted(os.listdir(job)), ["spec.json", "train.jsonl"])
 
     def test_every_module_compiles_and_the_trainer_imports_without_torch_or_modal(self):
@@ -47,16 +54,7 @@ class TrainerScriptTest(unittest.TestCase):
         from unittest import mock
 
         with tempfile.TemporaryDirectory() as folder:
-            train = os.path.join(folder, "src-train.jsonl")
-            with open(train, "w", encoding="utf-8") as handle:
-                handle.write(json.dumps({"prompt": "a", "completion": "b"}) + "\n")
-            with open(os.path.join(APP, "tests", "fixtures", "spec.json"), "r", encoding="utf-8") as handle:
-                spec = json.load(handle)
-            spec["dataset"].update({"train_path": train, "validation_path": None})
-            spec["config"]["backend_options"] = {"num_gpus": 2}
-            spec_path = os.path.join(folder, "spec.json")
-            with open(spec_path, "w", encoding="utf-8") as handle:
-                json.dump(spec, handle)
+            spec_path = write_spec(folder, {"num_gpus": 2})
             job = os.path.join(folder, "job")
             clean = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "SM_HOSTS", "SM_CURRENT_HOST")}
             from ftm_trainer.launch import launch_plan
