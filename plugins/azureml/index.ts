@@ -1,4 +1,4 @@
-import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, RestClient, tableDevices, tableInstanceDevices, withPrices, type PluginDefinition } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, RestClient, tableDevices, tableInstanceDevices, tableInstanceGpus, withPrices, type PluginDefinition } from '../../src/plugin-sdk/index.js';
 import { azuremlWorkspace, AzureMlConfigSchema, type AzureMlConfig } from './config.js';
 import { AZUREML_PRICES } from './prices.js';
 
@@ -28,7 +28,7 @@ export function azuremlPluginWith(options: { credential?: TokenSource } = {}): P
     },
     provides: ['training_backend'],
     capabilities: {
-      training: containerTrainerCapabilities({ devices: tableDevices(AZUREML_PRICES), instance_types: tableInstanceDevices(AZUREML_PRICES), ...MULTI_GPU_TRAINER }),
+      training: containerTrainerCapabilities({ devices: tableDevices(AZUREML_PRICES), instance_types: tableInstanceDevices(AZUREML_PRICES), instance_gpus: tableInstanceGpus(AZUREML_PRICES), ...MULTI_GPU_TRAINER }),
       app: 'trainer/Dockerfile',
     },
     configSchema: AzureMlConfigSchema,

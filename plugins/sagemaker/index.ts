@@ -1,4 +1,4 @@
-import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, tableDevices, tableInstanceDevices, withPrices } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, tableDevices, tableInstanceDevices, tableInstanceGpus, withPrices } from '../../src/plugin-sdk/index.js';
 import { sagemakerAccess, SageMakerConfigSchema, type SageMakerConfig } from './config.js';
 import { SAGEMAKER_PRICES } from './prices.js';
 
@@ -16,7 +16,7 @@ export const sagemakerPlugin = definePlugin<SageMakerConfig>({
   },
   provides: ['training_backend'],
   capabilities: {
-    training: containerTrainerCapabilities({ devices: tableDevices(SAGEMAKER_PRICES), instance_types: tableInstanceDevices(SAGEMAKER_PRICES), ...MULTI_GPU_TRAINER }),
+    training: containerTrainerCapabilities({ devices: tableDevices(SAGEMAKER_PRICES), instance_types: tableInstanceDevices(SAGEMAKER_PRICES), instance_gpus: tableInstanceGpus(SAGEMAKER_PRICES), ...MULTI_GPU_TRAINER }),
     app: 'trainer/Dockerfile',
   },
   configSchema: SageMakerConfigSchema,

@@ -13,7 +13,7 @@ import { parseEventLines, type TrainerLogReport } from './event-lines.js';
  * it on its own GPUs, sharded over several), as a backend that runs it declares: only where it runs
  * differs. Resume is the trainer's own (from its last checkpoint), so resume_training is not offered.
  */
-export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, 'devices'> & Partial<Pick<TrainingCapabilities, 'approaches' | 'instance_types' | 'max_concurrent_jobs' | 'max_devices'>>): TrainingCapabilities {
+export function containerTrainerCapabilities(where: Pick<TrainingCapabilities, 'devices'> & Partial<Pick<TrainingCapabilities, 'approaches' | 'instance_types' | 'instance_gpus' | 'max_concurrent_jobs' | 'max_devices'>>): TrainingCapabilities {
   return {
     methods: ['sft', 'dpo'],
     approaches: ['lora', 'qlora'],

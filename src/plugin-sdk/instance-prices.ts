@@ -32,6 +32,11 @@ export function tableInstanceDevices(table: PriceTable): Record<string, string> 
   return Object.fromEntries(table.instances.map((i) => [i.instance, i.device]));
 }
 
+/** Machine type → its GPU count (a backend's `instance_gpus` capability). */
+export function tableInstanceGpus(table: PriceTable): Record<string, number> {
+  return Object.fromEntries(table.instances.map((i) => [i.instance, i.gpus]));
+}
+
 /** The table with some hourly prices replaced (a config's own figures: another region, a discount). */
 export function withPrices(table: PriceTable, overrides: Record<string, number>): PriceTable {
   if (!Object.keys(overrides).length) return table;

@@ -30,6 +30,8 @@ export interface TrainingCapabilities {
    * sized and priced for that device.
    */
   instance_types?: Record<string, string>;
+  /** GPUs each of those machine types carries: a job on one runs a trainer process on each (plans count them). */
+  instance_gpus?: Record<string, number>;
   /**
    * The most devices (GPUs) one job may use: data parallel for adapters, sharded (ZeRO-3 / FSDP) for a
    * full fine-tune. Plans recommend a device count up to it when one device is too small. Default 1.

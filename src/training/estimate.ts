@@ -70,7 +70,7 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   assumptions.push(local ? 'Local CPU trainer: weights and activations in float32.' : 'GPU training in bfloat16 with float32 optimizer states (mixed precision).');
   const { parameters: P, shape, trainable, parts: memory, total_gb } = memoryEstimate(config, model, DTYPE_BYTES[dtype], assumptions);
 
-  const asked = requestedDevices(config.backend_options);
+  const asked = requestedDevices(config.backend_options, caps.instance_gpus);
   const tokens = tokenFigures(dataset, h, config.method, asked, assumptions);
   // Frozen weights need no weight gradients: forward (2) + input gradients (2) FLOPs per weight and token.
   const refForward = config.method === 'dpo' ? 2 * P : 0;
@@ -319,10 +319,13 @@ interface DeviceLayout {
   max: number;
 }
 
-/** Devices the config asks for: backend_options.num_gpus × num_nodes (Ray, Azure ML), else instance_count (SageMaker, Azure ML), else 1. */
-function requestedDevices(options: Record<string, unknown>): number {
+/**
+ * Devices the config asks for: per node backend_options.num_gpus, else the GPUs of its instance_type
+ * (the trainer runs a process on each), else 1; times num_nodes (Ray) or instance_count (SageMaker, Azure ML).
+ */
+function requestedDevices(options: Record<string, unknown>, instanceGpus: Record<string, number> = {}): number {
   const whole = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : undefined);
-  const perNode = whole(options.num_gpus);
+  const perNode = whole(options.num_gpus) ?? (typeof options.instance_type === 'string' ? instanceGpus[options.instance_type] : undefined);
   const nodes = whole(options.num_nodes) ?? whole(options.instance_count) ?? 1;
   return (perNode ?? 1) * nodes;
 }

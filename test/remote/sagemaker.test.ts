@@ -247,5 +247,12 @@ describe('plans for the sagemaker backend (instance types priced from the dated 
     const fullPlan = await t.callOk(planTrainingTool, { config_id: full.config_id });
     expect(fullPlan.verdict).toBe('no_go');
     expect(fullPlan.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\] Needs ~[\d.]+ GB per device; 1 × A10G has 24 GB\. \d+×\S+ \(\d+ GB\) with ZeRO-3 sharding \(FSDP full_shard\) fits at ~[\d.]+ GB each \(or 64×A10G at ~1\d\.\d GB each\)/);
+    // Four ml.p4d.24xlarge are 32 A100-40GB, one trainer process each: sharded 32 ways it fits and goes.
+    const sharded = await t.callOk(configureTrainingTool, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'sagemaker', approach: 'full', method: 'sft', template: 'smoke', backend_options: { instance_type: 'ml.p4d.24xlarge', instance_count: 4 } });
+    const go = await t.callOk(planTrainingTool, { config_id: sharded.config_id, detail: true });
+    expect(go.verdict, go.reasons.join(' ')).toBe('go');
+    expect(go.estimate_detail).toMatchObject({ device: 'A100-40GB', device_count: 32, fits: true });
+    expect(go.estimate_detail!.memory.per_device_gb).toBeLessThan(40);
+    expect(go.estimate_detail!.cost.formula).toMatch(/^4 × ml\.p4d\.24xlarge \(8 × A100-40GB\)/);
   });
 });
