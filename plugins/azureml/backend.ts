@@ -51,12 +51,13 @@ const STATUS: Record<string, string> = {
   Canceled: 'cancelled',
 };
 const ENDED = new Set(['Completed', 'Failed', 'Canceled', 'NotResponding']);
-/** The trainer's stdout in the job's run history (Azure ML's command-job log layout). */
+/** The trainer's stdout in the job's run history (Azure ML's command-job log layout); a distributed job has one log per process, rank 0's first. */
 const STD_LOG = 'user_logs/std_log.txt';
+const RANK_0_LOG = 'user_logs/std_log_process_0.txt';
 
 interface JobResource {
   name?: string;
-  properties: { status?: string; properties?: Record<string, string>; tags?: Record<string, string>; computeId?: string };
+  properties: { status?: string; properties?: Record<string, string>; tags?: Record<string, string>; computeId?: string; distribution?: { distributionType?: string } | null };
 }
 
 interface Datastore {
@@ -159,7 +160,8 @@ export class AzureMlBackend implements RemoteTrainingBackend {
   async poll(remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
     const job = await this.azure.arm.request<JobResource>(this.jobPath(remoteId), { action: `reading Azure ML job ${remoteId}`, signal: ctx.signal });
     const cursor = ctx.state as AzureCursor;
-    const text = await this.readLog(remoteId, cursor, ctx.signal);
+    // Only rank 0 writes event lines: a distributed job's are in rank 0's log.
+    const text = await this.readLog(remoteId, job.properties.distribution ? RANK_0_LOG : STD_LOG, cursor, ctx.signal);
     const { report } = foldTrainerLog(ctx.state, text);
     const azureStatus = job.properties.status ?? 'Unknown';
     const status = STATUS[azureStatus] ?? azureStatus;
@@ -249,10 +251,10 @@ export class AzureMlBackend implements RemoteTrainingBackend {
    * New complete lines of the job's std_log.txt: the run history's contentinfo gives a SAS URL of the
    * blob, read from the byte offset kept in the state (Range; 416 = nothing new). Before the job runs there is no log (404).
    */
-  private async readLog(name: string, cursor: AzureCursor, signal: AbortSignal | undefined): Promise<string> {
+  private async readLog(name: string, log: string, cursor: AzureCursor, signal: AbortSignal | undefined): Promise<string> {
     let info: { contentUri?: string };
     try {
-      info = await this.azure.history.request<{ contentUri?: string }>(`${await this.historyBase(signal)}/artifacts/contentinfo/ExperimentRun/dcid.${encodeURIComponent(name)}/${STD_LOG}`, { action: `locating the log of Azure ML job ${name}`, signal });
+      info = await this.azure.history.request<{ contentUri?: string }>(`${await this.historyBase(signal)}/artifacts/contentinfo/ExperimentRun/dcid.${encodeURIComponent(name)}/${log}`, { action: `locating the log of Azure ML job ${name}`, signal });
     } catch (error) {
       if (isFinetuneError(error) && error.code === 'NOT_FOUND') return '';
       throw error;

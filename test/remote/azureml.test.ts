@@ -134,10 +134,16 @@ describe('azureml plugin against a local fake of the Azure ML REST API, run hist
 
   it('runs instance_count nodes with the PyTorch distribution, one process per GPU of the VM size (or num_gpus); one GPU in all stays undistributed', async () => {
     const b = await backend();
-    await new RemoteRun(b, spec('job_az_nodes', { backend_options: { instance_type: 'Standard_ND96amsr_A100_v4', instance_count: 2 } })).submit();
+    fake.stepMs = 5;
+    const nodes = new RemoteRun(b, spec('job_az_nodes', { hyperparameters: { max_steps: 6 }, backend_options: { instance_type: 'Standard_ND96amsr_A100_v4', instance_count: 2 } }));
+    await nodes.submit();
     const body = fake.jobs.get('job_az_nodes')!.body.properties;
     expect(body.resources).toEqual({ instanceCount: 2 });
     expect(body.distribution).toEqual({ distributionType: 'PyTorch', processCountPerInstance: 8 });
+    // A distributed job logs per process: progress comes from rank 0's std_log_process_0.txt.
+    expect((await nodes.pollUntil(undefined, { waitMs: 5 })).status).toBe('succeeded');
+    expect(nodes.series('loss').length).toBeGreaterThan(0);
+    expect(fake.http.requests.some((r) => r.path.endsWith('/user_logs/std_log_process_0.txt'))).toBe(true);
     await new RemoteRun(b, spec('job_az_two', { backend_options: { num_gpus: 2 } })).submit();
     expect(fake.jobs.get('job_az_two')!.body.properties).toMatchObject({ resources: { instanceCount: 1 }, distribution: { distributionType: 'PyTorch', processCountPerInstance: 2 } });
     await new RemoteRun(b, spec('job_az_one')).submit();
