@@ -3,6 +3,9 @@ import { defineTool } from '../src/server/tool.js';
 import { estimateConfig } from '../src/training/estimate.js';
 import { EstimateSchema } from '../src/training/schemas.js';
 
+/** "A10G" for one device, "8×H100" for several. */
+const devicesText = (count: number, device: string) => (count > 1 ? `${count}×${device}` : device);
+
 export const estimateResourcesTool = defineTool({
   name: 'estimate_resources',
   title: 'Estimate training resources',
@@ -29,6 +32,6 @@ export const estimateResourcesTool = defineTool({
     return (await estimateConfig(services, config_id, { calibrate })) as z.infer<typeof EstimateSchema>;
   },
   summarize: (o) =>
-    `~${o.memory.total_gb.toFixed(2)} GB, ${o.tokens.total.value} tokens in ${o.tokens.steps.value} steps, ~${o.time.value} s and ~$${o.cost.value.toFixed(2)} on ${o.device}` +
-    `${o.recommended_device ? ` (recommended: ${o.recommended_device})` : ' (no listed device fits)'}.`,
+    `~${o.memory.per_device_gb.toFixed(2)} GB per device, ${o.tokens.total.value} tokens in ${o.tokens.steps.value} steps, ~${o.time.value} s and ~$${o.cost.value.toFixed(2)} on ${devicesText(o.device_count, o.device)}` +
+    `${o.recommended_device ? ` (recommended: ${devicesText(o.recommended_count ?? 1, o.recommended_device)})` : ' (no listed device fits)'}.`,
 });

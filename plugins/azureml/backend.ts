@@ -5,7 +5,11 @@ import {
   FinetuneError,
   foldTrainerLog,
   hubModelIssue,
+  instanceCount,
+  instanceCountIssue,
   isFinetuneError,
+  outputUriIssue,
+  outputMeta,
   quoteInstance,
   trainerPoll,
   unpricedInstanceIssue,
@@ -47,12 +51,13 @@ const STATUS: Record<string, string> = {
   Canceled: 'cancelled',
 };
 const ENDED = new Set(['Completed', 'Failed', 'Canceled', 'NotResponding']);
-/** The trainer's stdout in the job's run history (Azure ML's command-job log layout). */
+/** The trainer's stdout in the job's run history (Azure ML's command-job log layout); a distributed job has one log per process, rank 0's first. */
 const STD_LOG = 'user_logs/std_log.txt';
+const RANK_0_LOG = 'user_logs/std_log_process_0.txt';
 
 interface JobResource {
   name?: string;
-  properties: { status?: string; properties?: Record<string, string>; tags?: Record<string, string>; computeId?: string };
+  properties: { status?: string; properties?: Record<string, string>; tags?: Record<string, string>; computeId?: string; distribution?: { distributionType?: string } | null };
 }
 
 interface Datastore {
@@ -86,15 +91,12 @@ export class AzureMlBackend implements RemoteTrainingBackend {
   }
 
   async quote(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
-    return quoteInstance(this.prices, basis, this.vmSize(spec));
+    return quoteInstance(this.prices, basis, this.vmSize(spec), instanceCount(spec.config.backend_options));
   }
 
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues: SpecIssue[] = [];
     const options = spec.config.backend_options;
-    if (spec.config.approach === 'full') {
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach', message: 'The container trainer runs LoRA or QLoRA; choose one of them for the azureml backend.' });
-    }
     if (options.compute !== undefined && (typeof options.compute !== 'string' || !/^[a-zA-Z][\w-]{1,31}$/.test(options.compute))) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.compute', message: `compute must name a compute cluster of the workspace (letters, digits, - and _), got ${JSON.stringify(options.compute)}.` });
     }
@@ -107,6 +109,9 @@ export class AzureMlBackend implements RemoteTrainingBackend {
       const unpriced = unpricedInstanceIssue(this.prices, size);
       if (unpriced) issues.push(unpriced);
     }
+    const uri = outputUriIssue(options);
+    if (uri) issues.push(uri);
+    issues.push(...[instanceCountIssue(options), processCountIssue(options)].filter((issue): issue is SpecIssue => !!issue));
     const model = hubModelIssue(spec, 'the Azure ML compute');
     if (model) issues.push(model);
     return issues;
@@ -138,7 +143,7 @@ export class AzureMlBackend implements RemoteTrainingBackend {
         environmentVariables: { PYTHONUNBUFFERED: '1', ...this.config.env_vars },
         inputs: { job: { jobInputType: 'uri_folder', uri: this.datastoreUri(`${folder}/input/`), mode: 'ReadOnlyMount' } },
         outputs: { job_dir: { jobOutputType: 'uri_folder', uri: this.datastoreUri(`${folder}/job/`), mode: 'ReadWriteMount' } },
-        resources: { instanceCount: 1 },
+        ...distribution(spec, this.prices.instances.find((i) => i.instance === this.vmSize(spec))?.gpus),
         limits: { jobLimitsType: 'Command', timeout: `PT${this.config.max_runtime_s}S` },
       },
     };
@@ -155,7 +160,8 @@ export class AzureMlBackend implements RemoteTrainingBackend {
   async poll(remoteId: string, ctx: RemoteJobContext): Promise<RemotePoll> {
     const job = await this.azure.arm.request<JobResource>(this.jobPath(remoteId), { action: `reading Azure ML job ${remoteId}`, signal: ctx.signal });
     const cursor = ctx.state as AzureCursor;
-    const text = await this.readLog(remoteId, cursor, ctx.signal);
+    // Only rank 0 writes event lines: a distributed job's are in rank 0's log.
+    const text = await this.readLog(remoteId, job.properties.distribution ? RANK_0_LOG : STD_LOG, cursor, ctx.signal);
     const { report } = foldTrainerLog(ctx.state, text);
     const azureStatus = job.properties.status ?? 'Unknown';
     const status = STATUS[azureStatus] ?? azureStatus;
@@ -169,8 +175,9 @@ export class AzureMlBackend implements RemoteTrainingBackend {
     const poll = trainerPoll(status, report, cursor, 'azureml', toUri);
     poll.message = `Azure ML status ${azureStatus}`;
     if (status === 'succeeded') {
-      const adapter = this.datastoreUri(`${folder}/output/adapter`);
-      poll.result = { model_ref: `azureml:${adapter}`, meta: { provider: 'azureml', job_name: remoteId, adapter_uri: adapter, format: 'peft' } };
+      // The trainer's folder name for its output: adapter/, or model/ for a full fine-tune.
+      const adapter = this.datastoreUri(`${folder}/output/${cursor.output_kind === 'model' ? 'model' : 'adapter'}`);
+      poll.result = { model_ref: `azureml:${adapter}`, meta: { provider: 'azureml', job_name: remoteId, adapter_uri: adapter, ...outputMeta(cursor) } };
       poll.message = cursor.trainer_message ?? poll.message;
     }
     if (status === 'failed') {
@@ -244,10 +251,10 @@ export class AzureMlBackend implements RemoteTrainingBackend {
    * New complete lines of the job's std_log.txt: the run history's contentinfo gives a SAS URL of the
    * blob, read from the byte offset kept in the state (Range; 416 = nothing new). Before the job runs there is no log (404).
    */
-  private async readLog(name: string, cursor: AzureCursor, signal: AbortSignal | undefined): Promise<string> {
+  private async readLog(name: string, log: string, cursor: AzureCursor, signal: AbortSignal | undefined): Promise<string> {
     let info: { contentUri?: string };
     try {
-      info = await this.azure.history.request<{ contentUri?: string }>(`${await this.historyBase(signal)}/artifacts/contentinfo/ExperimentRun/dcid.${encodeURIComponent(name)}/${STD_LOG}`, { action: `locating the log of Azure ML job ${name}`, signal });
+      info = await this.azure.history.request<{ contentUri?: string }>(`${await this.historyBase(signal)}/artifacts/contentinfo/ExperimentRun/dcid.${encodeURIComponent(name)}/${log}`, { action: `locating the log of Azure ML job ${name}`, signal });
     } catch (error) {
       if (isFinetuneError(error) && error.code === 'NOT_FOUND') return '';
       throw error;
@@ -296,4 +303,25 @@ export class AzureMlBackend implements RemoteTrainingBackend {
     const size = spec.config.backend_options.instance_type;
     return typeof size === 'string' ? size : this.config.vm_size;
   }
+}
+
+/** backend_options.num_gpus: trainer processes per node on Azure ML (default: the VM size's GPUs). */
+function processCountIssue(options: Record<string, unknown>): SpecIssue | undefined {
+  const gpus = options.num_gpus;
+  if (gpus === undefined || (typeof gpus === 'number' && Number.isInteger(gpus) && gpus >= 1)) return undefined;
+  return { severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.num_gpus', message: `num_gpus (trainer processes per node, one per GPU) must be a whole number ≥ 1, got ${JSON.stringify(gpus)}.` };
+}
+
+/**
+ * The command job's resources and distribution: instance_count nodes, and with more than one process
+ * in all, Azure ML's PyTorch distribution, which starts process_count_per_instance copies of the
+ * command on each node with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set (the
+ * trainer then trains as that rank; rank 0 writes the events and the output).
+ */
+function distribution(spec: TrainingSpec, vmGpus: number | undefined): { resources: { instanceCount: number }; distribution?: { distributionType: 'PyTorch'; processCountPerInstance: number } } {
+  const options = spec.config.backend_options;
+  const nodes = instanceCount(options);
+  const perNode = typeof options.num_gpus === 'number' ? options.num_gpus : (vmGpus ?? 1);
+  if (nodes * perNode === 1) return { resources: { instanceCount: 1 } };
+  return { resources: { instanceCount: nodes }, distribution: { distributionType: 'PyTorch', processCountPerInstance: perNode } };
 }

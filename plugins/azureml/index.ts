@@ -1,4 +1,4 @@
-import { containerTrainerCapabilities, definePlugin, PLUGIN_API_VERSION, RestClient, tableDevices, tableInstanceDevices, withPrices, type PluginDefinition } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, RestClient, tableDevices, tableInstanceDevices, tableInstanceGpus, withPrices, type PluginDefinition } from '../../src/plugin-sdk/index.js';
 import { azuremlWorkspace, AzureMlConfigSchema, type AzureMlConfig } from './config.js';
 import { AZUREML_PRICES } from './prices.js';
 
@@ -24,11 +24,11 @@ export function azuremlPluginWith(options: { credential?: TokenSource } = {}): P
       name: 'azureml',
       version: '0.1.0',
       api_version: PLUGIN_API_VERSION,
-      description: 'Azure Machine Learning command jobs: LoRA/QLoRA SFT or DPO with the container trainer on your compute cluster; the adapter is written to the workspace datastore.',
+      description: 'Azure Machine Learning command jobs: LoRA/QLoRA or full SFT or DPO with the container trainer on one or more nodes of your compute cluster; the adapter is written to the workspace datastore.',
     },
     provides: ['training_backend'],
     capabilities: {
-      training: containerTrainerCapabilities({ devices: tableDevices(AZUREML_PRICES), instance_types: tableInstanceDevices(AZUREML_PRICES) }),
+      training: containerTrainerCapabilities({ devices: tableDevices(AZUREML_PRICES), instance_types: tableInstanceDevices(AZUREML_PRICES), instance_gpus: tableInstanceGpus(AZUREML_PRICES), ...MULTI_GPU_TRAINER }),
       app: 'trainer/Dockerfile',
     },
     configSchema: AzureMlConfigSchema,

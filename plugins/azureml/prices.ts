@@ -5,7 +5,7 @@ import type { PriceTable } from '../../src/plugin-sdk/index.js';
  * USD per VM-hour. Approximate: gathered on 2026-12-05 from public price tables that quote
  * https://azure.microsoft.com/pricing/details/virtual-machines/linux/ (each row in two or more).
  * Override with plugins.azureml.usd_per_hour. Single-GPU sizes, and the multi-GPU ones of the same GPU
- * (the trainer uses one of their GPUs).
+ * (the trainer runs one process on each of their GPUs).
  */
 export const AZUREML_PRICES: PriceTable = {
   provider: 'Azure VM (Azure ML compute)',

@@ -5,6 +5,8 @@ import {
   FinetuneError,
   foldTrainerLog,
   isFinetuneError,
+  outputUriIssue,
+  outputMeta,
   trainerPoll,
   type Quote,
   type QuoteBasis,
@@ -60,17 +62,10 @@ export class RayBackend implements RemoteTrainingBackend {
 
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues: SpecIssue[] = [];
-    const { approach, backend_options: options } = spec.config;
-    if (approach === 'full') {
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach', message: 'The container trainer runs LoRA or QLoRA; choose one of them for the ray backend.' });
-    }
-    const gpus = options.num_gpus;
-    if (gpus !== undefined && (typeof gpus !== 'number' || !Number.isInteger(gpus) || gpus < 0)) {
-      issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.num_gpus', message: `num_gpus must be a whole number ≥ 0, got ${JSON.stringify(gpus)}.` });
-    } else if (typeof gpus === 'number' && gpus > 1) {
-      // The trainer is one process: more GPUs would be reserved and left idle.
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'backend_options.num_gpus', message: `The ray backend runs the trainer on one GPU for now; set num_gpus to 1 (got ${gpus}).` });
-    }
+    const { backend_options: options } = spec.config;
+    issues.push(...layoutIssues(options));
+    const uri = outputUriIssue(options);
+    if (uri) issues.push(uri);
     if (options.gpu_type !== undefined && (typeof options.gpu_type !== 'string' || !/^[\w.-]+$/.test(options.gpu_type))) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.gpu_type', message: `gpu_type must be a Ray accelerator type such as A10G or H100, got ${JSON.stringify(options.gpu_type)}.` });
     }
@@ -107,9 +102,46 @@ export class RayBackend implements RemoteTrainingBackend {
   }
 }
 
-/** GPUs for the trainer: backend_options.num_gpus, default 1. */
+/** GPUs for the trainer: backend_options.num_gpus per node × num_nodes, default 1. */
 function gpuCount(options: Record<string, unknown>): number {
-  return typeof options.num_gpus === 'number' ? options.num_gpus : 1;
+  const { gpus_per_node, nodes } = jobLayout(options);
+  return gpus_per_node * nodes;
+}
+
+/** The job's shape: backend_options.num_gpus (per node, default 1; 0 runs on CPU) and num_nodes (default 1). */
+export function jobLayout(options: Record<string, unknown>): { gpus_per_node: number; nodes: number } {
+  return { gpus_per_node: typeof options.num_gpus === 'number' ? options.num_gpus : 1, nodes: typeof options.num_nodes === 'number' ? options.num_nodes : 1 };
+}
+
+/** num_gpus and num_nodes as the launch needs them: whole numbers, and GPUs on every node of a multi-node job. */
+function layoutIssues(options: Record<string, unknown>): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const { num_gpus: gpus, num_nodes: nodes } = options;
+  const whole = (value: unknown, min: number) => typeof value === 'number' && Number.isInteger(value) && value >= min;
+  if (gpus !== undefined && !whole(gpus, 0)) {
+    issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.num_gpus', message: `num_gpus (GPUs per node) must be a whole number ≥ 0, got ${JSON.stringify(gpus)}.` });
+  }
+  if (nodes !== undefined && !whole(nodes, 1)) {
+    issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.num_nodes', message: `num_nodes must be a whole number ≥ 1, got ${JSON.stringify(nodes)}.` });
+  } else if (typeof nodes === 'number' && nodes > 1 && gpus === 0) {
+    // Ray Train's workers each hold one GPU (ScalingConfig use_gpu): a CPU-only multi-node run has nothing to hold.
+    issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.num_nodes', message: `A ${nodes}-node job runs one Ray Train worker per GPU; set num_gpus to the GPUs per node (≥ 1), not 0.` });
+  }
+  return issues;
+}
+
+/**
+ * The driver's command. One node: the trainer itself, which starts one process per GPU under
+ * `accelerate launch` when num_gpus > 1 (trainer/ftm_trainer/launch.py). Several nodes: the Ray Train
+ * driver (trainer/ray_train.py), which starts one worker per GPU across the cluster; the driver
+ * holds no GPU itself.
+ */
+function entrypoint(config: RayConfig, jobDir: string, options: Record<string, unknown>): { command: string; gpus: number } {
+  const { gpus_per_node, nodes } = jobLayout(options);
+  const args = `--spec spec.json --job-dir ${shellQuote(jobDir)}`;
+  if (nodes === 1) return { command: `${config.trainer_command} ${args}`, gpus: gpus_per_node };
+  const accelerator = typeof options.gpu_type === 'string' ? ` --accelerator-type ${shellQuote(options.gpu_type)}` : '';
+  return { command: `${config.ray_train_command} ${args} --num-nodes ${nodes} --gpus-per-node ${gpus_per_node}${accelerator}`, gpus: 0 };
 }
 
 /** A POSIX shell word: the entrypoint is run by a shell on the cluster. */
@@ -137,20 +169,21 @@ export function jobSubmission(job: { job_id: string; spec: TrainingSpec; files: 
     ...(files.validation ? [{ name: 'validation.jsonl', data: readFileSync(files.validation) }] : []),
   ]);
   const name = packageName(zip);
+  const driver = entrypoint(config, jobDir, options);
   return {
     name,
     zip,
     body: {
-      entrypoint: `${config.trainer_command} --spec spec.json --job-dir ${shellQuote(jobDir)}`,
+      entrypoint: driver.command,
       submission_id: job_id,
       runtime_env: {
         working_dir: `gcs://${name}`,
         ...(config.image_uri ? { image_uri: config.image_uri } : {}),
         env_vars: { PYTHONUNBUFFERED: '1', ...config.env_vars },
       },
-      entrypoint_num_gpus: gpuCount(options),
-      // Ray's accelerator-type resource: a sliver of it pins the driver to a node of that type.
-      ...(typeof options.gpu_type === 'string' ? { entrypoint_resources: { [`accelerator_type:${options.gpu_type}`]: 0.001 } } : {}),
+      entrypoint_num_gpus: driver.gpus,
+      // Ray's accelerator-type resource: a sliver of it pins the driver to a node of that type (Ray Train's workers get it from the driver's flag).
+      ...(typeof options.gpu_type === 'string' && driver.gpus > 0 ? { entrypoint_resources: { [`accelerator_type:${options.gpu_type}`]: 0.001 } } : {}),
       metadata: { finetune_mcp_job_id: job_id, base_model: spec.config.base_model },
     },
   };
@@ -203,7 +236,7 @@ export function trainerOutcome(
   if (status === 'succeeded') {
     const adapter = cursor.adapter_path ?? `${config.storage_dir.replace(/\/$/, '')}/${cluster.job_dir_id ?? remoteId}/output/adapter`;
     // The adapter stays on the cluster's shared storage; the job records where.
-    poll.result = { model_ref: `ray:${adapter}`, meta: { provider: 'ray', submission_id: cluster.job_dir_id ?? remoteId, adapter_path: adapter, format: 'peft' } };
+    poll.result = { model_ref: `ray:${adapter}`, meta: { provider: 'ray', submission_id: cluster.job_dir_id ?? remoteId, adapter_path: adapter, ...outputMeta(cursor) } };
     poll.message = cursor.trainer_message ?? poll.message;
   }
   if (status === 'failed') {

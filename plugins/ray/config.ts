@@ -54,6 +54,8 @@ export const RayConfigSchema = z.object({
   auth_token: z.string().min(1).optional(),
   /** How the cluster runs the trainer (trainer/trainer.py); the default is where trainer/Dockerfile puts it. */
   trainer_command: z.string().min(1).default('python /opt/finetune-mcp/trainer/trainer.py'),
+  /** How the cluster runs the multi-node driver (trainer/ray_train.py: Ray Train, one worker per GPU) when backend_options.num_nodes > 1. */
+  ray_train_command: z.string().min(1).default('python /opt/finetune-mcp/trainer/ray_train.py'),
   /** A container image holding the trainer (built from trainer/Dockerfile), sent as runtime_env.image_uri; omit when the cluster's own image has it. */
   image_uri: z.string().min(1).optional(),
   /** A folder every node sees (shared storage) for checkpoints and the adapter: `<storage_dir>/<job id>`. */

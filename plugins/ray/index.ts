@@ -1,4 +1,4 @@
-import { containerTrainerCapabilities, definePlugin, PLUGIN_API_VERSION, RestClient } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, RestClient } from '../../src/plugin-sdk/index.js';
 import { kubeRayProblem, RayConfigSchema, rayAccess, rayToken, type RayConfig } from './config.js';
 import { kubeSource } from './kube.js';
 
@@ -12,11 +12,11 @@ export const rayPlugin = definePlugin<RayConfig>({
     name: 'ray',
     version: '0.2.0',
     api_version: PLUGIN_API_VERSION,
-    description: 'Ray cluster (Jobs API, or a KubeRay RayJob in Kubernetes): LoRA/QLoRA SFT or DPO with the container trainer on your GPUs; the adapter stays on the cluster storage.',
+    description: 'Ray cluster (Jobs API, or a KubeRay RayJob in Kubernetes): LoRA/QLoRA or full SFT or DPO with the container trainer on one or many of your GPUs; the adapter stays on the cluster storage.',
   },
   provides: ['training_backend'],
   capabilities: {
-    training: containerTrainerCapabilities({ devices: ['A10G', 'L4', 'L40S', 'A100-40GB', 'A100-80GB', 'H100', 'T4'] }),
+    training: containerTrainerCapabilities({ devices: ['A10G', 'L4', 'L40S', 'A100-40GB', 'A100-80GB', 'H100', 'T4'], ...MULTI_GPU_TRAINER }),
     app: 'trainer/Dockerfile',
   },
   configSchema: RayConfigSchema,

@@ -13,7 +13,7 @@ import {
   type SpecIssue,
   type TrainingSpec,
 } from '../../src/plugin-sdk/index.js';
-import { jobSubmission, readTrainerLogs, STATUS, submitToDashboard, trainerOutcome, uploadPackage, type JobSubmission, type LogCursor, type RayBackend } from './backend.js';
+import { jobLayout, jobSubmission, readTrainerLogs, STATUS, submitToDashboard, trainerOutcome, uploadPackage, type JobSubmission, type LogCursor, type RayBackend } from './backend.js';
 import type { KubeRayConfig, RayConfig } from './config.js';
 import type { RayJobObject, RayJobs } from './kube.js';
 
@@ -73,7 +73,7 @@ export class KubeRayBackend implements RemoteTrainingBackend {
     }
     const name = rayJobName(job.job_id);
     try {
-      await this.jobs.create(rayJobBody(name, submission, this.config));
+      await this.jobs.create(rayJobBody(name, submission, this.config, jobLayout(job.spec.config.backend_options)));
     } catch (error) {
       // A create retried after its answer was lost: the RayJob of that name is ours (same job id).
       if (!(isFinetuneError(error) && error.details.status === 409)) throw error;
@@ -178,7 +178,7 @@ function mapStatus(jobStatus: string, deployment: string, deleting: boolean): st
 }
 
 /** The RayJob custom resource for a job. */
-function rayJobBody(name: string, submission: JobSubmission, config: RayConfig): Record<string, unknown> {
+function rayJobBody(name: string, submission: JobSubmission, config: RayConfig, layout: ReturnType<typeof jobLayout>): Record<string, unknown> {
   const k = config.kuberay;
   const { body } = submission;
   return {
@@ -200,14 +200,20 @@ function rayJobBody(name: string, submission: JobSubmission, config: RayConfig):
         : {
             shutdownAfterJobFinishes: k.shutdown_after_job_finishes,
             ...(k.shutdown_after_job_finishes ? { ttlSecondsAfterFinished: k.ttl_seconds_after_finished } : {}),
-            rayClusterSpec: rayClusterSpec(k),
+            rayClusterSpec: rayClusterSpec(k, layout),
           }),
     },
   };
 }
 
-/** A head group and one GPU worker group, both on the trainer image. */
-function rayClusterSpec(k: KubeRayConfig): Record<string, unknown> {
+/**
+ * A head group and one GPU worker group, both on the trainer image. The group is at least the job's
+ * shape (num_nodes workers of num_gpus GPUs each), so a multi-GPU or multi-node job is never left
+ * waiting for GPUs a cluster made for it lacks.
+ */
+function rayClusterSpec(k: KubeRayConfig, layout: ReturnType<typeof jobLayout>): Record<string, unknown> {
+  const replicas = Math.max(k.workers.replicas, layout.nodes);
+  const gpus = Math.max(k.workers.gpus, layout.gpus_per_node);
   const container = (name: string, resources: Record<string, string | number>) => ({
     name,
     image: k.image,
@@ -222,11 +228,11 @@ function rayClusterSpec(k: KubeRayConfig): Record<string, unknown> {
     workerGroupSpecs: [
       {
         groupName: k.workers.group_name,
-        replicas: k.workers.replicas,
-        minReplicas: k.workers.replicas,
-        maxReplicas: k.workers.replicas,
+        replicas,
+        minReplicas: replicas,
+        maxReplicas: replicas,
         rayStartParams: {},
-        template: { spec: { containers: [container('ray-worker', { cpu: k.workers.cpu, memory: k.workers.memory, ...(k.workers.gpus ? { [k.workers.gpu_resource]: k.workers.gpus } : {}) })] } },
+        template: { spec: { containers: [container('ray-worker', { cpu: k.workers.cpu, memory: k.workers.memory, ...(gpus ? { [k.workers.gpu_resource]: gpus } : {}) })] } },
       },
     ],
   };

@@ -7,6 +7,10 @@ import {
   FinetuneError,
   foldTrainerLog,
   hubModelIssue,
+  instanceCount,
+  instanceCountIssue,
+  outputUriIssue,
+  outputMeta,
   pickInstance,
   quoteInstance,
   trainerPoll,
@@ -51,7 +55,10 @@ interface SageMakerCursor extends TrainerCursor {
  * the job's `training` channel, the job's name comes from ours (a retried create that meets its own
  * job re-attaches), and progress comes from the trainer's event lines in the job's CloudWatch logs.
  * Checkpoints and the adapter are written to /opt/ml/checkpoints, which SageMaker syncs to S3 (and
- * restores after a spot interruption, so the trainer resumes).
+ * restores after a spot interruption, so the trainer resumes). With backend_options.instance_count
+ * > 1 SageMaker starts the container on every instance; the trainer reads the cluster from
+ * SageMaker's resourceconfig.json and runs one process per GPU under accelerate, rank 0 (on the
+ * first host) alone writing events, checkpoints and the adapter.
  */
 export class SageMakerBackend implements RemoteTrainingBackend {
   readonly kind = 'remote';
@@ -67,16 +74,13 @@ export class SageMakerBackend implements RemoteTrainingBackend {
   }
 
   async quote(spec: TrainingSpec, basis: QuoteBasis): Promise<Quote> {
-    const quote = quoteInstance(this.prices, basis, this.instanceType(spec));
+    const quote = quoteInstance(this.prices, basis, this.instanceType(spec), instanceCount(spec.config.backend_options));
     return this.spot(spec) ? { ...quote, basis: `${quote.basis}; managed spot is billed lower (up to 90 % off), not counted here` } : quote;
   }
 
   async validate(spec: TrainingSpec): Promise<SpecIssue[]> {
     const issues: SpecIssue[] = [];
     const options = spec.config.backend_options;
-    if (spec.config.approach === 'full') {
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'approach', message: 'The container trainer runs LoRA or QLoRA; choose one of them for the sagemaker backend.' });
-    }
     const type = options.instance_type;
     if (type !== undefined && (typeof type !== 'string' || !/^ml\.[a-z0-9-]+\.[a-z0-9]+$/.test(type))) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `instance_type must be a SageMaker training instance type such as ml.g5.2xlarge, got ${JSON.stringify(type)}.` });
@@ -99,11 +103,8 @@ export class SageMakerBackend implements RemoteTrainingBackend {
         message: `No backend_options.instance_type: the job runs on ${this.config.instance_type} (plugins.sagemaker.instance_type), while the plan is sized for the device it recommends; set instance_type to size the plan for the machine that runs.`,
       });
     }
-    const count = options.instance_count;
-    if (count !== undefined && count !== 1) {
-      // The trainer is one process on one GPU: more instances would each train the same job.
-      issues.push({ severity: 'error', code: 'CAPABILITY_UNSUPPORTED', field: 'backend_options.instance_count', message: `The sagemaker backend runs the trainer on one instance for now; set instance_count to 1 (got ${JSON.stringify(count)}).` });
-    }
+    const count = instanceCountIssue(options);
+    if (count) issues.push(count);
     if (options.spot !== undefined && typeof options.spot !== 'boolean') {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.spot', message: `spot must be true or false, got ${JSON.stringify(options.spot)}.` });
     }
@@ -111,6 +112,8 @@ export class SageMakerBackend implements RemoteTrainingBackend {
     if (runtime !== undefined && (typeof runtime !== 'number' || !Number.isInteger(runtime) || runtime < 60)) {
       issues.push({ severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.max_runtime_s', message: `max_runtime_s must be a whole number of seconds ≥ 60, got ${JSON.stringify(runtime)}.` });
     }
+    const uri = outputUriIssue(options);
+    if (uri) issues.push(uri);
     const model = hubModelIssue(spec, 'the SageMaker instance');
     if (model) issues.push(model);
     return issues;
@@ -153,7 +156,7 @@ export class SageMakerBackend implements RemoteTrainingBackend {
       OutputDataConfig: { S3OutputPath: this.s3Uri(`${this.access.prefix}${job_id}/output/`) },
       CheckpointConfig: { S3Uri: this.checkpointUri(job_id), LocalPath: CHECKPOINT_DIR },
       // SageMaker checks the type (a ValidationException names it); types newer than this SDK's list pass through.
-      ResourceConfig: { InstanceType: this.instanceType(spec) as TrainingInstanceType, InstanceCount: 1, VolumeSizeInGB: this.config.volume_size_gb },
+      ResourceConfig: { InstanceType: this.instanceType(spec) as TrainingInstanceType, InstanceCount: instanceCount(spec.config.backend_options), VolumeSizeInGB: this.config.volume_size_gb },
       StoppingCondition: { MaxRuntimeInSeconds: runtime, ...(spot ? { MaxWaitTimeInSeconds: runtime + this.config.spot_max_wait_extra_s } : {}) },
       EnableManagedSpotTraining: spot,
       Environment: { PYTHONUNBUFFERED: '1', ...this.config.env_vars },
@@ -186,7 +189,7 @@ export class SageMakerBackend implements RemoteTrainingBackend {
     poll.message = job.SecondaryStatusTransitions?.at(-1)?.StatusMessage ?? job.SecondaryStatus;
     if (status === 'succeeded') {
       const adapter = this.toS3(jobId, cursor.adapter_path ?? `${CHECKPOINT_DIR}/output/adapter`);
-      poll.result = { model_ref: `sagemaker:${adapter}`, meta: { provider: 'sagemaker', training_job: remoteId, adapter_uri: adapter, billable_seconds: job.BillableTimeInSeconds, format: 'peft' } };
+      poll.result = { model_ref: `sagemaker:${adapter}`, meta: { provider: 'sagemaker', training_job: remoteId, adapter_uri: adapter, billable_seconds: job.BillableTimeInSeconds, ...outputMeta(cursor) } };
       poll.message = cursor.trainer_message ?? poll.message;
     }
     if (status === 'failed') {

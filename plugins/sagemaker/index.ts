@@ -1,4 +1,4 @@
-import { containerTrainerCapabilities, definePlugin, PLUGIN_API_VERSION, tableDevices, tableInstanceDevices, withPrices } from '../../src/plugin-sdk/index.js';
+import { containerTrainerCapabilities, MULTI_GPU_TRAINER, definePlugin, PLUGIN_API_VERSION, tableDevices, tableInstanceDevices, tableInstanceGpus, withPrices } from '../../src/plugin-sdk/index.js';
 import { sagemakerAccess, SageMakerConfigSchema, type SageMakerConfig } from './config.js';
 import { SAGEMAKER_PRICES } from './prices.js';
 
@@ -12,11 +12,11 @@ export const sagemakerPlugin = definePlugin<SageMakerConfig>({
     name: 'sagemaker',
     version: '0.1.0',
     api_version: PLUGIN_API_VERSION,
-    description: 'AWS SageMaker training jobs: LoRA/QLoRA SFT or DPO with the container trainer on one GPU instance; the adapter is written to your S3 bucket.',
+    description: 'AWS SageMaker training jobs: LoRA/QLoRA or full SFT or DPO with the container trainer on one or more GPU instances (instance_count); the adapter is written to your S3 bucket.',
   },
   provides: ['training_backend'],
   capabilities: {
-    training: containerTrainerCapabilities({ devices: tableDevices(SAGEMAKER_PRICES), instance_types: tableInstanceDevices(SAGEMAKER_PRICES) }),
+    training: containerTrainerCapabilities({ devices: tableDevices(SAGEMAKER_PRICES), instance_types: tableInstanceDevices(SAGEMAKER_PRICES), instance_gpus: tableInstanceGpus(SAGEMAKER_PRICES), ...MULTI_GPU_TRAINER }),
     app: 'trainer/Dockerfile',
   },
   configSchema: SageMakerConfigSchema,

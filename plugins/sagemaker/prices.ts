@@ -5,7 +5,7 @@ import type { PriceTable } from '../../src/plugin-sdk/index.js';
  * 2026-12-05 from public price tables that quote https://aws.amazon.com/sagemaker/pricing/ (two or
  * more agreeing for each row; ml.g6e.2xlarge as read from the AWS Price List API on 2026-07-02 by
  * its source). AWS changes prices: override them with plugins.sagemaker.usd_per_hour.
- * Only single-GPU machines and the A100 machine: the trainer runs on one GPU.
+ * Single-GPU machines and the 8-GPU A100 machine (the trainer runs one process per GPU).
  */
 export const SAGEMAKER_PRICES: PriceTable = {
   provider: 'AWS SageMaker training',

@@ -8,6 +8,8 @@ import type { RemotePoll } from '../plugins/providers.js';
  */
 export const EVENT_LINE_PREFIX = 'FTM_EVENT ';
 const EVENT_LINE_VERSION = 1;
+/** Ray forwards a Ray Train worker's stdout to the job's log behind `(RayTrainWorker pid=…, ip=…) ` (trainer/ray_train.py): the line starts after it. */
+const RAY_WORKER_PREFIX = /^\([A-Za-z_][\w.:-]* pid=\d+(?:, ip=[\w.:-]+)?\) /;
 
 /** What the trainer said in a stretch of log text. */
 export interface TrainerLogReport {
@@ -18,8 +20,12 @@ export interface TrainerLogReport {
   state?: string;
   message?: string;
   error_code?: string;
-  /** The trained output's folder (an `artifact` line of kind adapter), as the trainer saw it. */
+  /** The trained output's folder (an `artifact` line of kind adapter, or model for a full fine-tune), as the trainer saw it. */
   adapter_path?: string;
+  /** Where the trainer also wrote that output (its `uri`: backend_options.output_uri). */
+  output_uri?: string;
+  /** That output's kind: `adapter` or `model`. */
+  output_kind?: string;
   metric_points: NonNullable<RemotePoll['metric_points']>;
   /** Checkpoints as `{step, path}`: the backend makes its own model reference of the path. */
   checkpoints: Array<{ step: number; path: string }>;
@@ -37,7 +43,7 @@ const finite = (value: unknown): value is number => typeof value === 'number' &&
 export function parseEventLines(text: string): TrainerLogReport {
   const report: TrainerLogReport = { metric_points: [], checkpoints: [], events: [], skipped: 0 };
   for (const raw of text.split('\n')) {
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const line = (raw.endsWith('\r') ? raw.slice(0, -1) : raw).replace(RAY_WORKER_PREFIX, '');
     if (!line.startsWith(EVENT_LINE_PREFIX)) continue;
     let event: Record<string, unknown>;
     try {
@@ -77,8 +83,12 @@ function take(report: TrainerLogReport, event: Record<string, unknown>): boolean
       return true;
     case 'artifact':
       if (typeof event.kind !== 'string' || typeof event.path !== 'string') return false;
-      if (event.kind === 'adapter') report.adapter_path = event.path;
-      report.events.push({ type: 'remote_artifact', message: `${event.kind} saved at ${event.path}`, data: seq });
+      if (event.kind === 'adapter' || event.kind === 'model') {
+        report.adapter_path = event.path;
+        report.output_kind = event.kind;
+        if (typeof event.uri === 'string') report.output_uri = event.uri;
+      }
+      report.events.push({ type: 'remote_artifact', message: `${event.kind} saved at ${event.path}${typeof event.uri === 'string' ? ` and written to ${event.uri}` : ''}`, data: seq });
       return true;
     case 'event':
       if (typeof event.message !== 'string') return false;

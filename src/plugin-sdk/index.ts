@@ -54,8 +54,8 @@ export type {
 export { ERROR_CODES, FinetuneError, isFinetuneError, toFinetuneError, type ErrorCode, type ErrorDetails } from '../errors.js';
 export { RestClient, retryDelayMs, type RequestOptions, type RestClientOptions } from './http.js';
 export { completeLines, EVENT_LINE_PREFIX, parseEventLines, type TrainerLogReport } from './event-lines.js';
-export { containerSpec, containerTrainerCapabilities, foldTrainerLog, hubModelIssue, trainerPoll, type RemotePaths, type TrainerCursor } from './container-trainer.js';
-export { pickInstance, quoteInstance, tableDevices, tableInstanceDevices, unpricedInstanceIssue, withPrices, type InstancePrice, type PriceTable } from './instance-prices.js';
+export { containerSpec, containerTrainerCapabilities, foldTrainerLog, hubModelIssue, MULTI_GPU_TRAINER, outputMeta, outputUriIssue, trainerPoll, type RemotePaths, type TrainerCursor } from './container-trainer.js';
+export { instanceCount, instanceCountIssue, pickInstance, quoteInstance, tableDevices, tableInstanceDevices, tableInstanceGpus, unpricedInstanceIssue, withPrices, type InstancePrice, type PriceTable } from './instance-prices.js';
 export { chatCompletionsProvider, type ChatCompletionsOptions } from './chat-completions.js';
 export { codeForStatus, lineNamedIn, upstreamError, type UpstreamContext } from './upstream-errors.js';
 export { writeFileAtomic } from '../workspace/atomic-write.js';

@@ -32,6 +32,11 @@ export function tableInstanceDevices(table: PriceTable): Record<string, string> 
   return Object.fromEntries(table.instances.map((i) => [i.instance, i.device]));
 }
 
+/** Machine type → its GPU count (a backend's `instance_gpus` capability). */
+export function tableInstanceGpus(table: PriceTable): Record<string, number> {
+  return Object.fromEntries(table.instances.map((i) => [i.instance, i.gpus]));
+}
+
 /** The table with some hourly prices replaced (a config's own figures: another region, a discount). */
 export function withPrices(table: PriceTable, overrides: Record<string, number>): PriceTable {
   if (!Object.keys(overrides).length) return table;
@@ -54,12 +59,12 @@ export function quoteInstance(table: PriceTable, basis: QuoteBasis, requested?: 
   const machine = pickInstance(table, basis.device, requested);
   if (!machine) return { usd: 0, basis: `No ${table.provider} list price for a machine with ${basis.device} in the table (${table.as_of}): counted as 0.` };
   const hours = basis.seconds / 3600;
-  const idle = machine.gpus > 1 ? `; the trainer uses 1 of its ${machine.gpus} GPUs` : '';
+  const ranks = machine.gpus > 1 ? `; the trainer runs one process on each of its ${machine.gpus} GPUs` : '';
   return {
     usd: hours * machine.usd_per_hour * count,
     basis:
       `${count} × ${machine.instance} (${machine.gpus} × ${machine.device}) for ${hours.toFixed(2)} h at $${machine.usd_per_hour}/h: ` +
-      `${table.provider} on-demand list price, ${table.region}, approximate as of ${table.as_of} (${table.source})${idle}`,
+      `${table.provider} on-demand list price, ${table.region}, approximate as of ${table.as_of} (${table.source})${ranks}`,
   };
 }
 
@@ -67,4 +72,16 @@ export function quoteInstance(table: PriceTable, basis: QuoteBasis, requested?: 
 export function unpricedInstanceIssue(table: PriceTable, instance: string): SpecIssue | undefined {
   if (table.instances.some((i) => i.instance === instance)) return undefined;
   return { severity: 'warning', code: 'CONFIG_INVALID', field: 'backend_options.instance_type', message: `${instance} is not in the price table (${table.instances.map((i) => i.instance).join(', ')}): the plan can neither size nor price it.` };
+}
+
+/** backend_options.instance_count: how many machines a cloud job runs on (default 1). */
+export function instanceCount(options: Record<string, unknown>): number {
+  return typeof options.instance_count === 'number' ? options.instance_count : 1;
+}
+
+/** The error for an instance_count that is not a whole number ≥ 1. */
+export function instanceCountIssue(options: Record<string, unknown>): SpecIssue | undefined {
+  const count = options.instance_count;
+  if (count === undefined || (typeof count === 'number' && Number.isInteger(count) && count >= 1)) return undefined;
+  return { severity: 'error', code: 'CONFIG_INVALID', field: 'backend_options.instance_count', message: `instance_count (machines for the job, each running one trainer process per GPU) must be a whole number ≥ 1, got ${JSON.stringify(count)}.` };
 }

@@ -35,6 +35,13 @@ export interface TrainingCapabilities {
    * sized and priced for that device.
    */
   instance_types?: Record<string, string>;
+  /** GPUs each of those machine types carries: a job on one runs a trainer process on each (plans count them). */
+  instance_gpus?: Record<string, number>;
+  /**
+   * The most devices (GPUs) one job may use: data parallel for adapters, sharded (ZeRO-3 / FSDP) for a
+   * full fine-tune. Plans recommend a device count up to it when one device is too small. Default 1.
+   */
+  max_devices?: number;
   /** True when jobs run on someone else's machines (the job outlives this process by design). */
   remote: boolean;
   /** True when the backend can also generate with the trained model (for evaluation). */

@@ -17,8 +17,12 @@ interface Figure {
 
 interface DeviceOption {
   device: string;
+  /** Devices the option runs on: the job's own count, or the fewest that fit when that is more. */
+  count: number;
   fits: boolean;
   memory_gb: number;
+  /** Training memory each device holds with `count` of them. */
+  need_gb: number;
   seconds: number;
   cost_usd: number;
 }
@@ -27,13 +31,17 @@ export interface ResourceEstimate {
   backend: string;
   parameters: Figure;
   trainable_parameters: Figure;
-  memory: { total_gb: number; parts: Record<string, Figure> };
+  memory: { total_gb: number; per_device_gb: number; parts: Record<string, Figure> };
   tokens: { per_epoch: Figure; total: Figure; steps: Figure };
   flops: Figure;
   time: Figure;
   cost: Figure;
   device: string;
+  /** Devices the job runs on (backend_options.num_gpus × num_nodes, or instance_count). */
+  device_count: number;
   recommended_device: string | null;
+  /** Devices the recommended option needs (more than the job asks when one does not fit). */
+  recommended_count: number | null;
   devices: DeviceOption[];
   fits: boolean;
   calibrated?: { tokens_per_s?: number; billed_tokens?: number; cost_usd?: number; source: string };
@@ -62,7 +70,8 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   assumptions.push(local ? 'Local CPU trainer: weights and activations in float32.' : 'GPU training in bfloat16 with float32 optimizer states (mixed precision).');
   const { parameters: P, shape, trainable, parts: memory, total_gb } = memoryEstimate(config, model, DTYPE_BYTES[dtype], assumptions);
 
-  const tokens = tokenFigures(dataset, h, config.method, assumptions);
+  const asked = requestedDevices(config.backend_options, caps.instance_gpus);
+  const tokens = tokenFigures(dataset, h, config.method, asked, assumptions);
   // Frozen weights need no weight gradients: forward (2) + input gradients (2) FLOPs per weight and token.
   const refForward = config.method === 'dpo' ? 2 * P : 0;
   // Attention scores and mixing have no weights: 2 × layers × context × hidden FLOPs per token forward,
@@ -82,15 +91,21 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
   // A backend that names no device with known figures runs on hardware its provider picks.
   const hosted = caps.devices.length > 0 && !caps.devices.some((d) => settings.devices[d]);
   if (hosted) assumptions.push(`'${config.backend}' runs on hardware its provider picks: memory is for information and does not block the run.`);
-  const devices = await deviceOptions(caps.devices, settings, hosted ? 0 : total_gb, flops.value, (device, seconds) => price({ tokens: tokens.total.value, seconds, device, calibrate: false }), assumptions);
+  const layout: DeviceLayout = { approach: config.approach, parts: memory, asked, max: Math.max(asked, caps.max_devices ?? 1) };
+  if (layout.max > 1) assumptions.push(perDeviceAssumption(config.approach));
+  const devices = await deviceOptions(caps.devices, settings, hosted ? undefined : layout, flops.value, (device, seconds) => price({ tokens: tokens.total.value, seconds, device, calibrate: false }), assumptions);
   // gpu (Modal), device, gpu_type (Ray's accelerator type) or a cloud's instance_type: the device a plan is sized and priced for.
   const instance = config.backend_options.instance_type;
   const pinned = [config.backend_options.gpu, config.backend_options.device, config.backend_options.gpu_type, typeof instance === 'string' ? caps.instance_types?.[instance] : undefined].find(
     (value): value is string => typeof value === 'string',
   );
-  const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds);
-  const recommended = fitting[0]?.device ?? null;
-  const chosen = devices.find((d) => d.device === pinned) ?? devices.find((d) => d.device === recommended) ?? devices[0];
+  // Cheapest, then fastest, then fewest devices (an unpriced cluster ties on cost).
+  const fitting = devices.filter((d) => d.fits).sort((a, b) => a.cost_usd - b.cost_usd || a.seconds - b.seconds || a.count - b.count);
+  const recommendation = fitting.find((d) => d.count === asked) ?? fitting[0];
+  const recommended = recommendation?.device ?? null;
+  // The job runs on the count it asks for: the chosen option is that one, never a larger recommendation.
+  const own = devices.filter((d) => d.count === asked);
+  const chosen = own.find((d) => d.device === pinned) ?? own.find((d) => d.device === recommended) ?? own[0];
   const figures = chosen ? deviceFigures(settings, chosen.device) : undefined;
   const figuresOf = chosen && !settings.devices[chosen.device] ? `${chosen.device}, taken as ${HOSTED_REFERENCE}` : (chosen?.device ?? 'unknown device');
   let time: Figure = {
@@ -124,13 +139,15 @@ export async function estimateResources(services: TrainingDeps, config: StoredCo
       unit: 'parameters',
       formula: config.approach === 'full' ? 'all parameters' : `per layer: r × (in + out) summed over target modules (r = ${h.lora_r}) × ${shape.layers} layers`,
     },
-    memory: { total_gb: round(total_gb), parts: memory },
+    memory: { total_gb: round(total_gb), per_device_gb: round(perDeviceGb(layout, asked)), parts: memory },
     tokens: { per_epoch: tokens.per_epoch, total: tokens.total, steps: tokens.steps },
     flops,
     time: { ...time, value: Math.round(time.value) },
     cost,
     device: chosen?.device ?? 'unknown',
+    device_count: asked,
     recommended_device: recommended,
+    recommended_count: recommendation?.count ?? null,
     devices,
     fits: chosen?.fits ?? false,
     ...(calibrated ? { calibrated } : {}),
@@ -254,7 +271,8 @@ function memoryParts(config: MemoryRun, s: Shape, P: number, trainable: number, 
   return parts;
 }
 
-function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method: string, assumptions: string[]): ResourceEstimate['tokens'] & { mean_row_tokens: number } {
+/** Token and step counts; with `devices` data-parallel processes each optimizer step takes batch × accumulation rows on every one. */
+function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method: string, devices: number, assumptions: string[]): ResourceEstimate['tokens'] & { mean_row_tokens: number } {
   const rows = dataset.counts.rows || 1;
   const trainRows = dataset.counts.train ?? rows;
   let meanTokens: number;
@@ -269,15 +287,16 @@ function tokenFigures(dataset: DatasetFacts, h: TrainingHyperparameters, method:
   }
   const perRow = Math.min(meanTokens, h.max_seq_length * (method === 'dpo' ? 2 : 1));
   const perEpoch = Math.round(perRow * trainRows);
-  const rowsPerStep = h.batch_size * h.gradient_accumulation;
+  const rowsPerStep = h.batch_size * h.gradient_accumulation * devices;
+  const per = devices > 1 ? ` × ${devices} devices` : '';
   const stepsPerEpoch = Math.max(1, Math.ceil(trainRows / rowsPerStep));
   const steps = h.max_steps > 0 ? h.max_steps : Math.ceil(stepsPerEpoch * h.epochs);
   const total = h.max_steps > 0 ? Math.round(steps * rowsPerStep * perRow) : Math.round(perEpoch * h.epochs);
   return {
     mean_row_tokens: perRow,
     per_epoch: { value: perEpoch, unit: 'tokens', formula: `train rows ${trainRows} × min(mean tokens/row ${meanTokens.toFixed(1)}, max_seq_length) — ${source}` },
-    total: { value: total, unit: 'tokens', formula: h.max_steps > 0 ? `max_steps ${steps} × batch ${h.batch_size} × accumulation ${h.gradient_accumulation} × tokens/row` : `tokens per epoch × ${h.epochs} epochs` },
-    steps: { value: steps, unit: 'optimizer steps', formula: h.max_steps > 0 ? 'max_steps' : `ceil(train rows / (batch × accumulation)) × epochs` },
+    total: { value: total, unit: 'tokens', formula: h.max_steps > 0 ? `max_steps ${steps} × batch ${h.batch_size} × accumulation ${h.gradient_accumulation}${per} × tokens/row` : `tokens per epoch × ${h.epochs} epochs` },
+    steps: { value: steps, unit: 'optimizer steps', formula: h.max_steps > 0 ? 'max_steps' : `ceil(train rows / (batch × accumulation${per ? ' × devices' : ''})) × epochs` },
   };
 }
 
@@ -292,10 +311,57 @@ function charsPerRow(path: string): number {
   }
 }
 
+/** How the job's memory spreads over devices: the job's own count, and the most the backend can give one job. */
+interface DeviceLayout {
+  approach: StoredConfig['approach'];
+  parts: Record<string, Figure>;
+  asked: number;
+  max: number;
+}
+
+/**
+ * Devices the config asks for: per node backend_options.num_gpus, else the GPUs of its instance_type
+ * (the trainer runs a process on each), else 1; times num_nodes (Ray) or instance_count (SageMaker, Azure ML).
+ */
+function requestedDevices(options: Record<string, unknown>, instanceGpus: Record<string, number> = {}): number {
+  const whole = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : undefined);
+  const perNode = whole(options.num_gpus) ?? (typeof options.instance_type === 'string' ? instanceGpus[options.instance_type] : undefined);
+  const nodes = whole(options.num_nodes) ?? whole(options.instance_count) ?? 1;
+  return (perNode ?? 1) * nodes;
+}
+
+/** Parts a full fine-tune shards across devices (ZeRO-3 / FSDP full_shard): weights, gradients and optimizer state, the reference copy. */
+const SHARDED_PARTS = ['weights', 'trainable_and_optimizer', 'reference_model'];
+
+/**
+ * Memory each of `count` devices holds. Data parallel replicates the model: with adapters every device
+ * holds the whole (frozen, perhaps 4-bit) base. A full fine-tune shards weights, gradients and AdamW
+ * state across the devices (ZeRO-3, Rajbhandari et al. 2020; PyTorch FSDP full_shard, the trainer's);
+ * each device keeps its own activations and logits.
+ */
+function perDeviceGb(layout: DeviceLayout | undefined, count: number): number {
+  if (!layout) return 0;
+  return Object.entries(layout.parts).reduce((sum, [name, part]) => sum + (layout.approach === 'full' && SHARDED_PARTS.includes(name) ? part.value / count : part.value), 0);
+}
+
+function perDeviceAssumption(approach: StoredConfig['approach']): string {
+  return approach === 'full'
+    ? 'Several devices: weights, gradients and optimizer state sharded across them (ZeRO-3 / FSDP full_shard), activations and logits per device; time scales with the device count, cost is device-time.'
+    : 'Several devices: data parallel, every device holds the whole base model and adapters (adapters are not sharded); time scales with the device count, cost is device-time.';
+}
+
+/** The fewest devices (1, 2, 4, 8, … up to `max`) on which the job fits `memoryGb`, or undefined. */
+function fewestFitting(layout: DeviceLayout, memoryGb: number): number | undefined {
+  for (let count = layout.asked; count <= layout.max; count = count * 2) {
+    if (perDeviceGb(layout, count) <= memoryGb) return count;
+  }
+  return perDeviceGb(layout, layout.max) <= memoryGb ? layout.max : undefined;
+}
+
 async function deviceOptions(
   names: string[],
   settings: TrainingSettings,
-  needGb: number,
+  layout: DeviceLayout | undefined,
   flops: number,
   price: (device: string, seconds: number) => Promise<Quote | undefined>,
   assumptions: string[],
@@ -305,12 +371,21 @@ async function deviceOptions(
   // A hosted backend's own device (e.g. "openai-hosted") keeps its name; only its time borrows an A100's figures.
   const hosted = !known.length && names.length > 0 && HOSTED_REFERENCE in settings.devices;
   if (hosted) assumptions.push(`Time on ${names[0]} assumes one ${HOSTED_REFERENCE}, since the backend names no device with known figures.`);
+  const asked = layout?.asked ?? 1;
   const options: DeviceOption[] = [];
   for (const device of hosted ? [names[0]] : known) {
     const spec = deviceFigures(settings, device);
-    const seconds = flops / (spec.tflops * 1e12 * (spec.mfu ?? settings.mfu));
-    const cost = costFigure(await price(device, seconds)).value;
-    options.push({ device, fits: needGb <= spec.memory_gb, memory_gb: spec.memory_gb, seconds: Math.round(seconds), cost_usd: cost });
+    const option = async (count: number): Promise<DeviceOption> => {
+      const seconds = flops / (spec.tflops * 1e12 * (spec.mfu ?? settings.mfu) * count);
+      const need = perDeviceGb(layout, count);
+      // The backend prices the job's own count; a larger count is priced as that much more device-time.
+      const cost = costFigure(await price(device, (seconds * count) / asked)).value;
+      return { device, count, fits: need <= spec.memory_gb, memory_gb: spec.memory_gb, need_gb: round(need), seconds: round(seconds), cost_usd: cost };
+    };
+    const own = await option(asked);
+    options.push(own);
+    const more = !own.fits && layout ? fewestFitting(layout, spec.memory_gb) : undefined;
+    if (more && more > asked) options.push(await option(more));
   }
   return options;
 }

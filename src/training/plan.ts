@@ -30,9 +30,7 @@ export async function planTraining(services: TrainingDeps, input: PlanInput): Pr
   };
   const reasons: string[] = [];
   for (const issue of validation.filter((i) => i.severity === 'error')) reasons.push(`[${issue.code}] ${issue.field ? `${issue.field}: ` : ''}${issue.message}`);
-  if (!estimate.fits) {
-    reasons.push(`[OUT_OF_MEMORY] Needs ~${estimate.memory.total_gb.toFixed(2)} GB; ${estimate.device} has ${estimate.devices.find((d) => d.device === estimate.device)?.memory_gb ?? '?'} GB.${estimate.recommended_device ? ` ${estimate.recommended_device} fits.` : ' No listed device fits: use LoRA/QLoRA, a smaller batch or a shorter max_seq_length.'}`);
-  }
+  if (!estimate.fits) reasons.push(outOfMemoryReason(estimate));
   if (budget.max_cost_usd !== undefined && estimate.cost.value > budget.max_cost_usd) {
     reasons.push(`[BUDGET_EXCEEDED] Estimated cost $${estimate.cost.value.toFixed(2)} is over max_cost_usd $${budget.max_cost_usd}.`);
   }
@@ -81,4 +79,18 @@ export function refusePlan(plan: PlanRecord): FinetuneError {
     recovery: 'Fix what the reasons name (configure_training with new values, prepare the data again, or raise the budget), then plan_training again.',
     details: { plan_id: plan.plan_id, reasons: plan.reasons },
   });
+}
+
+/** Why the run does not fit, and the nearest option that does: another device, or more of them (sharded for a full fine-tune). */
+function outOfMemoryReason(estimate: ResourceEstimate): string {
+  const own = estimate.devices.find((d) => d.device === estimate.device && d.count === estimate.device_count);
+  const need = `Needs ~${estimate.memory.per_device_gb.toFixed(2)} GB per device; ${estimate.device_count} × ${estimate.device} has ${own?.memory_gb ?? '?'} GB.`;
+  const fit = estimate.devices.find((d) => d.device === estimate.recommended_device && d.count === estimate.recommended_count);
+  if (!fit) return `[OUT_OF_MEMORY] ${need} No listed device fits: use LoRA/QLoRA, a smaller batch or a shorter max_seq_length.`;
+  if (fit.count === estimate.device_count) return `[OUT_OF_MEMORY] ${need} ${fit.device} fits.`;
+  const how = estimate.trainable_parameters.value === estimate.parameters.value ? ' with ZeRO-3 sharding (FSDP full_shard)' : ' (data parallel)';
+  // More of the device the config names is the smallest change to it; named beside the cheapest when it differs.
+  const same = estimate.devices.find((d) => d.device === estimate.device && d.count > estimate.device_count && d.fits);
+  const alternative = same && same !== fit ? ` (or ${same.count}×${same.device} at ~${same.need_gb.toFixed(1)} GB each)` : '';
+  return `[OUT_OF_MEMORY] ${need} ${fit.count}×${fit.device} (${fit.memory_gb} GB)${how} fits at ~${fit.need_gb.toFixed(1)} GB each${alternative}: set backend_options.num_gpus / num_nodes (ray) or instance_count on ${fit.device} machines.`;
 }

@@ -23,6 +23,21 @@ describe('the trainer event-line parser (trainer/EVENTS.md)', () => {
     expect(report.skipped).toBe(0);
   });
 
+  it("reads event lines behind Ray's Ray Train worker tag, and the URI a full model or adapter was also written to", () => {
+    const report = parseEventLines(
+      [
+        '(RayTrainWorker pid=4242, ip=10.0.3.7) FTM_EVENT {"v":1,"time":1,"type":"progress","step":3,"total_steps":9}',
+        '(RayTrainWorker pid=4242) FTM_EVENT {"v":1,"seq":4,"time":2,"type":"artifact","kind":"model","path":"/mnt/ftm/job_1/output/model","uri":"hf://acme/llama-full"}',
+        // Another tag, or text before the marker, is not an event line.
+        '[worker] FTM_EVENT {"v":1,"time":1,"type":"progress","step":8,"total_steps":9}',
+      ].join('\n'),
+    );
+    expect([report.step, report.total_steps]).toEqual([3, 9]);
+    expect([report.adapter_path, report.output_uri]).toEqual(['/mnt/ftm/job_1/output/model', 'hf://acme/llama-full']);
+    expect(report.events[0].message).toBe('model saved at /mnt/ftm/job_1/output/model and written to hf://acme/llama-full');
+    expect(report.skipped).toBe(0);
+  });
+
   it('skips torn, unknown-version and malformed event lines, counting them', () => {
     const report = parseEventLines(
       ['FTM_EVENT {"v":1,"seq":1,"time":1,"type":"met', 'FTM_EVENT {"v":2,"time":1,"type":"metric","name":"loss","step":1,"value":1}', 'FTM_EVENT {"v":1,"time":1,"type":"metric","name":"loss","step":1,"value":"NaN"}', 'FTM_EVENT {"v":1,"time":1,"type":"teleport"}', 'FTM_EVENT {"v":1,"seq":2,"time":1,"type":"status","state":"failed","message":"CUDA out of memory","error_code":"OUT_OF_MEMORY"}\r'].join('\n'),

@@ -10,7 +10,7 @@ import { monitorTrainingTool } from '../../tools/monitor-training.js';
 import { planTrainingTool } from '../../tools/plan-training.js';
 import { startTrainingTool } from '../../tools/start-training.js';
 import { prepareTestDataset } from '../training/datasets.js';
-import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
+import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { armError, blobError, FAKE_TOKENS, FakeAzureMl, fakeCredential } from './fake-azureml.js';
 import { asRemote, chatRows, makeSpec, RemoteRun } from './support.js';
 
@@ -132,6 +132,31 @@ describe('azureml plugin against a local fake of the Azure ML REST API, run hist
     expect(ranges).toEqual([...ranges].sort((a, b) => a - b));
   });
 
+  it('runs instance_count nodes with the PyTorch distribution, one process per GPU of the VM size (or num_gpus); one GPU in all stays undistributed', async () => {
+    const b = await backend();
+    fake.stepMs = 5;
+    const nodes = new RemoteRun(b, spec('job_az_nodes', { hyperparameters: { max_steps: 6 }, backend_options: { instance_type: 'Standard_ND96amsr_A100_v4', instance_count: 2 } }));
+    await nodes.submit();
+    const body = fake.jobs.get('job_az_nodes')!.body.properties;
+    expect(body.resources).toEqual({ instanceCount: 2 });
+    expect(body.distribution).toEqual({ distributionType: 'PyTorch', processCountPerInstance: 8 });
+    // A distributed job logs per process: progress comes from rank 0's std_log_process_0.txt.
+    expect((await nodes.pollUntil(undefined, { waitMs: 5 })).status).toBe('succeeded');
+    expect(nodes.series('loss').length).toBeGreaterThan(0);
+    expect(fake.http.requests.some((r) => r.path.endsWith('/user_logs/std_log_process_0.txt'))).toBe(true);
+    await new RemoteRun(b, spec('job_az_two', { backend_options: { num_gpus: 2 } })).submit();
+    expect(fake.jobs.get('job_az_two')!.body.properties).toMatchObject({ resources: { instanceCount: 1 }, distribution: { distributionType: 'PyTorch', processCountPerInstance: 2 } });
+    await new RemoteRun(b, spec('job_az_one')).submit();
+    expect(fake.jobs.get('job_az_one')!.body.properties.distribution).toBeUndefined();
+    const quote = await b.quote!(spec('job_az_q', { backend_options: { instance_type: 'Standard_ND96amsr_A100_v4', instance_count: 2 } }), { tokens: 1, seconds: 3600, device: 'A100-80GB', calibrate: false });
+    expect(quote.usd).toBeCloseTo(2 * 32.77, 6);
+    const issues = await b.validate!(spec('job_az_bad', { backend_options: { instance_count: 0, num_gpus: 'all', output_uri: 'abfs://models@acmestore.dfs.core.windows.net/ftm' } }));
+    expect(issues.map((i) => [i.code, i.field])).toEqual([
+      ['CONFIG_INVALID', 'backend_options.instance_count'],
+      ['CONFIG_INVALID', 'backend_options.num_gpus'],
+    ]);
+  });
+
   it('translates Azure errors: a rejected token, no blob role, no credential at all, a missing compute, a throttled read, a name taken', async () => {
     const b = await backend();
     const wrong = await connectTestClient({ plugins: [azuremlPluginWith({ credential: { getToken: async () => ({ token: 'expired' }) } })], env, config: config() });
@@ -183,7 +208,7 @@ describe('plans for the azureml backend (VM sizes priced from the dated table)',
   });
   afterAll(() => t.close());
 
-  it('14B LoRA is no-go on a T4 cluster, naming what fits; 7B goes on NC24ads_A100_v4 priced per VM-hour with date and source; full is refused with the nearest option', async () => {
+  it('14B LoRA is no-go on a T4 cluster, naming what fits; 7B goes on NC24ads_A100_v4 priced per VM-hour with date and source; a 7B full fine-tune does not fit one A100-80GB and names the sharded options', async () => {
     const dataset_id = await prepareTestDataset(t, { rows: 60 });
     const plan = async (base_model: string, backend_options: Record<string, unknown>) => {
       const config = await t.callOk(configureTrainingTool, { base_model, dataset_id, backend: 'azureml', approach: 'lora', method: 'sft', template: 'smoke', backend_options });
@@ -200,8 +225,10 @@ describe('plans for the azureml backend (VM sizes priced from the dated table)',
     const big = await plan('meta-llama/Llama-3.1-70B-Instruct', { instance_type: 'Standard_NC24ads_A100_v4' });
     expect(big.verdict).toBe('no_go');
     expect(big.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\].*A100-80GB has 80 GB\. No listed device fits: use LoRA\/QLoRA/);
-    const full = await t.call(configureTrainingTool.name, { base_model: 'Qwen/Qwen2.5-7B-Instruct', dataset_id, backend: 'azureml', approach: 'full', backend_options: { instance_type: 'Standard_NC24ads_A100_v4' } });
-    expect([full.isError, errorCode(full)]).toEqual([true, 'CAPABILITY_UNSUPPORTED']);
-    expect(resultText(full)).toMatch(/Nearest supported: approach "lora" on backend "azureml"/);
+    const full = await t.callOk(configureTrainingTool, { base_model: 'Qwen/Qwen2.5-7B-Instruct', dataset_id, backend: 'azureml', approach: 'full', method: 'sft', template: 'smoke', backend_options: { instance_type: 'Standard_NC24ads_A100_v4' } });
+    const fullPlan = await t.callOk(planTrainingTool, { config_id: full.config_id });
+    expect(fullPlan.verdict).toBe('no_go');
+    // 7B × 16 bytes (bf16 weights, gradients, AdamW m, v, float32 master) ≈ 104 GB; two A100-80GB share it.
+    expect(fullPlan.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\] Needs ~10\d\.\d\d GB per device; 1 × A100-80GB has 80 GB\. 2×A100-80GB \(80 GB\) with ZeRO-3 sharding \(FSDP full_shard\) fits at ~5\d\.\d GB each: set backend_options\.num_gpus \/ num_nodes \(ray\) or instance_count on A100-80GB machines\.$/);
   });
 });

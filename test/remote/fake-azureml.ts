@@ -8,7 +8,7 @@ import { HttpFake, type Reply, type SeenRequest } from './http-fake.js';
  *   Queued → Preparing → Running → Finalizing → Completed, Failed, CancelRequested → Canceled), POST
  *   …/jobs/{name}/cancel (202; refused for an ended job), ARM's `{error: {code, message}}` errors and
  *   x-ms-request-id;
- * - Run history `artifact/v2.0/…/artifacts/contentinfo/ExperimentRun/dcid.<job>/user_logs/std_log.txt`
+ * - Run history `artifact/v2.0/…/artifacts/contentinfo/ExperimentRun/dcid.<job>/user_logs/std_log.txt` (`std_log_process_0.txt` for a distributed job)
  *   (404 until the job runs), answering a SAS URL of the blob;
  * - Blob storage: Put Blob (x-ms-blob-type BlockBlob, an Entra ID bearer token and x-ms-version), and
  *   GET of a SAS URL with Range (206, or 416 past the end), XML errors.
@@ -71,7 +71,7 @@ export class FakeAzureMl {
       .on('PUT', new RegExp(`^${ws}/jobs/([\\w-]+)$`), (request, [name]) => this.createJob(request, name))
       .on('GET', new RegExp(`^${ws}/jobs/([\\w-]+)$`), (_r, [name]) => this.withJob(name, (job) => ok(this.resource(job))))
       .on('POST', new RegExp(`^${ws}/jobs/([\\w-]+)/cancel$`), (_r, [name]) => this.withJob(name, (job) => this.cancel(job)))
-      .on('GET', new RegExp(`^/history/artifact/v2\\.0${ws}/artifacts/contentinfo/ExperimentRun/dcid\\.([\\w-]+)/user_logs/std_log\\.txt$`), (_r, [name]) => this.contentInfo(name))
+      .on('GET', new RegExp(`^/history/artifact/v2\\.0${ws}/artifacts/contentinfo/ExperimentRun/dcid\\.([\\w-]+)/user_logs/(std_log(?:_process_0)?\\.txt)$`), (_r, [name, log]) => this.contentInfo(name, log))
       .on('PUT', /^\/blob\/([\w-]+)\/([\w-]+)\/(.+)$/, (request, [account, container, path]) => this.putBlob(request, account, container, decodeURIComponent(path)))
       .on('GET', /^\/sas\/([\w-]+)\/([\w-]+)$/, (request, [account, name]) => this.readSas(request, account, name));
   }
@@ -157,10 +157,12 @@ export class FakeAzureMl {
     return { status: 202, body: '', headers: { ...armHeaders(), location: `https://management.azure.com${this.workspacePath}/operationResults/cancel-${job.name}` } };
   }
 
-  private contentInfo(name: string): Reply {
+  /** A distributed (PyTorch) job logs each process apart, std_log_process_<rank>.txt; a single process logs to std_log.txt. */
+  private contentInfo(name: string, log: string): Reply {
     const job = this.jobs.get(name);
-    if (!job || this.ticks(job) < this.startTicks) return armError(404, 'UserError', `Artifact user_logs/std_log.txt of run ${name} not found.`);
-    return ok({ contentUri: `${this.http.url}/sas/${this.account}/${name}?sv=2023-11-03&se=2026-12-06T00%3A00%3A00Z&sr=b&sp=r&sig=fakesig`, origin: 'ExperimentRun', container: `dcid.${name}`, path: 'user_logs/std_log.txt' });
+    const expected = job?.body.properties.distribution ? 'std_log_process_0.txt' : 'std_log.txt';
+    if (!job || this.ticks(job) < this.startTicks || log !== expected) return armError(404, 'UserError', `Artifact user_logs/${log} of run ${name} not found.`);
+    return ok({ contentUri: `${this.http.url}/sas/${this.account}/${name}?sv=2023-11-03&se=2026-12-06T00%3A00%3A00Z&sr=b&sp=r&sig=fakesig`, origin: 'ExperimentRun', container: `dcid.${name}`, path: `user_logs/${log}` });
   }
 
   private putBlob(request: SeenRequest, account: string, container: string, path: string): Reply {

@@ -95,6 +95,16 @@ describe('ray plugin, kuberay mode, against a local fake Kubernetes API (RayJob 
     expect(kube.http.requests.every((r) => r.headers.authorization === `Bearer ${kube.token}`)).toBe(true);
   });
 
+  it('sizes the cluster it creates to the job: a 2-node × 4-GPU job gets 2 workers of 4 GPUs and the Ray Train driver', async () => {
+    const run = new RemoteRun(await backend({ image: 'registry.example/trainer:0.1.0', workers: { gpus: 1, replicas: 1 } }), spec('job_kr_nodes', { backend_options: { num_gpus: 4, num_nodes: 2 } }));
+    await run.submit();
+    const object = kube.rayjobs.get('ml/ftm-job-kr-nodes')!;
+    expect(object.spec).toMatchObject({ entrypoint: 'python /opt/finetune-mcp/trainer/ray_train.py --spec spec.json --job-dir /mnt/shared/ftm/job_kr_nodes --num-nodes 2 --gpus-per-node 4', entrypointNumGpus: 0 });
+    const worker = object.spec.rayClusterSpec.workerGroupSpecs[0];
+    expect(worker).toMatchObject({ replicas: 2, minReplicas: 2, maxReplicas: 2 });
+    expect(worker.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBe(4);
+  });
+
   it('re-attaches when a retried create gets 409 AlreadyExists for its own job, and refuses a stale RayJob of another job', async () => {
     const b = await backend();
     const s = spec('job_kr_retry');

@@ -10,7 +10,7 @@ import { monitorTrainingTool } from '../../tools/monitor-training.js';
 import { planTrainingTool } from '../../tools/plan-training.js';
 import { startTrainingTool } from '../../tools/start-training.js';
 import { prepareTestDataset } from '../training/datasets.js';
-import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
+import { connectTestClient, type TestClient } from '../helpers/mcp.js';
 import { awsJsonError, FakeSageMaker } from './fake-sagemaker.js';
 import { asRemote, chatRows, makeSpec, RemoteRun } from './support.js';
 
@@ -188,16 +188,30 @@ describe('sagemaker plugin: real AWS SDK v3 clients against a local fake of Sage
     await expect(run.backend.poll('ftm-job-nowhere', run.ctx)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('runs instance_count instances (ResourceConfig.InstanceCount) and prices them all; the trainer on each reads the cluster SageMaker describes', async () => {
+    const spec = makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { instance_type: 'ml.p4d.24xlarge', instance_count: 2 } });
+    spec.job_id = 'job_sm_two';
+    const b = await backend();
+    await new RemoteRun(b, spec).submit();
+    const job = fake.jobs.get('ftm-job-sm-two')!;
+    expect(job.request.ResourceConfig).toEqual({ InstanceType: 'ml.p4d.24xlarge', InstanceCount: 2, VolumeSizeInGB: 100 });
+    // The same command on every instance: the trainer starts its 8 ranks there (resourceconfig.json names the hosts).
+    expect(job.request.AlgorithmSpecification.ContainerArguments).toEqual(['--spec', '/opt/ml/input/data/training/spec.json', '--job-dir', '/opt/ml/checkpoints']);
+    const quote = await b.quote!(spec, { tokens: 1, seconds: 3600, device: 'A100-40GB', calibrate: false });
+    expect(quote.usd).toBeCloseTo(2 * 37.688, 6);
+    expect(quote.basis).toMatch(/^2 × ml\.p4d\.24xlarge \(8 × A100-40GB\)/);
+  });
+
   it('refuses what the trainer or SageMaker cannot run, naming the field', async () => {
     const b = await backend();
-    const issues = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { instance_type: 'ml.g5.xlarge', gpu_type: 'H100', instance_count: 2, spot: 'yes' } }));
+    const issues = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'full', rows: chatRows(2), backend_options: { instance_type: 'ml.g5.xlarge', gpu_type: 'H100', instance_count: 0.5, spot: 'yes', output_uri: 'ftp://x' } }));
     expect(issues.map((i) => [i.severity, i.code, i.field])).toEqual([
-      ['error', 'CAPABILITY_UNSUPPORTED', 'approach'],
       ['error', 'CONFIG_INVALID', 'backend_options.gpu_type'],
-      ['error', 'CAPABILITY_UNSUPPORTED', 'backend_options.instance_count'],
+      ['error', 'CONFIG_INVALID', 'backend_options.instance_count'],
       ['error', 'CONFIG_INVALID', 'backend_options.spot'],
+      ['error', 'CONFIG_INVALID', 'backend_options.output_uri'],
     ]);
-    const unpriced = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { instance_type: 'ml.p5.48xlarge' } }));
+    const unpriced = await b.validate!(makeSpec({ backend: 'sagemaker', base_model: MODEL, approach: 'lora', rows: chatRows(2), backend_options: { instance_type: 'ml.p5.48xlarge', instance_count: 2, output_uri: 's3://ftm-bucket/published/' } }));
     expect(unpriced).toEqual([expect.objectContaining({ severity: 'warning', field: 'backend_options.instance_type', message: expect.stringMatching(/not in the price table/) })]);
   });
 });
@@ -213,7 +227,7 @@ describe('plans for the sagemaker backend (instance types priced from the dated 
   });
   afterAll(() => t.close());
 
-  it('7B LoRA on ml.g5.2xlarge goes, priced per instance-hour with date and source; 70B does not fit and names what does; full is refused with the nearest option', async () => {
+  it('7B LoRA on ml.g5.2xlarge goes, priced per instance-hour with date and source; 70B does not fit and names what does; a 70B full fine-tune is no-go on one A10G and names the GPUs that fit sharded, more A10Gs among them', async () => {
     const dataset_id = await prepareTestDataset(t, { rows: 60 });
     const plan = async (base_model: string, approach: string, backend_options: Record<string, unknown>) => {
       const config = await t.callOk(configureTrainingTool, { base_model, dataset_id, backend: 'sagemaker', approach, method: 'sft', template: 'smoke', backend_options });
@@ -229,8 +243,16 @@ describe('plans for the sagemaker backend (instance types priced from the dated 
     const fitting = big.estimate_detail!.devices.filter((d) => d.fits).map((d) => d.device);
     expect(fitting.length).toBeGreaterThan(0);
     expect(fitting).not.toContain('A10G');
-    const full = await t.call(configureTrainingTool.name, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'sagemaker', approach: 'full', backend_options: { instance_type: 'ml.g5.2xlarge' } });
-    expect([full.isError, errorCode(full)]).toEqual([true, 'CAPABILITY_UNSUPPORTED']);
-    expect(resultText(full)).toMatch(/Nearest supported: approach "lora" on backend "sagemaker"/);
+    const full = await t.callOk(configureTrainingTool, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'sagemaker', approach: 'full', method: 'sft', template: 'smoke', backend_options: { instance_type: 'ml.g5.2xlarge' } });
+    const fullPlan = await t.callOk(planTrainingTool, { config_id: full.config_id });
+    expect(fullPlan.verdict).toBe('no_go');
+    expect(fullPlan.reasons[0]).toMatch(/^\[OUT_OF_MEMORY\] Needs ~[\d.]+ GB per device; 1 × A10G has 24 GB\. \d+×\S+ \(\d+ GB\) with ZeRO-3 sharding \(FSDP full_shard\) fits at ~[\d.]+ GB each \(or 64×A10G at ~1\d\.\d GB each\)/);
+    // Four ml.p4d.24xlarge are 32 A100-40GB, one trainer process each: sharded 32 ways it fits and goes.
+    const sharded = await t.callOk(configureTrainingTool, { base_model: 'meta-llama/Llama-3.1-70B-Instruct', dataset_id, backend: 'sagemaker', approach: 'full', method: 'sft', template: 'smoke', backend_options: { instance_type: 'ml.p4d.24xlarge', instance_count: 4 } });
+    const go = await t.callOk(planTrainingTool, { config_id: sharded.config_id, detail: true });
+    expect(go.verdict, go.reasons.join(' ')).toBe('go');
+    expect(go.estimate_detail).toMatchObject({ device: 'A100-40GB', device_count: 32, fits: true });
+    expect(go.estimate_detail!.memory.per_device_gb).toBeLessThan(40);
+    expect(go.estimate_detail!.cost.formula).toMatch(/^4 × ml\.p4d\.24xlarge \(8 × A100-40GB\)/);
   });
 });

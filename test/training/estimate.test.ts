@@ -149,6 +149,64 @@ describe('estimate_resources and plan_training', () => {
   });
 });
 
+describe('plans across several GPUs (a backend that gives a job up to 64)', () => {
+  let t: TestClient;
+  afterEach(async () => t?.close());
+  const connect = () =>
+    connectTestClient({ plugins: [testBackendPlugin({ name: 'cluster', mode: 'remote', capabilities: { devices: ['A10G', 'H100'], approaches: ['lora', 'qlora', 'full'], max_devices: 64 } })] });
+  const Llama70B = 'meta-llama/Llama-3.1-70B-Instruct';
+
+  it('a 70B full fine-tune on 1×A10G is no-go and names the fewest H100s that fit with ZeRO-3 sharding; asking for them makes it go', async () => {
+    t = await connect();
+    const dataset_id = writeTestDataset(t.home, { rows: 60, tokens_per_row: 300 });
+    const configure = (backend_options: Record<string, unknown>) =>
+      t.callOk(configureTrainingTool, { base_model: Llama70B, dataset_id, method: 'sft', approach: 'full', backend: 'cluster', template: 'smoke', backend_options });
+    const one = await configure({ gpu_type: 'A10G' });
+    const plan = await t.callOk(planTrainingTool, { config_id: one.config_id, detail: true });
+    expect(plan.verdict).toBe('no_go');
+    const estimate = plan.estimate_detail!;
+    // ~70B × (2 bytes weights + 14 bytes gradients, AdamW m, v and master copy) ≈ 1 TB before sharding.
+    const sharded = estimate.memory.parts.weights.value + estimate.memory.parts.trainable_and_optimizer.value;
+    expect(sharded).toBeGreaterThan(900);
+    const h100 = estimate.devices!.find((d) => d.device === 'H100' && d.count > 1)!;
+    const unsharded = estimate.memory.total_gb - sharded;
+    expect(h100.need_gb).toBeCloseTo(sharded / h100.count + unsharded, 1);
+    expect(h100.need_gb).toBeLessThanOrEqual(80);
+    expect(sharded / (h100.count / 2) + unsharded).toBeGreaterThan(80);
+    expect([estimate.recommended_device, estimate.recommended_count]).toEqual(['H100', h100.count]);
+    expect(plan.reasons[0]).toMatch(new RegExp(`^\\[OUT_OF_MEMORY\\] Needs ~[\\d.]+ GB per device; 1 × A10G has 24 GB\\. ${h100.count}×H100 \\(80 GB\\) with ZeRO-3 sharding`));
+
+    const many = await configure({ gpu_type: 'H100', num_gpus: 8, num_nodes: h100.count / 8 });
+    const go = await t.callOk(planTrainingTool, { config_id: many.config_id, detail: true });
+    expect(go.verdict, go.reasons.join(' ')).toBe('go');
+    expect(go.estimate_detail).toMatchObject({ device: 'H100', device_count: h100.count, fits: true });
+    expect(go.estimate_detail!.memory.per_device_gb).toBeCloseTo(h100.need_gb, 1);
+  });
+
+  it('a 7B LoRA on 1×A10G still goes on one device; adapters are replicated, not sharded, so more devices do not shrink them', async () => {
+    t = await connect();
+    const dataset_id = writeTestDataset(t.home, { rows: 60, tokens_per_row: 300 });
+    const config = await t.callOk(configureTrainingTool, { base_model: 'Qwen/Qwen2.5-7B-Instruct', dataset_id, method: 'sft', approach: 'lora', backend: 'cluster', template: 'smoke', backend_options: { gpu_type: 'A10G' } });
+    const plan = await t.callOk(planTrainingTool, { config_id: config.config_id, detail: true });
+    expect(plan.verdict, plan.reasons.join(' ')).toBe('go');
+    expect(plan.estimate_detail).toMatchObject({ device: 'A10G', device_count: 1, fits: true });
+    // Four data-parallel processes each take batch × accumulation rows a step: a quarter of the steps and of the time.
+    const ledger = new JobLedger(t.services.workspace.db);
+    const estimateOn = async (backend_options: Record<string, unknown>) => {
+      const c = await t.callOk(configureTrainingTool, { base_model: 'Qwen/Qwen2.5-7B-Instruct', dataset_id, method: 'sft', approach: 'lora', backend: 'cluster', overrides: { epochs: 1, batch_size: 1, gradient_accumulation: 1 }, backend_options });
+      return estimateResources(t.services, ledger.getConfig(c.config_id));
+    };
+    const one = await estimateOn({ gpu_type: 'A10G' });
+    const four = await estimateOn({ gpu_type: 'A10G', num_gpus: 4 });
+    expect(four.memory.per_device_gb).toBeCloseTo(one.memory.per_device_gb, 6);
+    expect(four.device_count).toBe(4);
+    expect(four.tokens.steps.value).toBe(Math.ceil(one.tokens.steps.value / 4));
+    expect(four.tokens.total.value).toBe(one.tokens.total.value);
+    const seconds = (e: typeof one, count: number) => e.devices.find((d) => d.device === 'A10G' && d.count === count)!.seconds;
+    expect(seconds(four, 4)).toBeCloseTo(seconds(one, 1) / 4, 3);
+  });
+});
+
 describe('local QLoRA memory (float32 engine, NF4 linear weights)', () => {
   it('counts linear weights at 0.5625 byte and embeddings, head and norms at 4 bytes', () => {
     const facts = { ...factsOf('qwen2-0.5b.json'), parameters: 494_032_768 };

@@ -22,6 +22,8 @@ describe('plan_training result size', () => {
       device: full.device,
       fits: full.fits,
       recommended_device: full.recommended_device,
+      device_count: 1,
+      recommended_count: full.recommended_count,
       time_s: full.time.value,
       cost_usd: full.cost.value,
       memory_gb: full.memory.total_gb,

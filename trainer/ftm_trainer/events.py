@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, TextIO
+from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -26,6 +26,15 @@ def event_line(event: Dict[str, Any]) -> str:
     return EVENT_LINE_PREFIX + json.dumps({"v": EVENT_LINE_VERSION, **event}, separators=(",", ":"), allow_nan=False)
 
 
+def is_main_process(env: Mapping[str, str]) -> bool:
+    """Whether this process is the job's rank 0 (or the only process): the one that writes the record.
+
+    Every launcher the trainer runs under (accelerate, torchrun, Ray Train, Azure ML, SageMaker
+    through accelerate) sets RANK to the global rank; a single process has none.
+    """
+    return env.get("RANK", "0") in ("", "0")
+
+
 def _write_atomic(path: str, text: str) -> None:
     temp = f"{path}.tmp-{os.getpid()}"
     with open(temp, "w", encoding="utf-8") as handle:
@@ -36,10 +45,15 @@ def _write_atomic(path: str, text: str) -> None:
 
 
 class JobRecord:
-    """Events get increasing `seq` numbers that survive restarts (a preempted run appends after the last)."""
+    """Events get increasing `seq` numbers that survive restarts (a preempted run appends after the last).
 
-    def __init__(self, job_dir: str, stream: Optional[TextIO] = None, clock: Callable[[], float] = time.time):
+    Only the main process writes (`writer`, default from RANK): with N training processes the other
+    ranks would repeat every line and race on status.json. Their calls return the event unwritten.
+    """
+
+    def __init__(self, job_dir: str, stream: Optional[TextIO] = None, clock: Callable[[], float] = time.time, writer: Optional[bool] = None):
         self.dir = job_dir
+        self.writer = is_main_process(os.environ) if writer is None else writer
         # Event lines go to stdout unless told otherwise (tests pass a buffer; None means sys.stdout at write time).
         self.stream = stream
         self.clock = clock
@@ -63,6 +77,8 @@ class JobRecord:
         # Positional-only: an artifact event has its own `kind` field (the adapter), which once collided here.
         self.seq += 1
         event = {"seq": self.seq, "time": self.clock(), "type": event_type, **fields}
+        if not self.writer:
+            return event
         with open(self.events_path, "ab+") as handle:
             # After a torn last line (a killed writer), start on a fresh line so this event parses.
             torn = False
@@ -84,6 +100,8 @@ class JobRecord:
     def status(self, state: str, message: str = "", **fields: Any) -> Dict[str, Any]:
         current = self.read_status()
         current.update({"state": state, "message": message, "updated_at": self.clock(), **fields})
+        if not self.writer:
+            return current
         _write_atomic(self.status_path, json.dumps(current))
         self.append("status", state=state, message=message, **{k: v for k, v in fields.items() if k in ("error_code",)})
         return current
@@ -98,10 +116,13 @@ class JobRecord:
         """Changes status fields (call id, attempts) without a status event."""
         current = self.read_status()
         current.update(fields)
-        _write_atomic(self.status_path, json.dumps(current))
+        if self.writer:
+            _write_atomic(self.status_path, json.dumps(current))
         return current
 
     def progress(self, step: int, total_steps: int) -> None:
+        if not self.writer:
+            return
         current = self.read_status()
         current.update({"step": int(step), "total_steps": int(total_steps), "updated_at": self.clock()})
         _write_atomic(self.status_path, json.dumps(current))

@@ -15,6 +15,7 @@ class SpecError(ValueError):
         self.field = field_name
 
 
+APPROACHES = ("lora", "qlora", "full")
 SCHEDULERS = {"cosine": "cosine", "linear": "linear", "constant": "constant"}
 
 
@@ -130,9 +131,14 @@ def parse_spec(document: Union[str, Dict[str, Any]]) -> TrainSpec:
     if method not in ("sft", "dpo"):
         raise SpecError("config.method", f"must be 'sft' or 'dpo', got {method!r}")
     approach = config.get("approach", "lora")
-    if approach not in ("lora", "qlora"):
-        raise SpecError("config.approach", f"this trainer runs LoRA or QLoRA, got {approach!r}")
+    if approach not in APPROACHES:
+        raise SpecError("config.approach", f"this trainer runs {', '.join(APPROACHES)}, got {approach!r}")
     options = config.get("backend_options") or {}
+    if options.get("output_uri") is not None:
+        from .artifacts import parse_artifact_uri
+
+        # Checked before training, not after hours of it.
+        parse_artifact_uri(options["output_uri"])
     base_model = options.get("hf_model") or config.get("base_model")
     if not isinstance(base_model, str) or not base_model:
         raise SpecError("config.base_model", "must name a Hugging Face model id (or set backend_options.hf_model)")
@@ -170,8 +176,28 @@ def lora_arguments(spec: TrainSpec) -> Dict[str, Any]:
     }
 
 
-def trainer_arguments(spec: TrainSpec, output_dir: str, has_validation: bool) -> Dict[str, Any]:
-    """Keyword arguments for trl.SFTConfig / trl.DPOConfig (both extend transformers.TrainingArguments)."""
+# A full fine-tune on several processes shards weights, gradients and optimizer state (ZeRO-3's
+# layout) with PyTorch FSDP, which ships in torch: nothing more to install, and it holds under any
+# launcher (accelerate, Ray Train, Azure ML's PyTorch distribution) since the Trainer sets it up.
+FSDP_FULL_SHARD = {
+    "fsdp": "full_shard auto_wrap",
+    "fsdp_config": {
+        "backward_prefetch": "backward_pre",
+        "use_orig_params": True,
+        # Rank 0 loads the weights, the others receive them: one copy in CPU memory per node, not N.
+        "cpu_ram_efficient_loading": True,
+        "sync_module_states": True,
+        # The saved model is one ordinary checkpoint (gathered on rank 0), not N shards.
+        "state_dict_type": "FULL_STATE_DICT",
+    },
+}
+
+
+def trainer_arguments(spec: TrainSpec, output_dir: str, has_validation: bool, world_size: int = 1) -> Dict[str, Any]:
+    """Keyword arguments for trl.SFTConfig / trl.DPOConfig (both extend transformers.TrainingArguments).
+
+    `world_size` is the number of training processes: a full fine-tune on more than one is sharded.
+    """
     hp = spec.hyperparameters
     evaluate = has_validation
     args: Dict[str, Any] = {
@@ -206,6 +232,8 @@ def trainer_arguments(spec: TrainSpec, output_dir: str, has_validation: bool) ->
         args.update({"load_best_model_at_end": True, "metric_for_best_model": "eval_loss", "greater_is_better": False})
         if hp.save_steps > 0 and hp.eval_steps > 0 and hp.save_steps % hp.eval_steps != 0:
             raise SpecError("hyperparameters.save_steps", "must be a multiple of eval_steps when early stopping is on")
+    if spec.approach == "full" and world_size > 1:
+        args.update(FSDP_FULL_SHARD)
     if spec.method == "dpo":
         args["beta"] = hp.dpo_beta
         args["max_length"] = hp.max_seq_length

@@ -10,6 +10,7 @@ import math
 import os
 from typing import Callable, Optional
 
+from .artifacts import upload_artifact
 from .data import load_records
 from .events import JobRecord, ends_the_job, error_code_for, latest_checkpoint
 from .spec import TrainSpec, lora_arguments, parse_spec, trainer_arguments
@@ -74,14 +75,18 @@ def _train(spec: TrainSpec, job_dir: str, record: JobRecord, persist: Callable[[
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     dtype = torch.bfloat16 if bf16 else torch.float16 if cuda else torch.float32
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
     quantization = None
+    placement = {}
     if spec.approach == "qlora":
         from transformers import BitsAndBytesConfig
 
         quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype)
-    model = AutoModelForCausalLM.from_pretrained(spec.base_model, torch_dtype=dtype, quantization_config=quantization)
-    lora = LoraConfig(**lora_arguments(spec))
-    arguments = trainer_arguments(spec, checkpoints_dir, validation is not None)
+        # A 4-bit model is placed at load: each data-parallel process on its own GPU.
+        placement = {"device_map": {"": int(os.environ.get("LOCAL_RANK", "0"))}} if cuda else {}
+    model = AutoModelForCausalLM.from_pretrained(spec.base_model, torch_dtype=dtype, quantization_config=quantization, **placement)
+    lora = LoraConfig(**lora_arguments(spec)) if spec.approach != "full" else None
+    arguments = trainer_arguments(spec, checkpoints_dir, validation is not None, world_size)
     arguments.update({"bf16": bf16, "fp16": cuda and not bf16})
 
     class Report(TrainerCallback):
@@ -126,12 +131,24 @@ def _train(spec: TrainSpec, job_dir: str, record: JobRecord, persist: Callable[[
         persist()
         return "cancelled"
 
-    adapter_dir = os.path.join(job_dir, "output", "adapter")
-    trainer.model.save_pretrained(adapter_dir)
-    tokenizer.save_pretrained(adapter_dir)
-    with open(os.path.join(adapter_dir, "finetune_mcp.json"), "w", encoding="utf-8") as handle:
-        json.dump({"job_id": spec.job_id, "base_model": spec.base_model, "method": spec.method, "steps": trainer.state.global_step}, handle)
-    record.append("artifact", kind="adapter", path=adapter_dir)
-    record.status("succeeded", f"Adapter saved after {trainer.state.global_step} steps.", step=trainer.state.global_step)
+    kind = "model" if spec.approach == "full" else "adapter"
+    output_dir = os.path.join(job_dir, "output", kind)
+    # Every process takes part (a sharded model is gathered); the Trainer writes on the main one only.
+    trainer.save_model(output_dir)
+    if not record.writer:
+        return "succeeded"
+    tokenizer.save_pretrained(output_dir)
+    with open(os.path.join(output_dir, "finetune_mcp.json"), "w", encoding="utf-8") as handle:
+        json.dump({"job_id": spec.job_id, "base_model": spec.base_model, "method": spec.method, "approach": spec.approach, "steps": trainer.state.global_step}, handle)
+    publish_output(record, kind, output_dir, spec.backend_options.get("output_uri"))
+    record.status("succeeded", f"{kind.capitalize()} saved after {trainer.state.global_step} steps.", step=trainer.state.global_step)
     persist()
     return "succeeded"
+
+
+def publish_output(record: JobRecord, kind: str, folder: str, output_uri: Optional[str], upload: Callable[..., str] = upload_artifact) -> None:
+    """The artifact event of the saved output, with the URI it was also written to (backend_options.output_uri)."""
+    if output_uri:
+        record.append("artifact", kind=kind, path=folder, uri=upload(folder, output_uri, os.environ))
+    else:
+        record.append("artifact", kind=kind, path=folder)

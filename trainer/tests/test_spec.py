@@ -30,7 +30,8 @@ class ParseSpecTest(unittest.TestCase):
     def test_refuses_bad_fields_by_name(self):
         cases = [
             (("config", "method"), "ppo", "config.method"),
-            (("config", "approach"), "full", "config.approach"),
+            (("config", "approach"), "dora", "config.approach"),
+            (("config", "backend_options"), {"output_uri": "gs://bucket/x"}, "config.backend_options.output_uri"),
             (("config", "hyperparameters", "lora_r"), 0, "hyperparameters.lora_r"),
             (("config", "hyperparameters", "batch_size"), 2.5, "hyperparameters.batch_size"),
             (("config", "hyperparameters", "lr_scheduler"), "step", "hyperparameters.lr_scheduler"),
