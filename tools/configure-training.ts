@@ -17,7 +17,7 @@ export const configureTrainingTool = defineTool({
   input: {
     base_model: z.string().optional().describe('Base model id from list_models (e.g. "mdl_01hx…"), or a remote model name such as "gpt-4o-mini-2024-07-18".'),
     dataset_id: z.string().optional().describe('Dataset version id, e.g. "ds_01hx…".'),
-    method: z.enum(['sft', 'dpo', 'classification', 'embedding', 'auto']).optional().describe('Training method: "sft", "dpo", "classification" (a head on {text, label} rows), "embedding" (an embedding model on triplets, pairs or scored pairs; loss by hyperparameter embedding_loss); "auto" (default) chooses from the data.'),
+    method: z.enum(['sft', 'dpo', 'classification', 'embedding', 'auto']).optional().describe('Training method: "sft", "dpo", "classification" (a head on {text, label} rows), "embedding" (on triplets, pairs or scored pairs; see embedding_loss); "auto" (default) chooses from the data.'),
     approach: z.enum(['lora', 'qlora', 'full']).optional().describe('Adapters (lora, qlora) or all weights (full). Default "lora".'),
     backend: z.string().optional().describe('Backend name from list_backends, e.g. "local". Default "local".'),
     template: z.enum(TEMPLATE_NAMES as [string, ...string[]]).optional().describe('Starting hyperparameters: "efficient" (default), "quality" or "smoke".'),

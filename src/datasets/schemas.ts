@@ -8,11 +8,11 @@ export const SplitSchema = z.enum(SPLIT_NAMES).describe('One split of a split ve
 export const FormatSchema = z
   .enum(SOURCE_FORMATS)
   .describe(
-    'Source layout; detected from the first record when omitted. chat (OpenAI messages), sharegpt (conversations from/value), instruction (Alpaca), ' +
-      'completion (prompt/completion), preference (prompt/chosen/rejected), openai_dpo (input/preferred_output/non_preferred_output), ' +
-      'sharegpt_preference, kto (prompt/completion or messages with a true/false label), classification (text/label), triplet (anchor/positive/negative), pair (anchor/positive), scored_pair (sentence1/sentence2/score), text. Example: "sharegpt".',
+    'Source layout, detected when omitted: chat (messages), sharegpt (conversations), instruction (Alpaca), completion, ' +
+      'preference (prompt/chosen/rejected), openai_dpo (input/preferred_output/non_preferred_output), sharegpt_preference, kto (a true/false label), ' +
+      'classification (text/label), triplet (anchor/positive/negative), pair (anchor/positive), scored_pair (sentence1/sentence2/score), text.',
   );
-export const TaskTypeSchema = z.enum(TASK_TYPES).describe('Canonical task type: chat, completion, preference, binary_feedback (KTO: one answer labelled good or bad), classification, triplet, pair, scored_pair or text.');
+export const TaskTypeSchema = z.enum(TASK_TYPES).describe('Canonical task type; binary_feedback is KTO (one answer labelled good or bad).');
 export const ModelSpecSchema = z
   .string()
   .min(1)

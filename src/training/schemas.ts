@@ -15,7 +15,7 @@ export const EstimateSchema = z.object({
   memory: z
     .object({
       total_gb: z.number().describe('Sum of the parts in GB, e.g. 17.3.'),
-      per_device_gb: z.number().describe('What each of the job\'s devices holds, in GB: the total on one device; a full fine-tune on N shards weights, gradients and optimizer over them (ZeRO-3), e.g. 61.2.'),
+      per_device_gb: z.number().describe('GB on each device (a full fine-tune on N shards, ZeRO-3), e.g. 61.2.'),
       parts: z.record(z.string(), FigureSchema).describe('weights, trainable_and_optimizer, activations, logits, reference_model (DPO).'),
     })
     .describe('Training memory on the device.'),
@@ -30,9 +30,9 @@ export const EstimateSchema = z.object({
   time: FigureSchema.describe('Wall time in seconds on the chosen device.'),
   cost: FigureSchema.describe("Cost in USD as the backend quotes it (its list prices, or its provider's own quote with calibrate); the formula says how."),
   device: z.string().describe('Device the time and cost are for (pinned by backend_options.gpu, else the recommended one), e.g. "A100-80GB".'),
-  device_count: z.number().int().describe('Devices the job runs on: backend_options.num_gpus × num_nodes, or instance_count; e.g. 1.'),
+  device_count: z.number().int().describe('Devices the job runs on, e.g. 1.'),
   recommended_device: z.string().nullable().describe('Cheapest device that fits, or null when none does.'),
-  recommended_count: z.number().int().nullable().describe('How many of recommended_device: more than device_count when one is too small, e.g. 8.'),
+  recommended_count: z.number().int().nullable().describe('How many recommended_device the run needs, e.g. 8.'),
   devices: z
     .array(
       z.object({

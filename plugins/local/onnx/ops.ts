@@ -89,7 +89,7 @@ function unary(op: Unary, x: Value, vjp: (g: Value, y: Value) => Value): Value {
 export const neg = (x: Value): Value => unary('Neg', x, (g) => neg(g));
 export const sqrt = (x: Value): Value => unary('Sqrt', x, (g, y) => div(scale(g, 0.5), y));
 export const reciprocal = (x: Value): Value => unary('Reciprocal', x, (g, y) => neg(mul(g, mul(y, y))));
-export const exp = (x: Value): Value => unary('Exp', x, (g, y) => mul(g, y));
+const exp = (x: Value): Value => unary('Exp', x, (g, y) => mul(g, y));
 export const sigmoid = (x: Value): Value => unary('Sigmoid', x, (g, y) => mul(g, mul(y, sub(x.graph.scalar(1), y))));
 export const tanh = (x: Value): Value => unary('Tanh', x, (g, y) => mul(g, sub(x.graph.scalar(1), mul(y, y))));
 export const erf = (x: Value): Value =>
