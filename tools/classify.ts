@@ -9,7 +9,7 @@ export const classifyTool = defineTool({
     'its base model_id) in-process on ONNX Runtime and returns each text\'s label with the label probabilities. Use it to try a ' +
     'classifier by hand; evaluate_model scores it on a test split (accuracy, macro-F1, confusion matrix).',
   input: {
-    model_id: z.string().describe('Base model id the classifier was trained on, from list_models, e.g. "mdl_01jq3v9x2k…".'),
+    model_id: z.string().optional().describe('Base model id the classifier was trained on (optional with job_id), or an imported classifier, e.g. "mdl_01jq3v9x2k…".'),
     job_id: z.string().optional().describe('A finished classification job, e.g. "job_01jq…" (its output/adapter is used).'),
     adapter_path: z.string().optional().describe('Or the classifier\'s PEFT adapter folder (with finetune_head.json), e.g. "./classifier/adapter".'),
     texts: z.array(z.string().min(1)).min(1).max(64).describe('Texts to classify, e.g. ["The cat sat on the mat.", "mat the on sat cat The"].'),
@@ -24,21 +24,16 @@ export const classifyTool = defineTool({
         }),
       )
       .describe('One result per text, in order.'),
-    adapter: z.string().describe('The classifier adapter folder used.'),
+    adapter: z.string().describe('The classifier adapter folder used (a full fine-tune: its model folder).'),
   },
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
-    const { adapterDirFor } = await import('../plugins/local/engine/generate-request.js');
+    const { resolveModel } = await import('../src/evaluation/model-ref.js');
     const { classifyTexts, loadHeadModel, releaseHeadModel } = await import('../plugins/local/engine/heads/model.js');
-    const { FinetuneError } = await import('../src/errors.js');
-    const record = services.models.get(args.model_id);
-    const adapter = adapterDirFor({
-      home: services.workspace.root,
-      job_id: args.job_id,
-      adapter_path: args.adapter_path === undefined ? undefined : services.workspace.resolveUserPath(args.adapter_path, 'adapter_path'),
-    });
-    if (!adapter) throw new FinetuneError('INVALID_INPUT', 'Pass job_id (a classification job) or adapter_path (its adapter folder).', { details: { field: 'job_id' } });
-    const model = await loadHeadModel(record.dir, adapter);
+    // a LoRA job's adapter on its base; a full fine-tune's (or an imported classifier's) folder alone
+    const resolved = resolveModel(services, { model_id: args.model_id, job_id: args.job_id, adapter_path: args.adapter_path });
+    const model = await loadHeadModel(resolved.base_dir, resolved.adapter_dir);
+    const adapter = resolved.adapter_dir ?? resolved.base_dir;
     try {
       return { labels: model.labels, results: await classifyTexts(model, args.texts), adapter };
     } finally {

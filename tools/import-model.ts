@@ -37,5 +37,5 @@ export const importModelTool = defineTool({
   },
   summarize: (o) =>
     `${o.created ? 'Imported' : 'Already imported:'} ${o.model_id} (${o.name}): ${o.model_type}, ${o.parameters.toLocaleString('en-US')} parameters, ` +
-    `context ${o.context_length}. Next: ${o.architecture === 'bert' ? `an encoder: configure_training with method "embedding" on triplet data, or evaluate_model on triplet rows, with model_id ${o.model_id}` : `inspect_model or generate with model_id ${o.model_id}`}.`,
+    `context ${o.context_length}. Next: ${o.architecture === 'bert' ? `an encoder: configure_training (method "embedding" or "classification") with model_id ${o.model_id}` : `inspect_model or generate with model_id ${o.model_id}`}.`,
 });

@@ -80,6 +80,12 @@ export class ModelRegistry {
     }
     const adapterDir = input.adapter_path ? this.services.workspace.resolveUserPath(input.adapter_path, 'adapter_path') : job?.adapter_dir;
     if (!adapterDir) {
+      if (job?.merged_dir) {
+        throw new FinetuneError('CAPABILITY_UNSUPPORTED', `Job ${input.job_id} is a full fine-tune: the registry versions adapters, and it has none.`, {
+          recovery: `Use the job's whole model through job_id (evaluate_model, classify, export_model format "hf"), or train with approach "lora" to register it.`,
+          details: { field: 'job_id' },
+        });
+      }
       throw new FinetuneError('NOT_FOUND', `Job ${input.job_id} has no output adapter folder.`, { details: { field: 'job_id' } });
     }
     const adapter = readAdapterFolder(adapterDir, input.adapter_path ? 'adapter_path' : 'job_id');

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyTexts, loadHeadModel, releaseHeadModel } from '../../plugins/local/engine/heads/model.js';
 import { readSafetensorsShapes } from '../../src/models/files/safetensors.js';
+import { classifyTool } from '../../tools/classify.js';
 import { configureTrainingTool } from '../../tools/configure-training.js';
 import { evaluateModelTool } from '../../tools/evaluate-model.js';
 import { monitorTrainingTool } from '../../tools/monitor-training.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { startTrainingTool } from '../../tools/start-training.js';
-import { connectTestClient, type TestClient } from '../helpers/mcp.js';
+import { connectTestClient, errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { ended, waitFor } from '../training/jobs-helpers.js';
 import { writeTinyBert } from './helpers/tiny-bert.js';
 
@@ -58,6 +59,15 @@ describe('BERT encoder classifier, full fine-tune (CLS pooling, pooler + classif
     expect(out.metrics.macro_f1).toBeGreaterThan(0.6);
     const events = await t.callOk(monitorTrainingTool, { job_id: jobId, events_limit: 500 });
     expect(events.events.find((e) => e.type === 'training_started')?.message).toMatch(/full, classification, 2 labels, cls pooling/);
+  });
+
+  it('classify takes the full job by job_id alone; register_model says why a full fine-tune is not versioned', async () => {
+    const out = await t.callOk(classifyTool, { job_id: jobId, texts: rows('test').slice(0, 4).map((r) => r.text) });
+    expect(out.labels).toEqual(['fluent', 'scrambled']);
+    expect(out.adapter).toBe(mergedDir);
+    const refused = await t.call('register_model', { job_id: jobId, name: 'bert-fluency', version: '1.0.0' });
+    expect(errorCode(refused)).toBe('CAPABILITY_UNSUPPORTED');
+    expect(resultText(refused)).toMatch(/full fine-tune: the registry versions adapters[\s\S]*job_id \(evaluate_model, classify, export_model format "hf"\)/);
   });
 
   it('writes BertForSequenceClassification as transformers names it, and the folder classifies from config.json alone', async () => {
