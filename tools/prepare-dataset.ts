@@ -21,7 +21,7 @@ export const prepareDatasetTool = defineTool({
       .min(1)
       .optional()
       .describe('Render chat rows with a chat template into prompt/completion rows: a Jinja template, or a model id (mdl_…) or folder whose tokenizer_config.json has chat_template, e.g. "models/tinyllama".'),
-    text_separator: z.string().optional().describe('For .txt files: the text that ends each document, e.g. "<|endoftext|>"; default blank lines.'),
+    text_separator: z.string().optional().describe('.txt: what ends a document, e.g. "<|endoftext|>", "\\n" (one a line); default blank lines.'),
     on_invalid: z
       .enum(['fail', 'skip'])
       .default('fail')

@@ -86,6 +86,9 @@ const MAX_LISTED_SKIPS = 100;
  * Dataset versions: immutable, content-hashed folders `<home>/datasets/<ds_id>/` with canonical rows
  * and a manifest, plus one row each in the `datasets` table. Every operation makes a new version.
  */
+/** Lines without a blank one between them above which a lone .txt document is taken for one text a line. */
+const ONE_TEXT_A_LINE = 20;
+
 export class DatasetService {
   constructor(
     readonly workspace: Workspace,
@@ -243,6 +246,7 @@ export class DatasetService {
     // A .txt source read without a separator whose documents hold an end-of-document token: the token and the rows it joined.
     const guessSeparator = sourceKind(options.path) === 'txt' && options.text_separator === undefined && this.settings.text_separator === '';
     let separator: { token: string; rows: number } | undefined;
+    let longestRowLines = 0;
     let result: ValidationResult | undefined;
     let manifest: DatasetManifest | undefined;
     await this.workspace.writeDir(target, async (dir) => {
@@ -264,6 +268,7 @@ export class DatasetService {
           } else if (v.row) {
             const token = guessSeparator && 'text' in v.row ? documentSeparatorIn(v.row.text) : undefined;
             if (token) separator = { token, rows: (separator?.rows ?? 0) + 1 };
+            if (guessSeparator && 'text' in v.row) longestRowLines = Math.max(longestRowLines, v.row.text.split('\n').length);
             writer.write(v.row);
             tokens.push(v.tokens ?? 0);
             return;
@@ -286,6 +291,13 @@ export class DatasetService {
       if (separator) {
         throw new FinetuneError('DATASET_INVALID', `'${options.path}' separates its documents with ${separator.token}, but was read on blank lines: ${separator.rows} of ${writer.rows} row(s) hold several documents.`, {
           recovery: `Call prepare_dataset again with text_separator ${JSON.stringify(separator.token)} (or set datasets.text_separator), so each document is one row; pass text_separator "" to import it as it is.`,
+          details: { file: options.path, field: 'text_separator' },
+        });
+      }
+      // the whole file as one document of many unbroken lines: most likely one text a line (tweets, sentences)
+      if (guessSeparator && writer.rows === 1 && longestRowLines >= ONE_TEXT_A_LINE) {
+        throw new FinetuneError('DATASET_INVALID', `'${options.path}' has no blank line between its ${longestRowLines.toLocaleString('en-US')} lines, so it was read as one document (one row).`, {
+          recovery: 'If each line is one text, call prepare_dataset again with text_separator "\\n" (one row a line); pass text_separator "" to import it as one document.',
           details: { file: options.path, field: 'text_separator' },
         });
       }

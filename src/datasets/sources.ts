@@ -419,6 +419,15 @@ async function* readTextDocuments(file: string, options: ReadSourceOptions): Asy
       continue;
     }
     const text = raw.bytes.toString('utf8');
+    if (separator === '\n') {
+      // one text a line (a tweet, a sentence): each non-blank line is a document
+      if (text.trim()) {
+        startLine = raw.line;
+        append(text);
+        yield* flush();
+      }
+      continue;
+    }
     if (!separator) {
       if (!text.trim()) yield* flush();
       else {

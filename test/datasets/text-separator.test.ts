@@ -34,4 +34,16 @@ describe('plain text joined by an end-of-document token', () => {
     expect(out.issues[0].message).toBe('Text holds <|endoftext|> 46 time(s): about 46 documents read as one row.');
     expect(out.issues[0].fix).toMatch(/^Import the file again with text_separator "<\|endoftext\|>"/);
   });
+
+  it('a file of one tweet a line (no blank line) is refused as one row, naming text_separator "\\n"; with it each line is a row', async () => {
+    const tweets = fixture('tweeteval_emotion_val_text.head40.txt');
+    const refused = await t.call(prepareDatasetTool.name, { path: tweets });
+    expect(errorCode(refused)).toBe('DATASET_INVALID');
+    expect(resultText(refused)).toMatch(/no blank line between its 40 lines[\s\S]*text_separator "\\n"/);
+    const lines = await t.callOk(prepareDatasetTool, { path: tweets, text_separator: '\n' });
+    expect(lines.counts.rows).toBe(40);
+    expect(lines.task_type).toBe('text');
+    const whole = await t.callOk(prepareDatasetTool, { path: tweets, text_separator: '' });
+    expect(whole.counts.rows).toBe(1);
+  });
 });
