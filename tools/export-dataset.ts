@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { EXPORT_FORMATS } from '../src/datasets/export.js';
 import { DatasetIdSchema, SplitSchema } from '../src/datasets/schemas.js';
-import { FinetuneError } from '../src/errors.js';
 import { defineTool } from '../src/server/tool.js';
+import { checkExportTarget } from '../src/workspace/export-target.js';
 
 export const exportDatasetTool = defineTool({
   name: 'export_dataset',
@@ -30,9 +29,7 @@ export const exportDatasetTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { services, signal }) {
     const path = services.workspace.resolveUserPath(args.path);
-    if (existsSync(path) && !args.overwrite) {
-      throw new FinetuneError('INVALID_INPUT', `'${args.path}' already exists.`, { recovery: 'Choose another path, or pass overwrite=true to replace it.', details: { field: 'path' } });
-    }
+    checkExportTarget(args.path, path, args.overwrite, `${args.dataset_id}.${args.format === 'csv' ? 'csv' : args.format === 'alpaca' ? 'json' : 'jsonl'}`);
     return services.datasets.exportDataset(args.dataset_id, { format: args.format, split: args.split, path }, signal);
   },
   summarize: (o) => `Wrote ${o.rows} rows as ${o.format} to ${o.path} (${o.bytes} bytes).`,

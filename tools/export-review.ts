@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { FinetuneError } from '../src/errors.js';
 import { QueueIdSchema, ReviewStatusSchema } from '../src/generation/schemas.js';
 import { defineTool } from '../src/server/tool.js';
+import { checkExportTarget } from '../src/workspace/export-target.js';
 
 const SheetFormatSchema = z.enum(['csv', 'jsonl']).describe('csv (for a spreadsheet) or jsonl.');
 
@@ -33,9 +32,7 @@ export const exportReviewTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { services }) {
     const path = services.workspace.resolveUserPath(args.path);
-    if (existsSync(path) && !args.overwrite) {
-      throw new FinetuneError('INVALID_INPUT', `'${args.path}' already exists.`, { recovery: 'Choose another path, or pass overwrite=true to replace it.', details: { field: 'path' } });
-    }
+    checkExportTarget(args.path, path, args.overwrite, `${args.queue_id}.${args.format}`);
     const { exportReview } = await import('../src/generation/review-sheet.js');
     return exportReview(services.workspace, { queue_id: args.queue_id, path, format: args.format, status: args.status });
   },

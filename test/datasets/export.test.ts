@@ -6,7 +6,7 @@ import { exportDatasetTool } from '../../tools/export-dataset.js';
 import { prepareDatasetTool } from '../../tools/prepare-dataset.js';
 import { splitDatasetTool } from '../../tools/split-dataset.js';
 import { validateDatasetTool } from '../../tools/validate-dataset.js';
-import { errorCode, type TestClient } from '../helpers/mcp.js';
+import { errorCode, resultText, type TestClient } from '../helpers/mcp.js';
 import { datasetClient, fixture } from './helpers.js';
 
 describe('export_dataset', () => {
@@ -32,6 +32,17 @@ describe('export_dataset', () => {
     const written = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const source = readFileSync(fixture('toy_chat_fine_tuning.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(written).toEqual(source);
+  });
+
+  it('a folder as path is refused even with overwrite (the fuzzer passed the workspace folder): nothing replaced, no temp left', async () => {
+    const id = await prepare(fixture('toy_chat_fine_tuning.jsonl'));
+    const before = readdirSync(out).sort();
+    for (const target of [out, t.home]) {
+      const refused = await t.call('export_dataset', { dataset_id: id, path: target, format: 'sharegpt', overwrite: true });
+      expect(errorCode(refused)).toBe('INVALID_INPUT');
+      expect(resultText(refused)).toMatch(/is a folder; this tool writes one file[\s\S]*\.jsonl/);
+    }
+    expect(readdirSync(out).sort()).toEqual(before);
   });
 
   it('round-trips tool calls (glaive) through openai_chat and sharegpt, Alpaca through alpaca, TweetEval through csv', async () => {
