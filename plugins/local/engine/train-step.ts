@@ -120,7 +120,7 @@ function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | 
   const m = buildModel(g, { arch, weights: spec.model.weights, batch: rows, seq: T, flat: true, lora: plan, full: spec.approach === 'full', frozenLinear: quant?.linear });
   const targets = g.input('targets', 'int64', [N, 1]);
   const weights = g.input('weights', 'float32', [N]);
-  const picked = op.headLogProbs(m.hidden, m.head, targets, (h, w) => op.fusedMatMul(h, w, { transB: true }));
+  const picked = op.headLogProbs(m.hidden, m.head, targets);
   const tokenLogps = op.mul(op.reshape(picked, [N]), weights);
   let loss;
   if (mode === 'sft') loss = op.neg(op.reduceSum(tokenLogps, [0], false));

@@ -1,5 +1,5 @@
 import { GraphBuildError, numel, shapeToString, type Value } from './graph.js';
-import { addScalar, mul, needsGrad, neg, reciprocal, reduceMean, reduceSum, reshape, sqrt, sub, unbroadcast, zerosLike } from './ops.js';
+import { addScalar, fusedMatMul, mul, needsGrad, neg, reciprocal, reduceMean, reduceSum, reshape, sqrt, sub, unbroadcast, zerosLike } from './ops.js';
 
 /**
  * Neural-network ops with their VJPs: softmax family, embedding and per-row lookups, and two fused
@@ -107,15 +107,15 @@ function softmaxOf(x: Value, axis: number): Value {
  * and the MatMul that backpropagation through the head needs anyway. A trainable W (full
  * fine-tuning) takes the general path, which also gives dW.
  */
-export function headLogProbs(h: Value, w: Value, targets: Value, matmulT: (a: Value, b: Value) => Value): Value {
-  if (w.requiresGrad || h.rank !== 2) return pickLogSoftmax(matmulT(h, w), targets);
+export function headLogProbs(h: Value, w: Value, targets: Value): Value {
+  if (w.requiresGrad || h.rank !== 2) return pickLogSoftmax(fusedMatMul(h, w, { transB: true }), targets);
   const g0 = h.graph;
   const was = g0.recording;
   g0.recording = false;
   let logits: Value;
   let picked: Value;
   try {
-    logits = matmulT(h, w);
+    logits = fusedMatMul(h, w, { transB: true });
     picked = g0.node('GatherElements', [logSoftmax(logits, -1), targets], [{ dtype: 'float32', shape: targets.shape, requiresGrad: h.requiresGrad }], { axis: 1 })[0]!;
   } finally {
     g0.recording = was;
