@@ -246,7 +246,7 @@ export class DatasetService {
     // A .txt source read without a separator whose documents hold an end-of-document token: the token and the rows it joined.
     const guessSeparator = sourceKind(options.path) === 'txt' && options.text_separator === undefined && this.settings.text_separator === '';
     let separator: { token: string; rows: number } | undefined;
-    let longestRowLines = 0;
+    let firstRowLines = 0;
     let result: ValidationResult | undefined;
     let manifest: DatasetManifest | undefined;
     await this.workspace.writeDir(target, async (dir) => {
@@ -268,7 +268,8 @@ export class DatasetService {
           } else if (v.row) {
             const token = guessSeparator && 'text' in v.row ? documentSeparatorIn(v.row.text) : undefined;
             if (token) separator = { token, rows: (separator?.rows ?? 0) + 1 };
-            if (guessSeparator && 'text' in v.row) longestRowLines = Math.max(longestRowLines, v.row.text.split('\n').length);
+            // only a lone row is suspect (see ONE_TEXT_A_LINE): its lines are counted, no other's
+            if (guessSeparator && writer.rows === 0 && 'text' in v.row) firstRowLines = v.row.text.split('\n').length;
             writer.write(v.row);
             tokens.push(v.tokens ?? 0);
             return;
@@ -295,8 +296,8 @@ export class DatasetService {
         });
       }
       // the whole file as one document of many unbroken lines: most likely one text a line (tweets, sentences)
-      if (guessSeparator && writer.rows === 1 && longestRowLines >= ONE_TEXT_A_LINE) {
-        throw new FinetuneError('DATASET_INVALID', `'${options.path}' has no blank line between its ${longestRowLines.toLocaleString('en-US')} lines, so it was read as one document (one row).`, {
+      if (guessSeparator && writer.rows === 1 && firstRowLines >= ONE_TEXT_A_LINE) {
+        throw new FinetuneError('DATASET_INVALID', `'${options.path}' has no blank line between its ${firstRowLines.toLocaleString('en-US')} lines, so it was read as one document (one row).`, {
           recovery: 'If each line is one text, call prepare_dataset again with text_separator "\\n" (one row a line); pass text_separator "" to import it as one document.',
           details: { file: options.path, field: 'text_separator' },
         });

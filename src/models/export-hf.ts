@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedModel } from '../evaluation/model-ref.js';
 import { FinetuneError } from '../errors.js';
@@ -6,6 +6,7 @@ import { modelCardFor } from '../registry/card-service.js';
 import { registryOf } from '../registry/index.js';
 import type { Services } from '../services.js';
 import { writeFileAtomic } from '../workspace/atomic-write.js';
+import { filesIn } from '../workspace/folder-files.js';
 import { archFromConfig } from './files/arch.js';
 import { readHeadInfo, writeHeadModelFolder } from './files/head-folder.js';
 import { loadModelFolder } from './files/load-model.js';
@@ -38,11 +39,6 @@ function readme(services: Services, resolved: ResolvedModel): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Paths of the files under `dir`, relative to it (1_Pooling/config.json, …). */
-function filesUnder(dir: string, sub = ''): string[] {
-  return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(dir, join(sub, e.name)) : [join(sub, e.name)]));
-}
-
 function copyAdapter(resolved: ResolvedModel, dir: string, field: string, recovery: string): string[] {
   if (!resolved.adapter_dir) {
     throw new FinetuneError('INVALID_INPUT', `${resolved.label} is a base model: there is no adapter to export alone.`, { recovery, details: { field } });
@@ -65,7 +61,7 @@ export async function writeHfExport(services: Services, resolved: ResolvedModel,
     if (head) {
       if (resolved.adapter_dir) for (const [name, tensor] of readPeftAdapter(resolved.adapter_dir).saved_modules ?? []) weights.set(name, tensor);
       writeHeadModelFolder(dir, model, weights, head, head.max_seq_length ?? model.config.max_position_embeddings);
-      files = filesUnder(dir);
+      files = filesIn(dir).map((f) => f.name);
     } else files = writeModelFolder(dir, model, weights, options.max_shard_bytes);
   } else files = copyAdapter(resolved, dir, 'merged', 'Pass version, job_id or adapter_path for the adapter, or merged: true for the full model.');
   writeFileAtomic(join(dir, 'README.md'), readme(services, resolved));

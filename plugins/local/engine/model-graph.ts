@@ -42,7 +42,7 @@ export interface TrainableInput {
   value: Value;
   shape: number[];
   /** For LoRA: fan-in for kaiming init of A, or 'zeros' for B. */
-  init: { kind: 'lora_A'; fan_in: number } | { kind: 'zeros' } | { kind: 'weight'; source: string };
+  init: { kind: 'lora_A'; fan_in: number } | { kind: 'zeros' } | { kind: 'weight'; source: string } | { kind: 'normal'; std: number; seed: number };
 }
 
 interface ModelGraph {

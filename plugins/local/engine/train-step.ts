@@ -145,6 +145,14 @@ function buildStepGraph(spec: TrainStepSpec, arch: ArchConfig, lora: LoraPlan | 
 
 
 /** Initial values of the trainable tensors: LoRA A kaiming-uniform from `seed`, B zeros (as PEFT), full fine-tuning a copy of each weight. */
+/** A new head's weights as transformers initialises them: normal(0, std) (Box–Muller), seeded. */
+function normalInit(size: number, std: number, seed: number): Float32Array {
+  const next = mulberry32(seed);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = std * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  return out;
+}
+
 export function initialTensors(trainable: readonly TrainableInput[], weights: TrainStepSpec['model']['weights'], seed: number): TrainableTensor[] {
   const next = mulberry32(seed);
   return trainable.map((t) => {
@@ -155,6 +163,7 @@ export function initialTensors(trainable: readonly TrainableInput[], weights: Tr
       init = new Float32Array(size);
       for (let i = 0; i < size; i++) init[i] = (2 * next() - 1) * bound;
     } else if (t.init.kind === 'zeros') init = new Float32Array(size);
+    else if (t.init.kind === 'normal') init = normalInit(size, t.init.std, t.init.seed);
     else init = Float32Array.from(weights.get(t.init.source)!.data);
     return { name: t.name, shape: [...t.shape], init };
   });

@@ -15,23 +15,23 @@ import type { TrainableInput, Weights } from '../model-graph.js';
  *   both new.
  * Every head tensor is trained whole (PEFT's modules_to_save) beside LoRA or full fine-tuning.
  */
-interface HeadTensor {
-  name: string;
-  shape: number[];
-  /** normal(0, initializer_range) or zeros for a new tensor; `from` copies the checkpoint's tensor. */
-  init: { kind: 'normal' } | { kind: 'zeros' } | { kind: 'weight'; source: string };
-}
+type HeadTensor = Omit<TrainableInput, 'value'>;
 
-/** The head's tensors for this model, in graph order (dense weight, dense bias, output weight, output bias). */
-export function classifierTensors(arch: ArchConfig, weights: Weights, numLabels: number): HeadTensor[] {
+/**
+ * The head's tensors for this model, in graph order (dense weight, dense bias, output weight, output
+ * bias): a new matrix normal(0, `std`) as transformers initialises one (seeded by its place), a new
+ * bias zeros, BERT's pooler copied from the checkpoint when it has one.
+ */
+export function classifierTensors(arch: ArchConfig, weights: Weights, numLabels: number, std = 0.02): HeadTensor[] {
   const D = arch.hidden_size;
-  if (!isEncoder(arch)) return [{ name: SCORE_WEIGHT, shape: [numLabels, D], init: { kind: 'normal' } }];
+  const normal = (seed: number): TrainableInput['init'] => ({ kind: 'normal', std, seed });
+  if (!isEncoder(arch)) return [{ name: SCORE_WEIGHT, shape: [numLabels, D], init: normal(0) }];
   const { dense, out } = encoderHeadModules(arch, weights);
-  const fromCheckpoint = (name: string): HeadTensor['init'] | undefined => (weights.has(name) ? { kind: 'weight', source: name } : undefined);
+  const fromCheckpoint = (name: string): TrainableInput['init'] | undefined => (weights.has(name) ? { kind: 'weight', source: name } : undefined);
   return [
-    { name: `${dense}.weight`, shape: [D, D], init: fromCheckpoint(`${dense}.weight`) ?? { kind: 'normal' } },
+    { name: `${dense}.weight`, shape: [D, D], init: fromCheckpoint(`${dense}.weight`) ?? normal(0) },
     { name: `${dense}.bias`, shape: [D], init: fromCheckpoint(`${dense}.bias`) ?? { kind: 'zeros' } },
-    { name: `${out}.weight`, shape: [numLabels, D], init: { kind: 'normal' } },
+    { name: `${out}.weight`, shape: [numLabels, D], init: normal(2) },
     { name: `${out}.bias`, shape: [numLabels], init: { kind: 'zeros' } },
   ];
 }
@@ -49,13 +49,10 @@ function encoderHeadModules(arch: ArchConfig, weights: Weights): { dense: string
 }
 
 /** Graph side: the head's tensors as inputs (trainable when training) and the logits [R, C]. */
-export function classifierLogits(g: Graph, arch: ArchConfig, pooled: Value, tensors: readonly HeadTensor[]): { logits: Value; trainable: TrainableInput[] } {
-  const trainable = tensors.map((t) => {
-    const value = g.input(t.name, 'float32', t.shape, { requiresGrad: true });
-    return { name: t.name, value, shape: t.shape, init: t.init.kind === 'weight' ? t.init : { kind: 'zeros' as const } };
-  });
+export function classifierLogits(g: Graph, pooled: Value, tensors: readonly HeadTensor[], encoder: boolean): { logits: Value; trainable: TrainableInput[] } {
+  const trainable = tensors.map((t) => ({ ...t, value: g.input(t.name, 'float32', t.shape, { requiresGrad: true }) }));
   const [first, bias, out, outBias] = trainable.map((t) => t.value);
-  if (!isEncoder(arch)) return { logits: op.fusedMatMul(pooled, first!, { transB: true }), trainable };
+  if (!encoder) return { logits: op.fusedMatMul(pooled, first!, { transB: true }), trainable };
   const hidden = op.tanh(op.add(op.fusedMatMul(pooled, first!, { transB: true }), bias!));
   return { logits: op.add(op.fusedMatMul(hidden, out!, { transB: true }), outBias!), trainable };
 }

@@ -1,7 +1,6 @@
 import type * as Ort from 'onnxruntime-node';
 import { FinetuneError } from '../../../../src/errors.js';
 import { type ArchConfig, archFromConfig, isEncoder } from '../../../../src/models/files/arch.js';
-import { mulberry32 } from '../../../../src/random.js';
 import { gradients } from '../../onnx/autodiff.js';
 import { Graph, type Value } from '../../onnx/graph.js';
 import * as op from '../../onnx/ops.js';
@@ -102,7 +101,8 @@ export function buildHeadGraph(spec: HeadStepSpec, arch: ArchConfig, lora: LoraP
   const trainable = [...m.trainable];
   let loss: Value;
   if (spec.task === 'classification') {
-    const head = classifierLogits(g, arch, pooled, classifierTensors(arch, spec.model.weights, spec.num_labels!));
+    const std = typeof spec.model.raw_config?.initializer_range === 'number' ? spec.model.raw_config.initializer_range : 0.02;
+    const head = classifierLogits(g, pooled, classifierTensors(arch, spec.model.weights, spec.num_labels!, std), isEncoder(arch));
     trainable.push(...head.trainable);
     const logits = head.logits;
     g.output(logits, 'logits');
@@ -126,14 +126,6 @@ export function buildHeadGraph(spec: HeadStepSpec, arch: ArchConfig, lora: LoraP
   g.output(loss, 'loss');
   if (train) gradients(g, loss, trainable.map((t) => t.value)).forEach((grad, i) => g.output(grad, `grad_${i}`));
   return { graph: g, trainable, missing_targets: m.missing_targets, usesDropout: g.inputs.some((v) => v.name === 'dropout_seed') };
-}
-
-/** HF's initializer for a new head: normal(0, initializer_range), seeded. */
-function normalInit(size: number, std: number, seed: number): Float32Array {
-  const next = mulberry32(seed);
-  const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) out[i] = std * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  return out;
 }
 
 function checkSpec(spec: HeadStepSpec): void {
@@ -171,13 +163,6 @@ export async function createHeadStep(spec: HeadStepSpec): Promise<HeadStep> {
   const positions = positionFeeds(arch, 0, T);
   const trainable = built.trainable;
   const initial = initialTensors(trainable, spec.model.weights, 0);
-  const std = typeof spec.model.raw_config?.initializer_range === 'number' ? spec.model.raw_config.initializer_range : 0.02;
-  if (spec.task === 'classification') {
-    classifierTensors(arch, spec.model.weights, spec.num_labels!).forEach((h, k) => {
-      const t = initial.find((x) => x.name === h.name)!;
-      if (h.init.kind === 'normal') t.init = normalInit(t.init.length, std, k);
-    });
-  }
 
   const feeds = (batch: HeadBatch, params: Float32Array[]): { feeds: Record<string, Ort.Tensor>; examples: number; tokens: number } => {
     for (const key of ['input_ids', 'attention_mask'] as const) {
