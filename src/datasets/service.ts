@@ -86,6 +86,11 @@ const MAX_LISTED_SKIPS = 100;
  * Dataset versions: immutable, content-hashed folders `<home>/datasets/<ds_id>/` with canonical rows
  * and a manifest, plus one row each in the `datasets` table. Every operation makes a new version.
  */
+/** The two characters `\n`, as a shell or a CLI passes what was meant as a newline, are one: one text a line. */
+function lineSeparator(separator: string): string {
+  return separator === '\\n' ? '\n' : separator;
+}
+
 /** Lines without a blank one between them above which a lone .txt document is taken for one text a line. */
 const ONE_TEXT_A_LINE = 20;
 
@@ -227,7 +232,7 @@ export class DatasetService {
       maxJsonBytes: this.settings.max_json_bytes,
       maxJsonValues: this.settings.max_json_values,
       maxCsvColumns: this.settings.max_csv_columns,
-      textSeparator: this.settings.text_separator,
+      textSeparator: lineSeparator(this.settings.text_separator),
       signal: run.signal,
       onProgress: throttledProgress(run),
     };
@@ -254,7 +259,7 @@ export class DatasetService {
       const expectedRows = estimateRows(options.path);
       const tokens = new CountColumn(expectedRows);
       try {
-        const sourceOptions = { ...this.sourceOptions(run), ...(options.text_separator !== undefined ? { textSeparator: options.text_separator } : {}) };
+        const sourceOptions = { ...this.sourceOptions(run), ...(options.text_separator !== undefined ? { textSeparator: lineSeparator(options.text_separator) } : {}) };
         const validation = { ...this.validationOptions({ format: options.format, counter, signal: run.signal }), expectedRows };
         result = await validateRecords(readSourceBatches(options.path, sourceOptions), validation, (v) => {
           if (v.row && toCompletion && 'messages' in v.row) {

@@ -43,6 +43,8 @@ describe('plain text joined by an end-of-document token', () => {
     const lines = await t.callOk(prepareDatasetTool, { path: tweets, text_separator: '\n' });
     expect(lines.counts.rows).toBe(40);
     expect(lines.task_type).toBe('text');
+    // a CLI passes the two characters \n: they mean the same (these tweets hold that text literally)
+    expect((await t.callOk(prepareDatasetTool, { path: tweets, text_separator: '\\n' })).counts.rows).toBe(40);
     const whole = await t.callOk(prepareDatasetTool, { path: tweets, text_separator: '' });
     expect(whole.counts.rows).toBe(1);
   });
